@@ -1,0 +1,47 @@
+"""trialog's own exceptions and warnings; every message says what, where (key, plugin, file) and what to do."""
+
+from __future__ import annotations
+
+
+class TrialogError(Exception):
+    """Base class of every error trialog raises on purpose."""
+
+
+class ConfigError(TrialogError, ValueError):
+    """A configuration is malformed, names an unknown key, or cannot be loaded."""
+
+
+class PluginError(TrialogError):
+    """Base class of plugin discovery and loading errors."""
+
+
+class UnknownPluginError(PluginError, LookupError):
+    """No installed plugin has the requested name in the requested group."""
+
+
+class PluginConflictError(PluginError):
+    """Two distributions register the same name in one entry-point group."""
+
+
+class PluginLoadError(PluginError, ImportError):
+    """A plugin's entry point could not be imported or is not what its group expects."""
+
+
+class PluginDisabledError(PluginError):
+    """A plugin was blocked through TRIALOG_DISABLE_PLUGINS."""
+
+
+class LoggerConfigError(ConfigError):
+    """A logger declaration is malformed or passes options its plugin does not accept."""
+
+
+class RunFolderError(TrialogError, FileNotFoundError):
+    """A path is not a run folder (or not a readable one)."""
+
+
+class CheckpointError(TrialogError):
+    """A checkpoint cannot be written, found or read."""
+
+
+class TrialogWarning(RuntimeWarning):
+    """Something went wrong that must not stop a run (a logger failed, items were dropped)."""
