@@ -130,7 +130,9 @@ class LoggerSpec:
         """
 
     @hookspec
-    def show_histogram(self, array: Array, name: str, counter: int | None, bins: int, title: str | None) -> None:
+    def show_histogram(
+        self, array: Array, name: str, counter: int | None, bins: int, title: str | None
+    ) -> None:
         """Log the histogram of an array's values.
 
         Example: ``@hookimpl def show_histogram(self, array, bins): print(numpy.histogram(array, bins)[0])``
@@ -254,7 +256,9 @@ class LifecycleSpec:
         """
 
     @hookspec
-    def on_run_error(self, experiment: Any, run: Mapping[str, Any], error: BaseException, traceback: str) -> None:
+    def on_run_error(
+        self, experiment: Any, run: Mapping[str, Any], error: BaseException, traceback: str
+    ) -> None:
         """A run failed with ``error``; ``traceback`` is the formatted traceback.
 
         Example: ``@hookimpl def on_run_error(self, error, traceback): notify(traceback[-500:])``

@@ -1,0 +1,132 @@
+"""The ``trialog`` command line: ``plugins list``, ``runs ...`` and commands that plugins add."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from ._version import __version__
+
+CORE_COMMANDS = ("plugins", "runs")
+_GROUP_ALIASES = {
+    "loggers": "trialog.loggers",
+    "trainers": "trialog.trainers",
+    "checkpoints": "trialog.checkpoints",
+    "plugins": "trialog.plugins",
+}
+
+
+def build_parser(with_plugin_commands: bool) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="trialog", description="trialog: experiment infrastructure for PyTorch research."
+    )
+    parser.add_argument("--version", action="version", version=f"trialog {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    plugins = sub.add_parser("plugins", help="list installed plugins")
+    psub = plugins.add_subparsers(dest="plugins_command", metavar="SUBCOMMAND")
+    plist = psub.add_parser("list", help="list plugins (read from package metadata; nothing is imported)")
+    plist.add_argument("--check", action="store_true", help="import each plugin and report import errors")
+    plist.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    plist.add_argument("--group", choices=sorted(_GROUP_ALIASES), help="only this entry-point group")
+    plist.set_defaults(func=_plugins_list)
+    plugins.set_defaults(func=_plugins_list, check=False, json=False, group=None)
+
+    try:  # TEMPORARY until runs_cli lands
+        from . import runs_cli
+
+        runs_cli.add_parser(sub)
+    except ImportError:
+        pass
+
+    if with_plugin_commands:
+        from . import plugins as plugin_registry
+
+        try:
+            plugin_registry.get_plugin_manager().hook.add_cli_commands(subparsers=sub)
+        except Exception as exc:  # a broken plugin must not take `trialog --help` down with it
+            print(f"trialog: plugin commands unavailable: {exc}", file=sys.stderr)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``trialog`` command."""
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    first = next((a for a in args_list if not a.startswith("-")), None)
+    # Core commands never import plugins, so `trialog plugins list` works even when one is broken.
+    parser = build_parser(with_plugin_commands=first not in CORE_COMMANDS)
+    args = parser.parse_args(args_list)
+    func = getattr(args, "func", None)
+    if func is None:
+        parser.print_help()
+        return 2
+    from .errors import TrialogError
+
+    try:
+        return int(func(args) or 0)
+    except TrialogError as exc:
+        print(f"trialog: error: {exc}", file=sys.stderr)
+        return 1
+    except BrokenPipeError:
+        return 0
+
+
+def _plugins_list(args: argparse.Namespace) -> int:
+    from . import plugins as registry
+
+    group = _GROUP_ALIASES.get(args.group) if args.group else None
+    infos = registry.installed(group)
+    claims: dict[tuple[str, str], int] = {}
+    for info in infos:
+        claims[(info.group, info.name)] = claims.get((info.group, info.name), 0) + 1
+    rows: list[dict[str, Any]] = []
+    for info in sorted(infos, key=lambda i: (list(registry.GROUPS).index(i.group), i.name)):
+        row = info.as_dict()
+        row["status"], row["error"] = "available", None
+        if registry.is_disabled(info):
+            row["status"] = "disabled"
+        elif claims[(info.group, info.name)] > 1:
+            row["status"] = "conflict"
+            row["error"] = f"name {info.name!r} is claimed by {claims[(info.group, info.name)]} distributions"
+        elif args.check:
+            row["error"] = registry.check(info)
+            row["status"] = "error" if row["error"] else "available"
+            row["hooks"] = [] if row["error"] else _hooks_of(info)
+        rows.append(row)
+    if args.json:
+        print(json.dumps(rows, indent=2))
+    else:
+        _print_table(rows)
+    return 1 if args.check and any(r["status"] in ("error", "conflict") for r in rows) else 0
+
+
+def _hooks_of(info: Any) -> list[str]:
+    from . import plugins as registry
+    from ._markers import PROJECT
+
+    obj = registry.load(info.group, info.name) if not registry.is_disabled(info) else None
+    marker = f"{PROJECT}_impl"
+    return sorted(n for n in dir(obj) if not n.startswith("_") and hasattr(getattr(obj, n, None), marker))
+
+
+def _print_table(rows: list[dict[str, Any]]) -> None:
+    if not rows:
+        print("no trialog plugins installed (pip install trialog-file, trialog-tensorboard, ...)")
+        return
+    cols = ["name", "group", "distribution", "version", "status", "target"]
+    cells = [[str(r[c] or "-") for c in cols] for r in rows]
+    widths = [max(len(c), *(len(row[i]) for row in cells)) for i, c in enumerate(cols)]
+    print("  ".join(c.upper().ljust(w) for c, w in zip(cols, widths)).rstrip())
+    for r, row in zip(rows, cells):
+        print("  ".join(v.ljust(w) for v, w in zip(row, widths)).rstrip())
+        if r.get("error"):
+            print(f"    error: {r['error']}")
+        if r.get("hooks"):
+            print(f"    hooks: {', '.join(r['hooks'])}")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

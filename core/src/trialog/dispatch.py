@@ -1,0 +1,582 @@
+"""The combined dispatcher: one call reaches every logger that is due, in config order, isolated.
+
+Path of a call: frequency check (per logger, counted per hook + name + tag; trixi's rule that the first
+call logs) -> conversion of tensors to numpy, once, only if some logger is due -> each due logger's hook
+implementation, inline or, for loggers declaring ``background = True``, through a bounded queue served by
+a daemon thread. A logger that raises is warned about once, counted, and disabled after ``max_failures``
+consecutive failures; it never raises into the training loop.
+"""
+
+from __future__ import annotations
+
+import inspect
+import threading
+import time
+import warnings
+from collections import deque
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from . import hookspecs
+from .errors import LoggerConfigError, TrialogError, TrialogWarning
+
+#: Keys of a logger declaration that belong to the dispatcher, not to the plugin.
+RESERVED_OPTIONS = frozenset({"type", "every", "background", "queue_size"})
+CONTROL_KEYWORDS = frozenset({"log_all", "same_as_last", "do_not_increase"})
+#: Parameters whose values may be tensors and are converted to numpy before reaching a logger.
+ARRAY_PARAMS = frozenset(
+    {"image", "images", "array", "y_vals", "x_vals", "predictions", "labels", "features"}
+)
+#: Hooks whose pending items are replaced by newer ones of the same name in a background queue.
+COALESCED_HOOKS = frozenset(hookspecs.LOGGER_HOOKS) - {
+    "show_value",
+    "show_text",
+    "log_config",
+    "flush",
+    "close",
+}
+#: Hooks never dropped from a full background queue (rare, and what users wait for).
+CRITICAL_HOOKS = frozenset(hookspecs.LIFECYCLE_HOOKS) | {"log_config", "flush", "close"}
+_DEFAULTS: dict[str, Any] = {
+    "counter": None,
+    "tag": None,
+    "title": None,
+    "labels": None,
+    "x_vals": None,
+    "nrow": 8,
+    "normalize": False,
+    "bins": 30,
+}
+_NEVER = float("inf")
+
+
+def _spec_params(spec: type, hook: str) -> tuple[str, ...]:
+    return tuple(list(inspect.signature(getattr(spec, hook)).parameters)[1:])
+
+
+_LOGGER_PARAMS = {h: _spec_params(hookspecs.LoggerSpec, h) for h in hookspecs.LOGGER_HOOKS}
+_LIFECYCLE_PARAMS = {h: _spec_params(hookspecs.LifecycleSpec, h) for h in hookspecs.LIFECYCLE_HOOKS}
+
+
+def to_numpy(value: Any) -> Any:
+    """A torch tensor (duck-typed, torch is never imported here) as a numpy array; anything else unchanged."""
+    if hasattr(value, "detach") and hasattr(value, "numpy"):
+        tensor = value.detach()
+        if hasattr(tensor, "cpu"):
+            tensor = tensor.cpu()
+        try:
+            return tensor.numpy()
+        except TypeError:  # bfloat16 and friends have no numpy dtype
+            return tensor.float().numpy()
+    if isinstance(value, (list, tuple)) and value and hasattr(value[0], "detach"):
+        return [to_numpy(v) for v in value]
+    return value
+
+
+def to_scalar(value: Any) -> Any:
+    """A 0-d tensor or numpy scalar as a python number."""
+    item = getattr(value, "item", None)
+    return item() if item is not None else value
+
+
+class _Logger:
+    """One configured logger: its object, frequency, hook implementations and health."""
+
+    def __init__(self, name: str, type_name: str, obj: Any, every: int, background: bool, queue_size: int):
+        self.name = name
+        self.type_name = type_name
+        self.obj = obj
+        self.every = every
+        self.impls: dict[str, tuple[Any, tuple[str, ...]]] = {}
+        self.failures = 0
+        self.consecutive = 0
+        self.disabled = False
+        self.last_error: str | None = None
+        self.worker: _Worker | None = _Worker(self, queue_size) if background else None
+
+    @property
+    def label(self) -> str:
+        return f"{self.name!r} ({self.type_name})"
+
+
+class _Worker:
+    """A bounded queue and a daemon thread delivering one background logger's calls in order."""
+
+    def __init__(self, logger: _Logger, maxsize: int):
+        self.logger = logger
+        self.maxsize = max(1, maxsize)
+        self.items: deque[list[Any]] = deque()
+        self.pending: dict[tuple[Any, ...], list[Any]] = {}
+        self.cond = threading.Condition()
+        self.busy = False
+        self.closing = False
+        self.dropped = 0
+        self.coalesced = 0
+        self.dispatcher: CombinedLogger | None = None
+        self.thread = threading.Thread(target=self._serve, name=f"trialog-{logger.name}", daemon=True)
+
+    def put(self, hook: str, key: Any, fn: Any, args: list[Any]) -> None:
+        ckey = (hook, key) if hook in COALESCED_HOOKS else None
+        with self.cond:
+            if self.closing:
+                return
+            if ckey is not None and ckey in self.pending:
+                self.pending[ckey][2] = args
+                self.coalesced += 1
+                return
+            if len(self.items) >= self.maxsize and hook not in CRITICAL_HOOKS:
+                self._drop_oldest()
+            item = [hook, fn, args, ckey]
+            self.items.append(item)
+            if ckey is not None:
+                self.pending[ckey] = item
+            self.cond.notify()
+
+    def _drop_oldest(self) -> None:
+        for i, item in enumerate(self.items):
+            if item[0] not in CRITICAL_HOOKS:
+                del self.items[i]
+                if item[3] is not None:
+                    self.pending.pop(item[3], None)
+                self.dropped += 1
+                if self.dropped == 1:
+                    warnings.warn(
+                        f"trialog: background logger {self.logger.label} cannot keep up; its queue "
+                        f"({self.maxsize} items) is full and the oldest items are being dropped",
+                        TrialogWarning,
+                        stacklevel=4,
+                    )
+                return
+
+    def _serve(self) -> None:
+        while True:
+            with self.cond:
+                self.busy = False
+                self.cond.notify_all()
+                while not self.items and not self.closing:
+                    self.cond.wait()
+                if not self.items:
+                    return
+                hook, fn, args, ckey = self.items.popleft()
+                if ckey is not None:
+                    self.pending.pop(ckey, None)
+                self.busy = True
+            assert self.dispatcher is not None
+            self.dispatcher._invoke(self.logger, hook, fn, args)
+
+    def wait_idle(self, deadline: float) -> bool:
+        with self.cond:
+            while self.items or self.busy:
+                left = deadline - time.monotonic()
+                if left <= 0 or not self.thread.is_alive():
+                    return False
+                self.cond.wait(left)
+        return True
+
+    def stop(self) -> None:
+        with self.cond:
+            self.closing = True
+            self.cond.notify_all()
+
+
+def _parse(name: str, decl: Any) -> tuple[Any, dict[str, Any], int, bool | None, int]:
+    """A logger declaration -> (type or object, plugin options, every, background, queue size)."""
+    options: dict[str, Any] = {}
+    every: Any = 1
+    background = None
+    queue_size: Any = 1000
+    if isinstance(decl, str) or inspect.isclass(decl):
+        kind = decl
+    elif isinstance(decl, Mapping):
+        options = dict(decl)
+        if "type" not in options:
+            raise LoggerConfigError(
+                f"logger {name!r}: its declaration has no 'type' (e.g. {{'type': 'file'}})"
+            )
+        kind = options.pop("type")
+        every = options.pop("every", 1)
+        background = options.pop("background", None)
+        queue_size = options.pop("queue_size", 1000)
+    elif isinstance(decl, (tuple, list)):
+        if not 1 <= len(decl) <= 3:
+            raise LoggerConfigError(
+                f"logger {name!r}: a tuple declaration is (type, options, every), got {decl!r}"
+            )
+        kind = decl[0]
+        options = dict(decl[1] or {}) if len(decl) > 1 else {}
+        every = decl[2] if len(decl) > 2 else 1
+    else:
+        return decl, {}, 1, None, 1000  # an already-built logger object
+    if not isinstance(every, int) or isinstance(every, bool) or every < 1:
+        raise LoggerConfigError(f"logger {name!r}: 'every' must be a positive integer, got {every!r}")
+    if not isinstance(queue_size, int) or queue_size < 1:
+        raise LoggerConfigError(
+            f"logger {name!r}: 'queue_size' must be a positive integer, got {queue_size!r}"
+        )
+    return kind, options, every, background, queue_size
+
+
+def _instantiate(name: str, kind: Any, options: dict[str, Any], run_dir: Path | None) -> tuple[Any, str]:
+    if isinstance(kind, str):
+        from . import plugins
+
+        cls = plugins.load("trialog.loggers", kind)
+        type_name = kind
+    else:
+        cls, type_name = kind, getattr(kind, "__name__", repr(kind))
+    try:
+        params = inspect.signature(cls).parameters
+    except (TypeError, ValueError):
+        params = {}
+    takes_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
+    accepted = [p for p in params if params[p].kind not in (inspect.Parameter.VAR_POSITIONAL,)]
+    unknown = sorted(set(options) - set(accepted)) if not takes_any else []
+    if unknown:
+        raise LoggerConfigError(
+            f"logger {name!r} ({type_name}) does not accept option(s) {', '.join(map(repr, unknown))}; "
+            f"it accepts: {', '.join(a for a in accepted if a != 'run_dir') or 'no options'}"
+        )
+    if "run_dir" in params and "run_dir" not in options:
+        options["run_dir"] = run_dir
+    try:
+        return cls(**options), type_name
+    except TrialogError:
+        raise
+    except Exception as exc:
+        raise LoggerConfigError(
+            f"logger {name!r} ({type_name}) could not be created: {type(exc).__name__}: {exc}"
+        ) from exc
+
+
+def _hook_impls(label: str, obj: Any) -> dict[str, tuple[Any, tuple[str, ...]]]:
+    """Validate ``obj``'s hook implementations against the specs; hook name -> (function, its parameters)."""
+    import pluggy
+
+    from ._markers import PROJECT
+
+    pm = pluggy.PluginManager(PROJECT)
+    pm.add_hookspecs(hookspecs.LoggerSpec)
+    pm.add_hookspecs(hookspecs.LifecycleSpec)
+    try:
+        pm.register(obj, name="logger")
+        pm.check_pending()
+    except pluggy.PluginValidationError as exc:
+        raise LoggerConfigError(f"logger {label} has an invalid hook implementation: {exc}") from exc
+    impls = {}
+    for caller in pm.get_hookcallers(obj) or ():
+        for impl in caller.get_hookimpls():
+            impls[caller.name] = (impl.function, tuple(impl.argnames))
+    if not impls:
+        raise LoggerConfigError(
+            f"logger {label} implements no trialog hook; mark its methods with @trialog.hookimpl"
+        )
+    return impls
+
+
+class CombinedLogger:
+    """Fans each logger call out to the configured loggers (trixi's CombinedLogger, done right).
+
+    ``loggers`` maps a name to ``"type"``, ``{"type": t, "every": n, "background": b, "queue_size": q,
+    **options}``, trixi's tuple ``(type, options, every)`` or a ready logger object; a list of type
+    names is accepted too.
+    """
+
+    def __init__(
+        self,
+        loggers: Mapping[str, Any] | Iterable[str] | None = None,
+        *,
+        run_dir: str | Path | None = None,
+        max_failures: int | None = 5,
+        drain_timeout: float = 10.0,
+    ):
+        self.run_dir = Path(run_dir) if run_dir is not None else None
+        self.max_failures = max_failures
+        self.drain_timeout = drain_timeout
+        self._loggers: list[_Logger] = []
+        self._closed = False
+        self._summary: dict[str, Any] = {}
+        self._fail_lock = threading.Lock()
+        if loggers is not None and not isinstance(loggers, Mapping):
+            loggers = {str(kind): kind for kind in loggers}
+        try:
+            for name, decl in (loggers or {}).items():
+                self._add(str(name), decl)
+        except BaseException:
+            self.close()
+            raise
+        self._by_hook: dict[str, list[_Logger]] = {}
+        for hook in (*hookspecs.LOGGER_HOOKS, *hookspecs.LIFECYCLE_HOOKS):
+            self._by_hook[hook] = [lg for lg in self._loggers if hook in lg.impls]
+        # Per hook: (name, tag) -> [count, next count at which some logger is due, loggers due last time].
+        self._state: dict[str, dict[Any, list[Any]]] = {h: {} for h in hookspecs.LOGGER_HOOKS}
+        self._value_state = self._state["show_value"]
+
+    def _add(self, name: str, decl: Any) -> None:
+        if any(lg.name == name for lg in self._loggers):
+            raise LoggerConfigError(f"logger name {name!r} is declared twice")
+        kind, options, every, background, queue_size = _parse(name, decl)
+        if isinstance(kind, str) or inspect.isclass(kind):
+            obj, type_name = _instantiate(name, kind, options, self.run_dir)
+        else:
+            obj, type_name = kind, type(kind).__name__
+        if background is None:
+            background = bool(getattr(obj, "background", False))
+        logger = _Logger(name, type_name, obj, every, background, queue_size)
+        logger.impls = _hook_impls(logger.label, obj)
+        if logger.worker is not None:
+            logger.worker.dispatcher = self
+            logger.worker.thread.start()
+        self._loggers.append(logger)
+
+    # ----------------------------------------------------------------- access
+    @property
+    def loggers(self) -> dict[str, Any]:
+        """Logger objects by name, in config order."""
+        return {lg.name: lg.obj for lg in self._loggers}
+
+    @property
+    def names(self) -> list[str]:
+        return [lg.name for lg in self._loggers]
+
+    def __getitem__(self, name: str) -> Any:
+        for lg in self._loggers:
+            if lg.name == name:
+                return lg.obj
+        raise KeyError(f"no logger named {name!r}; configured: {', '.join(self.names) or 'none'}")
+
+    def __contains__(self, name: object) -> bool:
+        return any(lg.name == name for lg in self._loggers)
+
+    def __len__(self) -> int:
+        return len(self._loggers)
+
+    def __enter__(self) -> CombinedLogger:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --------------------------------------------------------------- dispatch
+    def show_value(
+        self, value: Any, name: str, counter: int | None = None, tag: str | None = None, **ctl: Any
+    ):
+        """Log a scalar to every logger due for (name, tag)."""
+        state = self._value_state.get((name, tag))
+        if state is not None and state[0] < state[1] and not ctl:
+            state[0] += 1
+            return
+        due = self._due("show_value", (name, tag), ctl)
+        if due:
+            self._deliver(
+                due,
+                "show_value",
+                (name, tag),
+                {
+                    "value": to_scalar(value),
+                    "name": name,
+                    "counter": counter,
+                    "tag": tag,
+                },
+            )
+
+    def _due(self, hook: str, key: Any, ctl: Mapping[str, Any]) -> list[_Logger]:
+        """The loggers due for this call, advancing the per-key count (trixi's frequency rule)."""
+        unknown = set(ctl) - CONTROL_KEYWORDS
+        if unknown:
+            raise TypeError(f"{hook}() got unexpected keyword argument(s): {', '.join(sorted(unknown))}")
+        loggers = self._by_hook[hook]
+        states = self._state[hook]
+        state = states.get(key)
+        if state is None:
+            state = states[key] = [0, 0 if loggers else _NEVER, ()]
+        if not loggers:
+            return []
+        count = state[0]
+        if ctl.get("same_as_last"):
+            due = [lg for lg in state[2] if not lg.disabled]
+        else:
+            log_all = ctl.get("log_all", False)
+            due = [lg for lg in loggers if not lg.disabled and (log_all or count % lg.every == 0)]
+            if not ctl.get("do_not_increase"):
+                count += 1
+                state[0] = count
+                state[1] = min(-(-count // lg.every) * lg.every for lg in loggers)
+            state[2] = tuple(due)
+        return due
+
+    def _deliver(self, due: list[_Logger], hook: str, key: Any, call: dict[str, Any]) -> None:
+        for lg in due:
+            fn, params = lg.impls[hook]
+            args = [call[p] for p in params]
+            if lg.worker is None:
+                self._invoke(lg, hook, fn, args)
+            else:
+                lg.worker.put(hook, key, fn, [_detach(a) for a in args])
+
+    def _invoke(self, lg: _Logger, hook: str, fn: Any, args: list[Any]) -> None:
+        try:
+            fn(*args)
+        except Exception as exc:
+            self._failed(lg, hook, exc)
+        else:
+            if lg.consecutive:
+                lg.consecutive = 0
+
+    def _failed(self, lg: _Logger, hook: str, exc: BaseException) -> None:
+        with self._fail_lock:
+            lg.failures += 1
+            lg.consecutive += 1
+            lg.last_error = f"{type(exc).__name__}: {exc}"
+            first = lg.failures == 1
+            disable = bool(self.max_failures) and lg.consecutive >= self.max_failures and not lg.disabled
+            if disable:
+                lg.disabled = True
+        if first:
+            warnings.warn(
+                f"trialog: logger {lg.label} failed in {hook}: {lg.last_error} (the run goes on; further "
+                "failures are counted and summarised at close)",
+                TrialogWarning,
+                stacklevel=4,
+            )
+        if disable:
+            warnings.warn(
+                f"trialog: logger {lg.label} disabled after {lg.consecutive} consecutive failures "
+                f"(last: {lg.last_error})",
+                TrialogWarning,
+                stacklevel=4,
+            )
+
+    def _call(self, hook: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+        params = _LOGGER_PARAMS[hook]
+        ctl = {k: kwargs.pop(k) for k in CONTROL_KEYWORDS & kwargs.keys()}
+        if len(args) > len(params):
+            raise TypeError(f"{hook}() takes at most {len(params)} positional arguments ({len(args)} given)")
+        call = dict(zip(params, args))
+        for k, v in kwargs.items():
+            if k not in params:
+                raise TypeError(
+                    f"{hook}() got an unexpected keyword argument {k!r}; it takes {', '.join(params)}"
+                )
+            if k in call:
+                raise TypeError(f"{hook}() got multiple values for argument {k!r}")
+            call[k] = v
+        for p in params:
+            if p not in call:
+                if p not in _DEFAULTS and p != "name":
+                    raise TypeError(f"{hook}() missing required argument {p!r}")
+                call[p] = _DEFAULTS.get(p)
+        key = (call.get("name"), call.get("tag")) if "name" in params else None
+        due = self._due(hook, key, ctl) if key is not None else self._active(hook)
+        if due:
+            for p in ARRAY_PARAMS.intersection(call):
+                call[p] = to_numpy(call[p])
+            self._deliver(due, hook, key, call)
+
+    def _active(self, hook: str) -> list[_Logger]:
+        return [lg for lg in self._by_hook[hook] if not lg.disabled]
+
+    def lifecycle(self, hook: str, **kwargs: Any) -> None:
+        """Call lifecycle ``hook`` on every logger implementing it; missing arguments are None."""
+        if hook not in _LIFECYCLE_PARAMS:
+            raise ValueError(f"unknown lifecycle hook {hook!r}; known: {', '.join(_LIFECYCLE_PARAMS)}")
+        due = self._active(hook)
+        if due:
+            self._deliver(due, hook, None, {p: kwargs.get(p) for p in _LIFECYCLE_PARAMS[hook]})
+
+    # --------------------------------------------------------------- lifetime
+    def wait_idle(self, timeout: float | None = None) -> bool:
+        """Block until every background queue is empty and idle; False if ``timeout`` ran out first."""
+        deadline = time.monotonic() + (self.drain_timeout if timeout is None else timeout)
+        return all(lg.worker.wait_idle(deadline) for lg in self._loggers if lg.worker is not None)
+
+    def close(self, timeout: float | None = None) -> dict[str, Any]:
+        """Flush and close every logger, draining background queues for at most ``timeout`` seconds.
+
+        Returns {logger name: {"type", "failures", "disabled", "dropped", "coalesced", "undelivered",
+        "last_error"}}; anything lost is also reported in one warning.
+        """
+        if self._closed:
+            return self._summary
+        self._closed = True
+        deadline = time.monotonic() + (self.drain_timeout if timeout is None else timeout)
+        for lg in self._loggers:
+            if "close" in lg.impls and not lg.disabled:
+                fn, _ = lg.impls["close"]
+                if lg.worker is None:
+                    self._invoke(lg, "close", fn, [])
+                else:
+                    lg.worker.put("close", None, fn, [])
+        lost = []
+        for lg in self._loggers:
+            entry = {
+                "type": lg.type_name,
+                "failures": lg.failures,
+                "disabled": lg.disabled,
+                "dropped": 0,
+                "coalesced": 0,
+                "undelivered": 0,
+                "last_error": lg.last_error,
+            }
+            if lg.worker is not None:
+                lg.worker.stop()
+                lg.worker.thread.join(max(0.0, deadline - time.monotonic()))
+                with lg.worker.cond:
+                    entry["undelivered"] = len(lg.worker.items) + int(lg.worker.busy)
+                    lg.worker.items.clear()
+                entry.update(
+                    dropped=lg.worker.dropped,
+                    coalesced=lg.worker.coalesced,
+                    failures=lg.failures,
+                    disabled=lg.disabled,
+                    last_error=lg.last_error,
+                )
+            self._summary[lg.name] = entry
+            if entry["failures"] or entry["dropped"] or entry["undelivered"]:
+                lost.append(
+                    f"{lg.label}: {entry['failures']} failures, {entry['dropped']} dropped, "
+                    f"{entry['undelivered']} undelivered at close"
+                    + (" (disabled)" if entry["disabled"] else "")
+                    + (f", last error {entry['last_error']}" if entry["last_error"] else "")
+                )
+        # Calls after close reach no logger (and cost nothing but the frequency check).
+        self._by_hook = {hook: [] for hook in self._by_hook}
+        if lost:
+            warnings.warn("trialog: logger summary: " + "; ".join(lost), TrialogWarning, stacklevel=2)
+        return self._summary
+
+
+def _detach(value: Any) -> Any:
+    """A private copy of an array for a background logger (the caller may reuse its buffer)."""
+    copy = getattr(value, "copy", None)
+    if copy is not None and hasattr(value, "dtype"):
+        return copy()
+    return value
+
+
+def _make_hook_method(hook: str) -> Any:
+    def method(self: CombinedLogger, *args: Any, **kwargs: Any) -> None:
+        self._call(hook, args, kwargs)
+
+    spec = getattr(hookspecs.LoggerSpec, hook)
+    method.__name__ = hook
+    method.__qualname__ = f"CombinedLogger.{hook}"
+    method.__doc__ = spec.__doc__.splitlines()[0] if spec.__doc__ else None
+    names = _LOGGER_PARAMS[hook]
+    optional = {p: _DEFAULTS[p] for p in names if p in _DEFAULTS}
+    if hook == "show_text":
+        optional["name"] = None
+    # A default shows only after the last required parameter (show_lineplot's x_vals sits before name).
+    last_required = max((i for i, p in enumerate(names) if p not in optional), default=-1)
+    params = [inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD)]
+    for i, p in enumerate(names):
+        default = optional[p] if i > last_required else inspect.Parameter.empty
+        params.append(inspect.Parameter(p, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=default))
+    params.append(inspect.Parameter("ctl", inspect.Parameter.VAR_KEYWORD))
+    method.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
+    return method
+
+
+for _hook in hookspecs.LOGGER_HOOKS:
+    if _hook not in ("show_value", "close"):
+        setattr(CombinedLogger, _hook, _make_hook_method(_hook))
