@@ -1,0 +1,103 @@
+"""The ``torch`` checkpoint format (``trialog.checkpoints`` entry point) for the core's CheckpointManager.
+
+The manager owns the files (temporary name, fsync, atomic rename, retention, manifest); this format only
+turns state into bytes at the path it is given and back. Loading uses ``torch.load(weights_only=True)``
+unless the caller explicitly asks otherwise, so opening a checkpoint never runs code from the file.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import re
+import zipfile
+from collections.abc import Callable, Mapping
+from typing import Any, Union
+
+import torch
+
+from trialog.errors import CheckpointError
+
+from .utils import decode_numpy, encode_numpy, snapshot_to_cpu
+
+MapLocation = Union[str, torch.device, Mapping[str, str], Callable[..., Any], None]
+
+
+class TorchFormat:
+    """State via ``torch.save``; tensors, state dicts, optimizer state, numbers, strings, numpy arrays.
+
+    Args:
+        weights_only: load with ``torch.load(weights_only=True)`` (the default). ``False`` unpickles
+            arbitrary objects and so runs code from the file: use it only for files you trust.
+        map_location: where tensors land when loading (``"cpu"``, ``"cuda:0"``, a dict or a function,
+            as in ``torch.load``). ``None`` keeps the saved devices, falling back to the CPU on a
+            machine without CUDA so GPU checkpoints open anywhere.
+        pin_memory: snapshot device tensors into pinned host buffers (faster, non-blocking copies).
+    """
+
+    name = "torch"
+    extension = ".pt"
+
+    def __init__(
+        self, *, weights_only: bool = True, map_location: MapLocation = None, pin_memory: bool = True
+    ) -> None:
+        self.weights_only = weights_only
+        self.map_location = map_location
+        self.pin_memory = pin_memory
+
+    def snapshot(self, state: Mapping[str, Any]) -> dict[str, Any]:
+        """A copy of ``state`` in host memory that the caller may keep mutating the original of."""
+        return snapshot_to_cpu(dict(state), pin_memory=self.pin_memory)
+
+    def save(self, state: Mapping[str, Any], path: str | os.PathLike[str]) -> None:
+        """Write ``state`` to ``path`` (the manager's temporary file)."""
+        try:
+            torch.save(encode_numpy(dict(state)), os.fspath(path))
+        except CheckpointError:
+            raise
+        except (pickle.PicklingError, TypeError, AttributeError) as err:
+            raise CheckpointError(
+                f"cannot write torch checkpoint {os.fspath(path)}: {err}; store state dicts, tensors, numbers, "
+                "strings and numpy arrays rather than arbitrary objects"
+            ) from err
+
+    def load(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        weights_only: bool | None = None,
+        map_location: MapLocation = None,
+        mmap: bool = False,
+    ) -> dict[str, Any]:
+        """Read a checkpoint written by :meth:`save` (or any ``torch.save`` file holding a dict).
+
+        ``weights_only=False`` is unsafe: it lets the file run arbitrary code; pass it only for files you trust.
+        """
+        path = os.fspath(path)
+        weights_only = self.weights_only if weights_only is None else weights_only
+        location = map_location if map_location is not None else self.map_location
+        if location is None and not torch.cuda.is_available():
+            location = "cpu"
+        if not os.path.isfile(path):
+            raise CheckpointError(f"checkpoint file {path} does not exist")
+        try:
+            state = torch.load(path, map_location=location, weights_only=weights_only, mmap=mmap)
+        except pickle.UnpicklingError as err:
+            if weights_only:
+                found = re.search(r"Unsupported global: GLOBAL (\S+)", str(err))
+                what = f"an object of type {found.group(1)}" if found else "pickled Python objects"
+                raise CheckpointError(
+                    f"checkpoint {path} holds {what}, which loading with weights_only=True refuses. "
+                    "Load it with weights_only=False only if you trust the file: unpickling can run arbitrary code"
+                ) from err
+            raise CheckpointError(f"checkpoint {path} cannot be unpickled: {err}") from err
+        except (RuntimeError, zipfile.BadZipFile, EOFError, OSError) as err:
+            raise CheckpointError(
+                f"checkpoint {path} is not a readable torch checkpoint (truncated or corrupt?): {err}"
+            ) from err
+        if not isinstance(state, Mapping):
+            raise CheckpointError(
+                f"checkpoint {path} holds a {type(state).__name__}, not a dict of named state; "
+                "save through TorchFormat/CheckpointManager or torch.save a dict"
+            )
+        return decode_numpy(state)

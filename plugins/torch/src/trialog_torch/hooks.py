@@ -1,0 +1,104 @@
+"""The ``torch`` entry of ``trialog.plugins``: seeds and snapshots torch's RNGs, adds ``trialog run``.
+
+Loaded for every Experiment, so it stays cheap: torch is never imported here. The RNG hooks act only
+when the user's code already imported torch, so a numpy-only experiment never pays for it.
+"""
+
+from __future__ import annotations
+
+import sys
+import warnings
+from collections.abc import Mapping
+from typing import Any
+
+from trialog import hookimpl
+from trialog.errors import TrialogWarning
+
+#: Keys this plugin contributes to the merged RNG state.
+CPU_KEY = "torch"
+CUDA_KEY = "torch_cuda"
+
+
+def _torch() -> Any | None:
+    """The torch module when the process already imported it, else None."""
+    return sys.modules.get("torch")
+
+
+def _cuda_ready(torch: Any) -> bool:
+    # is_available() alone can initialise a driver in a process that never touched CUDA; it is cheap
+    # once torch is imported, and a CPU-only build answers False without side effects.
+    try:
+        return bool(torch.cuda.is_available())
+    except Exception:  # a broken driver must not stop a CPU run
+        return False
+
+
+@hookimpl
+def seed_rngs(seed: int) -> None:
+    """Seed torch's CPU generator and every CUDA device's generator."""
+    torch = _torch()
+    if torch is None:
+        return
+    torch.manual_seed(seed)  # also seeds all CUDA devices (lazily when CUDA is not initialised yet)
+
+
+@hookimpl
+def get_rng_state() -> Mapping[str, Any] | None:
+    """Torch CPU state and, when CUDA is available, one row per device, as uint8 numpy arrays."""
+    torch = _torch()
+    if torch is None:
+        return None
+    state: dict[str, Any] = {CPU_KEY: torch.get_rng_state().numpy().copy()}
+    if _cuda_ready(torch):
+        import numpy
+
+        rows = [s.cpu().numpy() for s in torch.cuda.get_rng_state_all()]
+        if rows:
+            state[CUDA_KEY] = numpy.stack(rows)
+    return state
+
+
+@hookimpl
+def set_rng_state(state: Mapping[str, Any]) -> None:
+    """Restore what :func:`get_rng_state` produced; keys of other plugins are ignored."""
+    torch = _torch()
+    if torch is None:
+        return
+    if CPU_KEY in state:
+        torch.set_rng_state(_as_byte_tensor(torch, state[CPU_KEY]))
+    if CUDA_KEY in state:
+        rows = [_as_byte_tensor(torch, row) for row in state[CUDA_KEY]]
+        if not _cuda_ready(torch):
+            warnings.warn(
+                f"the checkpoint holds CUDA RNG states of {len(rows)} device(s) but CUDA is not available here; "
+                "they are not restored, so GPU randomness will differ from the original run",
+                TrialogWarning,
+                stacklevel=2,
+            )
+            return
+        n_here = torch.cuda.device_count()
+        if n_here != len(rows):
+            warnings.warn(
+                f"the checkpoint holds CUDA RNG states of {len(rows)} device(s), this machine has {n_here}; "
+                f"restoring the first {min(n_here, len(rows))}",
+                TrialogWarning,
+                stacklevel=2,
+            )
+        for index, row in enumerate(rows[:n_here]):
+            torch.cuda.set_rng_state(row, device=index)
+
+
+def _as_byte_tensor(torch: Any, value: Any) -> Any:
+    if isinstance(value, torch.Tensor):
+        return value.detach().to(device="cpu", dtype=torch.uint8).contiguous()
+    import numpy
+
+    return torch.from_numpy(numpy.ascontiguousarray(numpy.asarray(value, dtype=numpy.uint8)).copy())
+
+
+@hookimpl
+def add_cli_commands(subparsers: Any) -> None:
+    """Add ``trialog run`` (from :mod:`trialog_torch.cli`)."""
+    from .cli import add_commands
+
+    add_commands(subparsers)

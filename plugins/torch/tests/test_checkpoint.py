@@ -1,0 +1,210 @@
+"""The ``torch`` checkpoint format: round trips, safe loading, named errors, partial model loading."""
+
+from __future__ import annotations
+
+import collections
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+from trialog_torch.checkpoint import TorchFormat
+from trialog_torch.utils import decode_numpy, encode_numpy, snapshot_to_cpu, update_model
+
+from trialog.errors import CheckpointError, TrialogWarning
+
+
+class Net(nn.Module):
+    def __init__(self, n_out: int = 3):
+        super().__init__()
+        self.conv = nn.Conv2d(1, 4, 3)
+        self.bn = nn.BatchNorm2d(4)
+        self.fc = nn.Linear(4, n_out)
+
+    def forward(self, x):
+        return self.fc(self.bn(self.conv(x)).mean(dim=(2, 3)))
+
+
+def _trained(seed: int = 0):
+    torch.manual_seed(seed)
+    model = Net()
+    opt = torch.optim.Adam(model.parameters(), lr=0.01)
+    sched = torch.optim.lr_scheduler.StepLR(opt, step_size=1, gamma=0.5)
+    for _ in range(3):
+        opt.zero_grad()
+        model(torch.randn(8, 1, 6, 6)).pow(2).mean().backward()
+        opt.step()
+        sched.step()
+    return model, opt, sched
+
+
+class Opaque:
+    """Not allowed by weights_only loading."""
+
+
+def test_round_trip_model_optimizer_scheduler_rng_and_numpy(tmp_path):
+    model, opt, sched = _trained()
+    fmt = TorchFormat()
+    state = {
+        "model": model.state_dict(),
+        "optimizer": opt.state_dict(),
+        "scheduler": sched.state_dict(),
+        "rng": {"torch": torch.get_rng_state(), "numpy": np.random.get_state(), "python": (3, (1, 2), None)},
+        "simple": {"epoch": 4, "best": np.float32(0.25), "names": ["a", "b"], "flag": True, "t": (1, 2.5)},
+        "array": np.arange(12, dtype=np.int16).reshape(3, 4)[:, ::2],
+    }
+    path = tmp_path / f"ck{fmt.extension}"
+    fmt.save(fmt.snapshot(state), path)
+    back = fmt.load(path)
+
+    restored, opt2, sched2 = _trained(seed=1)
+    restored.load_state_dict(back["model"])
+    opt2.load_state_dict(back["optimizer"])
+    sched2.load_state_dict(back["scheduler"])
+    for a, b in zip(model.state_dict().values(), restored.state_dict().values()):
+        assert torch.equal(a, b)
+    for key, value in opt.state_dict()["state"][0].items():
+        assert torch.equal(value, opt2.state_dict()["state"][0][key])
+    assert sched2.get_last_lr() == sched.get_last_lr()
+    assert torch.equal(back["rng"]["torch"], state["rng"]["torch"])
+    assert back["rng"]["numpy"][0] == "MT19937"
+    np.testing.assert_array_equal(back["rng"]["numpy"][1], state["rng"]["numpy"][1])
+    assert back["rng"]["python"] == (3, (1, 2), None)
+    assert back["simple"] == {
+        "epoch": 4,
+        "best": np.float32(0.25),
+        "names": ["a", "b"],
+        "flag": True,
+        "t": (1, 2.5),
+    }
+    assert isinstance(back["simple"]["best"], np.float32)
+    np.testing.assert_array_equal(back["array"], state["array"])
+    assert back["array"].dtype == np.int16
+
+
+def test_numpy_encoding_keeps_dtype_shape_and_scalar_kind():
+    values = [
+        np.float64(2.5),
+        np.array(3.0),
+        np.zeros((0, 2)),
+        np.array(["ab", "c"]),
+        np.arange(5, dtype=">u4"),
+    ]
+    values.append(np.zeros(2, dtype=[("a", "<i4"), ("b", "<f8")]))
+    for value in values:
+        back = decode_numpy(encode_numpy(value))
+        assert type(back) is type(value)
+        assert back.dtype == value.dtype and np.shape(back) == np.shape(value)
+        np.testing.assert_array_equal(back, value)
+
+
+def test_numpy_object_arrays_are_refused_with_the_key_named(tmp_path):
+    with pytest.raises(CheckpointError, match=r"state\['simple'\]\['bad'\].*objects"):
+        TorchFormat().save({"simple": {"bad": np.array([{}, 1], dtype=object)}}, tmp_path / "x.pt")
+
+
+def test_snapshot_is_independent_of_later_in_place_updates():
+    model, opt, _ = _trained()
+    state = {"model": model.state_dict(), "optimizer": opt.state_dict(), "list": [np.ones(2)]}
+    snap = TorchFormat().snapshot(state)
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    with torch.no_grad():
+        for p in model.parameters():
+            p.add_(1.0)
+    state["list"][0][:] = 5
+    for key, value in before.items():
+        assert torch.equal(snap["model"][key], value)
+    np.testing.assert_array_equal(snap["list"][0], np.ones(2))
+    assert isinstance(snap["model"], collections.OrderedDict)
+
+
+def test_weights_only_default_rejects_pickled_objects_with_a_named_error(tmp_path):
+    path = tmp_path / "pickled.pt"
+    torch.save({"model": {}, "payload": Opaque()}, path)
+    with pytest.raises(CheckpointError) as info:
+        TorchFormat().load(path)
+    message = str(info.value)
+    assert str(path) in message and "Opaque" in message and "weights_only=False" in message
+    assert isinstance(TorchFormat().load(path, weights_only=False)["payload"], Opaque)
+    assert isinstance(TorchFormat(weights_only=False).load(path)["payload"], Opaque)
+
+
+def test_missing_truncated_and_non_dict_files_are_named_errors(tmp_path):
+    fmt = TorchFormat()
+    with pytest.raises(CheckpointError, match=r"does not exist"):
+        fmt.load(tmp_path / "nope.pt")
+    good = tmp_path / "good.pt"
+    fmt.save({"w": torch.ones(1000)}, good)
+    truncated = tmp_path / "truncated.pt"
+    truncated.write_bytes(good.read_bytes()[:300])
+    with pytest.raises(CheckpointError, match=r"truncated\.pt is not a readable torch checkpoint"):
+        fmt.load(truncated)
+    listed = tmp_path / "list.pt"
+    torch.save([1, 2], listed)
+    with pytest.raises(CheckpointError, match=r"list\.pt holds a list"):
+        fmt.load(listed)
+
+
+def test_map_location_moves_tensors(tmp_path):
+    path = tmp_path / "m.pt"
+    TorchFormat().save({"w": torch.ones(2)}, path)
+    assert TorchFormat().load(path, map_location="meta")["w"].device.type == "meta"
+    assert TorchFormat(map_location="meta").load(path)["w"].device.type == "meta"
+    assert TorchFormat().load(path)["w"].device.type == "cpu"
+
+
+def test_load_with_mmap(tmp_path):
+    path = tmp_path / "m.pt"
+    TorchFormat().save({"w": torch.arange(10.0)}, path)
+    assert torch.equal(TorchFormat().load(path, mmap=True)["w"], torch.arange(10.0))
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_cuda_snapshot_is_pinned_host_memory_and_loads_back_to_the_device(tmp_path):
+    state = {"w": torch.arange(6.0, device="cuda"), "n": 3}
+    snap = TorchFormat().snapshot(state)
+    assert snap["w"].device.type == "cpu" and snap["w"].is_pinned()
+    path = tmp_path / "c.pt"
+    TorchFormat().save(snap, path)
+    back = TorchFormat().load(path, map_location="cuda:0")
+    assert back["w"].device.type == "cuda" and torch.equal(back["w"], state["w"])
+
+
+def test_update_model_loads_the_matching_part_and_names_every_problem():
+    source = Net(n_out=5)
+    state = dict(source.state_dict())
+    state["extra.weight"] = torch.zeros(1)
+    del state["bn.running_var"]
+    target = Net(n_out=3)
+    with pytest.warns(TrialogWarning) as caught:
+        report = update_model(target, state)
+    messages = "\n".join(str(w.message) for w in caught)
+    assert "bn.running_var" in messages and "extra.weight" in messages
+    assert "fc.weight (checkpoint [5, 4] vs model [3, 4])" in messages and "fc.bias" in messages
+    assert report.missing == ["bn.running_var"] and report.unexpected == ["extra.weight"]
+    assert {k for k, _, _ in report.mismatched} == {"fc.weight", "fc.bias"}
+    assert torch.equal(target.conv.weight, source.conv.weight)
+    assert not report.complete
+
+
+def test_update_model_excludes_layers_by_prefix_and_pattern_without_warning(recwarn):
+    source, target = Net(n_out=5), Net(n_out=3)
+    before = target.fc.weight.clone()
+    report = update_model(target, source.state_dict(), exclude_layers=["fc", "bn.running_*"])
+    assert not [w for w in recwarn if issubclass(w.category, TrialogWarning)]
+    assert set(report.excluded) == {"fc.weight", "fc.bias", "bn.running_mean", "bn.running_var"}
+    assert torch.equal(target.fc.weight, before)
+    assert torch.equal(target.bn.weight, source.bn.weight)
+
+
+def test_update_model_strict_raises_instead_of_warning():
+    with pytest.raises(CheckpointError, match=r"shape mismatches.*fc\.weight"):
+        update_model(Net(n_out=3), Net(n_out=5).state_dict(), strict=True)
+    report = update_model(Net(), Net().state_dict(), strict=True)
+    assert report.complete
+
+
+def test_snapshot_keeps_namedtuples_and_plain_values():
+    point = collections.namedtuple("Point", "x y")
+    snap = snapshot_to_cpu({"p": point(torch.ones(1), 2), "s": {1, 2}, "n": None})
+    assert isinstance(snap["p"], point) and snap["p"].y == 2 and snap["s"] == {1, 2} and snap["n"] is None
