@@ -17,7 +17,7 @@ _LAZY = {
     "update_model": "utils",
 }
 
-__all__ = list(_LAZY)
+__all__ = ["LoadReport", "TorchExperiment", "TorchFormat", "resolve_device", "update_model"]
 
 if TYPE_CHECKING:  # pragma: no cover
     from .checkpoint import TorchFormat

@@ -12,7 +12,7 @@ import pickle
 import re
 import zipfile
 from collections.abc import Callable, Mapping
-from typing import Any, Union
+from typing import Any
 
 import torch
 
@@ -20,7 +20,7 @@ from trialog.errors import CheckpointError
 
 from .utils import decode_numpy, encode_numpy, snapshot_to_cpu
 
-MapLocation = Union[str, torch.device, Mapping[str, str], Callable[..., Any], None]
+MapLocation = str | torch.device | Mapping[str, str] | Callable[..., Any] | None
 
 
 class TorchFormat:
