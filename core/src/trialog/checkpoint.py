@@ -1,0 +1,616 @@
+"""Atomic checkpoints with a manifest, retention and an asynchronous mode; formats are plugins.
+
+A checkpoint folder (a run's ``checkpoint/``) holds checkpoint files and ``index.json``, the manifest that
+lists them (step, epoch, metric, file, format, time). Resume reads the manifest, never file times.
+
+Every save writes a temporary file in the same folder, fsyncs it, renames it to its final name with
+``os.replace``, then replaces the manifest the same way, and only then deletes the files retention drops.
+A crash at any point leaves the previous checkpoint and manifest intact; no incomplete file ever has a final
+name. Temporary files of a crashed save (``.trialog-tmp-*``) are ignored when reading and deleted by the
+first ``save`` of the next manager on the folder (the writer; reading never deletes anything, so
+``trialog runs show`` on a live run is safe). One writing manager per folder.
+
+Format plugins (entry-point group ``trialog.checkpoints``; the core ships ``npz``) are classes with:
+
+- ``extension`` (class attribute, e.g. ``".npz"``),
+- ``save(self, state, path)``: write ``state`` to ``path`` (a temporary file the manager fsyncs and
+  renames afterwards; write to exactly that path, do not append an extension),
+- ``load(self, path, **kwargs) -> dict``: read a file ``save`` wrote,
+- ``snapshot(self, state) -> state``: a copy of ``state`` in host memory that later changes of the
+  caller's objects do not affect (used by the asynchronous mode before handing the state to its thread);
+  unsupported values should raise :class:`~trialog.errors.CheckpointError` here, in the caller.
+
+For example::
+
+    class JsonFormat:
+        extension = ".json"
+        def save(self, state, path): Path(path).write_text(json.dumps(state))
+        def load(self, path): return json.loads(Path(path).read_text())
+        def snapshot(self, state): return copy.deepcopy(state)
+
+    # pyproject.toml: [project.entry-points."trialog.checkpoints"] json = "my_pkg:JsonFormat"
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import operator
+import os
+import re
+import threading
+import time
+import warnings
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import CheckpointError, TrialogWarning
+from .results import fsync_dir, write_atomic
+
+__all__ = ["CheckpointEntry", "CheckpointManager", "NpzFormat"]
+
+MANIFEST_NAME = "index.json"
+TMP_PREFIX = ".trialog-tmp-"
+_MANIFEST_VERSION = 1
+
+
+@dataclass(frozen=True)
+class CheckpointEntry:
+    """One checkpoint as the manifest lists it; ``path`` is where its file lives."""
+
+    step: int
+    epoch: int | None
+    metric: float | None
+    file: str
+    format: str
+    time: float
+    path: Path = field(compare=False, repr=False)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "step": self.step,
+            "epoch": self.epoch,
+            "metric": self.metric,
+            "file": self.file,
+            "format": self.format,
+            "time": self.time,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], directory: Path) -> CheckpointEntry:
+        file = str(data["file"])
+        if Path(file).name != file:
+            raise ValueError(f"file {file!r} is not a plain file name")
+        metric = data.get("metric")
+        return cls(
+            step=int(data["step"]),
+            epoch=None if data.get("epoch") is None else int(data["epoch"]),
+            metric=None if metric is None else float(metric),
+            file=file,
+            format=str(data["format"]),
+            time=float(data.get("time") or 0.0),
+            path=directory / file,
+        )
+
+
+def _format_name(fmt: Any) -> str:
+    return getattr(fmt, "name", None) or type(fmt).__name__
+
+
+def resolve_format(fmt: Any) -> tuple[str, Any]:
+    """``(name, instance)`` for a format name (looked up in ``trialog.checkpoints``), class or instance."""
+    if isinstance(fmt, str):
+        from . import plugins
+
+        name, obj = fmt, plugins.load("trialog.checkpoints", fmt)
+    else:
+        obj = fmt
+        name = getattr(fmt, "name", None) or (fmt.__name__ if isinstance(fmt, type) else _format_name(fmt))
+    instance = obj() if isinstance(obj, type) else obj
+    missing = [attr for attr in ("extension", "save", "load", "snapshot") if not hasattr(instance, attr)]
+    if missing:
+        raise CheckpointError(
+            f"checkpoint format {name!r} ({type(instance).__module__}.{type(instance).__qualname__}) lacks "
+            f"{', '.join(missing)}; a format needs extension, save(state, path), load(path) and snapshot(state)"
+        )
+    return name, instance
+
+
+class CheckpointManager:
+    """Saves and loads checkpoints of named state in ``directory`` with a manifest and retention.
+
+    ``keep_last``: how many of the most recent checkpoints (by step) to keep; ``keep_best``: how many of the
+    best by the metric ``monitor`` (lowest for ``mode="min"``, highest for ``"max"``; ties go to the earlier
+    step). With neither, every checkpoint is kept; with only ``keep_best``, the newest checkpoint is kept as
+    well, because resume needs it. ``async_save=True``: ``save`` copies the state (the format's
+    ``snapshot``) and returns while a background thread writes it; a second ``save`` first waits for the one
+    in flight, so at most one snapshot is pending. A failure in the background is raised as
+    :class:`CheckpointError` by the next ``save``, ``wait`` or ``close``. ``on_saved(entry)`` is called once
+    a checkpoint is complete on disk and listed (from the writer thread in async mode).
+    """
+
+    def __init__(
+        self,
+        directory: str | os.PathLike[str],
+        *,
+        format: Any = "npz",
+        keep_last: int | None = None,
+        keep_best: int | None = None,
+        monitor: str | None = None,
+        mode: str = "min",
+        async_save: bool = False,
+        on_saved: Callable[[CheckpointEntry], None] | None = None,
+    ) -> None:
+        if mode not in ("min", "max"):
+            raise CheckpointError(f"checkpoint mode must be 'min' or 'max', not {mode!r}")
+        for label, value in (("keep_last", keep_last), ("keep_best", keep_best)):
+            if value is not None and (not isinstance(value, int) or value < 1):
+                raise CheckpointError(f"{label} must be a positive integer or None, not {value!r}")
+        if keep_best is not None and monitor is None:
+            raise CheckpointError("keep_best needs monitor=<metric name> to know which checkpoints are best")
+        self.directory = Path(directory)
+        self.manifest_path = self.directory / MANIFEST_NAME
+        self.format_name, self.format = resolve_format(format)
+        self.keep_last = keep_last
+        self.keep_best = keep_best
+        self.monitor = monitor
+        self.mode = mode
+        self.async_save = async_save
+        self.on_saved = on_saved
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._error: CheckpointError | None = None
+        self._cleaned = False
+        self._formats: dict[str, Any] = {self.format_name: self.format}
+        self._entries: list[CheckpointEntry] = self._read_manifest()
+
+    # -- manifest --------------------------------------------------------------------------------------------
+
+    def _read_manifest(self) -> list[CheckpointEntry]:
+        try:
+            raw = self.manifest_path.read_bytes()
+        except FileNotFoundError:
+            return []
+        except OSError as e:
+            raise CheckpointError(
+                f"cannot read checkpoint manifest {self.manifest_path}: {e.strerror}"
+            ) from e
+        try:
+            data = json.loads(raw)
+            entries = [CheckpointEntry.from_dict(d, self.directory) for d in data["entries"]]
+        except (ValueError, KeyError, TypeError) as e:
+            raise CheckpointError(
+                f"checkpoint manifest {self.manifest_path} is malformed ({e}); restore it from a backup or "
+                "delete it (the checkpoints it listed are then no longer found)"
+            ) from None
+        if entries and self.monitor is not None and data.get("monitor") not in (None, self.monitor):
+            warnings.warn(
+                f"checkpoints in {self.directory} were ranked by {data.get('monitor')!r}, now by "
+                f"{self.monitor!r}; their stored metric values are of {data.get('monitor')!r}",
+                TrialogWarning,
+                stacklevel=3,
+            )
+        entries.sort(key=lambda e: e.step)
+        return entries
+
+    def _write_manifest(self, entries: list[CheckpointEntry]) -> None:
+        data = {
+            "version": _MANIFEST_VERSION,
+            "monitor": self.monitor,
+            "mode": self.mode,
+            "entries": [e.as_dict() for e in entries],
+        }
+        write_atomic(self.manifest_path, json.dumps(data, indent=1).encode())
+
+    # -- queries ---------------------------------------------------------------------------------------------
+
+    @property
+    def entries(self) -> tuple[CheckpointEntry, ...]:
+        """The listed checkpoints, oldest step first (a save in flight appears once it is complete)."""
+        with self._lock:
+            return tuple(self._entries)
+
+    def latest(self) -> CheckpointEntry | None:
+        """The checkpoint with the highest step, or None."""
+        entries = self.entries
+        return entries[-1] if entries else None
+
+    def best(self) -> CheckpointEntry | None:
+        """The checkpoint with the best ``monitor`` metric (by ``mode``), or None if none has one."""
+        ranked = self._ranked(self.entries)
+        return ranked[0] if ranked else None
+
+    def _ranked(self, entries: tuple[CheckpointEntry, ...] | list[CheckpointEntry]) -> list[CheckpointEntry]:
+        sign = 1.0 if self.mode == "min" else -1.0
+        scored = [e for e in entries if e.metric is not None and not math.isnan(e.metric)]
+        return sorted(scored, key=lambda e: (sign * e.metric, e.step))  # type: ignore[operator]
+
+    def get(self, which: str | int = "last") -> CheckpointEntry:
+        """The entry ``which`` names: "last", "best" or a step; a named error if there is none."""
+        entries = self.entries
+        if not entries:
+            raise CheckpointError(
+                f"no checkpoint in {self.directory} (no entries in {self.manifest_path.name})"
+            )
+        if which == "last":
+            return entries[-1]
+        if which == "best":
+            if self.monitor is None:
+                raise CheckpointError("load('best') needs CheckpointManager(monitor=<metric name>)")
+            best = self.best()
+            if best is None:
+                raise CheckpointError(f"no checkpoint in {self.directory} has a value of {self.monitor!r}")
+            return best
+        if isinstance(which, str):
+            raise CheckpointError(f"which must be 'last', 'best' or a step number, not {which!r}")
+        step = operator.index(which)
+        for entry in entries:
+            if entry.step == step:
+                return entry
+        steps = ", ".join(str(e.step) for e in entries)
+        raise CheckpointError(f"no checkpoint of step {step} in {self.directory}; steps: {steps}")
+
+    # -- saving ----------------------------------------------------------------------------------------------
+
+    def save(
+        self,
+        state: Mapping[str, Any],
+        step: int,
+        epoch: int | None = None,
+        metrics: Mapping[str, Any] | None = None,
+    ) -> CheckpointEntry:
+        """Write ``state`` as the checkpoint of ``step`` (replacing an earlier one of the same step)."""
+        self.wait()
+        try:
+            step = operator.index(step)
+            epoch = None if epoch is None else operator.index(epoch)
+        except TypeError:
+            raise CheckpointError(f"step and epoch must be integers, got {step!r} and {epoch!r}") from None
+        if not isinstance(state, Mapping):
+            raise CheckpointError(
+                f"checkpoint state must be a mapping of names to objects, not {type(state).__name__}"
+            )
+        metric = self._metric(metrics)
+        self.directory.mkdir(parents=True, exist_ok=True)
+        if not self._cleaned:
+            self._clean_stray()
+        file = self._free_name(step)
+        entry = CheckpointEntry(
+            step, epoch, metric, file, self.format_name, time.time(), self.directory / file
+        )
+        if not self.async_save:
+            self._write(state, entry)
+            return entry
+        snapshot = self.format.snapshot(state)
+        thread = threading.Thread(
+            target=self._write_in_background,
+            args=(snapshot, entry),
+            name=f"trialog-checkpoint-{step}",
+            daemon=True,
+        )
+        self._thread = thread
+        thread.start()
+        return entry
+
+    def _metric(self, metrics: Mapping[str, Any] | None) -> float | None:
+        if self.monitor is None or metrics is None:
+            return None
+        if self.monitor not in metrics:
+            known = ", ".join(map(repr, metrics)) or "none"
+            raise CheckpointError(
+                f"metrics passed to save() lack the monitored metric {self.monitor!r} (got {known}); "
+                "pass it, or pass metrics=None for a checkpoint that does not compete for best"
+            )
+        try:
+            return float(metrics[self.monitor])
+        except (TypeError, ValueError):
+            raise CheckpointError(
+                f"monitored metric {self.monitor!r} must be a number, not {metrics[self.monitor]!r}"
+            ) from None
+
+    def _free_name(self, step: int) -> str:
+        ext = self.format.extension
+        with self._lock:
+            used = {e.file for e in self._entries}
+        name = f"step-{step:08d}{ext}"
+        n = 1
+        while name in used or (self.directory / name).exists():
+            name = f"step-{step:08d}.{n}{ext}"
+            n += 1
+        return name
+
+    def _clean_stray(self) -> None:
+        """Delete temporary files of crashed saves and checkpoint files the manifest does not list."""
+        listed = {e.file for e in self.entries}
+        ours = re.compile(r"^step-\d{8,}(\.\d+)?" + re.escape(self.format.extension) + "$")
+        for path in self.directory.iterdir():
+            stray = path.name.startswith(TMP_PREFIX) or (ours.match(path.name) and path.name not in listed)
+            if stray or (path.name.startswith(f".{MANIFEST_NAME}.") and path.name.endswith(".tmp")):
+                try:
+                    path.unlink()
+                except OSError:
+                    pass
+        self._cleaned = True
+
+    def _write_in_background(self, state: Mapping[str, Any], entry: CheckpointEntry) -> None:
+        try:
+            self._write(state, entry)
+        except CheckpointError as e:
+            self._error = e
+        except BaseException as e:
+            err = CheckpointError(f"writing checkpoint {entry.path} failed in the background: {e!r}")
+            err.__cause__ = e
+            self._error = err
+
+    def _write(self, state: Mapping[str, Any], entry: CheckpointEntry) -> None:
+        tmp = self.directory / f"{TMP_PREFIX}{os.getpid()}-{threading.get_ident()}-{entry.file}"
+        try:
+            try:
+                self.format.save(state, tmp)
+                fd = os.open(tmp, os.O_RDONLY)
+                try:
+                    os.fsync(fd)
+                finally:
+                    os.close(fd)
+            except CheckpointError:
+                raise
+            except Exception as e:
+                raise CheckpointError(
+                    f"writing checkpoint {entry.path} with format {self.format_name!r} failed: {e!r}"
+                ) from e
+            os.replace(tmp, entry.path)
+        except BaseException:
+            try:
+                tmp.unlink()
+            except OSError:
+                pass
+            raise
+        fsync_dir(self.directory)
+        with self._lock:
+            before = self._entries
+        candidates = sorted([e for e in before if e.step != entry.step] + [entry], key=lambda e: e.step)
+        kept = self._retain(candidates)
+        try:
+            self._write_manifest(kept)
+        except BaseException:
+            # Unlisted, the new file would never be found; removing it keeps the folder what the manifest says.
+            try:
+                entry.path.unlink()
+            except OSError:
+                pass
+            raise
+        with self._lock:
+            self._entries = kept
+        kept_files = {e.file for e in kept}
+        # Only now that the manifest no longer lists them: a crash before this line leaves extra files, never
+        # a listed file that is gone.
+        for old in [*before, entry]:
+            if old.file not in kept_files:
+                try:
+                    old.path.unlink()
+                except FileNotFoundError:
+                    pass
+        if self.on_saved is not None and entry.file in kept_files:
+            self.on_saved(entry)
+
+    def _retain(self, entries: list[CheckpointEntry]) -> list[CheckpointEntry]:
+        if self.keep_last is None and self.keep_best is None:
+            return entries
+        keep_last = self.keep_last if self.keep_last is not None else 1
+        kept = set(id(e) for e in entries[-keep_last:])
+        if self.keep_best is not None:
+            kept.update(id(e) for e in self._ranked(entries)[: self.keep_best])
+        return [e for e in entries if id(e) in kept]
+
+    def wait(self) -> None:
+        """Block until the save in flight (async mode) is on disk; raise its error if it failed."""
+        thread = self._thread
+        if thread is not None:
+            thread.join()
+            self._thread = None
+        if self._error is not None:
+            err, self._error = self._error, None
+            raise err
+
+    # -- loading ---------------------------------------------------------------------------------------------
+
+    def load(self, which: str | int = "last", **format_kwargs: Any) -> tuple[dict[str, Any], CheckpointEntry]:
+        """``(state, entry)`` of the checkpoint ``which`` names: "last" (highest step), "best" or a step."""
+        self.wait()
+        entry = self.get(which)
+        fmt = self._formats.get(entry.format)
+        if fmt is None:
+            _, fmt = resolve_format(entry.format)
+            self._formats[entry.format] = fmt
+        if not entry.path.is_file():
+            raise CheckpointError(
+                f"checkpoint file {entry.path} listed in {self.manifest_path} is missing; it was deleted by "
+                "something other than trialog"
+            )
+        try:
+            state = fmt.load(entry.path, **format_kwargs)
+        except CheckpointError:
+            raise
+        except Exception as e:
+            raise CheckpointError(
+                f"cannot load checkpoint {entry.path} (format {entry.format!r}): {e!r}"
+            ) from e
+        return state, entry
+
+    # -- lifetime --------------------------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Wait for a save in flight and raise its error, if any."""
+        self.wait()
+
+    def __enter__(self) -> CheckpointManager:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"CheckpointManager({str(self.directory)!r}, format={self.format_name!r}, {len(self._entries)} entries)"
+
+
+# -- the npz format --------------------------------------------------------------------------------------------
+
+_TREE_MEMBER = "__trialog_tree__"
+_MARKERS = ("__ndarray__", "__scalar__", "__tuple__", "__bytes__", "__items__")
+
+
+class NpzFormat:
+    """Nested dicts/lists/tuples of numpy arrays and JSON values (numbers, strings, bools, None) in a ``.npz``.
+
+    Arrays are stored as npz members, everything else as a JSON tree in one more member; no pickle is
+    written or read. Tuples, bytes, numpy scalars and dicts with non-string keys survive the round trip;
+    objects with ``__array__`` (a CPU torch tensor) are stored as numpy arrays.
+    """
+
+    extension = ".npz"
+    name = "npz"
+
+    def save(self, state: Mapping[str, Any], path: str | os.PathLike[str]) -> None:
+        import numpy as np
+
+        arrays: dict[str, Any] = {}
+        tree = _encode(state, "", arrays, np)
+        arrays[_TREE_MEMBER] = np.frombuffer(json.dumps(tree).encode(), dtype=np.uint8)
+        # A file object, because np.savez appends ".npz" to a path that lacks it.
+        with open(path, "wb") as f:
+            np.savez(f, **arrays)
+
+    def load(self, path: str | os.PathLike[str], *, keys: list[str] | None = None) -> dict[str, Any]:
+        """Read a checkpoint; ``keys`` limits it to those top-level names."""
+        import numpy as np
+
+        with np.load(path, allow_pickle=False) as npz:
+            if _TREE_MEMBER not in npz.files:
+                raise CheckpointError(
+                    f"{path} is an npz file but not a trialog checkpoint (no {_TREE_MEMBER})"
+                )
+            tree = json.loads(npz[_TREE_MEMBER].tobytes())
+            if keys is not None:
+                missing = [k for k in keys if k not in tree]
+                if missing:
+                    raise CheckpointError(f"checkpoint {path} has no {missing}; it has {sorted(tree)}")
+                tree = {k: tree[k] for k in keys}
+            return _decode(tree, npz, np)
+
+    def snapshot(self, state: Mapping[str, Any]) -> dict[str, Any]:
+        import numpy as np
+
+        return _copy(state, "", np)
+
+
+def _key_path(prefix: str, key: Any) -> str:
+    return f"{prefix}.{key}" if prefix else str(key)
+
+
+def _unsupported(where: str, value: Any) -> CheckpointError:
+    return CheckpointError(
+        f"checkpoint value {where or '<state>'!r} of type {type(value).__module__}.{type(value).__qualname__} "
+        "cannot be stored by the npz format (numpy arrays, numbers, strings, bools, None, bytes, lists, tuples "
+        "and dicts only); convert it, or use a format plugin that supports it (trialog-torch's 'torch')"
+    )
+
+
+def _as_array(value: Any, where: str, np: Any) -> Any:
+    if isinstance(value, np.ndarray):
+        arr = value
+    elif hasattr(value, "__array__"):
+        try:
+            arr = np.asarray(value)
+        except Exception as e:
+            raise CheckpointError(
+                f"checkpoint value {where!r}: cannot convert to a numpy array ({e})"
+            ) from None
+    else:
+        return None
+    if arr.dtype.hasobject:
+        raise CheckpointError(
+            f"checkpoint value {where!r} is an object array, which needs pickle; the npz format stores only "
+            "numeric, bool and string arrays"
+        )
+    return arr
+
+
+def _encode(value: Any, where: str, arrays: dict[str, Any], np: Any) -> Any:
+    if value is None or (isinstance(value, (bool, int, float, str)) and not isinstance(value, np.generic)):
+        return value
+    if isinstance(value, Mapping):
+        if all(type(k) is str for k in value):
+            if any(k in _MARKERS for k in value):
+                return {
+                    "__items__": [[k, _encode(v, _key_path(where, k), arrays, np)] for k, v in value.items()]
+                }
+            return {k: _encode(v, _key_path(where, k), arrays, np) for k, v in value.items()}
+        return {
+            "__items__": [
+                [_encode(k, f"{where}<key>", arrays, np), _encode(v, _key_path(where, k), arrays, np)]
+                for k, v in value.items()
+            ]
+        }
+    if isinstance(value, list):
+        return [_encode(v, _key_path(where, i), arrays, np) for i, v in enumerate(value)]
+    if isinstance(value, tuple):
+        return {"__tuple__": [_encode(v, _key_path(where, i), arrays, np) for i, v in enumerate(value)]}
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        member = f"a{len(arrays)}"
+        arrays[member] = np.frombuffer(bytes(value), dtype=np.uint8)
+        return {"__bytes__": member}
+    if isinstance(value, np.generic):
+        member = f"a{len(arrays)}"
+        arr = np.asarray(value)
+        if arr.dtype.hasobject:
+            raise _unsupported(where, value)
+        arrays[member] = arr
+        return {"__scalar__": member}
+    arr = _as_array(value, where, np)
+    if arr is None:
+        raise _unsupported(where, value)
+    member = f"a{len(arrays)}"
+    arrays[member] = arr
+    return {"__ndarray__": member}
+
+
+def _decode(value: Any, npz: Any, np: Any) -> Any:
+    if isinstance(value, list):
+        return [_decode(v, npz, np) for v in value]
+    if not isinstance(value, dict):
+        return value
+    if len(value) == 1:
+        ((marker, inner),) = value.items()
+        if marker == "__ndarray__":
+            return npz[inner]
+        if marker == "__scalar__":
+            return npz[inner][()]
+        if marker == "__bytes__":
+            return npz[inner].tobytes()
+        if marker == "__tuple__":
+            return tuple(_decode(v, npz, np) for v in inner)
+        if marker == "__items__":
+            return {_decode(k, npz, np): _decode(v, npz, np) for k, v in inner}
+    return {k: _decode(v, npz, np) for k, v in value.items()}
+
+
+def _copy(value: Any, where: str, np: Any) -> Any:
+    """Copy containers and arrays so the caller may change its objects while a background save runs."""
+    if value is None or isinstance(value, (bool, int, float, str, bytes)):
+        return value
+    if isinstance(value, np.generic):
+        return value
+    if isinstance(value, Mapping):
+        return {k: _copy(v, _key_path(where, k), np) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_copy(v, _key_path(where, i), np) for i, v in enumerate(value)]
+    if isinstance(value, tuple):
+        return tuple(_copy(v, _key_path(where, i), np) for i, v in enumerate(value))
+    if isinstance(value, (bytearray, memoryview)):
+        return bytes(value)
+    arr = _as_array(value, where, np)
+    if arr is None:
+        raise _unsupported(where, value)
+    return np.array(arr, copy=True)

@@ -1,0 +1,564 @@
+"""The run's results: an append-only JSON Lines log, its running summary, and readers (trialog's and trixi's).
+
+``result/results.jsonl`` holds one record per ``add``::
+
+    {"name": "loss", "tag": "train", "value": 0.25, "counter": 3, "epoch": 0, "time": 1763719766.12}
+
+Each record reaches the operating system with one ``os.write`` on an ``O_APPEND`` descriptor, so a process
+killed with SIGKILL loses nothing it already added. ``result/results.json`` (the summary: last, min, max,
+mean, count per name) is replaced atomically, so readers never see half of it.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+import time
+import warnings
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from .errors import RunFolderError, TrialogError, TrialogWarning
+
+LOG_NAME = "results.jsonl"
+SUMMARY_NAME = "results.json"
+TRIXI_LOG_NAME = "results-log.json"
+
+__all__ = [
+    "ResultLog",
+    "ResultRecords",
+    "ResultStats",
+    "read_results",
+    "read_trixi_results",
+    "results_by_name",
+    "write_atomic",
+]
+
+
+def write_atomic(path: str | os.PathLike[str], data: bytes) -> None:
+    """Replace ``path`` with ``data`` so that readers see the old or the new file, never a part of one.
+
+    The temporary file lives in the same folder (``os.replace`` is atomic only within one file system) and is
+    fsynced before the rename; the folder is fsynced after it, so the new name survives a power loss too.
+    """
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+    fsync_dir(path.parent)
+
+
+def fsync_dir(directory: str | os.PathLike[str]) -> None:
+    """Make a rename or creation inside ``directory`` durable (a no-op where folders cannot be opened)."""
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+class ResultStats:
+    """Running summary of one result name: last, min, max, mean, count (and where min and max were seen).
+
+    Non-numeric values (lists, strings) count and become ``last`` but leave min/max/mean alone; NaN is
+    skipped by min and max and makes the mean NaN, as numpy would.
+    """
+
+    __slots__ = ("count", "last", "max", "max_at", "min", "min_at", "n_numeric", "sum")
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.n_numeric = 0
+        self.last: Any = None
+        self.min: float | None = None
+        self.max: float | None = None
+        self.sum = 0.0
+        self.min_at: tuple[int | None, int | None] = (None, None)
+        self.max_at: tuple[int | None, int | None] = (None, None)
+
+    def update(self, value: Any, counter: int | None, epoch: int | None) -> None:
+        self.count += 1
+        self.last = value
+        if type(value) is float or (type(value) is int):
+            self.n_numeric += 1
+            self.sum += value
+            if value == value:  # NaN never becomes min or max
+                if self.min is None or value < self.min:
+                    self.min = value
+                    self.min_at = (counter, epoch)
+                if self.max is None or value > self.max:
+                    self.max = value
+                    self.max_at = (counter, epoch)
+
+    @property
+    def mean(self) -> float | None:
+        return self.sum / self.n_numeric if self.n_numeric else None
+
+    def best(self, mode: str = "min") -> dict[str, Any] | None:
+        """The best value by ``mode`` ("min" or "max") with its counter and epoch, or None if never numeric."""
+        if mode not in ("min", "max"):
+            raise TrialogError(f"mode must be 'min' or 'max', not {mode!r}")
+        value = self.min if mode == "min" else self.max
+        if value is None:
+            return None
+        counter, epoch = self.min_at if mode == "min" else self.max_at
+        return {"value": value, "counter": counter, "epoch": epoch}
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"last": self.last, "min": self.min, "max": self.max, "mean": self.mean, "count": self.count}
+
+
+def _tag_prefix(name: str, tag: str | None) -> str:
+    return '{"name": ' + json.dumps(name) + ', "tag": ' + json.dumps(tag) + ', "value": '
+
+
+def _float_text(value: float) -> str:
+    # repr round-trips a float exactly; NaN and infinities take Python json's spelling so json.loads reads them.
+    if value - value == 0.0:
+        return repr(value)
+    if value != value:
+        return "NaN"
+    return "Infinity" if value > 0 else "-Infinity"
+
+
+def _coerce_value(value: Any) -> Any:
+    """numpy/torch scalars to Python numbers, arrays to (nested) lists; anything else must be JSON as it is."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, float):
+        return float(value)
+    if isinstance(value, int):
+        return int(value)
+    tolist = getattr(value, "tolist", None)
+    if tolist is not None:  # numpy scalar or array, torch tensor
+        return tolist()
+    if isinstance(value, tuple):
+        return list(value)
+    return value
+
+
+def _coerce_int(value: Any, what: str, name: str) -> int | None:
+    if value is None:
+        return None
+    try:
+        return int(value.__index__())
+    except (AttributeError, TypeError):
+        raise TrialogError(
+            f"result {name!r}: {what} must be an integer or None, not {type(value).__name__} {value!r}"
+        ) from None
+
+
+def _int_text(value: int | None) -> str:
+    return "null" if value is None else str(value)
+
+
+class ResultLog:
+    """Append-only results log of one run (``result_dir/results.jsonl``) with a running summary per name.
+
+    Not meant to be shared between threads: records from two threads stay whole lines, but their summary
+    updates may interleave.
+    """
+
+    def __init__(self, result_dir: str | os.PathLike[str]) -> None:
+        self.result_dir = Path(result_dir)
+        self.path = self.result_dir / LOG_NAME
+        self.summary_path = self.result_dir / SUMMARY_NAME
+        self._prefixes: dict[tuple[str, str | None], str] = {}
+        self._stats: dict[str, ResultStats] = {}
+        self._fd: int | None = None
+        try:
+            self.result_dir.mkdir(parents=True, exist_ok=True)
+            self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        except OSError as e:
+            raise RunFolderError(
+                f"cannot open results log {self.path}: {e.strerror}; check the folder"
+            ) from e
+        if os.fstat(self._fd).st_size:
+            self._rebuild(repair=True)
+
+    # -- writing ---------------------------------------------------------------------------------------------
+
+    def add(
+        self,
+        name: str,
+        value: Any,
+        counter: int | None = None,
+        tag: str | None = None,
+        epoch: int | None = None,
+    ) -> dict[str, Any]:
+        """Append one record and return it; ``value`` is a number, a numpy/torch scalar or a small array/list."""
+        now = time.time()
+        prefix = self._prefixes.get((name, tag))
+        if prefix is None:
+            prefix = self._new_prefix(name, tag)
+        vtype = type(value)
+        if vtype is float:
+            text = _float_text(value)
+        elif vtype is int:
+            text = str(value)
+        else:
+            value = _coerce_value(value)
+            text = self._value_text(name, value)
+        if counter is not None and type(counter) is not int:
+            counter = _coerce_int(counter, "counter", name)
+        if epoch is not None and type(epoch) is not int:
+            epoch = _coerce_int(epoch, "epoch", name)
+        line = f'{prefix}{text}, "counter": {_int_text(counter)}, "epoch": {_int_text(epoch)}, "time": {now!r}}}\n'
+        self._write(line.encode())
+        stats = self._stats.get(name)
+        if stats is None:
+            stats = self._stats[name] = ResultStats()
+        stats.update(value, counter, epoch)
+        return {"name": name, "tag": tag, "value": value, "counter": counter, "epoch": epoch, "time": now}
+
+    def _new_prefix(self, name: str, tag: str | None) -> str:
+        if not isinstance(name, str):
+            raise TrialogError(f"result name must be a string, not {type(name).__name__} {name!r}")
+        if tag is not None and not isinstance(tag, str):
+            raise TrialogError(f"result {name!r}: tag must be a string or None, not {type(tag).__name__}")
+        prefix = self._prefixes[(name, tag)] = _tag_prefix(name, tag)
+        return prefix
+
+    @staticmethod
+    def _value_text(name: str, value: Any) -> str:
+        if type(value) is float:
+            return _float_text(value)
+        try:
+            return json.dumps(value)
+        except (TypeError, ValueError) as e:
+            raise TrialogError(
+                f"result {name!r}: value of type {type(value).__name__} cannot be stored as JSON ({e}); "
+                "pass a number, a numpy/torch scalar, or a small array or list of numbers"
+            ) from None
+
+    def _write(self, data: bytes) -> None:
+        if self._fd is None:
+            raise TrialogError(f"results log {self.path} is closed")
+        written = os.write(self._fd, data)
+        while written < len(data):  # short writes happen only on a full disk or a signal; finish the line
+            data = data[written:]
+            written = os.write(self._fd, data)
+
+    # -- summary ---------------------------------------------------------------------------------------------
+
+    @property
+    def stats(self) -> Mapping[str, ResultStats]:
+        """Running statistics per result name."""
+        return self._stats
+
+    def names(self) -> list[str]:
+        return list(self._stats)
+
+    def summary(self) -> dict[str, dict[str, Any]]:
+        """``{name: {"last", "min", "max", "mean", "count"}}`` for every name added so far."""
+        return {name: s.as_dict() for name, s in self._stats.items()}
+
+    def last(self, name: str) -> Any:
+        """The last value added under ``name``."""
+        return self._get(name).last
+
+    def best(self, name: str, mode: str = "min") -> dict[str, Any] | None:
+        """``{"value", "counter", "epoch"}`` of the lowest (mode "min") or highest (mode "max") value of ``name``."""
+        return self._get(name).best(mode)
+
+    def _get(self, name: str) -> ResultStats:
+        try:
+            return self._stats[name]
+        except KeyError:
+            known = ", ".join(map(repr, self._stats)) or "none yet"
+            raise KeyError(f"no result named {name!r} in {self.path}; known names: {known}") from None
+
+    def save_summary(self) -> Path:
+        """Atomically replace ``results.json`` with the current summary; returns its path."""
+        data = json.dumps(self.summary(), indent=2, default=_json_default).encode()
+        write_atomic(self.summary_path, data)
+        return self.summary_path
+
+    # -- resume ----------------------------------------------------------------------------------------------
+
+    def position(self) -> int:
+        """Byte offset of the end of the log (store it with a checkpoint to :meth:`truncate` to on resume)."""
+        self._check_open()
+        return os.fstat(self._fd).st_size  # type: ignore[arg-type]
+
+    def truncate(self, offset: int) -> None:
+        """Drop every record after byte ``offset`` (a value :meth:`position` returned) and rebuild the summary."""
+        size = self.position()
+        if not 0 <= offset <= size:
+            raise TrialogError(f"cannot truncate {self.path} to byte {offset}: the log has {size} bytes")
+        if offset:
+            with open(self.path, "rb") as f:
+                f.seek(offset - 1)
+                if f.read(1) != b"\n":
+                    raise TrialogError(
+                        f"byte {offset} of {self.path} is not the end of a record; pass a value position() returned"
+                    )
+        os.ftruncate(self._fd, offset)  # type: ignore[arg-type]
+        self._rebuild(repair=False)
+
+    def _rebuild(self, repair: bool) -> None:
+        self._stats.clear()
+        records = read_results(self.path, warn=False)
+        for rec in records:
+            name = rec["name"]
+            stats = self._stats.get(name)
+            if stats is None:
+                stats = self._stats[name] = ResultStats()
+            stats.update(rec["value"], rec["counter"], rec["epoch"])
+        if repair and records.truncated:
+            # New records must not be glued onto a torn line: cut the log back to its last complete record.
+            warnings.warn(
+                f"results log {self.path} ended in an incomplete record (the run was killed while writing); "
+                f"dropped {records.dropped_bytes} bytes after the last complete record",
+                TrialogWarning,
+                stacklevel=3,
+            )
+            os.ftruncate(self._fd, records.valid_bytes)  # type: ignore[arg-type]
+
+    # -- lifetime --------------------------------------------------------------------------------------------
+
+    def _check_open(self) -> None:
+        if self._fd is None:
+            raise TrialogError(f"results log {self.path} is closed")
+
+    def sync(self) -> None:
+        """fsync the log (records already survive a killed process; this makes them survive a power loss)."""
+        self._check_open()
+        os.fsync(self._fd)  # type: ignore[arg-type]
+
+    @property
+    def closed(self) -> bool:
+        return self._fd is None
+
+    def close(self) -> None:
+        """fsync and close the log (idempotent)."""
+        if self._fd is None:
+            return
+        fd, self._fd = self._fd, None
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+    def __enter__(self) -> ResultLog:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        state = "closed" if self._fd is None else f"{len(self._stats)} names"
+        return f"ResultLog({str(self.result_dir)!r}, {state})"
+
+
+def _json_default(obj: Any) -> Any:
+    tolist = getattr(obj, "tolist", None)
+    if tolist is not None:
+        return tolist()
+    raise TypeError(f"{type(obj).__name__} is not JSON serializable")
+
+
+# -- readers ---------------------------------------------------------------------------------------------------
+
+
+class ResultRecords(list):
+    """The records read from a results log (a list of dicts) plus what the reader had to skip.
+
+    ``truncated`` is True when the last line was incomplete or garbled (a run killed mid-write);
+    ``valid_bytes`` is where the last complete record ends, ``dropped_bytes`` how much came after it.
+    """
+
+    path: Path | None = None
+    truncated: bool = False
+    valid_bytes: int = 0
+    dropped_bytes: int = 0
+
+
+def _resolve_log_path(path: str | os.PathLike[str], names: Iterable[str]) -> Path:
+    path = Path(path)
+    if path.is_dir():
+        for name in names:
+            for candidate in (path / name, path / "result" / name):
+                if candidate.is_file():
+                    return candidate
+        raise RunFolderError(f"{path} holds no results log ({' or '.join(names)}, also looked in result/)")
+    if not path.is_file():
+        raise RunFolderError(f"results log {path} does not exist")
+    return path
+
+
+def _record(name: Any, tag: Any, value: Any, counter: Any, epoch: Any, t: Any) -> dict[str, Any]:
+    return {"name": name, "tag": tag, "value": value, "counter": counter, "epoch": epoch, "time": t}
+
+
+def read_results(path: str | os.PathLike[str], *, warn: bool = True) -> ResultRecords:
+    """Read trialog's ``results.jsonl`` (or a run/result folder holding one) into record dicts.
+
+    An incomplete or garbled last line (a run killed mid-write) is skipped and reported through
+    ``records.truncated`` and a :class:`~trialog.errors.TrialogWarning`; a garbled line before the last is an
+    error naming the file and line.
+    """
+    path = _resolve_log_path(path, (LOG_NAME,))
+    data = path.read_bytes()
+    records = ResultRecords()
+    records.path = path
+    lines = data.split(b"\n")
+    # data ending in "\n" leaves an empty last piece; anything else there is a record that was never finished.
+    tail = lines.pop()
+    end = 0
+    loads = json.loads
+    for lineno, raw in enumerate(lines, 1):
+        if raw.strip():
+            try:
+                rec = loads(raw)
+                records.append(
+                    _record(
+                        rec["name"],
+                        rec.get("tag"),
+                        rec["value"],
+                        rec.get("counter"),
+                        rec.get("epoch"),
+                        rec.get("time"),
+                    )
+                )
+            except (ValueError, KeyError, TypeError) as e:
+                if lineno == len(lines) and not tail:
+                    tail = raw + b"\n"  # the last line is garbled: same as a torn one
+                    break
+                raise TrialogError(
+                    f"{path}, line {lineno}: not a results record ({e}); the log is corrupt before its last line"
+                ) from None
+        end += len(raw) + 1
+    records.valid_bytes = end
+    if tail:
+        records.truncated = True
+        records.dropped_bytes = len(data) - end
+        if warn:
+            warnings.warn(
+                f"{path}: skipped an incomplete last record ({records.dropped_bytes} bytes; the run was probably "
+                "killed while writing it)",
+                TrialogWarning,
+                stacklevel=2,
+            )
+    return records
+
+
+def read_trixi_results(path: str | os.PathLike[str], *, warn: bool = True) -> ResultRecords:
+    """Read trixi's ``results-log.json`` (or a trixi run/result folder) into trialog's record dicts.
+
+    trixi writes a JSON array one element per line, ``{"loss": {"data": 1.0, "label": "train", "epoch": 0,
+    "counter": 0}},``, and closes it with ``]`` only when the run ends cleanly; a missing ``]``, a trailing
+    comma and a torn last element (a killed run) are accepted. ``tag`` is trixi's label, ``time`` is None.
+    """
+    path = _resolve_log_path(path, (TRIXI_LOG_NAME,))
+    data = path.read_bytes()
+    records = ResultRecords()
+    records.path = path
+    lines = data.split(b"\n")
+    last_content = max((i for i, raw in enumerate(lines) if raw.strip()), default=-1)
+    end = 0
+    for i, raw in enumerate(lines):
+        line = raw.strip()
+        if line.startswith(b"["):
+            line = line[1:].lstrip()
+        if line.endswith(b"]") and i == last_content:
+            line = line[:-1].rstrip()
+        line = line.rstrip(b",").rstrip()
+        if line:
+            try:
+                element = json.loads(line)
+                if not isinstance(element, dict):
+                    raise TypeError(f"expected an object, got {type(element).__name__}")
+                for name, item in element.items():
+                    if isinstance(item, dict) and "data" in item:
+                        records.append(
+                            _record(
+                                name,
+                                item.get("label"),
+                                item["data"],
+                                item.get("counter"),
+                                item.get("epoch"),
+                                None,
+                            )
+                        )
+                    else:  # trixi stores a bare value when add_result got one without label/counter
+                        records.append(_record(name, None, item, None, None, None))
+            except (ValueError, TypeError) as e:
+                if i == last_content:
+                    records.truncated = True
+                    records.dropped_bytes = len(data) - end
+                    if warn:
+                        warnings.warn(
+                            f"{path}: skipped an incomplete last element (the trixi run was probably killed)",
+                            TrialogWarning,
+                            stacklevel=2,
+                        )
+                    break
+                raise TrialogError(f"{path}, line {i + 1}: not a trixi results element ({e})") from None
+        end += len(raw) + 1
+    records.valid_bytes = min(end, len(data))
+    return records
+
+
+def results_by_name(records: Iterable[Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Group records per name into arrays: ``{name: {"value", "counter", "epoch", "time", "tag"}}``.
+
+    ``value`` is a float array for scalars (an (n, k) array for lists of one length, an object array
+    otherwise); ``counter`` and ``epoch`` are int64 arrays, or float64 with NaN where some are missing;
+    ``time`` is float64 (NaN for trixi records); ``tag`` is a list.
+    """
+    import numpy as np
+
+    grouped: dict[str, dict[str, list[Any]]] = {}
+    for rec in records:
+        g = grouped.get(rec["name"])
+        if g is None:
+            g = grouped[rec["name"]] = {"value": [], "counter": [], "epoch": [], "time": [], "tag": []}
+        g["value"].append(rec["value"])
+        g["counter"].append(rec.get("counter"))
+        g["epoch"].append(rec.get("epoch"))
+        g["time"].append(rec.get("time"))
+        g["tag"].append(rec.get("tag"))
+
+    def ints(values: list[Any]) -> Any:
+        if all(v is not None for v in values):
+            return np.asarray(values, dtype=np.int64)
+        return np.asarray([math.nan if v is None else v for v in values], dtype=np.float64)
+
+    def vals(values: list[Any]) -> Any:
+        try:
+            arr = np.asarray(values)
+        except ValueError:  # ragged lists
+            arr = np.empty(len(values), dtype=object)
+            arr[:] = values
+            return arr
+        return arr
+
+    out: dict[str, dict[str, Any]] = {}
+    for name, g in grouped.items():
+        out[name] = {
+            "value": vals(g["value"]),
+            "counter": ints(g["counter"]),
+            "epoch": ints(g["epoch"]),
+            "time": np.asarray([math.nan if t is None else t for t in g["time"]], dtype=np.float64),
+            "tag": g["tag"],
+        }
+    return out
