@@ -296,6 +296,7 @@ class CombinedLogger:
         self._loggers: list[_Logger] = []
         self._closed = False
         self._summary: dict[str, Any] = {}
+        self._by_hook: dict[str, list[_Logger]] = {}
         self._fail_lock = threading.Lock()
         if loggers is not None and not isinstance(loggers, Mapping):
             loggers = {str(kind): kind for kind in loggers}
@@ -365,6 +366,7 @@ class CombinedLogger:
         state = self._value_state.get((name, tag))
         if state is not None and state[0] < state[1] and not ctl:
             state[0] += 1
+            state[2] = ()
             return
         due = self._due("show_value", (name, tag), ctl)
         if due:
