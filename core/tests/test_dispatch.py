@@ -289,7 +289,7 @@ def test_hook_typo_and_hookless_objects_are_named():
         def show_valeu(self, value):
             pass
 
-    with pytest.raises(LoggerConfigError, match="'t'.*show_valeu"):
+    with pytest.raises(LoggerConfigError, match=r"'t'.*show_valeu"):
         CombinedLogger({"t": Typo()})
     with pytest.raises(LoggerConfigError, match="implements no trialog hook"):
         CombinedLogger({"n": object()})
