@@ -1,0 +1,421 @@
+"""``trialog runs ls|show|diff``: list run folders, show one, compare configs (trialog and trixi runs)."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as _dt
+import json
+import math
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+from .errors import TrialogError
+
+_BASE_COLUMNS = ("name", "status", "start", "duration", "epoch")
+_MISSING = "-"
+
+
+def add_parser(subparsers: Any) -> argparse.ArgumentParser:
+    """Add ``runs`` with its sub-commands ``ls``, ``show`` and ``diff`` to the ``trialog`` CLI."""
+    runs = subparsers.add_parser("runs", help="list, show and compare run folders")
+    sub = runs.add_subparsers(dest="runs_command", metavar="SUBCOMMAND")
+
+    ls = sub.add_parser("ls", help="table of the runs in a folder")
+    ls.add_argument("dir", nargs="?", default="runs", help="folder holding run folders (default: runs)")
+    ls.add_argument(
+        "--metric",
+        "-m",
+        action="append",
+        default=[],
+        metavar="NAME[:min|max]",
+        help="add the last and best value of a result (best by min, the default, or max); repeatable",
+    )
+    ls.add_argument(
+        "--sort",
+        default="start",
+        help="sort by name, status, start, duration, epoch or a --metric name (its best value); default start",
+    )
+    ls.add_argument("--reverse", "-r", action="store_true", help="reverse the order")
+    ls.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    ls.set_defaults(func=cmd_ls)
+
+    show = sub.add_parser("show", help="metadata, config, result summary and checkpoints of one run")
+    show.add_argument("run", help="a run folder")
+    show.add_argument("--json", action="store_true", help="print JSON")
+    show.add_argument("--packages", action="store_true", help="include the installed package versions")
+    show.set_defaults(func=cmd_show)
+
+    diff = sub.add_parser("diff", help="config keys whose values differ between runs")
+    diff.add_argument("runs", nargs="+", metavar="RUN", help="two or more run folders")
+    diff.add_argument("--json", action="store_true", help="print JSON")
+    diff.set_defaults(func=cmd_diff)
+
+    def _help(args: argparse.Namespace) -> int:
+        runs.print_help()
+        return 2
+
+    runs.set_defaults(func=_help)
+    return runs
+
+
+# ------------------------------------------------------------------------------------------------- helpers
+
+
+def parse_metric(spec: str) -> tuple[str, str]:
+    """``"acc:max"`` -> ("acc", "max"); ``"loss"`` -> ("loss", "min")."""
+    name, sep, mode = spec.rpartition(":")
+    if not sep:
+        return spec, "min"
+    if mode not in ("min", "max") or not name:
+        raise TrialogError(f"--metric {spec!r}: write NAME, NAME:min or NAME:max")
+    return name, mode
+
+
+def _duration(meta: Mapping[str, Any]) -> float | None:
+    from .run import parse_time
+
+    start = parse_time(meta.get("start"))
+    if start is None:
+        return None
+    end = parse_time(meta.get("end"))
+    if end is None:
+        if meta.get("status") != "running":
+            end = parse_time(meta.get("heartbeat"))
+        else:
+            end = _dt.datetime.now(_dt.timezone.utc)
+    if end is None:
+        return None
+    return max(0.0, (end - start).total_seconds())
+
+
+def format_duration(seconds: float | None) -> str:
+    if seconds is None:
+        return _MISSING
+    seconds = round(seconds)
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours}h{minutes:02d}m"
+    if minutes:
+        return f"{minutes}m{secs:02d}s"
+    return f"{secs}s"
+
+
+def _short_time(value: Any) -> str:
+    from .run import parse_time
+
+    parsed = parse_time(value)
+    return parsed.astimezone().strftime("%Y-%m-%d %H:%M:%S") if parsed else _MISSING
+
+
+def _fmt(value: Any) -> str:
+    if value is None:
+        return _MISSING
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    return str(value)
+
+
+def _metric_values(run: Any, meta: Mapping[str, Any], metrics: Sequence[tuple[str, str]]) -> dict[str, Any]:
+    """{name: {"last", "best", "mode"}} from the stored summary of an ended run, else from the records."""
+    if not metrics:
+        return {}
+    summary: Mapping[str, Any] | None = None
+    if run.kind == "trialog" and meta.get("stored_status") in ("finished", "error", "stopped"):
+        stored = run.path / "result" / "results.json"
+        if stored.is_file():
+            try:
+                summary = json.loads(stored.read_text(encoding="utf-8"))
+            except (OSError, json.JSONDecodeError):
+                summary = None
+    if summary is None:
+        from .run import summarize
+
+        summary = summarize(run.results)
+    out: dict[str, Any] = {}
+    for name, mode in metrics:
+        entry = summary.get(name) or {}
+        out[name] = {"last": entry.get("last"), "best": entry.get(mode), "mode": mode}
+    return out
+
+
+def _row(path: Path, metrics: Sequence[tuple[str, str]]) -> dict[str, Any]:
+    from .run import Run
+
+    run = Run(path)
+    meta = run.meta
+    return {
+        "path": str(path),
+        "kind": run.kind,
+        "name": meta.get("name") or path.name,
+        "status": meta.get("status"),
+        "start": meta.get("start"),
+        "end": meta.get("end"),
+        "duration": _duration(meta),
+        "epoch": meta.get("epoch"),
+        "metrics": _metric_values(run, meta, metrics),
+    }
+
+
+def _sort_key(row: Mapping[str, Any], key: str) -> tuple[int, Any]:
+    if key in row["metrics"]:
+        entry = row["metrics"][key]
+        value = entry["best"]
+        if not isinstance(value, (int, float)) or isinstance(value, bool) or math.isnan(value):
+            return (1, 0)
+        # Best first: ascending for min, descending for max.
+        return (0, value if entry["mode"] == "min" else -value)
+    value = row.get(key)
+    if value is None:
+        return (1, "")
+    return (0, value)
+
+
+def _table(headers: Sequence[str], rows: Sequence[Sequence[str]], out: TextIO) -> None:
+    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)]
+    print("  ".join(h.ljust(w) for h, w in zip(headers, widths)).rstrip(), file=out)
+    for r in rows:
+        print("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip(), file=out)
+
+
+def _json_safe(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None if math.isnan(value) else str(value)
+    if isinstance(value, Mapping):
+        return {str(k): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_safe(v) for v in value]
+    if hasattr(value, "tolist"):
+        return _json_safe(value.tolist())
+    return value
+
+
+# ------------------------------------------------------------------------------------------------ commands
+
+
+def cmd_ls(args: argparse.Namespace, out: TextIO | None = None) -> int:
+    """``trialog runs ls DIR``."""
+    from .run import find_runs
+
+    out = out or sys.stdout
+    metrics = [parse_metric(m) for m in args.metric]
+    metric_names = [name for name, _ in metrics]
+    sort = args.sort
+    if sort not in _BASE_COLUMNS and sort not in metric_names:
+        raise TrialogError(
+            f"--sort {sort!r}: sort by one of {', '.join(_BASE_COLUMNS)} or a --metric name "
+            f"({', '.join(metric_names) or 'none given'})"
+        )
+    rows = []
+    broken = 0
+    for path in find_runs(args.dir):
+        try:
+            rows.append(_row(path, metrics))
+        except TrialogError as exc:
+            broken += 1
+            print(f"trialog: skipping {path}: {exc}", file=sys.stderr)
+    rows.sort(key=lambda r: _sort_key(r, sort), reverse=args.reverse)
+    if args.json:
+        json.dump(_json_safe(rows), out, indent=2)
+        out.write("\n")
+        return 0
+    if not rows:
+        print(f"no runs in {args.dir}", file=out)
+        return 0 if not broken else 1
+    headers = [*_BASE_COLUMNS]
+    for name, mode in metrics:
+        headers += [f"{name} last", f"{name} {mode}"]
+    table = []
+    for r in rows:
+        cells = [
+            str(r["name"]),
+            str(r["status"]),
+            _short_time(r["start"]),
+            format_duration(r["duration"]),
+            _fmt(r["epoch"]),
+        ]
+        for name, _ in metrics:
+            cells += [_fmt(r["metrics"][name]["last"]), _fmt(r["metrics"][name]["best"])]
+        table.append(cells)
+    _table(headers, table, out)
+    return 0
+
+
+_SHOW_FIELDS = (
+    "name",
+    "status",
+    "start",
+    "end",
+    "host",
+    "user",
+    "pid",
+    "python",
+    "seed",
+    "epoch",
+    "n_epochs",
+    "resumed_from",
+    "error",
+)
+
+
+def cmd_show(args: argparse.Namespace, out: TextIO | None = None) -> int:
+    """``trialog runs show RUN``."""
+    from .run import Run
+
+    out = out or sys.stdout
+    run = Run(args.run)
+    meta = run.meta
+    if not args.packages:
+        meta.pop("packages", None)
+    config = run.config
+    plain_config = config.to_plain() if hasattr(config, "to_plain") else dict(config)
+    summary = run.summary
+    checkpoints = run.checkpoints
+    if args.json:
+        data = {
+            "path": str(run.path),
+            "kind": run.kind,
+            "meta": meta,
+            "config": plain_config,
+            "summary": summary,
+            "checkpoints": checkpoints,
+        }
+        json.dump(_json_safe(data), out, indent=2, default=str)
+        out.write("\n")
+        return 0
+    print(f"run       {run.path}  ({run.kind})", file=out)
+    for key in _SHOW_FIELDS:
+        if meta.get(key) is not None:
+            value = meta[key]
+            if key == "status" and meta.get("stored_status") not in (None, value):
+                value = f"{value} (run.json says {meta['stored_status']})"
+            print(f"{key:<9} {value}", file=out)
+    print(f"{'duration':<9} {format_duration(_duration(meta))}", file=out)
+    git = meta.get("git") or {}
+    if git.get("commit"):
+        print(
+            f"{'git':<9} {git['commit'][:12]} on {git.get('branch')}{' (dirty)' if git.get('dirty') else ''}",
+            file=out,
+        )
+    if meta.get("argv"):
+        print(f"{'argv':<9} {' '.join(map(str, meta['argv']))}", file=out)
+    if meta.get("trialog"):
+        print(f"{'trialog':<9} " + ", ".join(f"{k} {v}" for k, v in meta["trialog"].items()), file=out)
+    print("\nconfig", file=out)
+    for key, value in flatten(plain_config).items():
+        print(f"  {key} = {json.dumps(_json_safe(value), default=str)}", file=out)
+    print("\nresults", file=out)
+    if summary:
+        _table(
+            ["  name", "last", "min", "max", "mean", "count"],
+            [
+                [f"  {name}", *(_fmt(s.get(k)) for k in ("last", "min", "max", "mean", "count"))]
+                for name, s in summary.items()
+            ],
+            out,
+        )
+    else:
+        print("  (none)", file=out)
+    print("\ncheckpoints", file=out)
+    if checkpoints:
+        _table(
+            ["  step", "epoch", "metric", "file"],
+            [
+                [f"  {c.get('step')}", _fmt(c.get("epoch")), _fmt(c.get("metric")), str(c.get("file"))]
+                for c in checkpoints
+            ],
+            out,
+        )
+    else:
+        print("  (none)", file=out)
+    return 0
+
+
+def flatten(data: Any, prefix: str = "") -> dict[str, Any]:
+    """Nested dicts to dotted keys (``{"a": {"b": 1}}`` -> ``{"a.b": 1}``); lists stay values."""
+    if not isinstance(data, Mapping):
+        return {prefix: data} if prefix else {}
+    out: dict[str, Any] = {}
+    if not data and prefix:
+        out[prefix] = {}
+    for key, value in data.items():
+        full = f"{prefix}.{key}" if prefix else str(key)
+        if isinstance(value, Mapping) and value:
+            out.update(flatten(value, full))
+        else:
+            out[full] = value
+    return out
+
+
+_ABSENT = object()
+
+
+def config_difference(configs: Sequence[Mapping[str, Any]]) -> dict[str, list[Any]]:
+    """Dotted keys whose values differ between ``configs`` (absent counts as different), with each run's value.
+
+    Like trixi's ``Config.difference_config_static``, as one table: ``{key: [value per config]}``, where a
+    config lacking the key gives ``None`` in JSON and "(absent)" in the table.
+    """
+    flats = [flatten(c) for c in configs]
+    keys: list[str] = []
+    seen: set[str] = set()
+    for flat in flats:
+        for key in flat:
+            if key not in seen:
+                seen.add(key)
+                keys.append(key)
+    diff: dict[str, list[Any]] = {}
+    for key in keys:
+        values = [flat.get(key, _ABSENT) for flat in flats]
+        first = values[0]
+        if any(_differs(first, v) for v in values[1:]):
+            diff[key] = values
+    return diff
+
+
+def _differs(a: Any, b: Any) -> bool:
+    if a is _ABSENT or b is _ABSENT:
+        return a is not b
+    return json.dumps(_json_safe(a), sort_keys=True, default=str) != json.dumps(
+        _json_safe(b), sort_keys=True, default=str
+    )
+
+
+def cmd_diff(args: argparse.Namespace, out: TextIO | None = None) -> int:
+    """``trialog runs diff RUN RUN...``."""
+    from .run import Run
+
+    out = out or sys.stdout
+    if len(args.runs) < 2:
+        raise TrialogError("trialog runs diff needs at least two run folders")
+    runs = [Run(p) for p in args.runs]
+    plains = []
+    for run in runs:
+        config = run.config
+        plains.append(config.to_plain() if hasattr(config, "to_plain") else dict(config))
+    diff = config_difference(plains)
+    if args.json:
+        data = {
+            "runs": [str(r.path) for r in runs],
+            "difference": {
+                k: [None if v is _ABSENT else _json_safe(v) for v in vals] for k, vals in diff.items()
+            },
+        }
+        json.dump(data, out, indent=2, default=str)
+        out.write("\n")
+        return 0
+    if not diff:
+        print("the configs are equal", file=out)
+        return 0
+    headers = ["key", *(r.path.name for r in runs)]
+    rows = [
+        [key, *("(absent)" if v is _ABSENT else json.dumps(_json_safe(v), default=str) for v in vals)]
+        for key, vals in diff.items()
+    ]
+    _table(headers, rows, out)
+    return 0
+
+
+__all__ = ["add_parser", "cmd_diff", "cmd_ls", "cmd_show", "config_difference", "flatten"]
