@@ -1,7 +1,7 @@
 import sys
 
 import pytest
-from fake_plugins import MEMORY_LOGGER, fake_dists  # noqa: F401
+from fake_plugins import MEMORY_LOGGER, fake_dists
 
 from trialog import plugins
 from trialog.errors import PluginConflictError, PluginDisabledError, PluginLoadError, UnknownPluginError
