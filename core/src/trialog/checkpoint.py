@@ -288,7 +288,7 @@ class CheckpointManager:
             target=self._write_in_background,
             args=(snapshot, entry),
             name=f"trialog-checkpoint-{step}",
-            daemon=True,
+            daemon=False,  # interpreter exit waits for a write in flight rather than losing it
         )
         self._thread = thread
         thread.start()
@@ -393,7 +393,12 @@ class CheckpointManager:
                 except FileNotFoundError:
                     pass
         if self.on_saved is not None and entry.file in kept_files:
-            self.on_saved(entry)
+            try:
+                self.on_saved(entry)
+            except Exception as e:
+                raise CheckpointError(
+                    f"checkpoint {entry.path} is saved, but the on_saved callback {self.on_saved!r} failed: {e!r}"
+                ) from e
 
     def _retain(self, entries: list[CheckpointEntry]) -> list[CheckpointEntry]:
         if self.keep_last is None and self.keep_best is None:

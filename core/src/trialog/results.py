@@ -472,6 +472,15 @@ def read_trixi_results(path: str | os.PathLike[str], *, warn: bool = True) -> Re
     data = path.read_bytes()
     records = ResultRecords()
     records.path = path
+    records.valid_bytes = len(data)
+    try:
+        whole = json.loads(data)
+    except ValueError:
+        whole = None
+    if isinstance(whole, list) and all(isinstance(element, dict) for element in whole):
+        for element in whole:
+            records.extend(_trixi_records(element))
+        return records
     lines = data.split(b"\n")
     last_content = max((i for i, raw in enumerate(lines) if raw.strip()), default=-1)
     end = 0
@@ -487,23 +496,10 @@ def read_trixi_results(path: str | os.PathLike[str], *, warn: bool = True) -> Re
                 element = json.loads(line)
                 if not isinstance(element, dict):
                     raise TypeError(f"expected an object, got {type(element).__name__}")
-                for name, item in element.items():
-                    if isinstance(item, dict) and "data" in item:
-                        records.append(
-                            _record(
-                                name,
-                                item.get("label"),
-                                item["data"],
-                                item.get("counter"),
-                                item.get("epoch"),
-                                None,
-                            )
-                        )
-                    else:  # trixi stores a bare value when add_result got one without label/counter
-                        records.append(_record(name, None, item, None, None, None))
             except (ValueError, TypeError) as e:
                 if i == last_content:
                     records.truncated = True
+                    records.valid_bytes = end
                     records.dropped_bytes = len(data) - end
                     if warn:
                         warnings.warn(
@@ -513,9 +509,21 @@ def read_trixi_results(path: str | os.PathLike[str], *, warn: bool = True) -> Re
                         )
                     break
                 raise TrialogError(f"{path}, line {i + 1}: not a trixi results element ({e})") from None
+            records.extend(_trixi_records(element))
         end += len(raw) + 1
-    records.valid_bytes = min(end, len(data))
     return records
+
+
+def _trixi_records(element: Mapping[str, Any]) -> list[dict[str, Any]]:
+    out = []
+    for name, item in element.items():
+        if isinstance(item, dict) and "data" in item:
+            out.append(
+                _record(name, item.get("label"), item["data"], item.get("counter"), item.get("epoch"), None)
+            )
+        else:  # a bare value: what trixi's ResultLogDict stores when it was given no dict
+            out.append(_record(name, None, item, None, None, None))
+    return out
 
 
 def results_by_name(records: Iterable[Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
