@@ -199,3 +199,12 @@ def test_encode_png_is_valid_zlib_stream():
     start = data.index(b"IDAT") + 4
     length = int.from_bytes(data[start - 8 : start - 4], "big")
     assert zlib.decompress(data[start : start + length]) == (b"\x00" + b"\x09" * 9) * 2
+
+
+def test_encode_png_text_chunks_are_read_by_pil():
+    pil = pytest.importorskip("PIL.Image")
+    data = encode_png(np.zeros((2, 2, 3), np.uint8), text={"Title": "epoch 3"})
+    assert pil.open(io.BytesIO(data)).text == {"Title": "epoch 3"}
+    assert decode_png(data).shape == (2, 2, 3)
+    with pytest.raises(TrialogError, match="keyword"):
+        encode_png(np.zeros((2, 2), np.uint8), text={"": "x"})

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import struct
 import zlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -179,8 +179,11 @@ def _chunk(kind: bytes, data: bytes) -> bytes:
     )
 
 
-def encode_png(image: np.ndarray, compress_level: int = 6) -> bytes:
-    """Encode a uint8 (H, W) or (H, W, C) image (C in 1..4) as PNG bytes (8 bit, no filter, zlib)."""
+def encode_png(image: np.ndarray, compress_level: int = 6, text: Mapping[str, str] | None = None) -> bytes:
+    """Encode a uint8 (H, W) or (H, W, C) image (C in 1..4) as PNG bytes (8 bit, no filter, zlib).
+
+    ``text`` adds tEXt chunks ({"Title": "epoch 3"}): keywords of 1-79 Latin-1 characters.
+    """
     array = np.asarray(image)
     if array.ndim == 2:
         array = array[:, :, None]
@@ -196,14 +199,14 @@ def encode_png(image: np.ndarray, compress_level: int = 6) -> bytes:
     rows = np.zeros((height, width * channels + 1), np.uint8)
     rows[:, 1:] = array.reshape(height, width * channels)
     header = struct.pack(">IIBBBBB", width, height, 8, _COLOR_TYPE[channels], 0, 0, 0)
-    return b"".join(
-        (
-            _PNG_SIGNATURE,
-            _chunk(b"IHDR", header),
-            _chunk(b"IDAT", zlib.compress(rows.tobytes(), compress_level)),
-            _chunk(b"IEND", b""),
-        )
-    )
+    chunks = [_PNG_SIGNATURE, _chunk(b"IHDR", header)]
+    for key, value in (text or {}).items():
+        if not 1 <= len(key) <= 79:
+            raise TrialogError(f"encode_png: text keyword {key!r} must have 1 to 79 characters")
+        body = key.encode("latin-1", "replace") + b"\0" + str(value).encode("latin-1", "replace")
+        chunks.append(_chunk(b"tEXt", body))
+    chunks += [_chunk(b"IDAT", zlib.compress(rows.tobytes(), compress_level)), _chunk(b"IEND", b"")]
+    return b"".join(chunks)
 
 
 def decode_png(data: bytes) -> np.ndarray:

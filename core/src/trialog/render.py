@@ -8,6 +8,7 @@ logger that draws them pays the rendering time.
 from __future__ import annotations
 
 import io
+import threading
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -35,6 +36,9 @@ __all__ = [
     "value_curves",
 ]
 
+#: Held while a figure is drawn: matplotlib shares font objects between figures, so two threads must
+#: not draw at once. Take it when drawing from a helper thread outside these functions.
+LOCK = threading.RLock()
 FIGSIZE = (6.4, 4.8)
 DPI = 100
 # Above this many cells a heat map's numbers would be unreadable (and slow to draw).
@@ -315,13 +319,15 @@ def _rgba(fig: Any) -> np.ndarray:
         if type(canvas).__name__ != "FigureCanvasBase":
             # A pyplot / GUI figure: savefig renders through Agg temporarily and leaves its canvas alone.
             buffer = io.BytesIO()
-            fig.savefig(buffer, format="rgba", dpi=fig.dpi)
+            with LOCK:
+                fig.savefig(buffer, format="rgba", dpi=fig.dpi)
             width = int(fig.bbox.width)
             raw = np.frombuffer(buffer.getvalue(), np.uint8)
             return raw.reshape(-1, width, 4)
         canvas = FigureCanvasAgg(fig)
-    canvas.draw()
-    return np.asarray(canvas.buffer_rgba())
+    with LOCK:
+        canvas.draw()
+        return np.array(canvas.buffer_rgba())
 
 
 def figure_to_array(fig: Any) -> np.ndarray:

@@ -1,0 +1,555 @@
+"""trialog's default logger: PNG plots and images, CSV scalars and text logs in the run folder.
+
+Layout (trixi's)::
+
+    <run folder>/
+        plot/<tag or name>.png           value curves, redrawn from memory at most every plot_every_s
+        plot/<name>_<counter>.png        bar, line, scatter, pie, box, histogram, heat map, PR, ROC, embedding
+        img/<name>_<counter>.png         show_image, show_image_grid, show_figure
+        img/<name>_<i>_<counter>.png     show_images: one file per image of the batch
+        log/values.csv                   every show_value: name,tag,counter,value,time
+        log/<name or default>.log        show_text (and python_logger) lines with timestamps
+        config/logger_config.json        the last log_config (the experiment writes config/config.json)
+
+``show_value`` only records the value in memory and queues its CSV row (about a microsecond);
+a helper thread writes the rows and redraws changed curves, so the training loop never waits for
+matplotlib. ``flush()`` and ``close()`` bring every file up to date.
+"""
+
+from __future__ import annotations
+
+import atexit
+import csv as _csv
+import datetime as _dt
+import io
+import json
+import logging
+import os
+import re
+import threading
+import time
+import warnings
+import weakref
+from collections import deque
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from trialog import hookimpl
+from trialog.errors import LoggerConfigError, TrialogError, TrialogWarning
+
+__all__ = ["FileLogger"]
+
+#: Curves longer than this are thinned for drawing (the CSV keeps every value).
+MAX_CURVE_POINTS = 5000
+_CSV_HEADER = "name,tag,counter,value,time\n"
+_UNSAFE = re.compile(r"[^\w.+=@-]")
+
+
+def _safe_name(name: Any) -> str:
+    """A name as a relative path: '/' makes sub-folders (as in trixi); '..', absolute paths and odd characters cannot escape."""
+    parts = [_UNSAFE.sub("_", part) for part in re.split(r"[\\/]+", str(name))]
+    parts = [p for p in parts if p not in ("", ".", "..")]
+    return "/".join(parts) or "unnamed"
+
+
+def _counter_text(counter: Any) -> str:
+    # trixi's iter_format "{:05d}": file names sort by step.
+    if isinstance(counter, (int, np.integer)) and not isinstance(counter, bool) and counter >= 0:
+        return f"{int(counter):05d}"
+    return _safe_name(counter)
+
+
+def _csv_field(value: Any) -> str:
+    if value is None:
+        return ""
+    buffer = io.StringIO()
+    _csv.writer(buffer, lineterminator="").writerow([value])
+    return buffer.getvalue()
+
+
+class _Series:
+    """The values of one (name, tag) in call order; appended by the caller, read by the helper thread."""
+
+    __slots__ = ("counters", "csv_file", "csv_prefix", "label", "plot", "values")
+
+    def __init__(self, name: str, tag: str | None, plot: str, csv_file: str):
+        self.counters: list[Any] = []
+        self.values: list[float] = []
+        self.label = name
+        self.plot = plot
+        self.csv_prefix = f"{_csv_field(name)},{_csv_field(tag)}"
+        self.csv_file = csv_file
+
+    def snapshot(self) -> tuple[np.ndarray, np.ndarray]:
+        # ``values`` is appended after ``counters``: its length is the number of complete points.
+        n = len(self.values)
+        counters, values = np.asarray(self.counters[:n]), np.asarray(self.values[:n], dtype=float)
+        if n > MAX_CURVE_POINTS:
+            keep = np.unique(np.linspace(0, n - 1, MAX_CURVE_POINTS).astype(int))
+            counters, values = counters[keep], values[keep]
+        return counters, values
+
+
+class _TextHandler(logging.Handler):
+    """Routes python ``logging`` records into one of the logger's text logs."""
+
+    def __init__(self, owner: FileLogger, name: str):
+        super().__init__()
+        self.owner = owner
+        self.log_name = name
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            self.owner.show_text(self.format(record), self.log_name, None)
+        except Exception:
+            self.handleError(record)
+
+
+class FileLogger:
+    """Writes everything logged into a run folder: PNG curves, plots and images, a CSV, text logs.
+
+    Args:
+        run_dir: the run folder (passed by the dispatcher / Experiment).
+        folder: write here instead of ``run_dir``.
+        plot_every_s: redraw changed value curves at most this often (seconds); None: only at
+            flush/close.
+        flush_every_s: write queued CSV rows to disk at most this often (seconds).
+        overwrite: keep only the latest image/plot per name (``img/<name>.png``, trixi's behaviour when
+            no counter is given) instead of one file per call.
+        csv: "single" (``log/values.csv``), "per_name" (``log/values/<name>.csv``) or "off".
+        compress_level: zlib level of the PNGs (0-9; 1 is faster, 6 smaller).
+    """
+
+    background = False
+
+    def __init__(
+        self,
+        run_dir: str | os.PathLike[str] | None = None,
+        folder: str | os.PathLike[str] | None = None,
+        plot_every_s: float | None = 10.0,
+        flush_every_s: float = 5.0,
+        overwrite: bool = False,
+        csv: str = "single",
+        compress_level: int = 6,
+    ):
+        root = folder if folder is not None else run_dir
+        if root is None:
+            raise LoggerConfigError(
+                "file logger: no folder to write into; pass folder='...', or run_dir (an Experiment or "
+                "CombinedLogger(..., run_dir=...) passes it)"
+            )
+        if plot_every_s is not None and not (isinstance(plot_every_s, (int, float)) and plot_every_s > 0):
+            raise LoggerConfigError(
+                f"file logger: plot_every_s must be a positive number of seconds or None, got {plot_every_s!r}"
+            )
+        if not (isinstance(flush_every_s, (int, float)) and flush_every_s > 0):
+            raise LoggerConfigError(
+                f"file logger: flush_every_s must be a positive number of seconds, got {flush_every_s!r}"
+            )
+        if csv not in ("single", "per_name", "off"):
+            raise LoggerConfigError(f"file logger: csv must be 'single', 'per_name' or 'off', got {csv!r}")
+        if not (isinstance(compress_level, int) and 0 <= compress_level <= 9):
+            raise LoggerConfigError(f"file logger: compress_level must be 0..9, got {compress_level!r}")
+        self.folder = Path(root)
+        if self.folder.exists() and not self.folder.is_dir():
+            raise LoggerConfigError(f"file logger: {self.folder} exists and is not a folder")
+        self.plot_every_s = plot_every_s
+        self.flush_every_s = float(flush_every_s)
+        self.overwrite = overwrite
+        self.csv_mode = csv
+        self.compress_level = compress_level
+        #: Value curves drawn so far (each a full PNG); the throttling shows here.
+        self.renders = 0
+        self._series: dict[tuple[str, str | None], _Series] = {}
+        self._plots: dict[str, list[_Series]] = {}
+        self._drawn: dict[str, int] = {}
+        self._rows: deque[tuple[_Series, Any, float, float]] = deque()
+        self._csv_files: dict[str, Any] = {}
+        self._text_files: dict[str, Any] = {}
+        self._counters: dict[tuple[str, str], int] = {}
+        self._made: set[Path] = set()
+        self._handlers: list[tuple[logging.Logger, _TextHandler]] = []
+        self._errors: list[str] = []
+        self._io_lock = threading.RLock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._closed = False
+        _OPEN.add(self)
+
+    # ------------------------------------------------------------------ values
+    @hookimpl
+    def show_value(self, value: float, name: str, counter: int | None, tag: str | None) -> None:
+        """Record a scalar: a CSV row and a point of the curve ``plot/<tag or name>.png``."""
+        series = self._series.get((name, tag))
+        if series is None:
+            series = self._new_series(name, tag)
+        if counter is None:
+            counter = len(series.values) + 1
+        value = float(value)
+        series.counters.append(counter)
+        series.values.append(value)
+        self._rows.append((series, counter, value, time.time()))
+
+    def _new_series(self, name: str, tag: str | None) -> _Series:
+        if self._closed:
+            raise TrialogError(
+                f"file logger for {self.folder} is closed; show_value({name!r}) was not recorded"
+            )
+        plot = _safe_name(tag if tag is not None else name)
+        csv_file = "values" if self.csv_mode == "single" else f"values/{_safe_name(name)}"
+        series = _Series(name, tag, plot, csv_file)
+        self._plots.setdefault(plot, []).append(series)
+        self._series[(name, tag)] = series
+        if self._thread is None:
+            self._thread = threading.Thread(
+                target=self._serve, name=f"trialog-file:{self.folder}", daemon=True
+            )
+            self._thread.start()
+        return series
+
+    def _serve(self) -> None:
+        """Helper thread: write CSV rows every flush_every_s, redraw changed curves every plot_every_s."""
+        next_plot = time.monotonic() + (self.plot_every_s or float("inf"))
+        while not self._stop.wait(min(self.flush_every_s, self.plot_every_s or self.flush_every_s)):
+            try:
+                with self._io_lock:
+                    self._write_rows(flush=True)
+                    if time.monotonic() >= next_plot:
+                        self._draw_curves()
+                        next_plot = time.monotonic() + (self.plot_every_s or float("inf"))
+            except Exception as exc:  # the thread must survive a full disk or a bad value
+                self._background_error(f"{type(exc).__name__}: {exc}")
+
+    def _background_error(self, message: str) -> None:
+        if message not in self._errors:
+            self._errors.append(message)
+            warnings.warn(
+                f"trialog file logger ({self.folder}): {message}; reported again at flush/close",
+                TrialogWarning,
+                stacklevel=2,
+            )
+
+    def _write_rows(self, flush: bool) -> None:
+        rows = self._rows
+        if self.csv_mode == "off":
+            rows.clear()
+            return
+        chunks: dict[str, list[str]] = {}
+        for _ in range(len(rows)):
+            series, counter, value, stamp = rows.popleft()
+            counter_text = str(counter) if type(counter) is int else _csv_field(counter)
+            line = f"{series.csv_prefix},{counter_text},{value!r},{stamp:.6f}\n"
+            chunks.setdefault(series.csv_file, []).append(line)
+        for file, lines in chunks.items():
+            handle = self._csv_files.get(file)
+            if handle is None:
+                handle = self._csv_files[file] = self._open_csv(file)
+            handle.write("".join(lines))
+        if flush:
+            for handle in self._csv_files.values():
+                handle.flush()
+
+    def _open_csv(self, file: str) -> Any:
+        path = self._path("log", file + ".csv")
+        is_new = not path.exists() or path.stat().st_size == 0
+        handle = open(path, "a", encoding="utf-8", newline="")
+        if is_new:
+            handle.write(_CSV_HEADER)
+        return handle
+
+    def _draw_curves(self) -> None:
+        from trialog import render
+
+        for plot, members in list(self._plots.items()):
+            points = sum(len(s.values) for s in members)
+            if self._drawn.get(plot) == points:
+                continue
+            series = {}
+            for s in list(members):
+                counters, values = s.snapshot()
+                if values.size:
+                    series[s.label] = (counters, values)
+            png = render.figure_to_png(render.value_curves(series, plot), self.compress_level)
+            self._write_atomic(self._path("plot", plot + ".png"), png)
+            self._drawn[plot] = points
+            self.renders += 1
+
+    # ------------------------------------------------------------------- text
+    @hookimpl
+    def show_text(self, text: str, name: str | None, counter: int | None) -> None:
+        """Append ``text`` with a timestamp (and counter) to ``log/<name or default>.log``."""
+        key = _safe_name(name) if name is not None else "default"
+        stamp = _dt.datetime.now().isoformat(sep=" ", timespec="milliseconds")
+        line = f"{stamp} [{counter}] {text}\n" if counter is not None else f"{stamp} {text}\n"
+        with self._io_lock:
+            handle = self._text_files.get(key)
+            if handle is None:
+                path = self._path("log", key + ".log")
+                handle = self._text_files[key] = open(path, "a", encoding="utf-8")
+            handle.write(line)
+            # Text logs are rare and read while a run is alive (tail -f): no buffering.
+            handle.flush()
+
+    def python_logger(self, name: str = "default", level: int = logging.INFO) -> logging.Logger:
+        """A python ``logging.Logger`` whose records go to ``log/<name>.log`` (trixi's TextFileLogger)."""
+        logger = logging.getLogger(f"trialog.file.{id(self)}.{name}")
+        logger.setLevel(level)
+        logger.propagate = False
+        handler = _TextHandler(self, name)
+        handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+        logger.addHandler(handler)
+        self._handlers.append((logger, handler))
+        return logger
+
+    # ----------------------------------------------------------------- images
+    @hookimpl
+    def show_image(self, image: Any, name: str, counter: int | None, title: str | None) -> None:
+        """Save one image as ``img/<name>_<counter>.png``."""
+        from trialog.imaging import to_hwc_uint8
+
+        self._save_png("img", name, counter, to_hwc_uint8(image), title)
+
+    @hookimpl
+    def show_images(self, images: Any, name: str, counter: int | None, title: str | None) -> None:
+        """Save each image of a batch as ``img/<name>_<i>_<counter>.png`` (trixi's naming)."""
+        from trialog.imaging import to_hwc_uint8
+
+        batch = list(images) if isinstance(images, (list, tuple)) else list(np.asarray(images))
+        if not batch:
+            raise TrialogError(f"file logger: show_images({name!r}) got an empty batch")
+        converted = [to_hwc_uint8(img) for img in batch]  # all checked before any file is written
+        counter = self._next_counter("img", name, counter)
+        for i, image in enumerate(converted):
+            self._save_png("img", f"{name}_{i}", counter, image, title, resolved=True)
+
+    @hookimpl
+    def show_image_grid(
+        self,
+        images: Any,
+        name: str,
+        counter: int | None,
+        title: str | None,
+        nrow: int,
+        normalize: bool,
+    ) -> None:
+        """Save a batch tiled as one grid (torchvision's make_grid) as ``img/<name>_<counter>.png``."""
+        from trialog.imaging import make_grid
+
+        self._save_png("img", name, counter, make_grid(images, nrow=nrow, normalize=normalize), title)
+
+    @hookimpl
+    def show_figure(self, figure: Any, name: str, counter: int | None) -> None:
+        """Render a matplotlib figure (inline: the caller may change it afterwards) to ``img/<name>_<counter>.png``."""
+        from trialog.render import figure_to_array
+
+        self._save_png("img", name, counter, figure_to_array(figure), None)
+
+    # ------------------------------------------------------------------ plots
+    @hookimpl
+    def show_barplot(
+        self, array: Any, name: str, counter: int | None, labels: Sequence[str] | None,
+        title: str | None,
+    ) -> None:  # fmt: skip
+        """Draw a bar plot to ``plot/<name>_<counter>.png``."""
+        from trialog import render
+
+        self._save_figure(name, counter, render.barplot(array, labels, title or name))
+
+    @hookimpl
+    def show_lineplot(
+        self, y_vals: Any, x_vals: Any | None, name: str, counter: int | None,
+        labels: Sequence[str] | None, title: str | None,
+    ) -> None:  # fmt: skip
+        """Draw a line plot to ``plot/<name>_<counter>.png``."""
+        from trialog import render
+
+        self._save_figure(name, counter, render.lineplot(y_vals, x_vals, labels, title or name))
+
+    @hookimpl
+    def show_scatterplot(
+        self, array: Any, name: str, counter: int | None, labels: Sequence[str] | None,
+        title: str | None,
+    ) -> None:  # fmt: skip
+        """Draw a scatter plot of (N, 2) points to ``plot/<name>_<counter>.png``."""
+        from trialog import render
+
+        self._save_figure(name, counter, render.scatterplot(array, labels, title or name))
+
+    @hookimpl
+    def show_piechart(
+        self, array: Any, name: str, counter: int | None, labels: Sequence[str] | None,
+        title: str | None,
+    ) -> None:  # fmt: skip
+        """Draw a pie chart to ``plot/<name>_<counter>.png``."""
+        from trialog import render
+
+        self._save_figure(name, counter, render.piechart(array, labels, title or name))
+
+    @hookimpl
+    def show_boxplot(
+        self, array: Any, name: str, counter: int | None, labels: Sequence[str] | None,
+        title: str | None,
+    ) -> None:  # fmt: skip
+        """Draw a box plot to ``plot/<name>_<counter>.png``."""
+        from trialog import render
+
+        self._save_figure(name, counter, render.boxplot(array, labels, title or name))
+
+    @hookimpl
+    def show_histogram(
+        self, array: Any, name: str, counter: int | None, bins: int, title: str | None
+    ) -> None:
+        """Draw a histogram to ``plot/<name>_<counter>.png``."""
+        from trialog import render
+
+        self._save_figure(name, counter, render.histogram(array, bins, title or name))
+
+    @hookimpl
+    def show_heatmap(self, array: Any, name: str, counter: int | None, title: str | None) -> None:
+        """Draw a heat map to ``plot/<name>_<counter>.png``."""
+        from trialog import render
+
+        self._save_figure(name, counter, render.heatmap(array, title or name))
+
+    @hookimpl
+    def show_pr_curve(
+        self, labels: Any, predictions: Any, name: str, counter: int | None, title: str | None
+    ) -> None:
+        """Draw a precision-recall curve to ``plot/<name>_<counter>.png``."""
+        from trialog import render
+
+        self._save_figure(name, counter, render.pr_curve(labels, predictions, title or name))
+
+    @hookimpl
+    def show_roc_curve(
+        self, labels: Any, predictions: Any, name: str, counter: int | None, title: str | None
+    ) -> None:
+        """Draw a ROC curve to ``plot/<name>_<counter>.png``."""
+        from trialog import render
+
+        self._save_figure(name, counter, render.roc_curve(labels, predictions, title or name))
+
+    @hookimpl
+    def show_embedding(
+        self, features: Any, name: str, counter: int | None, labels: Sequence[Any] | None,
+        title: str | None,
+    ) -> None:  # fmt: skip
+        """Draw an embedding (PCA to 2-D) to ``plot/<name>_<counter>.png``."""
+        from trialog import render
+
+        self._save_figure(name, counter, render.embedding(features, labels, title or name))
+
+    # ----------------------------------------------------------------- config
+    @hookimpl
+    def log_config(self, config: Mapping[str, Any]) -> None:
+        """Write ``config/logger_config.json`` (values JSON cannot hold are written as strings)."""
+        data = json.dumps(dict(config), indent=2, default=str, ensure_ascii=False) + "\n"
+        self._write_atomic(self._path("config", "logger_config.json"), data.encode("utf-8"))
+
+    # --------------------------------------------------------------- lifetime
+    @hookimpl
+    def flush(self) -> None:
+        """Write every queued CSV row and redraw every changed curve now."""
+        with self._io_lock:
+            self._write_rows(flush=True)
+            self._draw_curves()
+            for handle in self._text_files.values():
+                handle.flush()
+        if self._errors:
+            errors, self._errors = self._errors, []
+            raise TrialogError(f"file logger ({self.folder}): the helper thread failed: {'; '.join(errors)}")
+
+    @hookimpl
+    def close(self) -> None:
+        """Stop the helper thread, bring every file up to date and close them; a second call does nothing."""
+        if self._closed:
+            return
+        self._closed = True
+        _OPEN.discard(self)
+        # Later show_value calls find no series and raise instead of vanishing.
+        self._series = {}
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+        for logger, handler in self._handlers:
+            logger.removeHandler(handler)
+        try:
+            self.flush()
+        finally:
+            with self._io_lock:
+                for handle in (*self._csv_files.values(), *self._text_files.values()):
+                    handle.close()
+                self._csv_files.clear()
+                self._text_files.clear()
+
+    # ---------------------------------------------------------------- helpers
+    def _path(self, kind: str, relative: str) -> Path:
+        path = self.folder / kind / relative
+        if path.parent not in self._made:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._made.add(path.parent)
+        return path
+
+    def _next_counter(self, kind: str, name: str, counter: Any) -> Any:
+        key = (kind, name)
+        if counter is None:
+            counter = self._counters.get(key, 0) + 1
+        if isinstance(counter, (int, np.integer)):
+            self._counters[key] = max(int(counter), self._counters.get(key, 0))
+        return counter
+
+    def _save_figure(self, name: str, counter: Any, figure: Any) -> None:
+        from trialog.render import figure_to_array
+
+        self._save_png("plot", name, counter, figure_to_array(figure), None)
+
+    def _save_png(
+        self, kind: str, name: str, counter: Any, image: np.ndarray, title: str | None, resolved: bool = False
+    ) -> Path:
+        from trialog.imaging import encode_png
+
+        data = encode_png(image, self.compress_level, {"Title": str(title)} if title else None)
+        if self.overwrite:
+            path = self._path(kind, _safe_name(name) + ".png")
+            self._write_atomic(path, data)
+            return path
+        if not resolved:
+            counter = self._next_counter(kind, name, counter)
+        stem = f"{_safe_name(name)}_{_counter_text(counter)}"
+        # Never overwrite: the same counter twice (or a resumed run) gets -2, -3, ...
+        for attempt in range(1, 10_000):
+            path = self._path(kind, f"{stem}.png" if attempt == 1 else f"{stem}-{attempt}.png")
+            try:
+                with open(path, "xb") as handle:
+                    handle.write(data)
+                return path
+            except FileExistsError:
+                continue
+        raise TrialogError(f"file logger: 10000 files named {stem}*.png already exist in {path.parent}")
+
+    def _write_atomic(self, path: Path, data: bytes) -> None:
+        # Readers (a browser, a sync tool) never see a half-written file.
+        tmp = path.with_name(f".{path.name}.{threading.get_ident()}.tmp")
+        tmp.write_bytes(data)
+        os.replace(tmp, path)
+
+
+#: Loggers not closed yet; closed at interpreter exit so queued CSV rows and curves reach the disk.
+_OPEN: weakref.WeakSet[FileLogger] = weakref.WeakSet()
+
+
+@atexit.register
+def _close_at_exit() -> None:
+    for logger in list(_OPEN):
+        if not logger._closed:
+            try:
+                logger.close()
+            except Exception as exc:
+                warnings.warn(
+                    f"trialog file logger {logger.folder}: closing at exit failed: {exc}",
+                    TrialogWarning,
+                    stacklevel=1,
+                )
