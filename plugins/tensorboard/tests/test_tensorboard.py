@@ -1,0 +1,136 @@
+"""trialog-tensorboard against the real TensorBoard reader (EventAccumulator, no tensorflow)."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+from trialog_tensorboard import TensorBoardLogger, flatten_config
+
+from trialog.dispatch import CombinedLogger
+from trialog.errors import LoggerConfigError, TrialogWarning
+
+SIZE_GUIDANCE = {"scalars": 0, "images": 0, "histograms": 0, "tensors": 0}
+
+
+def _read(folder: Path) -> EventAccumulator:
+    acc = EventAccumulator(str(folder), size_guidance=SIZE_GUIDANCE)
+    acc.Reload()
+    return acc
+
+
+def _scalars(acc: EventAccumulator, tag: str) -> list[tuple[int, float]]:
+    return [(e.step, e.value) for e in acc.Scalars(tag)]
+
+
+def test_everything_arrives_through_the_combined_logger(tmp_path):
+    rng = np.random.default_rng(0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", TrialogWarning)
+        clog = CombinedLogger({"tb": {"type": "tensorboard", "flush_secs": 60}}, run_dir=tmp_path)
+        for step in range(5):
+            clog.show_value(1.0 / (step + 1), "loss", counter=step)
+            clog.show_value(float(step), "train", counter=step, tag="acc")
+            clog.show_value(float(step) * 2, "val", counter=step, tag="acc")
+        clog.show_text("hello **world**", "notes")
+        clog.show_image(rng.random((3, 20, 30)), "img")
+        clog.show_images(rng.random((2, 1, 8, 9)), "batch")
+        clog.show_image_grid(rng.random((6, 3, 10, 10)), "grid", nrow=3)
+        clog.show_histogram(rng.normal(size=500), "weights", bins=20)
+        clog.show_barplot(np.array([1.0, 3.0, 2.0]), "bars", labels=["a", "b", "c"])
+        clog.show_lineplot(np.arange(10.0), None, "line")
+        clog.show_scatterplot(rng.random((20, 2)), "scatter")
+        clog.show_piechart(np.array([1.0, 2.0]), "pie")
+        clog.show_boxplot(rng.random((10, 3)), "box")
+        clog.show_heatmap(rng.random((4, 4)), "confusion")
+        labels = rng.integers(0, 2, 200)
+        scores = np.clip(labels * 0.6 + rng.random(200) * 0.5, 0, 1)
+        clog.show_pr_curve(labels, scores, "pr")
+        clog.show_roc_curve(labels, scores, "roc")
+        clog.show_embedding(rng.random((30, 5)), "emb", labels=[i % 3 for i in range(30)])
+        clog.log_config({"lr": 0.1, "model": {"depth": 3, "act": "relu"}, "aug": True})
+        clog.lifecycle("on_run_end", run={"name": "r1"}, summary={"loss": {"last": 0.2, "min": 0.2}})
+        summary = clog.close()
+    assert summary["tb"]["failures"] == 0 and summary["tb"]["dropped"] == 0
+
+    logdir = tmp_path / "save" / "tensorboard"
+    main = _read(logdir)
+    assert _scalars(main, "loss") == [(s, pytest.approx(1.0 / (s + 1))) for s in range(5)]
+    # Tagged values: one sub-run per name, all under the chart "acc".
+    assert _scalars(_read(logdir / "acc" / "train"), "acc") == [(s, float(s)) for s in range(5)]
+    assert _scalars(_read(logdir / "acc" / "val"), "acc") == [(s, 2.0 * s) for s in range(5)]
+
+    images = {tag: main.Images(tag)[-1] for tag in main.Tags()["images"]}
+    assert (images["img"].width, images["img"].height) == (30, 20)
+    assert (images["batch/0"].width, images["batch/0"].height) == (9, 8)
+    assert "batch/1" in images
+    # 3 x 2 grid of 10 px images with 2 px padding.
+    assert (images["grid"].width, images["grid"].height) == (3 * 12 + 2, 2 * 12 + 2)
+    for plot in ("bars", "line", "scatter", "pie", "box", "confusion", "roc"):
+        assert (images[plot].width, images[plot].height) == (640, 480), plot
+
+    histogram = main.Histograms("weights")[0].histogram_value
+    assert histogram.num == 500
+    assert sum(histogram.bucket) == 500
+
+    text = main.Tensors("notes/text_summary")[0].tensor_proto.string_val[0].decode()
+    assert text == "hello **world**"
+    config_text = main.Tensors("config/text_summary")[0].tensor_proto.string_val[0].decode()
+    assert "| model.depth | 3 |" in config_text
+
+    pr = main.Tensors("pr")[0].tensor_proto
+    assert [d.size for d in pr.tensor_shape.dim] == [6, 127]
+
+    assert _scalars(main, "hparam/loss") == [(4, pytest.approx(0.2))]
+    assert {"_hparams_/experiment", "_hparams_/session_start_info", "_hparams_/session_end_info"} <= set(
+        main.Tags()["tensors"]
+    ) | set(main.summary_metadata)
+
+    tensors = np.loadtxt(logdir / "00000" / "emb" / "tensors.tsv", delimiter="\t")
+    assert tensors.shape == (30, 5)
+    assert (logdir / "00000" / "emb" / "metadata.tsv").read_text().split() == [str(i % 3) for i in range(30)]
+    assert 'tensor_path: "00000/emb/tensors.tsv"' in (logdir / "projector_config.pbtxt").read_text()
+
+
+def test_hparams_at_close_take_last_scalars_without_run_end(tmp_path):
+    logger = TensorBoardLogger(logdir=tmp_path)
+    logger.log_config({"lr": 0.5})
+    logger.show_value(3.0, "acc", None, None)
+    logger.show_value(4.0, "acc", None, None)
+    logger.close()
+    acc = _read(tmp_path)
+    assert _scalars(acc, "acc") == [(0, 3.0), (1, 4.0)]
+    assert _scalars(acc, "hparam/acc")[0][1] == 4.0
+
+
+def test_flush_makes_events_readable_while_running(tmp_path):
+    logger = TensorBoardLogger(logdir=tmp_path, flush_secs=3600, max_queue=1000)
+    logger.show_value(1.5, "x", 7, None)
+    logger.flush()
+    assert _scalars(_read(tmp_path), "x") == [(7, 1.5)]
+    logger.close()
+
+
+def test_needs_a_folder():
+    with pytest.raises(LoggerConfigError, match="logdir"):
+        TensorBoardLogger()
+
+
+def test_unwritable_logdir_is_a_named_error(tmp_path):
+    # A plain file where a folder should be: unwritable for every user, root included.
+    blocker = tmp_path / "blocker"
+    blocker.write_text("not a folder")
+    with pytest.raises(LoggerConfigError, match=r"cannot write event files to .*blocker"):
+        CombinedLogger({"tb": {"type": "tensorboard", "logdir": blocker / "tb"}})
+
+
+def test_unknown_option_is_rejected(tmp_path):
+    with pytest.raises(LoggerConfigError, match="flush_every"):
+        CombinedLogger({"tb": {"type": "tensorboard", "flush_every": 3}}, run_dir=tmp_path)
+
+
+def test_flatten_config():
+    assert flatten_config({"a": {"b": 1, "c": [1, 2]}, "d": None}) == {"a.b": 1, "a.c": "[1, 2]", "d": None}
