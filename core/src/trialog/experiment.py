@@ -43,9 +43,11 @@ from typing import Any
 from .errors import ConfigError, RunFolderError, TrialogWarning
 from .run import (
     DEFAULT_FOLDER_FORMAT,
+    LAYOUT,
     RunMeta,
     collect_metadata,
     create_run_folder,
+    effective_status,
     is_trialog_run,
     latest_run,
     now_iso,
@@ -105,9 +107,9 @@ class Experiment:
         if config is None:
             config = Config()
         elif isinstance(config, (str, os.PathLike)):
-            config = Config.load(config)
-        elif not isinstance(config, Config):
             config = Config(config)
+        elif not isinstance(config, Config):
+            config = Config(config=config)
 
         base = Path(base_dir if base_dir is not None else config.get("base_dir") or "runs")
         resume_from: Path | None = None
@@ -116,7 +118,7 @@ class Experiment:
             resume_from = _resolve_resume(resume, base)
             resumed_meta = read_meta(resume_from)
             if not config and (resume_from / "config" / "config.json").is_file():
-                config = Config.load(resume_from / "config" / "config.json")
+                config = Config(resume_from / "config" / "config.json")
         self.config = config
 
         name = name or config.get("name") or resumed_meta.get("name") or type(self).__name__
@@ -139,10 +141,28 @@ class Experiment:
         self._resume_from = resume_from
         self._restored = False
 
+        ckpt = dict(_CHECKPOINT_DEFAULTS)
+        if checkpoint is False:
+            ckpt["every"] = 0
+        elif isinstance(checkpoint, Mapping):
+            ckpt.update(checkpoint)
+        elif checkpoint not in (None, True):
+            raise ConfigError(
+                f"checkpoint must be a dict of CheckpointManager options or a bool, not {checkpoint!r}"
+            )
+        self.checkpoint_every = int(ckpt.pop("every") or 0)
+        self._checkpoint_options = ckpt
+        self._next_step: int | None = None
+
         # ---- the run folder and its run.json
         if resume_from is not None and not resume_new_folder:
+            if effective_status(resumed_meta) == "running":
+                raise RunFolderError(
+                    f"cannot resume {str(resume_from)!r}: it is still running (pid {resumed_meta.get('pid')} on "
+                    f"{resumed_meta.get('host')}); stop it first, or pass resume_new_folder=True"
+                )
             self.run_dir = resume_from
-            for sub in ("checkpoint", "config", "img", "log", "plot", "result", "save"):
+            for sub in LAYOUT:
                 (self.run_dir / sub).mkdir(exist_ok=True)
         else:
             self.run_dir = create_run_folder(base, self.name, folder_format)
@@ -162,8 +182,22 @@ class Experiment:
             if not resume_new_folder:
                 # Same folder: keep the original identity (start, earlier resumes) and log this resume.
                 meta["start"] = resumed_meta.get("start", meta["start"])
+                meta["epoch"] = resumed_meta.get("epoch")
                 meta["resumes"] = [*resumed_meta.get("resumes", []), {"time": now_iso(), "pid": meta["pid"]}]
         self.meta = RunMeta(self.run_dir, meta, heartbeat_interval=heartbeat_interval)
+        try:
+            self._init_folder(diff, save_sources, loggers)
+        except BaseException as exc:
+            # The folder exists now: say why the run never started instead of leaving it "running".
+            self.meta.finish("error", error=f"{type(exc).__name__}: {exc}")
+            raise
+        self._finalizer = weakref.finalize(self, _close_quietly, self.clog, self.meta)
+
+    def _init_folder(self, diff: str | None, save_sources: bool, loggers: Any) -> None:
+        from .checkpoint import CheckpointManager
+        from .dispatch import CombinedLogger
+        from .results import ResultLog
+
         if diff:
             (self.save_dir / "git.diff").write_text(diff, encoding="utf-8")
         self.save_config(self.config, "config")
@@ -174,34 +208,22 @@ class Experiment:
                 warnings.warn(
                     f"trialog: could not write {self.save_dir / 'sources.zip'}: {exc}",
                     TrialogWarning,
-                    stacklevel=2,
+                    stacklevel=3,
                 )
-
-        # ---- loggers, results, checkpoints
-        from .dispatch import CombinedLogger
-        from .results import ResultLog
-
+        try:
+            self.checkpoints = CheckpointManager(
+                self.checkpoint_dir, **self._checkpoint_options, on_saved=self._on_checkpoint_saved
+            )
+        except TypeError as exc:
+            raise ConfigError(
+                f"checkpoint options {sorted(self._checkpoint_options)} are not all CheckpointManager options "
+                f"({exc}); use every, format, keep_last, keep_best, monitor, mode, async_save"
+            ) from None
+        self._results = ResultLog(self.result_dir)
         if loggers is None:
             loggers = _default_loggers()
         self.clog = CombinedLogger(loggers, run_dir=self.run_dir)
-        self._results = ResultLog(self.result_dir)
-
-        ckpt = dict(_CHECKPOINT_DEFAULTS)
-        if checkpoint is False:
-            ckpt["every"] = 0
-        elif isinstance(checkpoint, Mapping):
-            ckpt.update(checkpoint)
-        elif checkpoint not in (None, True):
-            raise ConfigError(
-                f"checkpoint must be a dict of CheckpointManager options or a bool, not {checkpoint!r}"
-            )
-        self.checkpoint_every = int(ckpt.pop("every") or 0)
-        self._checkpoint_options = ckpt
-        self._checkpoints: Any = None
-        self._next_step: int | None = None
-
         self._seed_rngs(self.seed)
-        self._finalizer = weakref.finalize(self, _close_quietly, self.clog, self.meta)
 
     # ------------------------------------------------------------------ lifecycle (override these)
     def setup(self) -> None:
@@ -423,24 +445,6 @@ class Experiment:
         return self._results.summary()
 
     # ------------------------------------------------------------------ checkpoints and resume
-    @property
-    def checkpoints(self) -> Any:
-        """The run's :class:`trialog.CheckpointManager` (``checkpoint/``)."""
-        if self._checkpoints is None:
-            self._checkpoints = self._manager(self.checkpoint_dir, on_saved=self._on_checkpoint_saved)
-        return self._checkpoints
-
-    def _manager(self, directory: Path, **extra: Any) -> Any:
-        from .checkpoint import CheckpointManager
-
-        try:
-            return CheckpointManager(directory, **self._checkpoint_options, **extra)
-        except TypeError as exc:
-            raise ConfigError(
-                f"checkpoint options {sorted(self._checkpoint_options)} are not all CheckpointManager options "
-                f"({exc}); use every, format, keep_last, keep_best, monitor, mode, async_save"
-            ) from None
-
     def _on_checkpoint_saved(self, entry: Any) -> None:
         # Called by the manager once the file and the manifest are on disk (from its thread in async mode).
         self._fire(
@@ -492,23 +496,27 @@ class Experiment:
         return state
 
     def _wait_checkpoints(self) -> None:
-        if self._checkpoints is not None:
-            self._checkpoints.wait()
+        self.checkpoints.wait()
 
     def _restore(self, full: bool) -> None:
         """Restore the resumed run's latest checkpoint (full: also results, RNGs and the next epoch)."""
         self._restored = True
         src = self._resume_from
         assert src is not None
+        from .checkpoint import CheckpointManager
+
         same_folder = src.resolve() == self.run_dir.resolve()
-        manager = self.checkpoints if same_folder else self._manager(src / "checkpoint")
+        manager = (
+            self.checkpoints
+            if same_folder
+            else CheckpointManager(src / "checkpoint", **self._checkpoint_options)
+        )
         latest = manager.latest()
         if latest is None:
-            # Killed before the first checkpoint: start over from epoch 0 with the original seed.
-            if full:
-                if same_folder:
-                    self._results.truncate(0)
-                self._seed_rngs(self.seed)
+            # Killed before the first checkpoint: start over from epoch 0. The RNGs were seeded by __init__
+            # with the original seed and setup() ran as in the first attempt, so nothing else to restore.
+            if full and same_folder:
+                self._results.truncate(0)
             return
         state, _ = manager.load("last")
         position = int(state["trialog"]["results_position"])
@@ -610,7 +618,7 @@ class Experiment:
         """Load ``config/<name>.json`` as a :class:`trialog.Config` (tags stay unresolved)."""
         from .config import Config
 
-        return Config.load(self.config_dir / _with_suffix(name, ".json"))
+        return Config(self.config_dir / _with_suffix(name, ".json"))
 
     def save_dict(self, data: Mapping[str, Any], path: str) -> Path:
         """Save a dict as JSON in ``save/<path>.json`` (numpy values become lists)."""

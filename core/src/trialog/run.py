@@ -47,7 +47,7 @@ _GIT_TIMEOUT = 3.0
 
 def now_iso() -> str:
     """The current local time as ISO 8601 with offset and microseconds (sortable, parseable)."""
-    return _dt.datetime.now(_dt.timezone.utc).astimezone().isoformat(timespec="microseconds")
+    return _dt.datetime.now(_dt.UTC).astimezone().isoformat(timespec="microseconds")
 
 
 def parse_time(value: Any) -> _dt.datetime | None:
@@ -222,7 +222,7 @@ def effective_status(meta: Mapping[str, Any], now: _dt.datetime | None = None) -
     beat = parse_time(meta.get("heartbeat")) or parse_time(meta.get("start"))
     interval = meta.get("heartbeat_interval")
     if beat is not None and isinstance(interval, (int, float)) and interval > 0:
-        now = now or _dt.datetime.now(_dt.timezone.utc)
+        now = now or _dt.datetime.now(_dt.UTC)
         if (now - beat).total_seconds() > STALE_INTERVALS * interval:
             return "killed"
     return status
@@ -603,7 +603,7 @@ class Run:
         file = self.path / "config" / "config.json"
         if not file.is_file():
             return Config()
-        return Config.load(file)
+        return Config(file)
 
     @property
     def results(self) -> dict[str, dict[str, Any]]:
@@ -650,7 +650,7 @@ class Run:
             raise RunFolderError(
                 f"{str(file)!r} is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})"
             ) from None
-        entries = data.get("checkpoints", data) if isinstance(data, dict) else data
+        entries = data.get("entries", []) if isinstance(data, dict) else data
         return sorted(entries, key=lambda e: e.get("step", 0)) if isinstance(entries, list) else []
 
 

@@ -84,7 +84,7 @@ def _duration(meta: Mapping[str, Any]) -> float | None:
         if meta.get("status") != "running":
             end = parse_time(meta.get("heartbeat"))
         else:
-            end = _dt.datetime.now(_dt.timezone.utc)
+            end = _dt.datetime.now(_dt.UTC)
     if end is None:
         return None
     return max(0.0, (end - start).total_seconds())
