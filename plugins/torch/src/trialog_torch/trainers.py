@@ -1,0 +1,828 @@
+"""Config-driven trainers (``trialog.trainers`` entry points): classification, regression, segmentation, autoencoder.
+
+A trainer reads the ``trainer`` section of a run config, builds loss, optimizer, scheduler, metrics and
+callbacks from it (types by import path or short name), and runs epochs of training and validation inside
+a :class:`~trialog_torch.experiment.TorchExperiment`, which owns the run folder, loggers, results,
+checkpoints and resume. Example section::
+
+    "trainer": {
+        "type": "classification", "epochs": 10, "device": "auto", "save_freq": 1,
+        "monitor": "val/accuracy", "mode": "max", "log_every": 10, "amp": false, "grad_clip": 1.0,
+        "optimization": {
+            "loss": "cross_entropy",
+            "optimizer": {"type": "torch.optim.Adam", "params": {"lr": 0.001}},
+            "scheduler": {"type": "StepLR", "params": {"step_size": 5}, "step": "epoch"}
+        },
+        "metrics": ["accuracy", {"type": "top_k", "params": {"k": 3}}, "confusion_matrix"],
+        "callbacks": {"early_stopping": {"patience": 3, "min_delta": 0.001}}
+    }
+
+The per-step path stays lean: metrics accumulate on tensors, and the loss reaches the host (``.item()``)
+only on steps that are logged (``log_every``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import sys
+import time
+from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+from torch.utils.data import DataLoader
+
+from trialog.errors import ConfigError
+
+from . import distributed
+from .building import build_object, split_spec
+from .callbacks import Callback, GradientClipping, LRSchedulerCallback, build_callbacks
+from .metrics import Metric, build_metrics
+
+__all__ = [
+    "AutoencoderTrainer",
+    "ClassificationTrainer",
+    "RegressionTrainer",
+    "SegmentationTrainer",
+    "Trainer",
+]
+
+#: Keys a ``trainer`` section may hold.
+TRAINER_KEYS = frozenset(
+    {
+        "type",
+        "epochs",
+        "device",
+        "seed",
+        "save_freq",
+        "monitor",
+        "mode",
+        "optimization",
+        "metrics",
+        "callbacks",
+        "amp",
+        "grad_clip",
+        "log_every",
+        "checkpoint",
+        "input_key",
+        "target_key",
+        "class_names",
+        "train_metrics",
+    }
+)
+OPTIMIZATION_KEYS = frozenset({"loss", "optimizer", "scheduler"})
+
+LOSSES: dict[str, str] = {
+    "cross_entropy": "torch.nn.CrossEntropyLoss",
+    "nll": "torch.nn.NLLLoss",
+    "bce": "torch.nn.BCELoss",
+    "bce_with_logits": "torch.nn.BCEWithLogitsLoss",
+    "mse": "torch.nn.MSELoss",
+    "l1": "torch.nn.L1Loss",
+    "mae": "torch.nn.L1Loss",
+    "smooth_l1": "torch.nn.SmoothL1Loss",
+    "huber": "torch.nn.HuberLoss",
+}
+
+
+def _section(config: Any) -> Mapping[str, Any]:
+    if not isinstance(config, Mapping):
+        raise ConfigError(
+            f"the run config must be a mapping with a 'trainer' section, got {type(config).__name__}"
+        )
+    section = config.get("trainer")
+    if section is None:
+        return {}
+    if not isinstance(section, Mapping):
+        raise ConfigError(f"config key 'trainer' must be a mapping, got {type(section).__name__}")
+    unknown = sorted(set(section) - TRAINER_KEYS)
+    if unknown:
+        raise ConfigError(
+            f"config key 'trainer' has unknown key(s) {unknown}; allowed: {sorted(TRAINER_KEYS)}"
+        )
+    return section
+
+
+def _plain(config: Any) -> Any:
+    """A JSON-able plain-dict copy of a (possibly trialog.Config) mapping."""
+    if isinstance(config, Mapping):
+        return {str(k): _plain(v) for k, v in config.items()}
+    if isinstance(config, (list, tuple)):
+        return [_plain(v) for v in config]
+    return config
+
+
+def _describe(obj: Any) -> str:
+    return type(obj).__name__ if not isinstance(obj, type) else obj.__name__
+
+
+def _shape(value: Any) -> str:
+    if isinstance(value, torch.Tensor):
+        return str(tuple(value.shape))
+    if isinstance(value, (list, tuple)):
+        return "(" + ", ".join(_shape(v) for v in value) + ")"
+    if isinstance(value, Mapping):
+        return "{" + ", ".join(f"{k}: {_shape(v)}" for k, v in value.items()) + "}"
+    return type(value).__name__
+
+
+def _to_device(value: Any, device: torch.device) -> Any:
+    if isinstance(value, torch.Tensor):
+        return value.to(device, non_blocking=True)
+    if isinstance(value, (list, tuple)):
+        return type(value)(_to_device(v, device) for v in value)
+    if isinstance(value, Mapping):
+        return {k: _to_device(v, device) for k, v in value.items()}
+    return value
+
+
+def _batch_size(value: Any) -> int:
+    if isinstance(value, torch.Tensor):
+        return int(value.shape[0]) if value.dim() else 1
+    if isinstance(value, (list, tuple)) and value:
+        return _batch_size(value[0])
+    if isinstance(value, Mapping) and value:
+        return _batch_size(next(iter(value.values())))
+    return 1
+
+
+class Trainer:
+    """Base trainer: the epoch loop, optimisation, AMP, DDP, metrics, callbacks, logging and checkpoints.
+
+    Subclasses set the defaults of their task and may override :meth:`unpack` (batch -> input, target) and
+    :meth:`compute_loss`.
+
+    Args:
+        config: the whole run config (a ``trialog.Config`` or dict); the trainer reads ``config["trainer"]``.
+        model: the ``nn.Module`` to train.
+        train_loader, val_loader, test_loader: data; validation and test are optional.
+        name, base_dir, loggers, resume: passed to the experiment (run name, parent folder of runs, logger
+            declarations, a run folder or ``"last"`` to resume).
+        quiet: hide progress bars (default: hidden when stderr is not a terminal).
+    """
+
+    #: The ``trainer.type`` this class is registered under.
+    task = "base"
+    default_loss: Any = "cross_entropy"
+    default_metrics: tuple[Any, ...] = ()
+    default_monitor = "val/loss"
+
+    def __init__(
+        self,
+        config: Mapping[str, Any],
+        model: nn.Module,
+        train_loader: Iterable[Any],
+        val_loader: Iterable[Any] | None = None,
+        test_loader: Iterable[Any] | None = None,
+        *,
+        name: str | None = None,
+        base_dir: str | Path | None = None,
+        loggers: Any = None,
+        resume: str | Path | None = None,
+        quiet: bool | None = None,
+    ) -> None:
+        from .utils import resolve_device
+
+        self.config = config
+        section = _section(config)
+        self.section = section
+        self.epochs = self._int(section, "epochs", 1, minimum=0)
+        self.save_freq = self._int(section, "save_freq", 1, minimum=0)
+        self.log_every = self._int(section, "log_every", 0, minimum=0)
+        self.monitor: str = section.get("monitor") or (
+            self.default_monitor if val_loader is not None else "train/loss"
+        )
+        self.mode: str = section.get("mode") or ("max" if self._higher_is_better(self.monitor) else "min")
+        if self.mode not in ("min", "max"):
+            raise ConfigError(f"config key 'trainer.mode' must be 'min' or 'max', got {self.mode!r}")
+        self.input_key = section.get("input_key", "input")
+        self.target_key = section.get("target_key", "target")
+        self.quiet = (not sys.stderr.isatty()) if quiet is None else bool(quiet)
+
+        try:
+            device = resolve_device(section.get("device", "auto"))
+        except ConfigError as err:
+            raise ConfigError(f"config key 'trainer.device': {err}") from err
+        self.created_process_group = distributed.init_from_env(device)
+        if device.type == "cuda" and distributed.is_distributed():
+            device = torch.device("cuda", distributed.local_rank())
+            torch.cuda.set_device(device)
+        self.device = device
+        self.is_main = distributed.is_main_process()
+
+        if not isinstance(model, nn.Module):
+            raise ConfigError(f"the model must be a torch.nn.Module, got {type(model).__name__}")
+        self.model = model.to(device)
+        self._build_optimization(section.get("optimization") or {})
+        self.amp_dtype = self._amp_dtype(section.get("amp", False))
+        self.scaler = (
+            torch.amp.GradScaler("cuda")
+            if self.amp_dtype is torch.float16 and device.type == "cuda"
+            else None
+        )
+        train_spec = section.get("train_metrics", True)
+        if train_spec is True:
+            self.train_metrics = self._metrics(section)
+        elif train_spec is False or train_spec is None:
+            self.train_metrics = []
+        else:
+            self.train_metrics = self._metrics({"metrics": train_spec}, key="trainer.train_metrics")
+        self.eval_metrics = self._metrics(section)
+        self.callbacks: list[Callback] = build_callbacks(section.get("callbacks"))
+        if self.scheduler_callback is not None:
+            self.callbacks.insert(0, self.scheduler_callback)
+        if section.get("grad_clip") is not None:
+            self.callbacks.insert(0, self._grad_clip(section["grad_clip"]))
+
+        self.net: nn.Module = self.model
+        if distributed.is_distributed():
+            ids = [device.index] if device.type == "cuda" else None
+            self.net = nn.parallel.DistributedDataParallel(self.model, device_ids=ids)
+        self.train_loader = self._shard(train_loader, shuffle=None)
+        self.val_loader = self._shard(val_loader, shuffle=False) if val_loader is not None else None
+        self.test_loader = self._shard(test_loader, shuffle=False) if test_loader is not None else None
+
+        self.global_step = 0
+        self.epoch = 0
+        self.history: list[dict[str, float]] = []
+        self.best: float | None = None
+        self.stop_reason: str | None = None
+        self._checked_first_batch = False
+
+        for callback in self.callbacks:
+            callback.setup(self)
+
+        self._shared = False
+        self._epoch_started = 0.0
+        self._epoch_values: dict[str, float] = {}
+        self.final: dict[str, float] = {}
+        self.bar: Any = None
+        self.experiment: Any = None
+        if self.is_main:
+            self.experiment = self._make_experiment(
+                name=name, base_dir=base_dir, loggers=loggers, resume=resume
+            )
+        else:
+            # rank 0's experiment seeds its RNGs; the others seed theirs apart so dropout masks differ
+            torch.manual_seed(int(self.section.get("seed", 0) or 0) + distributed.rank())
+
+    # ------------------------------------------------------------------ config helpers
+
+    @staticmethod
+    def _int(section: Mapping[str, Any], key: str, default: int, minimum: int = 0) -> int:
+        value = section.get(key, default)
+        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+            raise ConfigError(f"config key 'trainer.{key}' must be an integer >= {minimum}, got {value!r}")
+        return value
+
+    @staticmethod
+    def _higher_is_better(metric: str) -> bool:
+        leaf = metric.rsplit("/", 1)[-1]
+        return not any(word in leaf for word in ("loss", "mse", "mae", "error"))
+
+    def _build_optimization(self, spec: Mapping[str, Any]) -> None:
+        key = "trainer.optimization"
+        if not isinstance(spec, Mapping):
+            raise ConfigError(f"config key '{key}' must be a mapping with loss, optimizer, scheduler")
+        unknown = sorted(set(spec) - OPTIMIZATION_KEYS)
+        if unknown:
+            raise ConfigError(
+                f"config key '{key}' has unknown key(s) {unknown}; allowed: {sorted(OPTIMIZATION_KEYS)}"
+            )
+        self.loss_fn: Callable[..., torch.Tensor] = build_object(
+            spec.get("loss", self.default_loss),
+            f"{key}.loss",
+            registry=LOSSES,
+            modules=("torch.nn",),
+            kind="loss",
+        )
+        if isinstance(self.loss_fn, nn.Module):
+            self.loss_fn = self.loss_fn.to(self.device)
+        params = [p for p in self.model.parameters() if p.requires_grad]
+        self.optimizer: torch.optim.Optimizer = build_object(
+            spec.get("optimizer", {"type": "torch.optim.Adam", "params": {"lr": 1e-3}}),
+            f"{key}.optimizer",
+            params,
+            modules=("torch.optim",),
+            kind="optimizer",
+        )
+        if not isinstance(self.optimizer, torch.optim.Optimizer):
+            raise ConfigError(
+                f"config key '{key}.optimizer' built a {type(self.optimizer).__name__}, not a torch.optim.Optimizer"
+            )
+        self.scheduler_callback: LRSchedulerCallback | None = None
+        scheduler = spec.get("scheduler")
+        if scheduler is not None:
+            _, _, extras = split_spec(scheduler, f"{key}.scheduler", extra_keys=("step", "monitor"))
+            if isinstance(scheduler, Mapping):
+                scheduler = {k: v for k, v in scheduler.items() if k in ("type", "params")}
+            try:
+                callback = LRSchedulerCallback(scheduler, **extras)
+            except ValueError as err:
+                raise ConfigError(f"config key '{key}.scheduler.step': {err}") from err
+            callback.key = f"{key}.scheduler"
+            self.scheduler_callback = callback
+
+    def _amp_dtype(self, spec: Any) -> torch.dtype | None:
+        """The autocast dtype: bf16 on CPU, fp16 on CUDA (with a GradScaler); None when AMP is off."""
+        if spec in (False, None):
+            return None
+        if spec is True or spec == "auto":
+            dtype = torch.float16 if self.device.type == "cuda" else torch.bfloat16
+        elif spec in ("bf16", "bfloat16"):
+            dtype = torch.bfloat16
+        elif spec in ("fp16", "float16"):
+            dtype = torch.float16
+        else:
+            raise ConfigError(
+                f"config key 'trainer.amp' must be true/false, 'auto', 'bf16' or 'fp16', got {spec!r}"
+            )
+        if self.device.type == "cpu" and dtype is torch.float16:
+            raise ConfigError("config key 'trainer.amp': fp16 autocast needs CUDA; use 'bf16' on the CPU")
+        if self.device.type not in ("cpu", "cuda"):
+            return None
+        return dtype
+
+    def _metrics(self, section: Mapping[str, Any], key: str = "trainer.metrics") -> list[Metric]:
+        spec = section.get("metrics", list(self.default_metrics))
+        metrics = build_metrics(spec, key)
+        names = section.get("class_names")
+        for metric in metrics:
+            if names is not None and hasattr(metric, "class_names") and metric.class_names is None:
+                metric.class_names = list(names)
+        return metrics
+
+    @staticmethod
+    def _grad_clip(spec: Any) -> GradientClipping:
+        key = "trainer.grad_clip"
+        try:
+            if isinstance(spec, (int, float)) and not isinstance(spec, bool):
+                callback = GradientClipping(max_norm=spec)
+            elif isinstance(spec, Mapping):
+                callback = GradientClipping(**spec)
+            else:
+                raise TypeError(f"expected a number (max norm) or a mapping, got {spec!r}")
+        except (TypeError, ValueError) as err:
+            raise ConfigError(
+                f"config key '{key}': {err}; use a max norm (1.0) or {{'max_norm': .., 'norm_type': .., 'value': ..}}"
+            ) from err
+        callback.key = key
+        return callback
+
+    def _shard(self, loader: Any, shuffle: bool | None) -> Any:
+        if isinstance(loader, DataLoader):
+            return distributed.distributed_loader(
+                loader, shuffle=shuffle, seed=int(self.section.get("seed", 0) or 0)
+            )
+        return loader
+
+    # ------------------------------------------------------------------ experiment glue
+
+    def _make_experiment(self, *, name: Any, base_dir: Any, loggers: Any, resume: Any) -> Any:
+        checkpoint = {"format": "torch", "keep_last": 2, "keep_best": 1}
+        checkpoint.update(self.section.get("checkpoint") or {})
+        checkpoint.update({"every": self.save_freq, "monitor": self.monitor, "mode": self.mode})
+        if not self.save_freq:
+            checkpoint = False
+        return _experiment_class()(
+            self,
+            config=self.config,
+            name=name or self.config.get("name") or self.task,
+            n_epochs=self.epochs,
+            seed=self.section.get("seed"),
+            base_dir=base_dir,
+            loggers=loggers,
+            resume=resume,
+            checkpoint=checkpoint,
+        )
+
+    @property
+    def run_dir(self) -> Path | None:
+        """The run folder (None on DDP ranks other than 0, which write nothing)."""
+        return None if self.experiment is None else Path(self.experiment.run_dir)
+
+    @property
+    def log(self) -> Any:
+        """The experiment's combined logger (None on ranks other than 0)."""
+        return None if self.experiment is None else self.experiment.clog
+
+    def state_dict(self) -> dict[str, Any]:
+        """Everything a resume needs besides RNG states and results (the experiment adds those)."""
+        return {
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "scaler": self.scaler.state_dict() if self.scaler is not None else {},
+            "callbacks": [cb.state_dict() for cb in self.callbacks],
+            "trainer": {"epoch": self.epoch, "global_step": self.global_step, "best": self.best},
+            "history": [dict(h) for h in self.history],
+        }
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        """Restore what :meth:`state_dict` returned."""
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        if self.scaler is not None and state.get("scaler"):
+            self.scaler.load_state_dict(state["scaler"])
+        saved = list(state.get("callbacks", []))
+        if len(saved) != len(self.callbacks):
+            raise ConfigError(
+                f"the checkpoint holds the state of {len(saved)} callback(s) but 'trainer.callbacks' (with scheduler "
+                f"and grad_clip) builds {len(self.callbacks)}; resume with the run's original trainer config"
+            )
+        for callback, cb_state in zip(self.callbacks, saved):
+            callback.load_state_dict(cb_state)
+        info = state.get("trainer", {})
+        self.epoch = int(info.get("epoch", 0))
+        self.global_step = int(info.get("global_step", 0))
+        best = info.get("best")
+        self.best = None if best is None else float(best)
+        self.history = [{str(k): float(v) for k, v in h.items()} for h in state.get("history", [])]
+
+    def _share_start(self, start_epoch: int) -> int:
+        """Under DDP, rank 0 sends its (possibly resumed) state and start epoch to the other ranks."""
+        if not distributed.is_distributed() or self._shared:
+            return start_epoch
+        self._shared = True
+        payload = (self.state_dict() if self.history else None, start_epoch) if self.is_main else None
+        state, start_epoch = distributed.broadcast_object(payload)
+        if state is not None and not self.is_main:
+            self.load_state_dict(state)
+        return start_epoch
+
+    # ------------------------------------------------------------------ per-task hooks
+
+    def unpack(self, batch: Any) -> tuple[Any, Any]:
+        """Split a batch into (input, target): a (input, target, ...) sequence or a dict with input/target keys."""
+        if isinstance(batch, Mapping):
+            try:
+                return batch[self.input_key], batch[self.target_key]
+            except KeyError as err:
+                raise ConfigError(
+                    f"a batch is a dict with keys {sorted(batch)}, without {err}; set 'trainer.input_key' and "
+                    "'trainer.target_key' to the keys holding input and target"
+                ) from err
+        if isinstance(batch, (list, tuple)) and len(batch) >= 2:
+            return batch[0], batch[1]
+        raise ConfigError(
+            f"{type(self).__name__} expects batches of (input, target) or dicts, got {_shape(batch)}; "
+            "make the dataset return (input, target) pairs"
+        )
+
+    def forward(self, inputs: Any) -> Any:
+        """Run the (possibly DDP-wrapped) model."""
+        return self.net(inputs)
+
+    def compute_loss(self, output: Any, target: Any) -> torch.Tensor:
+        """The loss of one batch."""
+        return self.loss_fn(output, target)
+
+    def metric_pair(self, output: Any, target: Any) -> tuple[torch.Tensor, torch.Tensor]:
+        """What the metrics see (defaults to output and target)."""
+        return output, target
+
+    # ------------------------------------------------------------------ loop
+
+    def _autocast(self) -> contextlib.AbstractContextManager[Any]:
+        if self.amp_dtype is None:
+            return contextlib.nullcontext()
+        return torch.autocast(device_type=self.device.type, dtype=self.amp_dtype)
+
+    def _step_forward(self, inputs: Any, target: Any) -> tuple[Any, torch.Tensor]:
+        with self._autocast():
+            if self._checked_first_batch:
+                output = self.forward(inputs)
+                return output, self.compute_loss(output, target)
+            return self._checked_forward(inputs, target)
+
+    def _checked_forward(self, inputs: Any, target: Any) -> tuple[Any, torch.Tensor]:
+        """The first batch, with errors that name the model or loss and the shapes involved."""
+        try:
+            output = self.forward(inputs)
+        except (RuntimeError, ValueError, TypeError, IndexError) as err:
+            raise ConfigError(
+                f"model {_describe(self.model)} failed on the first batch, input of shape {_shape(inputs)}: {err}; "
+                "check that the model's input layer matches the data"
+            ) from err
+        try:
+            loss = self.compute_loss(output, target)
+        except (RuntimeError, ValueError, TypeError, IndexError) as err:
+            raise ConfigError(
+                f"loss {_describe(self.loss_fn)} (config key 'trainer.optimization.loss') failed on the first batch: "
+                f"model {_describe(self.model)} output of shape {_shape(output)} vs target of shape {_shape(target)}: "
+                f"{err}"
+            ) from err
+        if not isinstance(loss, torch.Tensor) or loss.dim() != 0:
+            raise ConfigError(
+                f"loss {_describe(self.loss_fn)} (config key 'trainer.optimization.loss') must return a scalar "
+                f"tensor, got {_shape(loss)}; use reduction='mean'"
+            )
+        try:
+            for metric in self.eval_metrics:
+                metric.update(*self.metric_pair(output.detach(), target))
+                metric.reset()
+        except (RuntimeError, ValueError, IndexError) as err:
+            raise ConfigError(
+                f"metric {type(metric).__name__} (config key 'trainer.metrics') cannot use model output of shape "
+                f"{_shape(output)} with target of shape {_shape(target)}: {err}"
+            ) from err
+        self._checked_first_batch = True
+        return output, loss
+
+    def _backward_step(self, loss: torch.Tensor) -> None:
+        self.optimizer.zero_grad(set_to_none=True)
+        if self.scaler is not None:
+            self.scaler.scale(loss).backward()
+            self.scaler.unscale_(self.optimizer)
+            for callback in self.callbacks:
+                callback.on_before_optimizer_step(self)
+            self.scaler.step(self.optimizer)
+            self.scaler.update()
+        else:
+            loss.backward()
+            for callback in self.callbacks:
+                callback.on_before_optimizer_step(self)
+            self.optimizer.step()
+
+    def _progress(self, loader: Any, desc: str) -> Any:
+        if self.quiet or not self.is_main:
+            return loader
+        from tqdm.auto import tqdm
+
+        total = len(loader) if hasattr(loader, "__len__") else None
+        return tqdm(loader, desc=desc, total=total, leave=False, dynamic_ncols=True)
+
+    def train_epoch(self, epoch: int) -> dict[str, float]:
+        """Train one epoch; returns {"train/loss": ..., "train/<metric>": ...} reduced over ranks."""
+        self.net.train()
+        sampler = getattr(self.train_loader, "sampler", None)
+        if hasattr(sampler, "set_epoch"):
+            sampler.set_epoch(epoch)
+        for metric in self.train_metrics:
+            metric.reset()
+        loss_sum = torch.zeros((), dtype=torch.float64, device=self.device)
+        seen = 0
+        log = self.log if self.log_every else None
+        bar = self._progress(self.train_loader, f"epoch {epoch} train")
+        for batch in bar:
+            inputs, target = self.unpack(batch)
+            inputs, target = _to_device(inputs, self.device), _to_device(target, self.device)
+            output, loss = self._step_forward(inputs, target)
+            self._backward_step(loss)
+            self.global_step += 1
+            n = _batch_size(target)
+            seen += n
+            detached = loss.detach()
+            loss_sum += detached * n
+            if self.train_metrics:
+                out = output.detach()
+                for metric in self.train_metrics:
+                    metric.update(*self.metric_pair(out, target))
+            for callback in self.callbacks:
+                callback.on_batch_end(self, self.global_step)
+            if self.log_every and self.global_step % self.log_every == 0:
+                value = detached.item()
+                if log is not None:
+                    log.show_value(value, "train/step_loss", counter=self.global_step, tag="step_loss")
+                    log.show_value(
+                        self.optimizer.param_groups[0]["lr"], "train/lr", counter=self.global_step, tag="lr"
+                    )
+                if bar is not self.train_loader:
+                    bar.set_postfix(loss=f"{value:.4g}", refresh=False)
+        return self._reduce("train", loss_sum, seen, self.train_metrics)
+
+    @torch.no_grad()
+    def evaluate(self, loader: Iterable[Any], phase: str = "val") -> dict[str, float]:
+        """Loss and metrics over ``loader`` without gradients; keys are ``<phase>/<name>``."""
+        self.net.eval()
+        for metric in self.eval_metrics:
+            metric.reset()
+        loss_sum = torch.zeros((), dtype=torch.float64, device=self.device)
+        seen = 0
+        for batch in self._progress(loader, f"epoch {self.epoch} {phase}"):
+            inputs, target = self.unpack(batch)
+            inputs, target = _to_device(inputs, self.device), _to_device(target, self.device)
+            output, loss = self._step_forward(inputs, target)
+            n = _batch_size(target)
+            seen += n
+            loss_sum += loss.detach() * n
+            for metric in self.eval_metrics:
+                metric.update(*self.metric_pair(output, target))
+        return self._reduce(phase, loss_sum, seen, self.eval_metrics)
+
+    def _reduce(
+        self, phase: str, loss_sum: torch.Tensor, seen: int, metrics: list[Metric]
+    ) -> dict[str, float]:
+        totals = torch.stack([loss_sum, torch.tensor(float(seen), dtype=torch.float64, device=self.device)])
+        totals = distributed.all_reduce_sum(totals)
+        out: dict[str, float] = {}
+        if float(totals[1]) > 0:
+            out[f"{phase}/loss"] = float(totals[0]) / float(totals[1])
+        for metric in metrics:
+            metric.sync()
+            for key, value in metric.compute().items():
+                out[f"{phase}/{key}"] = value
+        return out
+
+    def _record(
+        self, values: Mapping[str, float], epoch: int, metrics: list[Metric], phase: str | None
+    ) -> None:
+        """Results and plots on rank 0: add_result per value, then what the metrics draw."""
+        if self.experiment is None:
+            return
+        for key, value in values.items():
+            tag = key.split("/", 1)[-1]
+            self.experiment.add_result(value, key, counter=epoch, tag=tag)
+        if phase is not None:
+            for metric in metrics:
+                metric.render(self.log, f"{phase}/", epoch)
+
+    def _is_better(self, value: float) -> bool:
+        if math.isnan(value):
+            return False
+        if self.best is None:
+            return True
+        return value > self.best if self.mode == "max" else value < self.best
+
+    def train_phase(self, epoch: int) -> None:
+        """Train epoch ``epoch`` and record its results (the experiment's ``train``)."""
+        self.epoch = epoch
+        self._epoch_started = time.perf_counter()
+        self._epoch_values = self.train_epoch(epoch)
+        self._record(self._epoch_values, epoch, self.train_metrics, None)
+
+    def validate_phase(self, epoch: int) -> None:
+        """Validate, then let callbacks and the best-value tracking see the epoch (the experiment's ``validate``)."""
+        values = self._epoch_values
+        if self.val_loader is not None:
+            val = self.evaluate(self.val_loader, "val")
+            self._record(val, epoch, self.eval_metrics, "val")
+            values.update(val)
+        values["time/epoch_s"] = time.perf_counter() - self._epoch_started
+        monitored = values.get(self.monitor)
+        if monitored is None:
+            raise ConfigError(
+                f"config key 'trainer.monitor': metric '{self.monitor}' is not produced by this trainer; "
+                f"available: {sorted(values)}"
+            )
+        for callback in self.callbacks:
+            callback.on_epoch_end(self, epoch, values)
+        if self._is_better(monitored):
+            self.best = monitored
+        self.history.append(values)
+        if self.bar is not None:
+            self.bar.update(1)
+            shown = {
+                k: values[k] for k in dict.fromkeys(("train/loss", "val/loss", self.monitor)) if k in values
+            }
+            self.bar.set_postfix({k: f"{v:.4g}" for k, v in shown.items()}, refresh=False)
+
+    def request_stop(self, reason: str) -> None:
+        """Stop after the current epoch (early stopping calls this); every rank takes the same decision."""
+        self.stop_reason = reason
+        if self.experiment is not None:
+            self.experiment.stop()
+
+    def fit(self) -> dict[str, float]:
+        """Train for ``trainer.epochs`` (resuming where a checkpoint left off); returns the final metrics.
+
+        The final metrics are the last epoch's values, ``best/<monitor>`` and, with a test loader, ``test/...``.
+        On rank 0 the experiment drives the epochs (run folder, lifecycle hooks, checkpoints) and is closed
+        at the end; other DDP ranks run the same epochs and write nothing.
+        """
+        self.bar = None
+        if not self.quiet and self.is_main:
+            from tqdm.auto import tqdm
+
+            self.bar = tqdm(total=self.epochs, desc=f"{self.task}", unit="epoch", dynamic_ncols=True)
+        try:
+            if self.experiment is not None:
+                try:
+                    self.experiment.run()
+                finally:
+                    self.experiment.close()
+            else:
+                start = self._share_start(0)
+                for epoch in range(start, self.epochs):
+                    self.train_phase(epoch)
+                    self.validate_phase(epoch)
+                    if self.stop_reason is not None:
+                        break
+                self.end_phase()
+        finally:
+            if self.bar is not None:
+                self.bar.close()
+        return dict(self.final)
+
+    def end_phase(self) -> None:
+        """After the last epoch: test metrics (when a test loader was given) and the final metrics."""
+        self._share_start(self.epochs)
+        final = dict(self.history[-1]) if self.history else {}
+        if self.best is not None:
+            final[f"best/{self.monitor}"] = self.best
+        if self.test_loader is not None:
+            test = self.evaluate(self.test_loader, "test")
+            if self.experiment is not None:
+                for key, value in test.items():
+                    self.experiment.add_result_without_epoch(value, key, tag=key.split("/", 1)[-1])
+                for metric in self.eval_metrics:
+                    metric.render(self.log, "test/", None)
+            final.update(test)
+        if self.stop_reason is not None and self.experiment is not None:
+            self.experiment.print(f"{self.task} trainer stopped after epoch {self.epoch}: {self.stop_reason}")
+        self.final = final
+
+
+def _experiment_class() -> type:
+    """The TorchExperiment subclass that delegates its lifecycle stages to a trainer."""
+    from .experiment import TorchExperiment
+
+    class TrainerExperiment(TorchExperiment):
+        """A TorchExperiment whose train/validate/end and checkpoint state are a trainer's."""
+
+        def __init__(self, trainer: Trainer, **kwargs: Any) -> None:
+            self.trainer = trainer
+            super().__init__(**kwargs)
+
+        def train(self, epoch: int) -> None:
+            if self.trainer.bar is not None and self.trainer.bar.n < epoch:
+                self.trainer.bar.update(epoch - self.trainer.bar.n)
+            self.trainer._share_start(epoch)
+            self.trainer.train_phase(epoch)
+
+        def validate(self, epoch: int) -> None:
+            self.trainer.validate_phase(epoch)
+
+        def end(self) -> None:
+            self.trainer.end_phase()
+
+        def get_state(self) -> dict[str, Any]:
+            return {"trainer": self.trainer.state_dict()}
+
+        def set_state(self, state: Mapping[str, Any]) -> None:
+            if "trainer" in state:
+                self.trainer.load_state_dict(state["trainer"])
+
+    return TrainerExperiment
+
+
+class ClassificationTrainer(Trainer):
+    """Classification: (N, C) logits vs (N,) class indices; binary with one logit and BCEWithLogitsLoss."""
+
+    task = "classification"
+    default_loss = "cross_entropy"
+    default_metrics = ("accuracy",)
+    default_monitor = "val/accuracy"
+
+    def compute_loss(self, output: Any, target: Any) -> torch.Tensor:
+        if isinstance(self.loss_fn, (nn.BCEWithLogitsLoss, nn.BCELoss)) and isinstance(output, torch.Tensor):
+            if output.numel() == target.numel():
+                target = target.to(output.dtype).reshape(output.shape)
+        return self.loss_fn(output, target)
+
+
+class SegmentationTrainer(ClassificationTrainer):
+    """Per-pixel classification: (N, C, H, W) logits vs (N, H, W) class maps."""
+
+    task = "segmentation"
+    default_metrics = ("accuracy", "iou", "dice")
+    default_monitor = "val/iou"
+
+
+class RegressionTrainer(Trainer):
+    """Regression: output and float target of one shape ((N, 1) output is matched to an (N,) target)."""
+
+    task = "regression"
+    default_loss = "mse"
+    default_metrics = ("mse", "mae", "r2")
+    default_monitor = "val/loss"
+
+    def compute_loss(self, output: Any, target: Any) -> torch.Tensor:
+        # an (N, 1) output against an (N,) target would broadcast to (N, N) and train on nonsense
+        if (
+            isinstance(output, torch.Tensor)
+            and output.shape != target.shape
+            and output.numel() == target.numel()
+        ):
+            output = output.reshape(target.shape)
+        return self.loss_fn(output, target.to(output.dtype) if target.is_floating_point() else target.float())
+
+
+class AutoencoderTrainer(RegressionTrainer):
+    """Reconstruction: the target is the input (a batch may be the input alone or (input, label))."""
+
+    task = "autoencoder"
+    default_metrics = ("mse",)
+
+    def unpack(self, batch: Any) -> tuple[Any, Any]:
+        if isinstance(batch, torch.Tensor):
+            return batch, batch
+        if isinstance(batch, Mapping):
+            inputs = batch[self.input_key]
+        elif isinstance(batch, (list, tuple)) and batch:
+            inputs = batch[0]
+        else:
+            raise ConfigError(f"AutoencoderTrainer expects batches of inputs, got {_shape(batch)}")
+        return inputs, inputs
