@@ -35,12 +35,9 @@ def build_parser(with_plugin_commands: bool) -> argparse.ArgumentParser:
     plist.set_defaults(func=_plugins_list)
     plugins.set_defaults(func=_plugins_list, check=False, json=False, group=None)
 
-    try:  # TEMPORARY until runs_cli lands
-        from . import runs_cli
+    from . import runs_cli
 
-        runs_cli.add_parser(sub)
-    except ImportError:
-        pass
+    runs_cli.add_parser(sub)
 
     if with_plugin_commands:
         from . import plugins as plugin_registry
