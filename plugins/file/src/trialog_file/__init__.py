@@ -237,17 +237,22 @@ class FileLogger:
         if self.csv_mode == "off":
             rows.clear()
             return
+        batch = [rows.popleft() for _ in range(len(rows))]
         chunks: dict[str, list[str]] = {}
-        for _ in range(len(rows)):
-            series, counter, value, stamp = rows.popleft()
+        for series, counter, value, stamp in batch:
             counter_text = str(counter) if type(counter) is int else _csv_field(counter)
             line = f"{series.csv_prefix},{counter_text},{value!r},{stamp:.6f}\n"
             chunks.setdefault(series.csv_file, []).append(line)
+        try:
+            for file in chunks:
+                if file not in self._csv_files:
+                    self._csv_files[file] = self._open_csv(file)
+        except BaseException:
+            # Nothing was written: the rows go back to the front and are retried at the next flush.
+            rows.extendleft(reversed(batch))
+            raise
         for file, lines in chunks.items():
-            handle = self._csv_files.get(file)
-            if handle is None:
-                handle = self._csv_files[file] = self._open_csv(file)
-            handle.write("".join(lines))
+            self._csv_files[file].write("".join(lines))
         if flush:
             for handle in self._csv_files.values():
                 handle.flush()

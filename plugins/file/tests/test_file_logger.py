@@ -1,0 +1,361 @@
+"""trialog-file: every hook writes the expected file, curves are throttled, errors are named."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+import time
+
+import numpy as np
+import pytest
+from trialog_file import FileLogger
+
+from trialog import render
+from trialog.errors import LoggerConfigError, TrialogError
+from trialog.imaging import decode_png, make_grid, to_hwc_uint8
+
+PIL = pytest.importorskip("PIL.Image")
+
+
+@pytest.fixture
+def logger(tmp_path):
+    lg = FileLogger(folder=tmp_path, plot_every_s=None)
+    yield lg
+    lg.close()
+
+
+@pytest.fixture
+def drawn(monkeypatch):
+    """Records the series of every value-curve figure drawn: [(plot name, {label: (counters, values)})]."""
+    calls: list[tuple[str, dict]] = []
+    original = render.value_curves
+
+    def recording(series, name):
+        calls.append((name, {k: (list(c), list(v)) for k, (c, v) in series.items()}))
+        return original(series, name)
+
+    monkeypatch.setattr(render, "value_curves", recording)
+    return calls
+
+
+def read_csv(path):
+    with open(path, newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+# ------------------------------------------------------------------------------------------- options
+def test_no_folder_is_a_named_error():
+    with pytest.raises(LoggerConfigError, match=r"file logger: no folder.*folder="):
+        FileLogger()
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"plot_every_s": 0}, "plot_every_s"),
+        ({"plot_every_s": "often"}, "plot_every_s"),
+        ({"flush_every_s": -1}, "flush_every_s"),
+        ({"csv": "xlsx"}, "csv must be"),
+        ({"compress_level": 12}, "compress_level"),
+    ],
+)
+def test_bad_options_are_named(tmp_path, options, message):
+    with pytest.raises(LoggerConfigError, match=message):
+        FileLogger(folder=tmp_path, **options)
+
+
+def test_folder_that_is_a_file_is_rejected(tmp_path):
+    (tmp_path / "f").write_text("x")
+    with pytest.raises(LoggerConfigError, match="not a folder"):
+        FileLogger(folder=tmp_path / "f")
+
+
+def test_folder_overrides_run_dir(tmp_path):
+    lg = FileLogger(run_dir=tmp_path / "run", folder=tmp_path / "elsewhere")
+    lg.show_text("hi", None, None)
+    lg.close()
+    assert (tmp_path / "elsewhere" / "log" / "default.log").is_file()
+    assert not (tmp_path / "run").exists()
+
+
+# -------------------------------------------------------------------------------------------- values
+def test_values_reach_the_csv_exactly(tmp_path, logger):
+    logger.show_value(0.1, "loss", None, "train")
+    logger.show_value(np.float32(0.25), "loss", None, "train")
+    logger.show_value(3, "acc", 7, None)
+    logger.show_value(1e-300, 'tiny, odd "name"', 2, "t,ag")
+    logger.flush()
+    rows = read_csv(tmp_path / "log" / "values.csv")
+    assert [(r["name"], r["tag"], r["counter"], r["value"]) for r in rows] == [
+        ("loss", "train", "1", "0.1"),
+        ("loss", "train", "2", "0.25"),
+        ("acc", "", "7", "3.0"),
+        ('tiny, odd "name"', "t,ag", "2", "1e-300"),
+    ]
+    assert float(rows[0]["value"]) == 0.1
+    assert all(abs(float(r["time"]) - time.time()) < 60 for r in rows)
+
+
+def test_csv_per_name_and_off(tmp_path):
+    lg = FileLogger(folder=tmp_path / "a", csv="per_name", plot_every_s=None)
+    lg.show_value(1.0, "loss", None, "train")
+    lg.show_value(2.0, "acc", None, "train")
+    lg.close()
+    assert [r["value"] for r in read_csv(tmp_path / "a" / "log" / "values" / "loss.csv")] == ["1.0"]
+    assert [r["value"] for r in read_csv(tmp_path / "a" / "log" / "values" / "acc.csv")] == ["2.0"]
+    lg = FileLogger(folder=tmp_path / "b", csv="off", plot_every_s=None)
+    lg.show_value(1.0, "loss", None, None)
+    lg.close()
+    assert not (tmp_path / "b" / "log").exists()
+    assert (tmp_path / "b" / "plot" / "loss.png").is_file()
+
+
+def test_values_sharing_a_tag_share_a_plot(tmp_path, logger, drawn):
+    for step in range(3):
+        logger.show_value(1.0 / (step + 1), "train_loss", step, "loss")
+        logger.show_value(2.0 / (step + 1), "val_loss", step, "loss")
+    logger.show_value(0.5, "lr", None, None)
+    logger.flush()
+    assert sorted(p.name for p in (tmp_path / "plot").iterdir()) == ["loss.png", "lr.png"]
+    by_plot = dict(drawn)
+    assert by_plot["loss"]["train_loss"] == ([0, 1, 2], [1.0, 0.5, 1.0 / 3])
+    assert by_plot["loss"]["val_loss"][1] == [2.0, 1.0, 2.0 / 3]
+    assert by_plot["lr"] == {"lr": ([1], [0.5])}
+    image = decode_png((tmp_path / "plot" / "loss.png").read_bytes())
+    assert image.shape == (480, 640, 3)
+
+
+def test_curves_are_drawn_only_at_flush_and_close_when_plot_every_s_is_none(tmp_path, logger, drawn):
+    for i in range(1000):
+        logger.show_value(float(i), "loss", None, None)
+    assert drawn == [] and logger.renders == 0
+    assert not (tmp_path / "plot").exists()
+    logger.flush()
+    logger.flush()  # nothing changed: no redraw
+    assert logger.renders == 1
+    logger.show_value(1000.0, "loss", None, None)
+    logger.close()
+    assert logger.renders == 2
+    counters, values = drawn[-1][1]["loss"]
+    assert counters == list(range(1, 1002)) and values == [float(i) for i in range(1001)]
+
+
+def test_redraws_are_throttled_while_values_stream_in(tmp_path, drawn):
+    lg = FileLogger(folder=tmp_path, plot_every_s=0.05, flush_every_s=0.05)
+    start = time.monotonic()
+    count = 0
+    while time.monotonic() - start < 0.4:
+        lg.show_value(float(count), "loss", None, None)
+        count += 1
+    elapsed = time.monotonic() - start
+    lg.close()
+    # At most one redraw per period, plus the one at close: far fewer than the calls.
+    assert 1 <= lg.renders <= elapsed / 0.05 + 2
+    assert count > 100 * lg.renders
+    # The last drawing (at close) reaches the last value (long curves are thinned for drawing).
+    counters, values = drawn[-1][1]["loss"]
+    assert counters[-1] == count and values[-1] == count - 1 and values[0] == 0.0
+    # The helper thread and the caller never lose or reorder a CSV row.
+    rows = read_csv(tmp_path / "log" / "values.csv")
+    assert [float(r["value"]) for r in rows] == [float(i) for i in range(count)]
+
+
+def test_long_curves_are_thinned_for_drawing_only(tmp_path, logger, drawn):
+    from trialog_file import MAX_CURVE_POINTS
+
+    for i in range(MAX_CURVE_POINTS * 3):
+        logger.show_value(float(i), "loss", None, None)
+    logger.flush()
+    values = drawn[-1][1]["loss"][1]
+    assert len(values) <= MAX_CURVE_POINTS and values[0] == 0.0 and values[-1] == MAX_CURVE_POINTS * 3 - 1
+    assert len(read_csv(tmp_path / "log" / "values.csv")) == MAX_CURVE_POINTS * 3
+
+
+def test_show_value_after_close_raises(tmp_path):
+    lg = FileLogger(folder=tmp_path, plot_every_s=None)
+    lg.show_value(1.0, "loss", None, None)
+    lg.close()
+    lg.close()  # a second close does nothing
+    with pytest.raises(TrialogError, match="closed"):
+        lg.show_value(2.0, "loss", None, None)
+
+
+def test_csv_that_cannot_be_written_is_reported_and_rows_are_kept(tmp_path, logger):
+    (tmp_path / "log" / "values.csv").mkdir(parents=True)
+    logger.show_value(1.0, "loss", None, None)
+    with pytest.raises(OSError, match=r"values\.csv"):
+        logger.flush()
+    (tmp_path / "log" / "values.csv").rmdir()
+    logger.flush()
+    assert [r["value"] for r in read_csv(tmp_path / "log" / "values.csv")] == ["1.0"]
+
+
+# -------------------------------------------------------------------------------------------- images
+def test_show_image_numbers_files_and_never_overwrites(tmp_path, logger):
+    image = np.random.default_rng(0).random((3, 12, 16))
+    logger.show_image(image, "sample", None, None)
+    logger.show_image(image, "sample", None, "second")
+    logger.show_image(image, "sample", 7, None)
+    logger.show_image(image, "sample", 7, None)
+    names = sorted(p.name for p in (tmp_path / "img").iterdir())
+    assert names == ["sample_00001.png", "sample_00002.png", "sample_00007-2.png", "sample_00007.png"]
+    assert np.array_equal(
+        decode_png((tmp_path / "img" / "sample_00001.png").read_bytes()), to_hwc_uint8(image)
+    )
+    assert PIL.open(tmp_path / "img" / "sample_00002.png").text == {"Title": "second"}
+    # The automatic counter continues after the largest one given.
+    logger.show_image(image, "sample", None, None)
+    assert (tmp_path / "img" / "sample_00008.png").is_file()
+
+
+def test_overwrite_keeps_the_latest_image_per_name(tmp_path):
+    lg = FileLogger(folder=tmp_path, overwrite=True)
+    lg.show_image(np.zeros((4, 4)), "x", 1, None)
+    lg.show_image(np.ones((4, 4)), "x", 2, None)
+    lg.close()
+    assert [p.name for p in (tmp_path / "img").iterdir()] == ["x.png"]
+    assert decode_png((tmp_path / "img" / "x.png").read_bytes()).max() == 255
+
+
+def test_show_images_writes_one_file_per_image(tmp_path, logger):
+    batch = np.random.default_rng(1).integers(0, 256, (3, 1, 5, 6), dtype=np.uint8)
+    logger.show_images(batch, "batch", 4, None)
+    for i in range(3):
+        read = decode_png((tmp_path / "img" / f"batch_{i}_00004.png").read_bytes())
+        assert np.array_equal(read[:, :, 0], batch[i, 0])
+
+
+def test_show_image_grid_matches_make_grid(tmp_path, logger):
+    batch = np.random.default_rng(2).random((10, 3, 8, 8)).astype(np.float32)
+    logger.show_image_grid(batch, "grid", None, None, 4, True)
+    read = decode_png((tmp_path / "img" / "grid_00001.png").read_bytes())
+    assert read.shape == (3 * 10 + 2, 4 * 10 + 2, 3)
+    assert np.array_equal(read, make_grid(batch, nrow=4, normalize=True))
+
+
+def test_bad_image_names_the_shape(logger):
+    with pytest.raises(TrialogError, match=r"\(2, 5, 5, 5\)"):
+        logger.show_image(np.zeros((2, 5, 5, 5)), "bad", None, None)
+
+
+def test_show_figure_renders_without_pyplot(tmp_path, logger):
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(2, 1.5), dpi=50)
+    fig.add_subplot().plot([0, 1], [1, 0])
+    logger.show_figure(fig, "fig", 3)
+    assert decode_png((tmp_path / "img" / "fig_00003.png").read_bytes()).shape == (75, 100, 3)
+
+
+# --------------------------------------------------------------------------------------------- plots
+RNG = np.random.default_rng(3)
+PLOTS = {
+    "show_barplot": (np.arange(4), "bars", None, list("abcd"), "Bars"),
+    "show_lineplot": (RNG.random((2, 9)), None, "lines", None, ["a", "b"], None),
+    "show_scatterplot": (RNG.random((30, 2)), "scatter", None, None, None),
+    "show_piechart": (np.array([1, 2, 3]), "pie", None, ["a", "b", "c"], None),
+    "show_boxplot": (RNG.random((20, 3)), "box", None, None, None),
+    "show_histogram": (RNG.normal(size=200), "hist", None, 15, None),
+    "show_heatmap": (RNG.random((3, 3)), "heat", None, None),
+    "show_pr_curve": (np.array([0, 1, 1, 0, 1]), np.array([0.1, 0.9, 0.6, 0.4, 0.3]), "pr", None, None),
+    "show_roc_curve": (np.array([0, 1, 1, 0, 1]), np.array([0.1, 0.9, 0.6, 0.4, 0.3]), "roc", None, None),
+    "show_embedding": (RNG.random((30, 5)), "emb", None, np.arange(30) % 3, None),
+}
+
+
+@pytest.mark.parametrize("hook", sorted(PLOTS))
+def test_each_plot_hook_writes_a_png(tmp_path, logger, hook):
+    args = PLOTS[hook]
+    name = next(a for a in args if isinstance(a, str))
+    getattr(logger, hook)(*args)
+    files = list((tmp_path / "plot").iterdir())
+    assert [p.name for p in files] == [f"{name}_00001.png"]
+    with PIL.open(files[0]) as image:
+        assert image.size == (640, 480)
+        pixels = np.asarray(image.convert("L"))
+    assert pixels.min() < 128  # something was drawn
+
+
+def test_bad_plot_data_raises_at_the_call(logger):
+    with pytest.raises(TrialogError, match=r"\(N, 2\)"):
+        logger.show_scatterplot(np.zeros((5, 3)), "s", None, None, None)
+
+
+# ---------------------------------------------------------------------------------------- text/config
+STAMP = r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}"
+
+
+def test_show_text_appends_timestamped_lines(tmp_path, logger):
+    logger.show_text("hello", None, None)
+    logger.show_text("epoch done", "train", 3)
+    logger.show_text("again", None, None)
+    default = (tmp_path / "log" / "default.log").read_text().splitlines()
+    assert len(default) == 2
+    assert re.fullmatch(STAMP + " hello", default[0]) and default[1].endswith(" again")
+    assert re.fullmatch(STAMP + r" \[3\] epoch done", (tmp_path / "log" / "train.log").read_text().strip())
+
+
+def test_python_logger_writes_to_a_text_log(tmp_path, logger):
+    log = logger.python_logger("events")
+    log.info("started %d", 5)
+    log.debug("hidden")
+    text = (tmp_path / "log" / "events.log").read_text()
+    assert re.fullmatch(STAMP + r" INFO trialog\.file\.\d+\.events: started 5\n", text)
+
+
+def test_names_cannot_leave_the_folder(tmp_path, logger):
+    logger.show_text("x", "../../escape", None)
+    logger.show_image(np.zeros((2, 2)), "a/b", 1, None)
+    assert (tmp_path / "log" / "escape.log").is_file()
+    assert (tmp_path / "img" / "a" / "b_00001.png").is_file()
+
+
+def test_log_config_writes_json(tmp_path, logger):
+    logger.log_config({"lr": 0.1, "layers": [1, 2], "path": tmp_path})
+    logger.log_config({"lr": 0.2})
+    data = json.loads((tmp_path / "config" / "logger_config.json").read_text())
+    assert data == {"lr": 0.2}
+
+
+# ------------------------------------------------------------------------------------ via dispatcher
+def test_through_combined_logger(tmp_path):
+    from trialog.dispatch import CombinedLogger
+
+    clog = CombinedLogger({"f": "file"}, run_dir=tmp_path)
+    assert isinstance(clog["f"], FileLogger) and clog["f"].folder == tmp_path
+    for step in range(5):
+        clog.show_value(step * 1.5, "loss", tag="train")
+    clog.show_image(np.zeros((3, 4, 4)), "img")
+    clog.show_barplot(np.arange(3), "bars", labels=["a", "b", "c"])
+    clog.show_text("done")
+    summary = clog.close()
+    assert summary["f"]["failures"] == 0
+    rows = read_csv(tmp_path / "log" / "values.csv")
+    assert [(r["counter"], r["value"]) for r in rows] == [(str(i + 1), repr(i * 1.5)) for i in range(5)]
+    for path in ("plot/train.png", "img/img_00001.png", "plot/bars_00001.png", "log/default.log"):
+        assert (tmp_path / path).is_file(), path
+
+
+def test_dispatcher_options_and_unknown_option(tmp_path):
+    from trialog.dispatch import CombinedLogger
+
+    clog = CombinedLogger({"f": {"type": "file", "plot_every_s": None, "csv": "per_name"}}, run_dir=tmp_path)
+    clog.show_value(1.0, "acc")
+    clog.close()
+    assert (tmp_path / "log" / "values" / "acc.csv").is_file()
+    with pytest.raises(LoggerConfigError, match="plot_every"):
+        CombinedLogger({"f": {"type": "file", "plot_every": 3}}, run_dir=tmp_path)
+    with pytest.raises(LoggerConfigError, match="no folder"):
+        CombinedLogger({"f": "file"})
+
+
+def test_png_files_are_complete_for_readers(tmp_path, logger):
+    # Atomic writes leave no temporary files behind.
+    logger.show_value(1.0, "loss", None, None)
+    logger.log_config({"a": 1})
+    logger.flush()
+    leftovers = [p for p in tmp_path.rglob("*") if p.name.startswith(".")]
+    assert leftovers == []
+    assert PIL.open(io.BytesIO((tmp_path / "plot" / "loss.png").read_bytes())).size == (640, 480)
