@@ -65,9 +65,11 @@ def test_sigkill_mid_epoch_then_resume_matches_uninterrupted(tmp_path, reference
     # Everything added before the kill is on disk and parses: 3 epochs + 3 losses of the 4th.
     records = _records(run_dir)
     assert records == reference[: 3 * 5 + 3]
-    # The checkpoint of epoch 2 is the latest one and loads.
+    # The checkpoint of epoch 2 is the latest one and loads (async: its write may still have been in flight,
+    # then epoch 1's is the latest complete one).
     state, entry = CheckpointManager(run_dir / "checkpoint").load("last")
-    assert entry.epoch == 2 and state["trialog"]["epoch"] == 2
+    assert entry.epoch == state["trialog"]["epoch"]
+    assert entry.epoch in ((1, 2) if async_save else (2,))
 
     resumed = _run(base, "resume")
     assert resumed.returncode == 0, resumed.stderr
@@ -90,7 +92,11 @@ def test_sigkill_mid_checkpoint_write_keeps_previous_checkpoint(tmp_path, refere
     state, entry = manager.load("last")
     assert entry.epoch == 1 and state["user"]["note"] == "toy"
     assert any(p.name.startswith(".trialog-tmp-") for p in (run_dir / "checkpoint").iterdir())
-    assert _records(run_dir) == reference[: 3 * 5]
+    records = _records(run_dir)
+    if async_save:  # training went on while the background write ran into the kill
+        assert len(records) >= 3 * 5 and records == reference[: len(records)]
+    else:
+        assert records == reference[: 3 * 5]
 
     resumed = _run(base, "resume")
     assert resumed.returncode == 0, resumed.stderr
