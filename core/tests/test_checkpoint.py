@@ -74,6 +74,52 @@ def test_npz_round_trip_of_nested_state(tmp_path):
         fmt.load(path, keys=["nope"])
 
 
+def test_npz_array_layouts_and_numpy_compatibility(tmp_path):
+    base = np.arange(24, dtype=np.float64).reshape(4, 6)
+    arrays = {
+        "fortran": np.asfortranarray(base),
+        "strided": base[::2, 1::2],
+        "empty": np.zeros((0, 3), dtype=np.int8),
+        "zero_d": np.array(7, dtype=np.uint64),
+        "records": np.array([(1, 2.5)], dtype=[("a", "i4"), ("b", "f8")]),
+        "dates": np.array(["2026-01-01", "2026-11-21"], dtype="datetime64[D]"),
+        "big_endian": np.arange(3, dtype=">i4"),
+    }
+    path = tmp_path / "c.npz"
+    NpzFormat().save(arrays, path)
+    loaded = NpzFormat().load(path)
+    for key, arr in arrays.items():
+        np.testing.assert_array_equal(loaded[key], arr)
+        assert loaded[key].dtype == arr.dtype and loaded[key].shape == arr.shape
+    assert loaded["fortran"].flags.f_contiguous
+    # A plain npz archive: numpy reads it without trialog.
+    with np.load(path, allow_pickle=False) as npz:
+        np.testing.assert_array_equal(npz["a0"], arrays["fortran"])
+    # A compressed member (an npz written elsewhere) is read through np.load.
+    tree = np.frombuffer(b'{"x": {"__ndarray__": "a0"}}', np.uint8)
+    np.savez_compressed(tmp_path / "z.npz", __trialog_tree__=tree, a0=base)
+    np.testing.assert_array_equal(NpzFormat().load(tmp_path / "z.npz")["x"], base)
+
+
+@pytest.mark.parametrize("damage", ["flip", "truncate"])
+def test_npz_detects_corruption(tmp_path, damage):
+    path = tmp_path / "c.npz"
+    NpzFormat().save({"w": np.arange(10_000, dtype=np.float64)}, path)
+    data = bytearray(path.read_bytes())
+    if damage == "flip":
+        data[len(data) // 2] ^= 0xFF
+    else:
+        data = data[: len(data) - 300]
+    path.write_bytes(bytes(data))
+    with pytest.raises(CheckpointError, match=r"CRC check|truncated or corrupt"):
+        NpzFormat().load(path)
+    mgr = CheckpointManager(tmp_path / "m")
+    entry = mgr.save({"w": np.arange(10_000, dtype=np.float64)}, step=1)
+    entry.path.write_bytes(bytes(data))
+    with pytest.raises(CheckpointError, match=r"step-00000001\.npz"):
+        mgr.load()
+
+
 @pytest.mark.parametrize(
     ("value", "key"),
     [
@@ -94,7 +140,7 @@ def test_npz_never_unpickles(tmp_path):
     np.savez(
         path, __trialog_tree__=np.frombuffer(b'{"x": {"__ndarray__": "a0"}}', np.uint8), a0=np.array([{}])
     )
-    with pytest.raises(ValueError, match="allow_pickle"):
+    with pytest.raises(CheckpointError, match="never unpickles"):
         NpzFormat().load(path)
     np.savez(tmp_path / "plain.npz", a=np.zeros(2))
     with pytest.raises(CheckpointError, match="not a trialog checkpoint"):
@@ -376,12 +422,29 @@ def test_format_plugin_lookup_and_errors(tmp_path):
     with pytest.raises(CheckpointError, match="lacks load, snapshot"):
         CheckpointManager(tmp_path, format=NotAFormat)
 
+    class Unreadable(NpzFormat):
+        name = "unreadable"
+
+        def load(self, path):
+            raise RuntimeError("version 9 file")
+
+    mgr = CheckpointManager(tmp_path, format=Unreadable)
+    mgr.save({"a": 1}, step=3)
+    assert mgr.entries[0].format == "unreadable"
+    with pytest.raises(
+        CheckpointError, match=r"cannot load checkpoint .*step-00000003\.npz \(format 'unreadable'\)"
+    ):
+        mgr.load()
+    # Another manager finds the entry's format by name among the installed plugins, and says it is not there.
+    with pytest.raises(PluginError, match="unreadable"):
+        CheckpointManager(tmp_path).load()
+
 
 def test_corrupt_or_missing_files_give_named_errors(tmp_path):
     mgr = CheckpointManager(tmp_path)
     entry = mgr.save(state(1), step=1)
     (tmp_path / entry.file).write_bytes(b"PK\x03\x04 not really a zip")
-    with pytest.raises(CheckpointError, match=r"cannot load checkpoint .*step-00000001\.npz"):
+    with pytest.raises(CheckpointError, match=r"step-00000001\.npz.*truncated or corrupt"):
         mgr.load()
     (tmp_path / entry.file).unlink()
     with pytest.raises(CheckpointError, match="is missing"):
