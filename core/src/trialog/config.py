@@ -86,9 +86,9 @@ def _to_plain(value: Any, path: str, warn: bool) -> Any:
     if isinstance(value, list):
         return [_to_plain(v, _join(path, i), warn) for i, v in enumerate(value)]
     if isinstance(value, tuple):
-        return f"__tuple__({tuple(_to_plain(v, path, warn) for v in value)!r})"
+        return f"__tuple__({_to_literal(value, path, warn)!r})"
     if isinstance(value, set):
-        items = [_to_plain(v, path, warn) for v in value]
+        items = [_to_literal(v, path, warn) for v in value]
         try:
             items.sort()  # a set has no order; sorting keeps dumps reproducible
         except TypeError:
@@ -123,6 +123,15 @@ def _to_plain(value: Any, path: str, warn: bool) -> Any:
     return repr(value)
 
 
+def _to_literal(value: Any, path: str, warn: bool) -> Any:
+    """``value`` as a Python literal for the body of a ``__tuple__``/``__set__`` tag (trixi writes repr)."""
+    if isinstance(value, (tuple, list, set)):
+        return type(value)(_to_literal(v, path, warn) for v in value)
+    if isinstance(value, Mapping):
+        return {_to_literal(k, path, warn): _to_literal(v, _join(path, k), warn) for k, v in value.items()}
+    return _to_plain(value, path, warn)
+
+
 def _key_to_plain(key: Any, path: str, warn: bool) -> str:
     if isinstance(key, str):
         return key
@@ -137,17 +146,26 @@ def _key_to_plain(key: Any, path: str, warn: bool) -> str:
 
 
 def _from_plain(value: Any) -> Any:
-    """Decode JSON/YAML data: objects become Configs, tag strings become values or Unresolved markers."""
+    """Decode JSON/YAML data (or a tag's literal): objects become Configs, tag strings become values."""
     if isinstance(value, Mapping):
         config = Config()
         for key, item in value.items():
-            config[_from_tag(key) if isinstance(key, str) else key] = _from_plain(item)
+            config[_from_key(key)] = _from_plain(item)
         return config
-    if isinstance(value, list):
-        return [_from_plain(item) for item in value]
+    if isinstance(value, (list, tuple, set)):
+        return type(value)(_from_plain(item) for item in value)
     if isinstance(value, str):
         return _from_tag(value)
     return value
+
+
+def _from_key(key: Any) -> Any:
+    decoded = _from_plain(key)
+    try:
+        hash(decoded)
+    except TypeError:
+        return key  # "__set__(...)" and the like cannot be dict keys; keep the text
+    return decoded
 
 
 def _from_tag(text: str) -> Any:
@@ -165,8 +183,7 @@ def _from_tag(text: str) -> Any:
         if kind == "float":
             return float(body)
         literal = ast.literal_eval(body)
-        items = [_from_plain(item) for item in literal]
-        return tuple(items) if kind == "tuple" else set(items)
+        return _from_plain(tuple(literal) if kind == "tuple" else set(literal))
     except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
         return text
 
@@ -359,7 +376,7 @@ class Config(dict):  # type: ignore[type-arg]
     ``items`` is reached as ``c["items"]``.
 
     Args:
-        file_: load this JSON (or ``.yml``/``.yaml``) file first.
+        file_: load this JSON (or ``.yml``/``.yaml``) file first; a mapping here is used like ``config``.
         config: then update with this mapping.
         update_from_argv: finally apply ``--key value`` overrides from ``sys.argv``.
         deep: copy ``config`` and ``kwargs`` deeply instead of sharing nested values.
@@ -370,14 +387,16 @@ class Config(dict):  # type: ignore[type-arg]
 
     def __init__(
         self,
-        file_: str | os.PathLike[str] | IO[str] | None = None,
+        file_: str | os.PathLike[str] | IO[str] | Mapping[Any, Any] | None = None,
         config: Mapping[Any, Any] | None = None,
         update_from_argv: bool = False,
         deep: bool = False,
         **kwargs: Any,
     ) -> None:
         super().__init__()
-        if file_ is not None:
+        if isinstance(file_, Mapping):
+            self.update(file_, deep=deep)
+        elif file_ is not None:
             self.load(file_)
         if config is not None:
             self.update(config, deep=deep)
@@ -505,7 +524,8 @@ class Config(dict):  # type: ignore[type-arg]
 
         Args:
             deep: copy the source deeply first, so nothing is shared with it.
-            ignore: keys to skip, at every level.
+            ignore: keys to skip, here and inside nested Configs that are merged (as in trixi; a
+                new nested dict is taken whole).
             allow_dict_overwrite: whether a dict may replace a non-dict value; if not, that is a
                 ConfigError naming the key.
         """
