@@ -25,7 +25,21 @@ _LAZY = {
     "TrialogWarning": "errors",
 }
 
-__all__ = ["__version__", "hookimpl", "hookspec", *_LAZY]
+__all__ = [
+    "CheckpointManager",
+    "CombinedLogger",
+    "Config",
+    "ConfigError",
+    "Experiment",
+    "GridSearch",
+    "PluginError",
+    "Run",
+    "TrialogError",
+    "TrialogWarning",
+    "__version__",
+    "hookimpl",
+    "hookspec",
+]
 
 if TYPE_CHECKING:  # pragma: no cover
     from .checkpoint import CheckpointManager
