@@ -97,3 +97,10 @@ def test_import_trialog_imports_no_heavy_module_and_no_plugin():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[] []"
+
+
+def test_every_public_name_resolves():
+    import trialog
+
+    for name in trialog.__all__:
+        assert getattr(trialog, name) is not None, name
