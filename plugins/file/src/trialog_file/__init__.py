@@ -86,11 +86,12 @@ class _Series:
     def snapshot(self) -> tuple[np.ndarray, np.ndarray]:
         # ``values`` is appended after ``counters``: its length is the number of complete points.
         n = len(self.values)
-        counters, values = np.asarray(self.counters[:n]), np.asarray(self.values[:n], dtype=float)
-        if n > MAX_CURVE_POINTS:
-            keep = np.unique(np.linspace(0, n - 1, MAX_CURVE_POINTS).astype(int))
-            counters, values = counters[keep], values[keep]
-        return counters, values
+        if n <= MAX_CURVE_POINTS:
+            return np.asarray(self.counters[:n]), np.asarray(self.values[:n], dtype=float)
+        # Thin before converting: a million-point list is never copied whole.
+        keep = np.unique(np.linspace(0, n - 1, MAX_CURVE_POINTS).astype(int)).tolist()
+        counters, values = self.counters, self.values
+        return np.asarray([counters[i] for i in keep]), np.asarray([values[i] for i in keep], dtype=float)
 
 
 class _TextHandler(logging.Handler):
