@@ -98,6 +98,16 @@ def test_one_write_per_record_reaching_the_os_at_once(tmp_path, monkeypatch):
     log.close()
 
 
+def test_short_writes_still_give_whole_records(tmp_path, monkeypatch):
+    real_write = os.write
+    monkeypatch.setattr(os, "write", lambda fd, data: real_write(fd, bytes(data[:7])))
+    with ResultLog(tmp_path) as log:
+        log.add("loss", 0.125, counter=1)
+        log.add("loss", [1, 2], counter=2)
+    monkeypatch.undo()
+    assert [(r["value"], r["counter"]) for r in read_results(tmp_path)] == [(0.125, 1), ([1, 2], 2)]
+
+
 def test_sigkill_loses_no_added_record(tmp_path):
     code = textwrap.dedent(
         f"""

@@ -166,10 +166,6 @@ def _coerce_int(value: Any, what: str, name: str) -> int | None:
         ) from None
 
 
-def _int_text(value: int | None) -> str:
-    return "null" if value is None else str(value)
-
-
 class ResultLog:
     """Append-only results log of one run (``result_dir/results.jsonl``) with a running summary per name.
 
@@ -205,13 +201,15 @@ class ResultLog:
         epoch: int | None = None,
     ) -> dict[str, Any]:
         """Append one record and return it; ``value`` is a number, a numpy/torch scalar or a small array/list."""
+        # The hot path of every training loop: plain floats and ints are formatted by hand (json.dumps would
+        # halve the rate), everything else goes through _coerce_value and json.
         now = time.time()
         prefix = self._prefixes.get((name, tag))
         if prefix is None:
             prefix = self._new_prefix(name, tag)
         vtype = type(value)
         if vtype is float:
-            text = _float_text(value)
+            text = repr(value) if value - value == 0.0 else _float_text(value)
         elif vtype is int:
             text = str(value)
         else:
@@ -221,8 +219,16 @@ class ResultLog:
             counter = _coerce_int(counter, "counter", name)
         if epoch is not None and type(epoch) is not int:
             epoch = _coerce_int(epoch, "epoch", name)
-        line = f'{prefix}{text}, "counter": {_int_text(counter)}, "epoch": {_int_text(epoch)}, "time": {now!r}}}\n'
-        self._write(line.encode())
+        line = (
+            f'{prefix}{text}, "counter": {"null" if counter is None else counter}, '
+            f'"epoch": {"null" if epoch is None else epoch}, "time": {now!r}}}\n'
+        ).encode()
+        fd = self._fd
+        if fd is None:
+            raise TrialogError(f"results log {self.path} is closed")
+        written = os.write(fd, line)
+        if written < len(line):
+            self._write_rest(line[written:])
         stats = self._stats.get(name)
         if stats is None:
             stats = self._stats[name] = ResultStats()
@@ -249,13 +255,10 @@ class ResultLog:
                 "pass a number, a numpy/torch scalar, or a small array or list of numbers"
             ) from None
 
-    def _write(self, data: bytes) -> None:
-        if self._fd is None:
-            raise TrialogError(f"results log {self.path} is closed")
-        written = os.write(self._fd, data)
-        while written < len(data):  # short writes happen only on a full disk or a signal; finish the line
-            data = data[written:]
-            written = os.write(self._fd, data)
+    def _write_rest(self, data: bytes) -> None:
+        # Short writes happen only on a full disk or an interrupting signal; finish the line.
+        while data:
+            data = data[os.write(self._fd, data) :]  # type: ignore[arg-type]
 
     # -- summary ---------------------------------------------------------------------------------------------
 
