@@ -36,7 +36,7 @@ import shutil
 import traceback as _traceback
 import warnings
 import weakref
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -84,6 +84,8 @@ class Experiment:
             ``False`` disables automatic checkpoints.
         save_sources: zip the entry script and the local modules it imported to ``save/sources.zip``.
         heartbeat_interval: seconds between run.json heartbeats while running (0: only at epoch ends).
+        update_from_argv: apply ``--a.b 3`` overrides to the config: True reads ``sys.argv[1:]``, a list
+            is used as it is. Only keys the config has can be set; others are a ConfigError.
     """
 
     def __init__(
@@ -101,6 +103,7 @@ class Experiment:
         checkpoint: Mapping[str, Any] | bool | None = None,
         save_sources: bool = True,
         heartbeat_interval: float = 30.0,
+        update_from_argv: bool | Sequence[str] = False,
     ):
         from .config import Config
 
@@ -119,6 +122,8 @@ class Experiment:
             resumed_meta = read_meta(resume_from)
             if not config and (resume_from / "config" / "config.json").is_file():
                 config = Config(resume_from / "config" / "config.json")
+        if update_from_argv is not False:
+            config.update_from_argv(None if update_from_argv is True else list(update_from_argv))
         self.config = config
 
         name = name or config.get("name") or resumed_meta.get("name") or type(self).__name__

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as _dt
+import functools
 import getpass
 import json
 import os
@@ -228,8 +229,10 @@ def effective_status(meta: Mapping[str, Any], now: _dt.datetime | None = None) -
     return status
 
 
-def package_versions() -> tuple[dict[str, str], dict[str, str]]:
-    """(all installed distributions -> version, trialog and its plugins -> version)."""
+@functools.lru_cache(maxsize=1)
+def _package_versions() -> tuple[tuple[tuple[str, str], ...], tuple[tuple[str, str], ...]]:
+    # Cached: scanning every distribution's metadata costs tens of milliseconds, and a process rarely
+    # installs packages between two runs.
     from importlib import metadata
 
     installed: dict[str, str] = {}
@@ -241,7 +244,13 @@ def package_versions() -> tuple[dict[str, str], dict[str, str]]:
         installed[name] = dist.version
         if name == "trialog" or any(ep.group.startswith("trialog.") for ep in dist.entry_points):
             trialog[name] = dist.version
-    return dict(sorted(installed.items(), key=lambda kv: kv[0].lower())), dict(sorted(trialog.items()))
+    return tuple(sorted(installed.items(), key=lambda kv: kv[0].lower())), tuple(sorted(trialog.items()))
+
+
+def package_versions() -> tuple[dict[str, str], dict[str, str]]:
+    """(all installed distributions -> version, trialog and its plugins -> version)."""
+    installed, trialog = _package_versions()
+    return dict(installed), dict(trialog)
 
 
 def _git(args: Sequence[str], cwd: str | os.PathLike[str]) -> str | None:
