@@ -180,6 +180,10 @@ def test_show_value_after_close_raises(tmp_path):
     lg.close()  # a second close does nothing
     with pytest.raises(TrialogError, match="closed"):
         lg.show_value(2.0, "loss", None, None)
+    with pytest.raises(TrialogError, match="closed"):
+        lg.show_text("late", None, None)
+    with pytest.raises(TrialogError, match="closed"):
+        lg.show_image(np.zeros((2, 2)), "late", None, None)
 
 
 def test_csv_that_cannot_be_written_is_reported_and_rows_are_kept(tmp_path, logger):

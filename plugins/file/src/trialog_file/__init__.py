@@ -287,6 +287,7 @@ class FileLogger:
     @hookimpl
     def show_text(self, text: str, name: str | None, counter: int | None) -> None:
         """Append ``text`` with a timestamp (and counter) to ``log/<name or default>.log``."""
+        self._check_open("show_text")
         key = _safe_name(name) if name is not None else "default"
         stamp = _dt.datetime.now().isoformat(sep=" ", timespec="milliseconds")
         line = f"{stamp} [{counter}] {text}\n" if counter is not None else f"{stamp} {text}\n"
@@ -452,6 +453,7 @@ class FileLogger:
     @hookimpl
     def log_config(self, config: Mapping[str, Any]) -> None:
         """Write ``config/logger_config.json`` (values JSON cannot hold are written as strings)."""
+        self._check_open("log_config")
         data = json.dumps(dict(config), indent=2, default=str, ensure_ascii=False) + "\n"
         self._write_atomic(self._path("config", "logger_config.json"), data.encode("utf-8"))
 
@@ -492,6 +494,10 @@ class FileLogger:
                 self._text_files.clear()
 
     # ---------------------------------------------------------------- helpers
+    def _check_open(self, what: str) -> None:
+        if self._closed:
+            raise TrialogError(f"file logger for {self.folder} is closed; {what!r} was not written")
+
     def _path(self, kind: str, relative: str) -> Path:
         path = self.folder / kind / relative
         if path.parent not in self._made:
@@ -517,6 +523,7 @@ class FileLogger:
     ) -> Path:
         from trialog.imaging import encode_png
 
+        self._check_open(name)
         data = encode_png(image, self.compress_level, {"Title": str(title)} if title else None)
         if self.overwrite:
             path = self._path(kind, _safe_name(name) + ".png")
