@@ -83,6 +83,7 @@ def test_ls_reads_a_killed_run_from_its_records(runs, capsys):
             '{"name": "acc", "tag": "val", "value": 0.95, "counter": null, "epoch": 2, "time": 1.0}\n{"na'
         )
     code, out, _ = cli(capsys, "runs", "ls", str(base), "--json", "-m", "acc:max")
+    assert code == 0
     low = next(r for r in json.loads(out) if r["name"] == "low")
     assert low["status"] == "killed" and low["metrics"]["acc"]["best"] == 0.95
 
