@@ -9,6 +9,7 @@ import subprocess
 import sys
 import textwrap
 import threading
+import types
 from pathlib import Path
 
 import numpy as np
@@ -307,6 +308,15 @@ def test_dump_writes_trixi_tags():
     assert repr(Config(a=1)) == "Config({'a': 1})"
 
 
+def test_torch_dtypes_are_written_as_trixi_does_without_importing_torch(monkeypatch):
+    class FakeDtype:
+        def __str__(self):
+            return "torch.float16"
+
+    monkeypatch.setitem(sys.modules, "torch", types.SimpleNamespace(dtype=FakeDtype))
+    assert Config(dtype=FakeDtype()).to_plain() == {"dtype": "__type__(torch.float16)"}
+
+
 def test_objects_that_are_not_json_able_are_written_as_repr_with_a_warning():
     c = Config(opt={"lock": threading.Lock()})
     with pytest.warns(TrialogWarning, match=r"'opt\.lock'.*lock"):
@@ -429,6 +439,8 @@ def test_tags_are_imported_only_by_resolve_and_init_objects(canary, tmp_path):
     assert built.layers[0].args == (1, 2) and built.layers[1].args == ()
     trixi_style = Config.init_objects(Config(model={canary_module.Boom: {"depth": 1}}))
     assert trixi_style.model.kwargs == {"depth": 1}
+    plain_dict = Config.init_objects({"p": {Point: {"x": 1}}, "q": [{Point: (2, 3)}], "n": 1})
+    assert (plain_dict.p.x, plain_dict.q[0].y, plain_dict.n) == (1, 3, 1)
 
 
 def test_resolve_errors_name_the_key_and_the_tag():
