@@ -35,6 +35,6 @@ def report(measure: str, value: float, unit: str, baseline: str, base_value: flo
     """Print ``measure: value unit (ratio x vs baseline value unit, target ...)``."""
     ratio = value / base_value if base_value else float("nan")
     print(
-        f"{measure}: {value:.3g} {unit} ({ratio:.2f}x vs {baseline} {base_value:.3g} {unit}, target {target})"
+        f"{measure}: {value:.3g} {unit} ({ratio:.3g}x vs {baseline} {base_value:.3g} {unit}, target {target})"
     )
     sys.stdout.flush()
