@@ -1,0 +1,671 @@
+"""trialog-visdom: plots on a Visdom server that never stall or break the training loop.
+
+- ``background = True``: the dispatcher calls the hooks on its own thread, so the loop only enqueues.
+- Value curves: ``show_value(v, name, tag=t)`` appends to window ``t`` (``name`` when no tag), one trace
+  per name, with ``update="append"``. Points are buffered and a sender thread posts each trace's new
+  points in one request, so a slow server costs bigger batches, not lost points.
+- A dead or restarting server: one ``TrialogWarning``, then calls are skipped (curve points are kept)
+  and the connection is retried every ``retry_secs``; once it answers, windows it lost are redrawn from
+  the kept history. Unreachable at start: the same warning, or ``LoggerConfigError`` with
+  ``raise_on_unreachable=True``; ``auto_start=True`` starts a local server instead.
+- Beyond the hooks (reach them as ``exp.loggers["vis"]`` / ``clog["vis"]``): :meth:`VisdomLogger.show_progress`,
+  ``show_contourplot``, ``show_surfaceplot``, ``show_svg``, ``show_histogram_3d``,
+  ``show_classification_metrics``, ``plot_model_statistics``; they return at once and are sent by the
+  logger's sender thread.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import logging
+import threading
+import time
+import warnings
+from collections import deque
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+import numpy as np
+
+from trialog import hookimpl
+from trialog.errors import LoggerConfigError, TrialogWarning
+
+__all__ = ["VisdomLogger"]
+
+log = logging.getLogger(__name__)
+
+_LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1"}
+
+
+class _Trace:
+    """One curve's points; ``sent`` counts points the server has (absolute, survives trimming)."""
+
+    __slots__ = ("next_x", "offset", "sent", "xs", "ys")
+
+    def __init__(self) -> None:
+        self.xs: list[float] = []
+        self.ys: list[float] = []
+        self.offset = 0  # points trimmed from the front
+        self.sent = 0
+        self.next_x = 0
+
+
+def _numpy(value: Any) -> np.ndarray:
+    from trialog.dispatch import to_numpy
+
+    return np.array(to_numpy(value), copy=True)
+
+
+class VisdomLogger:
+    """Sends every logger hook to a Visdom server (``http://server:port``, environment ``env``).
+
+    Args:
+        run_dir: the run folder (given by the dispatcher); names the default env and the auto-started
+            server's ``env_path`` (``run_dir/save/visdom``).
+        server, port: where the Visdom server listens.
+        env: the Visdom environment (default: the run folder's name, else ``main``).
+        username, password: credentials for a server started with ``-enable_login``.
+        auto_start: start a local server on 127.0.0.1:``port`` when none answers (server must be local).
+        keep_server: leave an auto-started server running after ``close`` so the plots stay visible.
+        raise_on_unreachable: an unreachable server at start is a ``LoggerConfigError`` instead of a warning.
+        timeout: seconds one request may take before the server counts as unreachable.
+        retry_secs: seconds between reconnection attempts while the server is unreachable.
+        embedding_method: ``"pca"`` (fast, numpy) or ``"tsne"`` (scikit-learn) for ``show_embedding``.
+        max_points: points kept per curve for redrawing after a server restart.
+        queue_size: pending calls of the extra methods before the oldest are dropped.
+        save_on_close: ask the server to save the environment to its ``env_path`` at close.
+    """
+
+    background = True
+
+    def __init__(
+        self,
+        run_dir: str | Path | None = None,
+        server: str = "http://localhost",
+        port: int = 8097,
+        env: str | None = None,
+        username: str | None = None,
+        password: str | None = None,
+        auto_start: bool = False,
+        keep_server: bool = True,
+        raise_on_unreachable: bool = False,
+        timeout: float = 5.0,
+        retry_secs: float = 2.0,
+        embedding_method: str = "pca",
+        max_points: int = 100_000,
+        queue_size: int = 100,
+        save_on_close: bool = True,
+    ):
+        if embedding_method not in ("pca", "tsne"):
+            raise LoggerConfigError(
+                f"visdom logger: embedding_method must be 'pca' or 'tsne', got {embedding_method!r}"
+            )
+        if username and not password:
+            raise LoggerConfigError("visdom logger: 'username' is set but 'password' is not; pass both")
+        from ._client import Client
+
+        self.run_dir = Path(run_dir) if run_dir is not None else None
+        self.env = env or (self.run_dir.name if self.run_dir is not None else "main")
+        self.port = int(port)
+        self.retry_secs = float(retry_secs)
+        self.embedding_method = embedding_method
+        self.max_points = int(max_points)
+        self.keep_server = keep_server
+        self.save_on_close = save_on_close
+        self.server_process: Any = None
+        #: sent / skipped (server away) / failed (requests that found it away) / reconnects / dropped.
+        self.stats = {"sent": 0, "skipped": 0, "failed": 0, "reconnects": 0, "dropped": 0}
+        self._vis = Client(server, self.port, self.env, username, password, float(timeout))
+        self._lock = threading.RLock()  # one request at a time; guards the connection state
+        self._down = False
+        self._retry_at = 0.0
+        self._warned = False
+        self._recheck: set[str] = set()
+        self._curves: dict[str, dict[str, _Trace]] = {}
+        self._text_windows: set[str] = set()
+        self._histories: dict[str, list[np.ndarray]] = {}
+        self._extra_errors: set[str] = set()
+        self._cond = threading.Condition()
+        self._dirty: set[str] = set()
+        self._calls: deque[tuple[str, Callable[[], Any]]] = deque()
+        self._queue_size = max(1, int(queue_size))
+        self._busy = False
+        self._closing = False
+        self._closed = False
+
+        if not self._try_connect():
+            host = urlparse(self._vis.server).hostname or ""
+            if auto_start and host in _LOCAL_HOSTS:
+                self._start_server()
+            if self._down:
+                where = self._vis.url
+                if raise_on_unreachable:
+                    raise LoggerConfigError(
+                        f"visdom logger: no Visdom server answers at {where}; start one (python -m "
+                        "visdom.server) or pass auto_start=True"
+                    )
+                self._warn_unreachable(f"no server answers at {where} at start")
+        self._sender = threading.Thread(target=self._serve, name=f"trialog-visdom-{self.env}", daemon=True)
+        self._sender.start()
+
+    # ------------------------------------------------------------- connection
+    def _try_connect(self) -> bool:
+        try:
+            self._vis.connect()
+        except (ConnectionError, OSError):
+            self._down = True
+            self._retry_at = time.monotonic() + self.retry_secs
+            return False
+        self._down = False
+        return True
+
+    def _start_server(self) -> None:
+        from .server import start_server
+
+        env_path = self.run_dir / "save" / "visdom" if self.run_dir is not None else Path.home() / ".visdom"
+        try:
+            self.server_process = start_server(self.port, env_path)
+        except RuntimeError as exc:
+            self._warn_unreachable(f"auto_start failed: {exc}")
+            return
+        self._vis.server = "http://127.0.0.1"
+        self._try_connect()
+
+    def _warn_unreachable(self, why: str) -> None:
+        if self._warned:
+            log.info("visdom server at %s unreachable again: %s", self._vis.url, why)
+            return
+        self._warned = True
+        warnings.warn(
+            f"trialog-visdom: {why} ({self._vis.url}, env {self.env!r}); the run goes on without plots, "
+            f"value curves are kept and redrawn once it answers (retrying every {self.retry_secs:g} s)",
+            TrialogWarning,
+            stacklevel=3,
+        )
+
+    def _request(self, fn: Callable[[], Any]) -> bool:
+        """Run one client call unless the server is known to be away; False when it was not delivered."""
+        with self._lock:
+            if self._down:
+                if time.monotonic() < self._retry_at:
+                    self.stats["skipped"] += 1
+                    return False
+                if not self._try_connect():
+                    self.stats["skipped"] += 1
+                    return False
+                self._reconnected()
+            try:
+                fn()
+            except (ConnectionError, OSError) as exc:
+                self.stats["failed"] += 1
+                self._down = True
+                self._retry_at = time.monotonic() + self.retry_secs
+                self._warn_unreachable(f"the server stopped answering ({exc})")
+                return False
+            self.stats["sent"] += 1
+            return True
+
+    def _reconnected(self) -> None:
+        self.stats["reconnects"] += 1
+        log.info("visdom server at %s answers again; redrawing value curves it lost", self._vis.url)
+        with self._cond:
+            self._recheck = set(self._curves)
+            self._dirty |= self._recheck
+            self._cond.notify_all()
+
+    # ----------------------------------------------------------------- sender
+    def _serve(self) -> None:
+        while True:
+            with self._cond:
+                while True:
+                    if self._calls:
+                        what, call = self._calls.popleft()
+                        windows: set[str] = set()
+                        break
+                    waiting = self._down and time.monotonic() < self._retry_at
+                    if self._dirty and not waiting:
+                        what, call, windows = "", None, self._dirty  # type: ignore[assignment]
+                        self._dirty = set()
+                        break
+                    if self._closing:
+                        return
+                    self._cond.wait(max(self._retry_at - time.monotonic(), 0.01) if self._dirty else None)
+                self._busy = True
+            try:
+                if call is not None:
+                    self._run_extra(what, call)
+                else:
+                    self._send_curves(windows)
+            finally:
+                with self._cond:
+                    self._busy = False
+                    self._cond.notify_all()
+
+    def _run_extra(self, what: str, call: Callable[[], Any]) -> None:
+        try:
+            self._request(call)
+        except Exception as exc:  # the loop that called the method is long gone: warn once per method
+            if what not in self._extra_errors:
+                self._extra_errors.add(what)
+                warnings.warn(
+                    f"trialog-visdom: {what} failed: {type(exc).__name__}: {exc}",
+                    TrialogWarning,
+                    stacklevel=2,
+                )
+
+    def _submit(self, what: str, call: Callable[[], Any]) -> None:
+        with self._cond:
+            if self._closing:
+                return
+            if len(self._calls) >= self._queue_size:
+                self._calls.popleft()
+                self.stats["dropped"] += 1
+            self._calls.append((what, call))
+            self._cond.notify_all()
+
+    def _send_curves(self, windows: set[str]) -> None:
+        for window in windows:
+            if not self._request(lambda w=window: self._check_window(w)):
+                self._mark_dirty(window)
+                continue
+            with self._cond:
+                batch = [
+                    (name, trace, trace.offset + len(trace.xs), trace.sent - trace.offset)
+                    for name, trace in self._curves[window].items()
+                    if trace.sent < trace.offset + len(trace.xs)
+                ]
+                batch = [
+                    (n, t, end, np.array(t.xs[start:]), np.array(t.ys[start:])) for n, t, end, start in batch
+                ]
+            for name, trace, end, xs, ys in batch:
+                opts = {"title": window, "showlegend": True}
+                sent = self._request(
+                    lambda w=window, n=name, x=xs, y=ys, o=opts: self._vis.line(
+                        Y=y, X=x, win=w, env=self.env, name=n, update="append", opts=o
+                    )
+                )
+                if not sent:
+                    self._mark_dirty(window)
+                    break
+                trace.sent = end
+
+    def _check_window(self, window: str) -> None:
+        """After a reconnection: if the server lost ``window``, resend every kept point of its curves."""
+        if window not in self._recheck:
+            return
+        self._recheck.discard(window)
+        if not self._vis.window_exists(window, self.env):
+            with self._cond:
+                for trace in self._curves[window].values():
+                    trace.sent = trace.offset
+
+    def _mark_dirty(self, window: str) -> None:
+        with self._cond:
+            self._dirty.add(window)
+
+    def wait_idle(self, timeout: float = 10.0) -> bool:
+        """Block until the sender has posted everything it can; False on timeout or while the server is away."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while self._calls or self._busy or self._dirty:
+                left = deadline - time.monotonic()
+                if left <= 0 or not self._sender.is_alive():
+                    return False
+                self._cond.wait(min(left, 0.1))
+        return True
+
+    # ------------------------------------------------------------ conversions
+    def _opts(self, name: str, title: str | None, **more: Any) -> dict[str, Any]:
+        opts = {"title": title or name}
+        opts.update({k: v for k, v in more.items() if v is not None})
+        return opts
+
+    def _image(self, hwc: np.ndarray, name: str, title: str | None) -> None:
+        chw = np.ascontiguousarray(hwc.transpose(2, 0, 1))
+        self._request(lambda: self._vis.image(chw, win=name, env=self.env, opts=self._opts(name, title)))
+
+    def _project(self, features: np.ndarray) -> np.ndarray:
+        if self.embedding_method == "tsne":
+            from sklearn.manifold import TSNE
+
+            perplexity = max(1.0, min(30.0, (features.shape[0] - 1) / 3))
+            return TSNE(n_components=2, perplexity=perplexity, init="pca", random_state=0).fit_transform(
+                features
+            )
+        from trialog.render import pca_2d
+
+        return pca_2d(features)
+
+    # ------------------------------------------------------------------ hooks
+    @hookimpl
+    def show_value(self, value: float, name: str, counter: int | None, tag: str | None) -> None:
+        """Append a point to window ``tag`` (or ``name``), trace ``name``; x is ``counter`` or the next step."""
+        window = tag if tag is not None else name
+        with self._cond:
+            traces = self._curves.setdefault(window, {})
+            trace = traces.get(name)
+            if trace is None:
+                trace = traces[name] = _Trace()
+            x = trace.next_x if counter is None else counter
+            trace.next_x = x + 1
+            trace.xs.append(x)
+            trace.ys.append(float(value))
+            if len(trace.xs) > self.max_points:
+                extra = len(trace.xs) - self.max_points
+                del trace.xs[:extra], trace.ys[:extra]
+                trace.offset += extra
+                trace.sent = max(trace.sent, trace.offset)
+            self._dirty.add(window)
+            self._cond.notify_all()
+
+    @hookimpl
+    def show_text(self, text: str, name: str | None) -> None:
+        """Append text (HTML-escaped, line breaks kept) to window ``name`` (default ``text``)."""
+        window = name or "text"
+        body = html.escape(str(text)).replace("\n", "<br>")
+        append = window in self._text_windows
+        if self._request(lambda: self._vis.text(body, win=window, env=self.env, append=append)):
+            self._text_windows.add(window)
+
+    @hookimpl
+    def show_image(self, image: Any, name: str, title: str | None) -> None:
+        from trialog.imaging import to_hwc_uint8
+
+        self._image(to_hwc_uint8(image), name, title)
+
+    @hookimpl
+    def show_images(self, images: Any, name: str, title: str | None) -> None:
+        from trialog.imaging import make_grid
+
+        self._image(make_grid(images), name, title)
+
+    @hookimpl
+    def show_image_grid(self, images: Any, name: str, title: str | None, nrow: int, normalize: bool) -> None:
+        from trialog.imaging import make_grid
+
+        self._image(make_grid(images, nrow=nrow, normalize=normalize), name, title)
+
+    @hookimpl
+    def show_figure(self, figure: Any, name: str) -> None:
+        from trialog.render import figure_to_array
+
+        self._image(figure_to_array(figure), name, None)
+
+    @hookimpl
+    def show_barplot(self, array: Any, name: str, labels: Sequence[str] | None, title: str | None) -> None:
+        data = np.asarray(array, dtype=float)
+        rownames = None if labels is None else [str(label) for label in labels]
+        opts = self._opts(name, title, rownames=rownames)
+        self._request(lambda: self._vis.bar(data, win=name, env=self.env, opts=opts))
+
+    @hookimpl
+    def show_lineplot(
+        self, y_vals: Any, x_vals: Any, name: str, labels: Sequence[str] | None, title: str | None
+    ) -> None:
+        """Lines of ``y_vals`` (one per row when 2-D) over ``x_vals``; replaces the window's content."""
+        ys = np.asarray(y_vals, dtype=float)
+        ys = ys[None] if ys.ndim == 1 else ys
+        xs = np.broadcast_to(
+            np.arange(ys.shape[1]) if x_vals is None else np.asarray(x_vals, float), ys.shape
+        )
+        legend = None if labels is None else [str(label) for label in labels]
+        # Visdom wants one column per line.
+        opts = self._opts(name, title, legend=legend, showlegend=legend is not None)
+        self._request(lambda: self._vis.line(Y=ys.T, X=xs.T, win=name, env=self.env, opts=opts))
+
+    @hookimpl
+    def show_scatterplot(
+        self, array: Any, name: str, labels: Sequence[str] | None, title: str | None
+    ) -> None:
+        """Points of an (N, 2) or (N, 3) array; ``labels`` (one per point) colour them by class."""
+        points = np.asarray(array, dtype=float)
+        classes, legend = self._classes(labels, points.shape[0])
+        opts = self._opts(name, title, legend=legend, markersize=5)
+        self._request(lambda: self._vis.scatter(points, classes, win=name, env=self.env, opts=opts))
+
+    @staticmethod
+    def _classes(labels: Sequence[Any] | None, count: int) -> tuple[np.ndarray | None, list[str] | None]:
+        """Per-point labels -> Visdom's class ids 1..K and the legend."""
+        if labels is None:
+            return None, None
+        names = np.asarray([str(label) for label in labels])
+        if names.shape != (count,):
+            raise ValueError(f"got {names.size} labels for {count} points; pass one label per point")
+        legend, ids = np.unique(names, return_inverse=True)
+        return ids + 1, legend.tolist()
+
+    @hookimpl
+    def show_piechart(self, array: Any, name: str, labels: Sequence[str] | None, title: str | None) -> None:
+        parts = np.asarray(array, dtype=float).ravel()
+        legend = None if labels is None else [str(label) for label in labels]
+        opts = self._opts(name, title, legend=legend)
+        self._request(lambda: self._vis.pie(parts, win=name, env=self.env, opts=opts))
+
+    @hookimpl
+    def show_boxplot(self, array: Any, name: str, labels: Sequence[str] | None, title: str | None) -> None:
+        data = np.asarray(array, dtype=float)
+        legend = None if labels is None else [str(label) for label in labels]
+        opts = self._opts(name, title, legend=legend)
+        self._request(lambda: self._vis.boxplot(data, win=name, env=self.env, opts=opts))
+
+    @hookimpl
+    def show_histogram(self, array: Any, name: str, bins: int, title: str | None) -> None:
+        values = np.asarray(array, dtype=float).ravel()
+        values = values[np.isfinite(values)]
+        if values.size == 0:
+            raise ValueError(f"histogram {name!r} has no finite values")
+        opts = self._opts(name, title, numbins=int(bins))
+        self._request(lambda: self._vis.histogram(values, win=name, env=self.env, opts=opts))
+
+    @hookimpl
+    def show_heatmap(self, array: Any, name: str, title: str | None) -> None:
+        data = np.asarray(array, dtype=float)
+        if data.ndim != 2:
+            raise ValueError(f"heatmap {name!r} must be 2-D, got shape {data.shape}")
+        self._request(lambda: self._vis.heatmap(data, win=name, env=self.env, opts=self._opts(name, title)))
+
+    @hookimpl
+    def show_pr_curve(self, labels: Any, predictions: Any, name: str, title: str | None) -> None:
+        from trialog.render import precision_recall
+
+        precision, recall, ap = precision_recall(labels, predictions)
+        opts = self._opts(name, f"{title or name} (AP {ap:.3f})", xlabel="recall", ylabel="precision")
+        self._request(lambda: self._vis.line(Y=precision, X=recall, win=name, env=self.env, opts=opts))
+
+    @hookimpl
+    def show_roc_curve(self, labels: Any, predictions: Any, name: str, title: str | None) -> None:
+        from trialog.render import roc
+
+        fpr, tpr, auc = roc(labels, predictions)
+        opts = self._opts(name, f"{title or name} (AUC {auc:.3f})", xlabel="false positive rate",
+                          ylabel="true positive rate")  # fmt: skip
+        self._request(lambda: self._vis.line(Y=tpr, X=fpr, win=name, env=self.env, opts=opts))
+
+    @hookimpl
+    def show_embedding(
+        self, features: Any, name: str, labels: Sequence[Any] | None, title: str | None
+    ) -> None:
+        """(N, D) features projected to 2-D (PCA, or t-SNE with ``embedding_method="tsne"``), coloured by label."""
+        data = np.asarray(features, dtype=float)
+        if data.ndim != 2:
+            raise ValueError(f"embedding {name!r} must be (N, D), got shape {data.shape}")
+        points = self._project(data)
+        classes, legend = self._classes(labels, points.shape[0])
+        opts = self._opts(name, title, legend=legend, markersize=5)
+        self._request(lambda: self._vis.scatter(points, classes, win=name, env=self.env, opts=opts))
+
+    @hookimpl
+    def log_config(self, config: Mapping[str, Any]) -> None:
+        body = html.escape(json.dumps(config, indent=2, sort_keys=True, default=str))
+        self._request(lambda: self._vis.text(f"<pre>{body}</pre>", win="config", env=self.env))
+
+    @hookimpl
+    def on_run_end(self, run: Mapping[str, Any] | None, summary: Mapping[str, Any] | None) -> None:
+        """A ``summary`` window: each result's last / min / max."""
+        rows = ["<tr><th>result</th><th>last</th><th>min</th><th>max</th></tr>"]
+        for name, stats in (summary or {}).items():
+            stats = stats if isinstance(stats, Mapping) else {"last": stats}
+            cells = "".join(f"<td>{html.escape(str(stats.get(k, '')))}</td>" for k in ("last", "min", "max"))
+            rows.append(f"<tr><td>{html.escape(str(name))}</td>{cells}</tr>")
+        title = html.escape(str((run or {}).get("name", "run")))
+        body = f"<b>{title} finished</b><table>{''.join(rows)}</table>"
+        self._request(lambda: self._vis.text(body, win="summary", env=self.env))
+
+    @hookimpl
+    def flush(self) -> None:
+        self.wait_idle(self._vis.timeout)
+
+    @hookimpl
+    def close(self) -> None:
+        """Send what is pending (not waiting on an unreachable server), save the env, stop the sender."""
+        if self._closed:
+            return
+        self._closed = True
+        if not self._down:
+            self.wait_idle(self._vis.timeout * 2)
+        with self._cond:
+            self._closing = True
+            self._calls.clear()
+            self._dirty.clear()
+            self._cond.notify_all()
+        self._sender.join(self._vis.timeout)
+        if self.save_on_close and not self._down:
+            self._request(lambda: self._vis.save([self.env]))
+        if self.server_process is not None and not self.keep_server:
+            from .server import stop_server
+
+            stop_server(self.server_process)
+        if self.stats["skipped"] or self.stats["dropped"]:
+            log.info("visdom logger %s closed: %s", self._vis.url, self.stats)
+
+    # ------------------------------------------------------- extra methods
+    def show_progress(self, num: float, total: float | None = None, name: str = "progress") -> None:
+        """A done / to-do pie: ``num`` of ``total``, or ``num`` as a fraction in [0, 1] without ``total``."""
+        if total is None:
+            if not 0 <= num <= 1:
+                raise ValueError(f"show_progress: without 'total', num must be in [0, 1], got {num}")
+            num, total = float(num) * 100, 100.0
+        if not 0 <= num <= total:
+            raise ValueError(f"show_progress: num must be in [0, total={total}], got {num}")
+        parts = np.array([num, total - num], dtype=float)
+        opts = {"title": f"{name}: {num:g} / {total:g}", "legend": ["done", "to do"]}
+        self._submit("show_progress", lambda: self._vis.pie(parts, win=name, env=self.env, opts=opts))
+
+    def show_contourplot(self, array: Any, name: str = "contour", title: str | None = None) -> None:
+        """A contour plot of a 2-D array."""
+        data = _numpy(array).astype(float)
+        opts = self._opts(name, title)
+        self._submit("show_contourplot", lambda: self._vis.contour(data, win=name, env=self.env, opts=opts))
+
+    def show_surfaceplot(self, array: Any, name: str = "surface", title: str | None = None) -> None:
+        """A 3-D surface of a 2-D array of heights."""
+        data = _numpy(array).astype(float)
+        opts = self._opts(name, title)
+        self._submit("show_surfaceplot", lambda: self._vis.surf(data, win=name, env=self.env, opts=opts))
+
+    def show_svg(self, svg: str, name: str = "svg", title: str | None = None) -> None:
+        """An SVG document (a string)."""
+        opts = self._opts(name, title)
+        self._submit("show_svg", lambda: self._vis.svg(svgstr=str(svg), win=name, env=self.env, opts=opts))
+
+    def show_histogram_3d(
+        self, array: Any, name: str = "histogram_3d", bins: int = 50, keep: int = 50
+    ) -> None:
+        """Histograms of the last ``keep`` samples of ``array``, one row each (TensorBoard's distribution view)."""
+        values = _numpy(array).astype(float).ravel()
+        values = values[np.isfinite(values)]
+        history = self._histories.setdefault(name, [])
+        history.append(values)
+        del history[:-keep]
+        samples = list(history)
+        low = min(float(v.min()) for v in samples if v.size)
+        high = max(float(v.max()) for v in samples if v.size)
+        edges = np.linspace(low, high if high > low else low + 1, bins + 1)
+        counts = np.stack([np.histogram(v, edges)[0] for v in samples]).astype(float)
+        centers = [f"{c:.3g}" for c in (edges[:-1] + edges[1:]) / 2]
+        opts = {"title": name, "columnnames": centers, "xlabel": "value", "ylabel": "sample"}
+        self._submit(
+            "show_histogram_3d", lambda: self._vis.heatmap(counts, win=name, env=self.env, opts=opts)
+        )
+
+    def show_classification_metrics(
+        self,
+        labels: Any,
+        predictions: Any,
+        name: str = "classification",
+        metrics: Sequence[str] = ("roc", "pr"),
+        class_names: Sequence[str] | None = None,
+    ) -> None:
+        """ROC and/or PR curves: binary scores (N,), or (N, K) class scores drawn one-vs-rest per class."""
+        from trialog.render import precision_recall, roc
+
+        truth = _numpy(labels).ravel()
+        scores = _numpy(predictions).astype(float)
+        columns = [(None, truth, scores.ravel())] if scores.ndim == 1 else [
+            (class_names[k] if class_names else str(k), (truth == k).astype(int), scores[:, k])
+            for k in range(scores.shape[1])
+        ]  # fmt: skip
+        for metric in metrics:
+            if metric not in ("roc", "pr"):
+                raise ValueError(f"show_classification_metrics: unknown metric {metric!r}; use 'roc' or 'pr'")
+            curves = []
+            for label, target, score in columns:
+                if metric == "roc":
+                    x, y, area = roc(target, score)
+                    trace = f"{label or 'ROC'} (AUC {area:.3f})"
+                else:
+                    y, x, area = precision_recall(target, score)
+                    trace = f"{label or 'PR'} (AP {area:.3f})"
+                curves.append((trace, x, y))
+            axes = (
+                ("false positive rate", "true positive rate") if metric == "roc" else ("recall", "precision")
+            )
+            self._submit(
+                f"show_classification_metrics[{metric}]", self._curve_sender(f"{name}_{metric}", curves, axes)
+            )
+
+    def _curve_sender(
+        self, window: str, curves: list[tuple[str, np.ndarray, np.ndarray]], axes: tuple[str, str]
+    ) -> Callable[[], None]:
+        """One call that replaces ``window`` with the first curve and adds the others as traces."""
+
+        def send() -> None:
+            for index, (trace, x, y) in enumerate(curves):
+                opts = {"title": window, "xlabel": axes[0], "ylabel": axes[1], "showlegend": True}
+                update = None if index == 0 else "append"
+                self._vis.line(Y=y, X=x, win=window, env=self.env, name=trace, update=update, opts=opts)
+
+        return send
+
+    def plot_model_statistics(self, model: Any, name: str = "model", plot_grad: bool = True) -> None:
+        """Bar plots of each parameter's mean |value| and std, and of its gradient's (when it has one).
+
+        ``model`` is anything with ``named_parameters()`` (a ``torch.nn.Module``); the statistics are
+        computed here, on the caller's thread (a few reductions per parameter), and sent in background.
+        """
+        names, weights, grads, grad_names = [], [], [], []
+        for param_name, param in model.named_parameters():
+            data = param.detach().float()
+            names.append(param_name)
+            weights.append((data.abs().mean().item(), data.std().item() if data.numel() > 1 else 0.0))
+            if plot_grad and param.grad is not None:
+                grad = param.grad.detach().float()
+                grad_names.append(param_name)
+                grads.append((grad.abs().mean().item(), grad.std().item() if grad.numel() > 1 else 0.0))
+        legend = ["mean |x|", "std"]
+        for suffix, rows, rownames in (("weights", weights, names), ("gradients", grads, grad_names)):
+            if not rows:
+                continue
+            data = np.array(rows, dtype=float)
+            opts = {"title": f"{name} {suffix}", "rownames": rownames, "legend": legend}
+            window = f"{name}_{suffix}"
+            self._submit(
+                "plot_model_statistics",
+                lambda d=data, w=window, o=opts: self._vis.bar(d, win=w, env=self.env, opts=o),
+            )
+
+    def __repr__(self) -> str:
+        return f"VisdomLogger({self._vis.url!r}, env={self.env!r})"

@@ -1,0 +1,196 @@
+"""trialog-visdom against a real Visdom server on 127.0.0.1 (started per test, always stopped)."""
+
+from __future__ import annotations
+
+import json
+import socket
+import warnings
+
+import numpy as np
+import pytest
+import requests
+from trialog_visdom import VisdomLogger
+from trialog_visdom.server import is_ready, start_server, stop_server
+
+from trialog.dispatch import CombinedLogger
+from trialog.errors import LoggerConfigError, TrialogWarning
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def server(tmp_path, request):
+    """A Visdom server on a free port; ``server.restart()`` starts a fresh one on the same port."""
+
+    class Server:
+        port = _free_port()
+        process = None
+
+        def start(self, folder: str = "env") -> None:
+            self.process = start_server(self.port, tmp_path / folder)
+
+        def stop(self) -> None:
+            if self.process is not None:
+                stop_server(self.process)
+
+    srv = Server()
+    request.addfinalizer(srv.stop)
+    srv.start()
+    return srv
+
+
+def _windows(port: int, env: str) -> dict:
+    response = requests.post(f"http://127.0.0.1:{port}/win_data", data=json.dumps({"eid": env, "win": None}))
+    response.raise_for_status()
+    return response.json()
+
+
+def _traces(window: dict) -> dict[str, tuple[list, list]]:
+    return {trace["name"]: (trace["x"], trace["y"]) for trace in window["content"]["data"]}
+
+
+def test_hooks_and_extras_arrive_through_the_combined_logger(server, tmp_path):
+    import torch
+
+    rng = np.random.default_rng(0)
+    options = {"type": "visdom", "server": "http://127.0.0.1", "port": server.port, "env": "t1"}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", TrialogWarning)
+        clog = CombinedLogger({"vis": options}, run_dir=tmp_path)
+        for step in range(6):
+            clog.show_value(float(step), "train", counter=step, tag="loss")
+            clog.show_value(10.0 + step, "val", counter=step, tag="loss")
+            clog.show_value(0.5 * step, "lr")
+        clog.show_text("hello <b>\nworld", "notes")
+        clog.show_text("again", "notes")
+        clog.show_image(rng.random((3, 20, 30)), "img")
+        clog.show_image_grid(rng.random((6, 1, 10, 10)), "grid", nrow=3)
+        clog.show_barplot(np.array([1.0, 3.0, 2.0]), "bars", labels=["a", "b", "c"])
+        clog.show_lineplot(np.arange(10.0), None, "line")
+        clog.show_scatterplot(rng.random((20, 2)), "scatter", labels=[i % 2 for i in range(20)])
+        clog.show_piechart(np.array([1.0, 2.0]), "pie")
+        clog.show_boxplot(rng.random((10, 3)), "box")
+        clog.show_histogram(rng.normal(size=300), "hist", bins=15)
+        clog.show_heatmap(np.arange(12.0).reshape(3, 4), "heat")
+        labels = np.r_[np.zeros(50, int), np.ones(50, int)]
+        scores = np.r_[rng.random(50) * 0.6, 0.4 + rng.random(50) * 0.6]
+        clog.show_pr_curve(labels, scores, "pr")
+        clog.show_roc_curve(labels, scores, "roc")
+        clog.show_embedding(rng.random((30, 6)), "emb", labels=[i % 3 for i in range(30)])
+        clog.log_config({"lr": 0.1})
+        vis = clog["vis"]
+        vis.show_progress(3, 4)
+        vis.show_contourplot(rng.random((5, 5)))
+        vis.show_surfaceplot(rng.random((5, 5)))
+        vis.show_svg('<svg width="4" height="4"><rect width="4" height="4"/></svg>')
+        vis.show_histogram_3d(rng.normal(size=100), bins=10)
+        vis.show_classification_metrics(
+            rng.integers(0, 3, 60), rng.random((60, 3)), class_names=["a", "b", "c"]
+        )
+        model = torch.nn.Linear(3, 2)
+        model(torch.randn(4, 3)).sum().backward()
+        vis.plot_model_statistics(model, "net")
+        assert clog.wait_idle() and vis.wait_idle()
+        windows = _windows(server.port, "t1")
+        summary = clog.close()
+    assert summary["vis"]["failures"] == 0
+
+    loss = _traces(windows["loss"])
+    assert loss["train"] == ([0, 1, 2, 3, 4, 5], [0.0, 1.0, 2.0, 3.0, 4.0, 5.0])
+    assert loss["val"][1] == [10.0 + s for s in range(6)]
+    assert _traces(windows["lr"])["lr"][1] == [0.5 * s for s in range(6)]
+    assert windows["notes"]["content"] == "hello &lt;b&gt;<br>world<br>again"
+    assert windows["img"]["type"] == "image" and windows["img"]["width"] == 30
+    assert windows["grid"]["type"] == "image"
+    assert windows["bars"]["content"]["data"][0]["x"] == ["a", "b", "c"]
+    assert windows["pie"]["content"]["data"][0]["values"] == [1.0, 2.0]
+    assert sum(windows["hist"]["content"]["data"][0]["y"]) == 300
+    assert windows["heat"]["content"]["data"][0]["z"] == np.arange(12.0).reshape(3, 4).tolist()
+    assert windows["roc"]["title"].startswith("roc (AUC")
+    assert len(windows["emb"]["content"]["data"]) == 3  # one trace per class
+    assert "&quot;lr&quot;: 0.1" in windows["config"]["content"]
+    assert windows["progress"]["content"]["data"][0]["values"] == [3.0, 1.0]
+    for extra in ("contour", "surface", "svg", "histogram_3d", "net_weights", "net_gradients"):
+        assert extra in windows, extra
+    assert [t["name"][:1] for t in windows["classification_roc"]["content"]["data"]] == ["a", "b", "c"]
+    assert windows["net_weights"]["content"]["data"][0]["x"] == ["weight", "bias"]
+
+
+def test_server_killed_mid_run_warns_once_and_reconnects(server, tmp_path):
+    options = {
+        "type": "visdom",
+        "server": "http://127.0.0.1",
+        "port": server.port,
+        "env": "t2",
+        "retry_secs": 0.2,
+        "timeout": 2.0,
+    }
+    clog = CombinedLogger({"vis": options}, run_dir=tmp_path)
+    vis = clog["vis"]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for step in range(5):
+            clog.show_value(float(step), "acc", counter=step)
+        assert clog.wait_idle() and vis.wait_idle()
+        server.stop()
+        for step in range(5, 10):
+            clog.show_value(float(step), "acc", counter=step)
+            clog.show_text(f"step {step}", "log")
+            clog.show_image(np.zeros((4, 4)), "img")
+        assert clog.wait_idle()
+        assert not vis.wait_idle(0.5)  # points are kept while nobody answers
+        # A restarted server with an empty environment folder has lost every window.
+        server.start("env2")
+        for step in range(10, 12):
+            clog.show_value(float(step), "acc", counter=step)
+        assert clog.wait_idle() and vis.wait_idle(20)
+        windows = _windows(server.port, "t2")
+        summary = clog.close()
+    ours = [w for w in caught if issubclass(w.category, TrialogWarning)]
+    assert len(ours) == 1, [str(w.message) for w in ours]
+    assert "stopped answering" in str(ours[0].message)
+    assert summary["vis"]["failures"] == 0
+    assert vis.stats["reconnects"] == 1 and vis.stats["skipped"] > 0
+    assert _traces(windows["acc"])["acc"] == (list(range(12)), [float(s) for s in range(12)])
+
+
+def test_unreachable_at_start_warns_once_or_raises(tmp_path):
+    port = _free_port()
+    with pytest.warns(TrialogWarning, match=f"no server answers at http://127.0.0.1:{port}") as caught:
+        clog = CombinedLogger({"vis": {"type": "visdom", "server": "http://127.0.0.1", "port": port}})
+        for step in range(20):
+            clog.show_value(float(step), "x")
+        clog.show_text("nobody listens", "t")
+        clog.close()
+    assert len([w for w in caught if issubclass(w.category, TrialogWarning)]) == 1
+    with pytest.raises(LoggerConfigError, match=f"no Visdom server answers at http://127.0.0.1:{port}"):
+        VisdomLogger(server="http://127.0.0.1", port=port, raise_on_unreachable=True)
+
+
+def test_auto_start_starts_a_local_server_and_stops_it(tmp_path, request):
+    port = _free_port()
+    vis = VisdomLogger(run_dir=tmp_path / "run1", server="http://localhost", port=port, auto_start=True,
+                       keep_server=False)  # fmt: skip
+    if vis.server_process is not None:
+        request.addfinalizer(lambda: stop_server(vis.server_process))
+    assert vis.server_process is not None and is_ready(port)
+    assert vis.env == "run1"
+    vis.show_value(1.0, "x", None, None)
+    assert vis.wait_idle()
+    assert _traces(_windows(port, "run1")["x"])["x"] == ([0], [1.0])
+    vis.close()
+    assert vis.server_process.poll() is not None
+    assert (tmp_path / "run1" / "save" / "visdom").is_dir()
+
+
+def test_option_errors():
+    with pytest.raises(LoggerConfigError, match="embedding_method"):
+        VisdomLogger(embedding_method="umap")
+    with pytest.raises(LoggerConfigError, match="password"):
+        VisdomLogger(username="me")
+    with pytest.raises(LoggerConfigError, match="'host'"):
+        CombinedLogger({"vis": {"type": "visdom", "host": "x"}})
