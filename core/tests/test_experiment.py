@@ -438,3 +438,13 @@ def test_unknown_logger_type_marks_the_run_error(tmp_path):
         )
     (run_dir,) = find_runs(tmp_path)
     assert Run(run_dir).status == "error"
+
+
+def test_used_as_a_context_manager_without_run(tmp_path):
+    with trialog.Experiment(base_dir=tmp_path / "ok", loggers={}, save_sources=False) as exp:
+        exp.add_result(1.0, "x")
+    assert Run(exp.run_dir).status == "finished"
+    assert Run(exp.run_dir).summary["x"]["last"] == 1.0
+    with pytest.raises(RuntimeError), trialog.Experiment(base_dir=tmp_path / "bad", loggers={}) as failed:
+        raise RuntimeError("oops")
+    assert Run(failed.run_dir).status == "error" and Run(failed.run_dir).meta["error"] == "RuntimeError: oops"

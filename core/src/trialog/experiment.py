@@ -286,6 +286,7 @@ class Experiment:
                     break
             self._start_epoch = self.n_epochs
             self.end()
+            self._wait_checkpoints()  # an asynchronous save that failed fails the run
         except KeyboardInterrupt as exc:
             self._fail(exc, "killed")
             raise
@@ -305,6 +306,7 @@ class Experiment:
                 self._restore(full=False)
             self.test()
             self.end_test()
+            self._wait_checkpoints()
         except KeyboardInterrupt as exc:
             self._fail(exc, "killed")
             raise
@@ -355,19 +357,30 @@ class Experiment:
             self.clog.flush()
 
     def close(self) -> dict[str, Any]:
-        """Close the loggers and stop the heartbeat (also done at interpreter exit); returns the logger summary."""
+        """Close the loggers and stop the heartbeat (also done at interpreter exit); returns the logger summary.
+
+        An experiment used without :meth:`run` (as a plain run folder + logger) is recorded as finished.
+        """
         if self._closed:
             return {}
         self._closed = True
-        self._wait_checkpoints()
-        self.meta.stop_heartbeat()
         self._finalizer.detach()
+        try:
+            self._wait_checkpoints()
+        finally:
+            if self.meta.data.get("status") == "running":
+                self.save_results()
+                self.meta.finish("finished", epoch=self.epoch)
+            self.meta.stop_heartbeat()
         return self.clog.close()
 
     def __enter__(self) -> Experiment:
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> None:
+        if exc is not None and self.meta.data.get("status") == "running":
+            status = "killed" if isinstance(exc, KeyboardInterrupt) else "error"
+            self.meta.finish(status, error=f"{type(exc).__name__}: {exc}", epoch=self.epoch)
         self.close()
 
     # ------------------------------------------------------------------ hooks

@@ -637,8 +637,12 @@ class Run:
 
     @property
     def summary(self) -> dict[str, dict[str, Any]]:
-        """Per result name: last, min, max, mean, count (computed from the results when no summary is stored)."""
-        if self.kind == "trialog":
+        """Per result name: last, min, max, mean, count.
+
+        The stored ``result/results.json`` of a run that ended; computed from the records otherwise (the
+        summary of a killed run lags behind its records).
+        """
+        if self.kind == "trialog" and read_meta(self.path).get("status") in ("finished", "error", "stopped"):
             file = self.path / "result" / "results.json"
             if file.is_file():
                 with contextlib.suppress(json.JSONDecodeError, OSError):

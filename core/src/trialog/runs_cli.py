@@ -118,22 +118,11 @@ def _fmt(value: Any) -> str:
     return str(value)
 
 
-def _metric_values(run: Any, meta: Mapping[str, Any], metrics: Sequence[tuple[str, str]]) -> dict[str, Any]:
-    """{name: {"last", "best", "mode"}} from the stored summary of an ended run, else from the records."""
+def _metric_values(run: Any, metrics: Sequence[tuple[str, str]]) -> dict[str, Any]:
+    """{name: {"last", "best", "mode"}} for the chosen metrics."""
     if not metrics:
         return {}
-    summary: Mapping[str, Any] | None = None
-    if run.kind == "trialog" and meta.get("stored_status") in ("finished", "error", "stopped"):
-        stored = run.path / "result" / "results.json"
-        if stored.is_file():
-            try:
-                summary = json.loads(stored.read_text(encoding="utf-8"))
-            except (OSError, json.JSONDecodeError):
-                summary = None
-    if summary is None:
-        from .run import summarize
-
-        summary = summarize(run.results)
+    summary = run.summary
     out: dict[str, Any] = {}
     for name, mode in metrics:
         entry = summary.get(name) or {}
@@ -155,7 +144,7 @@ def _row(path: Path, metrics: Sequence[tuple[str, str]]) -> dict[str, Any]:
         "end": meta.get("end"),
         "duration": _duration(meta),
         "epoch": meta.get("epoch"),
-        "metrics": _metric_values(run, meta, metrics),
+        "metrics": _metric_values(run, metrics),
     }
 
 
