@@ -376,6 +376,28 @@ def test_async_save_snapshots_and_writes_in_background(tmp_path):
     assert second in mgr.entries
 
 
+def test_snapshot_reuses_buffers_of_an_old_snapshot():
+    fmt = NpzFormat()
+    first = fmt.snapshot({"m": {"w": np.zeros(4), "b": np.zeros(2)}, "l": [np.zeros(3)]})
+    buffers = (first["m"]["w"], first["m"]["b"], first["l"][0])
+    second = fmt.snapshot({"m": {"w": np.ones(4), "b": np.ones(3)}, "l": [np.full(3, 2.0)]}, into=first)
+    assert second["m"]["w"] is buffers[0] and second["l"][0] is buffers[2]
+    assert second["m"]["b"] is not buffers[1]  # another shape: a new array
+    assert second["m"]["w"].tolist() == [1.0] * 4 and second["m"]["b"].tolist() == [1.0] * 3
+
+
+def test_async_saves_in_a_row_each_keep_their_own_values(tmp_path):
+    mgr = CheckpointManager(tmp_path, async_save=True)
+    w = np.zeros(1000)
+    for step in range(1, 5):
+        w[:] = step
+        mgr.save({"w": w, "meta": {"step": step}}, step=step)
+    mgr.close()
+    for step in range(1, 5):
+        loaded = mgr.load(step)[0]
+        assert loaded["meta"] == {"step": step} and set(loaded["w"].tolist()) == {float(step)}
+
+
 def test_async_errors_are_raised_at_the_next_call(tmp_path):
     class Broken(NpzFormat):
         def save(self, state, path):

@@ -19,6 +19,8 @@ Format plugins (entry-point group ``trialog.checkpoints``; the core ships ``npz`
 - ``snapshot(self, state) -> state``: a copy of ``state`` in host memory that later changes of the
   caller's objects do not affect (used by the asynchronous mode before handing the state to its thread);
   unsupported values should raise :class:`~trialog.errors.CheckpointError` here, in the caller.
+  It may take a keyword ``into``: an earlier snapshot the manager no longer uses, whose buffers it may
+  fill instead of allocating new ones (the async mode keeps one for this).
 
 For example::
 
@@ -33,6 +35,7 @@ For example::
 
 from __future__ import annotations
 
+import inspect
 import json
 import math
 import operator
@@ -126,7 +129,8 @@ class CheckpointManager:
     step). With neither, every checkpoint is kept; with only ``keep_best``, the newest checkpoint is kept as
     well, because resume needs it. ``async_save=True``: ``save`` copies the state (the format's
     ``snapshot``) and returns while a background thread writes it; a second ``save`` first waits for the one
-    in flight, so at most one snapshot is pending. A failure in the background is raised as
+    in flight, so at most one snapshot is pending; the last snapshot is kept until ``close`` and its buffers
+    reused by the next one (fresh memory costs page faults, the larger part of the copy). A failure in the background is raised as
     :class:`CheckpointError` by the next ``save``, ``wait`` or ``close``. ``on_saved(entry)`` is called once
     a checkpoint is complete on disk and listed (from the writer thread in async mode).
     """
@@ -164,6 +168,9 @@ class CheckpointManager:
         self._error: CheckpointError | None = None
         self._cleaned = False
         self._formats: dict[str, Any] = {self.format_name: self.format}
+        # Async mode keeps the last written snapshot to copy the next state into, when the format can reuse it.
+        self._spare: Any = None
+        self._snapshot_reuses = async_save and "into" in inspect.signature(self.format.snapshot).parameters
         self._entries: list[CheckpointEntry] = self._read_manifest()
 
     # -- manifest --------------------------------------------------------------------------------------------
@@ -283,7 +290,11 @@ class CheckpointManager:
         if not self.async_save:
             self._write(state, entry)
             return entry
-        snapshot = self.format.snapshot(state)
+        if self._spare is not None and self._snapshot_reuses:
+            snapshot = self.format.snapshot(state, into=self._spare)
+        else:
+            snapshot = self.format.snapshot(state)
+        self._spare = None
         thread = threading.Thread(
             target=self._write_in_background,
             args=(snapshot, entry),
@@ -337,6 +348,8 @@ class CheckpointManager:
     def _write_in_background(self, state: Mapping[str, Any], entry: CheckpointEntry) -> None:
         try:
             self._write(state, entry)
+            if self._snapshot_reuses:
+                self._spare = state
         except CheckpointError as e:
             self._error = e
         except BaseException as e:
@@ -447,8 +460,10 @@ class CheckpointManager:
     # -- lifetime --------------------------------------------------------------------------------------------
 
     def close(self) -> None:
-        """Wait for a save in flight and raise its error, if any."""
+        """Wait for a save in flight and raise its error, if any; free the kept snapshot buffers."""
+        self._spare = None
         self.wait()
+        self._spare = None
 
     def __enter__(self) -> CheckpointManager:
         return self
@@ -505,10 +520,11 @@ class NpzFormat:
                 tree = {k: tree[k] for k in keys}
             return _decode(tree, npz, np)
 
-    def snapshot(self, state: Mapping[str, Any]) -> dict[str, Any]:
+    def snapshot(self, state: Mapping[str, Any], *, into: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """A copy of ``state``; ``into`` is an earlier snapshot (no longer used) whose arrays may be reused."""
         import numpy as np
 
-        return _copy(state, "", np)
+        return _copy(state, "", np, into)
 
 
 def _write_npz(f: Any, arrays: Mapping[str, Any], np: Any) -> None:
@@ -704,21 +720,37 @@ def _decode(value: Any, npz: _NpzReader, np: Any) -> Any:
     return {k: _decode(v, npz, np) for k, v in value.items()}
 
 
-def _copy(value: Any, where: str, np: Any) -> Any:
-    """Copy containers and arrays so the caller may change its objects while a background save runs."""
+def _copy(value: Any, where: str, np: Any, into: Any = None) -> Any:
+    """Copy containers and arrays so the caller may change its objects while a background save runs.
+
+    ``into`` is an earlier snapshot nobody uses any more: arrays of the same shape and dtype are copied into
+    its buffers, which saves the page faults of fresh memory (most of the copy's time).
+    """
     if value is None or isinstance(value, (bool, int, float, str, bytes)):
         return value
     if isinstance(value, np.generic):
         return value
     if isinstance(value, Mapping):
-        return {k: _copy(v, _key_path(where, k), np) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_copy(v, _key_path(where, i), np) for i, v in enumerate(value)]
-    if isinstance(value, tuple):
-        return tuple(_copy(v, _key_path(where, i), np) for i, v in enumerate(value))
+        if not isinstance(into, dict):
+            into = {}
+        return {k: _copy(v, _key_path(where, k), np, into.get(k)) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        if not isinstance(into, (list, tuple)) or len(into) != len(value):
+            into = [None] * len(value)
+        items = [_copy(v, _key_path(where, i), np, old) for i, (v, old) in enumerate(zip(value, into))]
+        return items if isinstance(value, list) else tuple(items)
     if isinstance(value, (bytearray, memoryview)):
         return bytes(value)
     arr = _as_array(value, where, np)
     if arr is None:
         raise _unsupported(where, value)
-    return np.array(arr, copy=True)
+    if (
+        isinstance(into, np.ndarray)
+        and into.shape == arr.shape
+        and into.dtype == arr.dtype
+        and into.flags.writeable
+        and into.flags.c_contiguous
+    ):
+        np.copyto(into, arr)
+        return into
+    return np.array(arr, copy=True, order="C")
