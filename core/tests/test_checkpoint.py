@@ -186,6 +186,8 @@ def test_save_load_manifest_and_queries(tmp_path):
         mgr.load(5)
     with pytest.raises(CheckpointError, match="'last', 'best' or a step"):
         mgr.load("first")
+    with pytest.raises(CheckpointError, match=r"not 1\.5"):
+        mgr.load(1.5)
     # A new manager (a resumed process) sees the same entries from the manifest.
     again = CheckpointManager(tmp_path / "checkpoint", monitor="val_loss")
     assert again.entries == mgr.entries and again.best() == saved[1]

@@ -130,9 +130,10 @@ class CheckpointManager:
     well, because resume needs it. ``async_save=True``: ``save`` copies the state (the format's
     ``snapshot``) and returns while a background thread writes it; a second ``save`` first waits for the one
     in flight, so at most one snapshot is pending; the last snapshot is kept until ``close`` and its buffers
-    reused by the next one (fresh memory costs page faults, the larger part of the copy). A failure in the background is raised as
-    :class:`CheckpointError` by the next ``save``, ``wait`` or ``close``. ``on_saved(entry)`` is called once
-    a checkpoint is complete on disk and listed (from the writer thread in async mode).
+    reused by the next one (fresh memory costs page faults, the larger part of the copy). A failure in the
+    background is raised as :class:`CheckpointError` by the next ``save``, ``wait`` or ``close``.
+    ``on_saved(entry)`` is called once a checkpoint is complete on disk and listed (from the writer thread
+    in async mode).
     """
 
     def __init__(
@@ -250,9 +251,10 @@ class CheckpointManager:
             if best is None:
                 raise CheckpointError(f"no checkpoint in {self.directory} has a value of {self.monitor!r}")
             return best
-        if isinstance(which, str):
-            raise CheckpointError(f"which must be 'last', 'best' or a step number, not {which!r}")
-        step = operator.index(which)
+        try:
+            step = operator.index(which)  # type: ignore[arg-type]
+        except TypeError:
+            raise CheckpointError(f"which must be 'last', 'best' or a step number, not {which!r}") from None
         for entry in entries:
             if entry.step == step:
                 return entry
