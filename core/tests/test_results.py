@@ -57,8 +57,9 @@ def test_numpy_torchlike_and_list_values_and_escaping(tmp_path):
         log.add("pair", (1.5, 2))
         log.add("flag", True)
         log.add("n", np.int64(7))
+        log.add("mixed", [np.float32(0.5), 2])
     recs = read_results(tmp_path)
-    assert [r["value"] for r in recs] == [0.5, [0, 1, 2], [1.5, 2], True, 7]
+    assert [r["value"] for r in recs] == [0.5, [0, 1, 2], [1.5, 2], True, 7, [0.5, 2]]
     assert recs[0]["name"] == name and recs[0]["tag"] == 'ta"g'
     assert recs[1]["counter"] is None and recs[1]["epoch"] is None and recs[1]["tag"] is None
 

@@ -248,7 +248,7 @@ class ResultLog:
         if type(value) is float:
             return _float_text(value)
         try:
-            return json.dumps(value)
+            return json.dumps(value, default=_json_default)
         except (TypeError, ValueError) as e:
             raise TrialogError(
                 f"result {name!r}: value of type {type(value).__name__} cannot be stored as JSON ({e}); "
@@ -359,6 +359,13 @@ class ResultLog:
         try:
             os.fsync(fd)
         finally:
+            os.close(fd)
+
+    def __del__(self) -> None:
+        # A log nobody closed must not keep its descriptor open; records are already with the OS.
+        fd = getattr(self, "_fd", None)
+        if fd is not None:
+            self._fd = None
             os.close(fd)
 
     def __enter__(self) -> ResultLog:
