@@ -53,9 +53,21 @@ def _traces(window: dict) -> dict[str, tuple[list, list]]:
     return {trace["name"]: (trace["x"], trace["y"]) for trace in window["content"]["data"]}
 
 
-def test_hooks_and_extras_arrive_through_the_combined_logger(server, tmp_path):
-    import torch
+class _Param(np.ndarray):
+    grad: np.ndarray | None = None
 
+
+class _ArrayModel:
+    """Stands in for a torch module: ``named_parameters()`` of arrays with a ``grad``."""
+
+    def named_parameters(self):
+        weight = np.array([[1.0, -3.0], [2.0, -2.0]]).view(_Param)
+        weight.grad = np.array([[0.5, 0.5], [0.5, 0.5]])
+        bias = np.array([4.0]).view(_Param)
+        return [("weight", weight), ("bias", bias)]
+
+
+def test_hooks_and_extras_arrive_through_the_combined_logger(server, tmp_path):
     rng = np.random.default_rng(0)
     options = {"type": "visdom", "server": "http://127.0.0.1", "port": server.port, "env": "t1"}
     with warnings.catch_warnings():
@@ -91,9 +103,7 @@ def test_hooks_and_extras_arrive_through_the_combined_logger(server, tmp_path):
         vis.show_classification_metrics(
             rng.integers(0, 3, 60), rng.random((60, 3)), class_names=["a", "b", "c"]
         )
-        model = torch.nn.Linear(3, 2)
-        model(torch.randn(4, 3)).sum().backward()
-        vis.plot_model_statistics(model, "net")
+        vis.plot_model_statistics(_ArrayModel(), "net")
         assert clog.wait_idle() and vis.wait_idle()
         windows = _windows(server.port, "t1")
         summary = clog.close()
@@ -117,7 +127,27 @@ def test_hooks_and_extras_arrive_through_the_combined_logger(server, tmp_path):
     for extra in ("contour", "surface", "svg", "histogram_3d", "net_weights", "net_gradients"):
         assert extra in windows, extra
     assert [t["name"][:1] for t in windows["classification_roc"]["content"]["data"]] == ["a", "b", "c"]
-    assert windows["net_weights"]["content"]["data"][0]["x"] == ["weight", "bias"]
+    means, stds = (trace for trace in windows["net_weights"]["content"]["data"])
+    assert means["x"] == ["weight", "bias"] and means["y"] == [2.0, 4.0]
+    assert stds["y"][1] == 0.0
+    gradients = windows["net_gradients"]["content"]["data"][0]
+    assert (gradients["x"], gradients["y"]) == (["weight mean |x|", "weight std"], [0.5, 0.0])
+
+
+def test_model_statistics_of_a_torch_module(server):
+    torch = pytest.importorskip("torch")
+    vis = VisdomLogger(server="http://127.0.0.1", port=server.port, env="t3")
+    model = torch.nn.Linear(3, 2)
+    model(torch.randn(4, 3)).sum().backward()
+    vis.plot_model_statistics(model, "net")
+    assert vis.wait_idle()
+    windows = _windows(server.port, "t3")
+    vis.close()
+    weights = windows["net_weights"]["content"]["data"][0]
+    assert weights["x"] == ["weight", "bias"]
+    assert weights["y"][0] == pytest.approx(model.weight.abs().mean().item())
+    # d(sum of 4 outputs)/d(bias) is 4 for each output unit.
+    assert windows["net_gradients"]["content"]["data"][0]["y"][1] == pytest.approx(4.0)
 
 
 def test_server_killed_mid_run_warns_once_and_reconnects(server, tmp_path):

@@ -53,6 +53,15 @@ class _Trace:
         self.next_x = 0
 
 
+def _abs_mean_std(values: Any) -> tuple[float, float]:
+    """Mean |x| and std of a tensor (reduced where it lives, e.g. on the GPU) or an array."""
+    if hasattr(values, "detach"):
+        data = values.detach().float()
+        return data.abs().mean().item(), data.std().item() if data.numel() > 1 else 0.0
+    data = np.asarray(values, dtype=float)
+    return float(np.abs(data).mean()), float(data.std(ddof=1)) if data.size > 1 else 0.0
+
+
 def _numpy(value: Any) -> np.ndarray:
     from trialog.dispatch import to_numpy
 
@@ -239,6 +248,8 @@ class VisdomLogger:
                     self._run_extra(what, call)
                 else:
                     self._send_curves(windows)
+            except Exception:  # e.g. warnings turned into errors: the sender must outlive any one item
+                log.exception("trialog-visdom: sending %s failed", what or "value curves")
             finally:
                 with self._cond:
                     self._busy = False
@@ -643,24 +654,27 @@ class VisdomLogger:
     def plot_model_statistics(self, model: Any, name: str = "model", plot_grad: bool = True) -> None:
         """Bar plots of each parameter's mean |value| and std, and of its gradient's (when it has one).
 
-        ``model`` is anything with ``named_parameters()`` (a ``torch.nn.Module``); the statistics are
-        computed here, on the caller's thread (a few reductions per parameter), and sent in background.
+        ``model`` is anything with ``named_parameters()`` yielding tensors or arrays (a ``torch.nn.Module``);
+        the statistics are reduced here, on the caller's thread and the tensors' device, and sent in
+        background.
         """
         names, weights, grads, grad_names = [], [], [], []
         for param_name, param in model.named_parameters():
-            data = param.detach().float()
             names.append(param_name)
-            weights.append((data.abs().mean().item(), data.std().item() if data.numel() > 1 else 0.0))
-            if plot_grad and param.grad is not None:
-                grad = param.grad.detach().float()
+            weights.append(_abs_mean_std(param))
+            grad = getattr(param, "grad", None)
+            if plot_grad and grad is not None:
                 grad_names.append(param_name)
-                grads.append((grad.abs().mean().item(), grad.std().item() if grad.numel() > 1 else 0.0))
+                grads.append(_abs_mean_std(grad))
         legend = ["mean |x|", "std"]
         for suffix, rows, rownames in (("weights", weights, names), ("gradients", grads, grad_names)):
             if not rows:
                 continue
             data = np.array(rows, dtype=float)
             opts = {"title": f"{name} {suffix}", "rownames": rownames, "legend": legend}
+            if len(rows) == 1:  # Visdom squeezes a single row to 1-D, where rownames and legend clash
+                data = data[0]
+                opts["rownames"] = [f"{rownames[0]} {what}" for what in opts.pop("legend")]
             window = f"{name}_{suffix}"
             self._submit(
                 "plot_model_statistics",
