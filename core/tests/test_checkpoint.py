@@ -194,6 +194,22 @@ def test_save_load_manifest_and_queries(tmp_path):
     assert again.load(which=0, keys=["step"])[0] == {"step": 0}
 
 
+def test_a_reader_follows_a_writer_with_refresh(tmp_path):
+    writer = CheckpointManager(tmp_path)
+    writer.save({"a": 1}, step=1)
+    reader = CheckpointManager(tmp_path)
+    writer.save({"a": 2}, step=2)
+    assert [e.step for e in reader.entries] == [1]
+    reader.refresh()
+    assert [e.step for e in reader.entries] == [1, 2] and reader.load()[0] == {"a": 2}
+
+
+def test_uncreatable_folder_is_named(tmp_path):
+    (tmp_path / "file").write_text("")
+    with pytest.raises(CheckpointError, match=r"cannot create checkpoint folder .*file"):
+        CheckpointManager(tmp_path / "file" / "checkpoint").save({"a": 1}, step=0)
+
+
 def test_resume_picks_by_step_never_by_file_time(tmp_path):
     mgr = CheckpointManager(tmp_path)
     for step in (1, 2, 3):

@@ -233,6 +233,8 @@ def test_reader_tolerates_torn_or_garbled_last_line(tmp_path):
     path.write_bytes(good + b"garbage\n" + good)
     with pytest.raises(TrialogError, match="line 2"):
         read_results(path)
+    with pytest.raises(TrialogError, match="line 2"):
+        ResultLog(tmp_path)  # a corrupt log is not appended to
 
 
 def test_reader_errors_name_the_path(tmp_path):

@@ -214,6 +214,13 @@ class CheckpointManager:
 
     # -- queries ---------------------------------------------------------------------------------------------
 
+    def refresh(self) -> None:
+        """Re-read the manifest (a reader following a run that another process is writing)."""
+        self.wait()
+        entries = self._read_manifest()
+        with self._lock:
+            self._entries = entries
+
     @property
     def entries(self) -> tuple[CheckpointEntry, ...]:
         """The listed checkpoints, oldest step first (a save in flight appears once it is complete)."""
@@ -282,7 +289,10 @@ class CheckpointManager:
                 f"checkpoint state must be a mapping of names to objects, not {type(state).__name__}"
             )
         metric = self._metric(metrics)
-        self.directory.mkdir(parents=True, exist_ok=True)
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise CheckpointError(f"cannot create checkpoint folder {self.directory}: {e.strerror}") from e
         if not self._cleaned:
             self._clean_stray()
         file = self._free_name(step)
@@ -364,7 +374,7 @@ class CheckpointManager:
         try:
             try:
                 self.format.save(state, tmp)
-                fd = os.open(tmp, os.O_RDONLY)
+                fd = os.open(tmp, os.O_RDWR)  # Windows fsyncs only descriptors open for writing
                 try:
                     os.fsync(fd)
                 finally:

@@ -188,7 +188,11 @@ class ResultLog:
                 f"cannot open results log {self.path}: {e.strerror}; check the folder"
             ) from e
         if os.fstat(self._fd).st_size:
-            self._rebuild(repair=True)
+            try:
+                self._rebuild(repair=True)
+            except BaseException:
+                self.close()
+                raise
 
     # -- writing ---------------------------------------------------------------------------------------------
 
