@@ -22,22 +22,35 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
+class _Server:
+    """A Visdom server on a free port of 127.0.0.1; ``start`` again to get a fresh one on the same port."""
+
+    def __init__(self, folder):
+        self.folder = folder
+        self.port = _free_port()
+        self.process = None
+
+    def start(self, name: str = "env") -> None:
+        self.process = start_server(self.port, self.folder / name)
+
+    def stop(self) -> None:
+        if self.process is not None:
+            stop_server(self.process)
+
+
+@pytest.fixture(scope="module")
+def shared_server(tmp_path_factory, request):
+    """One server for the tests that leave it running (each uses its own env)."""
+    srv = _Server(tmp_path_factory.mktemp("visdom"))
+    request.addfinalizer(srv.stop)
+    srv.start()
+    return srv
+
+
 @pytest.fixture
 def server(tmp_path, request):
-    """A Visdom server on a free port; ``server.restart()`` starts a fresh one on the same port."""
-
-    class Server:
-        port = _free_port()
-        process = None
-
-        def start(self, folder: str = "env") -> None:
-            self.process = start_server(self.port, tmp_path / folder)
-
-        def stop(self) -> None:
-            if self.process is not None:
-                stop_server(self.process)
-
-    srv = Server()
+    """A server of the test's own, which it may stop and restart."""
+    srv = _Server(tmp_path)
     request.addfinalizer(srv.stop)
     srv.start()
     return srv
@@ -67,7 +80,8 @@ class _ArrayModel:
         return [("weight", weight), ("bias", bias)]
 
 
-def test_hooks_and_extras_arrive_through_the_combined_logger(server, tmp_path):
+def test_hooks_and_extras_arrive_through_the_combined_logger(shared_server, tmp_path):
+    server = shared_server
     rng = np.random.default_rng(0)
     options = {"type": "visdom", "server": "http://127.0.0.1", "port": server.port, "env": "t1"}
     with warnings.catch_warnings():
@@ -134,7 +148,8 @@ def test_hooks_and_extras_arrive_through_the_combined_logger(server, tmp_path):
     assert (gradients["x"], gradients["y"]) == (["weight mean |x|", "weight std"], [0.5, 0.0])
 
 
-def test_model_statistics_of_a_torch_module(server):
+def test_model_statistics_of_a_torch_module(shared_server):
+    server = shared_server
     torch = pytest.importorskip("torch")
     vis = VisdomLogger(server="http://127.0.0.1", port=server.port, env="t3")
     model = torch.nn.Linear(3, 2)
@@ -224,3 +239,14 @@ def test_option_errors():
         VisdomLogger(username="me")
     with pytest.raises(LoggerConfigError, match="'host'"):
         CombinedLogger({"vis": {"type": "visdom", "host": "x"}})
+
+
+def test_tsne_embedding(shared_server):
+    pytest.importorskip("sklearn")
+    vis = VisdomLogger(server="http://127.0.0.1", port=shared_server.port, env="t4", embedding_method="tsne")
+    features = np.r_[np.zeros((15, 4)), np.ones((15, 4)) * 10] + np.random.default_rng(0).random((30, 4))
+    vis.show_embedding(features, "emb", ["a"] * 15 + ["b"] * 15, None)
+    windows = _windows(shared_server.port, "t4")
+    vis.close()
+    traces = windows["emb"]["content"]["data"]
+    assert [t["name"] for t in traces] == ["a", "b"] and [len(t["x"]) for t in traces] == [15, 15]
