@@ -204,10 +204,15 @@ def test_a_reader_follows_a_writer_with_refresh(tmp_path):
     assert [e.step for e in reader.entries] == [1, 2] and reader.load()[0] == {"a": 2}
 
 
-def test_uncreatable_folder_is_named(tmp_path):
-    (tmp_path / "file").write_text("")
-    with pytest.raises(CheckpointError, match=r"cannot create checkpoint folder .*file"):
-        CheckpointManager(tmp_path / "file" / "checkpoint").save({"a": 1}, step=0)
+def test_unusable_folders_are_named(tmp_path):
+    mgr = CheckpointManager(tmp_path / "run" / "checkpoint")
+    (tmp_path / "run").write_text("")  # the run folder became a file after the manager was made
+    with pytest.raises(CheckpointError, match=r"cannot create checkpoint folder .*run/checkpoint"):
+        mgr.save({"a": 1}, step=0)
+    with pytest.raises(
+        CheckpointError, match=r"cannot read checkpoint manifest .*run/checkpoint/index\.json"
+    ):
+        CheckpointManager(tmp_path / "run" / "checkpoint")
 
 
 def test_resume_picks_by_step_never_by_file_time(tmp_path):
