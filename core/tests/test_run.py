@@ -175,6 +175,9 @@ def test_stale_heartbeat_reads_killed_on_another_host():
     meta["heartbeat"] = now_iso()
     assert effective_status(meta) == "running"
     assert effective_status({**meta, "status": "finished"}) == "finished"
+    # On the run's own host a live process is trusted over a late heartbeat (a slow epoch, a suspended laptop).
+    here = {**meta, "host": socket.gethostname(), "pid": os.getpid(), "heartbeat": old}
+    assert effective_status(here) == "running"
 
 
 def test_pid_alive_rejects_a_reused_pid():

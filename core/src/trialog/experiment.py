@@ -197,6 +197,7 @@ class Experiment:
             self.meta.finish("error", error=f"{type(exc).__name__}: {exc}")
             raise
         self._finalizer = weakref.finalize(self, _close_quietly, self.clog, self.meta)
+        self.meta.start_heartbeat()
 
     def _init_folder(self, diff: str | None, save_sources: bool, loggers: Any) -> None:
         from .checkpoint import CheckpointManager

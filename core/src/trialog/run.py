@@ -210,16 +210,16 @@ def pid_alive(pid: int, start_ticks: int | None = None) -> bool:
 def effective_status(meta: Mapping[str, Any], now: _dt.datetime | None = None) -> str:
     """The status a run really has: "running" turns into "killed" when its process is gone or silent.
 
-    The process check applies only on the host that wrote the run; elsewhere only the heartbeat age
-    (older than ``STALE_INTERVALS`` heartbeat intervals) decides.
+    On the host that wrote the run the process decides (gone, a zombie or a reused pid: killed; alive:
+    running, even when it is slow to beat). Elsewhere the heartbeat decides: older than
+    ``STALE_INTERVALS`` heartbeat intervals reads as killed.
     """
     status = str(meta.get("status") or "unknown")
     if status != "running":
         return status
     pid = meta.get("pid")
     if meta.get("host") == socket.gethostname() and isinstance(pid, int):
-        if not pid_alive(pid, meta.get("pid_start_ticks")):
-            return "killed"
+        return "running" if pid_alive(pid, meta.get("pid_start_ticks")) else "killed"
     beat = parse_time(meta.get("heartbeat")) or parse_time(meta.get("start"))
     interval = meta.get("heartbeat_interval")
     if beat is not None and isinstance(interval, (int, float)) and interval > 0:
