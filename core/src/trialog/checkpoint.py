@@ -35,7 +35,6 @@ For example::
 
 from __future__ import annotations
 
-import inspect
 import json
 import math
 import operator
@@ -121,6 +120,15 @@ def resolve_format(fmt: Any) -> tuple[str, Any]:
     return name, instance
 
 
+def _accepts_into(snapshot: Callable[..., Any]) -> bool:
+    import inspect
+
+    try:
+        return "into" in inspect.signature(snapshot).parameters
+    except (TypeError, ValueError):  # builtins and some C callables have no signature
+        return False
+
+
 class CheckpointManager:
     """Saves and loads checkpoints of named state in ``directory`` with a manifest and retention.
 
@@ -171,7 +179,7 @@ class CheckpointManager:
         self._formats: dict[str, Any] = {self.format_name: self.format}
         # Async mode keeps the last written snapshot to copy the next state into, when the format can reuse it.
         self._spare: Any = None
-        self._snapshot_reuses = async_save and "into" in inspect.signature(self.format.snapshot).parameters
+        self._snapshot_reuses = async_save and _accepts_into(self.format.snapshot)
         self._entries: list[CheckpointEntry] = self._read_manifest()
 
     # -- manifest --------------------------------------------------------------------------------------------
