@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import tempfile
 import time
 import warnings
 from collections.abc import Iterable, Mapping
@@ -44,6 +43,8 @@ def write_atomic(path: str | os.PathLike[str], data: bytes) -> None:
     The temporary file lives in the same folder (``os.replace`` is atomic only within one file system) and is
     fsynced before the rename; the folder is fsynced after it, so the new name survives a power loss too.
     """
+    import tempfile
+
     path = Path(path)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
