@@ -134,3 +134,23 @@ def test_unknown_option_is_rejected(tmp_path):
 
 def test_flatten_config():
     assert flatten_config({"a": {"b": 1, "c": [1, 2]}, "d": None}) == {"a.b": 1, "a.c": "[1, 2]", "d": None}
+
+
+def test_records_are_valid_with_the_pure_python_crc_too(tmp_path, monkeypatch):
+    import tensorboardX.crc32c
+    import trialog_tensorboard
+
+    monkeypatch.setattr(trialog_tensorboard, "_crc32c", lambda: tensorboardX.crc32c.crc32c)
+    logger = TensorBoardLogger(logdir=tmp_path)
+    logger.show_value(2.5, "x", 3, None)
+    logger.close()
+    assert _scalars(_read(tmp_path), "x") == [(3, 2.5)]
+
+
+def test_two_loggers_in_one_folder_keep_separate_files(tmp_path):
+    first, second = TensorBoardLogger(logdir=tmp_path), TensorBoardLogger(logdir=tmp_path)
+    first.show_value(1.0, "a", 0, None)
+    second.show_value(2.0, "b", 0, None)
+    first.close()
+    second.close()
+    assert len(list(tmp_path.glob("events.out.tfevents.*"))) == 2

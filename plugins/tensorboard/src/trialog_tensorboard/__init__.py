@@ -14,9 +14,12 @@ Layout of what it writes (``logdir`` is ``<run_dir>/save/tensorboard`` unless gi
 
 from __future__ import annotations
 
+import itertools
 import math
 import os
 import re
+import socket
+import struct
 import threading
 import time
 from collections.abc import Mapping, Sequence
@@ -53,40 +56,75 @@ def flatten_config(config: Mapping[str, Any], prefix: str = "") -> dict[str, Any
     return flat
 
 
+def _crc32c() -> Any:
+    try:
+        from google_crc32c import value  # C implementation: ~0.7 us per record instead of ~6 us
+
+        return value
+    except ImportError:
+        from tensorboardX.crc32c import crc32c
+
+        return crc32c
+
+
 class _EventFile:
-    """One run folder's event file, written synchronously (the caller is already a background thread).
+    """One run folder's event file (TFRecord framing), written synchronously by the logger's thread.
 
     tensorboardX's own writer hands each event to a ``multiprocessing.Queue`` and a feeder thread, which
-    costs ~70 us per scalar and competes with the training loop for the GIL; writing records directly
-    costs a fraction of that.
+    costs ~70 us per scalar and competes with the training loop for the GIL; framing records here with a
+    C CRC costs a few microseconds.
     """
 
+    _serial = itertools.count()
+
     def __init__(self, logdir: Path, max_queue: int):
-        from tensorboardX.event_file_writer import EventsWriter
-
-        logdir.mkdir(parents=True, exist_ok=True)
-        self.writer = EventsWriter(str(logdir / "events"))
-        self.max_queue = max(1, max_queue)
-        self.pending = 0
-
-    def add(self, summary: Any, step: int | None, walltime: float | None = None) -> None:
         from tensorboardX.proto.event_pb2 import Event
 
-        event = Event(summary=summary, wall_time=time.time() if walltime is None else walltime)
-        if step is not None:
-            event.step = int(step)
-        self.writer.write_event(event)
+        logdir.mkdir(parents=True, exist_ok=True)
+        # pid and a serial keep two writers of one folder and second apart from sharing a file name.
+        name = f"events.out.tfevents.{int(time.time())}.{socket.gethostname()}.{os.getpid()}.{next(self._serial)}"
+        self.path = logdir / name
+        self.file = open(self.path, "wb")
+        self.crc = _crc32c()
+        self.max_queue = max(1, max_queue)
+        self.pending = 0
+        self.write(Event(wall_time=time.time(), file_version="brain.Event:2"))
+
+    def _masked_crc(self, data: bytes) -> bytes:
+        crc = self.crc(data)
+        return struct.pack("<I", (((crc >> 15) | (crc << 17)) + 0xA282EAD8) & 0xFFFFFFFF)
+
+    def write(self, event: Any) -> None:
+        data = event.SerializeToString()
+        header = struct.pack("<Q", len(data))
+        self.file.write(header + self._masked_crc(header) + data + self._masked_crc(data))
         self.pending += 1
         if self.pending >= self.max_queue:
-            self.flush()
+            self.push()
 
-    def flush(self) -> None:
+    def add(self, summary: Any, step: int | None) -> None:
+        from tensorboardX.proto.event_pb2 import Event
+
+        event = Event(summary=summary, wall_time=time.time())
+        if step is not None:
+            event.step = int(step)
+        self.write(event)
+
+    def push(self) -> None:
+        """Hand buffered records to the OS, where TensorBoard can read them."""
         if self.pending:
-            self.writer.flush()
+            self.file.flush()
             self.pending = 0
 
+    def sync(self) -> None:
+        """Push and make the file durable (fsync)."""
+        self.push()
+        self.file.flush()
+        os.fsync(self.file.fileno())
+
     def close(self) -> None:
-        self.writer.close()
+        self.sync()
+        self.file.close()
 
 
 class TensorBoardLogger:
@@ -98,8 +136,8 @@ class TensorBoardLogger:
     Args:
         run_dir: the run folder (given by the dispatcher); events go to ``run_dir/save/tensorboard``.
         logdir: write here instead (one of ``run_dir`` / ``logdir`` is required).
-        flush_secs: push buffered events to disk at least this often (seconds).
-        max_queue: push buffered events to disk once this many are pending in one event file.
+        flush_secs: hand buffered events to the OS (visible to TensorBoard) at least this often (seconds).
+        max_queue: hand them over once this many are buffered in one event file.
         num_thresholds: thresholds of PR curves (TensorBoard caps them at 127).
         max_embedding_points: embeddings larger than this are subsampled (the projector gets slow).
     """
@@ -171,7 +209,11 @@ class TensorBoardLogger:
 
     def _flush_periodically(self) -> None:
         while not self._stop.wait(self.flush_secs):
-            self.flush()
+            with self._lock:
+                if self._closed:
+                    return
+                for events in self._files.values():
+                    events.push()
 
     def _image(self, tag: str, hwc: Any, step: int) -> None:
         from tensorboardX.proto.summary_pb2 import Summary
@@ -412,8 +454,10 @@ class TensorBoardLogger:
     @hookimpl
     def flush(self) -> None:
         with self._lock:
+            if self._closed:  # the periodic flusher may wake once more after close
+                return
             for events in self._files.values():
-                events.flush()
+                events.sync()
 
     @hookimpl
     def close(self) -> None:
@@ -425,7 +469,6 @@ class TensorBoardLogger:
         with self._lock:
             self._closed = True
             for events in self._files.values():
-                events.flush()
                 events.close()
 
     def __repr__(self) -> str:
