@@ -40,7 +40,9 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from .dispatch import to_scalar
 from .errors import ConfigError, RunFolderError, TrialogWarning
+from .plugins import get_plugin_manager
 from .run import (
     DEFAULT_FOLDER_FORMAT,
     LAYOUT,
@@ -229,6 +231,10 @@ class Experiment:
         if loggers is None:
             loggers = _default_loggers()
         self.clog = CombinedLogger(loggers, run_dir=self.run_dir)
+        objects = self.clog.loggers.values()
+        self._result_listeners = any(hasattr(o, "on_result_added") for o in objects)
+        self._value_listeners = any(hasattr(o, "show_value") for o in objects)
+        self._result_hook = _plugin_manager().hook.on_result_added
         self._seed_rngs(self.seed)
 
     # ------------------------------------------------------------------ lifecycle (override these)
@@ -388,9 +394,11 @@ class Experiment:
     def _fire(self, hook: str, **kwargs: Any) -> None:
         """Call a lifecycle hook on the loggers and on the ``trialog.plugins`` modules."""
         self.clog.lifecycle(hook, **kwargs)
-        pm = _plugin_manager()
+        caller = getattr(_plugin_manager().hook, hook)
+        if not caller.get_hookimpls():  # the common case on the add_result path: skip pluggy's call machinery
+            return
         try:
-            getattr(pm.hook, hook)(**kwargs)
+            caller(**kwargs)
         except Exception as exc:
             warnings.warn(
                 f"trialog: a plugin's {hook} hook failed: {type(exc).__name__}: {exc}",
@@ -443,14 +451,21 @@ class Experiment:
         plot_result: bool,
         epoch: int | None,
     ) -> None:
-        from .dispatch import to_scalar
-
-        value = to_scalar(value)
-        self._results.add(name, value, counter=counter, tag=tag, epoch=epoch)
-        self._fire(
-            "on_result_added", experiment=self, name=name, value=value, counter=counter, tag=tag, epoch=epoch
-        )
-        if plot_result:
+        # The hot path of a training loop: skip conversions and hook machinery nobody is listening to.
+        if type(value) is not float and type(value) is not int:
+            value = to_scalar(value)
+        self._results.add(name, value, counter, tag, epoch)
+        if self._result_listeners or self._result_hook.get_hookimpls():
+            self._fire(
+                "on_result_added",
+                experiment=self,
+                name=name,
+                value=value,
+                counter=counter,
+                tag=tag,
+                epoch=epoch,
+            )
+        if plot_result and self._value_listeners:
             self.clog.show_value(value, name, counter=counter, tag=tag)
 
     def get_result(self, name: str) -> Any:
@@ -729,8 +744,6 @@ def _default_loggers() -> dict[str, Any]:
 
 
 def _plugin_manager() -> Any:
-    from .plugins import get_plugin_manager
-
     return get_plugin_manager()
 
 
