@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import random
+import shutil
+import subprocess
 import zipfile
 
 import numpy as np
@@ -448,3 +450,21 @@ def test_used_as_a_context_manager_without_run(tmp_path):
     with pytest.raises(RuntimeError), trialog.Experiment(base_dir=tmp_path / "bad", loggers={}) as failed:
         raise RuntimeError("oops")
     assert Run(failed.run_dir).status == "error" and Run(failed.run_dir).meta["error"] == "RuntimeError: oops"
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="git not installed")
+def test_git_state_and_diff_are_recorded(tmp_path, monkeypatch):
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@t"]
+    subprocess.run([*git, "init", "-q", "-b", "exp-branch"], cwd=repo, check=True)
+    (repo / "train.py").write_text("depth = 3\n")
+    subprocess.run([*git, "add", "train.py"], cwd=repo, check=True)
+    subprocess.run([*git, "commit", "-q", "-m", "x"], cwd=repo, check=True)
+    (repo / "train.py").write_text("depth = 4\n")
+    monkeypatch.chdir(repo)
+    exp = trialog.Experiment(base_dir=tmp_path / "runs", loggers={}, save_sources=False)
+    exp.close()
+    meta = Run(exp.run_dir).meta
+    assert meta["git"]["branch"] == "exp-branch" and meta["git"]["dirty"] is True
+    assert "+depth = 4" in (exp.run_dir / "save" / "git.diff").read_text()
