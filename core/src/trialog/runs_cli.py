@@ -279,7 +279,8 @@ def cmd_show(args: argparse.Namespace, out: TextIO | None = None) -> int:
         if meta.get(key) is not None:
             value = meta[key]
             if key == "status" and meta.get("stored_status") not in (None, value):
-                value = f"{value} (run.json says {meta['stored_status']})"
+                source = "run.json" if run.kind == "trialog" else "config/exp.json"
+                value = f"{value} ({source} says {meta['stored_status']})"
             print(f"{key:<9} {value}", file=out)
     print(f"{'duration':<9} {format_duration(_duration(meta))}", file=out)
     git = meta.get("git") or {}
