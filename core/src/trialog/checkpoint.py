@@ -35,6 +35,7 @@ For example::
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import operator
@@ -771,6 +772,31 @@ def _copy(value: Any, where: str, np: Any, into: Any = None) -> Any:
         and into.flags.writeable
         and into.flags.c_contiguous
     ):
-        np.copyto(into, arr)
+        _copyto(into, arr, np)
         return into
-    return np.array(arr, copy=True, order="C")
+    out = np.empty(arr.shape, dtype=arr.dtype)
+    _copyto(out, arr, np)
+    return out
+
+
+_PARALLEL_COPY_BYTES = 16 << 20
+
+
+def _copyto(dst: Any, src: Any, np: Any) -> None:
+    """``np.copyto`` split over the cores for large arrays: numpy releases the GIL, one core's bandwidth
+    is not the machine's, and this copy is all the time an asynchronous save blocks its caller."""
+    workers = min(os.cpu_count() or 1, 8)
+    if src.nbytes < _PARALLEL_COPY_BYTES or workers < 2 or not src.flags.c_contiguous:
+        np.copyto(dst, src)
+        return
+    flat_dst, flat_src = dst.reshape(-1), src.reshape(-1)
+    bounds = np.linspace(0, flat_src.size, workers + 1, dtype=np.int64)
+    threads = [
+        threading.Thread(target=np.copyto, args=(flat_dst[a:b], flat_src[a:b]))
+        for a, b in itertools.pairwise(bounds[1:])
+    ]
+    for t in threads:
+        t.start()
+    np.copyto(flat_dst[: bounds[1]], flat_src[: bounds[1]])
+    for t in threads:
+        t.join()
