@@ -500,3 +500,15 @@ def test_corrupt_or_missing_files_give_named_errors(tmp_path):
     (tmp_path / "index.json").write_text('{"entries": [{"step": 1, "file": "../x.npz", "format": "npz"}]}')
     with pytest.raises(CheckpointError, match=r"malformed.*plain file name"):
         CheckpointManager(tmp_path)
+
+
+def test_large_snapshot_copies_are_whole_and_private():
+    from trialog.checkpoint import NpzFormat
+
+    big = np.arange(5_000_003, dtype=np.float64)  # 40 MB, an odd length: split over threads
+    fmt = NpzFormat()
+    snap = fmt.snapshot({"w": big})
+    assert snap["w"] is not big and np.array_equal(snap["w"], big)
+    big[::2] = -1
+    again = fmt.snapshot({"w": big}, into=snap)
+    assert again["w"] is snap["w"] and np.array_equal(again["w"], big)
