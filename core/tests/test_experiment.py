@@ -7,6 +7,7 @@ import random
 import shutil
 import subprocess
 import zipfile
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -468,3 +469,28 @@ def test_git_state_and_diff_are_recorded(tmp_path, monkeypatch):
     meta = Run(exp.run_dir).meta
     assert meta["git"]["branch"] == "exp-branch" and meta["git"]["dirty"] is True
     assert "+depth = 4" in (exp.run_dir / "save" / "git.diff").read_text()
+
+
+def test_async_checkpoint_hooks_reach_loggers_on_the_run_thread(tmp_path, events):
+    import threading
+
+    class ThreadRecorder(Recorder):
+        @hookimpl
+        def on_checkpoint_saved(self, path, step, epoch):
+            self.events.append(("saved", step, threading.get_ident(), path))
+
+    exp = Lifecycle(
+        events,
+        n_epochs=3,
+        base_dir=tmp_path,
+        loggers={"rec": ThreadRecorder(events)},
+        save_sources=False,
+        checkpoint={"async_save": True},
+    )
+    exp.run()
+    exp.close()
+    saved = [e for e in events if e[0] == "saved"]
+    assert [e[1] for e in saved] == [0, 1, 2]
+    assert {e[2] for e in saved} == {threading.get_ident()}
+    assert [Path(e[3]).name for e in saved] == ["step-00000000.npz", "step-00000001.npz", "step-00000002.npz"]
+    assert Path(saved[-1][3]).is_file()

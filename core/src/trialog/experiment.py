@@ -27,12 +27,14 @@ loggers (``self.clog.lifecycle``) and the ``trialog.plugins`` modules (the plugi
 from __future__ import annotations
 
 import builtins
+import collections
 import contextlib
 import json
 import os
 import random
 import secrets
 import shutil
+import threading
 import traceback as _traceback
 import warnings
 import weakref
@@ -160,6 +162,8 @@ class Experiment:
         self.checkpoint_every = int(ckpt.pop("every") or 0)
         self._checkpoint_options = ckpt
         self._next_step: int | None = None
+        self._thread_id = threading.get_ident()
+        self._saved_pending: collections.deque[Any] = collections.deque()
 
         # ---- the run folder and its run.json
         if resume_from is not None and not resume_new_folder:
@@ -285,6 +289,7 @@ class Experiment:
                 self._restore(full=True)
             for epoch in range(self._start_epoch, self.n_epochs):
                 self.epoch = epoch
+                self._drain_checkpoint_events()
                 self._fire("on_epoch_start", experiment=self, epoch=epoch)
                 self.train(epoch=epoch)
                 self.validate(epoch=epoch)
@@ -327,6 +332,7 @@ class Experiment:
         self._stop_requested = True
 
     def _fire_start(self) -> None:
+        self._thread_id = threading.get_ident()
         self.meta.update(status="running", end=None, pid=os.getpid())
         self.meta.start_heartbeat()
         self.clog.log_config(self._plain_config())
@@ -480,7 +486,14 @@ class Experiment:
 
     # ------------------------------------------------------------------ checkpoints and resume
     def _on_checkpoint_saved(self, entry: Any) -> None:
-        # Called by the manager once the file and the manifest are on disk (from its thread in async mode).
+        # Called by the manager once the file and the manifest are on disk. In async mode that happens on
+        # the writer thread: queue it, so loggers and plugins are only ever called from the run's thread.
+        if threading.get_ident() != self._thread_id:
+            self._saved_pending.append(entry)
+            return
+        self._fire_checkpoint_saved(entry)
+
+    def _fire_checkpoint_saved(self, entry: Any) -> None:
         self._fire(
             "on_checkpoint_saved",
             experiment=self,
@@ -489,6 +502,10 @@ class Experiment:
             epoch=entry.epoch,
             metric=entry.metric,
         )
+
+    def _drain_checkpoint_events(self) -> None:
+        while self._saved_pending:
+            self._fire_checkpoint_saved(self._saved_pending.popleft())
 
     def _experiment_state(self) -> dict[str, Any]:
         return {
@@ -530,7 +547,10 @@ class Experiment:
         return state
 
     def _wait_checkpoints(self) -> None:
-        self.checkpoints.wait()
+        try:
+            self.checkpoints.wait()
+        finally:
+            self._drain_checkpoint_events()
 
     def _restore(self, full: bool) -> None:
         """Restore the resumed run's latest checkpoint (full: also results, RNGs and the next epoch)."""
