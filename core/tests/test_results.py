@@ -300,11 +300,8 @@ def test_trixi_torn_last_element(tmp_path):
         read_trixi_results(path)
 
 
-def test_trixi_fixture_when_present():
-    fixture = "/work/shared/fixtures/trixi-run-example"
-    if not os.path.isdir(fixture):
-        pytest.skip("shared trixi fixture not on this machine")
-    recs = read_trixi_results(fixture)
+def test_trixi_fixture(trixi_run):
+    recs = read_trixi_results(trixi_run)
     assert len(recs) == 12 and {r["name"] for r in recs} == {"loss", "acc"}
     assert recs[-1] == {"name": "acc", "tag": "val", "value": 0.7, "counter": 2, "epoch": 2, "time": None}
 

@@ -32,7 +32,6 @@ from trialog.run import (
     resolve_folder_name,
 )
 
-TRIXI_FIXTURE = Path("/work/shared/fixtures/trixi-run-example")
 WHEN = dt.datetime(2026, 11, 21, 10, 15, 0)
 
 
@@ -276,8 +275,8 @@ def test_reader_corrects_a_dead_running_run(tmp_path):
     assert run.status == "killed" and run.meta["stored_status"] == "running"
 
 
-def test_reader_on_the_trixi_fixture():
-    run = Run(TRIXI_FIXTURE)
+def test_reader_on_the_trixi_fixture(trixi_run):
+    run = Run(trixi_run)
     assert run.kind == "trixi" and run.status == "finished" and run.name == "trixi_example"
     assert run.config.lr == 0.01 and run.config.model.depth == 3
     loss = run.results["loss"]
@@ -288,9 +287,9 @@ def test_reader_on_the_trixi_fixture():
     assert run.summary["acc"]["max"] == 0.7
 
 
-def test_reader_on_a_killed_trixi_run(tmp_path):
+def test_reader_on_a_killed_trixi_run(tmp_path, trixi_run):
     copy = tmp_path / "trixi-killed"
-    shutil.copytree(TRIXI_FIXTURE, copy)
+    shutil.copytree(trixi_run, copy)
     log = copy / "result" / "results-log.json"
     lines = log.read_text().splitlines()
     # What a killed trixi run leaves: no closing "]", a trailing comma, and a torn last element.

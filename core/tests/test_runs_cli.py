@@ -12,8 +12,6 @@ import trialog
 from trialog.cli import main
 from trialog.runs_cli import config_difference, format_duration, parse_metric
 
-TRIXI_FIXTURE = Path("/work/shared/fixtures/trixi-run-example")
-
 
 class Scripted(trialog.Experiment):
     """Adds the accuracies given in the config, one per epoch."""
@@ -26,7 +24,7 @@ class Scripted(trialog.Experiment):
 
 
 @pytest.fixture
-def runs(tmp_path):
+def runs(tmp_path, trixi_run):
     base = tmp_path / "runs"
     made = []
     for name, lr, accs in (("low", 0.01, [0.5, 0.6]), ("high", 0.1, [0.7, 0.9])):
@@ -39,7 +37,7 @@ def runs(tmp_path):
         exp.run()
         exp.close()
         made.append(exp.run_dir)
-    shutil.copytree(TRIXI_FIXTURE, base / "old_trixi_run")
+    shutil.copytree(trixi_run, base / "old_trixi_run")
     return base, made
 
 
