@@ -80,8 +80,15 @@ def bench(session: nox.Session) -> None:
 @nox.session
 def digits(session: nox.Session) -> None:
     """The main job: train the digits classifier through `trialog run`."""
-    _install(session, "./core", "./plugins/file", "./plugins/tensorboard", "./plugins/torch", "scikit-learn",
-             torch=True)
+    _install(
+        session,
+        "./core",
+        "./plugins/file",
+        "./plugins/tensorboard",
+        "./plugins/torch",
+        "scikit-learn",
+        torch=True,
+    )
     session.run("trialog", "run", "examples/digits/config.json", *session.posargs)
 
 

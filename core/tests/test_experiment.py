@@ -434,10 +434,15 @@ def test_unknown_override_key_is_a_config_error(tmp_path):
     assert json.loads((exp.run_dir / "config" / "config.json").read_text())["lr"] == 2.0
 
 
-def test_unknown_logger_type_marks_the_run_error(tmp_path):
-    with pytest.raises(LoggerConfigError):
+def test_bad_logger_options_mark_the_run_error(tmp_path):
+    class Quiet:
+        @trialog.hookimpl
+        def show_value(self, value):
+            pass
+
+    with pytest.raises(LoggerConfigError, match="no_such_option"):
         trialog.Experiment(
-            base_dir=tmp_path, loggers={"x": {"type": "file", "no_such_option": 1}}, save_sources=False
+            base_dir=tmp_path, loggers={"x": {"type": Quiet, "no_such_option": 1}}, save_sources=False
         )
     (run_dir,) = find_runs(tmp_path)
     assert Run(run_dir).status == "error"
