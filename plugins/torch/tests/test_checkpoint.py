@@ -208,3 +208,75 @@ def test_snapshot_keeps_namedtuples_and_plain_values():
     point = collections.namedtuple("Point", "x y")
     snap = snapshot_to_cpu({"p": point(torch.ones(1), 2), "s": {1, 2}, "n": None})
     assert isinstance(snap["p"], point) and snap["p"].y == 2 and snap["s"] == {1, 2} and snap["n"] is None
+
+
+def test_snapshot_buffers_are_recycled_only_after_their_save(tmp_path):
+    fmt = TorchFormat()
+    weights = torch.arange(1000.0)
+    first = fmt.snapshot({"w": weights})
+    weights += 1
+    second = fmt.snapshot({"w": weights})  # the first snapshot is not saved yet: a buffer of its own
+    assert first["w"].data_ptr() != second["w"].data_ptr()
+    assert torch.equal(first["w"], torch.arange(1000.0))
+    fmt.save(first, tmp_path / "a.pt")
+    weights += 1
+    third = fmt.snapshot({"w": weights})
+    assert third["w"].data_ptr() == first["w"].data_ptr()  # written, so its buffer is reused
+    assert torch.equal(third["w"], torch.arange(1000.0) + 2)
+    assert torch.equal(second["w"], torch.arange(1000.0) + 1)
+    assert torch.equal(fmt.load(tmp_path / "a.pt")["w"], torch.arange(1000.0))
+
+
+def test_saving_live_state_never_hands_its_tensors_to_the_pool(tmp_path):
+    fmt = TorchFormat()
+    live = {"w": torch.ones(10)}
+    fmt.save(live, tmp_path / "live.pt")
+    snap = fmt.snapshot({"w": torch.zeros(10)})
+    assert snap["w"].data_ptr() != live["w"].data_ptr() and torch.equal(live["w"], torch.ones(10))
+
+
+def test_async_manager_with_the_torch_format_writes_the_state_of_the_save_call(tmp_path):
+    from trialog.checkpoint import CheckpointManager
+
+    model, opt, _ = _trained()
+    manager = CheckpointManager(tmp_path / "ck", format="torch", keep_last=2, async_save=True)
+    expected = []
+    for step in range(3):
+        expected.append({k: v.clone() for k, v in model.state_dict().items()})
+        manager.save({"model": model.state_dict(), "optimizer": opt.state_dict()}, step=step)
+        with torch.no_grad():  # training goes on while the checkpoint is written
+            for p in model.parameters():
+                p.mul_(0.5)
+    manager.close()
+    assert [e.step for e in manager.entries] == [1, 2]
+    for step in (1, 2):
+        state, entry = manager.load(step)
+        assert entry.format == "torch" and entry.path.suffix == ".pt"
+        for key, value in expected[step].items():
+            assert torch.equal(state["model"][key], value)
+
+
+def test_legacy_torch_files_load_without_mmap(tmp_path):
+    path = tmp_path / "legacy.pth.tar"
+    torch.save({"w": torch.arange(4.0)}, path, _use_new_zipfile_serialization=False)
+    assert torch.equal(TorchFormat().load(path)["w"], torch.arange(4.0))
+    with pytest.raises(CheckpointError, match=r"legacy\.pth\.tar is not a readable torch checkpoint"):
+        TorchFormat().load(path, mmap=True)  # asked for explicitly: no silent fallback
+
+
+def test_large_saves_go_through_the_writeback_file(tmp_path, monkeypatch):
+    from trialog_torch import checkpoint
+
+    kicks = []
+    monkeypatch.setattr(
+        checkpoint, "_sync_file_range", lambda fd, offset, n, flags: kicks.append((offset, n))
+    )
+    monkeypatch.setattr(checkpoint._WritebackFile, "CHUNK", 1 << 16)
+    state = {"a": torch.arange(100_000.0), "b": torch.ones(50_000)}
+    TorchFormat().save(state, tmp_path / "big.pt")
+    back = TorchFormat().load(tmp_path / "big.pt")
+    assert torch.equal(back["a"], state["a"]) and torch.equal(back["b"], state["b"])
+    assert len(kicks) >= 2  # torch writes each tensor in one piece: a kick after each
+    assert all(
+        kicks[i][0] + kicks[i][1] == kicks[i + 1][0] for i in range(len(kicks) - 1)
+    )  # contiguous ranges
