@@ -38,10 +38,11 @@ class Digits(Dataset):
             parts["val"].append(members[:n_val])
             parts["test"].append(members[n_val : n_val + n_test])
             parts["train"].append(members[n_val + n_test :])
-        indices = np.sort(np.concatenate(parts[split]))
+        #: rows of ``load_digits()`` in this split
+        self.indices = np.sort(np.concatenate(parts[split]))
 
-        self.images = torch.from_numpy(images[indices]).unsqueeze(1)
-        self.targets = torch.from_numpy(labels[indices])
+        self.images = torch.from_numpy(images[self.indices]).unsqueeze(1)
+        self.targets = torch.from_numpy(labels[self.indices])
 
     def __len__(self) -> int:
         return len(self.targets)

@@ -9,7 +9,7 @@ from torch import nn
 class DigitsCNN(nn.Module):
     """Two 3x3 convolution blocks and a two-layer classifier head, for (N, 1, 8, 8) inputs."""
 
-    def __init__(self, num_classes: int = 10, channels: int = 32, hidden: int = 128, dropout: float = 0.25):
+    def __init__(self, num_classes: int = 10, channels: int = 16, hidden: int = 64, dropout: float = 0.25):
         super().__init__()
         self.features = nn.Sequential(
             nn.Conv2d(1, channels, kernel_size=3, padding=1),

@@ -162,10 +162,14 @@ def run_config(
         default_name = path.stem if path.stem != "config" else path.resolve().parent.name
 
     _check_top_level(cfg)
-    if cfg.get("seed") is None:
+    seed = cfg.get("seed")
+    if seed is None and resume is None:
         # The model is built before the trainer seeds anything, so a seed is needed now; the trainer's
-        # experiment records it in run.json, so the run stays reproducible.
+        # experiment records it in run.json, so the run stays reproducible. (A resumed run keeps the
+        # seed its run.json recorded, and its weights come from the checkpoint.)
         cfg["seed"] = secrets.randbelow(2**31)
+    elif seed is not None and (not isinstance(seed, int) or isinstance(seed, bool)):
+        raise ConfigError(f"config key 'seed' must be an integer, got {seed!r}")
     if base_dir is None and cfg.get("base_dir") is not None:
         base_dir = cfg["base_dir"]
     name = str(cfg.get("name") or default_name)
@@ -196,7 +200,8 @@ def _fit(
     base_dir: str | Path | None,
 ) -> tuple[Path, dict[str, Any]]:
     """Seed, build the model and loaders, check the first batch, train; (run folder, final metrics)."""
-    _seed_everything(int(cfg["seed"]))
+    if cfg.get("seed") is not None:
+        _seed_everything(cfg["seed"])
     model = _build_model(cfg)
     loaders = {split: _build_loader(cfg, split, dataset) for split, dataset in datasets.items()}
     _probe_first_batch(model, datasets["train"], loaders["train"], cfg["trainer"].get("input_key", "input"))
@@ -270,13 +275,20 @@ def _run_kfold(
             run_fold,
             name=name,
             stratified=bool(spec.get("stratified", False)),
-            seed=int(spec.get("seed", cfg["seed"])),
+            seed=_fold_seed(spec, cfg),
         )
     except ConfigError as exc:
         if str(exc).startswith("config key"):
             raise
         raise ConfigError(f"config key 'kfold': {exc}") from exc
     return RunOutcome(run_dirs, [dict(r) for r in results], summary)
+
+
+def _fold_seed(spec: Mapping[str, Any], cfg: Mapping[str, Any]) -> int:
+    seed = spec.get("seed", cfg.get("seed"))
+    if not isinstance(seed, int) or isinstance(seed, bool):
+        raise ConfigError(f"config key 'kfold.seed' must be an integer (it picks the folds), got {seed!r}")
+    return seed
 
 
 # ---------------------------------------------------------------------------------------- building
@@ -375,7 +387,7 @@ def _loader_options(cfg: Mapping[str, Any], split: str) -> tuple[dict[str, Any],
         options.pop("sampler", None)
     else:
         options.setdefault("shuffle", "sampler" not in options)
-    spec = cfg["data"][split]
+    spec = cfg["data"].get(split)  # None for the validation folds of k-fold
     if isinstance(spec, Mapping) and spec.get("loader") is not None:
         own = spec["loader"]
         if not isinstance(own, Mapping):
