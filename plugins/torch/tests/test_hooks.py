@@ -73,6 +73,7 @@ def test_cuda_states_on_a_machine_without_cuda_warn_and_keep_the_cpu_state():
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
 def test_cuda_rng_state_round_trip():
+    torch.cuda.init()  # CUDA states are recorded once CUDA is in use
     hooks.seed_rngs(5)
     state = hooks.get_rng_state()
     assert state[hooks.CUDA_KEY].shape[0] == torch.cuda.device_count()
@@ -104,3 +105,12 @@ def test_add_cli_commands_delegates_to_the_cli_module(monkeypatch):
     marker = object()
     hooks.add_cli_commands(marker)
     assert seen == [marker]
+
+
+def test_add_cli_commands_registers_trialog_run():
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="trialog")
+    subparsers = parser.add_subparsers(dest="command")
+    hooks.add_cli_commands(subparsers)
+    assert "run" in subparsers.choices

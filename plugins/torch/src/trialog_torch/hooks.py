@@ -25,11 +25,19 @@ def _torch() -> Any | None:
 
 
 def _cuda_ready(torch: Any) -> bool:
-    # is_available() alone can initialise a driver in a process that never touched CUDA; it is cheap
-    # once torch is imported, and a CPU-only build answers False without side effects.
     try:
         return bool(torch.cuda.is_available())
     except Exception:  # a broken driver must not stop a CPU run
+        return False
+
+
+def _cuda_in_use(torch: Any) -> bool:
+    # Reading the CUDA generators would create a context on every GPU (memory, seconds) in a process
+    # that never used CUDA. Until CUDA is initialised its generators hold only the lazily applied seed,
+    # which a resumed run, seeded the same way, applies again.
+    try:
+        return bool(torch.cuda.is_initialized())
+    except Exception:
         return False
 
 
@@ -44,12 +52,12 @@ def seed_rngs(seed: int) -> None:
 
 @hookimpl
 def get_rng_state() -> Mapping[str, Any] | None:
-    """Torch CPU state and, when CUDA is available, one row per device, as uint8 numpy arrays."""
+    """Torch CPU state and, once CUDA is in use, one row per device, as uint8 numpy arrays."""
     torch = _torch()
     if torch is None:
         return None
     state: dict[str, Any] = {CPU_KEY: torch.get_rng_state().numpy().copy()}
-    if _cuda_ready(torch):
+    if _cuda_in_use(torch):
         import numpy
 
         rows = [s.cpu().numpy() for s in torch.cuda.get_rng_state_all()]
