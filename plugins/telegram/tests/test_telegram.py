@@ -1,0 +1,317 @@
+"""trialog-telegram with the real python-telegram-bot Bot against a fake Telegram Bot API on 127.0.0.1."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import socket
+import threading
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+from trialog_telegram import TelegramLogger
+from trialog_telegram.fake import FakeTelegram
+
+from trialog import Experiment
+from trialog.dispatch import CombinedLogger
+from trialog.errors import LoggerConfigError, TrialogWarning
+from trialog.imaging import decode_png, make_grid
+
+IMAGE = (np.arange(3 * 12 * 20) % 251).astype(np.uint8).reshape(3, 12, 20)
+RUN = {"name": "demo", "host": "gpu-node-7", "pid": 4242, "start": "2026-01-01T10:00:00+00:00"}
+SUMMARY = {
+    "val_loss": {"last": 0.25, "min": 0.125, "max": 1.5, "mean": 0.5, "count": 10},
+    "val_acc": {"last": 0.875, "min": 0.25, "max": 0.9375, "mean": 0.6, "count": 10},
+}
+
+
+@pytest.fixture
+def fake():
+    with FakeTelegram() as server:
+        yield server
+
+
+@pytest.fixture
+def token(fake, monkeypatch):
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", fake.token)
+    return fake.token
+
+
+@contextlib.contextmanager
+def caught():
+    with warnings.catch_warnings(record=True) as records:
+        warnings.simplefilter("always")
+        yield records
+
+
+def trialog_warnings(records) -> list[str]:
+    return [str(w.message) for w in records if issubclass(w.category, TrialogWarning)]
+
+
+def telegram(url: str, **options) -> CombinedLogger:
+    declaration = {"type": "telegram", "chat_id": 4242, "base_url": url, "retries": 1, **options}
+    return CombinedLogger({"tg": declaration})
+
+
+def simulate_run(clog: CombinedLogger, steps: int = 200) -> tuple[dict, float]:
+    """A short run through the dispatcher; returns the close summary and the seconds the loop took."""
+    start = time.perf_counter()
+    clog.lifecycle("on_run_start", run=RUN, config={"lr": 0.1, "optimizer": {"name": "adam"}})
+    for step in range(steps):
+        clog.show_value(1.0 / (step + 1), "loss", counter=step, tag="train")
+    clog.show_text("epoch 0 <done> & dusted")
+    clog.show_image(IMAGE, "sample")
+    loop = time.perf_counter() - start
+    end = {**RUN, "status": "finished", "end": "2026-01-01T11:02:03+00:00"}
+    clog.lifecycle("on_run_end", run=end, summary=SUMMARY)
+    return clog.close(), loop
+
+
+def unused_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def telegram_threads() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name.startswith("trialog-telegram")]
+
+
+# ---------------------------------------------------------------------------------------------- delivery
+def test_notifications_text_and_photos_arrive_intact(fake, token):
+    with caught() as records:
+        clog = telegram(fake.base_url)
+        summary, _ = simulate_run(clog)
+    assert trialog_warnings(records) == []
+    assert summary["tg"]["failures"] == 0
+    assert clog["tg"].stats["sent"] == 5
+    assert fake.methods()[0] == "getMe" and fake.methods().count("getMe") == 1
+
+    start, text, end = fake.live("text")
+    assert start.parse_mode == "HTML" and start.text.startswith("<b>▶️ demo started</b>")
+    assert (
+        "host: gpu-node-7 (pid 4242)" in start.text
+        and "<pre>lr: 0.1\noptimizer.name: adam</pre>" in start.text
+    )
+    assert text.parse_mode is None and text.text == "demo: epoch 0 <done> & dusted"
+    assert end.text.startswith("<b>✅ demo finished</b>") and "duration: 1h 02m 03s" in end.text
+    assert "val_loss: 0.25 · best 0.125 (min)" in end.text
+    assert all(m.chat_id == "4242" for m in fake.messages)
+
+    photos = {m.filename: m for m in fake.live("photo")}
+    assert set(photos) == {"sample.png", "train.png"}
+    assert photos["sample.png"].text == "demo · sample"
+    assert np.array_equal(decode_png(photos["sample.png"].data), IMAGE.transpose(1, 2, 0))
+    assert decode_png(photos["train.png"].data).shape == (480, 640, 3)
+
+
+def test_the_bot_runs_on_one_private_loop_that_close_stops(fake, token):
+    before = set(telegram_threads())
+    clog = telegram(fake.base_url)
+    logger = clog["tg"]
+    clog.show_text("one")
+    clog.show_text("two")
+    clog.close()
+    assert [m.text for m in fake.live("text")] == ["one", "two"]
+    assert logger._loop.is_closed() and not logger._loop_thread.is_alive()
+    assert set(telegram_threads()) <= before
+
+
+def test_grids_plots_and_oversized_images(fake, token):
+    rng = np.random.default_rng(0)
+    batch = rng.random((6, 3, 8, 8))
+    strip = np.zeros((8, 400), np.uint8)  # aspect 50: Telegram refuses it as a photo
+    clog = telegram(fake.base_url)
+    clog.show_image_grid(batch, "grid", nrow=3)
+    clog.show_boxplot(rng.random((20, 3)), "box")
+    clog.show_image(strip, "strip")
+    clog.close()
+    photos = {m.filename: m.data for m in fake.live("photo")}
+    assert set(photos) == {"grid.png", "box.png"}
+    assert np.array_equal(decode_png(photos["grid.png"]), make_grid(batch, nrow=3))
+    (document,) = fake.live("document")
+    assert document.filename == "strip.png" and np.array_equal(decode_png(document.data)[..., 0], strip)
+
+
+def test_delete_last_replaces_the_previous_post_of_a_name(fake, token):
+    clog = telegram(fake.base_url)
+    clog.show_image(IMAGE, "sample")
+    assert fake.wait_for(lambda f: len(f.live("photo")) == 1)
+    clog.show_image(255 - IMAGE, "sample")
+    clog.close()
+    (photo,) = fake.live("photo")
+    assert np.array_equal(decode_png(photo.data), (255 - IMAGE).transpose(1, 2, 0))
+    assert "deleteMessage" in fake.methods()
+
+
+def test_show_value_uploads_the_curve_at_most_every_min_interval(fake, token):
+    clog = telegram(fake.base_url, min_interval=3600)
+    for _ in range(5):
+        for step in range(200):
+            clog.show_value(float(step), "loss")
+        clog.wait_idle()
+    assert fake.methods() == []
+    clog.close()
+    assert fake.methods() == ["getMe", "sendPhoto"]
+
+
+def test_error_notice_is_escaped_html(fake, token):
+    clog = telegram(fake.base_url)
+    error = ValueError("bad <input> & more")
+    clog.lifecycle(
+        "on_run_error", run={**RUN, "status": "error"}, error=error, traceback="line 1\nValueError: <x>"
+    )
+    clog.close()
+    (message,) = fake.live("text")
+    assert message.text.startswith("<b>❌ demo failed</b>")
+    assert "error: ValueError: bad &lt;input&gt; &amp; more" in message.text
+    assert message.text.endswith("<pre>line 1\nValueError: &lt;x&gt;</pre>")
+
+
+def test_string_chat_ids(fake, token):
+    assert TelegramLogger(chat_id="-100123").chat_id == -100123
+    assert TelegramLogger(chat_id="@mychannel").chat_id == "@mychannel"
+    for bad in (None, True, "", 1.5):
+        with pytest.raises(LoggerConfigError, match="chat_id must be"):
+            TelegramLogger(chat_id=bad)
+
+
+# ---------------------------------------------------------------------------------------------- faults
+def test_flood_control_retry_after_is_honoured(fake, token):
+    fake.rate_limit(times=1, retry_after=1)
+    with caught() as records:
+        start = time.perf_counter()
+        simulate_run(telegram(fake.base_url))
+    assert trialog_warnings(records) == []
+    assert time.perf_counter() - start >= 1.0
+    assert len(fake.live("text")) == 3 and len(fake.live("photo")) == 2
+
+
+def test_a_passing_500_is_retried(fake, token):
+    fake.fail(500, times=1)
+    with caught() as records:
+        simulate_run(telegram(fake.base_url))
+    assert trialog_warnings(records) == []
+    assert len(fake.live("text")) == 3
+
+
+@pytest.mark.parametrize(
+    "fault",
+    ["server_down", "flood_control_too_long", "status_500", "status_502", "latency_5s", "invalid_token"],
+)
+def test_faults_never_stall_or_crash_the_run_and_warn_once(fault, token, monkeypatch):
+    options = {"close_timeout": 2.0, "timeout": 1.0}
+    wrong = "987654321:WRONG-token_abcdefghijklmnopqrstuvwxyz"
+    with FakeTelegram(token=token) as fake:
+        url = fake.base_url
+        if fault == "server_down":
+            url = f"http://127.0.0.1:{unused_port()}/bot"
+        elif fault == "flood_control_too_long":
+            fake.rate_limit(times=1000, retry_after=120)
+        elif fault.startswith("status_"):
+            fake.fail(int(fault[-3:]), times=1000, description="Bad Gateway")
+        elif fault == "latency_5s":
+            fake.delay = 5.0
+            options["timeout"] = 0.3
+        elif fault == "invalid_token":
+            monkeypatch.setenv("TELEGRAM_BOT_TOKEN", wrong)
+        with caught() as records:
+            start = time.perf_counter()
+            summary, loop = simulate_run(telegram(url, **options))
+            total = time.perf_counter() - start
+    messages = trialog_warnings(records)
+    assert len(messages) == 1, messages
+    assert token not in messages[0] and wrong not in messages[0] and "WRONG-token" not in messages[0]
+    assert summary["tg"]["failures"] == 0
+    assert loop < 0.5
+    assert total < 8.0
+    if fault == "invalid_token":
+        # PTB puts the token into InvalidToken's message; the warning has it scrubbed.
+        assert "InvalidToken: The token `***` was rejected by the server." in messages[0]
+        assert fake.methods() == ["getMe"]
+
+
+def test_close_waits_a_bounded_time_for_a_slow_server(token):
+    with FakeTelegram(token=token, delay=5.0) as fake:
+        clog = telegram(fake.base_url, close_timeout=0.5, timeout=10.0)
+        clog.lifecycle("on_run_end", run=RUN, summary=SUMMARY)
+        with caught() as records:
+            start = time.perf_counter()
+            clog.close()
+            elapsed = time.perf_counter() - start
+    assert elapsed < 4.0  # close_timeout + the Bot's shutdown on its loop
+    (message,) = trialog_warnings(records)
+    assert "could not deliver 1 pending post" in message
+    assert clog["tg"].stats["undelivered"] == 1
+
+
+# ---------------------------------------------------------------------------------------------- secrets
+def test_token_option_is_refused_and_not_echoed(token):
+    with pytest.raises(LoggerConfigError, match="TELEGRAM_BOT_TOKEN") as info:
+        CombinedLogger({"tg": {"type": "telegram", "chat_id": 1, "token": "555:secret-option"}})
+    assert "555:secret-option" not in str(info.value)
+
+
+def test_a_token_pasted_into_token_env_is_refused_and_not_echoed():
+    with pytest.raises(LoggerConfigError, match="NAME of an environment variable") as info:
+        TelegramLogger(chat_id=1, token_env="555:pasted-by-mistake")
+    assert "pasted-by-mistake" not in str(info.value)
+
+
+def test_repr_hides_the_token(token):
+    logger = TelegramLogger(chat_id=7)
+    assert repr(logger) == "TelegramLogger(chat_id=7, token_env='TELEGRAM_BOT_TOKEN')"
+    assert token not in repr(vars(logger))
+    logger.close()
+
+
+def test_request_urls_in_library_logs_are_scrubbed(fake, token, caplog):
+    with caplog.at_level(logging.DEBUG):
+        clog = telegram(fake.base_url)
+        clog.show_text("hi")
+        clog.close()
+    assert any("/bot***/sendMessage" in r.getMessage() for r in caplog.records)
+    assert not any(token in r.getMessage() for r in caplog.records)
+    assert token in fake.paths[0]  # the token did travel in the URL, as with the real API
+
+
+def test_token_never_reaches_the_run_folder(tmp_path, monkeypatch):
+    with FakeTelegram(token="111:right-token-for-leak-check") as fake:
+        secret = "222:WRONG-token-for-leak-check"
+        monkeypatch.setenv("TELEGRAM_BOT_TOKEN", secret)  # rejected: PTB's error carries it
+        loggers = {"tg": {"type": "telegram", "chat_id": 5, "base_url": fake.base_url, "retries": 0}}
+        config = {"lr": 0.1, "n_epochs": 2, "loggers": loggers}
+
+        class Train(Experiment):
+            def train(self, epoch):
+                for step in range(20):
+                    self.add_result(1.0 / (step + 1), "loss", counter=epoch * 20 + step)
+                self.clog.show_text(f"epoch {epoch}")
+
+        root = logging.getLogger()
+        with caught() as records:
+            exp = Train(config, base_dir=tmp_path, loggers=config["loggers"], save_sources=False)
+            debug_log = logging.FileHandler(exp.log_dir / "debug.log")
+            root.addHandler(debug_log)
+            level = root.level
+            root.setLevel(logging.DEBUG)
+            try:
+                exp.run()
+                exp.close()
+            finally:
+                root.removeHandler(debug_log)
+                root.setLevel(level)
+                debug_log.close()
+    assert len(trialog_warnings(records)) == 1
+    stored = json.loads((exp.config_dir / "config.json").read_text())
+    assert stored["loggers"]["tg"] == loggers["tg"]
+    files = [p for p in Path(exp.run_dir).rglob("*") if p.is_file()]
+    log_text = (exp.log_dir / "debug.log").read_text()
+    assert "/getMe" in log_text and "was rejected by the server" in log_text
+    for path in files:
+        assert b"WRONG-token-for-leak-check" not in path.read_bytes(), path
+        assert b"right-token-for-leak-check" not in path.read_bytes(), path
