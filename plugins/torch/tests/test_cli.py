@@ -308,3 +308,46 @@ def test_the_console_script_prints_one_line_errors(project, tmp_path):
     assert result.stderr.strip().count("\n") == 0, result.stderr
     assert "config key 'model.type'" in result.stderr
     assert result.stdout == ""
+
+
+def test_kfold_switched_on_from_the_command_line(project, tmp_path, capsys):
+    # A config with "kfold": null lets --set turn k-fold on (and --set data.val=null drop the val set).
+    config = project(_config(kfold=None))
+    rc, out, err = _run(
+        capsys,
+        config,
+        "--quiet",
+        "--base-dir",
+        tmp_path / "runs",
+        "--set",
+        'kfold={"k": 2}',
+        "--set",
+        "data.val=null",
+        "--set",
+        "trainer.epochs=1",
+    )
+    assert rc == 0, err
+    assert out.count("run folder: ") == 2
+    assert sorted(p.name.rsplit("_", 1)[-1] for p in (tmp_path / "runs").iterdir()) == ["fold0", "fold1"]
+
+
+def test_same_seed_same_run(project, tmp_path):
+    # Model init, shuffling and dropout all follow the config's seed; the first-batch check draws nothing.
+    config = project(_config())
+    first = run_config(config, base_dir=tmp_path / "a", quiet=True).metrics[0]
+    second = run_config(config, base_dir=tmp_path / "b", quiet=True).metrics[0]
+    other = run_config(config, base_dir=tmp_path / "c", quiet=True, overrides=["seed=4"]).metrics[0]
+    assert first["train/loss"] == second["train/loss"]
+    assert first["val/loss"] == second["val/loss"]
+    assert first["train/loss"] != other["train/loss"]
+
+
+def test_the_first_batch_check_does_not_change_the_run(project, tmp_path, monkeypatch):
+    import trialog_torch.cli as cli
+
+    config = project(_config())
+    checked = run_config(config, base_dir=tmp_path / "a", quiet=True).metrics[0]
+    monkeypatch.setattr(cli, "_probe_first_batch", lambda *args: None)
+    unchecked = run_config(config, base_dir=tmp_path / "b", quiet=True).metrics[0]
+    assert checked["train/loss"] == unchecked["train/loss"]
+    assert checked["val/loss"] == unchecked["val/loss"]
