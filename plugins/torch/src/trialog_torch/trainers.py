@@ -393,6 +393,7 @@ class Trainer:
             name=name or self.config.get("name") or self.task,
             n_epochs=self.epochs,
             seed=self.section.get("seed"),
+            device=self.device,
             base_dir=base_dir,
             loggers=loggers,
             resume=resume,
@@ -409,23 +410,18 @@ class Trainer:
         """The experiment's combined logger (None on ranks other than 0)."""
         return None if self.experiment is None else self.experiment.clog
 
-    def state_dict(self) -> dict[str, Any]:
-        """Everything a resume needs besides RNG states and results (the experiment adds those)."""
+    def progress_state(self) -> dict[str, Any]:
+        """Counters, best value, history and callback states: what a resume needs besides torch objects."""
         return {
-            "model": self.model.state_dict(),
-            "optimizer": self.optimizer.state_dict(),
-            "scaler": self.scaler.state_dict() if self.scaler is not None else {},
-            "callbacks": [cb.state_dict() for cb in self.callbacks],
-            "trainer": {"epoch": self.epoch, "global_step": self.global_step, "best": self.best},
+            "epoch": self.epoch,
+            "global_step": self.global_step,
+            "best": self.best,
             "history": [dict(h) for h in self.history],
+            "callbacks": [cb.state_dict() for cb in self.callbacks],
         }
 
-    def load_state_dict(self, state: Mapping[str, Any]) -> None:
-        """Restore what :meth:`state_dict` returned."""
-        self.model.load_state_dict(state["model"])
-        self.optimizer.load_state_dict(state["optimizer"])
-        if self.scaler is not None and state.get("scaler"):
-            self.scaler.load_state_dict(state["scaler"])
+    def load_progress_state(self, state: Mapping[str, Any]) -> None:
+        """Restore what :meth:`progress_state` returned."""
         saved = list(state.get("callbacks", []))
         if len(saved) != len(self.callbacks):
             raise ConfigError(
@@ -434,12 +430,28 @@ class Trainer:
             )
         for callback, cb_state in zip(self.callbacks, saved):
             callback.load_state_dict(cb_state)
-        info = state.get("trainer", {})
-        self.epoch = int(info.get("epoch", 0))
-        self.global_step = int(info.get("global_step", 0))
-        best = info.get("best")
+        self.epoch = int(state.get("epoch", 0))
+        self.global_step = int(state.get("global_step", 0))
+        best = state.get("best")
         self.best = None if best is None else float(best)
         self.history = [{str(k): float(v) for k, v in h.items()} for h in state.get("history", [])]
+
+    def state_dict(self) -> dict[str, Any]:
+        """Model, optimizer, grad scaler and :meth:`progress_state` in one dict (RNG states and results aside)."""
+        return {
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "scaler": self.scaler.state_dict() if self.scaler is not None else {},
+            "progress": self.progress_state(),
+        }
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        """Restore what :meth:`state_dict` returned."""
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        if self.scaler is not None and state.get("scaler"):
+            self.scaler.load_state_dict(state["scaler"])
+        self.load_progress_state(state["progress"])
 
     def _share_start(self, start_epoch: int) -> int:
         """Under DDP, rank 0 sends its (possibly resumed) state and start epoch to the other ranks."""
@@ -714,6 +726,8 @@ class Trainer:
         finally:
             if self.bar is not None:
                 self.bar.close()
+        # rank 0 closes its run folder and loggers after the others finished; wait so all leave together
+        distributed.barrier()
         return dict(self.final)
 
     def end_phase(self) -> None:
@@ -740,11 +754,23 @@ def _experiment_class() -> type:
     from .experiment import TorchExperiment
 
     class TrainerExperiment(TorchExperiment):
-        """A TorchExperiment whose train/validate/end and checkpoint state are a trainer's."""
+        """A TorchExperiment whose train/validate/end stages are a trainer's.
+
+        The trainer's model, optimizer, scheduler and grad scaler are attributes, so TorchExperiment's
+        discovery checkpoints them in its usual layout (``load_checkpoint``, partial loading and
+        ``resume_save_types`` work as for any TorchExperiment); the trainer's counters, history and callback
+        states ride along under ``"trainer"``.
+        """
 
         def __init__(self, trainer: Trainer, **kwargs: Any) -> None:
             self.trainer = trainer
             super().__init__(**kwargs)
+            self.model = trainer.model
+            self.optimizer = trainer.optimizer
+            if trainer.scheduler_callback is not None:
+                self.scheduler = trainer.scheduler_callback.scheduler
+            if trainer.scaler is not None:
+                self.scaler = trainer.scaler
 
         def train(self, epoch: int) -> None:
             if self.trainer.bar is not None and self.trainer.bar.n < epoch:
@@ -759,11 +785,14 @@ def _experiment_class() -> type:
             self.trainer.end_phase()
 
         def get_state(self) -> dict[str, Any]:
-            return {"trainer": self.trainer.state_dict()}
+            state = super().get_state()
+            state["trainer"] = self.trainer.progress_state()
+            return state
 
         def set_state(self, state: Mapping[str, Any]) -> None:
+            super().set_state(state)
             if "trainer" in state:
-                self.trainer.load_state_dict(state["trainer"])
+                self.trainer.load_progress_state(state["trainer"])
 
     return TrainerExperiment
 

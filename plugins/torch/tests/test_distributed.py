@@ -1,0 +1,79 @@
+"""DDP with 2 real CPU processes (gloo): sharded data, reduced metrics, only rank 0 writes.
+
+The processes are forked from the test process, with the environment torchrun gives its workers, so
+they start in milliseconds instead of importing torch again; ``TRIALOG_TORCHRUN_TEST=1`` also runs the
+same job under a real ``torchrun --nproc_per_node 2`` (about 15 s on 2 cores).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import torch
+import torch.distributed as dist
+import torch.multiprocessing as mp
+
+JOB = Path(__file__).with_name("ddp_job.py")
+
+pytestmark = pytest.mark.skipif(
+    not dist.is_available() or not dist.is_gloo_available(), reason="this torch build has no gloo backend"
+)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _worker(rank: int, port: int, out_dir: str) -> None:
+    os.environ.update(
+        MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), RANK=str(rank), LOCAL_RANK=str(rank), WORLD_SIZE="2"
+    )
+    torch.set_num_threads(1)
+    spec = importlib.util.spec_from_file_location("ddp_job", JOB)
+    job = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(job)
+    job.main(Path(out_dir))
+
+
+def _check(out_dir: Path) -> None:
+    ranks: list[dict[str, Any]] = [json.loads((out_dir / f"rank{r}.json").read_text()) for r in (0, 1)]
+    assert [r["world"] for r in ranks] == [2, 2]
+    # each rank reads half of the 112 training samples: 7 batches of 8
+    assert [r["train_batches"] for r in ranks] == [7, 7] and ranks[0]["global_step"] == 14
+    # metrics are reduced over both shards: the confusion matrix counts all 48 validation samples
+    assert [r["val_count"] for r in ranks] == [48, 48]
+    drop_time = lambda d: {k: v for k, v in d.items() if not k.startswith("time/")}  # noqa: E731
+    assert drop_time(ranks[0]["final"]) == drop_time(ranks[1]["final"])
+    assert {"val/roc_auc", "val/accuracy", "train/loss"} <= set(ranks[0]["final"])
+    assert ranks[0]["weights"] == pytest.approx(ranks[1]["weights"], abs=1e-9)  # gradients were averaged
+
+    # only rank 0 wrote: one run folder, one record per epoch
+    assert ranks[1]["run_dir"] is None
+    runs = list((out_dir / "runs").iterdir())
+    assert [str(p) for p in runs] == [ranks[0]["run_dir"]]
+    records = [json.loads(line) for line in (runs[0] / "result" / "results.jsonl").read_text().splitlines()]
+    assert [r["epoch"] for r in records if r["name"] == "val/accuracy"] == [0, 1]
+    assert len(json.loads((runs[0] / "checkpoint" / "index.json").read_text())["entries"]) == 2
+
+
+def test_two_process_ddp_run_under_torchrun(tmp_path: Path) -> None:
+    env = {
+        k: v for k, v in os.environ.items() if k not in ("WORLD_SIZE", "RANK", "LOCAL_RANK", "MASTER_PORT")
+    }
+    env["OMP_NUM_THREADS"] = "1"
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2"]
+    proc = subprocess.run(
+        [*cmd, str(JOB), str(tmp_path)], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    _check(tmp_path)
