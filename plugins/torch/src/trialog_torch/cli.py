@@ -50,7 +50,7 @@ _PROBE_ITEMS = 2
 class RunOutcome:
     """What ``run_config`` produced: one entry per run (one, or one per fold) and the k-fold summary."""
 
-    run_dirs: list[Path]
+    run_dirs: list[Path | None]  # None on DDP ranks other than 0
     metrics: list[dict[str, Any]]
     kfold_summary: dict[str, dict[str, float]] = field(default_factory=dict)
 
@@ -103,6 +103,8 @@ def run_command(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         print("trialog run: interrupted", file=sys.stderr)
         return 130
+    if any(run_dir is None for run_dir in outcome.run_dirs):
+        return 0  # a DDP rank other than 0: rank 0 reports
     for run_dir, metrics in zip(outcome.run_dirs, outcome.metrics):
         print(f"run folder: {run_dir}")
         print(f"final metrics: {_format_metrics(metrics)}")
@@ -198,7 +200,7 @@ def _fit(
     resume: str | None,
     quiet: bool | None,
     base_dir: str | Path | None,
-) -> tuple[Path, dict[str, Any]]:
+) -> tuple[Path | None, dict[str, Any]]:
     """Seed, build the model and loaders, check the first batch, train; (run folder, final metrics)."""
     if cfg.get("seed") is not None:
         _seed_everything(cfg["seed"])
@@ -218,7 +220,8 @@ def _fit(
         quiet=quiet,
     )
     metrics = trainer.fit()
-    return Path(trainer.run_dir), dict(metrics or {})
+    run_dir = trainer.run_dir  # None on DDP ranks other than 0, which write nothing
+    return (None if run_dir is None else Path(run_dir)), dict(metrics or {})
 
 
 def _run_kfold(
@@ -252,13 +255,13 @@ def _run_kfold(
         )
     if resume is not None:
         raise ConfigError(
-            "--resume continues one run and cannot be combined with 'kfold'; resume a fold's run folder with "
-            "kfold removed (--set kfold=null) and the fold's data"
+            "--resume continues one run and cannot be combined with 'kfold'; run the k-fold again "
+            "(each fold is seeded, so it repeats the same folds)"
         )
     k = spec["k"]
     if not isinstance(k, int) or isinstance(k, bool):
         raise ConfigError(f"config key 'kfold.k' must be an integer >= 2, got {k!r}")
-    run_dirs: list[Path] = []
+    run_dirs: list[Path | None] = []
 
     def run_fold(index: int, fold_name: str, train: Any, val: Any) -> dict[str, Any]:
         fold_data = {**datasets, "train": train, "val": val}
@@ -278,9 +281,9 @@ def _run_kfold(
             seed=_fold_seed(spec, cfg),
         )
     except ConfigError as exc:
-        if str(exc).startswith("config key"):
-            raise
-        raise ConfigError(f"config key 'kfold': {exc}") from exc
+        if run_dirs or str(exc).startswith("config key"):
+            raise  # a fold's own error, or one that names its key already
+        raise ConfigError(f"config key 'kfold': {exc}") from exc  # the split itself failed
     return RunOutcome(run_dirs, [dict(r) for r in results], summary)
 
 
