@@ -259,6 +259,7 @@ def test_balanced_sampler_and_per_split_loader_options(project, tmp_path):
 
     train = _build_loader(config, "train", dataset)
     assert isinstance(train.sampler, ClassBalancedSampler)
+    assert train.sampler.seed == 3  # the config's seed: the order depends on seed and epoch only
     drawn = torch.cat([y for _, y in train])
     assert len(drawn) == 60
     assert (drawn == 0).float().mean() < 0.6  # 90 % of the samples are class 0 without balancing

@@ -165,3 +165,33 @@ def test_summarize_folds_skips_metrics_missing_in_a_fold():
     summary = summarize_folds([{"a": 1.0, "b": 2}, {"a": 3.0}])
     assert summary == {"a": {"mean": 2.0, "std": 1.0, "min": 1.0, "max": 3.0}}
     assert summarize_folds([]) == {}
+
+
+def test_balanced_sampler_with_a_seed_depends_only_on_seed_and_epoch():
+    labels = [0] * 40 + [1] * 4
+    sampler = ClassBalancedSampler(labels, seed=3)
+    torch.manual_seed(0)
+    epoch0 = list(sampler)
+    torch.manual_seed(1)  # the global RNG plays no part
+    assert list(sampler) == epoch0
+    sampler.set_epoch(1)
+    epoch1 = list(sampler)
+    assert epoch1 != epoch0
+    again = ClassBalancedSampler(labels, seed=3)
+    again.set_epoch(1)
+    assert list(again) == epoch1  # a resumed run at epoch 1 sees the same order
+
+
+def test_balanced_sampler_shards_over_ranks_like_distributed_sampler():
+    labels = [0] * 50 + [1] * 7 + [2] * 3
+    shards = [ClassBalancedSampler(labels, num_samples=61, num_replicas=3, rank=r) for r in range(3)]
+    for shard in shards:
+        shard.set_epoch(2)
+    parts = [list(s) for s in shards]
+    assert [len(p) for p in parts] == [21, 21, 21] == [len(s) for s in shards]
+    whole = ClassBalancedSampler(labels, num_samples=63, seed=0)
+    whole.set_epoch(2)
+    full = list(whole)
+    assert [full[r::3] for r in range(3)] == parts  # the ranks split one common order
+    with pytest.raises(ConfigError, match="rank < num_replicas"):
+        ClassBalancedSampler(labels, num_replicas=2, rank=2)

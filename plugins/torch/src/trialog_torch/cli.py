@@ -29,6 +29,7 @@ import argparse
 import contextlib
 import importlib
 import inspect
+import os
 import random
 import secrets
 import sys
@@ -417,7 +418,7 @@ def _build_loader(cfg: Mapping[str, Any], split: str, dataset: Any) -> Any:
             f"config key '{key}' has unknown DataLoader option(s) {unknown}; see torch.utils.data.DataLoader"
         )
     if options.get("sampler") is not None:
-        options["sampler"] = _build_sampler(options["sampler"], f"{key}.sampler", dataset)
+        options["sampler"] = _build_sampler(options["sampler"], f"{key}.sampler", dataset, cfg.get("seed"))
     for name in ("collate_fn", "worker_init_fn"):
         if isinstance(options.get(name), str):
             from .building import import_object
@@ -431,12 +432,19 @@ def _build_loader(cfg: Mapping[str, Any], split: str, dataset: Any) -> Any:
         ) from exc
 
 
-def _build_sampler(spec: Any, key: str, dataset: Any) -> Any:
+def _build_sampler(spec: Any, key: str, dataset: Any, seed: int | None) -> Any:
     from .building import build_object, split_spec
     from .data import ClassBalancedSampler, dataset_labels
 
     kind, params, _ = split_spec(spec, key)
     if kind == "balanced":
+        if seed is not None:
+            # The order then depends on seed and epoch only: exact on resume, and equal on every DDP rank.
+            params.setdefault("seed", seed)
+        world = int(os.environ.get("WORLD_SIZE", "1") or 1)
+        if world > 1:  # under torchrun: each rank draws its share
+            params.setdefault("num_replicas", world)
+            params.setdefault("rank", int(os.environ.get("RANK", "0") or 0))
         try:
             return ClassBalancedSampler(dataset_labels(dataset), **params)
         except TypeError as exc:

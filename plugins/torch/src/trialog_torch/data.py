@@ -70,9 +70,13 @@ class ClassBalancedSampler(Sampler[int]):
 
     Args:
         labels: one class label per dataset sample.
-        num_samples: indices per epoch (default: the dataset's length).
-        generator: torch generator for the draws; by default one seeded from torch's global RNG at
-            each ``iter``, so ``torch.manual_seed`` makes the order reproducible.
+        num_samples: indices per epoch over all ranks (default: the dataset's length).
+        generator: torch generator for the draws. Without it and without ``seed``, one is seeded from
+            torch's global RNG at each ``iter``, so ``torch.manual_seed`` makes the order reproducible.
+        seed: draw epoch ``e``'s order from ``seed + e`` (call :meth:`set_epoch`, as trainers do): the
+            order then depends on nothing else, which DDP ranks need to agree on it.
+        num_replicas, rank: shard each epoch's draws over DDP ranks like ``DistributedSampler``
+            (``seed`` defaults to 0 then); rank ``r`` gets draws ``r, r + num_replicas, ...``.
     """
 
     def __init__(
@@ -80,6 +84,10 @@ class ClassBalancedSampler(Sampler[int]):
         labels: Sequence[Any] | np.ndarray | torch.Tensor,
         num_samples: int | None = None,
         generator: torch.Generator | None = None,
+        *,
+        seed: int | None = None,
+        num_replicas: int | None = None,
+        rank: int | None = None,
     ) -> None:
         array = _as_labels(labels, "labels")
         if array.size == 0:
@@ -89,19 +97,37 @@ class ClassBalancedSampler(Sampler[int]):
         self.num_samples = len(array) if num_samples is None else int(num_samples)
         if self.num_samples <= 0:
             raise ConfigError(f"ClassBalancedSampler num_samples must be positive, got {num_samples}")
+        self.num_replicas = 1 if num_replicas is None else int(num_replicas)
+        self.rank = 0 if rank is None else int(rank)
+        if self.num_replicas < 1 or not 0 <= self.rank < self.num_replicas:
+            raise ConfigError(
+                f"ClassBalancedSampler needs 0 <= rank < num_replicas, got rank={rank}, num_replicas={num_replicas}"
+            )
+        if seed is None and num_replicas is not None and generator is None:
+            seed = 0
+        self.seed = seed
+        self.epoch = 0
         self.generator = generator
 
+    def set_epoch(self, epoch: int) -> None:
+        """Use epoch ``epoch``'s order (with ``seed``; otherwise the generator just moves on)."""
+        self.epoch = int(epoch)
+
     def __len__(self) -> int:
-        return self.num_samples
+        return math.ceil(self.num_samples / self.num_replicas)
 
     def __iter__(self) -> Iterator[int]:
         generator = self.generator
         if generator is None:
-            seed = int(torch.empty((), dtype=torch.int64).random_().item())
+            if self.seed is not None:
+                seed = self.seed + self.epoch
+            else:
+                seed = int(torch.empty((), dtype=torch.int64).random_().item())
             generator = torch.Generator().manual_seed(seed)
-        n_classes = len(self._members)
-        drawn = torch.randint(n_classes, (self.num_samples,), generator=generator)
-        order = torch.empty(self.num_samples, dtype=torch.int64)
+        # every rank draws the same full order, padded to a multiple of the rank count, and keeps its share
+        total = len(self) * self.num_replicas
+        drawn = torch.randint(len(self._members), (total,), generator=generator)
+        order = torch.empty(total, dtype=torch.int64)
         for c, members in enumerate(self._members):
             slots = torch.nonzero(drawn == c).flatten()
             if slots.numel() == 0:
@@ -111,7 +137,7 @@ class ClassBalancedSampler(Sampler[int]):
                 [members[torch.randperm(members.numel(), generator=generator)] for _ in range(cycles)]
             )
             order[slots] = picks[: slots.numel()]
-        return iter(order.tolist())
+        return iter(order[self.rank :: self.num_replicas].tolist())
 
 
 def _check_k(k: int, n: int) -> None:
