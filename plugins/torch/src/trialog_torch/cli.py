@@ -68,6 +68,14 @@ def add_commands(subparsers: Any) -> None:
             "Build the model, data, trainer and loggers a config file names and train. Modules next to "
             'the config file are importable by name ("model:MyNet").'
         ),
+        epilog=(
+            "examples:\n"
+            "  trialog run examples/digits/config.json\n"
+            "  trialog run config.json --set trainer.epochs=3 --set data.loader.batch_size=128\n"
+            "  trialog run config.json --resume last\n"
+            '  trialog run config.json --set \'kfold={"k": 5, "stratified": true}\' --set data.val=null'
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("config", type=Path, help="the config file (JSON, or YAML with pyyaml installed)")
     parser.add_argument(
@@ -76,14 +84,17 @@ def add_commands(subparsers: Any) -> None:
         action="append",
         default=[],
         metavar="KEY=VALUE",
-        help="override a config value by dotted key, e.g. --set trainer.epochs=3 (value parsed as JSON); repeatable",
+        help="override a config value by dotted key, e.g. --set trainer.epochs=3 (the key must exist; the value is read as JSON); repeatable",
     )
     parser.add_argument(
         "--resume", metavar="RUN|last", help="continue a run folder (or the newest run) from its checkpoint"
     )
     parser.add_argument("--quiet", action="store_true", default=None, help="no progress bars")
     parser.add_argument(
-        "--base-dir", type=Path, help="where run folders are created (default: the config's base_dir)"
+        "--base-dir",
+        type=Path,
+        metavar="DIR",
+        help="where run folders are created (default: the config's base_dir)",
     )
     parser.set_defaults(func=run_command)
 
