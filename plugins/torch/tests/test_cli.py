@@ -386,3 +386,16 @@ def test_trialog_run_under_ddp_reports_once_and_writes_one_run(project, tmp_path
     assert "run folder: " in ranks[0]["stdout"] and "final metrics: " in ranks[0]["stdout"]
     assert ranks[1]["stdout"] == ""
     assert len(list((tmp_path / "runs").iterdir())) == 1
+
+
+def test_yaml_configs_and_malformed_files(project, tmp_path, capsys):
+    yaml = pytest.importorskip("yaml")
+    folder = project(_config()).parent
+    (folder / "run.yaml").write_text(yaml.safe_dump(_config()))
+    rc, out, err = _run(capsys, folder / "run.yaml", "--quiet", "--base-dir", tmp_path / "runs")
+    assert rc == 0, err
+    assert _run_folder(out).name.endswith("blobs")
+    (folder / "broken.json").write_text('{"model": {"type": "model:Net",}}')
+    rc, _, err = _run(capsys, folder / "broken.json")
+    assert rc == 1
+    assert "broken.json" in err and err.count("\n") == 1
