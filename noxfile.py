@@ -42,7 +42,9 @@ def core(session: nox.Session) -> None:
 def _plugin_session(plugin: str) -> None:
     @nox.session(name=plugin)
     def run(session: nox.Session) -> None:
-        _install(session, "./core", f"./plugins/{plugin}[test]", torch=plugin == "torch")
+        # The torch plugin's end-to-end test runs the digits main job, which logs to the file logger.
+        extra = ["./plugins/file"] if plugin == "torch" else []
+        _install(session, "./core", *extra, f"./plugins/{plugin}[test]", torch=plugin == "torch")
         _pytest(session, f"plugins/{plugin}/tests")
 
     run.__doc__ = f"trialog-{plugin} with the core."
