@@ -139,15 +139,20 @@ class LRSchedulerCallback(Callback):
 
     def setup(self, trainer: Trainer) -> None:
         if self.scheduler is None:
-            from .building import build_object
+            from .building import build_object, resolve_type, split_spec
 
-            self.scheduler = build_object(
-                self.spec,
-                self.key if self.key.endswith("scheduler") else f"{self.key}.scheduler",
-                trainer.optimizer,
+            key = self.key if self.key.endswith("scheduler") else f"{self.key}.scheduler"
+            type_name, params, _ = split_spec(self.spec, key)
+            factory = resolve_type(
+                type_name,
+                key if isinstance(self.spec, str) else f"{key}.type",
                 modules=("torch.optim.lr_scheduler",),
                 kind="scheduler",
             )
+            if isinstance(factory, type) and issubclass(factory, torch.optim.lr_scheduler.ReduceLROnPlateau):
+                # a plateau on accuracy must be a maximum: follow the trainer's mode unless told otherwise
+                params.setdefault("mode", trainer.mode)
+            self.scheduler = build_object({"type": factory, "params": params}, key, trainer.optimizer)
 
     @property
     def _plateau(self) -> bool:

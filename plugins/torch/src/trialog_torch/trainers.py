@@ -149,6 +149,73 @@ def _batch_size(value: Any) -> int:
     return 1
 
 
+class _EpochAccumulator:
+    """An epoch's losses and metric inputs, kept as tensor references and reduced in batches.
+
+    Per step this only appends references (no kernel launch, no host sync); every ``max_steps`` steps,
+    or once the kept outputs reach ``max_elements``, the outputs and targets are concatenated and the
+    metrics update once for all of them. Metrics therefore see the same values, in fewer, larger calls.
+    """
+
+    def __init__(
+        self,
+        metrics: list[Metric],
+        pair: Callable[[Any, Any], tuple[torch.Tensor, torch.Tensor]],
+        max_steps: int = 32,
+        max_elements: int = 1 << 22,
+    ) -> None:
+        self.metrics = metrics
+        self.pair = pair
+        self.max_steps = max_steps
+        self.max_elements = max_elements
+        self.losses: list[torch.Tensor] = []
+        self.sizes: list[int] = []
+        self.outputs: list[torch.Tensor] = []
+        self.targets: list[torch.Tensor] = []
+        self.elements = 0
+        for metric in metrics:
+            metric.reset()
+
+    def add(self, loss: torch.Tensor, size: int, output: Any, target: Any) -> None:
+        """Keep one batch's loss (a 0-dim tensor) and, for the metrics, its detached output and target."""
+        self.losses.append(loss)
+        self.sizes.append(size)
+        if not self.metrics:
+            return
+        if not (isinstance(output, torch.Tensor) and isinstance(target, torch.Tensor)):
+            for metric in self.metrics:
+                metric.update(*self.pair(output, target))
+            return
+        if self.outputs and (
+            output.shape[1:] != self.outputs[0].shape[1:] or target.shape[1:] != self.targets[0].shape[1:]
+        ):
+            self.flush()
+        self.outputs.append(output.detach())
+        self.targets.append(target)
+        self.elements += output.numel()
+        if len(self.outputs) >= self.max_steps or self.elements >= self.max_elements:
+            self.flush()
+
+    def flush(self) -> None:
+        """Update the metrics with everything kept so far."""
+        if not self.outputs:
+            return
+        output = self.outputs[0] if len(self.outputs) == 1 else torch.cat(self.outputs)
+        target = self.targets[0] if len(self.targets) == 1 else torch.cat(self.targets)
+        self.outputs, self.targets, self.elements = [], [], 0
+        for metric in self.metrics:
+            metric.update(*self.pair(output, target))
+
+    def finish(self) -> tuple[torch.Tensor, int]:
+        """Flush the metrics; return the size-weighted loss sum (float64) and the number of samples."""
+        self.flush()
+        if not self.losses:
+            return torch.zeros((), dtype=torch.float64), 0
+        losses = torch.stack([loss.reshape(()).double() for loss in self.losses])
+        weights = torch.tensor(self.sizes, dtype=torch.float64, device=losses.device)
+        return (losses * weights).sum(), sum(self.sizes)
+
+
 class Trainer:
     """Base trainer: the epoch loop, optimisation, AMP, DDP, metrics, callbacks, logging and checkpoints.
 
@@ -192,12 +259,6 @@ class Trainer:
         self.epochs = self._int(section, "epochs", 1, minimum=0)
         self.save_freq = self._int(section, "save_freq", 1, minimum=0)
         self.log_every = self._int(section, "log_every", 0, minimum=0)
-        self.monitor: str = section.get("monitor") or (
-            self.default_monitor if val_loader is not None else "train/loss"
-        )
-        self.mode: str = section.get("mode") or ("max" if self._higher_is_better(self.monitor) else "min")
-        if self.mode not in ("min", "max"):
-            raise ConfigError(f"config key 'trainer.mode' must be 'min' or 'max', got {self.mode!r}")
         self.input_key = section.get("input_key", "input")
         self.target_key = section.get("target_key", "target")
         self.quiet = (not sys.stderr.isatty()) if quiet is None else bool(quiet)
@@ -231,6 +292,10 @@ class Trainer:
         else:
             self.train_metrics = self._metrics({"metrics": train_spec}, key="trainer.train_metrics")
         self.eval_metrics = self._metrics(section)
+        self.monitor: str = section.get("monitor") or self._default_monitor(val_loader is not None)
+        self.mode: str = section.get("mode") or ("max" if self._higher_is_better(self.monitor) else "min")
+        if self.mode not in ("min", "max"):
+            raise ConfigError(f"config key 'trainer.mode' must be 'min' or 'max', got {self.mode!r}")
         self.callbacks: list[Callback] = build_callbacks(section.get("callbacks"))
         if self.scheduler_callback is not None:
             self.callbacks.insert(0, self.scheduler_callback)
@@ -277,6 +342,14 @@ class Trainer:
         if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
             raise ConfigError(f"config key 'trainer.{key}' must be an integer >= {minimum}, got {value!r}")
         return value
+
+    def _default_monitor(self, has_val: bool) -> str:
+        """The task's default monitor when its metric is configured, else the loss."""
+        phase = "val" if has_val else "train"
+        leaf = self.default_monitor.split("/", 1)[-1]
+        if any(metric.name == leaf for metric in self.eval_metrics):
+            return f"{phase}/{leaf}"
+        return f"{phase}/loss"
 
     @staticmethod
     def _higher_is_better(metric: str) -> bool:
@@ -572,10 +645,7 @@ class Trainer:
         sampler = getattr(self.train_loader, "sampler", None)
         if hasattr(sampler, "set_epoch"):
             sampler.set_epoch(epoch)
-        for metric in self.train_metrics:
-            metric.reset()
-        loss_sum = torch.zeros((), dtype=torch.float64, device=self.device)
-        seen = 0
+        acc = _EpochAccumulator(self.train_metrics, self.metric_pair)
         log = self.log if self.log_every else None
         bar = self._progress(self.train_loader, f"epoch {epoch} train")
         for batch in bar:
@@ -584,50 +654,37 @@ class Trainer:
             output, loss = self._step_forward(inputs, target)
             self._backward_step(loss)
             self.global_step += 1
-            n = _batch_size(target)
-            seen += n
             detached = loss.detach()
-            loss_sum += detached * n
-            if self.train_metrics:
-                out = output.detach()
-                for metric in self.train_metrics:
-                    metric.update(*self.metric_pair(out, target))
+            acc.add(detached, _batch_size(target), output, target)
             for callback in self.callbacks:
                 callback.on_batch_end(self, self.global_step)
             if self.log_every and self.global_step % self.log_every == 0:
                 value = detached.item()
                 if log is not None:
                     log.show_value(value, "train/step_loss", counter=self.global_step, tag="step_loss")
-                    log.show_value(
-                        self.optimizer.param_groups[0]["lr"], "train/lr", counter=self.global_step, tag="lr"
-                    )
                 if bar is not self.train_loader:
                     bar.set_postfix(loss=f"{value:.4g}", refresh=False)
-        return self._reduce("train", loss_sum, seen, self.train_metrics)
+        values = self._reduce("train", acc, self.train_metrics)
+        values["train/lr"] = float(self.optimizer.param_groups[0]["lr"])
+        return values
 
     @torch.no_grad()
     def evaluate(self, loader: Iterable[Any], phase: str = "val") -> dict[str, float]:
         """Loss and metrics over ``loader`` without gradients; keys are ``<phase>/<name>``."""
         self.net.eval()
-        for metric in self.eval_metrics:
-            metric.reset()
-        loss_sum = torch.zeros((), dtype=torch.float64, device=self.device)
-        seen = 0
+        acc = _EpochAccumulator(self.eval_metrics, self.metric_pair)
         for batch in self._progress(loader, f"epoch {self.epoch} {phase}"):
             inputs, target = self.unpack(batch)
             inputs, target = _to_device(inputs, self.device), _to_device(target, self.device)
             output, loss = self._step_forward(inputs, target)
-            n = _batch_size(target)
-            seen += n
-            loss_sum += loss.detach() * n
-            for metric in self.eval_metrics:
-                metric.update(*self.metric_pair(output, target))
-        return self._reduce(phase, loss_sum, seen, self.eval_metrics)
+            acc.add(loss, _batch_size(target), output, target)
+        return self._reduce(phase, acc, self.eval_metrics)
 
-    def _reduce(
-        self, phase: str, loss_sum: torch.Tensor, seen: int, metrics: list[Metric]
-    ) -> dict[str, float]:
-        totals = torch.stack([loss_sum, torch.tensor(float(seen), dtype=torch.float64, device=self.device)])
+    def _reduce(self, phase: str, acc: _EpochAccumulator, metrics: list[Metric]) -> dict[str, float]:
+        loss_sum, seen = acc.finish()
+        totals = torch.stack(
+            [loss_sum, torch.tensor(float(seen), dtype=torch.float64, device=loss_sum.device)]
+        )
         totals = distributed.all_reduce_sum(totals)
         out: dict[str, float] = {}
         if float(totals[1]) > 0:
