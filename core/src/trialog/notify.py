@@ -557,6 +557,9 @@ class Notifier:
             else:
                 handle = self._send_image(*self._render_curve(job.slot[1], job.payload))
         except Exception as exc:
+            if self._stopping:  # cut off by close(): already counted as undelivered
+                log.debug("%s: %s cut off at close: %s", self.kind, job.what, self._scrubbed(exc))
+                return
             self._failed(job, exc)
             return
         with self._cond:

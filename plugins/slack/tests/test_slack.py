@@ -184,7 +184,7 @@ def test_delete_last_false_keeps_every_post(fake, token):
 def test_show_value_records_cheaply_and_uploads_the_curve_at_most_every_min_interval(fake, token):
     clog = slack(fake.url, min_interval=3600)
     start = time.perf_counter()
-    for burst in range(10):
+    for _ in range(10):
         for step in range(200):
             clog.show_value(float(step), "loss", tag="train")
             clog.show_value(float(-step), "val", tag="train")

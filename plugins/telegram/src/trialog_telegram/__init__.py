@@ -137,6 +137,9 @@ class TelegramLogger(Notifier):
         self._loop_thread: threading.Thread | None = None
         self._inflight: Any = None
         self._loop_lock = threading.Lock()
+        # Imported here, at set-up, so that the first post does not pay (on the GIL) during training.
+        import telegram.request  # noqa: F401
+
         self._filter = ScrubFilter(self._secrets())
         for name in _LEAKY_LOGGERS:
             logging.getLogger(name).addFilter(self._filter)

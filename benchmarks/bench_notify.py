@@ -1,0 +1,156 @@
+"""Training-loop overhead of the Slack and Telegram notifiers when their API takes 2 s per request.
+
+A training-like loop (a few ms of numpy work per step) calls ``show_value`` every step through the
+CombinedLogger, after the run-start notification; each notifier talks to a loopback fake of the Slack
+Web API / Telegram Bot API that answers every request after 2 s. The loop without any logger is the
+baseline. The three loops run side by side in interleaved blocks of steps (in rotating order), so a
+load change on the machine hits all of them alike; each logged block ends with ``wait_idle()``, so the
+dispatcher's background work for it is paid inside the block. A loop's time is its median block time
+times the number of blocks (the sum is printed too): other jobs on a shared machine make single
+blocks several times slower, and the median ignores those spikes. ``close()`` (final curve and end
+notification pending on the slow API, bounded by ``close_timeout``) is timed separately.
+
+BLAS runs on one thread: on a 2-core machine a multi-threaded BLAS makes the time of a block of steps
+vary by +-30 % from block to block, which would drown a 2 % effect. A GPU training loop is alike: its
+Python thread mostly waits in calls that release the GIL.
+"""
+
+from __future__ import annotations
+
+import os
+
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")  # before numpy loads its BLAS
+
+import statistics  # noqa: E402
+import time  # noqa: E402
+import warnings  # noqa: E402
+
+import numpy as np  # noqa: E402
+from _common import report  # noqa: E402
+from trialog_slack.fake import FakeSlack  # noqa: E402
+from trialog_telegram.fake import FakeTelegram  # noqa: E402
+
+from trialog.dispatch import CombinedLogger  # noqa: E402
+
+STEPS = 1500
+BLOCK = 30
+DELAY_S = 2.0
+CLOSE_TIMEOUT_S = 1.0
+RUN = {"name": "bench", "host": "localhost", "start": "2026-01-01T00:00:00"}
+SUMMARY = {"loss": {"last": 0.1, "min": 0.1, "max": 1.0, "mean": 0.3, "count": STEPS}}
+
+
+class Trainer:
+    """A small dense layer trained with numpy: a few ms per step."""
+
+    def __init__(self) -> None:
+        rng = np.random.default_rng(0)
+        self.weights = rng.standard_normal((384, 384)) * 0.05
+        self.batch = rng.standard_normal((256, 384))
+        self.step = 0
+
+    def train_step(self) -> float:
+        hidden = np.tanh(self.batch @ self.weights)
+        self.weights -= 1e-4 * (self.batch.T @ hidden)
+        self.step += 1
+        return float((hidden**2).mean())
+
+
+def block(trainer: Trainer, clog: CombinedLogger | None) -> float:
+    """Seconds of ``BLOCK`` training steps, logging every step when ``clog`` is given."""
+    start = time.perf_counter()
+    for _ in range(BLOCK):
+        loss = trainer.train_step()
+        if clog is not None:
+            clog.show_value(loss, "loss", counter=trainer.step, tag="train")
+    if clog is not None:
+        clog.wait_idle()
+    return time.perf_counter() - start
+
+
+def per_call_cost(clog: CombinedLogger, calls: int = 20_000, burst: int = 500) -> float:
+    """Seconds per ``show_value`` with the background work included (bursts, each drained inside the timing)."""
+    start = time.perf_counter()
+    for i in range(0, calls, burst):
+        for step in range(i, i + burst):
+            clog.show_value(0.5, "cost", counter=step)
+        clog.wait_idle()
+    return (time.perf_counter() - start) / calls
+
+
+def main() -> None:
+    warnings.simplefilter("ignore")  # undelivered-at-close warnings are expected: the API is slow
+    with FakeSlack(delay=DELAY_S) as slack, FakeTelegram(delay=DELAY_S) as telegram:
+        os.environ["SLACK_BOT_TOKEN"] = slack.token
+        os.environ["TELEGRAM_BOT_TOKEN"] = telegram.token
+        common = {"close_timeout": CLOSE_TIMEOUT_S, "timeout": 10.0}
+        loggers: dict[str, CombinedLogger | None] = {
+            "baseline": None,
+            "slack": CombinedLogger(
+                {"n": {"type": "slack", "channel": "C0000001", "base_url": slack.url, **common}}
+            ),
+            "telegram": CombinedLogger(
+                {"n": {"type": "telegram", "chat_id": 1, "base_url": telegram.base_url, **common}}
+            ),
+        }
+        block(Trainer(), None)  # warm-up: numpy, BLAS threads
+        trainers = {kind: Trainer() for kind in loggers}
+        blocks: dict[str, list[float]] = {kind: [] for kind in loggers}
+        for kind, clog in loggers.items():
+            if clog is not None:
+                start = time.perf_counter()
+                clog.lifecycle("on_run_start", run=RUN, config={"lr": 1e-4, "steps": STEPS})
+                blocks[kind].append(time.perf_counter() - start)
+        order = list(loggers)
+        for i in range(STEPS // BLOCK):
+            for kind in order[i % 3 :] + order[: i % 3]:
+                blocks[kind].append(block(trainers[kind], loggers[kind]))
+        costs = {kind: per_call_cost(clog) for kind, clog in loggers.items() if clog is not None}
+        closes = {}
+        for kind, clog in loggers.items():
+            if clog is not None:
+                clog.lifecycle("on_run_end", run={**RUN, "status": "finished"}, summary=SUMMARY)
+                start = time.perf_counter()
+                summary = clog.close()["n"]
+                closes[kind] = time.perf_counter() - start
+                stats = clog["n"].stats
+                assert summary["failures"] == summary["dropped"] == stats["failed"] == 0, (summary, stats)
+    n = STEPS // BLOCK
+    # The start notice's put is a block of its own for the logged loops: their n+1 blocks vs n.
+    loop = {kind: statistics.median(times) * n for kind, times in blocks.items()}
+    total = {kind: sum(times) for kind, times in blocks.items()}
+    base = loop["baseline"]
+    for kind in ("slack", "telegram"):
+        report(
+            f"{kind} training loop, show_value every step ({STEPS} steps of {base / STEPS * 1e3:.1f} ms, "
+            f"API {DELAY_S:g} s/request; sums {total[kind]:.2f} s vs {total['baseline']:.2f} s)",
+            loop[kind],
+            "s",
+            "same loop without logger",
+            base,
+            "<= 1.02x",
+        )
+    step = min(blocks["baseline"]) / BLOCK
+    for kind in ("slack", "telegram"):
+        report(
+            f"{kind} show_value cost per call, caller and background work together",
+            costs[kind] * 1e6,
+            "us",
+            "one training step",
+            step * 1e6,
+            "<= 0.02x",
+        )
+    for kind in ("slack", "telegram"):
+        report(
+            f"{kind} close() with the final curve and notification pending",
+            closes[kind],
+            "s",
+            "close_timeout",
+            CLOSE_TIMEOUT_S,
+            "<= 1.5x",
+        )
+
+
+if __name__ == "__main__":
+    main()
