@@ -264,10 +264,13 @@ def test_full_outbox_drops_oldest_non_critical():
     for i in range(5):
         notifier.show_text(f"t{i}", None)
     notifier.gate.set()
-    notifier.close()
+    with caught() as records:
+        notifier.close()
     texts = [p if isinstance(p, str) else p.title for p in notifier.live()]
     assert texts == ["in flight", "▶️ r started", "r: t3", "r: t4"]
     assert notifier.stats["dropped"] == 3
+    (message,) = trialog_warnings(records)
+    assert "dropped 3 post(s) while more than max_pending=3 waited" in message
 
 
 def test_fatal_failure_warns_once_scrubbed_and_switches_off():

@@ -846,18 +846,30 @@ class Notifier:
             self._jobs.clear()
             self._stopping = True
             self._cond.notify_all()
-            warn = undelivered and not self._warned
-            self._warned = self._warned or bool(warn)
+            dropped = self._stats["dropped"]
+            warn = bool(undelivered or dropped) and not self._warned
+            self._warned = self._warned or warn
+            stats = dict(self._stats)
         if self._thread is not None:
             self._thread.join(max(0.0, deadline - time.monotonic()))
         try:
             self._release()
         except Exception as exc:
             log.debug("%s: releasing the client failed: %s", self.kind, self._scrubbed(exc))
+        log.info("%s notifier closed: %s", self.kind, stats)
         if warn:
+            lost = []
+            if dropped:
+                lost.append(
+                    f"dropped {dropped} post(s) while more than max_pending={self.max_pending} waited"
+                )
+            if undelivered:
+                lost.append(
+                    f"could not deliver {undelivered} pending post(s) within close_timeout={self.close_timeout:g}s"
+                )
             warnings.warn(
-                f"trialog: the {self.kind} notifier could not deliver {undelivered} pending post(s) within "
-                f"close_timeout={self.close_timeout:g}s; they are dropped (raise close_timeout to wait longer)",
+                f"trialog: the {self.kind} notifier {' and '.join(lost)} (raise max_pending / close_timeout to "
+                "keep more)",
                 TrialogWarning,
                 stacklevel=2,
             )

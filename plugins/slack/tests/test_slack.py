@@ -325,7 +325,10 @@ def test_full_outbox_drops_oldest_text_but_keeps_notifications(token):
         for step in range(10):
             clog.show_text(f"line {step}")
         clog.lifecycle("on_run_end", run=RUN, summary={})
-        clog.close()
+        with caught() as records:
+            clog.close()
+    (message,) = trialog_warnings(records)
+    assert "while more than max_pending=3 waited" in message
     texts = [m.text for m in fake.live_messages()]
     assert texts[0].startswith("*▶️") and texts[-1].startswith("*✅")
     assert texts[-2] == "demo: line 9"

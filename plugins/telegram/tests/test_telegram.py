@@ -180,6 +180,18 @@ def test_string_chat_ids(fake, token):
             TelegramLogger(chat_id=bad)
 
 
+def test_a_group_upgraded_to_a_supergroup_is_followed(fake, token):
+    fake.migrated["-4242"] = -1004242
+    clog = telegram(fake.base_url, chat_id=-4242)
+    with caught() as records:
+        clog.show_text("hello")
+        clog.show_text("again")
+        clog.close()
+    assert trialog_warnings(records) == []
+    assert [(m.chat_id, m.text) for m in fake.live("text")] == [("-1004242", "hello"), ("-1004242", "again")]
+    assert clog["tg"].chat_id == -1004242
+
+
 # ---------------------------------------------------------------------------------------------- faults
 def test_flood_control_retry_after_is_honoured(fake, token):
     fake.rate_limit(times=1, retry_after=1)

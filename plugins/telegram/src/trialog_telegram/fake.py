@@ -61,6 +61,8 @@ class FakeTelegram:
         #: Paths of every request (they carry the token, as the real API's do).
         self.paths: list[str] = []
         self._faults: list[_Fault] = []
+        #: chat id -> the supergroup id it was upgraded to (answered as Telegram does, with migrate_to_chat_id).
+        self.migrated: dict[str, int] = {}
         self._ids = itertools.count(1)
         self._cond = threading.Condition()
         self._stopped = threading.Event()
@@ -144,6 +146,13 @@ class FakeTelegram:
             handler = getattr(self, "_api_" + method, None)
             if handler is None:
                 return 404, {"ok": False, "error_code": 404, "description": "Not Found: method not found"}
+            if str(params.get("chat_id")) in self.migrated:
+                return 400, {
+                    "ok": False,
+                    "error_code": 400,
+                    "description": "Bad Request: group chat was upgraded to a supergroup chat",
+                    "parameters": {"migrate_to_chat_id": self.migrated[str(params["chat_id"])]},
+                }
             return handler(params, files)
 
     def _message(self, chat_id: str, kind: str, **fields: Any) -> tuple[int, dict]:
