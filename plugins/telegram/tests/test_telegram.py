@@ -274,10 +274,12 @@ def test_a_token_pasted_into_token_env_is_refused_and_not_echoed():
     assert "pasted-by-mistake" not in str(info.value)
 
 
-def test_repr_hides_the_token(token):
-    logger = TelegramLogger(chat_id=7)
+def test_repr_hides_the_token(fake, token):
+    logger = TelegramLogger(chat_id=7, base_url=fake.base_url)
+    logger.show_text("hi", None)
+    assert fake.wait_for(lambda f: f.live("text"))
     assert repr(logger) == "TelegramLogger(chat_id=7, token_env='TELEGRAM_BOT_TOKEN')"
-    assert token not in repr(vars(logger))
+    assert logger._session.bot is not None and token not in repr(vars(logger))
     logger.close()
 
 

@@ -33,6 +33,18 @@ _PHOTO_SIDES, _PHOTO_RATIO = 10000, 20
 _LEAKY_LOGGERS = ("httpx", "telegram.Bot")
 
 
+class _Session:
+    """Holds the Bot away from reprs: ``repr(telegram.Bot)`` is ``Bot[token=<the token>]``."""
+
+    __slots__ = ("bot",)
+
+    def __init__(self) -> None:
+        self.bot: Any = None
+
+    def __repr__(self) -> str:
+        return "<telegram.Bot session>"
+
+
 def _chat_id(value: Any) -> int | str:
     if isinstance(value, bool) or not isinstance(value, (int, str)) or value == "":
         raise LoggerConfigError(
@@ -132,7 +144,7 @@ class TelegramLogger(Notifier):
         self.timeout = float(timeout)
         self.retries = retries
         self.max_retry_wait = float(max_retry_wait)
-        self._bot: Any = None
+        self._session = _Session()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._loop_thread: threading.Thread | None = None
         self._inflight: Any = None
@@ -183,7 +195,7 @@ class TelegramLogger(Notifier):
             self._inflight = None
 
     async def _ready_bot(self) -> Any:
-        if self._bot is None:
+        if self._session.bot is None:
             from telegram import Bot
             from telegram.request import HTTPXRequest
 
@@ -203,9 +215,10 @@ class TelegramLogger(Notifier):
                 urls["base_url"] = self.base_url
             if self.base_file_url:
                 urls["base_file_url"] = self.base_file_url
-            self._bot = Bot(self._token.value, request=request(), get_updates_request=request(), **urls)
-        await self._bot.initialize()  # getMe once: checks the token; a no-op afterwards
-        return self._bot
+            bot = Bot(self._token.value, request=request(), get_updates_request=request(), **urls)
+            self._session.bot = bot
+        await self._session.bot.initialize()  # getMe once: checks the token; a no-op afterwards
+        return self._session.bot
 
     async def _with_retries(self, request: Callable[[Any], Awaitable[Any]]) -> Any:
         from telegram.error import BadRequest, ChatMigrated, NetworkError, RetryAfter
@@ -305,8 +318,8 @@ class TelegramLogger(Notifier):
                 for task in tasks:
                     task.cancel()
                 await asyncio.gather(*tasks, return_exceptions=True)
-                if self._bot is not None:
-                    await self._bot.shutdown()
+                if self._session.bot is not None:
+                    await self._session.bot.shutdown()
 
             try:
                 asyncio.run_coroutine_threadsafe(shutdown(), loop).result(max(1.0, self.timeout))
