@@ -20,6 +20,7 @@ again later.
 
 from __future__ import annotations
 
+import abc
 import datetime as _dt
 import logging
 import os
@@ -356,7 +357,7 @@ class _Job:
     critical: bool = False  # never dropped when the outbox is full
 
 
-class Notifier:
+class Notifier(abc.ABC):
     """Base class of chat notifier loggers; subclasses provide the transport.
 
     Subclass API (called on the sender thread only): ``_send_message(Notice | str) -> handle``,
@@ -436,20 +437,25 @@ class Notifier:
         }
 
     # ------------------------------------------------------------------ subclass API
+    @abc.abstractmethod
     def _send_message(self, message: Notice | str) -> Any:
-        raise NotImplementedError
+        """Post a notice or a text; return a handle that ``_delete`` understands."""
 
+    @abc.abstractmethod
     def _send_image(self, png: bytes, caption: str, filename: str) -> Any:
-        raise NotImplementedError
+        """Post a PNG with a caption; return a handle that ``_delete`` understands."""
 
+    @abc.abstractmethod
     def _delete(self, handle: Any) -> None:
-        raise NotImplementedError
+        """Remove an earlier post (its name got a newer one)."""
 
     def _classify(self, exc: BaseException) -> tuple[str, float | None]:
+        """What a failure means: (FATAL / JOB / TRANSIENT, seconds the backend asked to wait or None)."""
         return TRANSIENT, None
 
     def _release(self) -> None:
         """Free the transport (called once, by close, after the sender stopped or timed out)."""
+        return None  # a client without connections or threads of its own holds nothing
 
     def _secrets(self) -> tuple[str, ...]:
         return ()
