@@ -438,3 +438,58 @@ def test_config_is_not_mutated(tmp_path: Path) -> None:
     before = copy.deepcopy(config)
     ClassificationTrainer(config, _mlp(8, 3), train, val, base_dir=tmp_path, loggers={}, quiet=True).fit()
     assert config == before
+
+
+def test_train_metrics_option_and_default_monitor_fallback(tmp_path: Path) -> None:
+    train, val = _classification_data()
+    config = _trainer_config("classification", epochs=1, metrics=[], train_metrics=False)
+    trainer = ClassificationTrainer(config, _mlp(8, 3), train, val, base_dir=tmp_path, loggers={}, quiet=True)
+    assert (trainer.monitor, trainer.mode) == ("val/loss", "min")  # no accuracy metric configured
+    final = trainer.fit()
+    assert not any(k.endswith("accuracy") for k in final)
+
+    config = _trainer_config(
+        "classification", epochs=1, metrics=["accuracy", "top_k"], train_metrics=["accuracy"]
+    )
+    trainer = ClassificationTrainer(config, _mlp(8, 3), train, val, base_dir=tmp_path, loggers={}, quiet=True)
+    final = trainer.fit()
+    assert trainer.monitor == "val/accuracy"
+    assert {"train/accuracy", "val/accuracy", "val/top_5"} <= set(final) and "train/top_5" not in final
+
+
+def test_dict_batches_test_loader_and_progress_bars(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    class DictData(torch.utils.data.Dataset):
+        def __init__(self, x: torch.Tensor, y: torch.Tensor) -> None:
+            self.x, self.y = x, y
+
+        def __len__(self) -> int:
+            return len(self.x)
+
+        def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
+            return {"image": self.x[i], "label": self.y[i]}
+
+    g = torch.Generator().manual_seed(5)
+    x = torch.randn(96, 8, generator=g)
+    y = (x[:, 0] > 0).long()
+    train = DataLoader(DictData(x[:64], y[:64]), batch_size=16, shuffle=True)
+    test = DataLoader(DictData(x[64:], y[64:]), batch_size=16)
+    config = _trainer_config("classification", epochs=2, input_key="image", target_key="label")
+    trainer = ClassificationTrainer(
+        config, _mlp(8, 2), train, test_loader=test, base_dir=tmp_path, loggers={}, quiet=False
+    )
+    final = trainer.fit()
+    assert trainer.monitor == "train/accuracy"  # no validation data: the training metric is watched
+    assert {"test/accuracy", "test/loss"} <= set(final)
+    records = [
+        json.loads(line) for line in (trainer.run_dir / "result" / "results.jsonl").read_text().splitlines()
+    ]
+    assert [r["epoch"] for r in records if r["name"] == "test/accuracy"] == [None]
+    err = capsys.readouterr().err
+    assert "classification" in err and "epoch 1 train" in err  # the epoch bar and the batch bars
+
+    config["trainer"]["target_key"] = "target"
+    trainer = ClassificationTrainer(config, _mlp(8, 2), train, base_dir=tmp_path, loggers={}, quiet=True)
+    with pytest.raises(ConfigError, match=r"keys \['image', 'label'\].*trainer\.target_key"):
+        trainer.fit()
