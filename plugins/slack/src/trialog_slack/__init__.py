@@ -8,7 +8,6 @@ are handled is :class:`trialog.notify.Notifier`'s job; this module is the Slack 
 
 from __future__ import annotations
 
-import http.client
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -264,6 +263,8 @@ class SlackLogger(Notifier):
             self._client.files_delete(file=post.file_id)
 
     def _classify(self, exc: BaseException) -> tuple[str, float | None]:
+        import http.client
+
         from slack_sdk.errors import SlackApiError, SlackRequestError
 
         if isinstance(exc, SlackApiError):
