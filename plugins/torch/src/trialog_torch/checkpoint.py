@@ -54,7 +54,8 @@ class TorchFormat:
         manager's asynchronous mode snapshots, saves, and drops the snapshot): do not keep a snapshot you
         passed to ``save``.
         """
-        return snapshot_to_cpu(dict(state), pin_memory=self.pin_memory, pool=self._pool)
+        # Encoding first checks every value here, in the caller, and lets numpy arrays share the pooled copy.
+        return snapshot_to_cpu(encode_numpy(dict(state)), pin_memory=self.pin_memory, pool=self._pool)
 
     def save(self, state: Mapping[str, Any], path: str | os.PathLike[str]) -> None:
         """Write ``state`` to ``path`` (the manager's temporary file)."""
@@ -63,7 +64,7 @@ class TorchFormat:
                 torch.save(encode_numpy(dict(state)), _WritebackFile(raw))
         except CheckpointError:
             raise
-        except (pickle.PicklingError, TypeError, AttributeError) as err:
+        except (pickle.PicklingError, TypeError, AttributeError, RuntimeError) as err:
             raise CheckpointError(
                 f"cannot write torch checkpoint {os.fspath(path)}: {err}; store state dicts, tensors, numbers, "
                 "strings and numpy arrays rather than arbitrary objects"

@@ -7,6 +7,7 @@ import fnmatch
 import math
 import threading
 import warnings
+import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -77,15 +78,16 @@ class BufferPool:
 
     A fresh 300 MB allocation costs page faults (and, pinned, a slow registration with the driver) on
     every checkpoint; copying into the buffers of the previous, already written snapshot does not.
-    Buffers are lent by :meth:`take` and come back through :meth:`give_back` once their snapshot is on
-    disk; buffers nobody asked for during a snapshot are dropped, so the pool holds about one snapshot.
+    :meth:`take` lends a buffer; :meth:`give_back` returns the lent tensors found in a snapshot that is
+    on disk. The pool tracks lent tensors by weak reference only: a snapshot dropped without being
+    saved frees its memory as usual, and nothing but the very tensors it lent can come back. Free
+    buffers a snapshot did not need are dropped, so the pool holds about one snapshot.
     """
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # weakref callbacks may run inside a locked section (GC)
         self._free: dict[tuple[torch.dtype, int, bool], list[torch.Tensor]] = {}
-        self._lent: dict[int, torch.Tensor] = {}
-        self._used: set[int] = set()
+        self._lent: dict[int, weakref.ref[torch.Tensor]] = {}
 
     def take(self, shape: torch.Size, dtype: torch.dtype, pinned: bool) -> torch.Tensor:
         """A contiguous host tensor of ``shape`` and ``dtype`` (pinned when asked) with unspecified content."""
@@ -95,30 +97,34 @@ class BufferPool:
             buffer = stack.pop() if stack else None
         if buffer is None:
             buffer = torch.empty(numel, dtype=dtype, device="cpu", pin_memory=pinned)
+        tensor = buffer.view(shape)
+        key = id(tensor)
         with self._lock:
-            self._lent[buffer.data_ptr()] = buffer
-            self._used.add(buffer.data_ptr())
-        return buffer.view(shape)
+            self._lent[key] = weakref.ref(tensor, lambda _, key=key: self._forget(key))
+        return tensor
+
+    def _forget(self, key: int) -> None:
+        with self._lock:
+            ref = self._lent.get(key)
+            if ref is not None and ref() is None:
+                del self._lent[key]
 
     def end_snapshot(self) -> None:
         """Drop the free buffers the snapshot just taken did not need (the state shrank or changed)."""
         with self._lock:
-            self._free = {
-                key: [b for b in stack if b.data_ptr() in self._used] for key, stack in self._free.items()
-            }
-            self._free = {key: stack for key, stack in self._free.items() if stack}
-            self._used = set()
+            self._free = {}
 
     def give_back(self, obj: Any) -> None:
-        """Return the pool's buffers found in ``obj`` (a snapshot that is written and no longer read)."""
+        """Return the lent tensors found in ``obj`` (a snapshot that is written and no longer read)."""
         found: list[torch.Tensor] = []
         map_structure(obj, lambda v: found.append(v) if isinstance(v, torch.Tensor) else None)
         with self._lock:
             for tensor in found:
-                buffer = self._lent.pop(tensor.data_ptr(), None)
-                if buffer is not None:
-                    key = (buffer.dtype, buffer.numel(), buffer.is_pinned())
-                    self._free.setdefault(key, []).append(buffer)
+                ref = self._lent.get(id(tensor))
+                if ref is not None and ref() is tensor:
+                    del self._lent[id(tensor)]
+                    key = (tensor.dtype, tensor.numel(), tensor.is_pinned())
+                    self._free.setdefault(key, []).append(tensor.view(-1))
 
 
 def snapshot_to_cpu(obj: Any, pin_memory: bool = True, pool: BufferPool | None = None) -> Any:
@@ -173,16 +179,25 @@ _NUMPY_COPYABLE = frozenset(
 _NUMPY_TAG = "__trialog_numpy__"
 
 
+#: Leaves ``torch.load(weights_only=True)`` reads back (numpy values are encoded into tensors first).
+_STORABLE = (torch.Tensor, *_IMMUTABLE)
+
+
 def encode_numpy(obj: Any, where: str = "state") -> Any:
-    """Replace numpy arrays and scalars in nested state by tagged dicts of plain tensors."""
+    """Replace numpy arrays and scalars in nested state by tagged dicts of plain tensors.
+
+    Raises CheckpointError naming the key of any value that loading with ``weights_only=True`` would
+    refuse (arbitrary objects, namedtuples), so it fails when saved rather than when resumed.
+    """
     if isinstance(obj, Mapping):
         items = [(key, encode_numpy(value, f"{where}[{key!r}]")) for key, value in obj.items()]
         return OrderedDict(items) if isinstance(obj, OrderedDict) else dict(items)
     if isinstance(obj, list):
         return [encode_numpy(value, f"{where}[{i}]") for i, value in enumerate(obj)]
-    if isinstance(obj, tuple):
-        values = [encode_numpy(value, f"{where}[{i}]") for i, value in enumerate(obj)]
-        return type(obj)(*values) if hasattr(obj, "_fields") else tuple(values)
+    if isinstance(obj, tuple) and not hasattr(obj, "_fields"):
+        return tuple(encode_numpy(value, f"{where}[{i}]") for i, value in enumerate(obj))
+    if isinstance(obj, (set, frozenset)):
+        return type(obj)(encode_numpy(value, where) for value in obj)
     if isinstance(obj, (np.ndarray, np.generic)):
         kind = "scalar" if isinstance(obj, np.generic) else "ndarray"
         array = np.asarray(obj)
@@ -200,6 +215,12 @@ def encode_numpy(obj: Any, where: str = "state") -> Any:
             "shape": list(array.shape),
             "data": torch.from_numpy(raw),
         }
+    if not isinstance(obj, _STORABLE):
+        raise CheckpointError(
+            f"{where} is a {type(obj).__module__}.{type(obj).__qualname__}, which a torch checkpoint could store "
+            "only pickled and loading with weights_only=True would refuse; store its state_dict() or plain "
+            "values (tensors, numpy arrays, numbers, strings, lists, tuples, dicts) instead"
+        )
     return obj
 
 
