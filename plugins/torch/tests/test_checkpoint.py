@@ -42,6 +42,9 @@ class Opaque:
     """Not allowed by weights_only loading."""
 
 
+Point = collections.namedtuple("Point", "x y")
+
+
 def test_round_trip_model_optimizer_scheduler_rng_and_numpy(tmp_path):
     model, opt, sched = _trained()
     fmt = TorchFormat()
@@ -301,3 +304,14 @@ def test_unstorable_values_are_refused_in_the_caller_with_the_key_named():
         TorchFormat().snapshot({"user": {"p": point(1, 2)}})
     with pytest.raises(CheckpointError, match=r"state\['opaque'\] is a .*Opaque.*state_dict"):
         TorchFormat().snapshot({"opaque": Opaque()})
+
+
+def test_weights_only_false_formats_save_and_load_pickled_objects(tmp_path):
+    fmt = TorchFormat(weights_only=False)
+    state = {"opaque": Opaque(), "objects": np.array([{}, 1], dtype=object), "numbers": np.arange(3)}
+    fmt.save(fmt.snapshot(state), tmp_path / "unsafe.pt")
+    back = fmt.load(tmp_path / "unsafe.pt")
+    assert isinstance(back["opaque"], Opaque) and back["objects"][1] == 1
+    np.testing.assert_array_equal(back["numbers"], np.arange(3))
+    fmt.save({"p": Point(1, 2)}, tmp_path / "nt.pt")
+    assert fmt.load(tmp_path / "nt.pt")["p"] == Point(1, 2)

@@ -28,8 +28,9 @@ class TorchFormat:
     """State via ``torch.save``; tensors, state dicts, optimizer state, numbers, strings, numpy arrays.
 
     Args:
-        weights_only: load with ``torch.load(weights_only=True)`` (the default). ``False`` unpickles
-            arbitrary objects and so runs code from the file: use it only for files you trust.
+        weights_only: load with ``torch.load(weights_only=True)`` (the default), and refuse to save values
+            that such loading could not read back. ``False`` saves and unpickles arbitrary objects, and
+            so runs code from the file when loading: use it only for files you trust.
         map_location: where tensors land when loading (``"cpu"``, ``"cuda:0"``, a dict or a function,
             as in ``torch.load``). ``None`` keeps the saved devices, falling back to the CPU on a
             machine without CUDA so GPU checkpoints open anywhere.
@@ -55,13 +56,15 @@ class TorchFormat:
         passed to ``save``.
         """
         # Encoding first checks every value here, in the caller, and lets numpy arrays share the pooled copy.
-        return snapshot_to_cpu(encode_numpy(dict(state)), pin_memory=self.pin_memory, pool=self._pool)
+        return snapshot_to_cpu(
+            encode_numpy(dict(state), strict=self.weights_only), pin_memory=self.pin_memory, pool=self._pool
+        )
 
     def save(self, state: Mapping[str, Any], path: str | os.PathLike[str]) -> None:
         """Write ``state`` to ``path`` (the manager's temporary file)."""
         try:
             with open(path, "wb", buffering=0) as raw:
-                torch.save(encode_numpy(dict(state)), _WritebackFile(raw))
+                torch.save(encode_numpy(dict(state), strict=self.weights_only), _WritebackFile(raw))
         except CheckpointError:
             raise
         except (pickle.PicklingError, TypeError, AttributeError, RuntimeError) as err:

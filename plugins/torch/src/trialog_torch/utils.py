@@ -183,27 +183,32 @@ _NUMPY_TAG = "__trialog_numpy__"
 _STORABLE = (torch.Tensor, *_IMMUTABLE)
 
 
-def encode_numpy(obj: Any, where: str = "state") -> Any:
+def encode_numpy(obj: Any, where: str = "state", strict: bool = True) -> Any:
     """Replace numpy arrays and scalars in nested state by tagged dicts of plain tensors.
 
-    Raises CheckpointError naming the key of any value that loading with ``weights_only=True`` would
-    refuse (arbitrary objects, namedtuples), so it fails when saved rather than when resumed.
+    ``strict``: raise CheckpointError naming the key of any value that loading with ``weights_only=True``
+    would refuse (arbitrary objects, namedtuples), so it fails when saved rather than when resumed.
+    Without it such values are left for pickle (and need ``weights_only=False`` to load).
     """
     if isinstance(obj, Mapping):
-        items = [(key, encode_numpy(value, f"{where}[{key!r}]")) for key, value in obj.items()]
+        items = [(key, encode_numpy(value, f"{where}[{key!r}]", strict)) for key, value in obj.items()]
         return OrderedDict(items) if isinstance(obj, OrderedDict) else dict(items)
     if isinstance(obj, list):
-        return [encode_numpy(value, f"{where}[{i}]") for i, value in enumerate(obj)]
-    if isinstance(obj, tuple) and not hasattr(obj, "_fields"):
-        return tuple(encode_numpy(value, f"{where}[{i}]") for i, value in enumerate(obj))
+        return [encode_numpy(value, f"{where}[{i}]", strict) for i, value in enumerate(obj)]
+    if isinstance(obj, tuple) and (not strict or not hasattr(obj, "_fields")):
+        if hasattr(obj, "_fields"):
+            return type(obj)(*(encode_numpy(value, f"{where}[{i}]", strict) for i, value in enumerate(obj)))
+        return tuple(encode_numpy(value, f"{where}[{i}]", strict) for i, value in enumerate(obj))
     if isinstance(obj, (set, frozenset)):
-        return type(obj)(encode_numpy(value, where) for value in obj)
+        return type(obj)(encode_numpy(value, where, strict) for value in obj)
     if isinstance(obj, (np.ndarray, np.generic)):
         kind = "scalar" if isinstance(obj, np.generic) else "ndarray"
         array = np.asarray(obj)
         if not array.flags.c_contiguous:  # ascontiguousarray alone would turn a 0-d array into 1-d
             array = np.ascontiguousarray(array).reshape(array.shape)
         if array.dtype.hasobject:
+            if not strict:
+                return obj
             raise CheckpointError(
                 f"{where} is a numpy array of Python objects, which the torch format cannot store "
                 "without pickle; convert it to a numeric array or a list"
@@ -215,11 +220,12 @@ def encode_numpy(obj: Any, where: str = "state") -> Any:
             "shape": list(array.shape),
             "data": torch.from_numpy(raw),
         }
-    if not isinstance(obj, _STORABLE):
+    if strict and not isinstance(obj, _STORABLE):
         raise CheckpointError(
             f"{where} is a {type(obj).__module__}.{type(obj).__qualname__}, which a torch checkpoint could store "
             "only pickled and loading with weights_only=True would refuse; store its state_dict() or plain "
-            "values (tensors, numpy arrays, numbers, strings, lists, tuples, dicts) instead"
+            "values (tensors, numpy arrays, numbers, strings, lists, tuples, dicts) instead, or use "
+            "TorchFormat(weights_only=False) if you mean to pickle it (unsafe to load from untrusted files)"
         )
     return obj
 
