@@ -329,12 +329,15 @@ def test_resume_save_types_and_reset_epochs(uninterrupted, exp_kwargs):
     assert fine_tune.step_count == 4  # simple variables not restored either
 
 
-def test_deterministic_and_unknown_save_types(exp_kwargs):
+def test_deterministic_and_unknown_save_types(exp_kwargs, monkeypatch):
     with pytest.raises(CheckpointError, match=r"save_types \['weights'\] unknown"):
         TorchExperiment(n_epochs=1, resume_save_types=("weights",), **exp_kwargs)
+    monkeypatch.setattr(torch.backends.cudnn, "deterministic", torch.backends.cudnn.deterministic)
+    monkeypatch.setattr(torch.backends.cudnn, "benchmark", torch.backends.cudnn.benchmark)
+    monkeypatch.setenv("CUBLAS_WORKSPACE_CONFIG", os.environ.get("CUBLAS_WORKSPACE_CONFIG", ":4096:8"))
     exp = TorchExperiment(n_epochs=1, deterministic=True, **exp_kwargs)
     try:
-        assert torch.are_deterministic_algorithms_enabled()
+        assert torch.are_deterministic_algorithms_enabled() and torch.backends.cudnn.deterministic
     finally:
         torch.use_deterministic_algorithms(False)
         exp.close()
