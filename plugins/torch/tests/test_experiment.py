@@ -137,6 +137,44 @@ def test_sigkill_mid_epoch_then_resume_reproduces_the_uninterrupted_run(uninterr
     _assert_same_state(resumed, uninterrupted)
 
 
+def test_sigkill_while_writing_a_torch_checkpoint_keeps_the_previous_one(uninterrupted, exp_kwargs):
+    base = exp_kwargs["base_dir"] / "killed_in_write"
+    script = textwrap.dedent(
+        f"""
+        import os, signal, sys
+        sys.path.insert(0, {str(TESTS)!r})
+        from trialog_torch import checkpoint
+        from test_experiment import TinyExperiment
+
+        saves = []
+        original_save, original_write = checkpoint.TorchFormat.save, checkpoint._WritebackFile.write
+
+        def save(self, state, path):
+            saves.append(path)
+            original_save(self, state, path)
+
+        def write(self, data):
+            if len(saves) == 3 and self.written > 0:  # the checkpoint of epoch 2, half written
+                os.kill(os.getpid(), signal.SIGKILL)
+            return original_write(self, data)
+
+        checkpoint.TorchFormat.save, checkpoint._WritebackFile.write = save, write
+        TinyExperiment(n_epochs=4, seed=3, base_dir={str(base)!r}, loggers={{}}, save_sources=False).run()
+        """
+    )
+    child = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert child.returncode == -signal.SIGKILL, child.stderr
+    (run_dir,) = [p for p in base.iterdir() if p.is_dir()]
+    assert [p.name for p in (run_dir / "checkpoint").iterdir() if p.name.startswith(".trialog-tmp-")]
+
+    resumed = TinyExperiment(n_epochs=4, base_dir=base, resume="last", loggers={}, save_sources=False)
+    assert [e.epoch for e in resumed.checkpoints.entries] == [0, 1]
+    resumed.run()
+    resumed.close()
+    assert _records(run_dir) == _records(uninterrupted.run_dir)
+    _assert_same_state(resumed, uninterrupted)
+
+
 def test_stop_early_then_resume_with_more_epochs_continues_exactly(uninterrupted, exp_kwargs):
     short = TinyExperiment(n_epochs=2, seed=3, **exp_kwargs)
     short.run()
