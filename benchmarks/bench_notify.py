@@ -5,7 +5,9 @@ CombinedLogger, after the run-start notification; each notifier talks to a loopb
 Web API / Telegram Bot API that answers every request after 2 s. The loop without any logger is the
 baseline. The three loops run side by side in interleaved blocks of steps (in rotating order), so a
 load change on the machine hits all of them alike; each logged block ends with ``wait_idle()``, so the
-dispatcher's background work for it is paid inside the block. A loop's time is its median block time
+dispatcher's background work for it is paid inside the block. A background logger that does nothing
+runs alongside: its overhead is the dispatcher's hand-off of each call to a worker thread, the floor
+under any background logger. A loop's time is its median block time
 times the number of blocks (the sum is printed too): other jobs on a shared machine make single
 blocks several times slower, and the median ignores those spikes. ``close()`` (final curve and end
 notification pending on the slow API, bounded by ``close_timeout``) is timed separately.
@@ -31,6 +33,7 @@ from _common import report  # noqa: E402
 from trialog_slack.fake import FakeSlack  # noqa: E402
 from trialog_telegram.fake import FakeTelegram  # noqa: E402
 
+from trialog import hookimpl  # noqa: E402
 from trialog.dispatch import CombinedLogger  # noqa: E402
 
 STEPS = 1500
@@ -39,6 +42,16 @@ DELAY_S = 2.0
 CLOSE_TIMEOUT_S = 1.0
 RUN = {"name": "bench", "host": "localhost", "start": "2026-01-01T00:00:00"}
 SUMMARY = {"loss": {"last": 0.1, "min": 0.1, "max": 1.0, "mean": 0.3, "count": STEPS}}
+
+
+class NoOpBackground:
+    """A background logger that does nothing: what the dispatcher's hand-off to its worker thread costs."""
+
+    background = True
+
+    @hookimpl
+    def show_value(self, value: float, name: str) -> None:
+        pass
 
 
 class Trainer:
@@ -93,38 +106,40 @@ def main() -> None:
             "telegram": CombinedLogger(
                 {"n": {"type": "telegram", "chat_id": 1, "base_url": telegram.base_url, **common}}
             ),
+            "no-op background logger": CombinedLogger({"n": NoOpBackground()}),
         }
         block(Trainer(), None)  # warm-up: numpy, BLAS threads
         trainers = {kind: Trainer() for kind in loggers}
         blocks: dict[str, list[float]] = {kind: [] for kind in loggers}
-        for kind, clog in loggers.items():
-            if clog is not None:
-                start = time.perf_counter()
-                clog.lifecycle("on_run_start", run=RUN, config={"lr": 1e-4, "steps": STEPS})
-                blocks[kind].append(time.perf_counter() - start)
+        for kind in ("slack", "telegram"):
+            start = time.perf_counter()
+            loggers[kind].lifecycle("on_run_start", run=RUN, config={"lr": 1e-4, "steps": STEPS})
+            blocks[kind].append(time.perf_counter() - start)
         order = list(loggers)
         for i in range(STEPS // BLOCK):
-            for kind in order[i % 3 :] + order[: i % 3]:
+            for kind in order[i % len(order) :] + order[: i % len(order)]:
                 blocks[kind].append(block(trainers[kind], loggers[kind]))
         costs = {kind: per_call_cost(clog) for kind, clog in loggers.items() if clog is not None}
+        loggers["no-op background logger"].close()
         closes = {}
-        for kind, clog in loggers.items():
-            if clog is not None:
-                clog.lifecycle("on_run_end", run={**RUN, "status": "finished"}, summary=SUMMARY)
-                start = time.perf_counter()
-                summary = clog.close()["n"]
-                closes[kind] = time.perf_counter() - start
-                stats = clog["n"].stats
-                assert summary["failures"] == summary["dropped"] == stats["failed"] == 0, (summary, stats)
+        for kind in ("slack", "telegram"):
+            clog = loggers[kind]
+            clog.lifecycle("on_run_end", run={**RUN, "status": "finished"}, summary=SUMMARY)
+            start = time.perf_counter()
+            summary = clog.close()["n"]
+            closes[kind] = time.perf_counter() - start
+            stats = clog["n"].stats
+            assert summary["failures"] == summary["dropped"] == stats["failed"] == 0, (summary, stats)
     n = STEPS // BLOCK
-    # The start notice's put is a block of its own for the logged loops: their n+1 blocks vs n.
+    # The start notice's put is a block of its own for the notifiers: their n+1 blocks vs n.
     loop = {kind: statistics.median(times) * n for kind, times in blocks.items()}
     total = {kind: sum(times) for kind, times in blocks.items()}
     base = loop["baseline"]
-    for kind in ("slack", "telegram"):
+    for kind in ("slack", "telegram", "no-op background logger"):
+        api = f", API {DELAY_S:g} s/request" if kind != "no-op background logger" else ""
         report(
-            f"{kind} training loop, show_value every step ({STEPS} steps of {base / STEPS * 1e3:.1f} ms, "
-            f"API {DELAY_S:g} s/request; sums {total[kind]:.2f} s vs {total['baseline']:.2f} s)",
+            f"{kind} training loop, show_value every step ({STEPS} steps of {base / STEPS * 1e3:.1f} ms"
+            f"{api}; sums {total[kind]:.2f} s vs {total['baseline']:.2f} s)",
             loop[kind],
             "s",
             "same loop without logger",
@@ -132,7 +147,7 @@ def main() -> None:
             "<= 1.02x",
         )
     step = min(blocks["baseline"]) / BLOCK
-    for kind in ("slack", "telegram"):
+    for kind in ("slack", "telegram", "no-op background logger"):
         report(
             f"{kind} show_value cost per call, caller and background work together",
             costs[kind] * 1e6,
