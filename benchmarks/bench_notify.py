@@ -3,14 +3,16 @@
 A training-like loop (a few ms of numpy work per step) calls ``show_value`` every step through the
 CombinedLogger, after the run-start notification; each notifier talks to a loopback fake of the Slack
 Web API / Telegram Bot API that answers every request after 2 s. The loop without any logger is the
-baseline. The three loops run side by side in interleaved blocks of steps (in rotating order), so a
-load change on the machine hits all of them alike; each logged block ends with ``wait_idle()``, so the
-dispatcher's background work for it is paid inside the block. A background logger that does nothing
-runs alongside: its overhead is the dispatcher's hand-off of each call to a worker thread, the floor
-under any background logger. A loop's time is its median block time
-times the number of blocks (the sum is printed too): other jobs on a shared machine make single
-blocks several times slower, and the median ignores those spikes. ``close()`` (final curve and end
-notification pending on the slow API, bounded by ``close_timeout``) is timed separately.
+baseline. A background logger that does nothing runs too: its overhead is the dispatcher's hand-off
+of each call to a worker thread, the floor under any background logger.
+
+The loops run side by side in interleaved blocks of steps, in rotating order; each logged block ends
+with ``wait_idle()``, so the dispatcher's background work for it is paid inside the block. Other jobs
+on a shared machine make single blocks several times slower, for seconds at a time, so a logged loop's
+time is the baseline loop's time times the median ratio of a logged block to the baseline block of the
+same round (plus the start notification's call); the plain sums are printed too. ``close()`` (the
+final curve and end notification pending on the slow API, bounded by ``close_timeout``) is timed
+separately.
 
 BLAS runs on one thread: on a 2-core machine a multi-threaded BLAS makes the time of a block of steps
 vary by +-30 % from block to block, which would drown a 2 % effect. A GPU training loop is alike: its
@@ -37,7 +39,7 @@ from trialog import hookimpl  # noqa: E402
 from trialog.dispatch import CombinedLogger  # noqa: E402
 
 STEPS = 1500
-BLOCK = 30
+BLOCK = 10
 DELAY_S = 2.0
 CLOSE_TIMEOUT_S = 1.0
 RUN = {"name": "bench", "host": "localhost", "start": "2026-01-01T00:00:00"}
@@ -111,10 +113,11 @@ def main() -> None:
         block(Trainer(), None)  # warm-up: numpy, BLAS threads
         trainers = {kind: Trainer() for kind in loggers}
         blocks: dict[str, list[float]] = {kind: [] for kind in loggers}
+        started = dict.fromkeys(loggers, 0.0)
         for kind in ("slack", "telegram"):
             start = time.perf_counter()
             loggers[kind].lifecycle("on_run_start", run=RUN, config={"lr": 1e-4, "steps": STEPS})
-            blocks[kind].append(time.perf_counter() - start)
+            started[kind] = time.perf_counter() - start
         order = list(loggers)
         for i in range(STEPS // BLOCK):
             for kind in order[i % len(order) :] + order[: i % len(order)]:
@@ -130,11 +133,12 @@ def main() -> None:
             closes[kind] = time.perf_counter() - start
             stats = clog["n"].stats
             assert summary["failures"] == summary["dropped"] == stats["failed"] == 0, (summary, stats)
-    n = STEPS // BLOCK
-    # The start notice's put is a block of its own for the notifiers: their n+1 blocks vs n.
-    loop = {kind: statistics.median(times) * n for kind, times in blocks.items()}
-    total = {kind: sum(times) for kind, times in blocks.items()}
-    base = loop["baseline"]
+    base = sum(blocks["baseline"])
+    loop = {
+        kind: base * statistics.median(t / b for t, b in zip(times, blocks["baseline"])) + started[kind]
+        for kind, times in blocks.items()
+    }
+    total = {kind: sum(times) + started[kind] for kind, times in blocks.items()}
     for kind in ("slack", "telegram", "no-op background logger"):
         api = f", API {DELAY_S:g} s/request" if kind != "no-op background logger" else ""
         report(
