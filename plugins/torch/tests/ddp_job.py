@@ -6,6 +6,7 @@ Usage: ``torchrun --standalone --nproc_per_node 2 ddp_job.py OUT_DIR``. Each ran
 
 from __future__ import annotations
 
+import gc
 import json
 import sys
 from pathlib import Path
@@ -20,10 +21,10 @@ from trialog_torch.trainers import ClassificationTrainer
 
 def main(out_dir: Path) -> None:
     g = torch.Generator().manual_seed(0)
-    x = torch.randn(160, 6, generator=g)
+    x = torch.randn(161, 6, generator=g)
     y = (x[:, 0] + 0.5 * x[:, 1] > 0).long()
     train = DataLoader(TensorDataset(x[:112], y[:112]), batch_size=8, shuffle=True)
-    val = DataLoader(TensorDataset(x[112:], y[112:]), batch_size=8)  # 48 samples: 24 per rank, no padding
+    val = DataLoader(TensorDataset(x[112:], y[112:]), batch_size=8)  # 49 samples: 25 + 24, none counted twice
     torch.manual_seed(0)
     model = nn.Sequential(nn.Linear(6, 16), nn.ReLU(), nn.Linear(16, 2))
     config = {
@@ -57,6 +58,9 @@ def main(out_dir: Path) -> None:
         "weights": weights,
     }
     (out_dir / f"rank{rank}.json").write_text(json.dumps(report))
+    # the DDP reducer goes before its process group: torn down the other way round it can hang
+    del trainer, model
+    gc.collect()
     if dist.is_initialized():
         dist.barrier()  # a rank that tears its connections down while another still talks aborts it
         dist.destroy_process_group()

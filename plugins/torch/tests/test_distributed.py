@@ -7,12 +7,14 @@ same job under a real ``torchrun --nproc_per_node 2`` (about 15 s on 2 cores).
 
 from __future__ import annotations
 
+import faulthandler
 import importlib.util
 import json
 import os
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -45,13 +47,31 @@ def _worker(rank: int, port: int, out_dir: str) -> None:
     job.main(Path(out_dir))
 
 
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _worker(rank: int, port: int, out_dir: str) -> None:
+    faulthandler.dump_traceback_later(60, exit=True)  # a hung collective ends the worker, not the suite
+    os.environ.update(
+        MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), RANK=str(rank), LOCAL_RANK=str(rank), WORLD_SIZE="2"
+    )
+    torch.set_num_threads(1)
+    spec = importlib.util.spec_from_file_location("ddp_job", JOB)
+    job = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(job)
+    job.main(Path(out_dir))
+
+
 def _check(out_dir: Path) -> None:
     ranks: list[dict[str, Any]] = [json.loads((out_dir / f"rank{r}.json").read_text()) for r in (0, 1)]
     assert [r["world"] for r in ranks] == [2, 2]
     # each rank reads half of the 112 training samples: 7 batches of 8
     assert [r["train_batches"] for r in ranks] == [7, 7] and ranks[0]["global_step"] == 14
-    # metrics are reduced over both shards: the confusion matrix counts all 48 validation samples
-    assert [r["val_count"] for r in ranks] == [48, 48]
+    # metrics are reduced over both shards: the confusion matrix counts each of the 49 validation samples once
+    assert [r["val_count"] for r in ranks] == [49, 49]
     drop_time = lambda d: {k: v for k, v in d.items() if not k.startswith("time/")}  # noqa: E731
     assert drop_time(ranks[0]["final"]) == drop_time(ranks[1]["final"])
     assert {"val/roc_auc", "val/accuracy", "train/loss"} <= set(ranks[0]["final"])
@@ -66,6 +86,24 @@ def _check(out_dir: Path) -> None:
     assert len(json.loads((runs[0] / "checkpoint" / "index.json").read_text())["entries"]) == 2
 
 
+def test_two_process_ddp_run(tmp_path: Path) -> None:
+    # import what an optimizer pulls in (torch._dynamo, seconds) here once rather than in each worker
+    torch.optim.Adam([torch.zeros(1, requires_grad=True)])
+    workers = mp.start_processes(
+        _worker, args=(_free_port(), str(tmp_path)), nprocs=2, join=False, start_method="fork"
+    )
+    deadline = time.monotonic() + 90
+    while not workers.join(timeout=1):
+        if time.monotonic() > deadline:
+            for process in workers.processes:
+                process.kill()
+            pytest.fail("the 2 DDP workers did not finish within 90 s")
+    _check(tmp_path)
+
+
+@pytest.mark.skipif(
+    os.environ.get("TRIALOG_TORCHRUN_TEST") != "1", reason="set TRIALOG_TORCHRUN_TEST=1 (10-15 s)"
+)
 def test_two_process_ddp_run_under_torchrun(tmp_path: Path) -> None:
     env = {
         k: v for k, v in os.environ.items() if k not in ("WORLD_SIZE", "RANK", "LOCAL_RANK", "MASTER_PORT")

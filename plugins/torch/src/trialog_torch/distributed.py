@@ -12,9 +12,10 @@ from typing import Any
 
 import torch
 import torch.distributed as dist
-from torch.utils.data import DataLoader, DistributedSampler, RandomSampler
+from torch.utils.data import DataLoader, DistributedSampler, RandomSampler, Sampler
 
 __all__ = [
+    "ShardSampler",
     "all_gather_object",
     "all_reduce_sum",
     "barrier",
@@ -108,21 +109,51 @@ def barrier() -> None:
         dist.barrier()
 
 
-def distributed_loader(loader: DataLoader, *, shuffle: bool | None = None, seed: int = 0) -> DataLoader:
-    """A copy of ``loader`` that reads this rank's shard through a ``DistributedSampler``.
+class ShardSampler(Sampler[int]):
+    """Every ``world``-th index from ``rank`` on, in order and without padding (for evaluation).
 
-    ``shuffle`` defaults to whether the original loader shuffled. Loaders with a custom batch sampler are
+    ``DistributedSampler`` repeats samples so every rank gets as many; summed metrics would count those
+    twice. Evaluation needs no equal shards (no gradient synchronisation), so it reads each sample once.
+    """
+
+    def __init__(self, length: int, rank: int, world: int) -> None:
+        self.indices = range(rank, length, world)
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        return iter(self.indices)
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+
+def distributed_loader(
+    loader: DataLoader, *, shuffle: bool | None = None, seed: int = 0, evaluation: bool = False
+) -> DataLoader:
+    """A copy of ``loader`` that reads this rank's shard.
+
+    Training loaders get a ``DistributedSampler`` (equal shards, reshuffled per epoch with ``set_epoch``;
+    ``shuffle`` defaults to whether the original loader shuffled); ``evaluation`` loaders a
+    :class:`ShardSampler`, so each sample is counted once. Loaders with a custom batch sampler are
     returned unchanged: sharding them is the caller's business.
     """
-    if not is_distributed() or isinstance(loader.sampler, DistributedSampler):
+    if not is_distributed() or isinstance(loader.sampler, (DistributedSampler, ShardSampler)):
         return loader
     if loader.batch_size is None:
         return loader
     if shuffle is None:
         shuffle = isinstance(loader.sampler, RandomSampler)
-    sampler = DistributedSampler(
-        loader.dataset, num_replicas=world_size(), rank=rank(), shuffle=shuffle, seed=seed, drop_last=False
-    )
+    sampler: Sampler[int]
+    if evaluation:
+        sampler = ShardSampler(len(loader.dataset), rank(), world_size())  # type: ignore[arg-type]
+    else:
+        sampler = DistributedSampler(
+            loader.dataset,
+            num_replicas=world_size(),
+            rank=rank(),
+            shuffle=shuffle,
+            seed=seed,
+            drop_last=False,
+        )
     kwargs: dict[str, Any] = {
         "batch_size": loader.batch_size,
         "sampler": sampler,

@@ -17,8 +17,20 @@ checkpoints and resume. Example section::
         "callbacks": {"early_stopping": {"patience": 3, "min_delta": 0.001}}
     }
 
-The per-step path stays lean: metrics accumulate on tensors, and the loss reaches the host (``.item()``)
-only on steps that are logged (``log_every``).
+Other keys: ``seed``; ``checkpoint`` (CheckpointManager options such as ``keep_last``, ``keep_best``,
+``async_save``); ``train_metrics`` (true: the ``metrics`` on training data too, false: only the loss, or a
+list of its own); ``class_names`` (rows of the confusion matrix and report); ``input_key``/``target_key``
+(for batches that are dicts). Results are named ``<phase>/<metric>`` (``train/loss``, ``val/accuracy``,
+``test/iou``) with the metric as tag, so train and validation curves share a plot; ``monitor`` names one
+of them. Every ``log_every`` steps the step's loss goes to the loggers as ``train/step_loss``.
+
+The per-step path stays lean: losses and metric inputs are kept as tensor references and reduced in
+batches, and the loss reaches the host (``.item()``) only on steps that are logged.
+
+Under ``torchrun --nproc_per_node N`` the trainer joins the process group (gloo on CPU, nccl on CUDA),
+wraps the model in DistributedDataParallel, shards ``DataLoader``s with a ``DistributedSampler``, sums
+losses and metric states over the ranks, and only rank 0 creates the run folder and writes results, logs
+and checkpoints (``trainer.experiment`` and ``trainer.run_dir`` are None on the other ranks).
 """
 
 from __future__ import annotations
@@ -104,15 +116,6 @@ def _section(config: Any) -> Mapping[str, Any]:
             f"config key 'trainer' has unknown key(s) {unknown}; allowed: {sorted(TRAINER_KEYS)}"
         )
     return section
-
-
-def _plain(config: Any) -> Any:
-    """A JSON-able plain-dict copy of a (possibly trialog.Config) mapping."""
-    if isinstance(config, Mapping):
-        return {str(k): _plain(v) for k, v in config.items()}
-    if isinstance(config, (list, tuple)):
-        return [_plain(v) for v in config]
-    return config
 
 
 def _describe(obj: Any) -> str:
@@ -306,9 +309,9 @@ class Trainer:
         if distributed.is_distributed():
             ids = [device.index] if device.type == "cuda" else None
             self.net = nn.parallel.DistributedDataParallel(self.model, device_ids=ids)
-        self.train_loader = self._shard(train_loader, shuffle=None)
-        self.val_loader = self._shard(val_loader, shuffle=False) if val_loader is not None else None
-        self.test_loader = self._shard(test_loader, shuffle=False) if test_loader is not None else None
+        self.train_loader = self._shard(train_loader)
+        self.val_loader = self._shard(val_loader, evaluation=True) if val_loader is not None else None
+        self.test_loader = self._shard(test_loader, evaluation=True) if test_loader is not None else None
 
         self.global_step = 0
         self.epoch = 0
@@ -445,11 +448,10 @@ class Trainer:
         callback.key = key
         return callback
 
-    def _shard(self, loader: Any, shuffle: bool | None) -> Any:
+    def _shard(self, loader: Any, evaluation: bool = False) -> Any:
         if isinstance(loader, DataLoader):
-            return distributed.distributed_loader(
-                loader, shuffle=shuffle, seed=int(self.section.get("seed", 0) or 0)
-            )
+            seed = int(self.section.get("seed", 0) or 0)
+            return distributed.distributed_loader(loader, seed=seed, evaluation=evaluation)
         return loader
 
     # ------------------------------------------------------------------ experiment glue
@@ -557,8 +559,12 @@ class Trainer:
         )
 
     def forward(self, inputs: Any) -> Any:
-        """Run the (possibly DDP-wrapped) model."""
-        return self.net(inputs)
+        """Run the model: DDP-wrapped when training, bare without gradients.
+
+        Evaluation reads shards of unequal length, so it must not start a collective (DDP's buffer
+        broadcast) that a rank with fewer batches would never join.
+        """
+        return (self.net if torch.is_grad_enabled() else self.model)(inputs)
 
     def compute_loss(self, output: Any, target: Any) -> torch.Tensor:
         """The loss of one batch."""
