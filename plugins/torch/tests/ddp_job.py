@@ -1,7 +1,8 @@
-"""A tiny classification run for test_distributed.py, launched under torchrun with 2 CPU processes.
+"""A tiny classification job for test_distributed.py, run by 2 CPU processes.
 
-Usage: ``torchrun --standalone --nproc_per_node 2 ddp_job.py OUT_DIR``. Each rank writes
-``OUT_DIR/rank<R>.json`` with what the test checks; only rank 0's trainer writes a run folder.
+Usage: ``torchrun --standalone --nproc_per_node 2 ddp_job.py OUT_DIR`` (or forked workers with torchrun's
+environment). It trains 2 epochs in one go, then 1 epoch and a resume to 2 in another run folder; each
+rank writes ``OUT_DIR/rank<R>.json`` with what the test checks. Only rank 0's trainers write run folders.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import gc
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 import torch
 import torch.distributed as dist
@@ -19,19 +21,23 @@ from trialog_torch import distributed
 from trialog_torch.trainers import ClassificationTrainer
 
 
-def main(out_dir: Path) -> None:
+def _data() -> tuple[DataLoader, DataLoader]:
     g = torch.Generator().manual_seed(0)
     x = torch.randn(161, 6, generator=g)
     y = (x[:, 0] + 0.5 * x[:, 1] > 0).long()
     train = DataLoader(TensorDataset(x[:112], y[:112]), batch_size=8, shuffle=True)
     val = DataLoader(TensorDataset(x[112:], y[112:]), batch_size=8)  # 49 samples: 25 + 24, none counted twice
+    return train, val
+
+
+def _fit(out_dir: Path, name: str, epochs: int, resume: Any = None) -> tuple[dict[str, Any], Any]:
     torch.manual_seed(0)
     model = nn.Sequential(nn.Linear(6, 16), nn.ReLU(), nn.Linear(16, 2))
     config = {
-        "name": "ddp",
+        "name": name,
         "trainer": {
             "type": "classification",
-            "epochs": 2,
+            "epochs": epochs,
             "device": "cpu",
             "seed": 5,
             "log_every": 2,
@@ -39,27 +45,32 @@ def main(out_dir: Path) -> None:
             "optimization": {"optimizer": {"type": "adam", "params": {"lr": 0.05}}},
         },
     }
+    train, val = _data()
     trainer = ClassificationTrainer(
-        config, model, train, val, base_dir=out_dir / "runs", loggers={}, quiet=True
+        config, model, train, val, base_dir=out_dir / "runs", loggers={}, resume=resume, quiet=True
     )
-    rank, world = distributed.rank(), distributed.world_size()
     batches = len(trainer.train_loader)
     final = trainer.fit()
     matrix = next(m for m in trainer.eval_metrics if type(m).__name__ == "ConfusionMatrix").matrix()
-    weights = float(sum(p.detach().double().sum() for p in trainer.model.parameters()))
     report = {
-        "rank": rank,
-        "world": world,
         "final": final,
         "run_dir": None if trainer.run_dir is None else str(trainer.run_dir),
         "val_count": int(matrix.sum()),
         "train_batches": batches,
         "global_step": trainer.global_step,
-        "weights": weights,
+        "weights": [p.detach().tolist() for p in trainer.model.parameters()],
     }
-    (out_dir / f"rank{rank}.json").write_text(json.dumps(report))
-    # the DDP reducer goes before its process group: torn down the other way round it can hang
-    del trainer, model
+    return report, trainer.run_dir
+
+
+def main(out_dir: Path) -> None:
+    full, _ = _fit(out_dir, "full", 2)
+    _, part_dir = _fit(out_dir, "part", 1)
+    # every rank must know that this is a resume; only rank 0 knows the folder
+    resumed, _ = _fit(out_dir, "part", 2, resume=distributed.broadcast_object(part_dir))
+    report = {"rank": distributed.rank(), "world": distributed.world_size(), "full": full, "resumed": resumed}
+    (out_dir / f"rank{distributed.rank()}.json").write_text(json.dumps(report))
+    # the DDP reducers go before their process group: torn down the other way round it can hang
     gc.collect()
     if dist.is_initialized():
         dist.barrier()  # a rank that tears its connections down while another still talks aborts it

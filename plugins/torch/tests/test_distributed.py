@@ -68,22 +68,30 @@ def _worker(rank: int, port: int, out_dir: str) -> None:
 def _check(out_dir: Path) -> None:
     ranks: list[dict[str, Any]] = [json.loads((out_dir / f"rank{r}.json").read_text()) for r in (0, 1)]
     assert [r["world"] for r in ranks] == [2, 2]
+    full = [r["full"] for r in ranks]
     # each rank reads half of the 112 training samples: 7 batches of 8
-    assert [r["train_batches"] for r in ranks] == [7, 7] and ranks[0]["global_step"] == 14
+    assert [r["train_batches"] for r in full] == [7, 7] and full[0]["global_step"] == 14
     # metrics are reduced over both shards: the confusion matrix counts each of the 49 validation samples once
-    assert [r["val_count"] for r in ranks] == [49, 49]
+    assert [r["val_count"] for r in full] == [49, 49]
     drop_time = lambda d: {k: v for k, v in d.items() if not k.startswith("time/")}  # noqa: E731
-    assert drop_time(ranks[0]["final"]) == drop_time(ranks[1]["final"])
-    assert {"val/roc_auc", "val/accuracy", "train/loss"} <= set(ranks[0]["final"])
-    assert ranks[0]["weights"] == pytest.approx(ranks[1]["weights"], abs=1e-9)  # gradients were averaged
+    assert drop_time(full[0]["final"]) == drop_time(full[1]["final"])
+    assert {"val/roc_auc", "val/accuracy", "train/loss"} <= set(full[0]["final"])
+    assert full[0]["weights"] == full[1]["weights"]  # gradients were averaged: the replicas agree
 
-    # only rank 0 wrote: one run folder, one record per epoch
-    assert ranks[1]["run_dir"] is None
-    runs = list((out_dir / "runs").iterdir())
-    assert [str(p) for p in runs] == [ranks[0]["run_dir"]]
-    records = [json.loads(line) for line in (runs[0] / "result" / "results.jsonl").read_text().splitlines()]
+    # only rank 0 wrote: one folder per run, one record per epoch
+    assert [r["run_dir"] for r in full] == [str(out_dir / "runs" / Path(full[0]["run_dir"]).name), None]
+    assert len(list((out_dir / "runs").iterdir())) == 2  # "full" and "part" (resumed in place)
+    records = [json.loads(line) for line in (Path(full[0]["run_dir"]) / "result" / "results.jsonl").open()]
     assert [r["epoch"] for r in records if r["name"] == "val/accuracy"] == [0, 1]
-    assert len(json.loads((runs[0] / "checkpoint" / "index.json").read_text())["entries"]) == 2
+    assert (
+        len(json.loads((Path(full[0]["run_dir"]) / "checkpoint" / "index.json").read_text())["entries"]) == 2
+    )
+
+    # 1 epoch, then a resume to 2: rank 0 restores the checkpoint and hands it to rank 1
+    for rank in ranks:
+        assert drop_time(rank["resumed"]["final"]) == drop_time(rank["full"]["final"])
+        assert rank["resumed"]["weights"] == rank["full"]["weights"]
+        assert rank["resumed"]["global_step"] == 14
 
 
 def test_two_process_ddp_run(tmp_path: Path) -> None:
