@@ -315,3 +315,44 @@ def test_run_dir_is_given_to_loggers_that_take_it(tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         CombinedLogger({"w": WithDir}, run_dir=tmp_path).close()
+
+
+def test_close_reaches_disabled_loggers_and_reports_their_stats():
+    class Flaky:
+        def __init__(self):
+            self.closed = False
+            self.stats = {"posts_undelivered": 2}
+
+        @hookimpl
+        def show_value(self, value):
+            raise ConnectionError("down")
+
+        @hookimpl
+        def close(self):
+            self.closed = True
+
+    clog = CombinedLogger({"f": Flaky()}, max_failures=1)
+    with pytest.warns(TrialogWarning):
+        clog.show_value(1, "x")
+    with pytest.warns(TrialogWarning, match="disabled"):
+        summary = clog.close()
+    assert clog["f"].closed and summary["f"]["stats"] == {"posts_undelivered": 2}
+
+
+def test_background_calls_arriving_together_are_delivered_in_order():
+    class Slow:
+        background = True
+
+        def __init__(self):
+            self.got = []
+
+        @hookimpl
+        def show_value(self, value):
+            self.got.append(value)
+
+    clog = CombinedLogger({"s": Slow()})
+    for i in range(1000):
+        clog.show_value(i, "x")
+    assert clog.wait_idle(10)
+    assert clog["s"].got == list(range(1000))
+    clog.close()

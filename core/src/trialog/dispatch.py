@@ -110,6 +110,7 @@ class _Worker:
         self.pending: dict[tuple[Any, ...], list[Any]] = {}
         self.cond = threading.Condition()
         self.busy = False
+        self.waiting = False
         self.closing = False
         self.dropped = 0
         self.coalesced = 0
@@ -131,7 +132,8 @@ class _Worker:
             self.items.append(item)
             if ckey is not None:
                 self.pending[ckey] = item
-            self.cond.notify()
+            if self.waiting:
+                self.cond.notify()
 
     def _drop_oldest(self) -> None:
         for i, item in enumerate(self.items):
@@ -155,7 +157,9 @@ class _Worker:
                 self.busy = False
                 self.cond.notify_all()
                 while not self.items and not self.closing:
+                    self.waiting = True
                     self.cond.wait()
+                    self.waiting = False
                 if not self.items:
                     return
                 hook, fn, args, ckey = self.items.popleft()
@@ -496,14 +500,15 @@ class CombinedLogger:
         """Flush and close every logger, draining background queues for at most ``timeout`` seconds.
 
         Returns {logger name: {"type", "failures", "disabled", "dropped", "coalesced", "undelivered",
-        "last_error"}}; anything lost is also reported in one warning.
+        "last_error", and "stats" when the logger keeps a ``stats`` mapping}}; anything lost is also
+        reported in one warning.
         """
         if self._closed:
             return self._summary
         self._closed = True
         deadline = time.monotonic() + (self.drain_timeout if timeout is None else timeout)
         for lg in self._loggers:
-            if "close" in lg.impls and not lg.disabled:
+            if "close" in lg.impls:  # disabled loggers too: they may hold threads and connections
                 fn, _ = lg.impls["close"]
                 if lg.worker is None:
                     self._invoke(lg, "close", fn, [])
@@ -533,6 +538,9 @@ class CombinedLogger:
                     disabled=lg.disabled,
                     last_error=lg.last_error,
                 )
+            stats = getattr(lg.obj, "stats", None)
+            if isinstance(stats, Mapping):  # a logger's own counters (a notifier's undelivered posts, ...)
+                entry["stats"] = dict(stats)
             self._summary[lg.name] = entry
             if entry["failures"] or entry["dropped"] or entry["undelivered"]:
                 lost.append(
