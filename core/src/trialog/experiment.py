@@ -29,6 +29,7 @@ from __future__ import annotations
 import builtins
 import collections
 import contextlib
+import copy
 import json
 import os
 import random
@@ -336,7 +337,7 @@ class Experiment:
         self.meta.update(status="running", end=None, pid=os.getpid())
         self.meta.start_heartbeat()
         self.clog.log_config(self._plain_config())
-        self._fire("on_run_start", experiment=self, run=self.meta.data, config=self._plain_config())
+        self._fire("on_run_start", experiment=self, run=copy.deepcopy(self.meta.data), config=self._plain_config())
 
     def _end_epoch(self, epoch: int) -> None:
         self._fire("on_epoch_end", experiment=self, epoch=epoch)
@@ -354,7 +355,7 @@ class Experiment:
         self.clog.flush()
         self.clog.wait_idle()
         self.meta.finish(status, epoch=self.epoch)
-        self._fire("on_run_end", experiment=self, run=self.meta.data, summary=summary)
+        self._fire("on_run_end", experiment=self, run=copy.deepcopy(self.meta.data), summary=summary)
 
     def _fail(self, exc: BaseException, status: str) -> None:
         tb = "".join(_traceback.format_exception(type(exc), exc, exc.__traceback__))
@@ -365,7 +366,7 @@ class Experiment:
         with contextlib.suppress(Exception):
             self._results.save_summary()
         self.meta.finish(status, error=f"{type(exc).__name__}: {exc}", epoch=self.epoch)
-        self._fire("on_run_error", experiment=self, run=self.meta.data, error=exc, traceback=tb)
+        self._fire("on_run_error", experiment=self, run=copy.deepcopy(self.meta.data), error=exc, traceback=tb)
         with contextlib.suppress(Exception):
             self.clog.flush()
 
