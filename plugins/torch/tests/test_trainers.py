@@ -110,6 +110,11 @@ def test_classification_trains_and_records(tmp_path: Path) -> None:
     assert "val/classification_report" in log.texts
     index = json.loads((trainer.run_dir / "checkpoint" / "index.json").read_text())
     assert index["monitor"] == "val/accuracy" and index["mode"] == "max"
+    # keep_last 2 plus the best epoch by val/accuracy (keep_best 1), whichever epoch that was
+    kept = {e["epoch"] for e in index["entries"]}
+    best_epoch = max(range(4), key=lambda e: (trainer.history[e]["val/accuracy"], -e))
+    assert {2, 3, best_epoch} == kept
+    assert max(e["metric"] for e in index["entries"]) == final["best/val/accuracy"]
 
 
 def test_binary_classification_with_bce_and_roc(tmp_path: Path) -> None:
