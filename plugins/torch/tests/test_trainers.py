@@ -356,6 +356,7 @@ def test_batch_scheduler_steps_per_optimizer_step(tmp_path: Path) -> None:
         ({"epochs": "three"}, r"trainer\.epochs"),
         ({"device": "tpu:7"}, r"trainer\.device"),
         ({"amp": "fp8"}, r"trainer\.amp"),
+        ({"amp": "fp16"}, r"trainer\.amp.*needs CUDA.*bf16"),
         ({"epochz": 3}, r"'trainer' has unknown key\(s\) \['epochz'\]"),
         ({"metrics": ["accuracy", "f2"]}, r"trainer\.metrics\.1.*unknown metric type 'f2'"),
         ({"callbacks": {"early_stoping": {}}}, r"trainer\.callbacks\.early_stoping.*unknown callback type"),
@@ -365,6 +366,7 @@ def test_batch_scheduler_steps_per_optimizer_step(tmp_path: Path) -> None:
         ),
         ({"grad_clip": "big"}, r"trainer\.grad_clip"),
         ({"mode": "up"}, r"trainer\.mode"),
+        ({"checkpoint": {"keep": 3}}, r"trainer\.checkpoint.*keep_last"),
     ],
 )
 def test_bad_configs_give_named_errors(tmp_path: Path, change: dict[str, Any], pattern: str) -> None:

@@ -86,6 +86,8 @@ TRAINER_KEYS = frozenset(
     }
 )
 OPTIMIZATION_KEYS = frozenset({"loss", "optimizer", "scheduler"})
+#: CheckpointManager options a ``trainer.checkpoint`` mapping may set.
+CHECKPOINT_KEYS = frozenset({"keep_last", "keep_best", "async_save", "format"})
 
 LOSSES: dict[str, str] = {
     "cross_entropy": "torch.nn.CrossEntropyLoss",
@@ -457,8 +459,16 @@ class Trainer:
     # ------------------------------------------------------------------ experiment glue
 
     def _make_experiment(self, *, name: Any, base_dir: Any, loggers: Any, resume: Any) -> Any:
-        checkpoint = {"format": "torch", "keep_last": 2, "keep_best": 1}
-        checkpoint.update(self.section.get("checkpoint") or {})
+        checkpoint: dict[str, Any] | bool = {"format": "torch", "keep_last": 2, "keep_best": 1}
+        options = self.section.get("checkpoint") or {}
+        unknown = sorted(set(options) - CHECKPOINT_KEYS) if isinstance(options, Mapping) else None
+        if unknown is None or unknown:
+            raise ConfigError(
+                f"config key 'trainer.checkpoint' must be a mapping with keys among {sorted(CHECKPOINT_KEYS)}, "
+                f"got {options!r}; monitor, mode and the saving interval come from trainer.monitor, "
+                "trainer.mode and trainer.save_freq"
+            )
+        checkpoint.update(options)
         checkpoint.update({"every": self.save_freq, "monitor": self.monitor, "mode": self.mode})
         if not self.save_freq:
             checkpoint = False
