@@ -11,6 +11,7 @@ import pytest
 import torch
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
+from trialog_torch.metrics import ConfusionMatrix
 from trialog_torch.trainers import (
     AutoencoderTrainer,
     ClassificationTrainer,
@@ -171,10 +172,15 @@ def test_segmentation_trains(tmp_path: Path) -> None:
     g = torch.Generator().manual_seed(3)
     images = torch.randn(48, 1, 8, 8, generator=g)
     masks = (images[:, 0] > 0.3).long()  # pixel class from its own intensity
+    masks[:, 0, :] = 255  # an unlabelled border row, skipped by the loss and (following it) the metrics
     train = DataLoader(TensorDataset(images[:32], masks[:32]), batch_size=8, shuffle=True)
     val = DataLoader(TensorDataset(images[32:], masks[32:]), batch_size=8)
+    optimization = {
+        "loss": {"type": "cross_entropy", "params": {"ignore_index": 255}},
+        "optimizer": {"type": "adam", "params": {"lr": 0.02}},
+    }
     trainer = SegmentationTrainer(
-        _trainer_config("segmentation", epochs=4),
+        _trainer_config("segmentation", epochs=4, optimization=optimization),
         TinySegNet(),
         train,
         val,
@@ -186,6 +192,10 @@ def test_segmentation_trains(tmp_path: Path) -> None:
     _falling(trainer)
     assert {"val/accuracy", "val/iou", "val/dice", "val/iou/1"} <= set(final)
     assert final["val/iou"] > 0.5 and trainer.monitor == "val/iou"
+    assert all(m.ignore_index == 255 for m in trainer.eval_metrics)
+    matrix = ConfusionMatrix(ignore_index=255)
+    matrix.update(trainer.model(images[32:]).detach(), masks[32:])
+    assert matrix.matrix().sum() == 16 * 7 * 8  # the border row is not counted
 
 
 def test_autoencoder_trains_on_bare_tensors(tmp_path: Path) -> None:

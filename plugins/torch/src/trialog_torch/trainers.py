@@ -289,14 +289,15 @@ class Trainer:
             if self.amp_dtype is torch.float16 and device.type == "cuda"
             else None
         )
+        metrics_spec = section.get("metrics", list(self.default_metrics))
         train_spec = section.get("train_metrics", True)
         if train_spec is True:
-            self.train_metrics = self._metrics(section)
+            self.train_metrics = self._metrics(metrics_spec, "trainer.metrics")
         elif train_spec is False or train_spec is None:
             self.train_metrics = []
         else:
-            self.train_metrics = self._metrics({"metrics": train_spec}, key="trainer.train_metrics")
-        self.eval_metrics = self._metrics(section)
+            self.train_metrics = self._metrics(train_spec, "trainer.train_metrics")
+        self.eval_metrics = self._metrics(metrics_spec, "trainer.metrics")
         self.monitor: str = section.get("monitor") or self._default_monitor(val_loader is not None)
         self.mode: str = section.get("mode") or ("max" if self._higher_is_better(self.monitor) else "min")
         if self.mode not in ("min", "max"):
@@ -424,13 +425,16 @@ class Trainer:
             return None
         return dtype
 
-    def _metrics(self, section: Mapping[str, Any], key: str = "trainer.metrics") -> list[Metric]:
-        spec = section.get("metrics", list(self.default_metrics))
+    def _metrics(self, spec: Any, key: str) -> list[Metric]:
         metrics = build_metrics(spec, key)
-        names = section.get("class_names")
+        names = self.section.get("class_names")
+        # a loss that skips a label (CrossEntropyLoss(ignore_index=255)) means the metrics should skip it too
+        ignored = getattr(self.loss_fn, "ignore_index", -100)
         for metric in metrics:
             if names is not None and hasattr(metric, "class_names") and metric.class_names is None:
                 metric.class_names = list(names)
+            if getattr(metric, "ignore_index", None) == -100 and ignored != -100:
+                metric.ignore_index = ignored
         return metrics
 
     @staticmethod
