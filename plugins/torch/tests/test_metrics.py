@@ -48,10 +48,17 @@ def test_accuracy_over_batches_and_ignore_index() -> None:
     assert metric.compute() == {"accuracy": 1.0}
 
 
-def test_binary_accuracy_from_single_logit() -> None:
+def test_binary_accuracy_from_single_logit_or_probability() -> None:
     metric = Accuracy()
     metric.update(torch.tensor([[1.5], [-0.5], [0.2], [-2.0]]), torch.tensor([1, 0, 0, 0]))
     assert metric.compute()["accuracy"] == pytest.approx(3 / 4)
+    probabilities = Accuracy(threshold=0.5)
+    probabilities.update(torch.tensor([0.9, 0.4, 0.6, 0.1]), torch.tensor([1, 0, 0, 0]))
+    assert probabilities.compute()["accuracy"] == pytest.approx(3 / 4)
+    roc = RocAuc(probabilities=True)
+    roc.update(torch.tensor([0.1, 0.4, 0.35, 0.8]), torch.tensor([0, 0, 1, 1]))
+    np.testing.assert_allclose(roc._data()[0], [0.1, 0.4, 0.35, 0.8], rtol=1e-6)  # not squashed again
+    assert roc.compute()["roc_auc"] == pytest.approx(0.75)
 
 
 def test_top_k() -> None:

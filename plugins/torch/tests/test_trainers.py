@@ -136,6 +136,16 @@ def test_binary_classification_with_bce_and_roc(tmp_path: Path) -> None:
     _falling(trainer)
     assert final["val/roc_auc"] > 0.9 and 0 < final["val/average_precision"] <= 1
 
+    # the same problem with a sigmoid in the model and BCELoss: metrics read probabilities
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(4, 32), nn.ReLU(), nn.Linear(32, 1), nn.Sigmoid())
+    config["trainer"]["optimization"]["loss"] = "bce"
+    trainer = ClassificationTrainer(config, model, train, val, base_dir=tmp_path, loggers={}, quiet=True)
+    assert [getattr(m, "threshold", None) for m in trainer.eval_metrics] == [0.5, None]
+    assert trainer.eval_metrics[1].probabilities
+    final = trainer.fit()
+    assert final["val/accuracy"] > 0.8 and final["val/roc_auc"] > 0.9
+
 
 def test_regression_trains(tmp_path: Path) -> None:
     g = torch.Generator().manual_seed(2)

@@ -8,7 +8,8 @@ scores instead. Metrics with something to draw (a confusion matrix, curves, a re
 Output/target conventions:
 
 * classification: ``output`` (N, C) logits or probabilities and ``target`` (N,) class indices; a single
-  column (N,) or (N, 1) is a binary problem with logits (positive when > 0) and 0/1 targets;
+  column (N,) or (N, 1) is a binary problem with 0/1 targets, positive above ``threshold`` (0 for logits;
+  0.5 for probabilities, with ``RocAuc(probabilities=True)``; the trainers set both for ``BCELoss``);
 * segmentation: the same with spatial dimensions, ``output`` (N, C, ...) and ``target`` (N, ...);
 * regression and reconstruction: ``output`` and ``target`` of one shape, (N,) or (N, D, ...).
 """
@@ -94,7 +95,9 @@ class Metric:
         """Draw non-scalar results through a dispatcher (``log.show_heatmap(...)``); default: nothing."""
 
 
-def _class_labels(output: torch.Tensor, target: torch.Tensor, ignore_index: int | None) -> tuple:
+def _class_labels(
+    output: torch.Tensor, target: torch.Tensor, ignore_index: int | None, threshold: float = 0.0
+) -> tuple:
     """Flatten a classification or segmentation batch into (predicted, target, valid mask, n classes).
 
     Ignored targets are masked rather than dropped: boolean indexing would synchronise with a GPU.
@@ -104,7 +107,7 @@ def _class_labels(output: torch.Tensor, target: torch.Tensor, ignore_index: int 
         pred = output.argmax(dim=1).reshape(-1)
     elif output.numel() == target.numel():
         num_classes = 2
-        pred = (output.reshape(target.shape) > 0).long().reshape(-1)
+        pred = (output.reshape(target.shape) > threshold).long().reshape(-1)
     else:
         raise ValueError(
             f"cannot match model output of shape {tuple(output.shape)} with target of shape "
@@ -126,14 +129,15 @@ class Accuracy(Metric):
 
     name = "accuracy"
 
-    def __init__(self, ignore_index: int | None = -100) -> None:
+    def __init__(self, ignore_index: int | None = -100, threshold: float = 0.0) -> None:
         super().__init__()
         self.ignore_index = ignore_index
+        self.threshold = threshold
         self.add_state("correct")
         self.add_state("total")
 
     def update(self, output: torch.Tensor, target: torch.Tensor) -> None:
-        pred, tgt, valid, _ = _class_labels(output, target, self.ignore_index)
+        pred, tgt, valid, _ = _class_labels(output, target, self.ignore_index, self.threshold)
         self.accumulate("correct", ((pred == tgt) & valid).sum())
         self.accumulate("total", valid.sum())
 
@@ -192,15 +196,17 @@ class ConfusionMatrix(Metric):
         num_classes: int | None = None,
         class_names: Sequence[str] | None = None,
         ignore_index: int | None = -100,
+        threshold: float = 0.0,
     ) -> None:
         super().__init__()
         self.num_classes = num_classes
         self.class_names = list(class_names) if class_names is not None else None
         self.ignore_index = ignore_index
+        self.threshold = threshold
         self.add_state("matrix")
 
     def update(self, output: torch.Tensor, target: torch.Tensor) -> None:
-        pred, tgt, valid, inferred = _class_labels(output, target, self.ignore_index)
+        pred, tgt, valid, inferred = _class_labels(output, target, self.ignore_index, self.threshold)
         n = self.num_classes or inferred
         self.num_classes = n
         # ignored pixels land in one extra bin that is cut off; scatter_add (unlike bincount) never syncs
@@ -319,12 +325,16 @@ class Dice(IoU):
     _score = "dice"
 
 
-def _binary_scores(output: torch.Tensor, target: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+def _binary_scores(
+    output: torch.Tensor, target: torch.Tensor, probabilities: bool = False
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Positive-class scores and 0/1 labels from a binary batch ((N,) / (N, 1) logits or (N, 2) scores)."""
     if output.dim() == target.dim() + 1 and output.shape[1] == 2:
         scores = torch.softmax(output.float(), dim=1)[:, 1]
     elif output.numel() == target.numel():
-        scores = torch.sigmoid(output.float().reshape(-1))
+        scores = output.float().reshape(-1)
+        if not probabilities:
+            scores = torch.sigmoid(scores)
     else:
         raise ValueError(
             f"roc_auc is for binary problems: expected (N,) or (N, 1) logits or (N, 2) scores, got output "
@@ -372,8 +382,9 @@ class RocAuc(Metric):
 
     name = "roc_auc"
 
-    def __init__(self) -> None:
+    def __init__(self, probabilities: bool = False) -> None:
         super().__init__()
+        self.probabilities = probabilities
         self._scores: list[torch.Tensor] = []
         self._labels: list[torch.Tensor] = []
         self._gathered: tuple[np.ndarray, np.ndarray] | None = None
@@ -382,7 +393,7 @@ class RocAuc(Metric):
         self._scores, self._labels, self._gathered = [], [], None
 
     def update(self, output: torch.Tensor, target: torch.Tensor) -> None:
-        scores, labels = _binary_scores(output.detach(), target.detach())
+        scores, labels = _binary_scores(output.detach(), target.detach(), self.probabilities)
         self._scores.append(scores)
         self._labels.append(labels)
 

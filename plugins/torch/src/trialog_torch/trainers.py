@@ -52,7 +52,7 @@ from trialog.errors import ConfigError
 from . import distributed
 from .building import build_object, split_spec
 from .callbacks import Callback, GradientClipping, LRSchedulerCallback, build_callbacks
-from .metrics import Metric, build_metrics
+from .metrics import Metric, RocAuc, build_metrics
 
 __all__ = [
     "AutoencoderTrainer",
@@ -435,6 +435,11 @@ class Trainer:
                 metric.class_names = list(names)
             if getattr(metric, "ignore_index", None) == -100 and ignored != -100:
                 metric.ignore_index = ignored
+            if isinstance(self.loss_fn, nn.BCELoss):  # the model outputs probabilities, not logits
+                if getattr(metric, "threshold", None) == 0.0:
+                    metric.threshold = 0.5
+                if isinstance(metric, RocAuc):
+                    metric.probabilities = True
         return metrics
 
     @staticmethod
