@@ -337,7 +337,9 @@ class Experiment:
         self.meta.update(status="running", end=None, pid=os.getpid())
         self.meta.start_heartbeat()
         self.clog.log_config(self._plain_config())
-        self._fire("on_run_start", experiment=self, run=copy.deepcopy(self.meta.data), config=self._plain_config())
+        self._fire(
+            "on_run_start", experiment=self, run=copy.deepcopy(self.meta.data), config=self._plain_config()
+        )
 
     def _end_epoch(self, epoch: int) -> None:
         self._fire("on_epoch_end", experiment=self, epoch=epoch)
@@ -366,7 +368,9 @@ class Experiment:
         with contextlib.suppress(Exception):
             self._results.save_summary()
         self.meta.finish(status, error=f"{type(exc).__name__}: {exc}", epoch=self.epoch)
-        self._fire("on_run_error", experiment=self, run=copy.deepcopy(self.meta.data), error=exc, traceback=tb)
+        self._fire(
+            "on_run_error", experiment=self, run=copy.deepcopy(self.meta.data), error=exc, traceback=tb
+        )
         with contextlib.suppress(Exception):
             self.clog.flush()
 
