@@ -104,3 +104,20 @@ def test_two_process_ddp_run_under_torchrun(tmp_path: Path) -> None:
     )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     _check(tmp_path)
+
+
+def test_loaders_are_sharded_unless_their_sampler_shards_itself(monkeypatch: pytest.MonkeyPatch) -> None:
+    from torch.utils.data import DataLoader, DistributedSampler, TensorDataset
+    from trialog_torch import distributed
+    from trialog_torch.data import ClassBalancedSampler
+
+    monkeypatch.setattr(distributed, "is_distributed", lambda: True)
+    monkeypatch.setattr(distributed, "rank", lambda: 1)
+    monkeypatch.setattr(distributed, "world_size", lambda: 2)
+    data = TensorDataset(torch.arange(10.0), torch.tensor([0, 1] * 5))
+    plain = distributed.distributed_loader(DataLoader(data, batch_size=2, shuffle=True))
+    assert isinstance(plain.sampler, DistributedSampler) and plain.sampler.rank == 1
+    balanced = DataLoader(
+        data, batch_size=2, sampler=ClassBalancedSampler([0, 1] * 5, num_replicas=2, rank=1)
+    )
+    assert distributed.distributed_loader(balanced) is balanced

@@ -133,10 +133,13 @@ def distributed_loader(
 
     Training loaders get a ``DistributedSampler`` (equal shards, reshuffled per epoch with ``set_epoch``;
     ``shuffle`` defaults to whether the original loader shuffled); ``evaluation`` loaders a
-    :class:`ShardSampler`, so each sample is counted once. Loaders with a custom batch sampler are
-    returned unchanged: sharding them is the caller's business.
+    :class:`ShardSampler`, so each sample is counted once. Loaders with a custom batch sampler, or with a
+    sampler that already splits its draws across ranks (``num_replicas > 1``, like
+    :class:`trialog_torch.data.ClassBalancedSampler` under ``trialog run``), are returned unchanged.
     """
     if not is_distributed() or isinstance(loader.sampler, (DistributedSampler, ShardSampler)):
+        return loader
+    if getattr(loader.sampler, "num_replicas", 1) > 1:  # a sampler that shards itself (ClassBalancedSampler)
         return loader
     if loader.batch_size is None:
         return loader
