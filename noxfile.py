@@ -45,6 +45,10 @@ def _plugin_session(plugin: str) -> None:
         # The torch plugin's end-to-end test runs the digits main job, which logs to the file logger.
         extra = ["./plugins/file"] if plugin == "torch" else []
         _install(session, "./core", *extra, f"./plugins/{plugin}[test]", torch=plugin == "torch")
+        if plugin == "torch":
+            session.env["TRIALOG_TORCHRUN_TEST"] = (
+                "1"  # also train under a real `torchrun --nproc_per_node 2`
+            )
         _pytest(session, f"plugins/{plugin}/tests")
 
     run.__doc__ = f"trialog-{plugin} with the core."
@@ -58,7 +62,8 @@ for _plugin in PLUGINS:
 def integration(session: nox.Session) -> None:
     """Cross-package tests with every distribution installed."""
     _install(session, *ALL, "setuptools", torch=True)
-    _pytest(session, "tests")
+    # the core's own tests again, now with matplotlib, torch and the file logger present
+    _pytest(session, "tests", "core/tests")
 
 
 @nox.session
