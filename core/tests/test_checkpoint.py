@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import random
@@ -512,3 +513,19 @@ def test_large_snapshot_copies_are_whole_and_private():
     big[::2] = -1
     again = fmt.snapshot({"w": big}, into=snap)
     assert again["w"] is snap["w"] and np.array_equal(again["w"], big)
+
+
+def test_npz_saves_start_writeback_as_they_go(tmp_path, monkeypatch):
+    from trialog import checkpoint
+
+    kicks = []
+    monkeypatch.setattr(
+        checkpoint, "_sync_file_range", lambda fd, offset, n, flags: kicks.append((offset, n))
+    )
+    monkeypatch.setattr(checkpoint.WritebackFile, "CHUNK", 1 << 16)
+    state = {"a": np.arange(100_000.0), "b": {"c": np.ones(50_000, dtype=np.float32)}}
+    path = tmp_path / "big.npz"
+    checkpoint.NpzFormat().save(state, path)
+    back = checkpoint.NpzFormat().load(path)
+    assert np.array_equal(back["a"], state["a"]) and np.array_equal(back["b"]["c"], state["b"]["c"])
+    assert len(kicks) >= 2 and all(a[0] + a[1] == b[0] for a, b in itertools.pairwise(kicks))

@@ -41,6 +41,7 @@ import math
 import operator
 import os
 import re
+import sys
 import threading
 import time
 import warnings
@@ -521,8 +522,8 @@ class NpzFormat:
         arrays: dict[str, Any] = {}
         tree = _encode(state, "", arrays, np)
         arrays[_TREE_MEMBER] = np.frombuffer(json.dumps(tree).encode(), dtype=np.uint8)
-        with open(path, "wb") as f:
-            _write_npz(f, arrays, np)
+        with open(path, "wb", buffering=0) as raw:
+            _write_npz(WritebackFile(raw), arrays, np)
 
     def load(self, path: str | os.PathLike[str], *, keys: list[str] | None = None) -> dict[str, Any]:
         """Read a checkpoint; ``keys`` limits it to those top-level names."""
@@ -546,6 +547,60 @@ class NpzFormat:
         import numpy as np
 
         return _copy(state, "", np, into)
+
+
+class WritebackFile:
+    """A binary file that asks the kernel to start writing each 32 MB to disk as soon as it is written.
+
+    For formats that write large files: the manager fsyncs every checkpoint. Left alone, the kernel keeps the whole file dirty in memory and
+    the fsync then writes all of it while the caller waits; started early, the disk writes overlap with
+    serialisation and the fsync finds little left to do (RocksDB's ``bytes_per_sync``). Linux only; a
+    plain file elsewhere.
+    """
+
+    CHUNK = 32 << 20
+
+    def __init__(self, raw: Any) -> None:
+        self.raw = raw
+        self.written = 0
+        self.kicked = 0
+
+    def write(self, data: Any) -> int:
+        view = memoryview(data)
+        n = self.raw.write(view)
+        while n is not None and n < view.nbytes:  # unbuffered writes may be partial
+            more = self.raw.write(view[n:])
+            n += more or 0
+        self.written += view.nbytes
+        if _sync_file_range is not None and self.written - self.kicked >= self.CHUNK:
+            _sync_file_range(
+                self.raw.fileno(), self.kicked, self.written - self.kicked, _SYNC_FILE_RANGE_WRITE
+            )
+            self.kicked = self.written
+        return view.nbytes
+
+    def flush(self) -> None:
+        self.raw.flush()
+
+
+_SYNC_FILE_RANGE_WRITE = 2  # start writeback of the range without waiting for it
+
+
+def _find_sync_file_range() -> Callable[[int, int, int, int], int] | None:
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        import ctypes
+
+        function = ctypes.CDLL(None, use_errno=True).sync_file_range
+    except (OSError, AttributeError):
+        return None
+    function.argtypes = [ctypes.c_int, ctypes.c_int64, ctypes.c_int64, ctypes.c_uint]
+    function.restype = ctypes.c_int
+    return function
+
+
+_sync_file_range = _find_sync_file_range()
 
 
 def _write_npz(f: Any, arrays: Mapping[str, Any], np: Any) -> None:

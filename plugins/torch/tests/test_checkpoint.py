@@ -268,13 +268,13 @@ def test_legacy_torch_files_load_without_mmap(tmp_path):
 
 
 def test_large_saves_go_through_the_writeback_file(tmp_path, monkeypatch):
-    from trialog_torch import checkpoint
+    from trialog import checkpoint
 
     kicks = []
     monkeypatch.setattr(
         checkpoint, "_sync_file_range", lambda fd, offset, n, flags: kicks.append((offset, n))
     )
-    monkeypatch.setattr(checkpoint._WritebackFile, "CHUNK", 1 << 16)
+    monkeypatch.setattr(checkpoint.WritebackFile, "CHUNK", 1 << 16)
     state = {"a": torch.arange(100_000.0), "b": torch.ones(50_000)}
     TorchFormat().save(state, tmp_path / "big.pt")
     back = TorchFormat().load(tmp_path / "big.pt")

@@ -17,6 +17,7 @@ from typing import Any
 
 import torch
 
+from trialog.checkpoint import WritebackFile
 from trialog.errors import CheckpointError
 
 from .utils import BufferPool, decode_numpy, encode_numpy, snapshot_to_cpu
@@ -64,7 +65,7 @@ class TorchFormat:
         """Write ``state`` to ``path`` (the manager's temporary file)."""
         try:
             with open(path, "wb", buffering=0) as raw:
-                torch.save(encode_numpy(dict(state), strict=self.weights_only), _WritebackFile(raw))
+                torch.save(encode_numpy(dict(state), strict=self.weights_only), WritebackFile(raw))
         except CheckpointError:
             raise
         except (pickle.PicklingError, TypeError, AttributeError, RuntimeError) as err:
@@ -125,57 +126,3 @@ class TorchFormat:
                 "save through TorchFormat/CheckpointManager or torch.save a dict"
             )
         return decode_numpy(state)
-
-
-class _WritebackFile:
-    """A binary file that asks the kernel to start writing each 32 MB to disk as soon as it is written.
-
-    The manager fsyncs every checkpoint. Left alone, the kernel keeps the whole file dirty in memory and
-    the fsync then writes all of it while the caller waits; started early, the disk writes overlap with
-    serialisation and the fsync finds little left to do (RocksDB's ``bytes_per_sync``). Linux only; a
-    plain file elsewhere.
-    """
-
-    CHUNK = 32 << 20
-
-    def __init__(self, raw: Any) -> None:
-        self.raw = raw
-        self.written = 0
-        self.kicked = 0
-
-    def write(self, data: Any) -> int:
-        view = memoryview(data)
-        n = self.raw.write(view)
-        while n is not None and n < view.nbytes:  # unbuffered writes may be partial
-            more = self.raw.write(view[n:])
-            n += more or 0
-        self.written += view.nbytes
-        if _sync_file_range is not None and self.written - self.kicked >= self.CHUNK:
-            _sync_file_range(
-                self.raw.fileno(), self.kicked, self.written - self.kicked, _SYNC_FILE_RANGE_WRITE
-            )
-            self.kicked = self.written
-        return view.nbytes
-
-    def flush(self) -> None:
-        self.raw.flush()
-
-
-_SYNC_FILE_RANGE_WRITE = 2  # start writeback of the range without waiting for it
-
-
-def _find_sync_file_range() -> Callable[[int, int, int, int], int] | None:
-    if not sys.platform.startswith("linux"):
-        return None
-    try:
-        import ctypes
-
-        function = ctypes.CDLL(None, use_errno=True).sync_file_range
-    except (OSError, AttributeError):
-        return None
-    function.argtypes = [ctypes.c_int, ctypes.c_int64, ctypes.c_int64, ctypes.c_uint]
-    function.restype = ctypes.c_int
-    return function
-
-
-_sync_file_range = _find_sync_file_range()
