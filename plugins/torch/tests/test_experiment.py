@@ -147,7 +147,7 @@ def test_sigkill_while_writing_a_torch_checkpoint_keeps_the_previous_one(uninter
         from test_experiment import TinyExperiment
 
         saves = []
-        original_save, original_write = checkpoint.TorchFormat.save, checkpoint._WritebackFile.write
+        original_save, original_write = checkpoint.TorchFormat.save, checkpoint.WritebackFile.write
 
         def save(self, state, path):
             saves.append(path)
@@ -158,7 +158,7 @@ def test_sigkill_while_writing_a_torch_checkpoint_keeps_the_previous_one(uninter
                 os.kill(os.getpid(), signal.SIGKILL)
             return original_write(self, data)
 
-        checkpoint.TorchFormat.save, checkpoint._WritebackFile.write = save, write
+        checkpoint.TorchFormat.save, checkpoint.WritebackFile.write = save, write
         TinyExperiment(n_epochs=4, seed=3, base_dir={str(base)!r}, loggers={{}}, save_sources=False).run()
         """
     )
