@@ -12,13 +12,12 @@ from __future__ import annotations
 
 import itertools
 import json
-import sys
-import threading
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from email.message import Message
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
+
+from trialog.testing import LoopbackAPI, json_reply
 
 __all__ = ["FakeSlack", "SlackFile", "SlackMessage"]
 
@@ -51,7 +50,7 @@ class _Fault:
     body: dict[str, Any] = field(default_factory=dict)
 
 
-class FakeSlack:
+class FakeSlack(LoopbackAPI):
     """A fake Slack Web API on 127.0.0.1; ``url`` is the ``base_url`` to give the client.
 
     Args:
@@ -71,8 +70,8 @@ class FakeSlack:
         channels: dict[str, str] | None = None,
         share_ts: bool = True,
     ):
+        super().__init__(delay)
         self.token = token
-        self.delay = delay
         self.users = dict(users or {"me@example.org": "U0000001"})
         self.channels = dict(channels or {"runs": "C0000001"})
         self.share_ts = share_ts
@@ -82,42 +81,26 @@ class FakeSlack:
         self.calls: list[tuple[str, dict[str, Any]]] = []
         self._faults: list[_Fault] = []
         self._ids = itertools.count(1)
-        self._cond = threading.Condition()
-        self._stopped = threading.Event()
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
-
-    # ------------------------------------------------------------------ lifetime
-    def start(self) -> FakeSlack:
-        handler = type("Handler", (_Handler,), {"fake": self})
-        self._server = _Server(("127.0.0.1", 0), handler)
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._stopped.set()  # releases handlers waiting out a delay
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-    def __enter__(self) -> FakeSlack:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    @property
-    def port(self) -> int:
-        assert self._server is not None, "start() the fake first"
-        return self._server.server_address[1]
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}/api/"
+
+    def respond(self, path: str, headers: Message, body: bytes) -> tuple[int, dict[str, str], bytes]:
+        url = urlsplit(path)
+        if url.path.startswith("/upload/"):
+            status = self._upload(url.path.rsplit("/", 1)[1], body)
+            return status, {"Content-Type": "text/plain"}, f"OK - {len(body)}".encode()
+        params: dict[str, Any] = dict(parse_qsl(url.query))
+        kind = headers.get("Content-Type", "")
+        if "json" in kind and body:
+            params.update(json.loads(body))
+        elif body:
+            params.update(parse_qsl(body.decode()))
+        status, extra, answer = self._api(
+            url.path.removeprefix("/api/"), params, headers.get("Authorization")
+        )
+        return json_reply(status, answer, extra)
 
     # ------------------------------------------------------------------ faults and inspection
     def fail(self, status: int = 500, times: int = 1, error: str = "internal_error") -> None:
@@ -131,11 +114,6 @@ class FakeSlack:
             self._faults.append(
                 _Fault(429, times, {"Retry-After": str(retry_after)}, {"ok": False, "error": "ratelimited"})
             )
-
-    def wait_for(self, predicate: Callable[[FakeSlack], bool], timeout: float = 10.0) -> bool:
-        """Block until ``predicate(self)`` holds (checked after every request) or ``timeout`` runs out."""
-        with self._cond:
-            return self._cond.wait_for(lambda: predicate(self), timeout)
 
     def methods(self) -> list[str]:
         with self._cond:
@@ -251,61 +229,3 @@ class FakeSlack:
                 return 404
             file.data = data
             return 200
-
-    def _notify(self) -> None:
-        with self._cond:
-            self._cond.notify_all()
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        # A client that gave up on a slow answer (a timeout, close()) is part of the game, not an error.
-        if not isinstance(sys.exc_info()[1], ConnectionError):
-            super().handle_error(request, client_address)
-
-
-class _Handler(BaseHTTPRequestHandler):
-    fake: FakeSlack
-
-    def log_message(self, format: str, *args: Any) -> None:  # keep test output clean
-        pass
-
-    def do_GET(self) -> None:
-        self._handle()
-
-    def do_POST(self) -> None:
-        self._handle()
-
-    def _handle(self) -> None:
-        fake = self.fake
-        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        if fake.delay and fake._stopped.wait(fake.delay):
-            return  # the fake is shutting down: drop the connection
-        url = urlsplit(self.path)
-        try:
-            if url.path.startswith("/upload/"):
-                status = fake._upload(url.path.rsplit("/", 1)[1], body)
-                self._reply(status, {}, f"OK - {len(body)}".encode(), "text/plain")
-                return
-            params: dict[str, Any] = dict(parse_qsl(url.query))
-            kind = self.headers.get("Content-Type", "")
-            if "json" in kind and body:
-                params.update(json.loads(body))
-            elif body:
-                params.update(parse_qsl(body.decode()))
-            method = url.path.removeprefix("/api/")
-            status, headers, answer = fake._api(method, params, self.headers.get("Authorization"))
-            self._reply(status, headers, json.dumps(answer).encode(), "application/json")
-        finally:
-            fake._notify()
-
-    def _reply(self, status: int, headers: dict[str, str], body: bytes, kind: str) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", kind)
-        self.send_header("Content-Length", str(len(body)))
-        for key, value in headers.items():
-            self.send_header(key, value)
-        self.end_headers()
-        self.wfile.write(body)

@@ -11,16 +11,15 @@ from __future__ import annotations
 
 import itertools
 import json
-import sys
-import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
+from email.message import Message
 from email.parser import BytesParser
 from email.policy import HTTP
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
+
+from trialog.testing import LoopbackAPI, json_reply
 
 __all__ = ["FakeTelegram", "TelegramMessage"]
 
@@ -44,7 +43,7 @@ class _Fault:
     body: dict[str, Any] = field(default_factory=dict)
 
 
-class FakeTelegram:
+class FakeTelegram(LoopbackAPI):
     """A fake Telegram Bot API on 127.0.0.1.
 
     Args:
@@ -53,8 +52,8 @@ class FakeTelegram:
     """
 
     def __init__(self, token: str = "123456789:FAKE-token_for-tests-0123456789abcdef", delay: float = 0.0):
+        super().__init__(delay)
         self.token = token
-        self.delay = delay
         self.messages: list[TelegramMessage] = []
         #: Every request in arrival order: (method, parameters without file contents).
         self.calls: list[tuple[str, dict[str, Any]]] = []
@@ -64,36 +63,6 @@ class FakeTelegram:
         #: chat id -> the supergroup id it was upgraded to (answered as Telegram does, with migrate_to_chat_id).
         self.migrated: dict[str, int] = {}
         self._ids = itertools.count(1)
-        self._cond = threading.Condition()
-        self._stopped = threading.Event()
-        self._server: ThreadingHTTPServer | None = None
-
-    # ------------------------------------------------------------------ lifetime
-    def start(self) -> FakeTelegram:
-        handler = type("Handler", (_Handler,), {"fake": self})
-        self._server = _Server(("127.0.0.1", 0), handler)
-        threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        ).start()
-        return self
-
-    def stop(self) -> None:
-        self._stopped.set()  # releases handlers waiting out a delay
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-    def __enter__(self) -> FakeTelegram:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    @property
-    def port(self) -> int:
-        assert self._server is not None, "start() the fake first"
-        return self._server.server_address[1]
 
     @property
     def base_url(self) -> str:
@@ -102,6 +71,16 @@ class FakeTelegram:
     @property
     def base_file_url(self) -> str:
         return f"http://127.0.0.1:{self.port}/file/bot"
+
+    def respond(self, path: str, headers: Message, body: bytes) -> tuple[int, dict[str, str], bytes]:
+        path = urlsplit(path).path
+        with self._cond:
+            self.paths.append(path)
+        prefix, _, method = path.rpartition("/")
+        if not prefix.startswith("/bot"):
+            return json_reply(404, {"ok": False, "error_code": 404, "description": "Not Found"})
+        params, files = _parse_body(headers.get("Content-Type", ""), body)
+        return json_reply(*self._api(prefix[len("/bot") :], method, params, files))
 
     # ------------------------------------------------------------------ faults and inspection
     def fail(self, status: int = 500, times: int = 1, description: str = "Internal Server Error") -> None:
@@ -117,11 +96,6 @@ class FakeTelegram:
                 "parameters": {"retry_after": retry_after},
             }
             self._faults.append(_Fault(429, times, body))
-
-    def wait_for(self, predicate: Callable[[FakeTelegram], bool], timeout: float = 10.0) -> bool:
-        """Block until ``predicate(self)`` holds (checked after every request) or ``timeout`` runs out."""
-        with self._cond:
-            return self._cond.wait_for(lambda: predicate(self), timeout)
 
     def methods(self) -> list[str]:
         with self._cond:
@@ -228,10 +202,6 @@ class FakeTelegram:
             "description": "Bad Request: message to delete not found",
         }
 
-    def _notify(self) -> None:
-        with self._cond:
-            self._cond.notify_all()
-
 
 def _parse_body(content_type: str, body: bytes) -> tuple[dict[str, Any], dict[str, tuple]]:
     """Form fields and uploaded files ({field: (filename, bytes)}) of a request body."""
@@ -258,52 +228,3 @@ def _parse_body(content_type: str, body: bytes) -> tuple[dict[str, Any], dict[st
     if "json" in content_type and body:
         return json.loads(body), {}
     return dict(parse_qsl(body.decode())), {}
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        # A client that gave up on a slow answer (a timeout, close()) is part of the game, not an error.
-        if not isinstance(sys.exc_info()[1], ConnectionError):
-            super().handle_error(request, client_address)
-
-
-class _Handler(BaseHTTPRequestHandler):
-    fake: FakeTelegram
-
-    def log_message(self, format: str, *args: Any) -> None:  # keep test output clean
-        pass
-
-    def do_GET(self) -> None:
-        self._handle()
-
-    def do_POST(self) -> None:
-        self._handle()
-
-    def _handle(self) -> None:
-        fake = self.fake
-        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        if fake.delay and fake._stopped.wait(fake.delay):
-            return  # the fake is shutting down: drop the connection
-        try:
-            path = urlsplit(self.path).path
-            with fake._cond:
-                fake.paths.append(path)
-            prefix, _, method = path.rpartition("/")
-            if not prefix.startswith("/bot"):
-                self._reply(404, {"ok": False, "error_code": 404, "description": "Not Found"})
-                return
-            params, files = _parse_body(self.headers.get("Content-Type", ""), body)
-            status, answer = fake._api(prefix[len("/bot") :], method, params, files)
-            self._reply(status, answer)
-        finally:
-            fake._notify()
-
-    def _reply(self, status: int, answer: dict[str, Any]) -> None:
-        body = json.dumps(answer).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
