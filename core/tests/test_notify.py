@@ -351,3 +351,13 @@ def test_bad_options_are_named():
         MemoryNotifier(min_interval=-1)
     with pytest.raises(LoggerConfigError, match="max_pending"):
         MemoryNotifier(max_pending=0)
+
+
+@pytest.mark.parametrize(
+    ("timeout", "retries", "match"), [(0, 1, "timeout"), (5, -1, "retries"), (5, True, "retries")]
+)
+def test_transport_options_are_checked_by_name(timeout, retries, match):
+    from trialog.notify import check_transport
+
+    with pytest.raises(LoggerConfigError, match=rf"chat logger: {match} must be"):
+        check_transport("chat", timeout, retries)

@@ -38,3 +38,17 @@ def test_a_slow_fake_times_clients_out_and_stops_promptly():
         urllib.request.urlopen(f"http://127.0.0.1:{api.port}/slow", timeout=0.2)
     api.stop()  # releases the handler still waiting out its delay
     assert not api.wait_for(lambda a: a.requests > 1, timeout=0.1)
+
+
+def test_trialog_warnings_collects_only_ours_repeats_included():
+    import warnings
+
+    from trialog.errors import TrialogWarning
+    from trialog.testing import trialog_warnings
+
+    with trialog_warnings() as warned:
+        for _ in range(2):
+            warnings.warn("logger 'x' failed", TrialogWarning, stacklevel=1)
+        warnings.warn("unrelated", DeprecationWarning, stacklevel=1)
+        assert warned == []  # filled when the block ends
+    assert warned == ["logger 'x' failed", "logger 'x' failed"]

@@ -47,6 +47,7 @@ __all__ = [
     "Notifier",
     "ScrubFilter",
     "Secret",
+    "check_transport",
     "config_lines",
     "format_duration",
     "metric_lines",
@@ -111,6 +112,14 @@ class ScrubFilter(logging.Filter):
         if clean != message:
             record.msg, record.args = clean, ()
         return True
+
+
+def check_transport(kind: str, timeout: Any, retries: Any) -> None:
+    """Reject a request ``timeout`` that is not a positive number and ``retries`` that is not an integer >= 0."""
+    if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
+        raise LoggerConfigError(f"{kind} logger: retries must be an integer >= 0, got {retries!r}")
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0:
+        raise LoggerConfigError(f"{kind} logger: timeout must be a number of seconds > 0, got {timeout!r}")
 
 
 def resolve_token(kind: str, token: Any, token_env: str) -> Secret:

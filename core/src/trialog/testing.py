@@ -15,18 +15,38 @@ Slack and Telegram plugins' fakes build on :class:`LoopbackAPI`)::
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 import threading
-from collections.abc import Callable, Mapping
+import warnings
+from collections.abc import Callable, Iterator, Mapping
 from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, TypeVar
 
-__all__ = ["LoopbackAPI", "json_reply"]
+__all__ = ["LoopbackAPI", "json_reply", "trialog_warnings"]
 
 Reply = tuple[int, dict[str, str], bytes]
 _API = TypeVar("_API", bound="LoopbackAPI")
+
+
+@contextlib.contextmanager
+def trialog_warnings() -> Iterator[list[str]]:
+    """Collect the message of every TrialogWarning raised in the block, repeats included (filled at exit).
+
+    ``with trialog_warnings() as messages: run(); assert len(messages) == 1`` checks "one warning, not a
+    warning per call" — the promise a logger for an unreliable backend makes.
+    """
+    from .errors import TrialogWarning
+
+    messages: list[str] = []
+    with warnings.catch_warnings(record=True) as records:
+        warnings.simplefilter("always")
+        try:
+            yield messages
+        finally:
+            messages.extend(str(w.message) for w in records if issubclass(w.category, TrialogWarning))
 
 
 def json_reply(status: int, answer: Any, headers: Mapping[str, str] | None = None) -> Reply:

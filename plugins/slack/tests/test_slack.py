@@ -19,6 +19,7 @@ from trialog import Experiment
 from trialog.dispatch import CombinedLogger
 from trialog.errors import LoggerConfigError, TrialogWarning
 from trialog.imaging import decode_png, make_grid
+from trialog.testing import trialog_warnings
 
 IMAGE = (np.arange(3 * 12 * 20) % 251).astype(np.uint8).reshape(3, 12, 20)
 RUN = {"name": "demo", "host": "gpu-node-7", "pid": 4242, "start": "2026-01-01T10:00:00+00:00"}
@@ -38,17 +39,6 @@ def fake():
 def token(fake, monkeypatch):
     monkeypatch.setenv("SLACK_BOT_TOKEN", fake.token)
     return fake.token
-
-
-@contextlib.contextmanager
-def caught():
-    with warnings.catch_warnings(record=True) as records:
-        warnings.simplefilter("always")
-        yield records
-
-
-def trialog_warnings(records) -> list[str]:
-    return [str(w.message) for w in records if issubclass(w.category, TrialogWarning)]
 
 
 def slack(url: str, **options) -> CombinedLogger:
@@ -81,10 +71,10 @@ def unused_port() -> int:
 
 # ---------------------------------------------------------------------------------------------- delivery
 def test_notifications_text_and_images_arrive_intact(fake, token):
-    with caught() as records:
+    with trialog_warnings() as warned:
         clog = slack(fake.url)
         summary, _ = simulate_run(clog)
-    assert trialog_warnings(records) == []
+    assert warned == []
     assert summary["slack"]["failures"] == 0
     stats = clog["slack"].stats
     assert stats["sent"] == 5 and stats["failed"] == 0 and stats["undelivered"] == 0
@@ -114,7 +104,7 @@ def test_plots_grids_and_figures_are_uploaded_as_png(fake, token):
     batch = rng.random((6, 3, 8, 8))
     figure = Figure(figsize=(2, 2), dpi=50)
     figure.add_subplot(1, 1, 1).plot([0, 1], [1, 0])
-    with caught() as records:
+    with trialog_warnings() as warned:
         clog = slack(fake.url)
         clog.show_image_grid(batch, "grid", nrow=3)
         clog.show_images(batch[:2], "pair")
@@ -123,7 +113,7 @@ def test_plots_grids_and_figures_are_uploaded_as_png(fake, token):
         clog.show_heatmap(rng.random((3, 3)), "confusion")
         clog.show_figure(figure, "custom")
         clog.close()
-    assert trialog_warnings(records) == []
+    assert warned == []
     files = {f.filename: f.data for f in fake.live_files()}
     assert set(files) == {"grid.png", "pair.png", "bars.png", "weights.png", "confusion.png", "custom.png"}
     assert np.array_equal(decode_png(files["grid.png"]), make_grid(batch, nrow=3))
@@ -239,10 +229,10 @@ def test_error_notice_has_the_exception_and_the_traceback_tail(fake, token):
 # ---------------------------------------------------------------------------------------------- faults
 def test_rate_limit_is_honoured_and_everything_arrives(fake, token):
     fake.rate_limit(times=1, retry_after=1)
-    with caught() as records:
+    with trialog_warnings() as warned:
         start = time.perf_counter()
         _, loop = simulate_run(slack(fake.url))
-    assert trialog_warnings(records) == []
+    assert warned == []
     assert time.perf_counter() - start >= 1.0  # the Retry-After second was waited out
     assert fake.methods().count("chat.postMessage") == 4  # the 429 and its retry, then two more
     assert len(fake.live_messages()) == 3 and len(fake.live_files()) == 2
@@ -251,9 +241,9 @@ def test_rate_limit_is_honoured_and_everything_arrives(fake, token):
 
 def test_a_passing_500_is_retried(fake, token):
     fake.fail(500, times=1)
-    with caught() as records:
+    with trialog_warnings() as warned:
         simulate_run(slack(fake.url))
-    assert trialog_warnings(records) == []
+    assert warned == []
     assert len(fake.live_messages()) == 3
 
 
@@ -276,11 +266,11 @@ def test_faults_never_stall_or_crash_the_run_and_warn_once(fault, token, monkeyp
             options["timeout"] = 0.3
         elif fault == "invalid_token":
             monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-wrong-token-123")
-        with caught() as records:
+        with trialog_warnings() as warned:
             start = time.perf_counter()
             summary, loop = simulate_run(slack(url, **options))
             total = time.perf_counter() - start
-    messages = trialog_warnings(records)
+    messages = warned
     assert len(messages) == 1, messages
     assert "the run goes on" in messages[0].lower() or "could not deliver" in messages[0]
     assert token not in messages[0] and "xoxb-wrong-token-123" not in messages[0]
@@ -294,11 +284,11 @@ def test_faults_never_stall_or_crash_the_run_and_warn_once(fault, token, monkeyp
 
 def test_a_dead_server_is_retried_later_then_given_up_at_close(token):
     clog = slack(f"http://127.0.0.1:{unused_port()}/api/", retries=0, close_timeout=1.0)
-    with caught() as records:
+    with trialog_warnings() as warned:
         for step in range(50):
             clog.show_text(f"step {step}")
         clog.close()
-    assert len(trialog_warnings(records)) == 1
+    assert len(warned) == 1
     stats = clog["slack"].stats
     assert stats["disabled"] and stats["failed"] >= 1
     assert stats["sent"] == 0 and stats["dropped"] + stats["failed"] + stats["undelivered"] >= 50
@@ -308,12 +298,12 @@ def test_close_waits_a_bounded_time_for_a_slow_server(token):
     with FakeSlack(token=token, delay=5.0) as fake:
         clog = slack(fake.url, close_timeout=0.5, timeout=10.0)
         clog.lifecycle("on_run_end", run=RUN, summary=SUMMARY)
-        with caught() as records:
+        with trialog_warnings() as warned:
             start = time.perf_counter()
             clog.close()
             elapsed = time.perf_counter() - start
     assert elapsed < 1.5
-    (message,) = trialog_warnings(records)
+    (message,) = warned
     assert "could not deliver 1 pending post" in message
     assert clog["slack"].stats["undelivered"] == 1
 
@@ -325,9 +315,9 @@ def test_full_outbox_drops_oldest_text_but_keeps_notifications(token):
         for step in range(10):
             clog.show_text(f"line {step}")
         clog.lifecycle("on_run_end", run=RUN, summary={})
-        with caught() as records:
+        with trialog_warnings() as warned:
             clog.close()
-    (message,) = trialog_warnings(records)
+    (message,) = warned
     assert "while more than max_pending=3 waited" in message
     texts = [m.text for m in fake.live_messages()]
     assert texts[0].startswith("*▶️") and texts[-1].startswith("*✅")
@@ -380,7 +370,7 @@ def test_token_never_reaches_the_run_folder(tmp_path, monkeypatch):
                 self.clog.show_text(f"epoch {epoch}")
 
         root = logging.getLogger()
-        with caught() as records:
+        with trialog_warnings() as warned:
             exp = Train(config, base_dir=tmp_path, loggers=config["loggers"], save_sources=False)
             debug_log = logging.FileHandler(exp.log_dir / "debug.log")
             root.addHandler(debug_log)
@@ -393,7 +383,7 @@ def test_token_never_reaches_the_run_folder(tmp_path, monkeypatch):
                 root.removeHandler(debug_log)
                 root.setLevel(level)
                 debug_log.close()
-    assert len(trialog_warnings(records)) == 1
+    assert len(warned) == 1
     stored = json.loads((exp.config_dir / "config.json").read_text())
     assert stored["loggers"]["slack"].get("token") is None
     files = [p for p in Path(exp.run_dir).rglob("*") if p.is_file()]

@@ -20,6 +20,7 @@ from trialog import Experiment
 from trialog.dispatch import CombinedLogger
 from trialog.errors import LoggerConfigError, TrialogWarning
 from trialog.imaging import decode_png, make_grid
+from trialog.testing import trialog_warnings
 
 IMAGE = (np.arange(3 * 12 * 20) % 251).astype(np.uint8).reshape(3, 12, 20)
 RUN = {"name": "demo", "host": "gpu-node-7", "pid": 4242, "start": "2026-01-01T10:00:00+00:00"}
@@ -39,17 +40,6 @@ def fake():
 def token(fake, monkeypatch):
     monkeypatch.setenv("TELEGRAM_BOT_TOKEN", fake.token)
     return fake.token
-
-
-@contextlib.contextmanager
-def caught():
-    with warnings.catch_warnings(record=True) as records:
-        warnings.simplefilter("always")
-        yield records
-
-
-def trialog_warnings(records) -> list[str]:
-    return [str(w.message) for w in records if issubclass(w.category, TrialogWarning)]
 
 
 def telegram(url: str, **options) -> CombinedLogger:
@@ -83,10 +73,10 @@ def telegram_threads() -> list[threading.Thread]:
 
 # ---------------------------------------------------------------------------------------------- delivery
 def test_notifications_text_and_photos_arrive_intact(fake, token):
-    with caught() as records:
+    with trialog_warnings() as warned:
         clog = telegram(fake.base_url)
         summary, _ = simulate_run(clog)
-    assert trialog_warnings(records) == []
+    assert warned == []
     assert summary["tg"]["failures"] == 0
     assert clog["tg"].stats["sent"] == 5
     assert fake.methods()[0] == "getMe" and fake.methods().count("getMe") == 1
@@ -183,11 +173,11 @@ def test_string_chat_ids(fake, token):
 def test_a_group_upgraded_to_a_supergroup_is_followed(fake, token):
     fake.migrated["-4242"] = -1004242
     clog = telegram(fake.base_url, chat_id=-4242)
-    with caught() as records:
+    with trialog_warnings() as warned:
         clog.show_text("hello")
         clog.show_text("again")
         clog.close()
-    assert trialog_warnings(records) == []
+    assert warned == []
     assert [(m.chat_id, m.text) for m in fake.live("text")] == [("-1004242", "hello"), ("-1004242", "again")]
     assert clog["tg"].chat_id == -1004242
 
@@ -195,19 +185,19 @@ def test_a_group_upgraded_to_a_supergroup_is_followed(fake, token):
 # ---------------------------------------------------------------------------------------------- faults
 def test_flood_control_retry_after_is_honoured(fake, token):
     fake.rate_limit(times=1, retry_after=1)
-    with caught() as records:
+    with trialog_warnings() as warned:
         start = time.perf_counter()
         simulate_run(telegram(fake.base_url))
-    assert trialog_warnings(records) == []
+    assert warned == []
     assert time.perf_counter() - start >= 1.0
     assert len(fake.live("text")) == 3 and len(fake.live("photo")) == 2
 
 
 def test_a_passing_500_is_retried(fake, token):
     fake.fail(500, times=1)
-    with caught() as records:
+    with trialog_warnings() as warned:
         simulate_run(telegram(fake.base_url))
-    assert trialog_warnings(records) == []
+    assert warned == []
     assert len(fake.live("text")) == 3
 
 
@@ -231,11 +221,11 @@ def test_faults_never_stall_or_crash_the_run_and_warn_once(fault, token, monkeyp
             options["timeout"] = 0.3
         elif fault == "invalid_token":
             monkeypatch.setenv("TELEGRAM_BOT_TOKEN", wrong)
-        with caught() as records:
+        with trialog_warnings() as warned:
             start = time.perf_counter()
             summary, loop = simulate_run(telegram(url, **options))
             total = time.perf_counter() - start
-    messages = trialog_warnings(records)
+    messages = warned
     assert len(messages) == 1, messages
     assert token not in messages[0] and wrong not in messages[0] and "WRONG-token" not in messages[0]
     assert summary["tg"]["failures"] == 0
@@ -251,12 +241,12 @@ def test_close_waits_a_bounded_time_for_a_slow_server(token):
     with FakeTelegram(token=token, delay=5.0) as fake:
         clog = telegram(fake.base_url, close_timeout=0.5, timeout=10.0)
         clog.lifecycle("on_run_end", run=RUN, summary=SUMMARY)
-        with caught() as records:
+        with trialog_warnings() as warned:
             start = time.perf_counter()
             clog.close()
             elapsed = time.perf_counter() - start
     assert elapsed < 4.0  # close_timeout + the Bot's shutdown on its loop
-    (message,) = trialog_warnings(records)
+    (message,) = warned
     assert "could not deliver 1 pending post" in message
     assert clog["tg"].stats["undelivered"] == 1
 
@@ -307,7 +297,7 @@ def test_token_never_reaches_the_run_folder(tmp_path, monkeypatch):
                 self.clog.show_text(f"epoch {epoch}")
 
         root = logging.getLogger()
-        with caught() as records:
+        with trialog_warnings() as warned:
             exp = Train(config, base_dir=tmp_path, loggers=config["loggers"], save_sources=False)
             debug_log = logging.FileHandler(exp.log_dir / "debug.log")
             root.addHandler(debug_log)
@@ -320,7 +310,7 @@ def test_token_never_reaches_the_run_folder(tmp_path, monkeypatch):
                 root.removeHandler(debug_log)
                 root.setLevel(level)
                 debug_log.close()
-    assert len(trialog_warnings(records)) == 1
+    assert len(warned) == 1
     stored = json.loads((exp.config_dir / "config.json").read_text())
     assert stored["loggers"]["tg"] == loggers["tg"]
     files = [p for p in Path(exp.run_dir).rglob("*") if p.is_file()]

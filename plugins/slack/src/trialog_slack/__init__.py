@@ -15,7 +15,16 @@ from pathlib import Path
 from typing import Any
 
 from trialog.errors import LoggerConfigError
-from trialog.notify import FATAL, JOB, NOTIFY_EVENTS, TRANSIENT, Notice, Notifier, resolve_token
+from trialog.notify import (
+    FATAL,
+    JOB,
+    NOTIFY_EVENTS,
+    TRANSIENT,
+    Notice,
+    Notifier,
+    check_transport,
+    resolve_token,
+)
 
 __all__ = ["SlackLogger"]
 
@@ -162,10 +171,7 @@ class SlackLogger(Notifier):
                 "slack logger: give exactly one of 'channel' (an id like C0123456 or a name like #runs) "
                 f"and 'user_email' (a direct message), got channel={channel!r}, user_email={user_email!r}"
             )
-        if not isinstance(retries, int) or retries < 0:
-            raise LoggerConfigError(f"slack logger: retries must be an integer >= 0, got {retries!r}")
-        if not isinstance(timeout, (int, float)) or timeout <= 0:
-            raise LoggerConfigError(f"slack logger: timeout must be a number of seconds > 0, got {timeout!r}")
+        check_transport("slack", timeout, retries)
         self._token = resolve_token("slack", token, token_env)
         super().__init__(
             run_dir=run_dir,

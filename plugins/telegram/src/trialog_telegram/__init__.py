@@ -20,7 +20,17 @@ from pathlib import Path
 from typing import Any
 
 from trialog.errors import LoggerConfigError
-from trialog.notify import FATAL, JOB, NOTIFY_EVENTS, TRANSIENT, Notice, Notifier, ScrubFilter, resolve_token
+from trialog.notify import (
+    FATAL,
+    JOB,
+    NOTIFY_EVENTS,
+    TRANSIENT,
+    Notice,
+    Notifier,
+    ScrubFilter,
+    check_transport,
+    resolve_token,
+)
 
 __all__ = ["TelegramLogger"]
 
@@ -118,12 +128,7 @@ class TelegramLogger(Notifier):
         config_keys: int = 20,
     ):
         chat = _chat_id(chat_id)
-        if not isinstance(retries, int) or retries < 0:
-            raise LoggerConfigError(f"telegram logger: retries must be an integer >= 0, got {retries!r}")
-        if not isinstance(timeout, (int, float)) or timeout <= 0:
-            raise LoggerConfigError(
-                f"telegram logger: timeout must be a number of seconds > 0, got {timeout!r}"
-            )
+        check_transport("telegram", timeout, retries)
         self._token = resolve_token("telegram", token, token_env)
         super().__init__(
             run_dir=run_dir,
