@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from trialog import hookimpl
-from trialog.errors import LoggerConfigError
+from trialog.api import hookimpl
+from trialog.api import LoggerConfigError
 
 
 class JsonLinesLogger:

@@ -37,8 +37,8 @@ from typing import Any
 
 import numpy as np
 
-from trialog import hookimpl
-from trialog.errors import LoggerConfigError, TrialogError, TrialogWarning
+from trialog.api import hookimpl
+from trialog.api import LoggerConfigError, TrialogError, TrialogWarning
 
 __all__ = ["FileLogger"]
 
@@ -267,7 +267,7 @@ class FileLogger:
         return handle
 
     def _draw_curves(self) -> None:
-        from trialog import render
+        from trialog.api import render
 
         for plot, members in list(self._plots.items()):
             points = sum(len(s.values) for s in members)
@@ -315,14 +315,14 @@ class FileLogger:
     @hookimpl
     def show_image(self, image: Any, name: str, counter: int | None, title: str | None) -> None:
         """Save one image as ``img/<name>_<counter>.png``."""
-        from trialog.imaging import to_hwc_uint8
+        from trialog.api import to_hwc_uint8
 
         self._save_png("img", name, counter, to_hwc_uint8(image), title)
 
     @hookimpl
     def show_images(self, images: Any, name: str, counter: int | None, title: str | None) -> None:
         """Save each image of a batch as ``img/<name>_<i>_<counter>.png`` (trixi's naming)."""
-        from trialog.imaging import to_hwc_uint8
+        from trialog.api import to_hwc_uint8
 
         batch = list(images) if isinstance(images, (list, tuple)) else list(np.asarray(images))
         if not batch:
@@ -343,14 +343,14 @@ class FileLogger:
         normalize: bool,
     ) -> None:
         """Save a batch tiled as one grid (torchvision's make_grid) as ``img/<name>_<counter>.png``."""
-        from trialog.imaging import make_grid
+        from trialog.api import make_grid
 
         self._save_png("img", name, counter, make_grid(images, nrow=nrow, normalize=normalize), title)
 
     @hookimpl
     def show_figure(self, figure: Any, name: str, counter: int | None) -> None:
         """Render a matplotlib figure (inline: the caller may change it afterwards) to ``img/<name>_<counter>.png``."""
-        from trialog.render import figure_to_array
+        from trialog.api import figure_to_array
 
         self._save_png("img", name, counter, figure_to_array(figure), None)
 
@@ -361,7 +361,7 @@ class FileLogger:
         title: str | None,
     ) -> None:  # fmt: skip
         """Draw a bar plot to ``plot/<name>_<counter>.png``."""
-        from trialog import render
+        from trialog.api import render
 
         self._save_figure(name, counter, render.barplot(array, labels, title or name))
 
@@ -371,7 +371,7 @@ class FileLogger:
         labels: Sequence[str] | None, title: str | None,
     ) -> None:  # fmt: skip
         """Draw a line plot to ``plot/<name>_<counter>.png``."""
-        from trialog import render
+        from trialog.api import render
 
         self._save_figure(name, counter, render.lineplot(y_vals, x_vals, labels, title or name))
 
@@ -381,7 +381,7 @@ class FileLogger:
         title: str | None,
     ) -> None:  # fmt: skip
         """Draw a scatter plot of (N, 2) points to ``plot/<name>_<counter>.png``."""
-        from trialog import render
+        from trialog.api import render
 
         self._save_figure(name, counter, render.scatterplot(array, labels, title or name))
 
@@ -391,7 +391,7 @@ class FileLogger:
         title: str | None,
     ) -> None:  # fmt: skip
         """Draw a pie chart to ``plot/<name>_<counter>.png``."""
-        from trialog import render
+        from trialog.api import render
 
         self._save_figure(name, counter, render.piechart(array, labels, title or name))
 
@@ -401,7 +401,7 @@ class FileLogger:
         title: str | None,
     ) -> None:  # fmt: skip
         """Draw a box plot to ``plot/<name>_<counter>.png``."""
-        from trialog import render
+        from trialog.api import render
 
         self._save_figure(name, counter, render.boxplot(array, labels, title or name))
 
@@ -410,14 +410,14 @@ class FileLogger:
         self, array: Any, name: str, counter: int | None, bins: int, title: str | None
     ) -> None:
         """Draw a histogram to ``plot/<name>_<counter>.png``."""
-        from trialog import render
+        from trialog.api import render
 
         self._save_figure(name, counter, render.histogram(array, bins, title or name))
 
     @hookimpl
     def show_heatmap(self, array: Any, name: str, counter: int | None, title: str | None) -> None:
         """Draw a heat map to ``plot/<name>_<counter>.png``."""
-        from trialog import render
+        from trialog.api import render
 
         self._save_figure(name, counter, render.heatmap(array, title or name))
 
@@ -426,7 +426,7 @@ class FileLogger:
         self, labels: Any, predictions: Any, name: str, counter: int | None, title: str | None
     ) -> None:
         """Draw a precision-recall curve to ``plot/<name>_<counter>.png``."""
-        from trialog import render
+        from trialog.api import render
 
         self._save_figure(name, counter, render.pr_curve(labels, predictions, title or name))
 
@@ -435,7 +435,7 @@ class FileLogger:
         self, labels: Any, predictions: Any, name: str, counter: int | None, title: str | None
     ) -> None:
         """Draw a ROC curve to ``plot/<name>_<counter>.png``."""
-        from trialog import render
+        from trialog.api import render
 
         self._save_figure(name, counter, render.roc_curve(labels, predictions, title or name))
 
@@ -445,7 +445,7 @@ class FileLogger:
         title: str | None,
     ) -> None:  # fmt: skip
         """Draw an embedding (PCA to 2-D) to ``plot/<name>_<counter>.png``."""
-        from trialog import render
+        from trialog.api import render
 
         self._save_figure(name, counter, render.embedding(features, labels, title or name))
 
@@ -514,14 +514,14 @@ class FileLogger:
         return counter
 
     def _save_figure(self, name: str, counter: Any, figure: Any) -> None:
-        from trialog.render import figure_to_array
+        from trialog.api import figure_to_array
 
         self._save_png("plot", name, counter, figure_to_array(figure), None)
 
     def _save_png(
         self, kind: str, name: str, counter: Any, image: np.ndarray, title: str | None, resolved: bool = False
     ) -> Path:
-        from trialog.imaging import encode_png
+        from trialog.api import encode_png
 
         self._check_open(name)
         data = encode_png(image, self.compress_level, {"Title": str(title)} if title else None)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from trialog.errors import LoggerConfigError
+from trialog.api import LoggerConfigError
 from trialog.notify import (
     FATAL,
     JOB,

@@ -19,7 +19,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from trialog.errors import LoggerConfigError
+from trialog.api import LoggerConfigError
 from trialog.notify import (
     FATAL,
     JOB,

@@ -26,8 +26,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from trialog import hookimpl
-from trialog.errors import LoggerConfigError
+from trialog.api import hookimpl
+from trialog.api import LoggerConfigError
 
 __all__ = ["TensorBoardLogger", "flatten_config"]
 
@@ -218,7 +218,7 @@ class TensorBoardLogger:
     def _image(self, tag: str, hwc: Any, step: int) -> None:
         from tensorboardX.proto.summary_pb2 import Summary
 
-        from trialog.imaging import encode_png
+        from trialog.api import encode_png
 
         height, width, channels = hwc.shape
         image = Summary.Image(
@@ -227,7 +227,7 @@ class TensorBoardLogger:
         self._write(Summary(value=[Summary.Value(tag=tag, image=image)]), step)
 
     def _figure(self, tag: str, figure: Any, step: int) -> None:
-        from trialog.render import figure_to_array
+        from trialog.api import figure_to_array
 
         self._image(tag, figure_to_array(figure), step)
 
@@ -256,14 +256,14 @@ class TensorBoardLogger:
 
     @hookimpl
     def show_image(self, image: Any, name: str, counter: int | None) -> None:
-        from trialog.imaging import to_hwc_uint8
+        from trialog.api import to_hwc_uint8
 
         self._image(name, to_hwc_uint8(image), self._step("image", name, counter))
 
     @hookimpl
     def show_images(self, images: Any, name: str, counter: int | None) -> None:
         """A batch as one image per item, tagged ``name/0``, ``name/1``, ... (TensorBoard groups them)."""
-        from trialog.imaging import to_hwc_uint8
+        from trialog.api import to_hwc_uint8
 
         step = self._step("images", name, counter)
         # (N, C, H, W), (N, H, W, C), (N, H, W) and sequences all iterate as single images.
@@ -274,7 +274,7 @@ class TensorBoardLogger:
     def show_image_grid(
         self, images: Any, name: str, counter: int | None, nrow: int, normalize: bool
     ) -> None:
-        from trialog.imaging import make_grid
+        from trialog.api import make_grid
 
         grid = make_grid(images, nrow=nrow, normalize=normalize)
         self._image(name, grid, self._step("image", name, counter))
@@ -287,7 +287,7 @@ class TensorBoardLogger:
     def show_barplot(
         self, array: Any, name: str, counter: int | None, labels: Sequence[str] | None, title: str | None
     ) -> None:
-        from trialog import render
+        from trialog.api import render
 
         self._figure(name, render.barplot(array, labels, title or name), self._step("plot", name, counter))
 
@@ -301,7 +301,7 @@ class TensorBoardLogger:
         labels: Sequence[str] | None,
         title: str | None,
     ) -> None:
-        from trialog import render
+        from trialog.api import render
 
         figure = render.lineplot(y_vals, x_vals, labels, title or name)
         self._figure(name, figure, self._step("plot", name, counter))
@@ -310,7 +310,7 @@ class TensorBoardLogger:
     def show_scatterplot(
         self, array: Any, name: str, counter: int | None, labels: Sequence[str] | None, title: str | None
     ) -> None:
-        from trialog import render
+        from trialog.api import render
 
         figure = render.scatterplot(array, labels, title or name)
         self._figure(name, figure, self._step("plot", name, counter))
@@ -319,7 +319,7 @@ class TensorBoardLogger:
     def show_piechart(
         self, array: Any, name: str, counter: int | None, labels: Sequence[str] | None, title: str | None
     ) -> None:
-        from trialog import render
+        from trialog.api import render
 
         self._figure(name, render.piechart(array, labels, title or name), self._step("plot", name, counter))
 
@@ -327,13 +327,13 @@ class TensorBoardLogger:
     def show_boxplot(
         self, array: Any, name: str, counter: int | None, labels: Sequence[str] | None, title: str | None
     ) -> None:
-        from trialog import render
+        from trialog.api import render
 
         self._figure(name, render.boxplot(array, labels, title or name), self._step("plot", name, counter))
 
     @hookimpl
     def show_heatmap(self, array: Any, name: str, counter: int | None, title: str | None) -> None:
-        from trialog import render
+        from trialog.api import render
 
         self._figure(name, render.heatmap(array, title or name), self._step("plot", name, counter))
 
@@ -368,7 +368,7 @@ class TensorBoardLogger:
         self, labels: Any, predictions: Any, name: str, counter: int | None, title: str | None
     ) -> None:
         """TensorBoard has no ROC plugin: the curve (with its AUC) is drawn and logged as an image."""
-        from trialog import render
+        from trialog.api import render
 
         figure = render.roc_curve(labels, predictions, title or name)
         self._figure(name, figure, self._step("plot", name, counter))

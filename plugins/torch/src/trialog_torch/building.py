@@ -11,7 +11,7 @@ import importlib
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from trialog.errors import ConfigError
+from trialog.api import ConfigError
 
 __all__ = ["build_object", "import_object", "resolve_type", "split_spec"]
 

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
-from trialog.errors import ConfigError
+from trialog.api import ConfigError
 
 if TYPE_CHECKING:  # pragma: no cover
     from .trainers import Trainer

@@ -17,8 +17,8 @@ from typing import Any
 
 import torch
 
-from trialog.checkpoint import WritebackFile
-from trialog.errors import CheckpointError
+from trialog.api import WritebackFile
+from trialog.api import CheckpointError
 
 from .utils import BufferPool, decode_numpy, encode_numpy, snapshot_to_cpu
 

@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from trialog.errors import ConfigError, TrialogError
+from trialog.api import ConfigError, TrialogError
 
 __all__ = ["RunOutcome", "add_commands", "run_command", "run_config"]
 
@@ -337,7 +337,7 @@ def _check_top_level(cfg: Mapping[str, Any]) -> None:
 
 
 def _trainer_class(cfg: Mapping[str, Any]) -> Any:
-    from trialog import plugins
+    from trialog.api import plugins
 
     name = cfg["trainer"]["type"]
     if not isinstance(name, str):
@@ -597,7 +597,7 @@ def _plain(value: Any) -> Any:
 
 def _load_config(path: Path) -> Any:
     """The config file as a ``trialog.Config`` (JSON, or YAML with pyyaml); nothing in it is imported."""
-    from trialog import Config
+    from trialog.api import Config
 
     if not path.is_file():
         raise ConfigError(f"config file {path} does not exist; give the path of a JSON or YAML config")
@@ -612,7 +612,7 @@ def _apply_overrides(config: Any, overrides: Sequence[str]) -> dict[str, Any]:
     """
     if not overrides:
         return _plain(config)
-    from trialog import Config
+    from trialog.api import Config
 
     cfg = config if isinstance(config, Config) else Config(config=_plain(config))
     argv = []

@@ -33,8 +33,8 @@ import torch
 from torch import nn
 
 from trialog.checkpoint import MANIFEST_NAME, CheckpointManager
-from trialog.errors import CheckpointError, TrialogWarning
-from trialog.experiment import Experiment
+from trialog.api import CheckpointError, TrialogWarning
+from trialog.api import Experiment
 
 from .utils import map_structure, move_to_device, name_and_iter_to_filename, resolve_device, update_model
 

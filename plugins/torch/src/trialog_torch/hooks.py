@@ -11,8 +11,8 @@ import warnings
 from collections.abc import Mapping
 from typing import Any
 
-from trialog import hookimpl
-from trialog.errors import TrialogWarning
+from trialog.api import hookimpl
+from trialog.api import TrialogWarning
 
 #: Keys this plugin contributes to the merged RNG state.
 CPU_KEY = "torch"

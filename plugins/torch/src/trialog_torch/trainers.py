@@ -47,7 +47,7 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader
 
-from trialog.errors import ConfigError
+from trialog.api import ConfigError
 
 from . import distributed
 from .building import build_object, split_spec

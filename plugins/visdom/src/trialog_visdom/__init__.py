@@ -30,8 +30,8 @@ from urllib.parse import urlparse
 
 import numpy as np
 
-from trialog import hookimpl
-from trialog.errors import LoggerConfigError, TrialogWarning
+from trialog.api import hookimpl
+from trialog.api import LoggerConfigError, TrialogWarning
 
 __all__ = ["VisdomLogger"]
 
@@ -63,7 +63,7 @@ def _abs_mean_std(values: Any) -> tuple[float, float]:
 
 
 def _numpy(value: Any) -> np.ndarray:
-    from trialog.dispatch import to_numpy
+    from trialog.api import to_numpy
 
     return np.array(to_numpy(value), copy=True)
 
@@ -346,7 +346,7 @@ class VisdomLogger:
             return TSNE(n_components=2, perplexity=perplexity, init="pca", random_state=0).fit_transform(
                 features
             )
-        from trialog.render import pca_2d
+        from trialog.api import pca_2d
 
         return pca_2d(features)
 
@@ -383,25 +383,25 @@ class VisdomLogger:
 
     @hookimpl
     def show_image(self, image: Any, name: str, title: str | None) -> None:
-        from trialog.imaging import to_hwc_uint8
+        from trialog.api import to_hwc_uint8
 
         self._image(to_hwc_uint8(image), name, title)
 
     @hookimpl
     def show_images(self, images: Any, name: str, title: str | None) -> None:
-        from trialog.imaging import make_grid
+        from trialog.api import make_grid
 
         self._image(make_grid(images), name, title)
 
     @hookimpl
     def show_image_grid(self, images: Any, name: str, title: str | None, nrow: int, normalize: bool) -> None:
-        from trialog.imaging import make_grid
+        from trialog.api import make_grid
 
         self._image(make_grid(images, nrow=nrow, normalize=normalize), name, title)
 
     @hookimpl
     def show_figure(self, figure: Any, name: str) -> None:
-        from trialog.render import figure_to_array
+        from trialog.api import figure_to_array
 
         self._image(figure_to_array(figure), name, None)
 
@@ -480,7 +480,7 @@ class VisdomLogger:
 
     @hookimpl
     def show_pr_curve(self, labels: Any, predictions: Any, name: str, title: str | None) -> None:
-        from trialog.render import precision_recall
+        from trialog.api import precision_recall
 
         precision, recall, ap = precision_recall(labels, predictions)
         opts = self._opts(name, f"{title or name} (AP {ap:.3f})", xlabel="recall", ylabel="precision")
@@ -488,7 +488,7 @@ class VisdomLogger:
 
     @hookimpl
     def show_roc_curve(self, labels: Any, predictions: Any, name: str, title: str | None) -> None:
-        from trialog.render import roc
+        from trialog.api import roc
 
         fpr, tpr, auc = roc(labels, predictions)
         opts = self._opts(name, f"{title or name} (AUC {auc:.3f})", xlabel="false positive rate",
@@ -611,7 +611,7 @@ class VisdomLogger:
         class_names: Sequence[str] | None = None,
     ) -> None:
         """ROC and/or PR curves: binary scores (N,), or (N, K) class scores drawn one-vs-rest per class."""
-        from trialog.render import precision_recall, roc
+        from trialog.api import precision_recall, roc
 
         truth = _numpy(labels).ravel()
         scores = _numpy(predictions).astype(float)
