@@ -18,7 +18,16 @@ Groups of names:
 - errors: ``TrialogError``, ``ConfigError``, ``LoggerConfigError``, ``PluginError``,
   ``CheckpointError``, ``RunFolderError``, ``TrialogWarning``
 - experiments and runs: ``Experiment``, ``Config``, ``GridSearch``, ``Run``, ``CombinedLogger``
-- checkpoints: ``CheckpointManager``, ``CheckpointEntry``, ``WritebackFile``
+- the extension surface of ``Experiment`` (see its docs): ``RestoreContext`` (what
+  ``Experiment.restoring`` holds while a checkpoint is restored), ``RESTORE_KINDS``, ``is_simple`` (what
+  the "simple" attributes are), ``PluginHooks`` (isolated ``trialog.plugins`` hook calls). Methods:
+  ``add_state_part``, ``checkpoint_state``, ``restore_state``, ``restore_resumed``, ``start_epoch``,
+  ``resume_reset_epochs``, ``checkpoint_series``, ``wait_checkpoints``, ``begin_run`` / ``begin_epoch`` /
+  ``end_epoch`` / ``finish_run`` / ``fail_run`` (the stages, for a loop of your own),
+  ``get_simple_variables``, ``update_attributes``, ``reserved_attributes``, ``checkpointed_attributes``,
+  ``seed_rngs`` / ``rng_state`` / ``set_rng_state``
+- ``metric_mode(name)``: "max" or "min", which way a metric improves (the one rule used everywhere)
+- checkpoints: ``CheckpointManager``, ``CheckpointEntry``, ``WritebackFile``, ``MANIFEST_NAME``
 - values and images: ``to_numpy``, ``to_scalar``, ``to_hwc_uint8``, ``to_float_chw``, ``make_grid``,
   ``encode_png``, ``decode_png``
 - plots (need ``trialog[plots]``, i.e. matplotlib): ``render`` (the module: one function per plot
@@ -47,6 +56,10 @@ _LAZY: dict[str, str] = {
     "TrialogWarning": "errors",
     # experiments and runs
     "Experiment": "experiment",
+    "RestoreContext": "experiment",
+    "RESTORE_KINDS": "experiment",
+    "is_simple": "experiment",
+    "PluginHooks": "plugins",
     "Config": "config",
     "GridSearch": "config",
     "Run": "run",
@@ -55,6 +68,8 @@ _LAZY: dict[str, str] = {
     "CheckpointManager": "checkpoint",
     "CheckpointEntry": "checkpoint",
     "WritebackFile": "checkpoint",
+    "MANIFEST_NAME": "checkpoint",
+    "metric_mode": "direction",
     # values and images
     "to_numpy": "dispatch",
     "to_scalar": "dispatch",
@@ -82,8 +97,9 @@ __all__ = sorted([*_LAZY, "hookimpl", "hookspec"])
 
 if TYPE_CHECKING:  # pragma: no cover
     from . import plugins, render
-    from .checkpoint import CheckpointEntry, CheckpointManager, WritebackFile
+    from .checkpoint import MANIFEST_NAME, CheckpointEntry, CheckpointManager, WritebackFile
     from .config import Config, GridSearch
+    from .direction import metric_mode
     from .dispatch import CombinedLogger, to_numpy, to_scalar
     from .errors import (
         CheckpointError,
@@ -94,8 +110,9 @@ if TYPE_CHECKING:  # pragma: no cover
         TrialogError,
         TrialogWarning,
     )
-    from .experiment import Experiment
+    from .experiment import RESTORE_KINDS, Experiment, RestoreContext, is_simple
     from .imaging import decode_png, encode_png, make_grid, to_float_chw, to_hwc_uint8
+    from .plugins import PluginHooks
     from .render import figure_to_array, figure_to_png, pca_2d, precision_recall, roc
     from .run import Run
     from .testing import LoopbackAPI, json_reply, trialog_warnings

@@ -9,19 +9,29 @@ Subclass it and override the stages::
             self.add_result(loss, "loss", tag="train")
         def validate(self, epoch):
             self.add_result(acc, "acc", tag="val")
-        def get_state(self):             # what a checkpoint stores besides epoch, results and RNGs
-            return {"w": self.w}
-        def set_state(self, state):
-            self.w = state["w"]
 
     MyExperiment(config, n_epochs=10, seed=1, base_dir="runs").run()
     MyExperiment(n_epochs=10, base_dir="runs", resume="last").run()   # after a crash: same results
 
-Lifecycle of :meth:`Experiment.run`: ``on_run_start`` → ``setup()`` → ``prepare()`` → (resume: restore
-the latest checkpoint) → per epoch ``on_epoch_start`` → ``train(epoch)`` → ``validate(epoch)`` →
-``on_epoch_end`` → checkpoint (``on_checkpoint_saved``) → ``end()`` → ``on_run_end``. An exception
-calls ``process_err(e)`` and ``on_run_error`` and is re-raised. Lifecycle hooks reach both the
-loggers (``self.clog.lifecycle``) and the ``trialog.plugins`` modules (the plugin manager).
+What a checkpoint holds: the epoch and the results log position, every RNG (through the
+``get_rng_state`` plugin hook: python and numpy by the core's ``python`` plugin, torch by
+trialog-torch's), the experiment's "simple" public attributes (numbers, strings, bools, None, numpy
+arrays and scalars, lists/tuples/dicts of those — trixi's "simple" save type; here ``self.w``), what
+:meth:`Experiment.get_state` returns (override it with :meth:`Experiment.set_state` for anything else),
+and the parts registered with :meth:`Experiment.add_state_part`. An attribute set after ``__init__``
+that none of these stores is named in one warning at the first checkpoint.
+
+Lifecycle of :meth:`Experiment.run`: :meth:`~Experiment.begin_run` (``on_run_start``) → ``setup()`` →
+``prepare()`` → :meth:`~Experiment.restore_resumed` (resume: restore the latest checkpoint; the run
+continues at :attr:`~Experiment.start_epoch`) → per epoch :meth:`~Experiment.begin_epoch`
+(``on_epoch_start``) → ``train(epoch)`` → ``validate(epoch)`` → :meth:`~Experiment.end_epoch`
+(``on_epoch_end``, checkpoint, ``on_checkpoint_saved``) → ``end()`` → :meth:`~Experiment.finish_run`
+(``on_run_end``). An exception calls :meth:`~Experiment.fail_run` (``process_err(e)``,
+``on_run_error``) and is re-raised. A framework that owns its training loop (a trainer, Lightning)
+calls these stage methods itself instead of :meth:`~Experiment.run`. Lifecycle hooks reach both the
+loggers (``self.clog.lifecycle``) and the ``trialog.plugins`` modules, each plugin called on its own
+(:class:`trialog.plugins.PluginHooks`: a failing plugin is warned about once, counted, and disabled
+after 5 consecutive failures).
 """
 
 from __future__ import annotations
@@ -30,22 +40,24 @@ import builtins
 import collections
 import contextlib
 import copy
+import functools
 import json
 import os
-import random
 import secrets
 import shutil
 import threading
 import traceback as _traceback
 import warnings
 import weakref
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
+from .checkpoint import MANIFEST_NAME
 from .dispatch import to_scalar
 from .errors import ConfigError, RunFolderError, TrialogWarning
-from .plugins import get_plugin_manager
+from .plugins import PluginHooks, get_plugin_manager
 from .run import (
     DEFAULT_FOLDER_FORMAT,
     LAYOUT,
@@ -62,6 +74,48 @@ from .run import (
 
 #: Checkpoint options the Experiment handles itself; the rest go to CheckpointManager.
 _CHECKPOINT_DEFAULTS: dict[str, Any] = {"every": 1, "keep_last": 2}
+#: The restores a checkpoint is applied by: a resumed run(), a resumed run_test(), load_checkpoint().
+RESTORE_KINDS: tuple[str, ...] = ("resume", "test", "load")
+_SIMPLE_SCALARS = (bool, int, float, str, bytes, type(None))
+
+
+def is_simple(value: Any) -> bool:
+    """Whether ``value`` is "simple" (trixi's save type): numbers, strings, bools, None, bytes, numpy arrays
+    (not of objects) and scalars, and lists, tuples and dicts (string or int keys) of those."""
+    if isinstance(value, _SIMPLE_SCALARS):
+        return True
+    module = type(value).__module__
+    if module == "numpy":
+        import numpy as np
+
+        if isinstance(value, np.generic):
+            return not isinstance(value, np.object_)
+        if isinstance(value, np.ndarray):
+            return not value.dtype.hasobject
+        return False
+    if type(value) in (list, tuple):
+        return all(is_simple(v) for v in value)
+    if type(value) is dict:
+        return all(isinstance(k, (str, int)) and is_simple(v) for k, v in value.items())
+    return False
+
+
+@dataclass(frozen=True)
+class RestoreContext:
+    """What :meth:`Experiment.restore_state` is restoring: ``kind`` ("resume", "test", "load"), ``source``
+    (the checkpoint, for messages) and the caller's ``options``."""
+
+    kind: str
+    source: str
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class _StatePart:
+    get: Callable[[], Any]
+    set: Callable[[Any], None]
+    restore_on: tuple[str, ...]
+    attributes: tuple[str, ...]
 
 
 class Experiment:
@@ -91,7 +145,33 @@ class Experiment:
         heartbeat_interval: seconds between run.json heartbeats while running (0: only at epoch ends).
         update_from_argv: apply ``--a.b 3`` overrides to the config: True reads ``sys.argv[1:]``, a list
             is used as it is. Only keys the config has can be set; others are a ConfigError.
+        resume_reset_epochs: a resumed run starts again at epoch 0 after restoring its state (trixi's
+            fine-tuning behaviour; trixi's default was True, here False so that a resume continues exactly).
+
+    Class attributes a subclass may set: ``store_simple_attributes`` (default True: checkpoint the simple
+    attributes, see :meth:`get_simple_variables`) and ``not_checkpointed`` (names of attributes that
+    ``setup()`` rebuilds, so the "not stored" warning leaves them out).
     """
+
+    #: Checkpoint the "simple" public attributes (trixi's "simple" save type) under ``state["simple"]``.
+    store_simple_attributes: ClassVar[bool] = True
+    #: Attributes rebuilt by setup(): no "not stored in checkpoints" warning for them.
+    not_checkpointed: ClassVar[Sequence[str]] = ()
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        # What exists when the outermost constructor returns is configuration, not checkpoint state: wrap
+        # each subclass constructor so the snapshot is retaken after it (the outermost one finishes last).
+        super().__init_subclass__(**kwargs)
+        init = cls.__dict__.get("__init__")
+        if init is not None and not getattr(init, "_trialog_snapshot", False):
+
+            @functools.wraps(init)
+            def __init__(self: Experiment, *args: Any, **kw: Any) -> None:
+                init(self, *args, **kw)
+                self._reserved_attributes = frozenset(self.__dict__) | {"_reserved_attributes"}
+
+            __init__._trialog_snapshot = True  # type: ignore[attr-defined]
+            cls.__init__ = __init__  # type: ignore[method-assign]
 
     def __init__(
         self,
@@ -109,6 +189,7 @@ class Experiment:
         save_sources: bool = True,
         heartbeat_interval: float = 30.0,
         update_from_argv: bool | Sequence[str] = False,
+        resume_reset_epochs: bool = False,
     ):
         from .config import Config
 
@@ -145,8 +226,16 @@ class Experiment:
         self.seed: int = int(seed)
 
         self.epoch: int = 0
-        self._start_epoch = 0
+        #: The epoch :meth:`run` starts at (set by :meth:`restore_resumed`; a loop of your own reads it).
+        self.start_epoch: int = 0
+        self.resume_reset_epochs = bool(resume_reset_epochs)
         self._stop_requested = False
+        self._parts: dict[str, _StatePart] = {}
+        self._series: dict[str, Any] = {}
+        self._restoring: RestoreContext | None = None
+        self._warned_unstored = False
+        #: Each ``trialog.plugins`` hook implementation called on its own, failures counted per plugin.
+        self.plugin_hooks = PluginHooks(get_plugin_manager())
         self._closed = False
         self._resume_from = resume_from
         self._restored = False
@@ -205,6 +294,7 @@ class Experiment:
             raise
         self._finalizer = weakref.finalize(self, _close_quietly, self.clog, self.meta)
         self.meta.start_heartbeat()
+        self._reserved_attributes: frozenset[str] = frozenset(self.__dict__) | {"_reserved_attributes"}
 
     def _init_folder(self, diff: str | None, save_sources: bool, loggers: Any) -> None:
         from .checkpoint import CheckpointManager
@@ -239,8 +329,8 @@ class Experiment:
         objects = self.clog.loggers.values()
         self._result_listeners = any(hasattr(o, "on_result_added") for o in objects)
         self._value_listeners = any(hasattr(o, "show_value") for o in objects)
-        self._result_hook = _plugin_manager().hook.on_result_added
-        self._seed_rngs(self.seed)
+        self._result_hook = self.plugin_hooks.manager.hook.on_result_added
+        self.seed_rngs(self.seed)
 
     # ------------------------------------------------------------------ lifecycle (override these)
     def setup(self) -> None:
@@ -268,71 +358,83 @@ class Experiment:
         """Called with the exception that ended the run (before it is re-raised)."""
 
     def get_state(self) -> dict[str, Any]:
-        """The user state a checkpoint stores (numpy arrays, numbers, strings, lists, dicts)."""
+        """What a checkpoint stores besides epoch, results position, RNGs and the simple attributes.
+
+        Override it (with :meth:`set_state`) for objects that are not "simple": the values may be numpy
+        arrays, numbers, strings, lists and dicts (and whatever the checkpoint format stores).
+        """
         return {}
 
     def set_state(self, state: Mapping[str, Any]) -> None:
-        """Restore what :meth:`get_state` returned (called on resume and by :meth:`load_checkpoint`)."""
+        """Restore what :meth:`get_state` returned (on resume and by :meth:`load_checkpoint`).
+
+        :attr:`restoring` tells which restore is running (``kind``: "resume", "test" or "load") and with
+        which options.
+        """
 
     # ------------------------------------------------------------------ running
     def run(self, setup: bool = True) -> None:
         """Run the lifecycle: setup, prepare, ``n_epochs`` × (train, validate), end.
 
-        A resumed run restores its latest checkpoint after ``prepare()`` and continues at the next epoch.
+        A resumed run restores its latest checkpoint after ``prepare()`` and continues at
+        :attr:`start_epoch` (the epoch after the checkpoint's, or 0 with ``resume_reset_epochs``).
         """
         self._stop_requested = False
         try:
-            self._fire_start()
+            self.begin_run()
             if setup:
                 self.setup()
                 self.prepare()
-            if self._resume_from is not None and not self._restored:
-                self._restore(full=True)
-            for epoch in range(self._start_epoch, self.n_epochs):
-                self.epoch = epoch
-                self._drain_checkpoint_events()
-                self._fire("on_epoch_start", experiment=self, epoch=epoch)
+            self.restore_resumed(full=True)
+            for epoch in range(self.start_epoch, self.n_epochs):
+                self.begin_epoch(epoch)
                 self.train(epoch=epoch)
                 self.validate(epoch=epoch)
-                self._end_epoch(epoch)
+                self.end_epoch(epoch)
                 if self._stop_requested:
                     break
-            self._start_epoch = self.n_epochs
+            self.start_epoch = self.n_epochs
             self.end()
-            self._wait_checkpoints()  # an asynchronous save that failed fails the run
+            self.wait_checkpoints()  # an asynchronous save that failed fails the run
         except KeyboardInterrupt as exc:
-            self._fail(exc, "killed")
+            self.fail_run(exc, "killed")
             raise
         except Exception as exc:
-            self._fail(exc, "error")
+            self.fail_run(exc, "error")
             raise
-        self._finish("stopped" if self._stop_requested else "finished")
+        self.finish_run()
 
     def run_test(self, setup: bool = True) -> None:
         """Run the test stage: (setup, prepare,) test, end_test; a resumed run restores its model state first."""
         try:
-            self._fire_start()
+            self.begin_run()
             if setup:
                 self.setup()
                 self.prepare()
-            if self._resume_from is not None and not self._restored:
-                self._restore(full=False)
+            self.restore_resumed(full=False)
             self.test()
             self.end_test()
-            self._wait_checkpoints()
+            self.wait_checkpoints()
         except KeyboardInterrupt as exc:
-            self._fail(exc, "killed")
+            self.fail_run(exc, "killed")
             raise
         except Exception as exc:
-            self._fail(exc, "error")
+            self.fail_run(exc, "error")
             raise
-        self._finish("finished")
+        self.finish_run("finished")
 
     def stop(self) -> None:
         """Ask :meth:`run` to stop after the current epoch (status "stopped"; ``end()`` still runs)."""
         self._stop_requested = True
 
-    def _fire_start(self) -> None:
+    @property
+    def stop_requested(self) -> bool:
+        """Whether :meth:`stop` was called since the run started (a loop of your own checks this)."""
+        return self._stop_requested
+
+    # ------------------------------------------------------------------ stages (for loops of your own)
+    def begin_run(self) -> None:
+        """Mark the run as running (run.json, heartbeat), log the config and fire ``on_run_start``."""
         self._thread_id = threading.get_ident()
         self.meta.update(status="running", end=None, pid=os.getpid())
         self.meta.start_heartbeat()
@@ -341,7 +443,15 @@ class Experiment:
             "on_run_start", experiment=self, run=copy.deepcopy(self.meta.data), config=self._plain_config()
         )
 
-    def _end_epoch(self, epoch: int) -> None:
+    def begin_epoch(self, epoch: int) -> None:
+        """Set :attr:`epoch` and fire ``on_epoch_start`` (and any pending ``on_checkpoint_saved``)."""
+        self.epoch = epoch
+        self._drain_checkpoint_events()
+        self._fire("on_epoch_start", experiment=self, epoch=epoch)
+
+    def end_epoch(self, epoch: int) -> None:
+        """Fire ``on_epoch_end``, checkpoint when due (every ``checkpoint["every"]`` epochs, the last epoch,
+        and when a stop was requested), write the results summary and record the epoch in run.json."""
         self._fire("on_epoch_end", experiment=self, epoch=epoch)
         last = epoch + 1 >= self.n_epochs
         if self.checkpoint_every and (
@@ -351,20 +461,27 @@ class Experiment:
         self._results.save_summary()
         self.meta.update(epoch=epoch)
 
-    def _finish(self, status: str) -> None:
-        self._wait_checkpoints()
+    def finish_run(self, status: str | None = None) -> None:
+        """Wait for checkpoints, write the summary, flush the loggers, set the final status, fire ``on_run_end``.
+
+        ``status`` defaults to "stopped" after :meth:`stop`, else "finished".
+        """
+        if status is None:
+            status = "stopped" if self._stop_requested else "finished"
+        self.wait_checkpoints()
         summary = self.save_results()
         self.clog.flush()
         self.clog.wait_idle()
         self.meta.finish(status, epoch=self.epoch)
         self._fire("on_run_end", experiment=self, run=copy.deepcopy(self.meta.data), summary=summary)
 
-    def _fail(self, exc: BaseException, status: str) -> None:
+    def fail_run(self, exc: BaseException, status: str = "error") -> None:
+        """Record that ``exc`` ended the run: ``process_err``, status ``status`` with the error, ``on_run_error``."""
         tb = "".join(_traceback.format_exception(type(exc), exc, exc.__traceback__))
         with contextlib.suppress(Exception):
             self.process_err(exc)
         with contextlib.suppress(Exception):
-            self._wait_checkpoints()
+            self.wait_checkpoints()
         with contextlib.suppress(Exception):
             self._results.save_summary()
         self.meta.finish(status, error=f"{type(exc).__name__}: {exc}", epoch=self.epoch)
@@ -384,7 +501,7 @@ class Experiment:
         self._closed = True
         self._finalizer.detach()
         try:
-            self._wait_checkpoints()
+            self.wait_checkpoints()
         finally:
             if self.meta.data.get("status") == "running":
                 self.save_results()
@@ -403,19 +520,10 @@ class Experiment:
 
     # ------------------------------------------------------------------ hooks
     def _fire(self, hook: str, **kwargs: Any) -> None:
-        """Call a lifecycle hook on the loggers and on the ``trialog.plugins`` modules."""
+        """Call a lifecycle hook on the loggers and, one by one, on the ``trialog.plugins`` modules."""
         self.clog.lifecycle(hook, **kwargs)
-        caller = getattr(_plugin_manager().hook, hook)
-        if not caller.get_hookimpls():  # the common case on the add_result path: skip pluggy's call machinery
-            return
-        try:
-            caller(**kwargs)
-        except Exception as exc:
-            warnings.warn(
-                f"trialog: a plugin's {hook} hook failed: {type(exc).__name__}: {exc}",
-                TrialogWarning,
-                stacklevel=3,
-            )
+        if self.plugin_hooks.has(hook):  # the common case on the add_result path: no plugin, no call
+            self.plugin_hooks.call(hook, **kwargs)
 
     @property
     def loggers(self) -> dict[str, Any]:
@@ -424,6 +532,7 @@ class Experiment:
 
     def _plain_config(self) -> dict[str, Any]:
         return self.config.to_plain() if hasattr(self.config, "to_plain") else dict(self.config)
+
 
     # ------------------------------------------------------------------ results
     @property
@@ -489,6 +598,152 @@ class Experiment:
         self._results.save_summary()
         return self._results.summary()
 
+    # ------------------------------------------------------------------ what a checkpoint holds
+    def get_simple_variables(self, ignore: Sequence[str] = ()) -> dict[str, Any]:
+        """The "simple" public attributes set after construction (trixi's "simple" save type).
+
+        Numbers, strings, bools, None, numpy arrays (not of objects) and scalars, and lists, tuples and
+        dicts of those. Attributes that existed when the constructor returned (name, n_epochs, the
+        folders, options) and names starting with ``_`` are not included.
+        """
+        skip = set(ignore) | self.reserved_attributes
+        return {k: v for k, v in _public_items_of(self) if k not in skip and is_simple(v)}
+
+    def update_attributes(self, var_dict: Mapping[str, Any], ignore: Sequence[str] = ()) -> None:
+        """Set attributes from ``var_dict`` (trixi's helper), skipping ``ignore``, private and reserved names."""
+        skip = set(ignore) | self.reserved_attributes
+        for key, value in var_dict.items():
+            if key not in skip and not str(key).startswith("_"):
+                setattr(self, key, value)
+
+    @property
+    def reserved_attributes(self) -> frozenset[str]:
+        """Attributes that existed when the constructor returned: configuration, never checkpoint state."""
+        return self._reserved_attributes
+
+    def checkpointed_attributes(self) -> Sequence[str]:
+        """Names of attributes a subclass stores in checkpoints itself (so the core does not warn about them)."""
+        return ()
+
+    def add_state_part(
+        self,
+        name: str,
+        get: Callable[[], Any],
+        set: Callable[[Any], None],
+        *,
+        restore_on: Sequence[str] = RESTORE_KINDS,
+        attributes: Sequence[str] = (),
+    ) -> None:
+        """Add a named part to every checkpoint: ``get()`` is stored under ``state["parts"][name]``, ``set(value)``
+        restores it.
+
+        ``restore_on``: the restores that apply it (of "resume" — a resumed :meth:`run` —, "test" — a
+        resumed :meth:`run_test` — and "load" — :meth:`load_checkpoint`). ``attributes``: attribute names
+        the part stores (no "not stored" warning for them). A plugin adds its parts in
+        ``on_run_start`` or a subclass in its constructor; a checkpoint without a registered part is
+        restored with a warning naming it.
+        """
+        if not name or not isinstance(name, str):
+            raise ConfigError(f"a state part needs a non-empty string name, got {name!r}")
+        unknown = [k for k in restore_on if k not in RESTORE_KINDS]
+        if unknown:
+            raise ConfigError(f"state part {name!r}: restore_on {unknown} unknown; choose from {list(RESTORE_KINDS)}")
+        if name in self._parts:
+            raise ConfigError(f"a state part named {name!r} is already registered")
+        self._parts[name] = _StatePart(get, set, tuple(restore_on), tuple(attributes))
+
+    def checkpoint_state(self) -> dict[str, Any]:
+        """Everything a checkpoint of this moment holds: ``{"trialog", "rng", "simple", "user", "parts"}``."""
+        state: dict[str, Any] = {
+            "trialog": {
+                "epoch": self.epoch,
+                "results_position": self._results.position(),
+                "seed": self.seed,
+                "n_epochs": self.n_epochs,
+            },
+            "rng": self.rng_state(),
+            "user": dict(self.get_state()),
+        }
+        if self.store_simple_attributes:
+            state["simple"] = self.get_simple_variables()
+        if self._parts:
+            state["parts"] = {name: part.get() for name, part in self._parts.items()}
+        self._warn_unstored(state)
+        return state
+
+    def _warn_unstored(self, state: Mapping[str, Any]) -> None:
+        if self._warned_unstored:
+            return
+        self._warned_unstored = True
+        claimed = set(state.get("simple", ())) | set(state.get("user", ())) | set(self.checkpointed_attributes())
+        claimed |= set(getattr(type(self), "not_checkpointed", ()))
+        for part in self._parts.values():
+            claimed |= set(part.attributes)
+        lost = [
+            f"{k} ({type(v).__name__})"
+            for k, v in _public_items_of(self)
+            if k not in self.reserved_attributes and k not in claimed and not is_simple(v) and not _is_code(v)
+        ]
+        if lost:
+            warnings.warn(
+                f"trialog: {type(self).__name__} attribute(s) {', '.join(lost)} are not stored in checkpoints "
+                "(they are not 'simple' values): a resumed run has what setup() builds again. Store them "
+                "with get_state()/set_state() or add_state_part(), or name them in the class attribute "
+                "`not_checkpointed` when setup() rebuilds them",
+                TrialogWarning,
+                stacklevel=4,
+            )
+
+    @property
+    def restoring(self) -> RestoreContext | None:
+        """While :meth:`restore_state` runs: what is being restored (kind, source, options); else None."""
+        return self._restoring
+
+    def restore_state(
+        self,
+        state: Mapping[str, Any],
+        *,
+        kind: str = "load",
+        results: bool = False,
+        rng: bool = True,
+        source: str = "the checkpoint",
+        options: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Restore a checkpoint's state: epoch, simple attributes, :meth:`set_state`, parts, RNGs.
+
+        ``kind``: "resume", "test" or "load" (parts restore only on the kinds they were registered for).
+        ``results`` also truncates this run's results log to the checkpoint's position (only for a
+        checkpoint of this run). ``options`` reach :meth:`set_state` through :attr:`restoring`.
+        """
+        if kind not in RESTORE_KINDS:
+            raise ConfigError(f"restore kind {kind!r} unknown; choose from {list(RESTORE_KINDS)}")
+        self._restoring = RestoreContext(kind, source, dict(options or {}))
+        try:
+            meta = state.get("trialog", {})
+            if results and "results_position" in meta:
+                self._results.truncate(int(meta["results_position"]))
+            if "epoch" in meta:
+                self.epoch = int(meta["epoch"])
+            if self.store_simple_attributes and "simple" in state:
+                self.update_attributes(state["simple"])
+            self.set_state(state.get("user", {}))
+            saved_parts = state.get("parts", {})
+            for name, part in self._parts.items():
+                if kind not in part.restore_on:
+                    continue
+                if name in saved_parts:
+                    part.set(saved_parts[name])
+                else:
+                    warnings.warn(
+                        f"{source} holds no state part {name!r}; it keeps its current state",
+                        TrialogWarning,
+                        stacklevel=2,
+                    )
+            if rng and "rng" in state:
+                self.set_rng_state(state["rng"])
+        finally:
+            self._restoring = None
+
     # ------------------------------------------------------------------ checkpoints and resume
     def _on_checkpoint_saved(self, entry: Any) -> None:
         # Called by the manager once the file and the manifest are on disk. In async mode that happens on
@@ -512,20 +767,8 @@ class Experiment:
         while self._saved_pending:
             self._fire_checkpoint_saved(self._saved_pending.popleft())
 
-    def _experiment_state(self) -> dict[str, Any]:
-        return {
-            "trialog": {
-                "epoch": self.epoch,
-                "results_position": self._results.position(),
-                "seed": self.seed,
-                "n_epochs": self.n_epochs,
-            },
-            "rng": self._rng_state(),
-            "user": dict(self.get_state()),
-        }
-
     def save_checkpoint(self, metrics: Mapping[str, Any] | None = None, step: int | None = None) -> Any:
-        """Checkpoint the state after epoch ``self.epoch``: epoch, results position, RNGs and :meth:`get_state`.
+        """Checkpoint :meth:`checkpoint_state` after epoch ``self.epoch`` into the run's series.
 
         ``metrics`` defaults to the last value of the manager's ``monitor`` result. ``step`` defaults to
         one more than the latest checkpoint's. Returns the manifest entry (a
@@ -540,28 +783,75 @@ class Experiment:
                 self._next_step = 0 if latest is None else latest.step + 1
             step = self._next_step
         self._next_step = step + 1
-        return manager.save(self._experiment_state(), step=step, epoch=self.epoch, metrics=metrics)
+        return manager.save(self.checkpoint_state(), step=step, epoch=self.epoch, metrics=metrics)
+
+    def checkpoint_series(self, name: str, **options: Any) -> Any:
+        """A checkpoint series of your own in ``checkpoint/<name>/`` (a :class:`trialog.CheckpointManager`).
+
+        Made once per name and kept: the run waits for its saves like for its own, and its saves fire
+        ``on_checkpoint_saved``. ``options`` are CheckpointManager options; by default the run's format
+        and async mode and ``keep_last=1`` (a named checkpoint replaced by the next save of that name).
+        """
+        from .checkpoint import CheckpointManager
+
+        manager = self._series.get(name)
+        if manager is not None:
+            return manager
+        if (
+            not name
+            or Path(name).name != name
+            or name in ("last", "best")
+            or name.startswith((".", "step-"))
+            or name == MANIFEST_NAME
+        ):
+            raise ConfigError(
+                f"checkpoint series name {name!r} is not usable: it must be a plain folder name, not 'last', "
+                "'best', or one starting with '.' or 'step-' (those select or name the run's own series)"
+            )
+        options.setdefault("format", self.checkpoints.format)
+        options.setdefault("async_save", self.checkpoints.async_save)
+        options.setdefault("keep_last", 1)
+        options.setdefault("on_saved", self._on_checkpoint_saved)
+        manager = CheckpointManager(self.checkpoint_dir / name, **options)
+        self._series[name] = manager
+        return manager
+
+    def checkpoint_series_names(self) -> list[str]:
+        """Names of the checkpoint series in this run folder besides the run's own (saved in any process)."""
+        if not self.checkpoint_dir.is_dir():
+            return []
+        return sorted(p.name for p in self.checkpoint_dir.iterdir() if (p / MANIFEST_NAME).is_file())
 
     def load_checkpoint(self, which: str | int = "last", *, restore_results: bool = False) -> dict[str, Any]:
-        """Load a checkpoint ("last", "best" or a step) and restore :meth:`set_state`, epoch and RNGs from it.
+        """Load a checkpoint ("last", "best" or a step) and restore it (:meth:`restore_state`, kind "load").
 
         ``restore_results`` also truncates the results log to the checkpoint's position. Returns the state.
         """
-        state, _ = self.checkpoints.load(which)
-        self._apply_state(state, restore_results=restore_results)
+        state, entry = self.checkpoints.load(which)
+        self.restore_state(state, kind="load", results=restore_results, source=str(entry.path))
         return state
 
-    def _wait_checkpoints(self) -> None:
+    def wait_checkpoints(self) -> None:
+        """Block until every asynchronous save (the run's and its series') is on disk; re-raise a failed one."""
         try:
             self.checkpoints.wait()
+            for manager in self._series.values():
+                manager.wait()
         finally:
             self._drain_checkpoint_events()
 
-    def _restore(self, full: bool) -> None:
-        """Restore the resumed run's latest checkpoint (full: also results, RNGs and the next epoch)."""
+    def restore_resumed(self, full: bool = True) -> int:
+        """Restore the resumed run's latest checkpoint once; returns :attr:`start_epoch`.
+
+        ``full`` (a resumed :meth:`run`, kind "resume"): also the results log, the RNGs and the epoch to
+        continue at; otherwise (kind "test") only the state. Does nothing for a run that is not resumed or
+        was restored already. :meth:`run` calls it after ``prepare()``; a loop of your own calls it before
+        its first epoch.
+        """
+        if self._resume_from is None or self._restored:
+            return self.start_epoch
         self._restored = True
         src = self._resume_from
-        assert src is not None
         from .checkpoint import CheckpointManager
 
         same_folder = src.resolve() == self.run_dir.resolve()
@@ -576,14 +866,24 @@ class Experiment:
             # with the original seed and setup() ran as in the first attempt, so nothing else to restore.
             if full and same_folder:
                 self._results.truncate(0)
-            return
+            return self.start_epoch
         state, _ = manager.load("last")
         position = int(state["trialog"]["results_position"])
         if full and not same_folder:
             self._copy_results(src / "result" / "results.jsonl", position)
-        self._apply_state(state, restore_results=full and same_folder, rng=full)
+        self.restore_state(
+            state,
+            kind="resume" if full else "test",
+            results=full and same_folder,
+            rng=full,
+            source=f"the checkpoint of {src}",
+        )
         if full:
-            self._start_epoch = int(state["trialog"]["epoch"]) + 1
+            self.start_epoch = int(state["trialog"]["epoch"]) + 1
+            if self.resume_reset_epochs:
+                self.start_epoch = 0
+                self.epoch = 0
+        return self.start_epoch
 
     def _copy_results(self, source: Path, position: int) -> None:
         """Start this run's results log with the old run's records up to ``position`` (resume in a new folder)."""
@@ -596,71 +896,24 @@ class Experiment:
             fh.write(head)
         self._results = ResultLog(self.result_dir)
 
-    def _apply_state(self, state: Mapping[str, Any], restore_results: bool, rng: bool = True) -> None:
-        meta = state.get("trialog", {})
-        if restore_results and "results_position" in meta:
-            self._results.truncate(int(meta["results_position"]))
-        if "epoch" in meta:
-            self.epoch = int(meta["epoch"])
-        self.set_state(state.get("user", {}))
-        if rng and "rng" in state:
-            self._set_rng_state(state["rng"])
+    # ------------------------------------------------------------------ RNGs (through the plugin hooks)
+    def seed_rngs(self, seed: int) -> None:
+        """Seed every generator the ``trialog.plugins`` know (python and numpy by the core's, torch's by trialog-torch)."""
+        self.plugin_hooks.call("seed_rngs", seed=seed)
 
-    # ------------------------------------------------------------------ RNGs
-    def _seed_rngs(self, seed: int) -> None:
-        import numpy as np
-
-        random.seed(seed)
-        np.random.seed(seed % 2**32)
-        _plugin_manager().hook.seed_rngs(seed=seed)
-
-    def _rng_state(self) -> dict[str, Any]:
-        import numpy as np
-
-        version, internal, gauss = random.getstate()
-        np_state = np.random.get_state(legacy=False)
-        state: dict[str, Any] = {
-            "python": {
-                "version": int(version),
-                "internal": np.asarray(internal, dtype=np.int64),
-                "gauss_next": gauss,
-            },
-            "numpy": {
-                "bit_generator": np_state["bit_generator"],
-                "key": np.asarray(np_state["state"]["key"]).copy(),
-                "pos": int(np_state["state"]["pos"]),
-                "has_gauss": int(np_state["has_gauss"]),
-                "gauss": float(np_state["gauss"]),
-            },
-        }
-        plugins: dict[str, Any] = {}
-        for part in _plugin_manager().hook.get_rng_state():
-            if part:
-                plugins.update(part)
-        if plugins:
-            state["plugins"] = plugins
+    def rng_state(self) -> dict[str, Any]:
+        """The merged RNG state of every ``trialog.plugins`` module (``{"python": ..., "numpy": ..., "torch": ...}``)."""
+        state: dict[str, Any] = {}
+        for part in self.plugin_hooks.call("get_rng_state"):
+            state.update(part)
         return state
 
-    def _set_rng_state(self, state: Mapping[str, Any]) -> None:
-        import numpy as np
-
-        py = state.get("python")
-        if py is not None:
-            internal = tuple(int(x) for x in np.asarray(py["internal"]).tolist())
-            gauss = py.get("gauss_next")
-            random.setstate((int(py["version"]), internal, None if gauss is None else float(gauss)))
-        npy = state.get("numpy")
-        if npy is not None:
-            np.random.set_state(
-                {
-                    "bit_generator": str(npy["bit_generator"]),
-                    "state": {"key": np.asarray(npy["key"], dtype=np.uint32), "pos": int(npy["pos"])},
-                    "has_gauss": int(npy["has_gauss"]),
-                    "gauss": float(npy["gauss"]),
-                }
-            )
-        if state.get("plugins"):
-            _plugin_manager().hook.set_rng_state(state=dict(state["plugins"]))
+    def set_rng_state(self, state: Mapping[str, Any]) -> None:
+        """Restore a state :meth:`rng_state` produced (also the 0.1 layout with a ``"plugins"`` sub-mapping)."""
+        merged = {k: v for k, v in state.items() if k != "plugins"}
+        merged.update(state.get("plugins") or {})
+        if merged:
+            self.plugin_hooks.call("set_rng_state", state=merged)
 
     # ------------------------------------------------------------------ run-folder API (trixi's ExperimentLogger)
     def save_config(self, data: Any, name: str = "config") -> Path:
@@ -768,10 +1021,6 @@ def _default_loggers() -> dict[str, Any]:
     return {"file": "file"} if "file" in installed else {}
 
 
-def _plugin_manager() -> Any:
-    return get_plugin_manager()
-
-
 def _entry_get(entry: Any, key: str) -> Any:
     return entry[key] if isinstance(entry, Mapping) else getattr(entry, key)
 
@@ -794,4 +1043,15 @@ def _close_quietly(clog: Any, meta: RunMeta) -> None:
         clog.close()
 
 
-__all__ = ["Experiment"]
+def _is_code(value: Any) -> bool:
+    """Functions, methods, classes and modules: behaviour (re-made by the code), not state to checkpoint."""
+    import inspect
+
+    return inspect.isroutine(value) or inspect.isclass(value) or inspect.ismodule(value)
+
+
+def _public_items_of(obj: Any) -> list[tuple[str, Any]]:
+    return [(k, v) for k, v in list(vars(obj).items()) if not k.startswith("_")]
+
+
+__all__ = ["RESTORE_KINDS", "Experiment", "RestoreContext", "is_simple"]

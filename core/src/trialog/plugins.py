@@ -200,3 +200,73 @@ def get_plugin_manager() -> Any:
                 pm.register(load("trialog.plugins", name), name=name)
             _plugin_manager = pm
     return _plugin_manager
+
+
+class PluginHooks:
+    """Calls ``trialog.plugins`` hook implementations one by one, isolating each plugin's failures.
+
+    A plugin whose hook raises is named in one TrialogWarning (with the exception), its failures are
+    counted, and after ``max_failures`` consecutive failures its implementations of that hook are no
+    longer called; the other plugins' implementations always run. ``failures`` maps
+    ``"plugin.hook"`` to the number of failures so far.
+    """
+
+    def __init__(self, manager: Any = None, max_failures: int = 5) -> None:
+        self.manager = manager if manager is not None else get_plugin_manager()
+        self.max_failures = int(max_failures)
+        self.failures: dict[str, int] = {}
+        self._consecutive: dict[str, int] = {}
+        self.disabled: set[str] = set()
+
+    def has(self, hook: str) -> bool:
+        """Whether any enabled plugin implements ``hook`` (cheap: lets hot paths skip the call)."""
+        return bool(getattr(self.manager.hook, hook).get_hookimpls())
+
+    def call(self, hook: str, **kwargs: Any) -> list[Any]:
+        """Call every implementation of ``hook`` with the arguments it declares; returns the non-None results."""
+        import warnings
+
+        from .errors import TrialogWarning
+
+        results: list[Any] = []
+        # pluggy lists implementations last-registered first; call them in registration order
+        for impl in reversed(getattr(self.manager.hook, hook).get_hookimpls()):
+            key = f"{impl.plugin_name}.{hook}"
+            if key in self.disabled or impl.hookwrapper or getattr(impl, "wrapper", False):
+                continue
+            try:
+                result = impl.function(*(kwargs.get(arg) for arg in impl.argnames))
+            except Exception as exc:
+                self.failures[key] = self.failures.get(key, 0) + 1
+                streak = self._consecutive[key] = self._consecutive.get(key, 0) + 1
+                if self.failures[key] == 1:
+                    warnings.warn(
+                        f"trialog: plugin {impl.plugin_name!r} failed in its {hook} hook: "
+                        f"{type(exc).__name__}: {exc} (further failures are counted, not repeated)",
+                        TrialogWarning,
+                        stacklevel=3,
+                    )
+                if streak >= self.max_failures:
+                    self.disabled.add(key)
+                    warnings.warn(
+                        f"trialog: plugin {impl.plugin_name!r}'s {hook} hook failed {streak} times in a row; "
+                        "it is no longer called in this process",
+                        TrialogWarning,
+                        stacklevel=3,
+                    )
+                continue
+            self._consecutive[key] = 0
+            if result is not None:
+                results.append(result)
+        return results
+
+
+_hooks: PluginHooks | None = None
+
+
+def plugin_hooks() -> PluginHooks:
+    """The process-wide :class:`PluginHooks` over :func:`get_plugin_manager` (failures counted per process)."""
+    global _hooks
+    if _hooks is None or _hooks.manager is not get_plugin_manager():
+        _hooks = PluginHooks(get_plugin_manager())
+    return _hooks

@@ -35,11 +35,11 @@ def _fit(out_dir: Path, name: str, epochs: int, resume: Any = None) -> tuple[dic
     model = nn.Sequential(nn.Linear(6, 16), nn.ReLU(), nn.Linear(16, 2))
     config = {
         "name": name,
+        "seed": 5,
         "trainer": {
             "type": "classification",
             "epochs": epochs,
             "device": "cpu",
-            "seed": 5,
             "log_every": 2,
             "metrics": ["accuracy", "confusion_matrix", "roc_auc"],
             "optimization": {"optimizer": {"type": "adam", "params": {"lr": 0.05}}},

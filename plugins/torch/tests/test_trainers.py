@@ -49,11 +49,10 @@ def _trainer_config(kind: str, epochs: int = 4, **extra: Any) -> dict[str, Any]:
         "type": kind,
         "epochs": epochs,
         "device": "cpu",
-        "seed": 3,
         "optimization": {"optimizer": {"type": "torch.optim.Adam", "params": {"lr": 0.02}}},
     }
     trainer.update(extra)
-    return {"name": f"test-{kind}", "trainer": trainer}
+    return {"name": f"test-{kind}", "seed": 3, "trainer": trainer}
 
 
 def _classification_data(n: int = 192, features: int = 8, classes: int = 3):

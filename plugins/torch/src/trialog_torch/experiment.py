@@ -16,8 +16,11 @@ produces the results an uninterrupted run would::
     MNIST(config, n_epochs=10, seed=1, base_dir="runs").run()
     MNIST(config, n_epochs=10, base_dir="runs", resume="last").run()   # continues where it died
 
-Attributes whose name starts with an underscore, and those that exist when ``TorchExperiment.__init__``
-returns (name, n_epochs, seed, the run folders, options), are not checkpointed.
+Attributes whose name starts with an underscore, and those that exist when the constructor returns
+(name, n_epochs, seed, the run folders, options), are not checkpointed. Built only on
+:mod:`trialog.api`'s extension surface: the torch state is the experiment's ``get_state``/``set_state``
+(what a restore applies is read from :attr:`~trialog.Experiment.restoring`), named checkpoints are
+:meth:`~trialog.Experiment.checkpoint_series`, loading is :meth:`~trialog.Experiment.restore_state`.
 """
 
 from __future__ import annotations
@@ -32,9 +35,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from trialog.checkpoint import MANIFEST_NAME, CheckpointManager
-from trialog.api import CheckpointError, TrialogWarning
-from trialog.api import Experiment
+from trialog.api import MANIFEST_NAME, CheckpointError, CheckpointManager, Experiment, TrialogWarning
 
 from .utils import map_structure, move_to_device, name_and_iter_to_filename, resolve_device, update_model
 
@@ -91,7 +92,6 @@ class TorchExperiment(Experiment):
         self.device: torch.device = resolve_device(device)
         self.resume_save_types = _check_save_types(resume_save_types, "resume_save_types")
         self.default_save_types = _check_save_types(default_save_types, "default_save_types")
-        self.resume_reset_epochs = bool(resume_reset_epochs)
         self.checkpoint_to_cpu = bool(checkpoint_to_cpu)
         self.deterministic = bool(deterministic)
         if deterministic:
@@ -104,10 +104,8 @@ class TorchExperiment(Experiment):
             if save_checkpoint_every_epoch is not None:
                 options["every"] = int(save_checkpoint_every_epoch)
             checkpoint = options
-        # What a save or load is currently asked to include; read by get_state / set_state.
+        # What a save is currently asked to include; read by get_state.
         self._save_types: tuple[str, ...] | None = None
-        self._load_request: _LoadRequest | None = None
-        self._named: dict[str, CheckpointManager] = {}
         super().__init__(
             config=config,
             name=name,
@@ -116,9 +114,12 @@ class TorchExperiment(Experiment):
             base_dir=base_dir,
             resume=resume,
             checkpoint=checkpoint,
+            resume_reset_epochs=resume_reset_epochs,
             **kwargs,
         )
-        self._reserved = frozenset(self.__dict__)
+
+    #: The simple attributes are one of the torch save types (trixi's "simple"), stored under "user".
+    store_simple_attributes = False
 
     # ------------------------------------------------------------------ discovery (trixi's names)
     def _public_items(self) -> Iterable[tuple[str, Any]]:
@@ -173,15 +174,15 @@ class TorchExperiment(Experiment):
 
     def get_simple_variables(self, ignore: Iterable[str] = ()) -> dict[str, Any]:
         """Attributes holding numbers, strings, bytes, None, numpy values, and lists/tuples/sets/dicts of those."""
-        skip = set(ignore) | getattr(self, "_reserved", frozenset())
+        skip = set(ignore) | self.reserved_attributes
         return {k: v for k, v in self._public_items() if k not in skip and _is_simple(v)}
 
-    def update_attributes(self, var_dict: Mapping[str, Any], ignore: Iterable[str] = ()) -> None:
-        """Set attributes from ``var_dict`` (trixi's helper), skipping ``ignore`` and reserved names."""
-        skip = set(ignore) | getattr(self, "_reserved", frozenset())
-        for key, value in var_dict.items():
-            if key not in skip and not key.startswith("_"):
-                setattr(self, key, value)
+    def checkpointed_attributes(self) -> list[str]:
+        """Modules, optimizers, schedulers, tensors and simple attributes: what the torch save types store."""
+        names = {key.split(".", 1)[0] for key in self.get_pytorch_modules(from_config=False)}
+        names |= set(self.get_pytorch_optimizers(from_config=False)) | set(self.get_pytorch_schedulers())
+        names |= set(self.get_pytorch_tensors()) | set(self.get_simple_variables())
+        return sorted(names)
 
     def to_device(self, obj: Any, non_blocking: bool = False) -> Any:
         """``obj`` (a module, tensor, or nested dicts/lists/tuples of tensors) on :attr:`device`."""
@@ -212,14 +213,16 @@ class TorchExperiment(Experiment):
         return state
 
     def set_state(self, state: Mapping[str, Any]) -> None:
-        """Restore what :meth:`get_state` saved (the parts the running load or resume asks for)."""
-        request = self._load_request or _LoadRequest(self.resume_save_types, source="the resumed checkpoint")
+        """Restore what :meth:`get_state` saved: on resume the :attr:`resume_save_types`, on a load what
+        :meth:`load_checkpoint` was asked for (read from :attr:`~trialog.Experiment.restoring`)."""
+        context = self.restoring
+        options: Mapping[str, Any] = context.options if context is not None else {}
         self.apply_checkpoint_state(
             state,
-            save_types=request.save_types,
-            exclude_layers=request.exclude_layers,
-            strict=request.strict,
-            source=request.source,
+            save_types=options.get("save_types", self.resume_save_types),
+            exclude_layers=options.get("exclude_layers", ()),
+            strict=bool(options.get("strict", False)),
+            source=context.source if context is not None else "the checkpoint",
         )
 
     def apply_checkpoint_state(
@@ -271,7 +274,7 @@ class TorchExperiment(Experiment):
                 ):
                     with torch.no_grad():
                         current.copy_(value)  # in place: other references to the tensor see the values
-                elif not key.startswith("_") and key not in self._reserved:
+                elif not key.startswith("_") and key not in self.reserved_attributes:
                     device = current.device if isinstance(current, torch.Tensor) else self.device
                     setattr(self, key, value.to(device))
 
@@ -348,10 +351,10 @@ class TorchExperiment(Experiment):
         try:
             if name is None:
                 return super().save_checkpoint(metrics=metrics, step=step)
-            manager = self._named_manager(
+            manager = self.checkpoint_series(
                 _checked_name(name_and_iter_to_filename(name, n_iter, "", iter_format, prefix))
             )
-            state = self._experiment_state()
+            state = self.checkpoint_state()
             return manager.save(
                 state, step=self.epoch if step is None else step, epoch=self.epoch, metrics=metrics
             )
@@ -365,25 +368,6 @@ class TorchExperiment(Experiment):
     def save_temp_checkpoint(self) -> Any:
         """Save the named checkpoint ``checkpoint_current`` (trixi's per-epoch checkpoint)."""
         return self.save_checkpoint(name="checkpoint_current", save_types=self.default_save_types)
-
-    def _named_manager(self, filename: str) -> CheckpointManager:
-        manager = self._named.get(filename)
-        if manager is None:
-            series = self.checkpoints
-            manager = CheckpointManager(
-                self.checkpoint_dir / filename,
-                format=series.format,
-                keep_last=1,
-                async_save=series.async_save,
-                on_saved=self._on_checkpoint_saved,
-            )
-            self._named[filename] = manager
-        return manager
-
-    def _wait_checkpoints(self) -> None:
-        super()._wait_checkpoints()
-        for manager in self._named.values():
-            manager.wait()
 
     # ------------------------------------------------------------------ loading
     def load_checkpoint(
@@ -434,14 +418,15 @@ class TorchExperiment(Experiment):
             where = str(entry.path)
         if "user" not in state and "trialog" not in state:
             state = {"user": _from_flat(state, self)}
-        self._load_request = _LoadRequest(
-            types, source=where, exclude_layers=tuple(exclude_layers), strict=strict
+        rewind = "results" in types if restore_results is None else restore_results
+        self.restore_state(
+            state,
+            kind="load",
+            results=own and rewind,
+            rng=restore_rng,
+            source=where,
+            options={"save_types": types, "exclude_layers": tuple(exclude_layers), "strict": strict},
         )
-        try:
-            rewind = "results" in types if restore_results is None else restore_results
-            self._apply_state(state, restore_results=own and rewind, rng=restore_rng)
-        finally:
-            self._load_request = None
         return state
 
     def _locate(
@@ -464,55 +449,26 @@ class TorchExperiment(Experiment):
                     "checkpoint folder, a named checkpoint's folder or a checkpoint file"
                 )
             own = folder.resolve().is_relative_to(self.checkpoint_dir.resolve())
-            manager = self._named.get(folder.name) if own else None
-            if manager is None and own and folder.resolve() == self.checkpoint_dir.resolve():
+            manager: CheckpointManager | None = None
+            if own and folder.resolve() == self.checkpoint_dir.resolve():
                 manager = self.checkpoints
+            elif own and folder.resolve().parent == self.checkpoint_dir.resolve():
+                manager = self.checkpoint_series(folder.name)
             return manager or CheckpointManager(folder), _which(name, n_iter), own
         if name is None or name in _SERIES_SELECTORS or isinstance(name, int):
             return self.checkpoints, _which(name, n_iter), True
         filename = _checked_name(name_and_iter_to_filename(str(name), n_iter, "", iter_format, prefix))
         folder = self.checkpoint_dir / filename
-        if filename not in self._named and not (folder / MANIFEST_NAME).is_file():
+        if not (folder / MANIFEST_NAME).is_file() and filename not in self.checkpoint_series_names():
             raise CheckpointError(
                 f"no checkpoint named {filename!r} in {self.checkpoint_dir} (saved ones: "
                 f"{', '.join(self.named_checkpoints()) or 'none'}); save it with save_checkpoint(name=...)"
             )
-        return self._named_manager(filename), "last", True
+        return self.checkpoint_series(filename), "last", True
 
     def named_checkpoints(self) -> list[str]:
         """Names of the named checkpoints saved in this run folder."""
-        if not self.checkpoint_dir.is_dir():
-            return []
-        return sorted(p.name for p in self.checkpoint_dir.iterdir() if (p / MANIFEST_NAME).is_file())
-
-    # ------------------------------------------------------------------ resume
-    def _restore(self, full: bool) -> None:
-        self._load_request = _LoadRequest(
-            self.resume_save_types, source=f"the checkpoint of {self._resume_from}"
-        )
-        try:
-            super()._restore(full)
-        finally:
-            self._load_request = None
-        if full and self.resume_reset_epochs:
-            self._start_epoch = 0
-            self.epoch = 0
-
-
-class _LoadRequest:
-    __slots__ = ("exclude_layers", "save_types", "source", "strict")
-
-    def __init__(
-        self,
-        save_types: tuple[str, ...],
-        source: str,
-        exclude_layers: tuple[str, ...] = (),
-        strict: bool = False,
-    ) -> None:
-        self.save_types = save_types
-        self.source = source
-        self.exclude_layers = exclude_layers
-        self.strict = strict
+        return self.checkpoint_series_names()
 
 
 def _check_save_types(save_types: Iterable[str], what: str) -> tuple[str, ...]:

@@ -17,7 +17,8 @@ checkpoints and resume. Example section::
         "callbacks": {"early_stopping": {"patience": 3, "min_delta": 0.001}}
     }
 
-Other keys: ``seed``; ``checkpoint`` (CheckpointManager options such as ``keep_last``, ``keep_best``,
+The run's seed is the config's top-level ``seed`` (one key for the experiment, the data and the
+trainer). Other keys: ``checkpoint`` (CheckpointManager options such as ``keep_last``, ``keep_best``,
 ``async_save``); ``train_metrics`` (true: the ``metrics`` on training data too, false: only the loss, or a
 list of its own); ``class_names`` (rows of the confusion matrix and report); ``input_key``/``target_key``
 (for batches that are dicts). Results are named ``<phase>/<metric>`` (``train/loss``, ``val/accuracy``,
@@ -30,7 +31,9 @@ batches, and the loss reaches the host (``.item()``) only on steps that are logg
 Under ``torchrun --nproc_per_node N`` the trainer joins the process group (gloo on CPU, nccl on CUDA),
 wraps the model in DistributedDataParallel, shards ``DataLoader``s with a ``DistributedSampler``, sums
 losses and metric states over the ranks, and only rank 0 creates the run folder and writes results, logs
-and checkpoints (``trainer.experiment`` and ``trainer.run_dir`` are None on the other ranks).
+and checkpoints (``trainer.experiment`` and ``trainer.run_dir`` are None on the other ranks). Every rank
+runs the same epoch loop (:meth:`Trainer.fit`); on rank 0 it drives the experiment through its public
+stages (``begin_run``, ``restore_resumed``, ``begin_epoch``, ``end_epoch``, ``finish_run``).
 """
 
 from __future__ import annotations
@@ -47,11 +50,12 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader
 
-from trialog.api import ConfigError
+from trialog.api import ConfigError, metric_mode
 
 from . import distributed
 from .building import build_object, split_spec
 from .callbacks import Callback, GradientClipping, LRSchedulerCallback, build_callbacks
+from .experiment import TorchExperiment
 from .metrics import Metric, RocAuc, build_metrics
 
 __all__ = [
@@ -60,6 +64,7 @@ __all__ = [
     "RegressionTrainer",
     "SegmentationTrainer",
     "Trainer",
+    "TrainerExperiment",
 ]
 
 #: Keys a ``trainer`` section may hold.
@@ -68,7 +73,6 @@ TRAINER_KEYS = frozenset(
         "type",
         "epochs",
         "device",
-        "seed",
         "save_freq",
         "monitor",
         "mode",
@@ -112,6 +116,11 @@ def _section(config: Any) -> Mapping[str, Any]:
         return {}
     if not isinstance(section, Mapping):
         raise ConfigError(f"config key 'trainer' must be a mapping, got {type(section).__name__}")
+    if "seed" in section:
+        raise ConfigError(
+            "config key 'trainer.seed' is not used: the run's seed is the top-level key 'seed' (it seeds the "
+            "experiment, the data order and the trainer alike); move it there"
+        )
     unknown = sorted(set(section) - TRAINER_KEYS)
     if unknown:
         raise ConfigError(
@@ -261,6 +270,11 @@ class Trainer:
         self.config = config
         section = _section(config)
         self.section = section
+        seed = config.get("seed")
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
+            raise ConfigError(f"config key 'seed' must be an integer, got {seed!r}")
+        #: The run's seed (the config's top-level ``seed``; 0 when it has none).
+        self.seed: int = int(seed or 0)
         self.epochs = self._int(section, "epochs", 1, minimum=0)
         self.save_freq = self._int(section, "save_freq", 1, minimum=0)
         self.log_every = self._int(section, "log_every", 0, minimum=0)
@@ -299,7 +313,7 @@ class Trainer:
             self.train_metrics = self._metrics(train_spec, "trainer.train_metrics")
         self.eval_metrics = self._metrics(metrics_spec, "trainer.metrics")
         self.monitor: str = section.get("monitor") or self._default_monitor(val_loader is not None)
-        self.mode: str = section.get("mode") or ("max" if self._higher_is_better(self.monitor) else "min")
+        self.mode: str = section.get("mode") or metric_mode(self.monitor)
         if self.mode not in ("min", "max"):
             raise ConfigError(f"config key 'trainer.mode' must be 'min' or 'max', got {self.mode!r}")
         self.callbacks: list[Callback] = build_callbacks(section.get("callbacks"))
@@ -338,7 +352,7 @@ class Trainer:
             )
         else:
             # rank 0's experiment seeds its RNGs; the others seed theirs apart so dropout masks differ
-            torch.manual_seed(int(self.section.get("seed", 0) or 0) + distributed.rank())
+            torch.manual_seed(self.seed + distributed.rank())
 
     # ------------------------------------------------------------------ config helpers
 
@@ -356,11 +370,6 @@ class Trainer:
         if any(metric.name == leaf for metric in self.eval_metrics):
             return f"{phase}/{leaf}"
         return f"{phase}/loss"
-
-    @staticmethod
-    def _higher_is_better(metric: str) -> bool:
-        leaf = metric.rsplit("/", 1)[-1]
-        return not any(word in leaf for word in ("loss", "mse", "mae", "error"))
 
     def _build_optimization(self, spec: Mapping[str, Any]) -> None:
         key = "trainer.optimization"
@@ -461,8 +470,7 @@ class Trainer:
 
     def _shard(self, loader: Any, evaluation: bool = False) -> Any:
         if isinstance(loader, DataLoader):
-            seed = int(self.section.get("seed", 0) or 0)
-            return distributed.distributed_loader(loader, seed=seed, evaluation=evaluation)
+            return distributed.distributed_loader(loader, seed=self.seed, evaluation=evaluation)
         return loader
 
     # ------------------------------------------------------------------ experiment glue
@@ -481,12 +489,12 @@ class Trainer:
         checkpoint.update({"every": self.save_freq, "monitor": self.monitor, "mode": self.mode})
         if not self.save_freq:
             checkpoint = False
-        return _experiment_class()(
+        return TrainerExperiment(
             self,
             config=self.config,
             name=name or self.config.get("name") or self.task,
             n_epochs=self.epochs,
-            seed=self.section.get("seed"),
+            seed=self.config.get("seed"),
             device=self.device,
             base_dir=base_dir,
             loggers=loggers,
@@ -783,29 +791,51 @@ class Trainer:
         """Train for ``trainer.epochs`` (resuming where a checkpoint left off); returns the final metrics.
 
         The final metrics are the last epoch's values, ``best/<monitor>`` and, with a test loader, ``test/...``.
-        On rank 0 the experiment drives the epochs (run folder, lifecycle hooks, checkpoints) and is closed
-        at the end; other DDP ranks run the same epochs and write nothing.
+        Every DDP rank runs this one loop; on rank 0 it drives the experiment's stages (run folder,
+        lifecycle hooks, checkpoints, resume), and the experiment is closed at the end; the other ranks
+        write nothing.
         """
         self.bar = None
         if not self.quiet and self.is_main:
             from tqdm.auto import tqdm
 
             self.bar = tqdm(total=self.epochs, desc=f"{self.task}", unit="epoch", dynamic_ncols=True)
+        exp = self.experiment
         try:
-            if self.experiment is not None:
-                try:
-                    self.experiment.run()
-                finally:
-                    self.experiment.close()
-            else:
-                start = self._share_start(0)
+            try:
+                if exp is not None:
+                    exp.begin_run()
+                    start = exp.restore_resumed()
+                else:
+                    start = 0
+                start = self._share_start(start)
+                if self.bar is not None and start:
+                    self.bar.update(start)
                 for epoch in range(start, self.epochs):
+                    if exp is not None:
+                        exp.begin_epoch(epoch)
                     self.train_phase(epoch)
                     self.validate_phase(epoch)
+                    if exp is not None:
+                        exp.end_epoch(epoch)
                     if self.stop_reason is not None:
                         break
                 self.end_phase()
+                if exp is not None:
+                    exp.wait_checkpoints()  # an asynchronous save that failed fails the run
+            except KeyboardInterrupt as exc:
+                if exp is not None:
+                    exp.fail_run(exc, "killed")
+                raise
+            except Exception as exc:
+                if exp is not None:
+                    exp.fail_run(exc, "error")
+                raise
+            if exp is not None:
+                exp.finish_run()
         finally:
+            if exp is not None:
+                exp.close()
             if self.bar is not None:
                 self.bar.close()
         # rank 0 closes its run folder and loggers after the others finished; wait so all leave together
@@ -814,7 +844,6 @@ class Trainer:
 
     def end_phase(self) -> None:
         """After the last epoch: test metrics (when a test loader was given) and the final metrics."""
-        self._share_start(self.epochs)
         final = dict(self.history[-1]) if self.history else {}
         if self.best is not None:
             final[f"best/{self.monitor}"] = self.best
@@ -831,52 +860,47 @@ class Trainer:
         self.final = final
 
 
-def _experiment_class() -> type:
-    """The TorchExperiment subclass that delegates its lifecycle stages to a trainer."""
-    from .experiment import TorchExperiment
+class TrainerExperiment(TorchExperiment):
+    """A TorchExperiment whose stages are a trainer's (what :meth:`Trainer.fit` drives on rank 0).
 
-    class TrainerExperiment(TorchExperiment):
-        """A TorchExperiment whose train/validate/end stages are a trainer's.
+    The trainer's model, optimizer, scheduler and grad scaler are attributes, so TorchExperiment's
+    discovery checkpoints them in its usual layout (``load_checkpoint``, partial loading and
+    ``resume_save_types`` work as for any TorchExperiment); the trainer's counters, history and callback
+    states ride along under ``"trainer"``. ``run()`` works too (train/validate/end are the trainer's
+    phases); subclass it to change what a trainer's run stores or does between epochs.
+    """
 
-        The trainer's model, optimizer, scheduler and grad scaler are attributes, so TorchExperiment's
-        discovery checkpoints them in its usual layout (``load_checkpoint``, partial loading and
-        ``resume_save_types`` work as for any TorchExperiment); the trainer's counters, history and callback
-        states ride along under ``"trainer"``.
-        """
+    #: Built again from the config on every start; not checkpoint state.
+    not_checkpointed = ("trainer",)
 
-        def __init__(self, trainer: Trainer, **kwargs: Any) -> None:
-            self.trainer = trainer
-            super().__init__(**kwargs)
-            self.model = trainer.model
-            self.optimizer = trainer.optimizer
-            if trainer.scheduler_callback is not None:
-                self.scheduler = trainer.scheduler_callback.scheduler
-            if trainer.scaler is not None:
-                self.scaler = trainer.scaler
+    def __init__(self, trainer: Trainer, **kwargs: Any) -> None:
+        self.trainer = trainer
+        super().__init__(**kwargs)
+        self.model = trainer.model
+        self.optimizer = trainer.optimizer
+        if trainer.scheduler_callback is not None:
+            self.scheduler = trainer.scheduler_callback.scheduler
+        if trainer.scaler is not None:
+            self.scaler = trainer.scaler
 
-        def train(self, epoch: int) -> None:
-            if self.trainer.bar is not None and self.trainer.bar.n < epoch:
-                self.trainer.bar.update(epoch - self.trainer.bar.n)
-            self.trainer._share_start(epoch)
-            self.trainer.train_phase(epoch)
+    def train(self, epoch: int) -> None:
+        self.trainer.train_phase(epoch)
 
-        def validate(self, epoch: int) -> None:
-            self.trainer.validate_phase(epoch)
+    def validate(self, epoch: int) -> None:
+        self.trainer.validate_phase(epoch)
 
-        def end(self) -> None:
-            self.trainer.end_phase()
+    def end(self) -> None:
+        self.trainer.end_phase()
 
-        def get_state(self) -> dict[str, Any]:
-            state = super().get_state()
-            state["trainer"] = self.trainer.progress_state()
-            return state
+    def get_state(self) -> dict[str, Any]:
+        state = super().get_state()
+        state["trainer"] = self.trainer.progress_state()
+        return state
 
-        def set_state(self, state: Mapping[str, Any]) -> None:
-            super().set_state(state)
-            if "trainer" in state:
-                self.trainer.load_progress_state(state["trainer"])
-
-    return TrainerExperiment
+    def set_state(self, state: Mapping[str, Any]) -> None:
+        super().set_state(state)
+        if "trainer" in state:
+            self.trainer.load_progress_state(state["trainer"])
 
 
 class ClassificationTrainer(Trainer):
