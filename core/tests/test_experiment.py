@@ -388,9 +388,12 @@ def test_default_loggers_use_the_file_plugin(tmp_path):
     exp = trialog.Experiment(base_dir=tmp_path, save_sources=False)
     try:
         assert list(exp.loggers) == ["file"]
-        assert getattr(exp.loggers["file"], "run_dir", exp.run_dir) == exp.run_dir
+        exp.add_result(0.5, "loss", tag="train")
     finally:
         exp.close()
+    # the file logger wrote into this run's folder (its CSV of values), not somewhere else
+    rows = (exp.run_dir / "log" / "values.csv").read_text().splitlines()
+    assert len(rows) == 2 and rows[1].startswith("loss,train,")
 
 
 def test_sources_zip_written_by_the_experiment(tmp_path, monkeypatch):
