@@ -11,7 +11,9 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 CORE = ROOT / "core" / "src" / "trialog"
 PLUGIN_SOURCES = sorted(
-    p for p in [*ROOT.glob("plugins/*/src/**/*.py"), *ROOT.glob("examples/**/src/**/*.py")] if ".venv" not in p.parts
+    p
+    for p in [*ROOT.glob("plugins/*/src/**/*.py"), *ROOT.glob("examples/**/src/**/*.py")]
+    if ".venv" not in p.parts
 )
 
 
@@ -72,7 +74,9 @@ def test_plugin_imports_only_the_api_and_no_private_core_name(path):
             if node.module.startswith("trialog.") and node.module != "trialog.api":
                 problems.append(f"line {node.lineno}: from {node.module} import ...")
             if node.module in ("trialog", "trialog.api"):
-                problems += [f"line {node.lineno}: imports {a.name}" for a in node.names if a.name.startswith("_")]
+                problems += [
+                    f"line {node.lineno}: imports {a.name}" for a in node.names if a.name.startswith("_")
+                ]
         elif isinstance(node, ast.Import):
             problems += [
                 f"line {node.lineno}: import {a.name}"
@@ -87,7 +91,10 @@ def test_plugin_imports_only_the_api_and_no_private_core_name(path):
     for cls in ast.walk(tree):
         if isinstance(cls, ast.ClassDef) and cls.name in _experiment_classes(tree):
             for node in ast.walk(cls):
-                if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name in EXPERIMENT_PRIVATE:
+                if (
+                    isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
+                    and node.name in EXPERIMENT_PRIVATE
+                ):
                     problems.append(f"line {node.lineno}: {cls.name} overrides the core's {node.name}")
                 if isinstance(node, ast.Attribute) and node.attr in EXPERIMENT_PRIVATE:
                     problems.append(f"line {node.lineno}: {cls.name} uses the core's {node.attr}")

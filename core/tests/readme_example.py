@@ -36,7 +36,13 @@ if __name__ == "__main__":
     base_dir, mode = sys.argv[1], sys.argv[2]
     if mode == "kill":
         KILL_AT = (int(sys.argv[3]), int(sys.argv[4]))
-    options = {"config": {"lr": 0.01}, "n_epochs": 5, "base_dir": base_dir, "loggers": {}, "save_sources": False}
+    options = {
+        "config": {"lr": 0.01},
+        "n_epochs": 5,
+        "base_dir": base_dir,
+        "loggers": {},
+        "save_sources": False,
+    }
     if mode == "resume":
         exp = MyExperiment(resume="last", **options)
     else:

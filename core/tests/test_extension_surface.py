@@ -134,10 +134,13 @@ def test_a_loop_of_your_own_drives_the_stages_like_run(tmp_path):
         own.end_epoch(epoch)
     own.finish_run()
     own.close()
+
     def values(run_dir):
         return [(r["name"], r["value"], r["epoch"]) for r in trialog.Run(run_dir).records]
 
-    assert values(own.run_dir) == values(reference.run_dir) == [("w", 0.5, 0), ("w", 0.25, 1), ("w", 0.125, 2)]
+    assert (
+        values(own.run_dir) == values(reference.run_dir) == [("w", 0.5, 0), ("w", 0.25, 1), ("w", 0.125, 2)]
+    )
     assert trialog.Run(own.run_dir).status == "finished"
     assert [e.epoch for e in own.checkpoints.entries] == [1, 2]  # keep_last=2 of epochs 0..2
 
@@ -170,7 +173,7 @@ def test_checkpoint_series_of_a_plugin(tmp_path):
         assert exp.checkpoint_series_names() == ["ema"]
         with pytest.raises(ConfigError, match="'step-1' is not usable"):
             exp.checkpoint_series("step-1")
-        with pytest.raises(ConfigError, match="'../x' is not usable"):
+        with pytest.raises(ConfigError, match=r"'\.\./x' is not usable"):
             exp.checkpoint_series("../x")
         exp.close()
     finally:

@@ -46,7 +46,9 @@ KILL_POINTS = sorted({(_DRAW.randrange(1, 5), _DRAW.randrange(100)) for _ in ran
 
 
 @pytest.mark.parametrize("epoch,step", KILL_POINTS)
-def test_readme_example_killed_at_a_random_point_resumes_to_the_same_results(tmp_path, reference, epoch, step):
+def test_readme_example_killed_at_a_random_point_resumes_to_the_same_results(
+    tmp_path, reference, epoch, step
+):
     killed = _run(tmp_path, "kill", str(epoch), str(step))
     assert killed.returncode == -signal.SIGKILL, killed.stderr
     resumed = _run(tmp_path, "resume")

@@ -42,8 +42,6 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from ._markers import hookimpl, hookspec
-
 #: public name -> "module" (the attribute of the same name) or "module:" (the module itself)
 _LAZY: dict[str, str] = {
     # errors
@@ -96,26 +94,7 @@ _LAZY: dict[str, str] = {
 __all__ = sorted([*_LAZY, "hookimpl", "hookspec"])
 
 if TYPE_CHECKING:  # pragma: no cover
-    from . import plugins, render
-    from .checkpoint import MANIFEST_NAME, CheckpointEntry, CheckpointManager, WritebackFile
-    from .config import Config, GridSearch
-    from .direction import metric_mode
-    from .dispatch import CombinedLogger, to_numpy, to_scalar
-    from .errors import (
-        CheckpointError,
-        ConfigError,
-        LoggerConfigError,
-        PluginError,
-        RunFolderError,
-        TrialogError,
-        TrialogWarning,
-    )
-    from .experiment import RESTORE_KINDS, Experiment, RestoreContext, is_simple
-    from .imaging import decode_png, encode_png, make_grid, to_float_chw, to_hwc_uint8
-    from .plugins import PluginHooks
-    from .render import figure_to_array, figure_to_png, pca_2d, precision_recall, roc
-    from .run import Run
-    from .testing import LoopbackAPI, json_reply, trialog_warnings
+    pass
 
 
 def __getattr__(name: str) -> Any:

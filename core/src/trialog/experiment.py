@@ -533,7 +533,6 @@ class Experiment:
     def _plain_config(self) -> dict[str, Any]:
         return self.config.to_plain() if hasattr(self.config, "to_plain") else dict(self.config)
 
-
     # ------------------------------------------------------------------ results
     @property
     def results(self) -> Any:
@@ -647,7 +646,9 @@ class Experiment:
             raise ConfigError(f"a state part needs a non-empty string name, got {name!r}")
         unknown = [k for k in restore_on if k not in RESTORE_KINDS]
         if unknown:
-            raise ConfigError(f"state part {name!r}: restore_on {unknown} unknown; choose from {list(RESTORE_KINDS)}")
+            raise ConfigError(
+                f"state part {name!r}: restore_on {unknown} unknown; choose from {list(RESTORE_KINDS)}"
+            )
         if name in self._parts:
             raise ConfigError(f"a state part named {name!r} is already registered")
         self._parts[name] = _StatePart(get, set, tuple(restore_on), tuple(attributes))
@@ -675,7 +676,9 @@ class Experiment:
         if self._warned_unstored:
             return
         self._warned_unstored = True
-        claimed = set(state.get("simple", ())) | set(state.get("user", ())) | set(self.checkpointed_attributes())
+        claimed = (
+            set(state.get("simple", ())) | set(state.get("user", ())) | set(self.checkpointed_attributes())
+        )
         claimed |= set(getattr(type(self), "not_checkpointed", ()))
         for part in self._parts.values():
             claimed |= set(part.attributes)

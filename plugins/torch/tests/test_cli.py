@@ -354,14 +354,15 @@ def test_the_first_batch_check_does_not_change_the_run(project, tmp_path, monkey
     assert checked["val/loss"] == unchecked["val/loss"]
 
 
-def _ddp_rank(rank: int, port: int, config: str, out_dir: str) -> None:
-    # The environment torchrun gives its workers; forked, so torch is not imported again.
+def _ddp_rank(rank: int, rendezvous: str, config: str, out_dir: str) -> None:
+    # The environment torchrun gives its workers (meeting through a file, so no port is picked here);
+    # forked, so torch is not imported again.
     import contextlib
     import io
     import os
 
     os.environ.update(
-        MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), RANK=str(rank), LOCAL_RANK=str(rank), WORLD_SIZE="2"
+        TRIALOG_DIST_INIT_METHOD=rendezvous, RANK=str(rank), LOCAL_RANK=str(rank), WORLD_SIZE="2"
     )
     torch.set_num_threads(1)
     stdout = io.StringIO()
@@ -372,15 +373,13 @@ def _ddp_rank(rank: int, port: int, config: str, out_dir: str) -> None:
 
 @pytest.mark.skipif(not torch.distributed.is_available(), reason="this torch build has no torch.distributed")
 def test_trialog_run_under_ddp_reports_once_and_writes_one_run(project, tmp_path):
-    import socket
-
     import torch.multiprocessing as mp
 
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
     config = project(_config())
-    mp.start_processes(_ddp_rank, args=(port, str(config), str(tmp_path)), nprocs=2, start_method="fork")
+    rendezvous = (tmp_path / "rendezvous").as_uri()
+    mp.start_processes(
+        _ddp_rank, args=(rendezvous, str(config), str(tmp_path)), nprocs=2, start_method="fork"
+    )
     ranks = [json.loads((tmp_path / f"rank{r}.json").read_text()) for r in (0, 1)]
     assert [r["rc"] for r in ranks] == [0, 0]
     assert "run folder: " in ranks[0]["stdout"] and "final metrics: " in ranks[0]["stdout"]

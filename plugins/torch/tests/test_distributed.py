@@ -29,16 +29,11 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _worker(rank: int, port: int, out_dir: str) -> None:
+def _worker(rank: int, rendezvous: str, out_dir: str) -> None:
     faulthandler.dump_traceback_later(60, exit=True)  # a hung collective ends the worker, not the suite
+    # The ranks meet through a file: no port is picked by the test, so none can be taken by another process.
     os.environ.update(
-        MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), RANK=str(rank), LOCAL_RANK=str(rank), WORLD_SIZE="2"
+        TRIALOG_DIST_INIT_METHOD=rendezvous, RANK=str(rank), LOCAL_RANK=str(rank), WORLD_SIZE="2"
     )
     torch.set_num_threads(1)
     spec = importlib.util.spec_from_file_location("ddp_job", JOB)
@@ -78,16 +73,15 @@ def _check(out_dir: Path) -> None:
 
 def test_two_process_ddp_run(tmp_path: Path) -> None:
     # spawn, not fork: a process that has already run torch holds thread pools a forked child can hang on
-    workers = mp.start_processes(
-        _worker, args=(_free_port(), str(tmp_path)), nprocs=2, join=False, start_method="spawn"
+    # each worker ends itself after 60 s of a hung collective (faulthandler), so join() always returns
+    mp.start_processes(
+        _worker, args=(_rendezvous(tmp_path), str(tmp_path)), nprocs=2, join=True, start_method="spawn"
     )
-    deadline = time.monotonic() + 90
-    while not workers.join(timeout=1):
-        if time.monotonic() > deadline:
-            for process in workers.processes:
-                process.kill()
-            pytest.fail("the 2 DDP workers did not finish within 90 s")
     _check(tmp_path)
+
+
+def _rendezvous(tmp_path: Path) -> str:
+    return (tmp_path / "rendezvous").as_uri()
 
 
 @pytest.mark.skipif(

@@ -5,8 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from trialog.api import hookimpl
-from trialog.api import LoggerConfigError
+from trialog.api import LoggerConfigError, hookimpl
 
 
 class JsonLinesLogger:

@@ -37,8 +37,7 @@ from typing import Any
 
 import numpy as np
 
-from trialog.api import hookimpl
-from trialog.api import LoggerConfigError, TrialogError, TrialogWarning
+from trialog.api import LoggerConfigError, TrialogError, TrialogWarning, hookimpl
 
 __all__ = ["FileLogger"]
 

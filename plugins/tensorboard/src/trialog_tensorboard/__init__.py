@@ -26,8 +26,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from trialog.api import hookimpl
-from trialog.api import LoggerConfigError
+from trialog.api import LoggerConfigError, hookimpl
 
 __all__ = ["TensorBoardLogger", "flatten_config"]
 

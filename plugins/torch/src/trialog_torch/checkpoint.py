@@ -17,8 +17,7 @@ from typing import Any
 
 import torch
 
-from trialog.api import WritebackFile
-from trialog.api import CheckpointError
+from trialog.api import CheckpointError, WritebackFile
 
 from .utils import BufferPool, decode_numpy, encode_numpy, snapshot_to_cpu
 

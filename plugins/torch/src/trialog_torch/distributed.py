@@ -59,13 +59,25 @@ def init_from_env(device: torch.device | None = None) -> bool:
     """Join the process group torchrun describes (``WORLD_SIZE`` > 1); True when this call created it.
 
     The backend is nccl for CUDA devices and gloo otherwise; ``TRIALOG_DIST_BACKEND`` overrides it.
+    The ranks meet where torchrun says (``MASTER_ADDR``/``MASTER_PORT``), or, with
+    ``TRIALOG_DIST_INIT_METHOD=file:///shared/path``, through a file every rank can reach (no port to
+    agree on; ``RANK`` and ``WORLD_SIZE`` still come from the environment).
     """
     if not dist.is_available() or dist.is_initialized() or int(os.environ.get("WORLD_SIZE", "1")) <= 1:
         return False
     backend = os.environ.get("TRIALOG_DIST_BACKEND") or (
         "nccl" if device is not None and device.type == "cuda" else "gloo"
     )
-    dist.init_process_group(backend=backend)
+    init_method = os.environ.get("TRIALOG_DIST_INIT_METHOD")
+    if init_method:
+        dist.init_process_group(
+            backend=backend,
+            init_method=init_method,
+            rank=int(os.environ["RANK"]),
+            world_size=int(os.environ["WORLD_SIZE"]),
+        )
+    else:
+        dist.init_process_group(backend=backend)
     return True
 
 

@@ -11,8 +11,7 @@ import warnings
 from collections.abc import Mapping
 from typing import Any
 
-from trialog.api import hookimpl
-from trialog.api import TrialogWarning
+from trialog.api import TrialogWarning, hookimpl
 
 #: Keys this plugin contributes to the merged RNG state.
 CPU_KEY = "torch"

@@ -30,8 +30,7 @@ from urllib.parse import urlparse
 
 import numpy as np
 
-from trialog.api import hookimpl
-from trialog.api import LoggerConfigError, TrialogWarning
+from trialog.api import LoggerConfigError, TrialogWarning, hookimpl
 
 __all__ = ["VisdomLogger"]
 
