@@ -14,7 +14,7 @@ import pytest
 
 import trialog
 from trialog import hookimpl
-from trialog.errors import ConfigError, LoggerConfigError
+from trialog.errors import ConfigError, LoggerConfigError, PluginError
 from trialog.plugins import get_plugin_manager
 from trialog.run import Run, find_runs
 
@@ -324,8 +324,7 @@ def test_checkpoint_options_monitor_and_every(tmp_path, events):
 
     with pytest.raises(ConfigError, match="not_an_option"):
         Lifecycle(events, base_dir=tmp_path / "bad", loggers={}, checkpoint={"not_an_option": 1})
-    (bad_run,) = find_runs(tmp_path / "bad")
-    assert Run(bad_run).status == "error"  # the folder says why the run never started
+    assert not (tmp_path / "bad").exists()  # refused before anything was written
 
 
 def test_no_checkpoints_when_disabled(tmp_path, events):
@@ -439,7 +438,7 @@ def test_unknown_override_key_is_a_config_error(tmp_path):
     assert json.loads((exp.run_dir / "config" / "config.json").read_text())["lr"] == 2.0
 
 
-def test_bad_logger_options_mark_the_run_error(tmp_path):
+def test_bad_logger_options_stop_the_run_before_its_folder_exists(tmp_path):
     class Quiet:
         @trialog.hookimpl
         def show_value(self, value):
@@ -449,8 +448,9 @@ def test_bad_logger_options_mark_the_run_error(tmp_path):
         trialog.Experiment(
             base_dir=tmp_path, loggers={"x": {"type": Quiet, "no_such_option": 1}}, save_sources=False
         )
-    (run_dir,) = find_runs(tmp_path)
-    assert Run(run_dir).status == "error"
+    with pytest.raises(PluginError, match="no_such_logger"):
+        trialog.Experiment(base_dir=tmp_path, loggers={"x": "no_such_logger"}, save_sources=False)
+    assert find_runs(tmp_path) == [] and list(tmp_path.iterdir()) == []
 
 
 def test_used_as_a_context_manager_without_run(tmp_path):

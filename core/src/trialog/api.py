@@ -42,6 +42,9 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from ._markers import hookimpl as hookimpl
+from ._markers import hookspec as hookspec
+
 #: public name -> "module" (the attribute of the same name) or "module:" (the module itself)
 _LAZY: dict[str, str] = {
     # errors

@@ -58,6 +58,8 @@ from .checkpoint import MANIFEST_NAME
 from .dispatch import to_scalar
 from .errors import ConfigError, RunFolderError, TrialogWarning
 from .plugins import PluginHooks, get_plugin_manager
+from .preflight import check_checkpoint_options, check_loggers
+from .redact import find_credentials, redact, redact_text
 from .run import (
     DEFAULT_FOLDER_FORMAT,
     LAYOUT,
@@ -251,6 +253,11 @@ class Experiment:
             )
         self.checkpoint_every = int(ckpt.pop("every") or 0)
         self._checkpoint_options = ckpt
+        # Every mistake in the options stops the run here, before its folder exists.
+        if loggers is None:
+            loggers = _default_loggers()
+        check_loggers(loggers)
+        check_checkpoint_options(ckpt)
         self._next_step: int | None = None
         self._thread_id = threading.get_ident()
         self._saved_pending: collections.deque[Any] = collections.deque()
@@ -277,6 +284,7 @@ class Experiment:
         self.save_dir = self.run_dir / "save"
 
         meta, diff = collect_metadata(self.name, seed=self.seed, heartbeat_interval=heartbeat_interval)
+        meta["argv"] = redact(meta.get("argv", []))
         meta["n_epochs"] = self.n_epochs
         if resume_from is not None:
             meta["resumed_from"] = str(resume_from.resolve())
@@ -290,7 +298,7 @@ class Experiment:
             self._init_folder(diff, save_sources, loggers)
         except BaseException as exc:
             # The folder exists now: say why the run never started instead of leaving it "running".
-            self.meta.finish("error", error=f"{type(exc).__name__}: {exc}")
+            self.meta.finish("error", error=redact_text(f"{type(exc).__name__}: {exc}"))
             raise
         self._finalizer = weakref.finalize(self, _close_quietly, self.clog, self.meta)
         self.meta.start_heartbeat()
@@ -313,18 +321,10 @@ class Experiment:
                     TrialogWarning,
                     stacklevel=3,
                 )
-        try:
-            self.checkpoints = CheckpointManager(
-                self.checkpoint_dir, **self._checkpoint_options, on_saved=self._on_checkpoint_saved
-            )
-        except TypeError as exc:
-            raise ConfigError(
-                f"checkpoint options {sorted(self._checkpoint_options)} are not all CheckpointManager options "
-                f"({exc}); use every, format, keep_last, keep_best, monitor, mode, async_save"
-            ) from None
+        self.checkpoints = CheckpointManager(
+            self.checkpoint_dir, **self._checkpoint_options, on_saved=self._on_checkpoint_saved
+        )
         self._results = ResultLog(self.result_dir)
-        if loggers is None:
-            loggers = _default_loggers()
         self.clog = CombinedLogger(loggers, run_dir=self.run_dir)
         objects = self.clog.loggers.values()
         self._result_listeners = any(hasattr(o, "on_result_added") for o in objects)
@@ -484,7 +484,7 @@ class Experiment:
             self.wait_checkpoints()
         with contextlib.suppress(Exception):
             self._results.save_summary()
-        self.meta.finish(status, error=f"{type(exc).__name__}: {exc}", epoch=self.epoch)
+        self.meta.finish(status, error=redact_text(f"{type(exc).__name__}: {exc}"), epoch=self.epoch)
         self._fire(
             "on_run_error", experiment=self, run=copy.deepcopy(self.meta.data), error=exc, traceback=tb
         )
@@ -515,7 +515,7 @@ class Experiment:
     def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> None:
         if exc is not None and self.meta.data.get("status") == "running":
             status = "killed" if isinstance(exc, KeyboardInterrupt) else "error"
-            self.meta.finish(status, error=f"{type(exc).__name__}: {exc}", epoch=self.epoch)
+            self.meta.finish(status, error=redact_text(f"{type(exc).__name__}: {exc}"), epoch=self.epoch)
         self.close()
 
     # ------------------------------------------------------------------ hooks
@@ -531,7 +531,9 @@ class Experiment:
         return self.clog.loggers
 
     def _plain_config(self) -> dict[str, Any]:
-        return self.config.to_plain() if hasattr(self.config, "to_plain") else dict(self.config)
+        """The config as loggers and plugins see it: plain values, credentials redacted."""
+        plain = self.config.to_plain() if hasattr(self.config, "to_plain") else dict(self.config)
+        return redact(plain)
 
     # ------------------------------------------------------------------ results
     @property
@@ -920,9 +922,13 @@ class Experiment:
 
     # ------------------------------------------------------------------ run-folder API (trixi's ExperimentLogger)
     def save_config(self, data: Any, name: str = "config") -> Path:
-        """Save a config (Config or mapping) as ``config/<name>.json``."""
+        """Save a config (Config or mapping) as ``config/<name>.json`` (credentials redacted)."""
+        from .config import Config
+
         path = self.config_dir / _with_suffix(name, ".json")
         path.parent.mkdir(parents=True, exist_ok=True)
+        if find_credentials(data):
+            data = Config(config=redact(data)) if isinstance(data, Config) else redact(data)
         if hasattr(data, "dump"):
             data.dump(path)
         else:
@@ -992,7 +998,7 @@ class Experiment:
 
     def print(self, *args: Any, sep: str = " ") -> None:
         """Print to stdout and log the text through the loggers (``show_text``)."""
-        text = sep.join(str(a) for a in args)
+        text = redact_text(sep.join(str(a) for a in args))
         builtins.print(text, flush=True)
         self.clog.show_text(text)
 

@@ -177,6 +177,14 @@ def _breaks(config: dict, where: str, value) -> dict:
         ("trainer.type", "no_such_trainer", "config key 'trainer.type'"),
         ("model", KeyError, "config key 'model' is missing"),
         ("kfold", {"k": 3}, "config key 'data.val' cannot be combined with 'kfold'"),
+        ("trainer.seed", 3, "config key 'trainer.seed' is not used"),
+        ("loggers", {"f": {"type": "file", "no_such_option": 1}}, "logger 'f' (file) does not accept"),
+        ("loggers", {"x": "no_such_logger"}, "no_such_logger"),
+        (
+            "loggers",
+            {"s": {"type": "slack", "channel": "C0123456", "token": "xoxb-SECRET-1234567890"}},
+            "logger 's': option(s) 'token' look like credentials",
+        ),
     ],
 )
 def test_bad_configs_name_the_key_in_one_line_and_create_no_run(
@@ -188,6 +196,7 @@ def test_bad_configs_name_the_key_in_one_line_and_create_no_run(
     assert out == ""
     assert expected in err
     assert err.count("\n") == 1 and "Traceback" not in err
+    assert "SECRET" not in err
     assert not (tmp_path / "runs").exists()  # checked before any run folder is made
 
 

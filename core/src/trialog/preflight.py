@@ -1,0 +1,73 @@
+"""Checks run before a run folder exists: every config mistake stops the run with nothing written.
+
+:func:`check_loggers` parses each logger declaration, finds its plugin and checks its options against
+the logger's constructor and for credentials, without creating anything; :func:`check_checkpoint_options`
+checks ``checkpoint`` options against :class:`trialog.CheckpointManager`.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from .errors import ConfigError, LoggerConfigError
+from .redact import find_credentials
+
+__all__ = ["check_checkpoint_options", "check_loggers"]
+
+
+def check_loggers(loggers: Mapping[str, Any] | Iterable[str] | None) -> None:
+    """Raise a LoggerConfigError naming the logger for an unknown type, unknown options or a credential."""
+    from . import plugins
+    from .dispatch import _parse  # the dispatcher's own reading of a declaration
+
+    if loggers is None:
+        return
+    if not isinstance(loggers, Mapping):
+        loggers = {str(kind): kind for kind in loggers}
+    for name, decl in loggers.items():
+        kind, options, *_ = _parse(str(name), decl)
+        secrets = find_credentials(options)
+        if secrets:
+            raise LoggerConfigError(
+                f"logger {name!r}: option(s) {', '.join(map(repr, secrets))} look like credentials; options are "
+                "stored with the run's config, so trialog refuses them before anything is written. Keep the "
+                "credential in an environment variable and name the variable (e.g. token_env='SLACK_BOT_TOKEN')"
+            )
+        if isinstance(kind, str):
+            cls = plugins.load("trialog.loggers", kind)
+        elif inspect.isclass(kind):
+            cls = kind
+        else:
+            continue  # a ready logger object
+        _check_options(f"logger {name!r} ({kind if isinstance(kind, str) else cls.__name__})", cls, options)
+
+
+def check_checkpoint_options(options: Mapping[str, Any]) -> None:
+    """Raise a ConfigError for options :class:`trialog.CheckpointManager` does not take."""
+    from .checkpoint import CheckpointManager
+
+    params = inspect.signature(CheckpointManager).parameters
+    unknown = sorted(k for k in options if k not in params or k in ("directory", "on_saved"))
+    if unknown:
+        allowed = ["every", *(p for p in params if p not in ("directory", "on_saved"))]
+        raise ConfigError(
+            f"checkpoint option(s) {', '.join(map(repr, unknown))} unknown; use {', '.join(allowed)}"
+        )
+
+
+def _check_options(label: str, cls: Any, options: Mapping[str, Any]) -> None:
+    try:
+        params = inspect.signature(cls).parameters
+    except (TypeError, ValueError):
+        return
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+        return
+    accepted = [p for p in params if params[p].kind is not inspect.Parameter.VAR_POSITIONAL]
+    unknown = sorted(set(options) - set(accepted))
+    if unknown:
+        raise LoggerConfigError(
+            f"{label} does not accept option(s) {', '.join(map(repr, unknown))}; "
+            f"it accepts: {', '.join(a for a in accepted if a != 'run_dir') or 'no options'}"
+        )
