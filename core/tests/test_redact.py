@@ -52,7 +52,7 @@ def test_redact_keeps_everything_else():
 @pytest.mark.parametrize("option", [{"token": SLACK}, {"token_env": SLACK}])
 def test_a_token_logger_option_is_refused_before_any_folder_exists(tmp_path, option):
     loggers = {"s": {"type": "slack", "channel": "C0123456", **option}}
-    with pytest.raises(LoggerConfigError, match="logger 's'.*look like credentials") as err:
+    with pytest.raises(LoggerConfigError, match=r"logger 's'.*look like credentials") as err:
         trialog.Experiment(
             config={"loggers": loggers}, base_dir=tmp_path, loggers=loggers, save_sources=False
         )
