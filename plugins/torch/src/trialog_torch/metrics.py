@@ -66,8 +66,8 @@ class Metric:
         else:
             current += value.detach()
 
-    def state(self, key: str) -> torch.Tensor | None:
-        """The accumulated state ``key`` (None before the first update)."""
+    def state(self, key: str) -> Any:
+        """The accumulated state ``key``: a tensor, or None before the first update."""
         return self._states[key]
 
     def reset(self) -> None:

@@ -443,10 +443,10 @@ class Trainer:
             if names is not None and hasattr(metric, "class_names") and metric.class_names is None:
                 metric.class_names = list(names)
             if getattr(metric, "ignore_index", None) == -100 and ignored != -100:
-                metric.ignore_index = ignored
+                setattr(metric, "ignore_index", ignored)  # noqa: B010 (not every Metric has one)
             if isinstance(self.loss_fn, nn.BCELoss):  # the model outputs probabilities, not logits
                 if getattr(metric, "threshold", None) == 0.0:
-                    metric.threshold = 0.5
+                    setattr(metric, "threshold", 0.5)  # noqa: B010
                 if isinstance(metric, RocAuc):
                     metric.probabilities = True
         return metrics
@@ -476,7 +476,7 @@ class Trainer:
     # ------------------------------------------------------------------ experiment glue
 
     def _make_experiment(self, *, name: Any, base_dir: Any, loggers: Any, resume: Any) -> Any:
-        checkpoint: dict[str, Any] | bool = {"format": "torch", "keep_last": 2, "keep_best": 1}
+        checkpoint: dict[str, Any] = {"format": "torch", "keep_last": 2, "keep_best": 1}
         options = self.section.get("checkpoint") or {}
         unknown = sorted(set(options) - CHECKPOINT_KEYS) if isinstance(options, Mapping) else None
         if unknown is None or unknown:
@@ -487,8 +487,6 @@ class Trainer:
             )
         checkpoint.update(options)
         checkpoint.update({"every": self.save_freq, "monitor": self.monitor, "mode": self.mode})
-        if not self.save_freq:
-            checkpoint = False
         return TrainerExperiment(
             self,
             config=self.config,
@@ -499,7 +497,7 @@ class Trainer:
             base_dir=base_dir,
             loggers=loggers,
             resume=resume,
-            checkpoint=checkpoint,
+            checkpoint=checkpoint if self.save_freq else False,
         )
 
     @property
@@ -675,9 +673,9 @@ class Trainer:
     def train_epoch(self, epoch: int) -> dict[str, float]:
         """Train one epoch; returns {"train/loss": ..., "train/<metric>": ...} reduced over ranks."""
         self.net.train()
-        sampler = getattr(self.train_loader, "sampler", None)
-        if hasattr(sampler, "set_epoch"):
-            sampler.set_epoch(epoch)
+        set_epoch = getattr(getattr(self.train_loader, "sampler", None), "set_epoch", None)
+        if set_epoch is not None:
+            set_epoch(epoch)
         acc = _EpochAccumulator(self.train_metrics, self.metric_pair)
         log = self.log if self.log_every else None
         bar = self._progress(self.train_loader, f"epoch {epoch} train")
@@ -908,7 +906,7 @@ class ClassificationTrainer(Trainer):
 
     task = "classification"
     default_loss = "cross_entropy"
-    default_metrics = ("accuracy",)
+    default_metrics: tuple[Any, ...] = ("accuracy",)
     default_monitor = "val/accuracy"
 
     def compute_loss(self, output: Any, target: Any) -> torch.Tensor:
@@ -922,7 +920,7 @@ class SegmentationTrainer(ClassificationTrainer):
     """Per-pixel classification: (N, C, H, W) logits vs (N, H, W) class maps."""
 
     task = "segmentation"
-    default_metrics = ("accuracy", "iou", "dice")
+    default_metrics: tuple[Any, ...] = ("accuracy", "iou", "dice")
     default_monitor = "val/iou"
 
 
@@ -931,7 +929,7 @@ class RegressionTrainer(Trainer):
 
     task = "regression"
     default_loss = "mse"
-    default_metrics = ("mse", "mae", "r2")
+    default_metrics: tuple[Any, ...] = ("mse", "mae", "r2")
     default_monitor = "val/loss"
 
     def compute_loss(self, output: Any, target: Any) -> torch.Tensor:
@@ -949,7 +947,7 @@ class AutoencoderTrainer(RegressionTrainer):
     """Reconstruction: the target is the input (a batch may be the input alone or (input, label))."""
 
     task = "autoencoder"
-    default_metrics = ("mse",)
+    default_metrics: tuple[Any, ...] = ("mse",)
 
     def unpack(self, batch: Any) -> tuple[Any, Any]:
         if isinstance(batch, torch.Tensor):
