@@ -205,7 +205,7 @@ class Experiment:
         base = Path(base_dir if base_dir is not None else config.get("base_dir") or "runs")
         resume_from: Path | None = None
         resumed_meta: dict[str, Any] = {}
-        if resume is not None and resume is not False:
+        if resume:  # None or False: a new run
             resume_from = _resolve_resume(resume, base)
             resumed_meta = read_meta(resume_from)
             if not config and (resume_from / "config" / "config.json").is_file():
