@@ -268,11 +268,11 @@ def test_legacy_torch_files_load_without_mmap(tmp_path):
 
 
 def test_large_saves_go_through_the_writeback_file(tmp_path, monkeypatch):
-    from trialog import checkpoint
+    from trialog import checkpoint, writeback
 
     kicks = []
     monkeypatch.setattr(
-        checkpoint, "_sync_file_range", lambda fd, offset, n, flags: kicks.append((offset, n))
+        writeback, "_sync_file_range", lambda fd, offset, n, flags: kicks.append((offset, n))
     )
     monkeypatch.setattr(checkpoint.WritebackFile, "CHUNK", 1 << 16)
     state = {"a": torch.arange(100_000.0), "b": torch.ones(50_000)}
