@@ -16,7 +16,7 @@ Groups of names:
 
 - markers: ``hookimpl``, ``hookspec``
 - errors: ``TrialogError``, ``ConfigError``, ``LoggerConfigError``, ``PluginError``,
-  ``CheckpointError``, ``RunFolderError``, ``TrialogWarning``
+  ``CheckpointError``, ``RunFolderError``, ``CorruptFileError``, ``DiskFullError``, ``TrialogWarning``
 - experiments and runs: ``Experiment``, ``Config``, ``GridSearch``, ``Run``, ``CombinedLogger``
 - checkpoints: ``CheckpointManager``, ``CheckpointEntry``, ``WritebackFile``
 - values and images: ``to_numpy``, ``to_scalar``, ``to_hwc_uint8``, ``to_float_chw``, ``make_grid``,
@@ -44,6 +44,8 @@ _LAZY: dict[str, str] = {
     "PluginError": "errors",
     "CheckpointError": "errors",
     "RunFolderError": "errors",
+    "CorruptFileError": "errors",
+    "DiskFullError": "errors",
     "TrialogWarning": "errors",
     # experiments and runs
     "Experiment": "experiment",
@@ -88,6 +90,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from .errors import (
         CheckpointError,
         ConfigError,
+        CorruptFileError,
+        DiskFullError,
         LoggerConfigError,
         PluginError,
         RunFolderError,
