@@ -35,16 +35,11 @@ class NpzFormat:
     def save(self, state: Mapping[str, Any], path: str | os.PathLike[str]) -> None:
 
         with open(path, "wb", buffering=0) as raw:
-            self.save_file(state, WritebackFile(raw))
+            _save_to(state, WritebackFile(raw))
 
     def save_file(self, state: Mapping[str, Any], file: Any) -> None:
         """Write ``state`` to the open binary ``file`` (the manager's hashing WritebackFile)."""
-        import numpy as np
-
-        arrays: dict[str, Any] = {}
-        tree = _encode(state, "", arrays, np)
-        arrays[_TREE_MEMBER] = np.frombuffer(json.dumps(tree).encode(), dtype=np.uint8)
-        _write_npz(file, arrays, np)
+        _save_to(state, file)
 
     def load(self, path: str | os.PathLike[str], *, keys: list[str] | None = None) -> dict[str, Any]:
         """Read a checkpoint; ``keys`` limits it to those top-level names."""
@@ -68,6 +63,15 @@ class NpzFormat:
         import numpy as np
 
         return _copy(state, "", np, into)
+
+
+def _save_to(state: Mapping[str, Any], file: Any) -> None:
+    import numpy as np
+
+    arrays: dict[str, Any] = {}
+    tree = _encode(state, "", arrays, np)
+    arrays[_TREE_MEMBER] = np.frombuffer(json.dumps(tree).encode(), dtype=np.uint8)
+    _write_npz(file, arrays, np)
 
 
 def _write_npz(f: Any, arrays: Mapping[str, Any], np: Any) -> None:
