@@ -522,9 +522,7 @@ def test_npz_saves_start_writeback_as_they_go(tmp_path, monkeypatch):
     from trialog import checkpoint, writeback
 
     kicks = []
-    monkeypatch.setattr(
-        writeback, "_sync_file_range", lambda fd, offset, n, flags: kicks.append((offset, n))
-    )
+    monkeypatch.setattr(writeback, "_sync_file_range", lambda fd, offset, n, flags: kicks.append((offset, n)))
     monkeypatch.setattr(checkpoint.WritebackFile, "CHUNK", 1 << 16)
     state = {"a": np.arange(100_000.0), "b": {"c": np.ones(50_000, dtype=np.float32)}}
     path = tmp_path / "big.npz"

@@ -17,7 +17,8 @@ Groups of names:
 - markers: ``hookimpl``, ``hookspec``
 - errors: ``TrialogError``, ``ConfigError``, ``LoggerConfigError``, ``PluginError``,
   ``CheckpointError``, ``RunFolderError``, ``CorruptFileError``, ``DiskFullError``, ``TrialogWarning``
-- experiments and runs: ``Experiment``, ``Config``, ``GridSearch``, ``Run``, ``CombinedLogger``
+- experiments and runs: ``Experiment``, ``Config``, ``GridSearch``, ``Run``, ``CombinedLogger``,
+  ``ResumeFrom`` (a run folder to resume, with ``fallback``), ``latest_run``
 - checkpoints: ``CheckpointManager``, ``CheckpointEntry``, ``WritebackFile``
 - values and images: ``to_numpy``, ``to_scalar``, ``to_hwc_uint8``, ``to_float_chw``, ``make_grid``,
   ``encode_png``, ``decode_png``
@@ -52,6 +53,8 @@ _LAZY: dict[str, str] = {
     "Config": "config",
     "GridSearch": "config",
     "Run": "run",
+    "ResumeFrom": "run",
+    "latest_run": "run",
     "CombinedLogger": "dispatch",
     # checkpoints
     "CheckpointManager": "checkpoint",
@@ -101,7 +104,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .experiment import Experiment
     from .imaging import decode_png, encode_png, make_grid, to_float_chw, to_hwc_uint8
     from .render import figure_to_array, figure_to_png, pca_2d, precision_recall, roc
-    from .run import Run
+    from .run import ResumeFrom, Run, latest_run
     from .testing import LoopbackAPI, json_reply, trialog_warnings
 
 

@@ -451,3 +451,36 @@ def summarize(results: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, A
             "count": int(values.size),
         }
     return out
+
+
+def check_run_folder(path: str | os.PathLike[str]) -> None:
+    """Refuse a run folder whose run.json, lock or sub-folders are symlinks leading out of it (RunFolderError)."""
+    root = Path(path)
+    for name in (META_FILE, LOCK_FILE, *LAYOUT):
+        entry = root / name
+        if entry.is_symlink():
+            check_inside(root, entry)
+    for sub in ("result", "checkpoint", "config"):
+        folder = root / sub
+        if folder.is_dir() and not folder.is_symlink():
+            for child in folder.iterdir():
+                if child.is_symlink():
+                    check_inside(root, child)
+
+
+class ResumeFrom(os.PathLike):  # type: ignore[type-arg]
+    """A run folder to resume, with how: ``fallback=True`` resumes from the newest intact checkpoint when the
+    latest fails verification. Path-like, so it passes through code that only forwards ``resume=``."""
+
+    def __init__(self, path: str | os.PathLike[str], *, fallback: bool = False) -> None:
+        self.path = Path(path)
+        self.fallback = bool(fallback)
+
+    def __fspath__(self) -> str:
+        return os.fspath(self.path)
+
+    def __str__(self) -> str:
+        return str(self.path)
+
+    def __repr__(self) -> str:
+        return f"ResumeFrom({str(self.path)!r}, fallback={self.fallback})"
