@@ -211,7 +211,7 @@ def test_every_json_file_gives_a_named_error_for_any_corruption(tmp_path, junk):
     run_dir = _finished(tmp_path, n_epochs=1)
     (run_dir / "run.json").write_bytes(junk)
     with pytest.raises(RunFolderError, match=r"run\.json"):
-        Run(run_dir).meta
+        _ = Run(run_dir).meta
     with pytest.raises(RunFolderError, match=r"run\.json"):
         read_meta(run_dir)
     with pytest.raises(RunFolderError, match=r"run\.json"):
@@ -222,7 +222,7 @@ def test_every_json_file_gives_a_named_error_for_any_corruption(tmp_path, junk):
     run_dir = _finished(tmp_path, n_epochs=1, seed=7)
     (run_dir / "checkpoint" / "index.json").write_bytes(junk if junk != b"[1, 2, 3]" else b'"text"')
     with pytest.raises(RunFolderError, match=r"index\.json"):
-        Run(run_dir).checkpoints
+        _ = Run(run_dir).checkpoints
     with pytest.raises(CheckpointError, match=r"index\.json"):
         Counting(base_dir=tmp_path, resume=run_dir, loggers={}, save_sources=False)
     out = io.StringIO()
@@ -448,7 +448,7 @@ def test_runs_show_names_links_and_never_follows_them_out(tmp_path, capsys):
     shutil.rmtree(run_dir / "config")
     (run_dir / "config").symlink_to(outside)
     with pytest.raises(RunFolderError, match=r"config is a symbolic link to .*elsewhere"):
-        Run(run_dir).config
+        _ = Run(run_dir).config
     out = io.StringIO()
     cmd_show(argparse.Namespace(run=str(run_dir), json=False, packages=False), out)
     text = out.getvalue()
