@@ -477,6 +477,13 @@ def test_results_log_refuses_to_be_a_symlink(tmp_path):
 def test_api_exports_the_new_names():
     from trialog import api
 
-    for name in ("CorruptFileError", "DiskFullError", "ResumeFrom", "latest_run"):
+    for name in (
+        "CorruptFileError",
+        "DiskFullError",
+        "ResumeFrom",
+        "latest_run",
+        "write_atomic",
+        "read_json",
+    ):
         assert getattr(api, name) is not None and name in api.__all__
     assert issubclass(api.DiskFullError, OSError) and issubclass(api.CorruptFileError, TrialogError)

@@ -20,6 +20,8 @@ Groups of names:
 - experiments and runs: ``Experiment``, ``Config``, ``GridSearch``, ``Run``, ``CombinedLogger``,
   ``ResumeFrom`` (a run folder to resume, with ``fallback``), ``latest_run``
 - checkpoints: ``CheckpointManager``, ``CheckpointEntry``, ``WritebackFile``
+- files: ``write_atomic`` (temp file, fsync, rename, fsync folder; a full disk is ``DiskFullError``),
+  ``write_json``, ``read_json`` (any corruption a named error)
 - values and images: ``to_numpy``, ``to_scalar``, ``to_hwc_uint8``, ``to_float_chw``, ``make_grid``,
   ``encode_png``, ``decode_png``
 - plots (need ``trialog[plots]``, i.e. matplotlib): ``render`` (the module: one function per plot
@@ -60,6 +62,10 @@ _LAZY: dict[str, str] = {
     "CheckpointManager": "checkpoint",
     "CheckpointEntry": "checkpoint",
     "WritebackFile": "checkpoint",
+    # files: atomic durable writes, the one JSON reader
+    "write_atomic": "fileio",
+    "write_json": "fileio",
+    "read_json": "fileio",
     # values and images
     "to_numpy": "dispatch",
     "to_scalar": "dispatch",
@@ -89,6 +95,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from . import plugins, render
     from .checkpoint import CheckpointEntry, CheckpointManager, WritebackFile
     from .config import Config, GridSearch
+    from .fileio import read_json, write_atomic, write_json
     from .dispatch import CombinedLogger, to_numpy, to_scalar
     from .errors import (
         CheckpointError,

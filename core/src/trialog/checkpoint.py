@@ -644,6 +644,10 @@ def _save_file_of(fmt: Any) -> Callable[[Mapping[str, Any], Any], None] | None:
     file_owner, save_owner = _owner(cls, "save_file"), _owner(cls, "save")
     if file_owner is None or save_owner is None or not issubclass(file_owner, save_owner):
         return None
+    # A save assigned onto the class later (a wrapper, a test's patch) was not written with save_file.
+    qualname = getattr(vars(save_owner)["save"], "__qualname__", "")
+    if qualname != f"{save_owner.__qualname__}.save":
+        return None
     return save_file  # type: ignore[no-any-return]
 
 
