@@ -5,7 +5,11 @@ lists them (step, epoch, metric, file, format, time). Resume reads the manifest,
 
 Every save writes a temporary file in the same folder, fsyncs it, renames it to its final name with
 ``os.replace``, then replaces the manifest the same way, and only then deletes the files retention drops.
-A crash at any point leaves the previous checkpoint and manifest intact; no incomplete file ever has a final
+Each manifest entry records the file's size and checksum (``xxh3_128``, see :mod:`trialog.checksum`); ``load``
+checks both before the format deserialises anything, for every format, so a corrupted file is a
+:class:`~trialog.errors.CheckpointError` naming it, never a silently wrong state. A manifest that is
+missing, empty or unreadable while checkpoint files exist is an error offering ``trialog runs repair RUN``
+(:func:`repair_manifest`), never a silent restart. A crash at any point leaves the previous checkpoint and manifest intact; no incomplete file ever has a final
 name. Temporary files of a crashed save (``.trialog-tmp-*``) are ignored when reading and deleted by the
 first ``save`` of the next manager on the folder (the writer; reading never deletes anything, so
 ``trialog runs show`` on a live run is safe). One writing manager per folder.
@@ -15,6 +19,9 @@ Format plugins (entry-point group ``trialog.checkpoints``; the core ships ``npz`
 - ``extension`` (class attribute, e.g. ``".npz"``),
 - ``save(self, state, path)``: write ``state`` to ``path`` (a temporary file the manager fsyncs and
   renames afterwards; write to exactly that path, do not append an extension),
+- optionally ``save_file(self, state, file)``: write ``state`` to an open binary file object (the
+  manager's :class:`WritebackFile`, which hashes every byte as it is written); a format without it is
+  read back once after ``save`` to compute its checksum,
 - ``load(self, path, **kwargs) -> dict``: read a file ``save`` wrote,
 - ``snapshot(self, state) -> state``: a copy of ``state`` in host memory that later changes of the
   caller's objects do not affect (used by the asynchronous mode before handing the state to its thread);
