@@ -15,6 +15,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+from .fileio import disk_full_error, fsync_dir, is_disk_full
 from .liveness import _process_start_ticks, now_iso
 
 __all__ = [
@@ -151,11 +152,24 @@ def pack_sources(zip_path: str | os.PathLike[str], roots: Iterable[Path] | None 
     files = local_sources(roots, script)
     zip_path = Path(zip_path)
     tmp = zip_path.with_name(f".{zip_path.name}.tmp")
-    with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as zf:
-        for name, path in files.items():
-            with contextlib.suppress(OSError):  # a module deleted since import is not worth failing a run
-                zf.write(path, name)
-    os.replace(tmp, zip_path)
+    try:
+        with open(tmp, "wb") as raw:
+            with zipfile.ZipFile(raw, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+                for name, path in files.items():
+                    with contextlib.suppress(
+                        OSError
+                    ):  # a module deleted since import is not worth failing a run
+                        zf.write(path, name)
+            raw.flush()
+            os.fsync(raw.fileno())
+        os.replace(tmp, zip_path)
+    except BaseException as exc:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        if is_disk_full(exc):
+            raise disk_full_error(zip_path, exc) from exc
+        raise
+    fsync_dir(zip_path.parent)
     return list(files)
 
 
