@@ -4,6 +4,7 @@ lock, a full disk and symlinks. Each test names the defect of issue 13 it covers
 from __future__ import annotations
 
 import argparse
+import contextlib
 import errno
 import io
 import json
@@ -31,7 +32,7 @@ from trialog.errors import (
 )
 from trialog.results import ResultLog
 from trialog.run import ResumeFrom, Run, latest_run, read_meta
-from trialog.runs_cli import cmd_repair, cmd_show
+from trialog.runs_cli import cmd_ls, cmd_repair, cmd_show
 
 
 class Counting(trialog.Experiment):
@@ -218,6 +219,11 @@ def test_every_json_file_gives_a_named_error_for_any_corruption(tmp_path, junk):
         Counting(base_dir=tmp_path, resume=run_dir, loggers={}, save_sources=False)
     with pytest.raises(RunFolderError, match=r"run\.json"):
         cmd_show(argparse.Namespace(run=str(run_dir), json=False, packages=False), io.StringIO())
+    ls_args = argparse.Namespace(dir=str(tmp_path), metric=[], sort="start", reverse=False, json=False)
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err):
+        cmd_ls(ls_args, io.StringIO())
+    assert f"skipping {run_dir}" in err.getvalue() and "run.json" in err.getvalue()
 
     run_dir = _finished(tmp_path, n_epochs=1, seed=7)
     (run_dir / "checkpoint" / "index.json").write_bytes(junk if junk != b"[1, 2, 3]" else b'"text"')
