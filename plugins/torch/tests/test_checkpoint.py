@@ -381,3 +381,30 @@ def test_a_full_disk_under_torch_save_says_so(tmp_path, monkeypatch):
         mgr.save(_model_state(), step=0)
     assert "inline_container" not in str(caught.value) and isinstance(caught.value, CheckpointError)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_trialog_run_fallback_and_skip_unreadable_flags(tmp_path):
+    """`trialog run --resume last --fallback --skip-unreadable`: "last" resolved skipping unreadable runs."""
+    import argparse
+
+    from trialog_torch.cli import _resume_request
+
+    from trialog.api import ResumeFrom
+    from trialog.errors import ConfigError
+
+    good, bad = tmp_path / "a", tmp_path / "b"
+    for folder, text in ((good, '{"start": "2026-11-21T10:00:00+00:00"}'), (bad, '{"sta')):
+        folder.mkdir()
+        (folder / "run.json").write_text(text)
+
+    def args(**kw):
+        base = {"resume": "last", "base_dir": tmp_path, "config": "c.json", "fallback": False}
+        return argparse.Namespace(**{**base, "skip_unreadable": False, **kw})
+
+    assert _resume_request(args()) == "last"  # plain --resume: passed on as it is
+    request = _resume_request(args(fallback=True, skip_unreadable=True))
+    assert isinstance(request, ResumeFrom) and request.path == good and request.fallback
+    with pytest.raises(Exception, match=r"b/run\.json"):
+        _resume_request(args(fallback=True))
+    with pytest.raises(ConfigError, match="go with --resume"):
+        _resume_request(args(resume=None, fallback=True))
