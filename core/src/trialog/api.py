@@ -95,7 +95,6 @@ if TYPE_CHECKING:  # pragma: no cover
     from . import plugins, render
     from .checkpoint import CheckpointEntry, CheckpointManager, WritebackFile
     from .config import Config, GridSearch
-    from .fileio import read_json, write_atomic, write_json
     from .dispatch import CombinedLogger, to_numpy, to_scalar
     from .errors import (
         CheckpointError,
@@ -109,6 +108,7 @@ if TYPE_CHECKING:  # pragma: no cover
         TrialogWarning,
     )
     from .experiment import Experiment
+    from .fileio import read_json, write_atomic, write_json
     from .imaging import decode_png, encode_png, make_grid, to_float_chw, to_hwc_uint8
     from .render import figure_to_array, figure_to_png, pca_2d, precision_recall, roc
     from .run import ResumeFrom, Run, latest_run
