@@ -10,6 +10,7 @@ ratios less than the absolute times.
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 import time
@@ -61,6 +62,44 @@ def plain_fresh(model: nn.Module, optimizer: torch.optim.Optimizer, folder: Path
     return seconds
 
 
+def plain_fsync(model: nn.Module, optimizer: torch.optim.Optimizer, folder: Path) -> float:
+    """The durable baseline: torch.save to a new file, then fsync it."""
+    path = folder / "fsynced.pt"
+    t0 = time.perf_counter()
+    with open(path, "wb") as f:
+        torch.save(state_of(model, optimizer), f)
+        f.flush()
+        os.fsync(f.fileno())
+    seconds = time.perf_counter() - t0
+    path.unlink()
+    return seconds
+
+
+def disk_saver(model: nn.Module, optimizer: torch.optim.Optimizer, folder: Path) -> float:
+    """Ignite's atomic DiskSaver, written out: torch.save to a temporary file, fsync, rename over the target."""
+    path = folder / "ignite.pt"
+    t0 = time.perf_counter()
+    fd, tmp = tempfile.mkstemp(dir=folder, suffix=".tmp")
+    with os.fdopen(fd, "wb") as f:
+        torch.save(state_of(model, optimizer), f)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+    seconds = time.perf_counter() - t0
+    path.unlink()
+    return seconds
+
+
+def plain_load(model: nn.Module, optimizer: torch.optim.Optimizer, folder: Path) -> float:
+    """torch.load + load_state_dict of a file written (and fsynced) beforehand: the load baseline."""
+    path = folder / "to-load.pt"
+    if not path.exists():
+        torch.save(state_of(model, optimizer), path)
+    t0 = time.perf_counter()
+    restore(model, optimizer, torch.load(path))
+    return time.perf_counter() - t0
+
+
 def train_step(model: nn.Module, optimizer: torch.optim.Optimizer) -> None:
     optimizer.zero_grad()
     model(torch.randn(2, WIDTH)).square().mean().backward()
@@ -106,6 +145,9 @@ def main() -> None:
         for r in range(ROUNDS + 1):
             base = plain(model, optimizer, folder)
             fresh = plain_fresh(model, optimizer, folder)
+            fsynced = plain_fsync(model, optimizer, folder)
+            ignite = disk_saver(model, optimizer, folder)
+            loaded = plain_load(model, optimizer, folder)
             ours = managed(model, optimizer, sync_mgr, step=r)
             train_step(model, optimizer)  # the loop trains between a resume and the next checkpoint
             waited = blocked(model, optimizer, async_mgr, step=r)
@@ -114,6 +156,9 @@ def main() -> None:
                 keep("plain_load", base[1])
                 keep("plain_total", sum(base))
                 keep("plain_fresh", fresh)
+                keep("plain_fsync", fsynced)
+                keep("disk_saver", ignite)
+                keep("plain_load_only", loaded)
                 keep("ours_save", ours[0])
                 keep("ours_load", ours[1])
                 keep("ours_total", sum(ours))
@@ -146,6 +191,27 @@ def main() -> None:
         "torch.save to a new file (no fsync)",
         best["plain_fresh"],
         "-",
+    )
+    line(
+        f"durable torch checkpoint save {size} (checksummed)",
+        best["ours_save"],
+        "torch.save+fsync",
+        best["plain_fsync"],
+        "<= 1.05x",
+    )
+    line(
+        f"durable torch checkpoint save {size} (checksummed)",
+        best["ours_save"],
+        "Ignite-style DiskSaver (temp, fsync, rename)",
+        best["disk_saver"],
+        "-",
+    )
+    line(
+        f"torch checkpoint load+verify+restore {size}",
+        best["ours_load"],
+        "torch.load+load_state_dict",
+        best["plain_load_only"],
+        "<= 1.0x",
     )
     line(
         f"torch checkpoint load+restore {size}",

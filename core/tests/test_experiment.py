@@ -353,7 +353,7 @@ def test_run_folder_api(tmp_path, events):
     exp.close()
     assert exp.loggers["rec"].texts == ["epoch 3 done"]
     assert sorted(p.name for p in exp.run_dir.iterdir()) == sorted(
-        ["checkpoint", "config", "img", "log", "plot", "result", "save", "run.json"]
+        ["checkpoint", "config", "img", "log", "plot", "result", "save", "run.json", "run.lock"]
     )
 
 

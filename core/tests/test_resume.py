@@ -165,7 +165,7 @@ def test_resume_from_a_folder_that_is_not_a_run(tmp_path):
 
 def test_resume_of_a_live_run_is_refused(tmp_path):
     live = Counting(n_epochs=1, seed=1, base_dir=tmp_path, loggers={}, save_sources=False)
-    with pytest.raises(RunFolderError, match="still running"):
+    with pytest.raises(RunFolderError, match=r"in use by pid \d+ on .*run\.lock"):
         Counting(base_dir=tmp_path, resume=live.run_dir, loggers={})
     live.close()
 

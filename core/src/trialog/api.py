@@ -16,8 +16,9 @@ Groups of names:
 
 - markers: ``hookimpl``, ``hookspec``
 - errors: ``TrialogError``, ``ConfigError``, ``LoggerConfigError``, ``PluginError``,
-  ``CheckpointError``, ``RunFolderError``, ``TrialogWarning``
-- experiments and runs: ``Experiment``, ``Config``, ``GridSearch``, ``Run``, ``CombinedLogger``
+  ``CheckpointError``, ``RunFolderError``, ``CorruptFileError``, ``DiskFullError``, ``TrialogWarning``
+- experiments and runs: ``Experiment``, ``Config``, ``GridSearch``, ``Run``, ``CombinedLogger``,
+  ``ResumeFrom`` (a run folder to resume, with ``fallback``), ``latest_run``
 - the extension surface of ``Experiment`` (see its docs): ``RestoreContext`` (what
   ``Experiment.restoring`` holds while a checkpoint is restored), ``RESTORE_KINDS``, ``is_simple`` (what
   the "simple" attributes are), ``PluginHooks`` (isolated ``trialog.plugins`` hook calls). Methods:
@@ -28,6 +29,8 @@ Groups of names:
   ``seed_rngs`` / ``rng_state`` / ``set_rng_state``
 - ``metric_mode(name)``: "max" or "min", which way a metric improves (the one rule used everywhere)
 - checkpoints: ``CheckpointManager``, ``CheckpointEntry``, ``WritebackFile``, ``MANIFEST_NAME``
+- files: ``write_atomic`` (temp file, fsync, rename, fsync folder; a full disk is ``DiskFullError``),
+  ``write_json``, ``read_json`` (any corruption a named error)
 - values and images: ``to_numpy``, ``to_scalar``, ``to_hwc_uint8``, ``to_float_chw``, ``make_grid``,
   ``encode_png``, ``decode_png``
 - plots (need ``trialog[plots]``, i.e. matplotlib): ``render`` (the module: one function per plot
@@ -54,6 +57,8 @@ _LAZY: dict[str, str] = {
     "PluginError": "errors",
     "CheckpointError": "errors",
     "RunFolderError": "errors",
+    "CorruptFileError": "errors",
+    "DiskFullError": "errors",
     "TrialogWarning": "errors",
     # experiments and runs
     "Experiment": "experiment",
@@ -64,6 +69,8 @@ _LAZY: dict[str, str] = {
     "Config": "config",
     "GridSearch": "config",
     "Run": "run",
+    "ResumeFrom": "run",
+    "latest_run": "run",
     "CombinedLogger": "dispatch",
     # checkpoints
     "CheckpointManager": "checkpoint",
@@ -71,6 +78,10 @@ _LAZY: dict[str, str] = {
     "WritebackFile": "checkpoint",
     "MANIFEST_NAME": "checkpoint",
     "metric_mode": "direction",
+    # files: atomic durable writes, the one JSON reader
+    "write_atomic": "fileio",
+    "write_json": "fileio",
+    "read_json": "fileio",
     # values and images
     "to_numpy": "dispatch",
     "to_scalar": "dispatch",
@@ -97,7 +108,29 @@ _LAZY: dict[str, str] = {
 __all__ = sorted([*_LAZY, "hookimpl", "hookspec"])
 
 if TYPE_CHECKING:  # pragma: no cover
-    pass
+    from . import plugins, render
+    from .checkpoint import MANIFEST_NAME, CheckpointEntry, CheckpointManager, WritebackFile
+    from .config import Config, GridSearch
+    from .direction import metric_mode
+    from .dispatch import CombinedLogger, to_numpy, to_scalar
+    from .errors import (
+        CheckpointError,
+        ConfigError,
+        CorruptFileError,
+        DiskFullError,
+        LoggerConfigError,
+        PluginError,
+        RunFolderError,
+        TrialogError,
+        TrialogWarning,
+    )
+    from .experiment import RESTORE_KINDS, Experiment, RestoreContext, is_simple
+    from .fileio import read_json, write_atomic, write_json
+    from .imaging import decode_png, encode_png, make_grid, to_float_chw, to_hwc_uint8
+    from .plugins import PluginHooks
+    from .render import figure_to_array, figure_to_png, pca_2d, precision_recall, roc
+    from .run import ResumeFrom, Run, latest_run
+    from .testing import LoopbackAPI, json_reply, trialog_warnings
 
 
 def __getattr__(name: str) -> Any:

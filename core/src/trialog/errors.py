@@ -45,3 +45,18 @@ class CheckpointError(TrialogError):
 
 class TrialogWarning(RuntimeWarning):
     """Something went wrong that must not stop a run (a logger failed, items were dropped)."""
+
+
+class CorruptFileError(TrialogError, ValueError):
+    """A file trialog wrote is truncated, holds binary junk or the wrong kind of data; the message names it."""
+
+
+class DiskFullError(TrialogError, OSError):
+    """The disk (or quota) is full: "no space left on device writing PATH". An OSError with errno ENOSPC."""
+
+    def __str__(self) -> str:
+        return str(self.strerror)
+
+
+class CheckpointDiskFullError(DiskFullError, CheckpointError):
+    """A checkpoint could not be written because the disk is full (both a DiskFullError and a CheckpointError)."""

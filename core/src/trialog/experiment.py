@@ -57,6 +57,8 @@ from typing import Any, ClassVar
 from .checkpoint import MANIFEST_NAME
 from .dispatch import to_scalar
 from .errors import ConfigError, RunFolderError, TrialogWarning
+from .fileio import is_disk_full
+from .liveness import RunLock
 from .plugins import PluginHooks, get_plugin_manager
 from .preflight import check_checkpoint_options, check_loggers
 from .redact import find_credentials, redact, redact_text
@@ -73,6 +75,7 @@ from .run import (
     pack_sources,
     read_meta,
 )
+from .run import check_run_folder as _check_run_folder
 
 #: Checkpoint options the Experiment handles itself; the rest go to CheckpointManager.
 _CHECKPOINT_DEFAULTS: dict[str, Any] = {"every": 1, "keep_last": 2}
@@ -138,6 +141,10 @@ class Experiment:
         resume: a run folder, or ``"last"`` (the newest run in ``base_dir`` by start time), to continue
             from its latest checkpoint.
         resume_new_folder: continue in a new run folder whose run.json links the old one.
+        resume_fallback: when the latest checkpoint fails verification, resume from the newest intact one
+            (with a warning) instead of raising CheckpointError.
+        resume_skip_unreadable: ``resume="last"`` skips run folders whose run.json cannot be read
+            instead of raising RunFolderError naming them.
         append_rnd_to_name: append a random suffix to the name (trixi's option).
         folder_format: the run folder name: strftime codes, ``{experiment_name}``, ``{run_number}``.
         checkpoint: options for :class:`trialog.CheckpointManager` plus ``every`` (save every N
@@ -192,6 +199,8 @@ class Experiment:
         heartbeat_interval: float = 30.0,
         update_from_argv: bool | Sequence[str] = False,
         resume_reset_epochs: bool = False,
+        resume_fallback: bool = False,
+        resume_skip_unreadable: bool = False,
     ):
         from .config import Config
 
@@ -206,7 +215,7 @@ class Experiment:
         resume_from: Path | None = None
         resumed_meta: dict[str, Any] = {}
         if resume:  # None or False: a new run
-            resume_from = _resolve_resume(resume, base)
+            resume_from = _resolve_resume(resume, base, skip_unreadable=resume_skip_unreadable)
             resumed_meta = read_meta(resume_from)
             if not config and (resume_from / "config" / "config.json").is_file():
                 config = Config(resume_from / "config" / "config.json")
@@ -240,6 +249,7 @@ class Experiment:
         self.plugin_hooks = PluginHooks(get_plugin_manager())
         self._closed = False
         self._resume_from = resume_from
+        self._resume_fallback = resume_fallback or bool(getattr(resume, "fallback", False))
         self._restored = False
 
         ckpt = dict(_CHECKPOINT_DEFAULTS)
@@ -264,7 +274,16 @@ class Experiment:
 
         # ---- the run folder and its run.json
         if resume_from is not None and not resume_new_folder:
+            # storage: one process per run folder; locked before anything in it is written
+            self._run_lock = RunLock(resume_from).acquire()
+            try:
+                _check_run_folder(resume_from)
+                resumed_meta = read_meta(resume_from)  # again: it may have changed before the lock was ours
+            except BaseException:
+                self._run_lock.release()
+                raise
             if effective_status(resumed_meta) == "running":
+                self._run_lock.release()
                 raise RunFolderError(
                     f"cannot resume {str(resume_from)!r}: it is still running (pid {resumed_meta.get('pid')} on "
                     f"{resumed_meta.get('host')}); stop it first, or pass resume_new_folder=True"
@@ -274,6 +293,7 @@ class Experiment:
                 (self.run_dir / sub).mkdir(exist_ok=True)
         else:
             self.run_dir = create_run_folder(base, self.name, folder_format)
+            self._run_lock = RunLock(self.run_dir).acquire()
         self.base_dir = self.run_dir.parent
         self.config_dir = self.run_dir / "config"
         self.checkpoint_dir = self.run_dir / "checkpoint"
@@ -299,6 +319,7 @@ class Experiment:
         except BaseException as exc:
             # The folder exists now: say why the run never started instead of leaving it "running".
             self.meta.finish("error", error=redact_text(f"{type(exc).__name__}: {exc}"))
+            self._run_lock.release()
             raise
         self._finalizer = weakref.finalize(self, _close_quietly, self.clog, self.meta)
         self.meta.start_heartbeat()
@@ -436,6 +457,7 @@ class Experiment:
     def begin_run(self) -> None:
         """Mark the run as running (run.json, heartbeat), log the config and fire ``on_run_start``."""
         self._thread_id = threading.get_ident()
+        self._run_lock.acquire()  # released when an earlier run() ended
         self.meta.update(status="running", end=None, pid=os.getpid())
         self.meta.start_heartbeat()
         self.clog.log_config(self._plain_config())
@@ -473,6 +495,7 @@ class Experiment:
         self.clog.flush()
         self.clog.wait_idle()
         self.meta.finish(status, epoch=self.epoch)
+        self._run_lock.release()
         self._fire("on_run_end", experiment=self, run=copy.deepcopy(self.meta.data), summary=summary)
 
     def fail_run(self, exc: BaseException, status: str = "error") -> None:
@@ -484,7 +507,12 @@ class Experiment:
             self.wait_checkpoints()
         with contextlib.suppress(Exception):
             self._results.save_summary()
-        self.meta.finish(status, error=redact_text(f"{type(exc).__name__}: {exc}"), epoch=self.epoch)
+        error = redact_text(f"{type(exc).__name__}: {exc}")
+        try:
+            self.meta.finish(status, error=error, epoch=self.epoch)
+        except OSError as meta_exc:  # run.json cannot be written (a full disk): say so in run.lock
+            self._run_lock.mark_ended(f"disk full ({error})" if is_disk_full(meta_exc) else error)
+        self._run_lock.release()
         self._fire(
             "on_run_error", experiment=self, run=copy.deepcopy(self.meta.data), error=exc, traceback=tb
         )
@@ -507,6 +535,7 @@ class Experiment:
                 self.save_results()
                 self.meta.finish("finished", epoch=self.epoch)
             self.meta.stop_heartbeat()
+            self._run_lock.release()
         return self.clog.close()
 
     def __enter__(self) -> Experiment:
@@ -872,7 +901,7 @@ class Experiment:
             if full and same_folder:
                 self._results.truncate(0)
             return self.start_epoch
-        state, _ = manager.load("last")
+        state, _ = manager.load("last", fallback=self._resume_fallback)
         position = int(state["trialog"]["results_position"])
         if full and not same_folder:
             self._copy_results(src / "result" / "results.jsonl", position)
@@ -1006,9 +1035,9 @@ class Experiment:
 # ---------------------------------------------------------------------------------------------------------------
 
 
-def _resolve_resume(resume: str | os.PathLike[str], base_dir: Path) -> Path:
+def _resolve_resume(resume: str | os.PathLike[str], base_dir: Path, skip_unreadable: bool = False) -> Path:
     if isinstance(resume, str) and resume == "last":
-        return latest_run(base_dir)
+        return latest_run(base_dir, skip_unreadable=skip_unreadable)
     path = Path(resume)
     if not path.is_dir():
         raise RunFolderError(f"cannot resume from {str(path)!r}: it does not exist or is not a folder")

@@ -21,6 +21,8 @@ from pathlib import Path
 from typing import Any
 
 from .errors import RunFolderError, TrialogError, TrialogWarning
+from .fileio import disk_full_error, fsync_dir, is_disk_full, write_atomic
+from .fileio import json_default as _json_default
 
 LOG_NAME = "results.jsonl"
 SUMMARY_NAME = "results.json"
@@ -30,50 +32,12 @@ __all__ = [
     "ResultLog",
     "ResultRecords",
     "ResultStats",
+    "fsync_dir",
     "read_results",
     "read_trixi_results",
     "results_by_name",
     "write_atomic",
 ]
-
-
-def write_atomic(path: str | os.PathLike[str], data: bytes) -> None:
-    """Replace ``path`` with ``data`` so that readers see the old or the new file, never a part of one.
-
-    The temporary file lives in the same folder (``os.replace`` is atomic only within one file system) and is
-    fsynced before the rename; the folder is fsynced after it, so the new name survives a power loss too.
-    """
-    import tempfile
-
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
-    fsync_dir(path.parent)
-
-
-def fsync_dir(directory: str | os.PathLike[str]) -> None:
-    """Make a rename or creation inside ``directory`` durable (a no-op where folders cannot be opened)."""
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 class ResultStats:
@@ -183,12 +147,22 @@ class ResultLog:
         self._fd: int | None = None
         try:
             self.result_dir.mkdir(parents=True, exist_ok=True)
-            self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+            # O_NOFOLLOW: a results log that is a symlink would append records to some other file.
+            self._fd = os.open(
+                self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o644
+            )
         except OSError as e:
+            if self.path.is_symlink():
+                raise RunFolderError(
+                    f"results log {self.path} is a symbolic link (to {os.readlink(self.path)}); trialog does "
+                    "not write through links: replace it with the real file"
+                ) from None
             raise RunFolderError(
                 f"cannot open results log {self.path}: {e.strerror}; check the folder"
             ) from e
-        if os.fstat(self._fd).st_size:
+        # Where the log ends: a failed append is cut back to it, so a torn record never stays behind.
+        self._size = os.fstat(self._fd).st_size
+        if self._size:
             try:
                 self._rebuild(repair=True)
             except BaseException:
@@ -231,9 +205,14 @@ class ResultLog:
         fd = self._fd
         if fd is None:
             raise TrialogError(f"results log {self.path} is closed")
-        written = os.write(fd, line)
-        if written < len(line):
-            self._write_rest(line[written:])
+        try:
+            written = os.write(fd, line)
+            if written < len(line):
+                self._write_rest(line[written:])
+        except BaseException as exc:
+            self._undo_append(exc)
+            raise
+        self._size += len(line)
         stats = self._stats.get(name)
         if stats is None:
             stats = self._stats[name] = ResultStats()
@@ -259,6 +238,15 @@ class ResultLog:
                 f"result {name!r}: value of type {type(value).__name__} cannot be stored as JSON ({e}); "
                 "pass a number, a numpy/torch scalar, or a small array or list of numbers"
             ) from None
+
+    def _undo_append(self, exc: BaseException) -> None:
+        """Cut the log back to its last complete record after a failed append (a full disk, a signal)."""
+        try:
+            os.ftruncate(self._fd, self._size)  # type: ignore[arg-type]
+        except OSError:
+            pass
+        if is_disk_full(exc):
+            raise disk_full_error(self.path, exc) from exc  # type: ignore[misc]
 
     def _write_rest(self, data: bytes) -> None:
         # Short writes happen only on a full disk or an interrupting signal; finish the line.
@@ -320,6 +308,7 @@ class ResultLog:
                         f"byte {offset} of {self.path} is not the end of a record; pass a value position() returned"
                     )
         os.ftruncate(self._fd, offset)  # type: ignore[arg-type]
+        self._size = offset
         self._rebuild(repair=False)
 
     def _rebuild(self, repair: bool) -> None:
@@ -340,6 +329,7 @@ class ResultLog:
                 stacklevel=3,
             )
             os.ftruncate(self._fd, records.valid_bytes)  # type: ignore[arg-type]
+            self._size = records.valid_bytes
 
     # -- lifetime --------------------------------------------------------------------------------------------
 
@@ -382,13 +372,6 @@ class ResultLog:
     def __repr__(self) -> str:
         state = "closed" if self._fd is None else f"{len(self._stats)} names"
         return f"ResultLog({str(self.result_dir)!r}, {state})"
-
-
-def _json_default(obj: Any) -> Any:
-    tolist = getattr(obj, "tolist", None)
-    if tolist is not None:
-        return tolist()
-    raise TypeError(f"{type(obj).__name__} is not JSON serializable")
 
 
 # -- readers ---------------------------------------------------------------------------------------------------

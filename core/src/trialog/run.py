@@ -17,54 +17,42 @@ from __future__ import annotations
 
 import contextlib
 import datetime as _dt
-import functools
-import getpass
 import json
 import os
-import platform
 import re
-import socket
-import subprocess
-import sys
-import tempfile
 import threading
-import zipfile
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from .errors import ConfigError, RunFolderError
+from .errors import ConfigError, CorruptFileError, RunFolderError
+from .fileio import check_inside, read_json, write_json
+from .fileio import dumps as _dumps
+
+# Re-exported: these lived here before liveness.py and provenance.py split them out.
+from .liveness import LOCK_FILE as LOCK_FILE
+from .liveness import STALE_INTERVALS as STALE_INTERVALS
+from .liveness import RunLock as RunLock
+from .liveness import _process_start_ticks as _process_start_ticks
+from .liveness import effective_status as effective_status
+from .liveness import lock_holder as lock_holder
+from .liveness import now_iso as now_iso
+from .liveness import parse_time as parse_time
+from .liveness import pid_alive as pid_alive
+from .provenance import _GIT_TIMEOUT as _GIT_TIMEOUT
+from .provenance import collect_metadata as collect_metadata
+from .provenance import entry_script as entry_script
+from .provenance import git_info as git_info
+from .provenance import local_sources as local_sources
+from .provenance import pack_sources as pack_sources
+from .provenance import package_versions as package_versions
 
 #: Sub-folders of every run folder, as in trixi's ExperimentLogger.
 LAYOUT: tuple[str, ...] = ("checkpoint", "config", "img", "log", "plot", "result", "save")
 DEFAULT_FOLDER_FORMAT = "%Y%m%d-%H%M%S_{experiment_name}"
 META_FILE = "run.json"
-#: A "running" run whose heartbeat is older than this many heartbeat intervals reads as killed.
-STALE_INTERVALS = 3.0
 #: Statuses a run.json may carry; "running" is the only one that can go stale.
 STATUSES = ("running", "finished", "error", "killed", "stopped")
-_GIT_TIMEOUT = 3.0
-
-
-def now_iso() -> str:
-    """The current local time as ISO 8601 with offset and microseconds (sortable, parseable)."""
-    return _dt.datetime.now(_dt.UTC).astimezone().isoformat(timespec="microseconds")
-
-
-def parse_time(value: Any) -> _dt.datetime | None:
-    """Parse a time written by :func:`now_iso` (or trixi's ``%y-%m-%d_%H:%M:%S``); None when absent/unreadable."""
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        parsed = _dt.datetime.fromisoformat(value)
-    except ValueError:
-        try:
-            parsed = _dt.datetime.strptime(value, "%y-%m-%d_%H:%M:%S")
-        except ValueError:
-            return None
-    if parsed.tzinfo is None:
-        parsed = parsed.astimezone()
-    return parsed
 
 
 # --------------------------------------------------------------------------------------------------
@@ -139,287 +127,25 @@ def create_run_folder(
 
 
 def atomic_write_json(path: str | os.PathLike[str], data: Any) -> None:
-    """Write ``data`` as JSON to ``path`` through a temp file in the same folder and ``os.replace``."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(data, fh, indent=2, sort_keys=False, default=_json_default)
-            fh.write("\n")
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-
-
-def _json_default(obj: Any) -> Any:
-    if hasattr(obj, "tolist"):  # numpy scalars and arrays
-        return obj.tolist()
-    if isinstance(obj, os.PathLike):
-        return os.fspath(obj)
-    return repr(obj)
-
-
-def _process_start_ticks(pid: int) -> int | None:
-    """The start time of ``pid`` in clock ticks since boot (Linux), to tell a reused pid from ours."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as fh:
-            stat = fh.read().decode("ascii", "replace")
-    except OSError:
-        return None
-    # The command name (field 2) may contain spaces and parentheses: split after the last ')'.
-    fields = stat[stat.rfind(")") + 2 :].split()
-    try:
-        return int(fields[19])  # field 22 overall
-    except (IndexError, ValueError):
-        return None
-
-
-def _process_state(pid: int) -> str | None:
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as fh:
-            stat = fh.read().decode("ascii", "replace")
-    except OSError:
-        return None
-    fields = stat[stat.rfind(")") + 2 :].split()
-    return fields[0] if fields else None
-
-
-def pid_alive(pid: int, start_ticks: int | None = None) -> bool:
-    """Whether process ``pid`` on this host still runs (a zombie or a reused pid counts as gone)."""
-    if pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        pass  # exists, owned by someone else
-    except OSError:
-        return False
-    if _process_state(pid) in ("Z", "X"):
-        return False
-    if start_ticks is not None:
-        current = _process_start_ticks(pid)
-        if current is not None and current != start_ticks:
-            return False
-    return True
-
-
-def effective_status(meta: Mapping[str, Any], now: _dt.datetime | None = None) -> str:
-    """The status a run really has: "running" turns into "killed" when its process is gone or silent.
-
-    On the host that wrote the run the process decides (gone, a zombie or a reused pid: killed; alive:
-    running, even when it is slow to beat). Elsewhere the heartbeat decides: older than
-    ``STALE_INTERVALS`` heartbeat intervals reads as killed.
-    """
-    status = str(meta.get("status") or "unknown")
-    if status != "running":
-        return status
-    pid = meta.get("pid")
-    if meta.get("host") == socket.gethostname() and isinstance(pid, int):
-        return "running" if pid_alive(pid, meta.get("pid_start_ticks")) else "killed"
-    beat = parse_time(meta.get("heartbeat")) or parse_time(meta.get("start"))
-    interval = meta.get("heartbeat_interval")
-    if beat is not None and isinstance(interval, (int, float)) and interval > 0:
-        now = now or _dt.datetime.now(_dt.UTC)
-        if (now - beat).total_seconds() > STALE_INTERVALS * interval:
-            return "killed"
-    return status
-
-
-@functools.lru_cache(maxsize=1)
-def _package_versions() -> tuple[tuple[tuple[str, str], ...], tuple[tuple[str, str], ...]]:
-    # Cached: scanning every distribution's metadata costs tens of milliseconds, and a process rarely
-    # installs packages between two runs.
-    from importlib import metadata
-
-    installed: dict[str, str] = {}
-    trialog: dict[str, str] = {}
-    for dist in metadata.distributions():
-        name = dist.metadata["Name"]
-        if not name:
-            continue
-        installed[name] = dist.version
-        if name == "trialog" or any(ep.group.startswith("trialog.") for ep in dist.entry_points):
-            trialog[name] = dist.version
-    return tuple(sorted(installed.items(), key=lambda kv: kv[0].lower())), tuple(sorted(trialog.items()))
-
-
-def package_versions() -> tuple[dict[str, str], dict[str, str]]:
-    """(all installed distributions -> version, trialog and its plugins -> version)."""
-    installed, trialog = _package_versions()
-    return dict(installed), dict(trialog)
-
-
-def _git(args: Sequence[str], cwd: str | os.PathLike[str]) -> str | None:
-    try:
-        done = subprocess.run(
-            ["git", *args],
-            cwd=cwd,
-            capture_output=True,
-            timeout=_GIT_TIMEOUT,
-            check=False,
-            stdin=subprocess.DEVNULL,
-        )
-    except (OSError, subprocess.SubprocessError):
-        return None
-    if done.returncode != 0:
-        return None
-    return done.stdout.decode("utf-8", "replace")
-
-
-def git_info(cwd: str | os.PathLike[str]) -> tuple[dict[str, Any], str | None]:
-    """({"commit", "branch", "dirty"} of the repository around ``cwd``, the ``git diff HEAD`` text).
-
-    Every field is None when git is missing, slow or ``cwd`` is not in a repository.
-    """
-    info: dict[str, Any] = {"commit": None, "branch": None, "dirty": None}
-    commit = _git(["rev-parse", "HEAD"], cwd)
-    if commit is None:
-        return info, None
-    info["commit"] = commit.strip()
-    branch = _git(["rev-parse", "--abbrev-ref", "HEAD"], cwd)
-    info["branch"] = branch.strip() if branch else None
-    status = _git(["status", "--porcelain", "--untracked-files=no"], cwd)
-    info["dirty"] = bool(status.strip()) if status is not None else None
-    diff = _git(["diff", "HEAD"], cwd) if info["dirty"] else None
-    return info, diff
-
-
-def entry_script() -> Path | None:
-    """The script ``python script.py`` runs, or None (interactive, ``-c``, or an installed console script)."""
-    main = sys.modules.get("__main__")
-    filename = getattr(main, "__file__", None)
-    if not filename:
-        return None
-    path = Path(filename).resolve()
-    if not path.is_file() or _is_installed(path):
-        return None
-    return path
-
-
-def _is_installed(path: Path) -> bool:
-    text = str(path)
-    if "site-packages" in text or "dist-packages" in text:
-        return True
-    prefixes = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix}
-    return any(p and (text == p or text.startswith(p.rstrip(os.sep) + os.sep)) for p in prefixes)
-
-
-def local_sources(roots: Iterable[Path], script: Path | None = None) -> dict[str, Path]:
-    """Source files of imported modules under ``roots`` (not installed packages), by archive name."""
-    roots = [r.resolve() for r in roots]
-    files: dict[str, Path] = {}
-
-    def add(path: Path) -> None:
-        for root in roots:
-            try:
-                rel = path.relative_to(root)
-            except ValueError:
-                continue
-            files.setdefault(rel.as_posix(), path)
-            return
-
-    if script is not None:
-        add(script)
-    for module in list(sys.modules.values()):
-        filename = getattr(module, "__file__", None)
-        if not filename or not filename.endswith(".py"):
-            continue
-        path = Path(filename)
-        if not path.is_absolute():
-            path = Path.cwd() / path
-        path = path.resolve()
-        if _is_installed(path) or not path.is_file():
-            continue
-        add(path)
-    return dict(sorted(files.items()))
-
-
-def pack_sources(zip_path: str | os.PathLike[str], roots: Iterable[Path] | None = None) -> list[str]:
-    """Zip the entry script and the local modules it imported (trixi's SourcePacker); return the names.
-
-    ``roots`` default to the entry script's folder (when run as ``python script.py``) and the
-    working directory. Files in site-packages or the Python installation are left out.
-    """
-    script = entry_script()
-    if roots is None:
-        roots = [script.parent] if script is not None else []
-        roots.append(Path.cwd())
-    files = local_sources(roots, script)
-    zip_path = Path(zip_path)
-    tmp = zip_path.with_name(f".{zip_path.name}.tmp")
-    with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as zf:
-        for name, path in files.items():
-            with contextlib.suppress(OSError):  # a module deleted since import is not worth failing a run
-                zf.write(path, name)
-    os.replace(tmp, zip_path)
-    return list(files)
-
-
-def collect_metadata(
-    name: str,
-    *,
-    seed: int | None = None,
-    argv: Sequence[str] | None = None,
-    heartbeat_interval: float | None = None,
-    git_dir: str | os.PathLike[str] | None = None,
-) -> tuple[dict[str, Any], str | None]:
-    """The initial run.json content (status "running") and the git diff text (None when clean / no git)."""
-    installed, trialog_versions = package_versions()
-    script = entry_script()
-    git_cwd = git_dir or (script.parent if script is not None else os.getcwd())
-    git, diff = git_info(git_cwd)
-    pid = os.getpid()
-    start = now_iso()
-    try:
-        user = getpass.getuser()
-    except Exception:  # no passwd entry inside some containers
-        user = None
-    meta: dict[str, Any] = {
-        "name": name,
-        "status": "running",
-        "start": start,
-        "end": None,
-        "heartbeat": start,
-        "heartbeat_interval": heartbeat_interval,
-        "host": socket.gethostname(),
-        "user": user,
-        "pid": pid,
-        "pid_start_ticks": _process_start_ticks(pid),
-        "python": platform.python_version(),
-        "python_executable": sys.executable,
-        "platform": platform.platform(),
-        "cwd": os.getcwd(),
-        "argv": list(sys.argv if argv is None else argv),
-        "seed": seed,
-        "epoch": None,
-        "resumed_from": None,
-        "git": git,
-        "trialog": trialog_versions,
-        "packages": installed,
-    }
-    return meta, diff
+    """Write ``data`` as JSON to ``path`` atomically and durably (temp file, fsync, rename, fsync folder)."""
+    write_json(path, data, indent=2)
 
 
 def read_meta(path: str | os.PathLike[str]) -> dict[str, Any]:
-    """Read ``run.json`` of the run folder ``path`` (raw: the stored status, not corrected)."""
+    """Read ``run.json`` of the run folder ``path`` (raw: the stored status, not corrected).
+
+    Any corruption (truncated, binary junk, not an object) is a :class:`RunFolderError` naming the file;
+    a run.json that is a symlink out of the folder is refused.
+    """
     file = Path(path) / META_FILE
+    if file.is_symlink():
+        check_inside(path, file)
     try:
-        text = file.read_text(encoding="utf-8")
+        return read_json(file, error=RunFolderError)  # type: ignore[no-any-return]
+    except RunFolderError:  # a FileNotFoundError too: let the named error through as it is
+        raise
     except FileNotFoundError:
         raise RunFolderError(f"{str(path)!r} is not a trialog run folder: it has no {META_FILE}") from None
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise RunFolderError(
-            f"{str(file)!r} is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})"
-        ) from None
-    if not isinstance(data, dict):
-        raise RunFolderError(f"{str(file)!r} does not hold a JSON object")
-    return data
 
 
 class RunMeta:
@@ -447,7 +173,7 @@ class RunMeta:
     def data(self) -> dict[str, Any]:
         """A copy of the current metadata."""
         with self._lock:
-            return json.loads(json.dumps(self._data, default=_json_default))
+            return json.loads(_dumps(self._data))
 
     def write(self) -> None:
         with self._lock:
@@ -513,8 +239,13 @@ def find_runs(base_dir: str | os.PathLike[str]) -> list[Path]:
     return sorted(p for p in base.iterdir() if p.is_dir() and (is_trialog_run(p) or is_trixi_run(p)))
 
 
-def latest_run(base_dir: str | os.PathLike[str]) -> Path:
-    """The trialog run in ``base_dir`` that started last (by run.json ``start``, never file times)."""
+def latest_run(base_dir: str | os.PathLike[str], *, skip_unreadable: bool = False) -> Path:
+    """The trialog run in ``base_dir`` that started last (by run.json ``start``, never file times).
+
+    Every run folder counts: one whose run.json cannot be read (or has no start time) is a
+    :class:`RunFolderError` naming it, because it may well be the newest; ``skip_unreadable=True`` leaves
+    such folders out instead.
+    """
     best: tuple[_dt.datetime, str] | None = None
     best_path: Path | None = None
     for path in find_runs(base_dir):
@@ -522,10 +253,16 @@ def latest_run(base_dir: str | os.PathLike[str]) -> Path:
             continue
         try:
             start = parse_time(read_meta(path).get("start"))
-        except RunFolderError:
-            continue
-        if start is None:
-            continue
+            if start is None:
+                raise RunFolderError(f"{str(path / META_FILE)!r} has no readable start time")
+        except RunFolderError as exc:
+            if skip_unreadable:
+                continue
+            raise RunFolderError(
+                f"cannot tell which run in {str(base_dir)!r} is the last: {exc}. Repair or move that run "
+                "folder, name the run to resume explicitly, or skip unreadable runs (skip_unreadable=True, "
+                "`--skip-unreadable`)"
+            ) from None
         key = (start, path.name)
         if best is None or key > best:
             best, best_path = key, path
@@ -571,17 +308,47 @@ class Run:
             meta = read_meta(self.path)
             meta["stored_status"] = meta.get("status")
             meta["status"] = effective_status(meta)
+            if meta.get("stored_status") == "running":
+                # run.json could not be written as the run ended (a full disk): run.lock says so in place.
+                ended = lock_holder(self.path).get("ended")
+                if ended:
+                    meta["status"] = "error"
+                    meta["error"] = f"ended: {ended}"
             return meta
         return self._trixi_meta()
 
+    def _file(self, *parts: str) -> Path:
+        """``path/parts``, refused with a RunFolderError when a symlink leads it out of the run folder."""
+        return check_inside(self.path, self.path.joinpath(*parts))
+
+    def links(self) -> list[tuple[str, str, bool]]:
+        """Symbolic links in the run folder (two levels deep): ``(relative name, target, points inside)``."""
+        found: list[tuple[str, str, bool]] = []
+        root = os.path.realpath(self.path)
+
+        def visit(folder: Path, depth: int) -> None:
+            try:
+                children = sorted(folder.iterdir())
+            except OSError:
+                return
+            for child in children:
+                if child.is_symlink():
+                    real = os.path.realpath(child)
+                    inside = real == root or real.startswith(root.rstrip(os.sep) + os.sep)
+                    found.append((child.relative_to(self.path).as_posix(), os.readlink(child), inside))
+                elif depth < 2 and child.is_dir():
+                    visit(child, depth + 1)
+
+        visit(self.path, 1)
+        return found
+
     def _trixi_meta(self) -> dict[str, Any]:
         exp: dict[str, Any] = {}
-        file = self.path / "config" / "exp.json"
+        file = self._file("config", "exp.json")
         if file.is_file():
             try:
-                loaded = json.loads(file.read_text(encoding="utf-8"))
-                exp = loaded if isinstance(loaded, dict) else {}
-            except (json.JSONDecodeError, OSError):
+                exp = read_json(file)
+            except (CorruptFileError, OSError):
                 exp = {}
         state = str(exp.get("state", ""))
         status = {"Ended": "finished", "Trained": "finished", "Tested": "finished", "Error": "error"}.get(
@@ -609,10 +376,15 @@ class Run:
         """The run's configuration (a :class:`trialog.Config`; empty when the run saved none)."""
         from .config import Config
 
-        file = self.path / "config" / "config.json"
+        file = self._file("config", "config.json")
         if not file.is_file():
             return Config()
-        return Config(file)
+        try:
+            return Config(file)
+        except UnicodeDecodeError as exc:
+            raise CorruptFileError(
+                f"{file} is corrupt: byte {exc.start} is not UTF-8 text (binary junk in a config file)"
+            ) from None
 
     @property
     def results(self) -> dict[str, dict[str, Any]]:
@@ -630,9 +402,9 @@ class Run:
         from .results import read_results, read_trixi_results
 
         if self.kind == "trialog":
-            log = self.path / "result" / "results.jsonl"
+            log = self._file("result", "results.jsonl")
             return list(read_results(log, warn=False)) if log.is_file() else []
-        log = self.path / "result" / "results-log.json"
+        log = self._file("result", "results-log.json")
         return list(read_trixi_results(log, warn=False)) if log.is_file() else []
 
     @property
@@ -643,26 +415,20 @@ class Run:
         summary of a killed run lags behind its records).
         """
         if self.kind == "trialog" and read_meta(self.path).get("status") in ("finished", "error", "stopped"):
-            file = self.path / "result" / "results.json"
+            file = self._file("result", "results.json")
             if file.is_file():
-                with contextlib.suppress(json.JSONDecodeError, OSError):
-                    data = json.loads(file.read_text(encoding="utf-8"))
-                    if isinstance(data, dict):
-                        return data
+                # A damaged summary is never shown: the records it summarises give the same figures.
+                with contextlib.suppress(CorruptFileError, OSError):
+                    return read_json(file)  # type: ignore[no-any-return]
         return summarize(self.results)
 
     @property
     def checkpoints(self) -> list[dict[str, Any]]:
         """The checkpoint manifest entries (``checkpoint/index.json``), oldest step first."""
-        file = self.path / "checkpoint" / "index.json"
+        file = self._file("checkpoint", "index.json")
         if not file.is_file():
             return []
-        try:
-            data = json.loads(file.read_text(encoding="utf-8"))
-        except json.JSONDecodeError as exc:
-            raise RunFolderError(
-                f"{str(file)!r} is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})"
-            ) from None
+        data = read_json(file, expect=(dict, list), error=RunFolderError, what="checkpoint manifest")
         entries = data.get("entries", []) if isinstance(data, dict) else data
         return sorted(entries, key=lambda e: e.get("step", 0)) if isinstance(entries, list) else []
 
@@ -685,3 +451,36 @@ def summarize(results: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, A
             "count": int(values.size),
         }
     return out
+
+
+def check_run_folder(path: str | os.PathLike[str]) -> None:
+    """Refuse a run folder whose run.json, lock or sub-folders are symlinks leading out of it (RunFolderError)."""
+    root = Path(path)
+    for name in (META_FILE, LOCK_FILE, *LAYOUT):
+        entry = root / name
+        if entry.is_symlink():
+            check_inside(root, entry)
+    for sub in ("result", "checkpoint", "config"):
+        folder = root / sub
+        if folder.is_dir() and not folder.is_symlink():
+            for child in folder.iterdir():
+                if child.is_symlink():
+                    check_inside(root, child)
+
+
+class ResumeFrom(os.PathLike):  # type: ignore[type-arg]
+    """A run folder to resume, with how: ``fallback=True`` resumes from the newest intact checkpoint when the
+    latest fails verification. Path-like, so it passes through code that only forwards ``resume=``."""
+
+    def __init__(self, path: str | os.PathLike[str], *, fallback: bool = False) -> None:
+        self.path = Path(path)
+        self.fallback = bool(fallback)
+
+    def __fspath__(self) -> str:
+        return os.fspath(self.path)
+
+    def __str__(self) -> str:
+        return str(self.path)
+
+    def __repr__(self) -> str:
+        return f"ResumeFrom({str(self.path)!r}, fallback={self.fallback})"

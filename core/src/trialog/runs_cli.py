@@ -18,7 +18,7 @@ _MISSING = "-"
 
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
-    """Add ``runs`` with its sub-commands ``ls``, ``show`` and ``diff`` to the ``trialog`` CLI."""
+    """Add ``runs`` with its sub-commands ``ls``, ``show``, ``diff`` and ``repair`` to the ``trialog`` CLI."""
     runs = subparsers.add_parser("runs", help="list, show and compare run folders")
     sub = runs.add_subparsers(dest="runs_command", metavar="SUBCOMMAND")
 
@@ -51,6 +51,12 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     diff.add_argument("runs", nargs="+", metavar="RUN", help="two or more run folders")
     diff.add_argument("--json", action="store_true", help="print JSON")
     diff.set_defaults(func=cmd_diff)
+
+    repair = sub.add_parser(
+        "repair", help="rebuild a run's checkpoint manifest from its checkpoint files (each is verified)"
+    )
+    repair.add_argument("run", help="a run folder")
+    repair.set_defaults(func=cmd_repair)
 
     def _help(args: argparse.Namespace) -> int:
         runs.print_help()
@@ -258,10 +264,20 @@ def cmd_show(args: argparse.Namespace, out: TextIO | None = None) -> int:
     meta = run.meta
     if not args.packages:
         meta.pop("packages", None)
-    config = run.config
+    problems: dict[str, str] = {}  # a section that cannot be shown (a link out of the folder, corruption)
+
+    def section(name: str, read: Any, empty: Any) -> Any:
+        try:
+            return read()
+        except TrialogError as exc:
+            problems[name] = str(exc)
+            return empty
+
+    config = section("config", lambda: run.config, {})
     plain_config = config.to_plain() if hasattr(config, "to_plain") else dict(config)
-    summary = run.summary
-    checkpoints = run.checkpoints
+    summary = section("results", lambda: run.summary, {})
+    checkpoints = section("checkpoints", lambda: run.checkpoints, [])
+    links = run.links() if run.kind == "trialog" else []
     if args.json:
         data = {
             "path": str(run.path),
@@ -270,6 +286,8 @@ def cmd_show(args: argparse.Namespace, out: TextIO | None = None) -> int:
             "config": plain_config,
             "summary": summary,
             "checkpoints": checkpoints,
+            "links": [{"entry": e, "target": t, "inside": inside} for e, t, inside in links],
+            "problems": problems,
         }
         json.dump(_json_safe(data), out, indent=2, default=str)
         out.write("\n")
@@ -293,6 +311,11 @@ def cmd_show(args: argparse.Namespace, out: TextIO | None = None) -> int:
         print(f"{'argv':<9} {' '.join(map(str, meta['argv']))}", file=out)
     if meta.get("trialog"):
         print(f"{'trialog':<9} " + ", ".join(f"{k} {v}" for k, v in meta["trialog"].items()), file=out)
+    for entry, target, inside in links:
+        where = "inside the run folder" if inside else "OUTSIDE the run folder, not followed"
+        print(f"{'link':<9} {entry} is a symbolic link to {target} ({where})", file=out)
+    for name, problem in problems.items():
+        print(f"{'problem':<9} {name} not shown: {problem}", file=out)
     print("\nconfig", file=out)
     for key, value in flatten(plain_config).items():
         print(f"  {key} = {json.dumps(_json_safe(value), default=str)}", file=out)
@@ -408,4 +431,30 @@ def cmd_diff(args: argparse.Namespace, out: TextIO | None = None) -> int:
     return 0
 
 
-__all__ = ["add_parser", "cmd_diff", "cmd_ls", "cmd_show", "config_difference", "flatten"]
+def cmd_repair(args: argparse.Namespace, out: TextIO | None = None) -> int:
+    """``trialog runs repair RUN``: rebuild ``checkpoint/index.json`` from the files, verifying each."""
+    from .checkpoint import repair_manifest
+    from .fileio import check_inside
+    from .liveness import RunLock
+    from .run import Run
+
+    out = out or sys.stdout
+    run = Run(args.run)
+    directory = check_inside(run.path, run.path / "checkpoint")
+    with RunLock(run.path):  # not while an Experiment writes the folder
+        entries, problems = repair_manifest(directory)
+    for entry in entries:
+        print(
+            f"listed  step {entry.step}  epoch {_fmt(entry.epoch)}  {entry.file}  ({entry.format})", file=out
+        )
+    for problem in problems:
+        print(f"skipped {problem} (left in place)", file=out)
+    print(
+        f"wrote {directory / 'index.json'}: {len(entries)} checkpoint(s)"
+        + (f", {len(problems)} file(s) unreadable" if problems else ""),
+        file=out,
+    )
+    return 0 if entries or not problems else 1
+
+
+__all__ = ["add_parser", "cmd_diff", "cmd_ls", "cmd_repair", "cmd_show", "config_difference", "flatten"]

@@ -268,12 +268,10 @@ def test_legacy_torch_files_load_without_mmap(tmp_path):
 
 
 def test_large_saves_go_through_the_writeback_file(tmp_path, monkeypatch):
-    from trialog import checkpoint
+    from trialog import checkpoint, writeback
 
     kicks = []
-    monkeypatch.setattr(
-        checkpoint, "_sync_file_range", lambda fd, offset, n, flags: kicks.append((offset, n))
-    )
+    monkeypatch.setattr(writeback, "_sync_file_range", lambda fd, offset, n, flags: kicks.append((offset, n)))
     monkeypatch.setattr(checkpoint.WritebackFile, "CHUNK", 1 << 16)
     state = {"a": torch.arange(100_000.0), "b": torch.ones(50_000)}
     TorchFormat().save(state, tmp_path / "big.pt")
@@ -315,3 +313,98 @@ def test_weights_only_false_formats_save_and_load_pickled_objects(tmp_path):
     np.testing.assert_array_equal(back["numbers"], np.arange(3))
     fmt.save({"p": Point(1, 2)}, tmp_path / "nt.pt")
     assert fmt.load(tmp_path / "nt.pt")["p"] == Point(1, 2)
+
+
+# ---------------------------------------------------------------- issue 13: verification and a full disk
+
+
+def _model_state():
+    torch.manual_seed(0)
+    model = nn.Linear(64, 64)
+    opt = torch.optim.Adam(model.parameters())
+    model(torch.randn(4, 64)).sum().backward()
+    opt.step()
+    return {"model": model.state_dict(), "optimizer": opt.state_dict()}
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_random_bytes_in_a_torch_checkpoint_never_load(tmp_path, seed):
+    """Defect 1: 4 KB of random bytes in the middle of step-00000001.pt loaded silently (NaN in exp_avg)."""
+    import random
+
+    from trialog.checkpoint import CheckpointManager
+
+    mgr = CheckpointManager(tmp_path, format="torch")
+    entry = mgr.save(_model_state(), step=1)
+    data = bytearray(entry.path.read_bytes())
+    rng = random.Random(seed)
+    offset = rng.randrange(0, len(data) - 4096)
+    data[offset : offset + 4096] = rng.randbytes(4096)
+    entry.path.write_bytes(bytes(data))
+    with pytest.raises(CheckpointError, match=r"step-00000001\.pt is corrupt"):
+        CheckpointManager(tmp_path, format="torch").load()
+
+
+def test_torch_checkpoint_checksum_is_computed_while_writing(tmp_path, monkeypatch):
+    from trialog import checksum
+    from trialog.checkpoint import CheckpointManager
+
+    calls = []
+    original = checksum.file_checksum
+    monkeypatch.setattr(checksum, "file_checksum", lambda *a, **k: calls.append(a) or original(*a, **k))
+    entry = CheckpointManager(tmp_path, format="torch").save(_model_state(), step=0)
+    assert calls == []  # no second pass over the file
+    assert entry.checksum == original(entry.path)[0] and entry.size == entry.path.stat().st_size
+
+
+def test_a_full_disk_under_torch_save_says_so(tmp_path, monkeypatch):
+    """Defect 7: torch's "[enforce fail at inline_container.cc] unexpected pos" instead of "no space left"."""
+    import errno
+
+    from trialog.checkpoint import CheckpointManager
+    from trialog.errors import DiskFullError
+    from trialog.writeback import WritebackFile
+
+    original = WritebackFile._write_all
+
+    def full_after_a_while(self, view):
+        if self.written > 2000:
+            self.error = OSError(errno.ENOSPC, "No space left on device")
+            raise self.error
+        original(self, view)
+
+    monkeypatch.setattr(WritebackFile, "_write_all", full_after_a_while)
+    mgr = CheckpointManager(tmp_path, format="torch")
+    with pytest.raises(
+        DiskFullError, match=r"^no space left on device writing .*step-00000000\.pt"
+    ) as caught:
+        mgr.save(_model_state(), step=0)
+    assert "inline_container" not in str(caught.value) and isinstance(caught.value, CheckpointError)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_trialog_run_fallback_and_skip_unreadable_flags(tmp_path):
+    """`trialog run --resume last --fallback --skip-unreadable`: "last" resolved skipping unreadable runs."""
+    import argparse
+
+    from trialog_torch.cli import _resume_request
+
+    from trialog.api import ResumeFrom
+    from trialog.errors import ConfigError
+
+    good, bad = tmp_path / "a", tmp_path / "b"
+    for folder, text in ((good, '{"start": "2026-11-21T10:00:00+00:00"}'), (bad, '{"sta')):
+        folder.mkdir()
+        (folder / "run.json").write_text(text)
+
+    def args(**kw):
+        base = {"resume": "last", "base_dir": tmp_path, "config": "c.json", "fallback": False}
+        return argparse.Namespace(**{**base, "skip_unreadable": False, **kw})
+
+    assert _resume_request(args()) == "last"  # plain --resume: passed on as it is
+    request = _resume_request(args(fallback=True, skip_unreadable=True))
+    assert isinstance(request, ResumeFrom) and request.path == good and request.fallback
+    with pytest.raises(Exception, match=r"b/run\.json"):
+        _resume_request(args(fallback=True))
+    with pytest.raises(ConfigError, match="go with --resume"):
+        _resume_request(args(resume=None, fallback=True))

@@ -7,6 +7,7 @@ unless the caller explicitly asks otherwise, so opening a checkpoint never runs 
 
 from __future__ import annotations
 
+import errno
 import os
 import pickle
 import re
@@ -17,7 +18,7 @@ from typing import Any
 
 import torch
 
-from trialog.api import CheckpointError, WritebackFile
+from trialog.api import CheckpointError, DiskFullError, WritebackFile
 
 from .utils import BufferPool, decode_numpy, encode_numpy, snapshot_to_cpu
 
@@ -61,15 +62,27 @@ class TorchFormat:
         )
 
     def save(self, state: Mapping[str, Any], path: str | os.PathLike[str]) -> None:
-        """Write ``state`` to ``path`` (the manager's temporary file)."""
+        """Write ``state`` to ``path``."""
+        with open(path, "wb", buffering=0) as raw:
+            self.save_file(state, WritebackFile(raw), name=os.fspath(path))
+
+    def save_file(self, state: Mapping[str, Any], file: Any, *, name: str | None = None) -> None:
+        """Write ``state`` to the open binary ``file`` (the manager's hashing WritebackFile)."""
+        name = name or str(getattr(getattr(file, "raw", file), "name", "<file>"))
         try:
-            with open(path, "wb", buffering=0) as raw:
-                torch.save(encode_numpy(dict(state), strict=self.weights_only), WritebackFile(raw))
+            torch.save(encode_numpy(dict(state), strict=self.weights_only), file)
         except CheckpointError:
             raise
-        except (pickle.PicklingError, TypeError, AttributeError, RuntimeError) as err:
+        except (pickle.PicklingError, TypeError, AttributeError, RuntimeError, OSError) as err:
+            # torch turns a failed write into "[enforce fail at inline_container.cc] unexpected pos";
+            # the file object kept the OSError it really was.
+            hidden = getattr(file, "error", None)
+            if isinstance(hidden, OSError) and hidden.errno in (errno.ENOSPC, errno.EDQUOT):
+                raise DiskFullError(errno.ENOSPC, f"no space left on device writing {name}", name) from hidden
+            if isinstance(err, OSError):
+                raise
             raise CheckpointError(
-                f"cannot write torch checkpoint {os.fspath(path)}: {err}; store state dicts, tensors, numbers, "
+                f"cannot write torch checkpoint {name}: {err}; store state dicts, tensors, numbers, "
                 "strings and numpy arrays rather than arbitrary objects"
             ) from err
         finally:

@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from trialog.api import ConfigError, TrialogError
+from trialog.api import ConfigError, ResumeFrom, TrialogError, latest_run
 
 __all__ = ["RunOutcome", "add_commands", "run_command", "run_config"]
 
@@ -89,6 +89,16 @@ def add_commands(subparsers: Any) -> None:
     parser.add_argument(
         "--resume", metavar="RUN|last", help="continue a run folder (or the newest run) from its checkpoint"
     )
+    parser.add_argument(
+        "--fallback",
+        action="store_true",
+        help="with --resume: when the latest checkpoint fails verification, resume from the newest intact one",
+    )
+    parser.add_argument(
+        "--skip-unreadable",
+        action="store_true",
+        help="with --resume last: skip run folders whose run.json cannot be read instead of stopping",
+    )
     parser.add_argument("--quiet", action="store_true", default=None, help="no progress bars")
     parser.add_argument(
         "--base-dir",
@@ -99,13 +109,31 @@ def add_commands(subparsers: Any) -> None:
     parser.set_defaults(func=run_command)
 
 
+def _resume_request(args: argparse.Namespace) -> Any:
+    """``--resume`` with ``--fallback``/``--skip-unreadable`` folded in: "last" resolved, a ResumeFrom."""
+    fallback, skip = getattr(args, "fallback", False), getattr(args, "skip_unreadable", False)
+    if args.resume is None:
+        if fallback or skip:
+            raise ConfigError("--fallback and --skip-unreadable go with --resume")
+        return None
+    if not (fallback or skip):
+        return args.resume
+    target = args.resume
+    if target == "last":
+        base = args.base_dir
+        if base is None:
+            base = _load_config(Path(args.config)).get("base_dir") or "runs"
+        target = latest_run(base, skip_unreadable=skip)
+    return ResumeFrom(target, fallback=fallback)
+
+
 def run_command(args: argparse.Namespace) -> int:
     """Run ``args.config``; print the run folder(s) and final metrics. A config error is one line on stderr."""
     try:
         outcome = run_config(
             args.config,
             overrides=args.overrides,
-            resume=args.resume,
+            resume=_resume_request(args),
             quiet=args.quiet,
             base_dir=args.base_dir,
         )

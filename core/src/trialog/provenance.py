@@ -1,0 +1,218 @@
+"""Provenance of a run: package versions, git state, the sources it ran, and the initial run.json."""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import getpass
+import os
+import platform
+import socket
+import subprocess
+import sys
+import zipfile
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from .fileio import disk_full_error, fsync_dir, is_disk_full
+from .liveness import _process_start_ticks, now_iso
+
+__all__ = [
+    "collect_metadata",
+    "entry_script",
+    "git_info",
+    "local_sources",
+    "pack_sources",
+    "package_versions",
+]
+
+_GIT_TIMEOUT = 3.0
+
+
+@functools.lru_cache(maxsize=1)
+def _package_versions() -> tuple[tuple[tuple[str, str], ...], tuple[tuple[str, str], ...]]:
+    # Cached: scanning every distribution's metadata costs tens of milliseconds, and a process rarely
+    # installs packages between two runs.
+    from importlib import metadata
+
+    installed: dict[str, str] = {}
+    trialog: dict[str, str] = {}
+    for dist in metadata.distributions():
+        name = dist.metadata["Name"]
+        if not name:
+            continue
+        installed[name] = dist.version
+        if name == "trialog" or any(ep.group.startswith("trialog.") for ep in dist.entry_points):
+            trialog[name] = dist.version
+    return tuple(sorted(installed.items(), key=lambda kv: kv[0].lower())), tuple(sorted(trialog.items()))
+
+
+def package_versions() -> tuple[dict[str, str], dict[str, str]]:
+    """(all installed distributions -> version, trialog and its plugins -> version)."""
+    installed, trialog = _package_versions()
+    return dict(installed), dict(trialog)
+
+
+def _git(args: Sequence[str], cwd: str | os.PathLike[str]) -> str | None:
+    try:
+        done = subprocess.run(
+            ["git", *args],
+            cwd=cwd,
+            capture_output=True,
+            timeout=_GIT_TIMEOUT,
+            check=False,
+            stdin=subprocess.DEVNULL,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    if done.returncode != 0:
+        return None
+    return done.stdout.decode("utf-8", "replace")
+
+
+def git_info(cwd: str | os.PathLike[str]) -> tuple[dict[str, Any], str | None]:
+    """({"commit", "branch", "dirty"} of the repository around ``cwd``, the ``git diff HEAD`` text).
+
+    Every field is None when git is missing, slow or ``cwd`` is not in a repository.
+    """
+    info: dict[str, Any] = {"commit": None, "branch": None, "dirty": None}
+    commit = _git(["rev-parse", "HEAD"], cwd)
+    if commit is None:
+        return info, None
+    info["commit"] = commit.strip()
+    branch = _git(["rev-parse", "--abbrev-ref", "HEAD"], cwd)
+    info["branch"] = branch.strip() if branch else None
+    status = _git(["status", "--porcelain", "--untracked-files=no"], cwd)
+    info["dirty"] = bool(status.strip()) if status is not None else None
+    diff = _git(["diff", "HEAD"], cwd) if info["dirty"] else None
+    return info, diff
+
+
+def entry_script() -> Path | None:
+    """The script ``python script.py`` runs, or None (interactive, ``-c``, or an installed console script)."""
+    main = sys.modules.get("__main__")
+    filename = getattr(main, "__file__", None)
+    if not filename:
+        return None
+    path = Path(filename).resolve()
+    if not path.is_file() or _is_installed(path):
+        return None
+    return path
+
+
+def _is_installed(path: Path) -> bool:
+    text = str(path)
+    if "site-packages" in text or "dist-packages" in text:
+        return True
+    prefixes = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix}
+    return any(p and (text == p or text.startswith(p.rstrip(os.sep) + os.sep)) for p in prefixes)
+
+
+def local_sources(roots: Iterable[Path], script: Path | None = None) -> dict[str, Path]:
+    """Source files of imported modules under ``roots`` (not installed packages), by archive name."""
+    roots = [r.resolve() for r in roots]
+    files: dict[str, Path] = {}
+
+    def add(path: Path) -> None:
+        for root in roots:
+            try:
+                rel = path.relative_to(root)
+            except ValueError:
+                continue
+            files.setdefault(rel.as_posix(), path)
+            return
+
+    if script is not None:
+        add(script)
+    for module in list(sys.modules.values()):
+        filename = getattr(module, "__file__", None)
+        if not filename or not filename.endswith(".py"):
+            continue
+        path = Path(filename)
+        if not path.is_absolute():
+            path = Path.cwd() / path
+        path = path.resolve()
+        if _is_installed(path) or not path.is_file():
+            continue
+        add(path)
+    return dict(sorted(files.items()))
+
+
+def pack_sources(zip_path: str | os.PathLike[str], roots: Iterable[Path] | None = None) -> list[str]:
+    """Zip the entry script and the local modules it imported (trixi's SourcePacker); return the names.
+
+    ``roots`` default to the entry script's folder (when run as ``python script.py``) and the
+    working directory. Files in site-packages or the Python installation are left out.
+    """
+    script = entry_script()
+    if roots is None:
+        roots = [script.parent] if script is not None else []
+        roots.append(Path.cwd())
+    files = local_sources(roots, script)
+    zip_path = Path(zip_path)
+    tmp = zip_path.with_name(f".{zip_path.name}.tmp")
+    try:
+        with open(tmp, "wb") as raw:
+            with zipfile.ZipFile(raw, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+                for name, path in files.items():
+                    with contextlib.suppress(
+                        OSError
+                    ):  # a module deleted since import is not worth failing a run
+                        zf.write(path, name)
+            raw.flush()
+            os.fsync(raw.fileno())
+        os.replace(tmp, zip_path)
+    except BaseException as exc:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        if is_disk_full(exc):
+            raise disk_full_error(zip_path, exc) from exc
+        raise
+    fsync_dir(zip_path.parent)
+    return list(files)
+
+
+def collect_metadata(
+    name: str,
+    *,
+    seed: int | None = None,
+    argv: Sequence[str] | None = None,
+    heartbeat_interval: float | None = None,
+    git_dir: str | os.PathLike[str] | None = None,
+) -> tuple[dict[str, Any], str | None]:
+    """The initial run.json content (status "running") and the git diff text (None when clean / no git)."""
+    installed, trialog_versions = package_versions()
+    script = entry_script()
+    git_cwd = git_dir or (script.parent if script is not None else os.getcwd())
+    git, diff = git_info(git_cwd)
+    pid = os.getpid()
+    start = now_iso()
+    try:
+        user = getpass.getuser()
+    except Exception:  # no passwd entry inside some containers
+        user = None
+    meta: dict[str, Any] = {
+        "name": name,
+        "status": "running",
+        "start": start,
+        "end": None,
+        "heartbeat": start,
+        "heartbeat_interval": heartbeat_interval,
+        "host": socket.gethostname(),
+        "user": user,
+        "pid": pid,
+        "pid_start_ticks": _process_start_ticks(pid),
+        "python": platform.python_version(),
+        "python_executable": sys.executable,
+        "platform": platform.platform(),
+        "cwd": os.getcwd(),
+        "argv": list(sys.argv if argv is None else argv),
+        "seed": seed,
+        "epoch": None,
+        "resumed_from": None,
+        "git": git,
+        "trialog": trialog_versions,
+        "packages": installed,
+    }
+    return meta, diff
