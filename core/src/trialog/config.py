@@ -24,7 +24,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from .errors import ConfigError, TrialogWarning
+from .errors import ConfigError, DiskFullError, TrialogWarning
+from .fileio import write_atomic
 
 __all__ = ["Config", "GridSearch", "Unresolved"]
 
@@ -248,11 +249,11 @@ def _write(file_: str | os.PathLike[str] | IO[str], text: str) -> None:
         file_.write(text)
         return
     path = Path(file_)
-    temporary = path.with_name(f".{path.name}.tmp")
     try:
-        # Write then rename, so a crash never leaves a half-written config in a run folder.
-        temporary.write_text(text, encoding="utf-8")
-        os.replace(temporary, path)
+        # temp file, fsync, rename, fsync folder: a crash never leaves a half-written config in a run folder
+        write_atomic(path, text.encode("utf-8"))
+    except DiskFullError:
+        raise
     except OSError as exc:
         raise ConfigError(f"cannot write config file {path}: {exc}") from exc
 

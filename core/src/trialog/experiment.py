@@ -57,7 +57,7 @@ from typing import Any, ClassVar
 from .checkpoint import MANIFEST_NAME
 from .dispatch import to_scalar
 from .errors import ConfigError, RunFolderError, TrialogWarning
-from .fileio import is_disk_full
+from .fileio import is_disk_full, write_atomic
 from .liveness import RunLock
 from .plugins import PluginHooks, get_plugin_manager
 from .preflight import check_checkpoint_options, check_loggers
@@ -331,7 +331,7 @@ class Experiment:
         from .results import ResultLog
 
         if diff:
-            (self.save_dir / "git.diff").write_text(diff, encoding="utf-8")
+            write_atomic(self.save_dir / "git.diff", diff.encode("utf-8"))
         self.save_config(self.config, "config")
         if save_sources:
             try:
