@@ -688,7 +688,8 @@ class Config(dict):  # type: ignore[type-arg]
             if all(present) and all(p == plain[0] for p in plain):
                 continue
             if all(present) and all(isinstance(value, Mapping) for value in values):
-                difference[key] = Config.difference_config_static(*values, only_set=only_set)
+                mappings = [value for value in values if isinstance(value, Mapping)]
+                difference[key] = Config.difference_config_static(*mappings, only_set=only_set)
             elif only_set:
                 distinct = [values[i] for i, p in enumerate(plain) if p not in plain[:i]]
                 difference[key] = tuple(distinct)

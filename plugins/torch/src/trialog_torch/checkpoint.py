@@ -14,7 +14,7 @@ import re
 import sys
 import zipfile
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, TypeAlias
 
 import torch
 
@@ -22,7 +22,7 @@ from trialog.api import CheckpointError, DiskFullError, WritebackFile
 
 from .utils import BufferPool, decode_numpy, encode_numpy, snapshot_to_cpu
 
-MapLocation = str | torch.device | Mapping[str, str] | Callable[..., Any] | None
+MapLocation: TypeAlias = str | torch.device | Mapping[str, str] | Callable[..., Any] | None
 
 
 class TorchFormat:

@@ -327,7 +327,7 @@ class TorchExperiment(Experiment):
                     )
 
     # ------------------------------------------------------------------ saving
-    def save_checkpoint(
+    def save_checkpoint(  # type: ignore[override]  # trixi's signature: name first, metrics/step keywords
         self,
         name: str | None = None,
         save_types: Iterable[str] | None = None,

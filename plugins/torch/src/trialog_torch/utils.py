@@ -99,8 +99,12 @@ class BufferPool:
             buffer = torch.empty(numel, dtype=dtype, device="cpu", pin_memory=pinned)
         tensor = buffer.view(shape)
         key = id(tensor)
+
+        def forget(_: Any, key: int = key) -> None:
+            self._forget(key)
+
         with self._lock:
-            self._lent[key] = weakref.ref(tensor, lambda _, key=key: self._forget(key))
+            self._lent[key] = weakref.ref(tensor, forget)
         return tensor
 
     def _forget(self, key: int) -> None:
@@ -121,7 +125,8 @@ class BufferPool:
         with self._lock:
             for tensor in found:
                 ref = self._lent.get(id(tensor))
-                if ref is not None and ref() is tensor:
+                held = ref() if ref is not None else None
+                if held is not None and held is tensor:
                     del self._lent[id(tensor)]
                     key = (tensor.dtype, tensor.numel(), tensor.is_pinned())
                     self._free.setdefault(key, []).append(tensor.view(-1))
