@@ -18,6 +18,8 @@ Groups of names:
 - errors: ``TrialogError``, ``ConfigError``, ``LoggerConfigError``, ``PluginError``,
   ``CheckpointError``, ``RunFolderError``, ``TrialogWarning``
 - experiments and runs: ``Experiment``, ``Config``, ``GridSearch``, ``Run``, ``CombinedLogger``
+- background delivery: ``Delivery`` (the bounded, coalescing queue served by its own thread that every
+  background logger uses), ``DeliveryReport``
 - checkpoints: ``CheckpointManager``, ``CheckpointEntry``, ``WritebackFile``
 - values and images: ``to_numpy``, ``to_scalar``, ``to_hwc_uint8``, ``to_float_chw``, ``make_grid``,
   ``encode_png``, ``decode_png``
@@ -51,6 +53,9 @@ _LAZY: dict[str, str] = {
     "GridSearch": "config",
     "Run": "run",
     "CombinedLogger": "dispatch",
+    # background delivery
+    "Delivery": "delivery",
+    "DeliveryReport": "delivery",
     # checkpoints
     "CheckpointManager": "checkpoint",
     "CheckpointEntry": "checkpoint",
@@ -84,6 +89,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from . import plugins, render
     from .checkpoint import CheckpointEntry, CheckpointManager, WritebackFile
     from .config import Config, GridSearch
+    from .delivery import Delivery, DeliveryReport
     from .dispatch import CombinedLogger, to_numpy, to_scalar
     from .errors import (
         CheckpointError,
