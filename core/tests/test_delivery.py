@@ -69,14 +69,20 @@ def test_pending_items_of_a_key_are_coalesced_to_the_newest_in_place():
     gate.wait_entered()
     queue.put("a1", key="a")
     queue.put("b1", key="b")
-    assert not queue.put("a2", key="a") and not queue.put("a3", key="a")
+    assert queue.put("a2", key="a") and queue.put("a3", key="a")
     assert queue.pending("a") and len(queue) == 2
     gate.release.set()
     assert queue.wait_idle(10)
     assert gate.got == ["first", "a3", "b1"]
     # once delivered, a key starts afresh
+    gate.release.clear()
+    queue.put("x")
+    for _ in range(3):
+        gate.wait_entered()  # the three above (already released) and now "x", held
     queue.put("a4", key="a")
-    assert queue.wait_idle(10) and gate.got[-1] == "a4"
+    queue.put("retry", front=True)  # a retry goes first
+    gate.release.set()
+    assert queue.wait_idle(10) and gate.got[-3:] == ["x", "retry", "a4"]
     assert queue.close(10).coalesced == 2
 
 

@@ -124,13 +124,20 @@ class Delivery:
 
     # ------------------------------------------------------------------ callers
     def put(
-        self, item: Any, key: Hashable | None = None, *, keep: bool = False, due: float | None = None
+        self,
+        item: Any,
+        key: Hashable | None = None,
+        *,
+        keep: bool = False,
+        due: float | None = None,
+        front: bool = False,
     ) -> bool:
-        """Queue ``item``; False if it was not queued (close began) or, coalesced, replaced a pending one.
+        """Queue ``item``; False if it was refused because close began.
 
         ``key``: a pending item with the same key is replaced by this one (in its place, keeping its
-        ``due``); ``keep``: never drop this item; ``due``: ``time.monotonic()`` value before which it is
-        not delivered (ignored while draining).
+        ``due``; counted as coalesced); ``keep``: never drop this item; ``due``: ``time.monotonic()``
+        value before which it is not delivered (ignored while draining); ``front``: deliver it next (a
+        retry).
         """
         drop_warning = None
         with self._lock:
@@ -144,14 +151,20 @@ class Delivery:
                     if keep:
                         entry[2] = True
                     self._coalesced += 1
-                    return False
+                    return True
             if len(self._entries) >= self.maxsize and not keep:
                 if self.policy == BLOCK:
                     self._wait_for_room()
+                    if self._closing and threading.current_thread() is not self._thread:
+                        self._rejected += 1
+                        return False
                 else:
                     drop_warning = self._drop_oldest()
             entry = [item, key, keep, due]
-            self._entries.append(entry)
+            if front:
+                self._entries.appendleft(entry)
+            else:
+                self._entries.append(entry)
             if key is not None:
                 self._pending[key] = entry
             if due is not None:

@@ -311,14 +311,16 @@ def test_close_waits_a_bounded_time_for_a_slow_server(token):
 def test_full_outbox_drops_oldest_text_but_keeps_notifications(token):
     with FakeSlack(token=token, delay=0.3) as fake:
         clog = slack(fake.url, max_pending=3, close_timeout=5.0)
-        clog.lifecycle("on_run_start", run=RUN, config={})
-        for step in range(10):
-            clog.show_text(f"line {step}")
-        clog.lifecycle("on_run_end", run=RUN, summary={})
         with trialog_warnings() as warned:
+            clog.lifecycle("on_run_start", run=RUN, config={})
+            for step in range(10):
+                clog.show_text(f"line {step}")
+            clog.lifecycle("on_run_end", run=RUN, summary={})
             clog.close()
-    (message,) = warned
-    assert "while more than max_pending=3 waited" in message
+    # one warning at the first drop (when it happens, naming the notifier), one summary at close
+    at_drop, summary = warned
+    assert "slack notifier" in at_drop and "1 dropped so far" in at_drop
+    assert "while more than max_pending=3 waited" in summary
     texts = [m.text for m in fake.live_messages()]
     assert texts[0].startswith("*▶️") and texts[-1].startswith("*✅")
     assert texts[-2] == "demo: line 9"
