@@ -226,6 +226,10 @@ class TelegramLogger(Notifier):
         await self._session.bot.initialize()  # getMe once: checks the token; a no-op afterwards
         return self._session.bot
 
+    async def _wait_retry_after(self, seconds: float) -> None:
+        """Wait out flood control's RetryAfter before the next attempt (one place, so tests can see it)."""
+        await asyncio.sleep(seconds)
+
     async def _with_retries(self, request: Callable[[Any], Awaitable[Any]]) -> Any:
         from telegram.error import BadRequest, ChatMigrated, NetworkError, RetryAfter
 
@@ -238,7 +242,7 @@ class TelegramLogger(Notifier):
                 wait = _retry_after(exc)
                 if last or wait > self.max_retry_wait:
                     raise
-                await asyncio.sleep(wait)
+                await self._wait_retry_after(wait)
             except ChatMigrated as exc:  # a group became a supergroup: follow it
                 self.chat_id = exc.new_chat_id
                 if last:
