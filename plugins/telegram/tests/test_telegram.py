@@ -7,7 +7,6 @@ import json
 import logging
 import socket
 import threading
-import time
 import warnings
 from pathlib import Path
 
