@@ -47,9 +47,10 @@ __all__ = ["FileLogger"]
 
 #: Points of a curve kept in memory for drawing (thinned beyond; the CSV keeps every value).
 MAX_CURVE_POINTS = 5000
-#: Rows handed to the writer thread at once, and how many such batches may wait before the caller does.
-ROWS_PER_BATCH = 4096
-MAX_PENDING_BATCHES = 16
+#: Rows handed to the writer thread at once, and how many such batches may wait besides the one being
+#: written before the caller waits: at most about (MAX_PENDING_BATCHES + 2) * ROWS_PER_BATCH rows in memory.
+ROWS_PER_BATCH = 16384
+MAX_PENDING_BATCHES = 1
 _CSV_HEADER = "name,tag,counter,value,time\n"
 _UNSAFE = re.compile(r"[^\w.+=@-]")
 
@@ -309,12 +310,23 @@ class FileLogger:
                 series, counter, value, _ = rows.popleft()
                 series.add(counter, value)
             return
-        batch = [rows.popleft() for _ in range(len(rows))]
+        popleft = rows.popleft
+        batch = [popleft() for _ in range(len(rows))]
         chunks: dict[str, list[str]] = {}
-        for series, counter, value, stamp in batch:
-            counter_text = str(counter) if type(counter) is int else _csv_field(counter)
-            line = f"{series.csv_prefix},{counter_text},{value!r},{stamp:.6f}\n"
-            chunks.setdefault(series.csv_file, []).append(line)
+        if self.csv_mode == "single":
+            lines: list[str] = []
+            chunks["values"] = lines
+            append = lines.append
+            for series, counter, value, stamp in batch:
+                if type(counter) is int:
+                    append(f"{series.csv_prefix},{counter},{value!r},{stamp:.6f}\n")
+                else:
+                    append(f"{series.csv_prefix},{_csv_field(counter)},{value!r},{stamp:.6f}\n")
+        else:
+            for series, counter, value, stamp in batch:
+                counter_text = str(counter) if type(counter) is int else _csv_field(counter)
+                line = f"{series.csv_prefix},{counter_text},{value!r},{stamp:.6f}\n"
+                chunks.setdefault(series.csv_file, []).append(line)
         try:
             for file in chunks:
                 if file not in self._csv_files:
@@ -536,6 +548,7 @@ class FileLogger:
         """Write every queued CSV row and redraw every changed curve now."""
         with self._io_lock:
             self._write_rows(flush=True)
+            self._unbatched = 0  # nothing waits now: the next batch starts afresh
             self._draw_curves()
             for handle in self._text_files.values():
                 handle.flush()
