@@ -36,9 +36,10 @@ from trialog.api import CombinedLogger, LoggerConfigError, TrialogWarning
 
 
 class Boom(Exception):
-    def __init__(self, kind: str, text: str = "boom"):
+    def __init__(self, kind: str, text: str = "boom", wait: float | None = None):
         super().__init__(text)
         self.kind = kind
+        self.wait = wait  # seconds the backend asks to wait (Retry-After)
 
 
 class MemoryNotifier(Notifier):
@@ -80,7 +81,7 @@ class MemoryNotifier(Notifier):
         self.deleted.append(handle)
 
     def _classify(self, exc):
-        return (exc.kind, None) if isinstance(exc, Boom) else (TRANSIENT, None)
+        return (exc.kind, exc.wait) if isinstance(exc, Boom) else (TRANSIENT, None)
 
     def _release(self):
         self.released = True
@@ -312,12 +313,13 @@ def test_job_failure_skips_only_that_post():
 
 def test_transient_failure_backs_off_and_retries_critical_notices():
     notifier = MemoryNotifier()
-    notifier.script = [Boom(TRANSIENT, "503")]
+    notifier.script = [Boom(TRANSIENT, "503", wait=3600)]  # Retry-After: an hour
     with caught() as records:
         notifier.on_run_start({"name": "r"}, {})
         with notifier._cond:
-            notifier._cond.wait_for(lambda: notifier._stats["failed"] == 1, 5)
-        assert notifier._resume_at > time.monotonic()  # backing off
+            assert notifier._cond.wait_for(lambda: notifier._stats["failed"] == 1, 30)
+        assert notifier._resume_at > time.monotonic()  # backing off for the hour asked
+        assert notifier.posts == [] and notifier._backoff == 2.0
         notifier.close()  # closing skips the back-off: the notice goes now
     assert len(trialog_warnings(records)) == 1
     assert [p.title for p in notifier.live()] == ["▶️ r started"]
