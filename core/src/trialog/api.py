@@ -30,6 +30,8 @@ Groups of names:
 - testing helpers: ``LoopbackAPI``, ``json_reply``, ``trialog_warnings``
 """
 
+# The imports below are re-exports (listed in __all__, built from _LAZY): not unused.
+# ruff: noqa: F401
 from __future__ import annotations
 
 import importlib
