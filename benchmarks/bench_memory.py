@@ -3,7 +3,8 @@
 - RSS growth over 1,000,000 ``show_value`` calls to the file logger, against a logger that keeps every
   value in memory (what trialog 0.1.0's file logger did: ~220 MB).
 - RSS growth over 1,000,000 ``Experiment.add_result`` calls with the default loggers, against the same
-  loop with no logger at all (the results log alone).
+  loop with a keep-every-value logger (0.1.0: ~245 MB); the loop with no logger at all (the results log
+  alone) is printed too.
 - The TensorBoard logger behind the dispatcher's default queue in a tight loop: values written vs sent
   and close time, against the same loop with the queue's old drop-oldest policy.
 
@@ -100,6 +101,15 @@ def one_results_default(folder: Path) -> dict:
     return _results(folder, None)
 
 
+def one_results_keep(folder: Path) -> dict:
+    from trialog import hookimpl
+
+    class KeepEverythingLogger(KeepEverything):
+        show_value = hookimpl(KeepEverything.show_value)
+
+    return _results(folder, {"file": KeepEverythingLogger()})
+
+
 def one_results_none(folder: Path) -> dict:
     return _results(folder, {})
 
@@ -152,13 +162,14 @@ def main() -> None:
         f"<= {TARGET_MB:g} MB",
     )
     assert file["rows"] == CALLS + WARMUP, file
-    default, bare = run("results_default"), run("results_none")
+    default, keep_results, bare = run("results_default"), run("results_keep"), run("results_none")
     report(
-        f"Experiment.add_result RSS growth over {RESULTS:,} calls, default loggers",
+        f"Experiment.add_result RSS growth over {RESULTS:,} calls, default loggers "
+        f"(the results log alone: {bare['growth']:.1f} MB)",
         default["growth"],
         "MB",
-        "add_result without loggers (the results log alone)",
-        bare["growth"],
+        "the same with a keep-every-value logger (0.1.0)",
+        keep_results["growth"],
         f"<= {TARGET_MB:g} MB",
     )
     block, drop = run("tb_block"), run("tb_drop")
