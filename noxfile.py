@@ -13,7 +13,7 @@ import nox
 ROOT = pathlib.Path(__file__).parent
 CONSTRAINTS = str(ROOT / ".ci" / "constraints.txt")
 TORCH = "torch==2.13.0"  # the local CPU wheel; installed before anything that depends on torch
-PLUGINS = ("file", "tensorboard", "visdom", "slack", "telegram", "torch")
+PLUGINS = ("file", "tensorboard", "visdom", "notify", "slack", "telegram", "torch")
 ALL = ["./core[test]", *(f"./plugins/{p}[test]" for p in PLUGINS)]
 
 nox.options.sessions = ["lint", "core", *PLUGINS, "integration"]
@@ -44,6 +44,8 @@ def _plugin_session(plugin: str) -> None:
     def run(session: nox.Session) -> None:
         # The torch plugin's end-to-end test runs the digits main job, which logs to the file logger.
         extra = ["./plugins/file"] if plugin == "torch" else []
+        if plugin in ("slack", "telegram"):
+            extra = ["./plugins/notify"]  # their base class, from this checkout (not a registry)
         _install(session, "./core", *extra, f"./plugins/{plugin}[test]", torch=plugin == "torch")
         if plugin == "torch":
             session.env["TRIALOG_TORCHRUN_TEST"] = (
@@ -117,7 +119,7 @@ def bump(session: nox.Session) -> None:
     for path in files:
         text = path.read_text()
         text = re.sub(r'(?m)^version = "[^"]+"', f'version = "{new}"', text, count=1)
-        text = re.sub(r'"trialog==[^"]+"', f'"trialog=={new}"', text)
+        text = re.sub(r'"(trialog(?:-\w+)?(?:\[[\w,]+\])?)==[^"]+"', rf'"\1=={new}"', text)
         path.write_text(text)
     version_py = ROOT / "core" / "src" / "trialog" / "_version.py"
     version_py.write_text(re.sub(r'__version__ = "[^"]+"', f'__version__ = "{new}"', version_py.read_text()))

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import logging
-import socket
 import tempfile
 import time
 import warnings
@@ -22,12 +21,6 @@ import requests
 BURST = 500
 BURSTS = 20
 DIRECT_CALLS = 200
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def direct_line(port: int) -> float:
@@ -73,9 +66,9 @@ def main() -> None:
 
     warnings.simplefilter("ignore")
     logging.getLogger("visdom").setLevel(logging.ERROR)  # the stock client logs on every construction
-    port = free_port()
     with tempfile.TemporaryDirectory() as tmp:
-        process = start_server(port, tmp)
+        process = start_server(0, tmp)  # a port the OS picks, bound before the server starts
+        port = process.port
         try:
             through_trialog(port, "warmup")
             direct = direct_line(port)

@@ -9,6 +9,8 @@ import trialog
 
 ROOT = Path(__file__).resolve().parents[1]
 PYPROJECTS = [ROOT / "core" / "pyproject.toml", *sorted((ROOT / "plugins").glob("*/pyproject.toml"))]
+#: Distributions that are libraries for other plugins, not plugins: they register no entry point.
+LIBRARIES = {"trialog-notify"}
 
 
 def load(path):
@@ -17,14 +19,17 @@ def load(path):
 
 def test_every_distribution_has_the_core_version():
     versions = {load(p)["name"]: load(p)["version"] for p in PYPROJECTS}
-    assert len(versions) == 7
+    assert len(versions) == len(PYPROJECTS) >= 8
     assert set(versions.values()) == {trialog.__version__}, versions
 
 
 def test_plugins_pin_the_core_at_the_same_version():
     for path in PYPROJECTS[1:]:
-        pins = [d for d in load(path)["dependencies"] if re.match(r"trialog\b", d)]
-        assert pins == [f"trialog=={trialog.__version__}"], path
+        deps = load(path)["dependencies"]
+        core = [d for d in deps if re.match(r"trialog(\[|==|$)", d)]
+        assert core in ([f"trialog=={trialog.__version__}"], [f"trialog[plots]=={trialog.__version__}"]), path
+        siblings = [d for d in deps if d.startswith("trialog-")]
+        assert all(re.fullmatch(rf"trialog-\w+=={re.escape(trialog.__version__)}", d) for d in siblings), path
 
 
 def test_installed_metadata_agrees():
@@ -35,6 +40,9 @@ def test_installed_metadata_agrees():
 
 def test_each_plugin_registers_itself_through_entry_points():
     for path in PYPROJECTS[1:]:
+        if load(path)["name"] in LIBRARIES:
+            assert "entry-points" not in tomllib.loads(path.read_text())["project"], path
+            continue
         groups = tomllib.loads(path.read_text())["project"]["entry-points"]
         assert set(groups) <= {
             "trialog.loggers",

@@ -356,3 +356,127 @@ def test_background_calls_arriving_together_are_delivered_in_order():
     assert clog.wait_idle(10)
     assert clog["s"].got == list(range(1000))
     clog.close()
+
+
+def test_a_block_queue_never_drops_and_the_caller_waits_for_room():
+    release = threading.Event()
+    started = threading.Event()
+
+    class Writer:
+        background = True
+        queue_policy = "block"
+
+        def __init__(self):
+            self.got = []
+
+        @hookimpl
+        def show_value(self, value):
+            started.set()
+            release.wait(10)
+            self.got.append(value)
+
+    clog = CombinedLogger({"w": {"type": Writer, "queue_size": 3}})
+    clog.show_value(0, "x")
+    assert started.wait(10)
+    done = threading.Event()
+
+    def loop():
+        for i in range(1, 50):
+            clog.show_value(i, "x")
+        done.set()
+
+    thread = threading.Thread(target=loop)
+    thread.start()
+    release.set()
+    assert done.wait(10)
+    thread.join(10)
+    summary = clog.close()
+    assert clog["w"].got == list(range(50))
+    assert summary["w"]["dropped"] == 0 and summary["w"]["undelivered"] == 0
+    assert summary["w"]["blocked"] >= 1 and summary["w"]["blocked_s"] > 0
+
+
+def test_queue_policy_can_be_set_in_the_declaration_and_is_checked():
+    class Net:
+        background = True
+
+        @hookimpl
+        def show_value(self, value):
+            pass
+
+    clog = CombinedLogger({"n": {"type": Net, "dispatch": {"queue_policy": "block", "queue_size": 2}}})
+    assert clog._loggers[0].queue.policy == "block" and clog._loggers[0].queue.maxsize == 2
+    clog.close()
+    with pytest.raises(LoggerConfigError, match="queue_policy"):
+        CombinedLogger({"n": {"type": Net, "queue_policy": "sometimes"}})
+
+
+class TakesQueueSize:
+    background = True
+
+    def __init__(self, queue_size: int = 100, every: int = 1):
+        self.queue_size = queue_size
+        self.every = every
+
+    @hookimpl
+    def show_value(self, value):
+        pass
+
+
+def test_a_reserved_key_the_plugin_also_takes_is_refused_naming_both():
+    with pytest.raises(LoggerConfigError, match="'queue_size' is both a dispatcher option") as info:
+        CombinedLogger({"vis": {"type": TakesQueueSize, "queue_size": 7}})
+    assert "TakesQueueSize" in str(info.value) and '"dispatch"' in str(info.value)
+    with pytest.raises(LoggerConfigError, match="'every' is both"):
+        CombinedLogger({"vis": {"type": TakesQueueSize, "every": 2}})
+
+
+def test_namespaced_options_reach_their_owner():
+    clog = CombinedLogger(
+        {
+            "own": {"type": TakesQueueSize, "options": {"queue_size": 7, "every": 3}},
+            "disp": {"type": TakesQueueSize, "dispatch": {"queue_size": 9, "every": 2}},
+            "both": {"type": TakesQueueSize, "options": {"queue_size": 5}, "dispatch": {"queue_size": 11}},
+            "trixi": (TakesQueueSize, {"queue_size": 13}, 4),
+        }
+    )
+    by_name = {lg.name: lg for lg in clog._loggers}
+    assert clog["own"].queue_size == 7 and clog["own"].every == 3 and by_name["own"].every == 1
+    assert by_name["own"].queue.maxsize == 1000
+    assert (
+        clog["disp"].queue_size == 100 and by_name["disp"].queue.maxsize == 9 and by_name["disp"].every == 2
+    )
+    assert clog["both"].queue_size == 5 and by_name["both"].queue.maxsize == 11
+    assert clog["trixi"].queue_size == 13 and by_name["trixi"].every == 4
+    clog.close()
+
+
+def test_flat_reserved_keys_still_work_for_plugins_that_do_not_take_them():
+    class Plain:
+        background = True
+
+        @hookimpl
+        def show_value(self, value):
+            pass
+
+    clog = CombinedLogger({"p": {"type": Plain, "queue_size": 7, "every": 2}})
+    assert clog._loggers[0].queue.maxsize == 7 and clog._loggers[0].every == 2
+    clog.close()
+
+
+@pytest.mark.parametrize(
+    ("decl", "match"),
+    [
+        ({"type": TakesQueueSize, "dispatch": {"colour": 1}}, "'dispatch' must be a mapping"),
+        ({"type": TakesQueueSize, "dispatch": 3}, "'dispatch' must be a mapping"),
+        ({"type": TakesQueueSize, "options": [1]}, "'options' must be a mapping"),
+        (
+            {"type": TakesQueueSize, "background": True, "dispatch": {"background": True}},
+            "both flat and under 'dispatch'",
+        ),
+        ({"type": TakesQueueSize, "colour": 3, "options": {"colour": 3}}, "both flat and under 'options'"),
+    ],
+)
+def test_bad_namespaces_are_named(decl, match):
+    with pytest.raises(LoggerConfigError, match=match):
+        CombinedLogger({"x": decl})

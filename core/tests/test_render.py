@@ -109,11 +109,16 @@ def test_pyplot_figure_is_rendered_without_replacing_its_canvas():
 
 
 def test_importing_render_does_not_import_matplotlib():
-    code = "import sys, trialog.render, trialog.imaging; assert 'matplotlib' not in sys.modules"
+    code = (
+        "import sys, trialog, trialog.api, trialog.render, trialog.imaging; "
+        "assert 'matplotlib' not in sys.modules"
+    )
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
 def test_missing_matplotlib_says_how_to_install(monkeypatch):
     monkeypatch.setitem(sys.modules, "matplotlib.figure", None)
-    with pytest.raises(TrialogError, match="pip install matplotlib"):
+    with pytest.raises(TrialogError, match=r"matplotlib.*pip install 'trialog\[plots\]'"):
         render.new_figure()
+    with pytest.raises(TrialogError, match=r"pip install 'trialog\[plots\]'"):
+        render.figure_to_png(object())

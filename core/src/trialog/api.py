@@ -28,6 +28,8 @@ Groups of names:
   ``get_simple_variables``, ``update_attributes``, ``reserved_attributes``, ``checkpointed_attributes``,
   ``seed_rngs`` / ``rng_state`` / ``set_rng_state``
 - ``metric_mode(name)``: "max" or "min", which way a metric improves (the one rule used everywhere)
+- background delivery: ``Delivery`` (the bounded, coalescing queue served by its own thread that every
+  background logger uses), ``DeliveryReport``
 - checkpoints: ``CheckpointManager``, ``CheckpointEntry``, ``WritebackFile``, ``MANIFEST_NAME``
 - files: ``write_atomic`` (temp file, fsync, rename, fsync folder; a full disk is ``DiskFullError``),
   ``write_json``, ``read_json`` (any corruption a named error)
@@ -40,6 +42,7 @@ Groups of names:
 - testing helpers: ``LoopbackAPI``, ``json_reply``, ``trialog_warnings``
 """
 
+# The imports below are re-exports (listed in __all__, built from _LAZY): not unused.
 from __future__ import annotations
 
 import importlib
@@ -72,6 +75,9 @@ _LAZY: dict[str, str] = {
     "ResumeFrom": "run",
     "latest_run": "run",
     "CombinedLogger": "dispatch",
+    # background delivery
+    "Delivery": "delivery",
+    "DeliveryReport": "delivery",
     # checkpoints
     "CheckpointManager": "checkpoint",
     "CheckpointEntry": "checkpoint",
@@ -111,6 +117,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from . import plugins, render
     from .checkpoint import MANIFEST_NAME, CheckpointEntry, CheckpointManager, WritebackFile
     from .config import Config, GridSearch
+    from .delivery import Delivery, DeliveryReport
     from .direction import metric_mode
     from .dispatch import CombinedLogger, to_numpy, to_scalar
     from .errors import (

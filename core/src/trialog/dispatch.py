@@ -13,16 +13,24 @@ import inspect
 import threading
 import time
 import warnings
-from collections import deque
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 from . import hookspecs
+from .delivery import DROP_OLDEST, POLICIES, Delivery
 from .errors import LoggerConfigError, TrialogError, TrialogWarning
 
-#: Keys of a logger declaration that belong to the dispatcher, not to the plugin.
-RESERVED_OPTIONS = frozenset({"type", "every", "background", "queue_size"})
+#: Keys of a logger declaration that belong to the dispatcher, not to the plugin. ``type`` is always
+#: the dispatcher's; the others may also be written under ``"dispatch": {...}``, and a plugin's own
+#: options under ``"options": {...}``. A flat dispatcher key that the plugin's constructor also takes
+#: is refused (LoggerConfigError naming both), never silently taken by one side.
+RESERVED_OPTIONS = frozenset(
+    {"type", "every", "background", "queue_size", "queue_policy", "dispatch", "options"}
+)
+#: What ``"dispatch": {...}`` may hold.
+DISPATCH_OPTIONS = frozenset({"every", "background", "queue_size", "queue_policy"})
+DEFAULT_QUEUE_SIZE = 1000
 CONTROL_KEYWORDS = frozenset({"log_all", "same_as_last", "do_not_increase"})
 #: Parameters whose values may be tensors and are converted to numpy before reaching a logger.
 ARRAY_PARAMS = frozenset(
@@ -83,7 +91,7 @@ def to_scalar(value: Any) -> Any:
 class _Logger:
     """One configured logger: its object, frequency, hook implementations and health."""
 
-    def __init__(self, name: str, type_name: str, obj: Any, every: int, background: bool, queue_size: int):
+    def __init__(self, name: str, type_name: str, obj: Any, every: int):
         self.name = name
         self.type_name = type_name
         self.obj = obj
@@ -93,135 +101,91 @@ class _Logger:
         self.consecutive = 0
         self.disabled = False
         self.last_error: str | None = None
-        self.worker: _Worker | None = _Worker(self, queue_size) if background else None
+        self.queue: Delivery | None = None
 
     @property
     def label(self) -> str:
         return f"{self.name!r} ({self.type_name})"
 
 
-class _Worker:
-    """A bounded queue and a daemon thread delivering one background logger's calls in order."""
+class _Decl:
+    """A parsed logger declaration: what to build and the dispatcher's own options for it."""
 
-    def __init__(self, logger: _Logger, maxsize: int):
-        self.logger = logger
-        self.maxsize = max(1, maxsize)
-        self.items: deque[list[Any]] = deque()
-        self.pending: dict[tuple[Any, ...], list[Any]] = {}
-        self.cond = threading.Condition()
-        self.busy = False
-        self.waiting = False
-        self.closing = False
-        self.dropped = 0
-        self.coalesced = 0
-        self.dispatcher: CombinedLogger | None = None
-        self.thread = threading.Thread(target=self._serve, name=f"trialog-{logger.name}", daemon=True)
+    __slots__ = ("background", "every", "kind", "options", "policy", "queue_size", "reserved")
 
-    def put(self, hook: str, key: Any, fn: Any, args: list[Any]) -> None:
-        ckey = (hook, key) if hook in COALESCED_HOOKS else None
-        with self.cond:
-            if self.closing:
-                return
-            if ckey is not None and ckey in self.pending:
-                self.pending[ckey][2] = args
-                self.coalesced += 1
-                return
-            if len(self.items) >= self.maxsize and hook not in CRITICAL_HOOKS:
-                self._drop_oldest()
-            item = [hook, fn, args, ckey]
-            self.items.append(item)
-            if ckey is not None:
-                self.pending[ckey] = item
-            if self.waiting:
-                self.cond.notify()
-
-    def _drop_oldest(self) -> None:
-        for i, item in enumerate(self.items):
-            if item[0] not in CRITICAL_HOOKS:
-                del self.items[i]
-                if item[3] is not None:
-                    self.pending.pop(item[3], None)
-                self.dropped += 1
-                if self.dropped == 1:
-                    warnings.warn(
-                        f"trialog: background logger {self.logger.label} cannot keep up; its queue "
-                        f"({self.maxsize} items) is full and the oldest items are being dropped",
-                        TrialogWarning,
-                        stacklevel=4,
-                    )
-                return
-
-    def _serve(self) -> None:
-        while True:
-            with self.cond:
-                self.busy = False
-                self.cond.notify_all()
-                while not self.items and not self.closing:
-                    self.waiting = True
-                    self.cond.wait()
-                    self.waiting = False
-                if not self.items:
-                    return
-                hook, fn, args, ckey = self.items.popleft()
-                if ckey is not None:
-                    self.pending.pop(ckey, None)
-                self.busy = True
-            assert self.dispatcher is not None
-            self.dispatcher._invoke(self.logger, hook, fn, args)
-
-    def wait_idle(self, deadline: float) -> bool:
-        with self.cond:
-            while self.items or self.busy:
-                left = deadline - time.monotonic()
-                if left <= 0 or not self.thread.is_alive():
-                    return False
-                self.cond.wait(left)
-        return True
-
-    def stop(self) -> None:
-        with self.cond:
-            self.closing = True
-            self.cond.notify_all()
+    def __init__(self, kind: Any, options: dict[str, Any], every: Any = 1) -> None:
+        self.kind = kind
+        self.options = options
+        self.every = every
+        self.background: bool | None = None
+        self.queue_size: Any = DEFAULT_QUEUE_SIZE
+        self.policy: str | None = None
+        self.reserved: list[str] = []  # dispatcher keys written flat (they may clash with the plugin's)
 
 
-def _parse(name: str, decl: Any) -> tuple[Any, dict[str, Any], int, bool | None, int]:
-    """A logger declaration -> (type or object, plugin options, every, background, queue size)."""
-    options: dict[str, Any] = {}
-    every: Any = 1
-    background = None
-    queue_size: Any = 1000
+def parse_declaration(name: str, decl: Any) -> _Decl:
+    """A logger declaration -> what to build, its plugin options and the dispatcher's options."""
     if isinstance(decl, str) or inspect.isclass(decl):
-        kind = decl
+        parsed = _Decl(decl, {})
     elif isinstance(decl, Mapping):
         options = dict(decl)
         if "type" not in options:
             raise LoggerConfigError(
                 f"logger {name!r}: its declaration has no 'type' (e.g. {{'type': 'file'}})"
             )
-        kind = options.pop("type")
-        every = options.pop("every", 1)
-        background = options.pop("background", None)
-        queue_size = options.pop("queue_size", 1000)
+        parsed = _Decl(options.pop("type"), options)
+        own = options.pop("dispatch", None) or {}
+        if not isinstance(own, Mapping) or set(own) - DISPATCH_OPTIONS:
+            raise LoggerConfigError(
+                f"logger {name!r}: 'dispatch' must be a mapping of the dispatcher's options "
+                f"({', '.join(sorted(DISPATCH_OPTIONS))}), got {own!r}"
+            )
+        plugin_options = options.pop("options", None)
+        if plugin_options is not None:
+            if not isinstance(plugin_options, Mapping):
+                raise LoggerConfigError(
+                    f"logger {name!r}: 'options' must be a mapping of the logger's own options, "
+                    f"got {plugin_options!r}"
+                )
+        flat = {k: options.pop(k) for k in DISPATCH_OPTIONS & options.keys()}
+        parsed.reserved = sorted(flat)
+        for key in flat.keys() & own.keys():
+            raise LoggerConfigError(f"logger {name!r}: {key!r} is given both flat and under 'dispatch'")
+        for key in (plugin_options or {}).keys() & options.keys():
+            raise LoggerConfigError(f"logger {name!r}: {key!r} is given both flat and under 'options'")
+        options.update(plugin_options or {})
+        settings = {**flat, **own}
+        parsed.every = settings.get("every", 1)
+        parsed.background = settings.get("background")
+        parsed.queue_size = settings.get("queue_size", DEFAULT_QUEUE_SIZE)
+        parsed.policy = settings.get("queue_policy")
     elif isinstance(decl, (tuple, list)):
         if not 1 <= len(decl) <= 3:
             raise LoggerConfigError(
                 f"logger {name!r}: a tuple declaration is (type, options, every), got {decl!r}"
             )
-        kind = decl[0]
         options = dict(decl[1] or {}) if len(decl) > 1 else {}
-        every = decl[2] if len(decl) > 2 else 1
+        parsed = _Decl(decl[0], options, decl[2] if len(decl) > 2 else 1)
     else:
-        return decl, {}, 1, None, 1000  # an already-built logger object
+        return _Decl(decl, {})  # an already-built logger object
+    every, queue_size = parsed.every, parsed.queue_size
     if not isinstance(every, int) or isinstance(every, bool) or every < 1:
         raise LoggerConfigError(f"logger {name!r}: 'every' must be a positive integer, got {every!r}")
-    if not isinstance(queue_size, int) or queue_size < 1:
+    if not isinstance(queue_size, int) or isinstance(queue_size, bool) or queue_size < 1:
         raise LoggerConfigError(
             f"logger {name!r}: 'queue_size' must be a positive integer, got {queue_size!r}"
         )
-    return kind, options, every, background, queue_size
+    if parsed.policy is not None and parsed.policy not in POLICIES:
+        raise LoggerConfigError(
+            f"logger {name!r}: 'queue_policy' must be one of {', '.join(POLICIES)}, got {parsed.policy!r}"
+        )
+    return parsed
 
 
-def _instantiate(name: str, kind: Any, options: dict[str, Any], run_dir: Path | None) -> tuple[Any, str]:
+def check_class(
+    name: str, kind: Any, options: Mapping[str, Any], reserved: Iterable[str] = ()
+) -> tuple[Any, str, Mapping[str, inspect.Parameter]]:
+    """Find a declaration's logger class and check its options, creating nothing: (class, type name, parameters)."""
     if isinstance(kind, str):
         from . import plugins
 
@@ -229,10 +193,19 @@ def _instantiate(name: str, kind: Any, options: dict[str, Any], run_dir: Path | 
         type_name = kind
     else:
         cls, type_name = kind, getattr(kind, "__name__", repr(kind))
+    params: Mapping[str, inspect.Parameter]
     try:
         params = inspect.signature(cls).parameters
     except (TypeError, ValueError):
         params = {}
+    for key in reserved:
+        if key in params and params[key].kind is not inspect.Parameter.VAR_KEYWORD:
+            raise LoggerConfigError(
+                f"logger {name!r}: {key!r} is both a dispatcher option and an option of the {type_name} "
+                f"logger ({getattr(cls, '__qualname__', type_name)} takes {key!r}); write "
+                f'"dispatch": {{"{key}": ...}} for the dispatcher\'s, or "options": {{"{key}": ...}} '
+                f"for the {type_name} logger's own"
+            )
     takes_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
     accepted = [p for p in params if params[p].kind not in (inspect.Parameter.VAR_POSITIONAL,)]
     unknown = sorted(set(options) - set(accepted)) if not takes_any else []
@@ -241,6 +214,13 @@ def _instantiate(name: str, kind: Any, options: dict[str, Any], run_dir: Path | 
             f"logger {name!r} ({type_name}) does not accept option(s) {', '.join(map(repr, unknown))}; "
             f"it accepts: {', '.join(a for a in accepted if a != 'run_dir') or 'no options'}"
         )
+    return cls, type_name, params
+
+
+def _instantiate(
+    name: str, kind: Any, options: dict[str, Any], run_dir: Path | None, reserved: Iterable[str] = ()
+) -> tuple[Any, str]:
+    cls, type_name, params = check_class(name, kind, options, reserved)
     if "run_dir" in params and "run_dir" not in options:
         options["run_dir"] = run_dir
     try:
@@ -282,8 +262,15 @@ class CombinedLogger:
     """Fans each logger call out to the configured loggers (trixi's CombinedLogger, done right).
 
     ``loggers`` maps a name to ``"type"``, ``{"type": t, "every": n, "background": b, "queue_size": q,
-    **options}``, trixi's tuple ``(type, options, every)`` or a ready logger object; a list of type
-    names is accepted too.
+    "queue_policy": p, **options}``, trixi's tuple ``(type, options, every)`` or a ready logger object;
+    a list of type names is accepted too. The dispatcher's keys may also be written under
+    ``"dispatch": {...}`` and the plugin's under ``"options": {...}``; a flat dispatcher key that the
+    plugin's constructor also takes (Visdom's ``queue_size``) is a ``LoggerConfigError`` naming both.
+
+    Background loggers are fed through a :class:`trialog.delivery.Delivery` of ``queue_size`` items:
+    with ``queue_policy`` ``"drop_oldest"`` (the default; network loggers) the oldest droppable call
+    goes when it is full, with one warning at the first drop; with ``"block"`` (file writers declare
+    ``queue_policy = "block"``) the caller waits for room and nothing is dropped.
     """
 
     def __init__(
@@ -320,18 +307,31 @@ class CombinedLogger:
     def _add(self, name: str, decl: Any) -> None:
         if any(lg.name == name for lg in self._loggers):
             raise LoggerConfigError(f"logger name {name!r} is declared twice")
-        kind, options, every, background, queue_size = _parse(name, decl)
+        decl = parse_declaration(name, decl)
+        kind = decl.kind
         if isinstance(kind, str) or inspect.isclass(kind):
-            obj, type_name = _instantiate(name, kind, options, self.run_dir)
+            obj, type_name = _instantiate(name, kind, decl.options, self.run_dir, decl.reserved)
         else:
             obj, type_name = kind, type(kind).__name__
+        background = decl.background
         if background is None:
             background = bool(getattr(obj, "background", False))
-        logger = _Logger(name, type_name, obj, every, background, queue_size)
+        logger = _Logger(name, type_name, obj, decl.every)
         logger.impls = _hook_impls(logger.label, obj)
-        if logger.worker is not None:
-            logger.worker.dispatcher = self
-            logger.worker.thread.start()
+        if background:
+            # File writers declare ``queue_policy = "block"``: they wait for room instead of losing values.
+            policy = decl.policy or getattr(obj, "queue_policy", DROP_OLDEST)
+            if policy not in POLICIES:
+                raise LoggerConfigError(
+                    f"logger {logger.label}: its queue_policy must be one of {', '.join(POLICIES)}, got {policy!r}"
+                )
+            logger.queue = Delivery(
+                lambda item, lg=logger: self._invoke(lg, *item),
+                maxsize=decl.queue_size,
+                policy=policy,
+                name=f"trialog-{name}",
+                label=f"background logger {logger.label}",
+            )
         self._loggers.append(logger)
 
     # ----------------------------------------------------------------- access
@@ -415,10 +415,15 @@ class CombinedLogger:
         for lg in due:
             fn, params = lg.impls[hook]
             args = [call[p] for p in params]
-            if lg.worker is None:
+            queue = lg.queue
+            if queue is None:
                 self._invoke(lg, hook, fn, args)
             else:
-                lg.worker.put(hook, key, fn, [_detach(a) for a in args])
+                queue.put(
+                    (hook, fn, [_detach(a) for a in args]),
+                    (hook, key) if hook in COALESCED_HOOKS else None,
+                    keep=hook in CRITICAL_HOOKS,
+                )
 
     def _invoke(self, lg: _Logger, hook: str, fn: Any, args: list[Any]) -> None:
         try:
@@ -494,14 +499,19 @@ class CombinedLogger:
     def wait_idle(self, timeout: float | None = None) -> bool:
         """Block until every background queue is empty and idle; False if ``timeout`` ran out first."""
         deadline = time.monotonic() + (self.drain_timeout if timeout is None else timeout)
-        return all(lg.worker.wait_idle(deadline) for lg in self._loggers if lg.worker is not None)
+        return all(
+            lg.queue.wait_idle(max(0.0, deadline - time.monotonic()))
+            for lg in self._loggers
+            if lg.queue is not None
+        )
 
     def close(self, timeout: float | None = None) -> dict[str, Any]:
         """Flush and close every logger, draining background queues for at most ``timeout`` seconds.
 
         Returns {logger name: {"type", "failures", "disabled", "dropped", "coalesced", "undelivered",
-        "last_error", and "stats" when the logger keeps a ``stats`` mapping}}; anything lost is also
-        reported in one warning.
+        "last_error", for background loggers "blocked" and "blocked_s" (how often / how long the caller
+        waited for room in a ``"block"`` queue), and "stats" when the logger keeps a ``stats`` mapping}};
+        anything lost is also reported in one warning.
         """
         if self._closed:
             return self._summary
@@ -510,10 +520,10 @@ class CombinedLogger:
         for lg in self._loggers:
             if "close" in lg.impls:  # disabled loggers too: they may hold threads and connections
                 fn, _ = lg.impls["close"]
-                if lg.worker is None:
+                if lg.queue is None:
                     self._invoke(lg, "close", fn, [])
                 else:
-                    lg.worker.put("close", None, fn, [])
+                    lg.queue.put(("close", fn, []), keep=True)
         lost = []
         for lg in self._loggers:
             entry = {
@@ -525,15 +535,14 @@ class CombinedLogger:
                 "undelivered": 0,
                 "last_error": lg.last_error,
             }
-            if lg.worker is not None:
-                lg.worker.stop()
-                lg.worker.thread.join(max(0.0, deadline - time.monotonic()))
-                with lg.worker.cond:
-                    entry["undelivered"] = len(lg.worker.items) + int(lg.worker.busy)
-                    lg.worker.items.clear()
+            if lg.queue is not None:
+                report = lg.queue.close(max(0.0, deadline - time.monotonic()))
                 entry.update(
-                    dropped=lg.worker.dropped,
-                    coalesced=lg.worker.coalesced,
+                    undelivered=report.undelivered,
+                    dropped=report.dropped,
+                    coalesced=report.coalesced,
+                    blocked=report.blocked,
+                    blocked_s=report.blocked_s,
                     failures=lg.failures,
                     disabled=lg.disabled,
                     last_error=lg.last_error,

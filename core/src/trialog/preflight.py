@@ -19,29 +19,23 @@ __all__ = ["check_checkpoint_options", "check_loggers"]
 
 def check_loggers(loggers: Mapping[str, Any] | Iterable[str] | None) -> None:
     """Raise a LoggerConfigError naming the logger for an unknown type, unknown options or a credential."""
-    from . import plugins
-    from .dispatch import _parse  # the dispatcher's own reading of a declaration
+    from .dispatch import check_class, parse_declaration
 
     if loggers is None:
         return
     if not isinstance(loggers, Mapping):
         loggers = {str(kind): kind for kind in loggers}
     for name, decl in loggers.items():
-        kind, options, *_ = _parse(str(name), decl)
-        secrets = find_credentials(options)
+        parsed = parse_declaration(str(name), decl)
+        secrets = find_credentials(parsed.options)
         if secrets:
             raise LoggerConfigError(
                 f"logger {name!r}: option(s) {', '.join(map(repr, secrets))} look like credentials; options are "
                 "stored with the run's config, so trialog refuses them before anything is written. Keep the "
                 "credential in an environment variable and name the variable (e.g. token_env='SLACK_BOT_TOKEN')"
             )
-        if isinstance(kind, str):
-            cls = plugins.load("trialog.loggers", kind)
-        elif inspect.isclass(kind):
-            cls = kind
-        else:
-            continue  # a ready logger object
-        _check_options(f"logger {name!r} ({kind if isinstance(kind, str) else cls.__name__})", cls, options)
+        if isinstance(parsed.kind, str) or inspect.isclass(parsed.kind):
+            check_class(str(name), parsed.kind, parsed.options, parsed.reserved)
 
 
 def check_checkpoint_options(options: Mapping[str, Any]) -> None:
@@ -54,20 +48,4 @@ def check_checkpoint_options(options: Mapping[str, Any]) -> None:
         allowed = ["every", *(p for p in params if p not in ("directory", "on_saved"))]
         raise ConfigError(
             f"checkpoint option(s) {', '.join(map(repr, unknown))} unknown; use {', '.join(allowed)}"
-        )
-
-
-def _check_options(label: str, cls: Any, options: Mapping[str, Any]) -> None:
-    try:
-        params = inspect.signature(cls).parameters
-    except (TypeError, ValueError):
-        return
-    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
-        return
-    accepted = [p for p in params if params[p].kind is not inspect.Parameter.VAR_POSITIONAL]
-    unknown = sorted(set(options) - set(accepted))
-    if unknown:
-        raise LoggerConfigError(
-            f"{label} does not accept option(s) {', '.join(map(repr, unknown))}; "
-            f"it accepts: {', '.join(a for a in accepted if a != 'run_dir') or 'no options'}"
         )

@@ -45,13 +45,22 @@ DPI = 100
 _ANNOTATE_MAX_CELLS = 100
 
 
-def new_figure(title: str | None = None, figsize: tuple[float, float] = FIGSIZE, dpi: int = DPI) -> Any:
-    """A blank ``Figure`` with an Agg canvas attached (no pyplot, no global backend)."""
+def _agg() -> tuple[Any, Any]:
+    """matplotlib's (Figure, FigureCanvasAgg), or a TrialogError saying which extra installs it."""
     try:
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.figure import Figure
     except ImportError as exc:
-        raise TrialogError(f"drawing plots needs matplotlib ({exc}); pip install matplotlib") from exc
+        raise TrialogError(
+            f"drawing plots needs matplotlib, which is not installed ({exc}); it comes with trialog's "
+            "'plots' extra: pip install 'trialog[plots]'"
+        ) from exc
+    return Figure, FigureCanvasAgg
+
+
+def new_figure(title: str | None = None, figsize: tuple[float, float] = FIGSIZE, dpi: int = DPI) -> Any:
+    """A blank ``Figure`` with an Agg canvas attached (no pyplot, no global backend)."""
+    Figure, FigureCanvasAgg = _agg()
     fig = Figure(figsize=figsize, dpi=dpi)
     FigureCanvasAgg(fig)
     if title:
@@ -312,7 +321,7 @@ def embedding(features: Any, labels: Sequence[Any] | None = None, title: str | N
 
 def _rgba(fig: Any) -> np.ndarray:
     """Draw ``fig`` and return its pixels as uint8 (H, W, 4), without touching a GUI canvas it may have."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    _, FigureCanvasAgg = _agg()
 
     canvas = fig.canvas
     if not isinstance(canvas, FigureCanvasAgg):

@@ -7,7 +7,6 @@ import json
 import logging
 import socket
 import threading
-import time
 import warnings
 from pathlib import Path
 
@@ -47,24 +46,48 @@ def telegram(url: str, **options) -> CombinedLogger:
     return CombinedLogger({"tg": declaration})
 
 
-def simulate_run(clog: CombinedLogger, steps: int = 200) -> tuple[dict, float]:
-    """A short run through the dispatcher; returns the close summary and the seconds the loop took."""
-    start = time.perf_counter()
+def simulate_run(clog: CombinedLogger, fake=None, steps: int = 200, hold_through_close: bool = False) -> dict:
+    """A short run through the dispatcher; returns the close summary.
+
+    With ``fake``, its gate holds every request unanswered until the loop has returned: the loop
+    returning with nothing answered shows that it never waited for the API. ``hold_through_close``
+    keeps the gate shut through ``close()`` as well: close then returns with the request still
+    unanswered, bounded by close_timeout and not by the API.
+    """
+    if fake is not None:
+        fake.gate = threading.Event()
+    try:
+        summary = _run(clog, fake, steps, hold_through_close)
+    finally:
+        if fake is not None:
+            fake.gate.set()
+    return summary
+
+
+def _run(clog: CombinedLogger, fake, steps: int, hold_through_close: bool) -> dict:
     clog.lifecycle("on_run_start", run=RUN, config={"lr": 0.1, "optimizer": {"name": "adam"}})
     for step in range(steps):
         clog.show_value(1.0 / (step + 1), "loss", counter=step, tag="train")
     clog.show_text("epoch 0 <done> & dusted")
     clog.show_image(IMAGE, "sample")
-    loop = time.perf_counter() - start
+    if fake is not None:
+        assert fake.requests == 0  # the loop returned before the fake answered anything
+        if not hold_through_close:
+            fake.gate.set()
     end = {**RUN, "status": "finished", "end": "2026-01-01T11:02:03+00:00"}
     clog.lifecycle("on_run_end", run=end, summary=SUMMARY)
-    return clog.close(), loop
+    summary = clog.close()
+    if fake is not None and hold_through_close:
+        assert fake.requests == 0  # close() gave up on the unanswered request: it is bounded
+    return summary
 
 
-def unused_port() -> int:
+@pytest.fixture
+def refused_url():
+    """A base URL on 127.0.0.1 whose port is held by a bound socket that never listens: connections are refused."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}/bot"
 
 
 def telegram_threads() -> list[threading.Thread]:
@@ -75,7 +98,7 @@ def telegram_threads() -> list[threading.Thread]:
 def test_notifications_text_and_photos_arrive_intact(fake, token):
     with trialog_warnings() as warned:
         clog = telegram(fake.base_url)
-        summary, _ = simulate_run(clog)
+        summary = simulate_run(clog, fake)
     assert warned == []
     assert summary["tg"]["failures"] == 0
     assert clog["tg"].stats["sent"] == 5
@@ -183,20 +206,30 @@ def test_a_group_upgraded_to_a_supergroup_is_followed(fake, token):
 
 
 # ---------------------------------------------------------------------------------------------- faults
-def test_flood_control_retry_after_is_honoured(fake, token):
-    fake.rate_limit(times=1, retry_after=1)
+def test_flood_control_retry_after_is_honoured(fake, token, monkeypatch):
+    from trialog_telegram import TelegramLogger
+
+    # Record each RetryAfter wait (and what the fake had seen by then) instead of sleeping: no clock.
+    waits = []
+
+    async def recorded(self, seconds):
+        waits.append((seconds, fake.methods()))
+
+    monkeypatch.setattr(TelegramLogger, "_wait_retry_after", recorded)
+    fake.rate_limit(times=1, retry_after=7)
     with trialog_warnings() as warned:
-        start = time.perf_counter()
-        simulate_run(telegram(fake.base_url))
+        simulate_run(telegram(fake.base_url), fake)
     assert warned == []
-    assert time.perf_counter() - start >= 1.0
+    # one wait of the 7 s flood control asked for, after the refused request and before its retry
+    ((seconds, seen),) = waits
+    assert seconds == 7 and seen == ["getMe"] and fake.methods()[:2] == ["getMe", "getMe"]
     assert len(fake.live("text")) == 3 and len(fake.live("photo")) == 2
 
 
 def test_a_passing_500_is_retried(fake, token):
     fake.fail(500, times=1)
     with trialog_warnings() as warned:
-        simulate_run(telegram(fake.base_url))
+        simulate_run(telegram(fake.base_url), fake)
     assert warned == []
     assert len(fake.live("text")) == 3
 
@@ -205,32 +238,28 @@ def test_a_passing_500_is_retried(fake, token):
     "fault",
     ["server_down", "flood_control_too_long", "status_500", "status_502", "latency_5s", "invalid_token"],
 )
-def test_faults_never_stall_or_crash_the_run_and_warn_once(fault, token, monkeypatch):
+def test_faults_never_stall_or_crash_the_run_and_warn_once(fault, token, monkeypatch, refused_url):
     options = {"close_timeout": 2.0, "timeout": 1.0}
     wrong = "987654321:WRONG-token_abcdefghijklmnopqrstuvwxyz"
     with FakeTelegram(token=token) as fake:
-        url = fake.base_url
+        url, gated = fake.base_url, fake
         if fault == "server_down":
-            url = f"http://127.0.0.1:{unused_port()}/bot"
+            url, gated = refused_url, None  # connections are refused at once: nothing to hold
         elif fault == "flood_control_too_long":
             fake.rate_limit(times=1000, retry_after=120)
         elif fault.startswith("status_"):
             fake.fail(int(fault[-3:]), times=1000, description="Bad Gateway")
-        elif fault == "latency_5s":
-            fake.delay = 5.0
+        elif fault == "latency_5s":  # an API that does not answer before the run has closed
             options["timeout"] = 0.3
         elif fault == "invalid_token":
             monkeypatch.setenv("TELEGRAM_BOT_TOKEN", wrong)
         with trialog_warnings() as warned:
-            start = time.perf_counter()
-            summary, loop = simulate_run(telegram(url, **options))
-            total = time.perf_counter() - start
+            # the loop returns before the fake answers anything; with latency, close() does too
+            summary = simulate_run(telegram(url, **options), gated, hold_through_close=fault == "latency_5s")
     messages = warned
     assert len(messages) == 1, messages
     assert token not in messages[0] and wrong not in messages[0] and "WRONG-token" not in messages[0]
     assert summary["tg"]["failures"] == 0
-    assert loop < 0.5
-    assert total < 8.0
     if fault == "invalid_token":
         # PTB puts the token into InvalidToken's message; the warning has it scrubbed.
         assert "InvalidToken: The token `***` was rejected by the server." in messages[0]
@@ -238,14 +267,17 @@ def test_faults_never_stall_or_crash_the_run_and_warn_once(fault, token, monkeyp
 
 
 def test_close_waits_a_bounded_time_for_a_slow_server(token):
-    with FakeTelegram(token=token, delay=5.0) as fake:
-        clog = telegram(fake.base_url, close_timeout=0.5, timeout=10.0)
-        clog.lifecycle("on_run_end", run=RUN, summary=SUMMARY)
-        with trialog_warnings() as warned:
-            start = time.perf_counter()
-            clog.close()
-            elapsed = time.perf_counter() - start
-    assert elapsed < 4.0  # close_timeout + the Bot's shutdown on its loop
+    with FakeTelegram(token=token) as fake:
+        fake.gate = threading.Event()  # the API holds the request: it answers only after close returned
+        try:
+            clog = telegram(fake.base_url, close_timeout=0.5, timeout=60.0)
+            clog.lifecycle("on_run_end", run=RUN, summary=SUMMARY)
+            assert fake.wait_for(lambda f: f.held >= 1)
+            with trialog_warnings() as warned:
+                clog.close()
+            assert fake.requests == 0  # close gave up on the held request after close_timeout
+        finally:
+            fake.gate.set()
     (message,) = warned
     assert "could not deliver 1 pending post" in message
     assert clog["tg"].stats["undelivered"] == 1

@@ -154,3 +154,15 @@ def test_two_loggers_in_one_folder_keep_separate_files(tmp_path):
     first.close()
     second.close()
     assert len(list(tmp_path.glob("events.out.tfevents.*"))) == 2
+
+
+def test_a_tight_loop_through_a_small_queue_loses_no_value(tmp_path):
+    """A file writer behind the dispatcher waits for room instead of dropping (issue 13: 58-66 % were lost)."""
+    n = 5000
+    clog = CombinedLogger({"tb": {"type": "tensorboard", "queue_size": 10}}, run_dir=tmp_path)
+    for step in range(n):
+        clog.show_value(float(step), "loss", counter=step)
+    summary = clog.close()["tb"]
+    assert summary["dropped"] == 0 and summary["undelivered"] == 0 and summary["failures"] == 0
+    acc = _read(tmp_path / "save" / "tensorboard")
+    assert _scalars(acc, "loss") == [(step, float(step)) for step in range(n)]

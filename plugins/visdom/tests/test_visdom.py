@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import socket
+import threading
 import warnings
 
 import numpy as np
@@ -12,37 +13,56 @@ import requests
 from trialog_visdom import VisdomLogger
 from trialog_visdom.server import is_ready, start_server, stop_server
 
-from trialog.dispatch import CombinedLogger
-from trialog.errors import LoggerConfigError, TrialogWarning
+from trialog.api import CombinedLogger, LoggerConfigError, TrialogWarning
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+def _reuse_port_socket(port: int = 0) -> socket.socket:
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    sock.bind(("127.0.0.1", port))
+    return sock
 
 
 class _Server:
-    """A Visdom server on a free port of 127.0.0.1; ``start`` again to get a fresh one on the same port."""
+    """A Visdom server on a port of 127.0.0.1 the OS picked; ``start`` again for a fresh one on the same port.
+
+    The port stays reserved for the test's life by a bound, never-listening socket (connections to a
+    stopped server are refused, as with a real outage); each start hands the server a fresh socket
+    bound to the same port with SO_REUSEPORT. No port is ever released and re-bound.
+    """
 
     def __init__(self, folder):
         self.folder = folder
-        self.port = _free_port()
+        self.placeholder = _reuse_port_socket()
+        self.port = self.placeholder.getsockname()[1]
         self.process = None
 
     def start(self, name: str = "env") -> None:
-        self.process = start_server(self.port, self.folder / name)
+        self.process = start_server(self.port, self.folder / name, sock=_reuse_port_socket(self.port))
+        assert self.process.port == self.port
 
     def stop(self) -> None:
         if self.process is not None:
             stop_server(self.process)
+
+    def close(self) -> None:
+        self.stop()
+        self.placeholder.close()
+
+
+@pytest.fixture
+def closed_port():
+    """A port of 127.0.0.1 held by a bound socket that never listens: every connection is refused."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        yield sock.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
 def shared_server(tmp_path_factory, request):
     """One server for the tests that leave it running (each uses its own env)."""
     srv = _Server(tmp_path_factory.mktemp("visdom"))
-    request.addfinalizer(srv.stop)
+    request.addfinalizer(srv.close)
     srv.start()
     return srv
 
@@ -51,7 +71,7 @@ def shared_server(tmp_path_factory, request):
 def server(tmp_path, request):
     """A server of the test's own, which it may stop and restart."""
     srv = _Server(tmp_path)
-    request.addfinalizer(srv.stop)
+    request.addfinalizer(srv.close)
     srv.start()
     return srv
 
@@ -203,8 +223,8 @@ def test_server_killed_mid_run_warns_once_and_reconnects(server, tmp_path):
     assert _traces(windows["acc"])["acc"] == (list(range(12)), [float(s) for s in range(12)])
 
 
-def test_unreachable_at_start_warns_once_or_raises(tmp_path):
-    port = _free_port()
+def test_unreachable_at_start_warns_once_or_raises(tmp_path, closed_port):
+    port = closed_port
     with pytest.warns(TrialogWarning, match=f"no server answers at http://127.0.0.1:{port}") as caught:
         clog = CombinedLogger({"vis": {"type": "visdom", "server": "http://127.0.0.1", "port": port}})
         for step in range(20):
@@ -217,12 +237,14 @@ def test_unreachable_at_start_warns_once_or_raises(tmp_path):
 
 
 def test_auto_start_starts_a_local_server_and_stops_it(tmp_path, request):
-    port = _free_port()
-    vis = VisdomLogger(run_dir=tmp_path / "run1", server="http://localhost", port=port, auto_start=True,
+    # port=0: the server listens on a port the OS picks, bound before the server starts (no race)
+    vis = VisdomLogger(run_dir=tmp_path / "run1", server="http://localhost", port=0, auto_start=True,
                        keep_server=False)  # fmt: skip
     if vis.server_process is not None:
         request.addfinalizer(lambda: stop_server(vis.server_process))
-    assert vis.server_process is not None and is_ready(port)
+    assert vis.server_process is not None and vis.port == vis.server_process.port != 0
+    port = vis.port
+    assert is_ready(port)
     assert vis.env == "run1"
     vis.show_value(1.0, "x", None, None)
     assert vis.wait_idle()
@@ -250,3 +272,58 @@ def test_tsne_embedding(shared_server):
     vis.close()
     traces = windows["emb"]["content"]["data"]
     assert [t["name"] for t in traces] == ["a", "b"] and [len(t["x"]) for t in traces] == [15, 15]
+
+
+def test_start_server_refuses_a_port_in_use(tmp_path, closed_port):
+    with pytest.raises(RuntimeError, match=f"cannot listen on 127.0.0.1:{closed_port}"):
+        start_server(closed_port, tmp_path / "env")
+
+
+def test_reserved_queue_size_is_refused_naming_both_and_namespaced_forms_work(closed_port):
+    """Visdom documents queue_size: the dispatcher's key of the same name never silently shadows it."""
+    options = {"type": "visdom", "server": "http://127.0.0.1", "port": closed_port}
+    with pytest.raises(LoggerConfigError, match="'queue_size' is both a dispatcher option") as info:
+        CombinedLogger({"vis": {**options, "queue_size": 7}})
+    assert "visdom" in str(info.value) and "VisdomLogger" in str(info.value)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", TrialogWarning)  # nothing listens: one "unreachable" warning
+        clog = CombinedLogger(
+            {
+                "own": {**options, "options": {"queue_size": 7}},
+                "disp": {**options, "dispatch": {"queue_size": 9}},
+                "trixi": ("visdom", {"server": "http://127.0.0.1", "port": closed_port, "queue_size": 5}, 2),
+            }
+        )
+        by_name = {lg.name: lg for lg in clog._loggers}
+        assert clog["own"]._queue_size == 7 and clog["own"]._sender.maxsize == 7
+        assert clog["disp"]._queue_size == 100 and by_name["disp"].queue.maxsize == 9
+        assert clog["trixi"]._queue_size == 5 and by_name["trixi"].every == 2
+        clog.close()
+
+
+def test_extra_calls_beyond_queue_size_are_dropped_with_one_warning_at_the_first_drop(closed_port):
+    with pytest.warns(TrialogWarning, match="no server answers"):
+        vis = VisdomLogger(server="http://127.0.0.1", port=closed_port, queue_size=2, retry_secs=3600)
+    hold = threading.Event()
+    entered = threading.Event()
+
+    deliver = vis._sender.handler
+
+    def holding(item):  # holds the sender on the first item, then delivers as usual
+        if item[1] == "held":
+            entered.set()
+            hold.wait(10)
+        deliver(item)
+
+    vis._sender.handler = holding
+    vis._sender.put(("extra", "held", lambda: None))
+    assert entered.wait(10)
+    with warnings.catch_warnings(record=True) as records:
+        warnings.simplefilter("always")
+        for i in range(5):
+            vis.show_progress(i / 10)
+    messages = [str(w.message) for w in records if issubclass(w.category, TrialogWarning)]
+    assert len(messages) == 1 and "visdom logger" in messages[0] and "1 dropped so far" in messages[0]
+    hold.set()
+    vis.close()
+    assert vis.stats["dropped"] == 3

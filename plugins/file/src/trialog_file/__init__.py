@@ -11,9 +11,13 @@ Layout (trixi's)::
         log/<name or default>.log        show_text (and python_logger) lines with timestamps
         config/logger_config.json        the last log_config (the experiment writes config/config.json)
 
-``show_value`` only records the value in memory and queues its CSV row (about a microsecond);
-a helper thread writes the rows and redraws changed curves, so the training loop never waits for
-matplotlib. ``flush()`` and ``close()`` bring every file up to date.
+``show_value`` only queues its CSV row (under a microsecond); a writer thread (a
+:class:`trialog.api.Delivery` with the ``"block"`` policy) writes the rows in batches, keeps a bounded,
+thinned window of each curve (at most ``MAX_CURVE_POINTS`` points; the CSV has every value) and redraws
+changed curves, so the training loop never waits for matplotlib. Memory stays bounded: at most
+``ROWS_PER_BATCH * MAX_PENDING_BATCHES`` rows wait for the writer; a loop faster than the disk waits for
+it (``stats["blocked"]``, ``stats["blocked_s"]``) and never loses a value. ``flush()`` and ``close()``
+bring every file up to date.
 """
 
 from __future__ import annotations
@@ -37,12 +41,16 @@ from typing import Any
 
 import numpy as np
 
-from trialog.api import LoggerConfigError, TrialogError, TrialogWarning, hookimpl
+from trialog.api import Delivery, LoggerConfigError, TrialogError, TrialogWarning, hookimpl
 
 __all__ = ["FileLogger"]
 
-#: Curves longer than this are thinned for drawing (the CSV keeps every value).
+#: Points of a curve kept in memory for drawing (thinned beyond; the CSV keeps every value).
 MAX_CURVE_POINTS = 5000
+#: Rows handed to the writer thread at once, and how many such batches may wait besides the one being
+#: written before the caller waits: at most about (MAX_PENDING_BATCHES + 2) * ROWS_PER_BATCH rows in memory.
+ROWS_PER_BATCH = 16384
+MAX_PENDING_BATCHES = 1
 _CSV_HEADER = "name,tag,counter,value,time\n"
 _UNSAFE = re.compile(r"[^\w.+=@-]")
 
@@ -70,27 +78,60 @@ def _csv_field(value: Any) -> str:
 
 
 class _Series:
-    """The values of one (name, tag) in call order; appended by the caller, read by the helper thread."""
+    """One (name, tag): the caller's call count, and the writer's thinned window of the curve.
 
-    __slots__ = ("counters", "csv_file", "csv_prefix", "label", "plot", "values")
+    The window keeps every ``stride``-th point, doubling ``stride`` (and halving the points) whenever it
+    holds more than ``MAX_CURVE_POINTS``; the newest point is always drawn.
+    """
+
+    __slots__ = (
+        "calls",
+        "counters",
+        "csv_file",
+        "csv_prefix",
+        "label",
+        "last",
+        "plot",
+        "points",
+        "stride",
+        "values",
+    )
 
     def __init__(self, name: str, tag: str | None, plot: str, csv_file: str):
+        self.calls = 0  # show_value calls (the default counter); caller's thread only
+        self.points = 0  # points the writer has seen
         self.counters: list[Any] = []
         self.values: list[float] = []
+        self.stride = 1
+        self.last: tuple[Any, float] | None = None  # the newest point when the window skipped it
         self.label = name
         self.plot = plot
         self.csv_prefix = f"{_csv_field(name)},{_csv_field(tag)}"
         self.csv_file = csv_file
 
+    def add(self, counter: Any, value: float) -> None:
+        """Add a point to the window (writer side, under the logger's io lock)."""
+        n = self.points
+        self.points = n + 1
+        if n % self.stride:
+            self.last = (counter, value)
+            return
+        self.last = None
+        self.counters.append(counter)
+        self.values.append(value)
+        if len(self.values) >= MAX_CURVE_POINTS:
+            newest = (counter, value)
+            odd = len(self.values) % 2 == 0  # the newest index is odd: the halving removes it
+            del self.counters[1::2], self.values[1::2]
+            self.stride *= 2
+            if odd:
+                self.last = newest
+
     def snapshot(self) -> tuple[np.ndarray, np.ndarray]:
-        # ``values`` is appended after ``counters``: its length is the number of complete points.
-        n = len(self.values)
-        if n <= MAX_CURVE_POINTS:
-            return np.asarray(self.counters[:n]), np.asarray(self.values[:n], dtype=float)
-        # Thin before converting: a million-point list is never copied whole.
-        keep = np.unique(np.linspace(0, n - 1, MAX_CURVE_POINTS).astype(int)).tolist()
         counters, values = self.counters, self.values
-        return np.asarray([counters[i] for i in keep]), np.asarray([values[i] for i in keep], dtype=float)
+        if self.last is not None:
+            counters, values = [*counters, self.last[0]], [*values, self.last[1]]
+        return np.asarray(counters), np.asarray(values, dtype=float)
 
 
 class _TextHandler(logging.Handler):
@@ -124,6 +165,8 @@ class FileLogger:
     """
 
     background = False
+    #: If the dispatcher ever runs it in background: wait for room, never drop a value.
+    queue_policy = "block"
 
     def __init__(
         self,
@@ -166,7 +209,9 @@ class FileLogger:
         self._series: dict[tuple[str, str | None], _Series] = {}
         self._plots: dict[str, list[_Series]] = {}
         self._drawn: dict[str, int] = {}
+        # Appended by the caller, taken by the writer (deque: both ends thread-safe without a lock).
         self._rows: deque[tuple[_Series, Any, float, float]] = deque()
+        self._unbatched = 0
         self._csv_files: dict[str, Any] = {}
         self._text_files: dict[str, Any] = {}
         self._counters: dict[tuple[str, str], int] = {}
@@ -174,8 +219,18 @@ class FileLogger:
         self._handlers: list[tuple[logging.Logger, _TextHandler]] = []
         self._errors: list[str] = []
         self._io_lock = threading.RLock()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._writer = Delivery(
+            self._write,
+            maxsize=MAX_PENDING_BATCHES,
+            policy="block",
+            name=f"trialog-file:{self.folder}",
+            label=f"the file logger ({self.folder})",
+            on_error=lambda item, exc: self._background_error(f"{type(exc).__name__}: {exc}"),
+        )
+        self._tick_s = min(self.flush_every_s, plot_every_s or self.flush_every_s)
+        self._next_plot = float("inf")
+        #: Writer wake-ups on its timer (rows written, files flushed, curves redrawn when due).
+        self.ticks = 0
         self._closed = False
         _OPEN.add(self)
 
@@ -186,12 +241,26 @@ class FileLogger:
         series = self._series.get((name, tag))
         if series is None:
             series = self._new_series(name, tag)
+        series.calls += 1
         if counter is None:
-            counter = len(series.values) + 1
-        value = float(value)
-        series.counters.append(counter)
-        series.values.append(value)
-        self._rows.append((series, counter, value, time.time()))
+            counter = series.calls
+        self._rows.append((series, counter, float(value), time.time()))
+        self._unbatched += 1
+        if self._unbatched >= ROWS_PER_BATCH:
+            self._unbatched = 0
+            # One item per full batch: with MAX_PENDING_BATCHES waiting, this waits for the writer.
+            self._writer.put("rows")
+
+    @property
+    def stats(self) -> dict[str, Any]:
+        """The writer's counts: rows waiting, how often / how long show_value waited for the writer."""
+        report = self._writer.report()
+        return {
+            "pending_rows": len(self._rows),
+            "blocked": report.blocked,
+            "blocked_s": report.blocked_s,
+            "dropped": report.dropped,  # always 0: the file logger never drops a value
+        }
 
     def _new_series(self, name: str, tag: str | None) -> _Series:
         if self._closed:
@@ -203,25 +272,27 @@ class FileLogger:
         series = _Series(name, tag, plot, csv_file)
         self._plots.setdefault(plot, []).append(series)
         self._series[(name, tag)] = series
-        if self._thread is None:
-            self._thread = threading.Thread(
-                target=self._serve, name=f"trialog-file:{self.folder}", daemon=True
-            )
-            self._thread.start()
+        if len(self._series) == 1:
+            self._next_plot = time.monotonic() + (self.plot_every_s or float("inf"))
+            self._schedule_tick()
         return series
 
-    def _serve(self) -> None:
-        """Helper thread: write CSV rows every flush_every_s, redraw changed curves every plot_every_s."""
-        next_plot = time.monotonic() + (self.plot_every_s or float("inf"))
-        while not self._stop.wait(min(self.flush_every_s, self.plot_every_s or self.flush_every_s)):
-            try:
-                with self._io_lock:
-                    self._write_rows(flush=True)
-                    if time.monotonic() >= next_plot:
+    def _schedule_tick(self) -> None:
+        self._writer.put("tick", "tick", keep=True, due=time.monotonic() + self._tick_s)
+
+    def _write(self, item: str) -> None:
+        """The writer's handler: write the waiting rows; on its timer also flush and redraw due curves."""
+        try:
+            with self._io_lock:
+                self._write_rows(flush=item == "tick")
+                if item == "tick":
+                    self.ticks += 1
+                    if time.monotonic() >= self._next_plot:
                         self._draw_curves()
-                        next_plot = time.monotonic() + (self.plot_every_s or float("inf"))
-            except Exception as exc:  # the thread must survive a full disk or a bad value
-                self._background_error(f"{type(exc).__name__}: {exc}")
+                        self._next_plot = time.monotonic() + (self.plot_every_s or float("inf"))
+        finally:
+            if item == "tick" and not self._writer.closing:
+                self._schedule_tick()
 
     def _background_error(self, message: str) -> None:
         if message not in self._errors:
@@ -235,14 +306,27 @@ class FileLogger:
     def _write_rows(self, flush: bool) -> None:
         rows = self._rows
         if self.csv_mode == "off":
-            rows.clear()
+            while rows:
+                series, counter, value, _ = rows.popleft()
+                series.add(counter, value)
             return
-        batch = [rows.popleft() for _ in range(len(rows))]
+        popleft = rows.popleft
+        batch = [popleft() for _ in range(len(rows))]
         chunks: dict[str, list[str]] = {}
-        for series, counter, value, stamp in batch:
-            counter_text = str(counter) if type(counter) is int else _csv_field(counter)
-            line = f"{series.csv_prefix},{counter_text},{value!r},{stamp:.6f}\n"
-            chunks.setdefault(series.csv_file, []).append(line)
+        if self.csv_mode == "single":
+            lines: list[str] = []
+            chunks["values"] = lines
+            append = lines.append
+            for series, counter, value, stamp in batch:
+                if type(counter) is int:
+                    append(f"{series.csv_prefix},{counter},{value!r},{stamp:.6f}\n")
+                else:
+                    append(f"{series.csv_prefix},{_csv_field(counter)},{value!r},{stamp:.6f}\n")
+        else:
+            for series, counter, value, stamp in batch:
+                counter_text = str(counter) if type(counter) is int else _csv_field(counter)
+                line = f"{series.csv_prefix},{counter_text},{value!r},{stamp:.6f}\n"
+                chunks.setdefault(series.csv_file, []).append(line)
         try:
             for file in chunks:
                 if file not in self._csv_files:
@@ -253,6 +337,8 @@ class FileLogger:
             raise
         for file, lines in chunks.items():
             self._csv_files[file].write("".join(lines))
+        for series, counter, value, _ in batch:
+            series.add(counter, value)
         if flush:
             for handle in self._csv_files.values():
                 handle.flush()
@@ -269,7 +355,7 @@ class FileLogger:
         from trialog.api import render
 
         for plot, members in list(self._plots.items()):
-            points = sum(len(s.values) for s in members)
+            points = sum(s.points for s in members)
             if self._drawn.get(plot) == points:
                 continue
             series = {}
@@ -462,6 +548,7 @@ class FileLogger:
         """Write every queued CSV row and redraw every changed curve now."""
         with self._io_lock:
             self._write_rows(flush=True)
+            self._unbatched = 0  # nothing waits now: the next batch starts afresh
             self._draw_curves()
             for handle in self._text_files.values():
                 handle.flush()
@@ -478,9 +565,8 @@ class FileLogger:
         _OPEN.discard(self)
         # Later show_value calls find no series and raise instead of vanishing.
         self._series = {}
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join()
+        # No deadline: a file writer delivers every row (what it did not write, the flush below does).
+        self._writer.close(None)
         for logger, handler in self._handlers:
             logger.removeHandler(handler)
         try:

@@ -2,7 +2,7 @@
 
 ``{"type": "slack", "channel": "C0123456"}`` (or ``"user_email": "me@lab.org"`` for a direct message)
 with the bot token in the environment variable ``SLACK_BOT_TOKEN``. What is posted and how failures
-are handled is :class:`trialog.notify.Notifier`'s job; this module is the Slack Web API transport
+are handled is :class:`trialog_notify.Notifier`'s job; this module is the Slack Web API transport
 (``slack_sdk.WebClient``: ``chat.postMessage``, ``chat.delete``, ``files_upload_v2``).
 """
 
@@ -14,8 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from trialog.api import LoggerConfigError
-from trialog.notify import (
+from trialog_notify import (
     FATAL,
     JOB,
     NOTIFY_EVENTS,
@@ -25,6 +24,8 @@ from trialog.notify import (
     check_transport,
     resolve_token,
 )
+
+from trialog.api import LoggerConfigError
 
 __all__ = ["SlackLogger"]
 

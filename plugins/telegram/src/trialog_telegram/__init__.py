@@ -2,7 +2,7 @@
 
 ``{"type": "telegram", "chat_id": 123456789}`` with the bot token in the environment variable
 ``TELEGRAM_BOT_TOKEN``. What is posted and how failures are handled is
-:class:`trialog.notify.Notifier`'s job; this module is the transport on python-telegram-bot's async
+:class:`trialog_notify.Notifier`'s job; this module is the transport on python-telegram-bot's async
 ``telegram.Bot``, driven from the notifier's (synchronous) sender thread through one private event
 loop that runs in a daemon thread owned by the logger. The Bot lives and dies on that loop.
 """
@@ -19,8 +19,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from trialog.api import LoggerConfigError
-from trialog.notify import (
+from trialog_notify import (
     FATAL,
     JOB,
     NOTIFY_EVENTS,
@@ -31,6 +30,8 @@ from trialog.notify import (
     check_transport,
     resolve_token,
 )
+
+from trialog.api import LoggerConfigError
 
 __all__ = ["TelegramLogger"]
 
@@ -225,6 +226,10 @@ class TelegramLogger(Notifier):
         await self._session.bot.initialize()  # getMe once: checks the token; a no-op afterwards
         return self._session.bot
 
+    async def _wait_retry_after(self, seconds: float) -> None:
+        """Wait out flood control's RetryAfter before the next attempt (one place, so tests can see it)."""
+        await asyncio.sleep(seconds)
+
     async def _with_retries(self, request: Callable[[Any], Awaitable[Any]]) -> Any:
         from telegram.error import BadRequest, ChatMigrated, NetworkError, RetryAfter
 
@@ -237,7 +242,7 @@ class TelegramLogger(Notifier):
                 wait = _retry_after(exc)
                 if last or wait > self.max_retry_wait:
                     raise
-                await asyncio.sleep(wait)
+                await self._wait_retry_after(wait)
             except ChatMigrated as exc:  # a group became a supergroup: follow it
                 self.chat_id = exc.new_chat_id
                 if last:

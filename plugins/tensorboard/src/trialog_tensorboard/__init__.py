@@ -130,7 +130,9 @@ class TensorBoardLogger:
     """Writes every logger hook as TensorBoard events (tensorboardX protos) under ``logdir``.
 
     ``background = True``: the dispatcher feeds it from a bounded queue on its own thread, so the
-    training loop pays only the enqueue (a few microseconds per ``show_value``).
+    training loop pays only the enqueue (a few microseconds per ``show_value``). ``queue_policy =
+    "block"``: a file writer never drops a value; a loop faster than the writer waits for room (the
+    dispatcher's close summary reports how often and how long: ``blocked``, ``blocked_s``).
 
     Args:
         run_dir: the run folder (given by the dispatcher); events go to ``run_dir/save/tensorboard``.
@@ -142,6 +144,7 @@ class TensorBoardLogger:
     """
 
     background = True
+    queue_policy = "block"
 
     def __init__(
         self,

@@ -3,7 +3,10 @@
 - ``background = True``: the dispatcher calls the hooks on its own thread, so the loop only enqueues.
 - Value curves: ``show_value(v, name, tag=t)`` appends to window ``t`` (``name`` when no tag), one trace
   per name, with ``update="append"``. Points are buffered and a sender thread posts each trace's new
-  points in one request, so a slow server costs bigger batches, not lost points.
+  points in one request, so a slow server costs bigger batches, not lost points. The sender is a
+  :class:`trialog.api.Delivery`: one coalesced, never-dropped item per window with new points; the
+  extra methods' calls are items too, the oldest dropped (counted, warned once at the first drop) when
+  more than ``queue_size`` wait.
 - A dead or restarting server: one ``TrialogWarning``, then calls are skipped (curve points are kept)
   and the connection is retried every ``retry_secs``; once it answers, windows it lost are redrawn from
   the kept history. Unreachable at start: the same warning, or ``LoggerConfigError`` with
@@ -22,7 +25,6 @@ import logging
 import threading
 import time
 import warnings
-from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -30,7 +32,7 @@ from urllib.parse import urlparse
 
 import numpy as np
 
-from trialog.api import LoggerConfigError, TrialogWarning, hookimpl
+from trialog.api import Delivery, LoggerConfigError, TrialogWarning, hookimpl
 
 __all__ = ["VisdomLogger"]
 
@@ -76,7 +78,8 @@ class VisdomLogger:
         server, port: where the Visdom server listens.
         env: the Visdom environment (default: the run folder's name, else ``main``).
         username, password: credentials for a server started with ``-enable_login``.
-        auto_start: start a local server on 127.0.0.1:``port`` when none answers (server must be local).
+        auto_start: start a local server on 127.0.0.1:``port`` when none answers (server must be local);
+            with ``port=0`` it listens on a free port the OS picks (``logger.port`` tells which).
         keep_server: leave an auto-started server running after ``close`` so the plots stay visible.
         raise_on_unreachable: an unreachable server at start is a ``LoggerConfigError`` instead of a warning.
         timeout: seconds one request may take before the server counts as unreachable.
@@ -124,8 +127,7 @@ class VisdomLogger:
         self.keep_server = keep_server
         self.save_on_close = save_on_close
         self.server_process: Any = None
-        #: sent / skipped (server away) / failed (requests that found it away) / reconnects / dropped.
-        self.stats = {"sent": 0, "skipped": 0, "failed": 0, "reconnects": 0, "dropped": 0}
+        self._stats = {"sent": 0, "skipped": 0, "failed": 0, "reconnects": 0}
         self._vis = Client(server, self.port, self.env, username, password, float(timeout))
         self._lock = threading.RLock()  # one request at a time; guards the connection state
         self._down = False
@@ -136,13 +138,13 @@ class VisdomLogger:
         self._text_windows: set[str] = set()
         self._histories: dict[str, list[np.ndarray]] = {}
         self._extra_errors: set[str] = set()
-        self._cond = threading.Condition()
-        self._dirty: set[str] = set()
-        self._calls: deque[tuple[str, Callable[[], Any]]] = deque()
-        self._queue_size = max(1, int(queue_size))
-        self._busy = False
-        self._closing = False
+        self._cond = threading.Lock()  # guards the curves (appended by the hooks, read by the sender)
         self._closed = False
+        if isinstance(queue_size, bool) or not isinstance(queue_size, int) or queue_size < 1:
+            raise LoggerConfigError(
+                f"visdom logger: queue_size must be a positive integer, got {queue_size!r}"
+            )
+        self._queue_size = queue_size
 
         if not self._try_connect():
             host = urlparse(self._vis.server).hostname or ""
@@ -156,8 +158,20 @@ class VisdomLogger:
                         "visdom.server) or pass auto_start=True"
                     )
                 self._warn_unreachable(f"no server answers at {where} at start")
-        self._sender = threading.Thread(target=self._serve, name=f"trialog-visdom-{self.env}", daemon=True)
-        self._sender.start()
+        self._sender = Delivery(
+            self._deliver,
+            maxsize=self._queue_size,
+            name=f"trialog-visdom-{self.env}",
+            label=f"the visdom logger ({self._vis.url}, env {self.env!r})",
+            on_error=self._sender_failed,
+        )
+
+    @property
+    def stats(self) -> dict[str, int]:
+        """sent / skipped (server away) / failed (requests that found it away) / reconnects / dropped
+        (extra-method calls dropped from a full queue) / undelivered (left at close)."""
+        report = self._sender.report()
+        return {**self._stats, "dropped": report.dropped, "undelivered": report.undelivered}
 
     # ------------------------------------------------------------- connection
     def _try_connect(self) -> bool:
@@ -179,6 +193,8 @@ class VisdomLogger:
         except RuntimeError as exc:
             self._warn_unreachable(f"auto_start failed: {exc}")
             return
+        # port=0: the OS picked a free one, which the server listens on from the start (no race)
+        self.port = self._vis.port = self.server_process.port
         self._vis.server = "http://127.0.0.1"
         self._try_connect()
 
@@ -199,60 +215,43 @@ class VisdomLogger:
         with self._lock:
             if self._down:
                 if time.monotonic() < self._retry_at:
-                    self.stats["skipped"] += 1
+                    self._stats["skipped"] += 1
                     return False
                 if not self._try_connect():
-                    self.stats["skipped"] += 1
+                    self._stats["skipped"] += 1
                     return False
                 self._reconnected()
             try:
                 fn()
             except (ConnectionError, OSError) as exc:
-                self.stats["failed"] += 1
+                self._stats["failed"] += 1
                 self._down = True
                 self._retry_at = time.monotonic() + self.retry_secs
                 self._warn_unreachable(f"the server stopped answering ({exc})")
                 return False
-            self.stats["sent"] += 1
+            self._stats["sent"] += 1
             return True
 
     def _reconnected(self) -> None:
-        self.stats["reconnects"] += 1
+        self._stats["reconnects"] += 1
         log.info("visdom server at %s answers again; redrawing value curves it lost", self._vis.url)
         with self._cond:
             self._recheck = set(self._curves)
-            self._dirty |= self._recheck
-            self._cond.notify_all()
+        for window in list(self._recheck):
+            self._mark_dirty(window)
 
     # ----------------------------------------------------------------- sender
-    def _serve(self) -> None:
-        while True:
-            with self._cond:
-                while True:
-                    if self._calls:
-                        what, call = self._calls.popleft()
-                        windows: set[str] = set()
-                        break
-                    waiting = self._down and time.monotonic() < self._retry_at
-                    if self._dirty and not waiting:
-                        what, call, windows = "", None, self._dirty  # type: ignore[assignment]
-                        self._dirty = set()
-                        break
-                    if self._closing:
-                        return
-                    self._cond.wait(max(self._retry_at - time.monotonic(), 0.01) if self._dirty else None)
-                self._busy = True
-            try:
-                if call is not None:
-                    self._run_extra(what, call)
-                else:
-                    self._send_curves(windows)
-            except Exception:  # e.g. warnings turned into errors: the sender must outlive any one item
-                log.exception("trialog-visdom: sending %s failed", what or "value curves")
-            finally:
-                with self._cond:
-                    self._busy = False
-                    self._cond.notify_all()
+    def _deliver(self, item: tuple[str, Any, Any]) -> None:
+        """The sender's handler: one extra-method call, or the new points of one window."""
+        kind, what, call = item
+        if kind == "extra":
+            self._run_extra(what, call)
+        else:
+            self._send_curves({what})
+
+    def _sender_failed(self, item: tuple[str, Any, Any], exc: BaseException) -> None:
+        # e.g. warnings turned into errors: the sender outlives any one item
+        log.error("trialog-visdom: sending %s failed: %s: %s", item[1], type(exc).__name__, exc)
 
     def _run_extra(self, what: str, call: Callable[[], Any]) -> None:
         try:
@@ -267,14 +266,7 @@ class VisdomLogger:
                 )
 
     def _submit(self, what: str, call: Callable[[], Any]) -> None:
-        with self._cond:
-            if self._closing:
-                return
-            if len(self._calls) >= self._queue_size:
-                self._calls.popleft()
-                self.stats["dropped"] += 1
-            self._calls.append((what, call))
-            self._cond.notify_all()
+        self._sender.put(("extra", what, call))
 
     def _send_curves(self, windows: set[str]) -> None:
         for window in windows:
@@ -313,19 +305,15 @@ class VisdomLogger:
                     trace.sent = trace.offset
 
     def _mark_dirty(self, window: str) -> None:
-        with self._cond:
-            self._dirty.add(window)
+        """Schedule sending ``window``'s new points (after the reconnection delay while the server is away)."""
+        if self._down and self._sender.closing:
+            return  # closing with the server away: nothing to wait for (counted as skipped)
+        due = self._retry_at if self._down else None
+        self._sender.put(("curves", window, None), ("curves", window), keep=True, due=due)
 
     def wait_idle(self, timeout: float = 10.0) -> bool:
         """Block until the sender has posted everything it can; False on timeout or while the server is away."""
-        deadline = time.monotonic() + timeout
-        with self._cond:
-            while self._calls or self._busy or self._dirty:
-                left = deadline - time.monotonic()
-                if left <= 0 or not self._sender.is_alive():
-                    return False
-                self._cond.wait(min(left, 0.1))
-        return True
+        return self._sender.wait_idle(timeout)
 
     # ------------------------------------------------------------ conversions
     def _opts(self, name: str, title: str | None, **more: Any) -> dict[str, Any]:
@@ -368,8 +356,7 @@ class VisdomLogger:
                 del trace.xs[:extra], trace.ys[:extra]
                 trace.offset += extra
                 trace.sent = max(trace.sent, trace.offset)
-            self._dirty.add(window)
-            self._cond.notify_all()
+        self._mark_dirty(window)
 
     @hookimpl
     def show_text(self, text: str, name: str | None) -> None:
@@ -534,21 +521,15 @@ class VisdomLogger:
         if self._closed:
             return
         self._closed = True
-        if not self._down:
-            self.wait_idle(self._vis.timeout * 2)
-        with self._cond:
-            self._closing = True
-            self._calls.clear()
-            self._dirty.clear()
-            self._cond.notify_all()
-        self._sender.join(self._vis.timeout)
+        # Not waiting on an unreachable server: what is pending then is counted as undelivered.
+        self._sender.close(0.0 if self._down else self._vis.timeout * 2)
         if self.save_on_close and not self._down:
             self._request(lambda: self._vis.save([self.env]))
         if self.server_process is not None and not self.keep_server:
             from .server import stop_server
 
             stop_server(self.server_process)
-        if self.stats["skipped"] or self.stats["dropped"]:
+        if self._stats["skipped"] or self._sender.dropped:
             log.info("visdom logger %s closed: %s", self._vis.url, self.stats)
 
     # ------------------------------------------------------- extra methods

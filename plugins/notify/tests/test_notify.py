@@ -1,4 +1,4 @@
-"""trialog.notify: the notifier base (outbox, sender thread, failure policy), secrets and run messages.
+"""trialog_notify: the notifier base (outbox, sender thread, failure policy), secrets and run messages.
 
 The transport here is in memory; trialog-slack and trialog-telegram test the real SDKs against fakes.
 """
@@ -13,10 +13,7 @@ import warnings
 
 import numpy as np
 import pytest
-
-from trialog.dispatch import CombinedLogger
-from trialog.errors import LoggerConfigError, TrialogWarning
-from trialog.notify import (
+from trialog_notify import (
     FATAL,
     JOB,
     TRANSIENT,
@@ -35,11 +32,14 @@ from trialog.notify import (
     scrub,
 )
 
+from trialog.api import CombinedLogger, LoggerConfigError, TrialogWarning
+
 
 class Boom(Exception):
-    def __init__(self, kind: str, text: str = "boom"):
+    def __init__(self, kind: str, text: str = "boom", wait: float | None = None):
         super().__init__(text)
         self.kind = kind
+        self.wait = wait  # seconds the backend asks to wait (Retry-After)
 
 
 class MemoryNotifier(Notifier):
@@ -53,17 +53,23 @@ class MemoryNotifier(Notifier):
         self.deleted: list[int] = []
         self.script: list[BaseException] = []
         self.gate: threading.Event | None = None
+        self.entered = threading.Event()  # a send began
+        self.left = threading.Event()  # a send returned or raised
         self.released = False
         self._ids = 0
 
     def _send(self, payload):
-        if self.gate is not None:
-            self.gate.wait(10)
-        if self.script:
-            raise self.script.pop(0)
-        self._ids += 1
-        self.posts.append((self._ids, payload))
-        return self._ids
+        self.entered.set()
+        try:
+            if self.gate is not None:
+                self.gate.wait(10)
+            if self.script:
+                raise self.script.pop(0)
+            self._ids += 1
+            self.posts.append((self._ids, payload))
+            return self._ids
+        finally:
+            self.left.set()
 
     def _send_message(self, message):
         return self._send(message)
@@ -75,7 +81,7 @@ class MemoryNotifier(Notifier):
         self.deleted.append(handle)
 
     def _classify(self, exc):
-        return (exc.kind, None) if isinstance(exc, Boom) else (TRANSIENT, None)
+        return (exc.kind, exc.wait) if isinstance(exc, Boom) else (TRANSIENT, None)
 
     def _release(self):
         self.released = True
@@ -258,11 +264,14 @@ def test_full_outbox_drops_oldest_non_critical():
     notifier = MemoryNotifier(max_pending=3)
     notifier.gate = threading.Event()
     notifier.show_text("in flight", None)
-    with notifier._cond:  # wait until the sender holds it, so the outbox is empty
-        notifier._cond.wait_for(lambda: notifier._busy, 5)
+    assert notifier.entered.wait(10)  # the sender holds it, so the outbox is empty
     notifier.on_run_start({"name": "r"}, {})
-    for i in range(5):
-        notifier.show_text(f"t{i}", None)
+    with caught() as at_drop:
+        for i in range(5):
+            notifier.show_text(f"t{i}", None)
+    # One warning at the first drop, naming the notifier, not only a count at close.
+    (message,) = trialog_warnings(at_drop)
+    assert "memory notifier" in message and "1 dropped so far" in message and "max_pending=3" in message
     notifier.gate.set()
     with caught() as records:
         notifier.close()
@@ -304,12 +313,13 @@ def test_job_failure_skips_only_that_post():
 
 def test_transient_failure_backs_off_and_retries_critical_notices():
     notifier = MemoryNotifier()
-    notifier.script = [Boom(TRANSIENT, "503")]
+    notifier.script = [Boom(TRANSIENT, "503", wait=3600)]  # Retry-After: an hour
     with caught() as records:
         notifier.on_run_start({"name": "r"}, {})
         with notifier._cond:
-            notifier._cond.wait_for(lambda: notifier._stats["failed"] == 1, 5)
-        assert notifier._resume_at > time.monotonic()  # backing off
+            assert notifier._cond.wait_for(lambda: notifier._stats["failed"] == 1, 30)
+        assert notifier._resume_at > time.monotonic()  # backing off for the hour asked
+        assert notifier.posts == [] and notifier._backoff == 2.0
         notifier.close()  # closing skips the back-off: the notice goes now
     assert len(trialog_warnings(records)) == 1
     assert [p.title for p in notifier.live()] == ["▶️ r started"]
@@ -319,13 +329,13 @@ def test_close_is_bounded_and_reports_undelivered_once():
     notifier = MemoryNotifier(close_timeout=0.2)
     notifier.gate = threading.Event()
     notifier.show_text("stuck", None)
+    assert notifier.entered.wait(10)
     notifier.show_text("waiting", None)
     with caught() as records:
-        start = time.perf_counter()
         notifier.close()
-        elapsed = time.perf_counter() - start
+    # close gave up while the held post was still in the transport: it did not wait for it
+    assert not notifier.left.is_set()
     notifier.gate.set()
-    assert elapsed < 1.0
     (message,) = trialog_warnings(records)
     assert "could not deliver 2 pending post(s)" in message
     assert notifier.stats["undelivered"] == 2
@@ -357,7 +367,7 @@ def test_bad_options_are_named():
     ("timeout", "retries", "match"), [(0, 1, "timeout"), (5, -1, "retries"), (5, True, "retries")]
 )
 def test_transport_options_are_checked_by_name(timeout, retries, match):
-    from trialog.notify import check_transport
+    from trialog_notify import check_transport
 
     with pytest.raises(LoggerConfigError, match=rf"chat logger: {match} must be"):
         check_transport("chat", timeout, retries)

@@ -1,16 +1,17 @@
-"""What the chat notifiers (trialog-slack, trialog-telegram) share: the hooks, the sender thread, the run messages.
+"""trialog-notify: what the chat notifiers (trialog-slack, trialog-telegram) share: the hooks, the outbox, the run messages.
 
 A notifier is a background logger (``background = True``): the dispatcher calls its hooks on its worker
 thread. The hooks only do the cheap, local part (record a value, encode an image, render a plot) and
-leave a job in the notifier's outbox; one sender thread per notifier posts the jobs through the
-subclass's transport (``_send_message``, ``_send_image``, ``_delete``).
+leave a job in the notifier's outbox, a :class:`trialog.api.Delivery` whose thread posts the jobs
+through the subclass's transport (``_send_message``, ``_send_image``, ``_delete``).
 
-Why a sender thread beside the dispatcher's worker: a post can take seconds (a slow API, Retry-After,
-timeouts). Made on the worker, it would hold up every ``show_value`` queued behind it until the bounded
-queue drops values. The outbox is not a second copy of that queue: values never enter it (they only mark
-their curve as changed, and a curve is uploaded at most every ``min_interval`` seconds), a named post
-replaces its pending predecessor, and it knows the backend's state (backing off after a failure,
-switched off after a rejected token).
+Why an outbox beside the dispatcher's queue: a post can take seconds (a slow API, Retry-After,
+timeouts). Made on the dispatcher's thread, it would hold up every ``show_value`` queued behind it until
+that queue drops values. The outbox is the same delivery mechanism, used with what a chat backend
+needs: values never enter it (they only mark their curve as changed, and a curve is an item scheduled
+at most every ``min_interval`` seconds), a named post replaces its pending predecessor (coalescing by
+key), run notices are never dropped, a full outbox drops the oldest post with one warning at the time,
+a backend's Retry-After pauses it, and close drains it by ``close_timeout``.
 
 Failures never reach the training loop: the first one gives one ``TrialogWarning`` per notifier (with
 the token scrubbed from the text), later ones are counted in :attr:`Notifier.stats`. A rejected token or
@@ -28,15 +29,13 @@ import re
 import threading
 import time
 import warnings
-from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from ._markers import hookimpl
-from .errors import LoggerConfigError, TrialogWarning
+from trialog.api import Delivery, LoggerConfigError, TrialogWarning, hookimpl
 
 __all__ = [
     "FATAL",
@@ -348,12 +347,13 @@ class _Series:
 
 
 class _Plot:
-    __slots__ = ("dirty", "due", "sent_at", "series")
+    """One curve window: its series, whether an upload is scheduled, when it was last uploaded."""
+
+    __slots__ = ("dirty", "sent_at", "series")
 
     def __init__(self, now: float) -> None:
         self.series: dict[str, _Series] = {}
         self.dirty = False
-        self.due = float("inf")
         self.sent_at = now
 
 
@@ -418,16 +418,19 @@ class Notifier(abc.ABC):
         self.traceback_lines = traceback_lines
         self.config_keys = config_keys
 
+        #: Guards the curves and the counters; notified whenever a post is sent or fails.
         self._cond = threading.Condition()
-        self._jobs: OrderedDict[Any, _Job] = OrderedDict()
+        self._outbox = Delivery(
+            self._execute,
+            maxsize=max_pending,
+            name=f"trialog-{self.kind}-sender",
+            label=f"the {self.kind} notifier (its outbox holds at most max_pending={max_pending} posts)",
+            on_error=self._unexpected,
+        )
         self._plots: dict[str, _Plot] = {}
         self._posted: dict[Any, Any] = {}
-        self._seq = 0
-        self._thread: threading.Thread | None = None
-        self._busy = False
         self._closing = False
         self._closed = False
-        self._stopping = False
         self._off = False
         self._warned = False
         self._resume_at = 0.0
@@ -474,8 +477,12 @@ class Notifier(abc.ABC):
     def stats(self) -> dict[str, Any]:
         """Counts: sent, failed, dropped (outbox full or notifier off), replaced (a newer post of the same
         name came first), deleted (previous posts removed), undelivered (left at close), disabled, last_error."""
+        report = self._outbox.report()
         with self._cond:
-            return dict(self._stats)
+            stats = dict(self._stats)
+        stats["dropped"] += report.dropped
+        stats["replaced"] = report.coalesced
+        return stats
 
     def _label(self, name: str | None) -> str:
         return " · ".join(str(p) for p in (self.title, name) if p)
@@ -485,94 +492,46 @@ class Notifier(abc.ABC):
             self._stats["dropped"] += 1
 
     def _enqueue(self, job: _Job) -> None:
-        with self._cond:
-            if self._off or self._closed:
-                self._stats["dropped"] += 1
-                return
-            if job.slot is not None and job.slot in self._jobs:
-                self._jobs[job.slot] = job
-                self._stats["replaced"] += 1
-                return
-            if len(self._jobs) >= self.max_pending and not job.critical:
-                for key, pending in self._jobs.items():
-                    if not pending.critical:
-                        del self._jobs[key]
-                        self._stats["dropped"] += 1
-                        break
-            if job.slot is None:
-                self._seq += 1
-                key: Any = ("message", self._seq)
-            else:
-                key = job.slot
-            self._jobs[key] = job
-            self._start()
-            self._cond.notify_all()
+        if self._off or self._closed:
+            self._drop()
+            return
+        if not self._outbox.put(job, job.slot, keep=job.critical):
+            self._drop()
 
-    def _start(self) -> None:
-        if self._thread is None:
-            self._thread = threading.Thread(
-                target=self._serve, name=f"trialog-{self.kind}-sender", daemon=True
-            )
-            self._thread.start()
+    def _curve_changed(self, key: str, plot: _Plot) -> None:
+        """Schedule the upload of a curve that changed (called with ``_cond`` held, once per change)."""
+        plot.dirty = True
+        job = _Job("curve", f"the {key!r} curve", None, slot=("curve", key), critical=True)
+        # A curve is one small item per tag, whatever the number of values: it is never dropped.
+        self._outbox.put(job, job.slot, keep=True, due=plot.sent_at + self.min_interval)
+
+    def _unexpected(self, job: _Job, exc: BaseException) -> None:
+        log.error("%s notifier: sending %s failed unexpectedly: %s", self.kind, job.what, self._scrubbed(exc))
 
     # ------------------------------------------------------------------ sender thread
-    def _take(self, now: float) -> tuple[_Job | None, float | None]:
-        """The next job (messages and images first, then due curves) or the time to wake up for one."""
-        if self._jobs:
-            return self._jobs.popitem(last=False)[1], None
-        wake = None
-        for key, plot in self._plots.items():
-            if not plot.dirty:
-                continue
-            if plot.due <= now or self._closing:
-                plot.dirty = False
-                plot.sent_at = now
-                data = {name: series.points() for name, series in plot.series.items()}
-                return _Job("curve", f"the {key!r} curve", data, slot=("curve", key)), None
-            wake = plot.due if wake is None else min(wake, plot.due)
-        return None, wake
-
-    def _serve(self) -> None:
-        while True:
-            with self._cond:
-                while True:
-                    self._busy = False
-                    if self._stopping:
-                        self._cond.notify_all()
-                        return
-                    now = time.monotonic()
-                    wake: float | None = None
-                    job = None
-                    if self._off:
-                        self._discard()
-                    elif now >= self._resume_at or self._closing:
-                        job, wake = self._take(now)
-                    else:
-                        wake = self._resume_at
-                    if job is not None:
-                        self._busy = True
-                        self._cond.notify_all()
-                        break
-                    self._cond.notify_all()
-                    self._cond.wait(None if wake is None else max(0.0, wake - now))
-            self._execute(job)
-
-    def _discard(self) -> None:
-        self._stats["dropped"] += len(self._jobs)
-        self._jobs.clear()
-        for plot in self._plots.values():
+    def _curve_data(self, key: str) -> dict[str, tuple[list[float], list[float]]]:
+        with self._cond:
+            plot = self._plots[key]
             plot.dirty = False
+            plot.sent_at = time.monotonic()
+            return {name: series.points() for name, series in plot.series.items()}
 
     def _execute(self, job: _Job) -> None:
+        """The outbox's handler: post one job (on the outbox's thread)."""
+        if self._off:
+            if job.kind == "curve":
+                self._plots[job.slot[1]].dirty = False
+            self._drop()
+            return
         try:
             if job.kind == "message":
                 handle = self._send_message(job.payload)
             elif job.kind == "image":
                 handle = self._send_image(*job.payload)
             else:
-                handle = self._send_image(*self._render_curve(job.slot[1], job.payload))
+                handle = self._send_image(*self._render_curve(job.slot[1], self._curve_data(job.slot[1])))
         except Exception as exc:
-            if self._stopping:  # cut off by close(): already counted as undelivered
+            if self._outbox.cut_off:  # cut off by close(): already counted as undelivered
                 log.debug("%s: %s cut off at close: %s", self.kind, job.what, self._scrubbed(exc))
                 return
             self._failed(job, exc)
@@ -583,6 +542,7 @@ class Notifier(abc.ABC):
             previous = self._posted.get(job.slot) if job.slot is not None else None
             if job.slot is not None:
                 self._posted[job.slot] = handle
+            self._cond.notify_all()
         if previous is not None and self.delete_last:
             try:
                 self._delete(previous)
@@ -593,7 +553,7 @@ class Notifier(abc.ABC):
                     self._stats["deleted"] += 1
 
     def _render_curve(self, key: str, data: Mapping[str, tuple[list[float], list[float]]]) -> tuple:
-        from . import render
+        from trialog.api import render
 
         with render.LOCK:
             png = render.figure_to_png(render.value_curves(data, key))
@@ -617,16 +577,21 @@ class Notifier(abc.ABC):
             if kind == FATAL:
                 self._off = True
                 self._stats["disabled"] = True
+                self._outbox.discard()  # counted as dropped by the outbox
+                for plot in self._plots.values():
+                    plot.dirty = False
             elif kind == TRANSIENT:
                 delay = max(wait or 0.0, self._backoff)
                 self._resume_at = time.monotonic() + delay
                 self._backoff = min(self._backoff * 2, _MAX_BACKOFF)
-                if job.critical:
-                    self._jobs[("retry", id(job))] = job
-                    self._jobs.move_to_end(("retry", id(job)), last=False)
-                elif job.kind == "curve" and not self._plots[job.slot[1]].dirty:
-                    self._plots[job.slot[1]].dirty = True
-                    self._plots[job.slot[1]].due = 0.0
+                self._outbox.pause(self._resume_at)
+                if job.kind == "curve":
+                    plot = self._plots[job.slot[1]]
+                    if not plot.dirty:  # no newer point since: upload this state again
+                        plot.dirty = True
+                        self._outbox.put(job, job.slot, keep=True, front=True)
+                elif job.critical:
+                    self._outbox.put(job, keep=True, front=True)
             first = not self._warned
             self._warned = True
             self._cond.notify_all()
@@ -664,10 +629,7 @@ class Notifier(abc.ABC):
                 series = plot.series[name] = _Series()
             series.add(counter, value, self.max_points)
             if not plot.dirty:
-                plot.dirty = True
-                plot.due = plot.sent_at + self.min_interval
-                self._start()
-                self._cond.notify_all()
+                self._curve_changed(key, plot)
 
     @hookimpl
     def show_text(self, text: str, name: str | None) -> None:
@@ -693,7 +655,7 @@ class Notifier(abc.ABC):
         """Render ``trialog.render.<drawer>(*args)`` (or a figure given as the only arg) and post it."""
         if self._off:
             return self._drop()
-        from . import render
+        from trialog.api import render
 
         with render.LOCK:
             figure = getattr(render, drawer)(*args) if drawer else args[0]
@@ -705,7 +667,7 @@ class Notifier(abc.ABC):
         """Post one image (replacing the previous post of ``name``)."""
         if self._off:
             return self._drop()
-        from .imaging import encode_png, to_hwc_uint8
+        from trialog.api import encode_png, to_hwc_uint8
 
         self._post_png("show_image", name, counter, encode_png(to_hwc_uint8(image)), title)
 
@@ -714,7 +676,7 @@ class Notifier(abc.ABC):
         """Post a batch of images as one grid image."""
         if self._off:
             return self._drop()
-        from .imaging import encode_png, make_grid
+        from trialog.api import encode_png, make_grid
 
         self._post_png("show_images", name, counter, encode_png(make_grid(images)), title)
 
@@ -725,7 +687,7 @@ class Notifier(abc.ABC):
         """Post a batch of images tiled ``nrow`` per row."""
         if self._off:
             return self._drop()
-        from .imaging import encode_png, make_grid
+        from trialog.api import encode_png, make_grid
 
         grid = make_grid(images, nrow=nrow, normalize=normalize)
         self._post_png("show_image_grid", name, counter, encode_png(grid), title)
@@ -801,11 +763,7 @@ class Notifier(abc.ABC):
     @hookimpl
     def flush(self) -> None:
         """Upload every curve that changed since its last upload now (not waiting for ``min_interval``)."""
-        with self._cond:
-            for plot in self._plots.values():
-                if plot.dirty:
-                    plot.due = 0.0
-            self._cond.notify_all()
+        self._outbox.expedite()
 
     @hookimpl
     def on_run_start(self, run: Mapping[str, Any], config: Mapping[str, Any] | None) -> None:
@@ -846,27 +804,15 @@ class Notifier(abc.ABC):
                 return
             self._closed = True
             self._closing = True
-            self._cond.notify_all()
-            deadline = time.monotonic() + self.close_timeout
-            if self._thread is not None:
-                while not self._off and (
-                    self._jobs or self._busy or any(p.dirty for p in self._plots.values())
-                ):
-                    left = deadline - time.monotonic()
-                    if left <= 0:
-                        break
-                    self._cond.wait(left)
-            undelivered = len(self._jobs) + int(self._busy) + sum(p.dirty for p in self._plots.values())
-            self._stats["undelivered"] = undelivered
-            self._jobs.clear()
-            self._stopping = True
-            self._cond.notify_all()
-            dropped = self._stats["dropped"]
+        # Draining ignores min_interval and back-off: at close there is no later to wait for.
+        report = self._outbox.close(self.close_timeout)
+        with self._cond:
+            self._stats["undelivered"] = report.undelivered
+            undelivered = report.undelivered
+            dropped = self._stats["dropped"] + report.dropped
             warn = bool(undelivered or dropped) and not self._warned
             self._warned = self._warned or warn
-            stats = dict(self._stats)
-        if self._thread is not None:
-            self._thread.join(max(0.0, deadline - time.monotonic()))
+            stats = {**self._stats, "dropped": dropped, "replaced": report.coalesced}
         try:
             self._release()
         except Exception as exc:
