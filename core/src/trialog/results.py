@@ -181,6 +181,7 @@ class ResultLog:
         self._prefixes: dict[tuple[str, str | None], str] = {}
         self._stats: dict[str, ResultStats] = {}
         self._fd: int | None = None
+        self._series: Any = None
         try:
             self.result_dir.mkdir(parents=True, exist_ok=True)
             self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
@@ -194,6 +195,7 @@ class ResultLog:
             except BaseException:
                 self.close()
                 raise
+        self._series = self._open_series()
 
     # -- writing ---------------------------------------------------------------------------------------------
 
@@ -234,11 +236,22 @@ class ResultLog:
         written = os.write(fd, line)
         if written < len(line):
             self._write_rest(line[written:])
+        if self._series is not None:
+            self._series.append(name, tag, value, counter, epoch, now, len(line))
         stats = self._stats.get(name)
         if stats is None:
             stats = self._stats[name] = ResultStats()
         stats.update(value, counter, epoch)
         return {"name": name, "tag": tag, "value": value, "counter": counter, "epoch": epoch, "time": now}
+
+    def _open_series(self) -> Any:
+        # The columnar sidecar (trialog.series) is a cache of the log: a failure to keep it costs speed only.
+        from .series import SeriesWriter
+
+        try:
+            return SeriesWriter(self.path, os.fstat(self._fd).st_size)  # type: ignore[arg-type]
+        except OSError:
+            return None
 
     def _new_prefix(self, name: str, tag: str | None) -> str:
         if not isinstance(name, str):
@@ -321,6 +334,8 @@ class ResultLog:
                     )
         os.ftruncate(self._fd, offset)  # type: ignore[arg-type]
         self._rebuild(repair=False)
+        if self._series is not None:
+            self._series.truncate(offset)
 
     def _rebuild(self, repair: bool) -> None:
         self._stats.clear()
@@ -360,6 +375,8 @@ class ResultLog:
         """fsync and close the log (idempotent)."""
         if self._fd is None:
             return
+        if self._series is not None:
+            self._series.close()
         fd, self._fd = self._fd, None
         try:
             os.fsync(fd)

@@ -617,6 +617,13 @@ class Run:
     @property
     def results(self) -> dict[str, dict[str, Any]]:
         """Results per name: ``{"loss": {"value": array, "counter": array, "epoch": array, "tag": [...]}}``."""
+        if self.kind == "trialog":
+            log = self.path / "result" / "results.jsonl"
+            if not log.is_file():
+                return {}
+            from .series import read_series
+
+            return read_series(log)
         from .results import results_by_name
 
         return results_by_name(self.records)

@@ -1,0 +1,409 @@
+"""Fast result series: a columnar sidecar of ``results.jsonl`` and readers for whole logs and appended tails.
+
+The JSONL log stays the crash-safe source of truth. Next to it :class:`SeriesWriter` (driven by
+:class:`~trialog.results.ResultLog`) appends one fixed-size binary row per record to
+``result/results.series`` and keeps the (name, tag) table in ``result/results.series.json``. Each row
+carries the JSONL byte offset where its line ends, so a reader knows exactly which part of the log the
+sidecar covers: rows past the log's end (a truncated log) are ignored, log bytes past the last row (a
+crash between the two writes, a log written by another tool) are parsed as JSON. A missing or
+unreadable sidecar is rebuilt from the log. Values that are not plain numbers (lists, bools, strings)
+are flagged in the sidecar and read from their JSON line.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import os
+import struct
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .errors import TrialogError
+
+SERIES_NAME = "results.series"
+KEYS_NAME = "results.series.json"
+_FORMAT = 1
+#: One sidecar row: key id (with flag bits), value, counter, epoch, time, end offset of the JSONL line.
+ROW = np.dtype(
+    [("key", "<i4"), ("value", "<f8"), ("counter", "<i8"), ("epoch", "<i8"), ("time", "<f8"), ("end", "<i8")]
+)
+_NONE = np.iinfo(np.int64).min  # a missing counter or epoch
+_JSON_FLAG = 1 << 30  # the value is not a plain number: read it from the JSONL line
+_INT_FLAG = 1 << 29  # the value was an int
+_KEY_MASK = (1 << 29) - 1
+_CHUNK_ROWS = 1 << 16
+_INT64 = (-(2**63), 2**63 - 1)
+#: Rows are written in batches: one extra write per this many records, not one per record.
+_FLUSH_BYTES = 1024 * ROW.itemsize
+_PACK = struct.Struct("<idqqdq").pack
+
+__all__ = ["SeriesWriter", "read_appended", "read_columns", "read_series", "sidecar_paths"]
+
+
+def sidecar_paths(log: str | os.PathLike[str]) -> tuple[Path, Path]:
+    """(rows file, key table) of the sidecar that belongs to the results log ``log``."""
+    log = Path(log)
+    return log.with_name(SERIES_NAME), log.with_name(KEYS_NAME)
+
+
+def _write_keys(path: Path, keys: list[tuple[str, str | None]]) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps({"format": _FORMAT, "keys": [list(k) for k in keys]}), encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def _read_keys(path: Path) -> list[tuple[str, str | None]] | None:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if data.get("format") != _FORMAT:
+            return None
+        return [(str(k[0]), None if k[1] is None else str(k[1])) for k in data["keys"]]
+    except (OSError, ValueError, TypeError, KeyError, IndexError, AttributeError):
+        return None
+
+
+class SeriesWriter:
+    """Appends sidecar rows for a :class:`~trialog.results.ResultLog` (one ``os.write`` per record).
+
+    ``log_size`` is the log's size when it is opened; the writer brings the sidecar in line with it
+    (drops rows past it, adds rows for lines it lacks) before the first append.
+    """
+
+    def __init__(self, log: str | os.PathLike[str], log_size: int) -> None:
+        self.log = Path(log)
+        self.path, self.keys_path = sidecar_paths(self.log)
+        self._size = int(log_size)
+        self._ids: dict[tuple[str, str | None], int] = {}
+        self._keys: list[tuple[str, str | None]] = []
+        self._fd: int | None = None
+        self._buf = bytearray()
+        self._sync()
+
+    def _sync(self) -> None:
+        keys = _read_keys(self.keys_path) if self.path.is_file() else None
+        if keys is not None and self._in_step(len(keys)):
+            self._keys = keys
+            self._ids = {k: i for i, k in enumerate(keys)}
+            self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND)
+            return
+        rows = _load_rows(self.path) if keys is not None else None
+        if keys is None or rows is None or (rows.size and int(rows["key"].max() & _KEY_MASK) >= len(keys)):
+            keys, rows = [], np.empty(0, ROW)
+        rows = rows[rows["end"] <= self._size]
+        covered = int(rows["end"][-1]) if rows.size else 0
+        if covered < self._size:
+            extra, keys = _rows_from_json(self.log, covered, self._size, keys)
+            rows = np.concatenate([rows, extra])
+        self._keys = list(keys)
+        self._ids = {k: i for i, k in enumerate(self._keys)}
+        _write_keys(self.keys_path, self._keys)
+        tmp = self.path.with_name(f".{self.path.name}.tmp")
+        rows.tofile(tmp)
+        os.replace(tmp, self.path)
+        self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND)
+
+    def _in_step(self, n_keys: int) -> bool:
+        # The common case on reopen: whole rows, the last one ending where the log ends.
+        size = self.path.stat().st_size
+        if size % ROW.itemsize:
+            return False
+        if size == 0:
+            return self._size == 0
+        last = np.fromfile(self.path, ROW, count=1, offset=size - ROW.itemsize)[0]
+        return int(last["end"]) == self._size and int(last["key"] & _KEY_MASK) < n_keys
+
+    def append(
+        self,
+        name: str,
+        tag: str | None,
+        value: Any,
+        counter: int | None,
+        epoch: int | None,
+        t: float,
+        nbytes: int,
+    ) -> None:
+        """Add the row of one record whose JSONL line was ``nbytes`` long."""
+        key = self._ids.get((name, tag))
+        if key is None:
+            key = self._ids[(name, tag)] = len(self._keys)
+            self._keys.append((name, tag))
+            _write_keys(self.keys_path, self._keys)
+        self._size += nbytes
+        vtype = type(value)
+        if vtype is float:
+            number = value
+        elif vtype is int and _INT64[0] <= value <= _INT64[1]:
+            number, key = float(value), key | _INT_FLAG
+        else:
+            number, key = math.nan, key | _JSON_FLAG
+        self._buf += _PACK(
+            key,
+            number,
+            _NONE if counter is None else counter,
+            _NONE if epoch is None else epoch,
+            t,
+            self._size,
+        )
+        if len(self._buf) >= _FLUSH_BYTES:
+            self.flush()
+
+    def flush(self) -> None:
+        """Write the buffered rows (readers parse the log lines they do not cover yet)."""
+        if self._fd is not None and self._buf:
+            data, self._buf = bytes(self._buf), bytearray()
+            written = os.write(self._fd, data)
+            while written < len(data):
+                data = data[written:]
+                written = os.write(self._fd, data)
+
+    def truncate(self, offset: int) -> None:
+        """Forget the rows of records after JSONL byte ``offset`` (the log was truncated there)."""
+        self._buf.clear()
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+        self._size = offset
+        self._sync()
+
+    def close(self) -> None:
+        """Write what is buffered and close the sidecar."""
+        if self._fd is not None:
+            with contextlib.suppress(OSError):
+                self.flush()
+            fd, self._fd = self._fd, None
+            os.close(fd)
+
+    def __del__(self) -> None:
+        self.close()
+
+
+def _load_rows(path: Path) -> np.ndarray | None:
+    try:
+        size = path.stat().st_size
+        # A row torn by a crash is ignored; the JSONL has its record.
+        return np.fromfile(path, ROW, count=size // ROW.itemsize)
+    except (OSError, ValueError):
+        return None
+
+
+def _rows_from_json(
+    log: Path, start: int, stop: int, keys: list[tuple[str, str | None]]
+) -> tuple[np.ndarray, list[tuple[str, str | None]]]:
+    """Sidecar rows for the complete JSONL lines in bytes ``start:stop`` of ``log``."""
+    keys = list(keys)
+    ids = {k: i for i, k in enumerate(keys)}
+    out: list[tuple[int, float, int, int, float, int]] = []
+    with open(log, "rb") as fh:
+        fh.seek(start)
+        data = fh.read(stop - start)
+    pos = start
+    lines = data.split(b"\n")[:-1]
+    for lineno, raw in enumerate(lines, 1):
+        pos += len(raw) + 1
+        if not raw.strip():
+            continue
+        try:
+            rec = json.loads(raw)
+            name, tag, value = rec["name"], rec.get("tag"), rec["value"]
+        except (ValueError, KeyError, TypeError) as e:
+            if lineno == len(lines):
+                break  # a garbled last line: a run killed mid-write, as trialog.results reads it
+            raise TrialogError(
+                f"{log}: a garbled record after byte {pos - len(raw) - 1} ({e}); the log is corrupt before its last line"
+            ) from None
+        key = ids.get((name, tag))
+        if key is None:
+            key = ids[(name, tag)] = len(keys)
+            keys.append((name, tag))
+        if type(value) is float:
+            number = value
+        elif type(value) is int and _INT64[0] <= value <= _INT64[1]:
+            number, key = float(value), key | _INT_FLAG
+        else:
+            number, key = math.nan, key | _JSON_FLAG
+        counter, epoch, t = rec.get("counter"), rec.get("epoch"), rec.get("time")
+        out.append(
+            (
+                key,
+                number,
+                _NONE if counter is None else int(counter),
+                _NONE if epoch is None else int(epoch),
+                math.nan if t is None else float(t),
+                pos,
+            )
+        )
+    return np.array(out, ROW), keys
+
+
+def read_columns(log: str | os.PathLike[str]) -> dict[tuple[str, str | None], dict[str, np.ndarray]]:
+    """Columns per (name, tag): ``{"value", "counter", "epoch", "time"}`` arrays, in record order.
+
+    ``counter``/``epoch`` are int64 with ``None`` rows as NaN in a float64 array; ``value`` is float64
+    (int64 when every value was an int, an object array for values that are not plain numbers).
+    Reads the sidecar and only the part of the log it does not cover.
+    """
+    log = Path(log)
+    size = log.stat().st_size
+    rows_path, keys_path = sidecar_paths(log)
+    keys = _read_keys(keys_path) if rows_path.is_file() else None
+    parts: dict[int, list[np.ndarray]] = {}
+    covered = 0
+    if keys is not None:
+        try:
+            mm = np.memmap(rows_path, ROW, mode="r", shape=(rows_path.stat().st_size // ROW.itemsize,))
+        except (OSError, ValueError):
+            mm, keys = None, None
+        if mm is not None and mm.size:
+            # Rows beyond the log's end belong to a log truncated without the writer: not ours.
+            n = int(np.searchsorted(mm["end"], size, side="right"))
+            for lo in range(0, n, _CHUNK_ROWS):
+                chunk = np.array(mm[lo : min(n, lo + _CHUNK_ROWS)])
+                if int((chunk["key"] & _KEY_MASK).max()) >= len(keys):
+                    keys = None
+                    break
+                _split(chunk, parts)
+            if keys is not None and n:
+                covered = int(mm["end"][n - 1])
+            del mm
+    if keys is None:
+        keys, parts, covered = [], {}, 0
+    if covered < size:
+        extra, keys = _rows_from_json(log, covered, size, keys)
+        _split(extra, parts)
+    out: dict[tuple[str, str | None], dict[str, np.ndarray]] = {}
+    for key_id, chunks in parts.items():
+        rows = np.concatenate(chunks) if len(chunks) > 1 else chunks[0]
+        out[keys[key_id]] = _columns(rows, log)
+    return out
+
+
+def _split(rows: np.ndarray, parts: dict[int, list[np.ndarray]]) -> None:
+    if not rows.size:
+        return
+    ids = rows["key"] & _KEY_MASK
+    first = int(ids[0])
+    if (ids == first).all():
+        parts.setdefault(first, []).append(rows)
+        return
+    for key_id in np.unique(ids):
+        parts.setdefault(int(key_id), []).append(rows[ids == key_id])
+
+
+def _columns(rows: np.ndarray, log: Path) -> dict[str, np.ndarray]:
+    flags = rows["key"]
+    value: np.ndarray = rows["value"].copy()
+    json_rows = np.flatnonzero(flags & _JSON_FLAG)
+    if json_rows.size:
+        value = value.astype(object)
+        with open(log, "rb") as fh:
+            for i in json_rows:
+                end = int(rows["end"][i])
+                start = _line_start(fh, end)
+                fh.seek(start)
+                value[i] = json.loads(fh.read(end - start))["value"]
+        with contextlib.suppress(ValueError, TypeError):
+            as_array = np.asarray(value.tolist())
+            if as_array.dtype != object:
+                value = as_array
+    elif (flags & _INT_FLAG).all():
+        value = value.astype(np.int64)
+    return {
+        "value": value,
+        "counter": _ints(rows["counter"]),
+        "epoch": _ints(rows["epoch"]),
+        "time": rows["time"].copy(),
+    }
+
+
+def _line_start(fh: Any, end: int) -> int:
+    pos = end - 1
+    while pos > 0:
+        step = min(4096, pos)
+        fh.seek(pos - step)
+        block = fh.read(step)
+        i = block.rfind(b"\n")
+        if i >= 0:
+            return pos - step + i + 1
+        pos -= step
+    return 0
+
+
+def _ints(column: np.ndarray) -> np.ndarray:
+    missing = column == _NONE
+    if not missing.any():
+        return column.copy()
+    out = column.astype(np.float64)
+    out[missing] = math.nan
+    return out
+
+
+def read_series(log: str | os.PathLike[str]) -> dict[str, dict[str, Any]]:
+    """Results per name, shaped like :func:`trialog.results.results_by_name` (``tag`` is a list)."""
+    return by_name(read_columns(log))
+
+
+def by_name(columns: Mapping[tuple[str, str | None], Mapping[str, np.ndarray]]) -> dict[str, dict[str, Any]]:
+    """Merge per-(name, tag) columns into per-name ones, in record order (by time, then as written)."""
+    grouped: dict[str, list[tuple[str | None, Mapping[str, np.ndarray]]]] = {}
+    for (name, tag), cols in columns.items():
+        grouped.setdefault(name, []).append((tag, cols))
+    out: dict[str, dict[str, Any]] = {}
+    for name, items in grouped.items():
+        if len(items) == 1:
+            tag, cols = items[0]
+            out[name] = {
+                **{k: cols[k] for k in ("value", "counter", "epoch", "time")},
+                "tag": [tag] * len(cols["time"]),
+            }
+            continue
+        tags = [t for t, c in items for _ in range(len(c["time"]))]
+        merged = {k: _concat([c[k] for _, c in items]) for k in ("value", "counter", "epoch", "time")}
+        order = np.argsort(merged["time"], kind="stable")
+        out[name] = {k: v[order] for k, v in merged.items()}
+        out[name]["tag"] = [tags[i] for i in order]
+    return out
+
+
+def _concat(arrays: list[np.ndarray]) -> np.ndarray:
+    if any(a.dtype == object for a in arrays):
+        return np.concatenate([a.astype(object) for a in arrays])
+    return np.concatenate(arrays)
+
+
+def read_appended(log: str | os.PathLike[str], offset: int) -> tuple[list[dict[str, Any]], int]:
+    """The complete records appended to ``log`` since byte ``offset``, and the offset to ask from next time.
+
+    Reads only the bytes after ``offset``; a line still being written stays for the next call. An
+    ``offset`` past the end (the log was truncated or replaced) raises :class:`TrialogError`.
+    """
+    log = Path(log)
+    with open(log, "rb") as fh:
+        size = os.fstat(fh.fileno()).st_size
+        if offset > size or offset < 0:
+            raise TrialogError(f"{log}: offset {offset} is past the end of the log ({size} bytes)")
+        fh.seek(offset)
+        data = fh.read(size - offset)
+    end = data.rfind(b"\n") + 1
+    records = []
+    for raw in data[:end].split(b"\n"):
+        if raw.strip():
+            try:
+                rec = json.loads(raw)
+                records.append(
+                    {
+                        "name": rec["name"],
+                        "tag": rec.get("tag"),
+                        "value": rec["value"],
+                        "counter": rec.get("counter"),
+                        "epoch": rec.get("epoch"),
+                        "time": rec.get("time"),
+                    }
+                )
+            except (ValueError, KeyError, TypeError):
+                raise TrialogError(f"{log}: a garbled record after byte {offset}") from None
+    return records, offset + end
