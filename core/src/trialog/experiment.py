@@ -109,6 +109,7 @@ class Experiment:
         save_sources: bool = True,
         heartbeat_interval: float = 30.0,
         update_from_argv: bool | Sequence[str] = False,
+        purpose: str | None = None,
     ):
         from .config import Config
 
@@ -189,6 +190,7 @@ class Experiment:
 
         meta, diff = collect_metadata(self.name, seed=self.seed, heartbeat_interval=heartbeat_interval)
         meta["n_epochs"] = self.n_epochs
+        meta["purpose"] = purpose or config.get("purpose") or resumed_meta.get("purpose")  # trialog.registry
         if resume_from is not None:
             meta["resumed_from"] = str(resume_from.resolve())
             if not resume_new_folder:

@@ -241,7 +241,9 @@ def _rows_from_json(
 
 
 def read_columns(log: str | os.PathLike[str]) -> dict[tuple[str, str | None], dict[str, np.ndarray]]:
-    """Columns per (name, tag): ``{"value", "counter", "epoch", "time"}`` arrays, in record order.
+    """Columns per (name, tag): ``{"value", "counter", "epoch", "time", "end"}`` arrays, in record order.
+
+    ``end`` is the byte offset in the log where each record's line ends.
 
     ``counter``/``epoch`` are int64 with ``None`` rows as NaN in a float64 array; ``value`` is float64
     (int64 when every value was an int, an object array for values that are not plain numbers).
@@ -317,6 +319,7 @@ def _columns(rows: np.ndarray, log: Path) -> dict[str, np.ndarray]:
         "counter": _ints(rows["counter"]),
         "epoch": _ints(rows["epoch"]),
         "time": rows["time"].copy(),
+        "end": rows["end"].copy(),
     }
 
 
@@ -348,7 +351,7 @@ def read_series(log: str | os.PathLike[str]) -> dict[str, dict[str, Any]]:
 
 
 def by_name(columns: Mapping[tuple[str, str | None], Mapping[str, np.ndarray]]) -> dict[str, dict[str, Any]]:
-    """Merge per-(name, tag) columns into per-name ones, in record order (by time, then as written)."""
+    """Merge per-(name, tag) columns into per-name ones, in the order the records were written."""
     grouped: dict[str, list[tuple[str | None, Mapping[str, np.ndarray]]]] = {}
     for (name, tag), cols in columns.items():
         grouped.setdefault(name, []).append((tag, cols))
@@ -363,7 +366,7 @@ def by_name(columns: Mapping[tuple[str, str | None], Mapping[str, np.ndarray]]) 
             continue
         tags = [t for t, c in items for _ in range(len(c["time"]))]
         merged = {k: _concat([c[k] for _, c in items]) for k in ("value", "counter", "epoch", "time")}
-        order = np.argsort(merged["time"], kind="stable")
+        order = np.argsort(_concat([c["end"] for _, c in items]), kind="stable")
         out[name] = {k: v[order] for k, v in merged.items()}
         out[name]["tag"] = [tags[i] for i in order]
     return out
