@@ -45,3 +45,14 @@ def test_matches(text, expected):
 def test_malformed_is_a_clear_error(text):
     with pytest.raises(QueryError, match="filter"):
         compile_query(text)
+
+
+def test_browser_names_are_in_trialog_api():
+    import trialog.api as api
+    from trialog import query, registry, run, runs_cli, series
+
+    assert api.compile_query is query.compile_query and api.run_fields is query.run_fields
+    assert api.read_columns is series.read_columns and api.read_appended is series.read_appended
+    assert api.registry is registry and api.find_runs is run.find_runs
+    assert api.flatten is runs_cli.flatten and api.config_difference is runs_cli.config_difference
+    assert {"QueryError", "search_text", "effective_status", "parse_time"} <= set(dir(api))
