@@ -50,6 +50,7 @@ from .index import RunIndex, best_mode, duration_of, fields_of, matches_search, 
 HERE = Path(__file__).parent
 MAX_BODY = 64 * 1024
 MAX_QUERY = 4096
+MAX_HEADERS = 16 * 1024
 FILE_KINDS = ("img", "plot", "log")
 #: suffix -> media type of the files a run page may show
 FILE_TYPES = {
@@ -94,6 +95,9 @@ class Guard:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
+            return
+        if sum(len(k) + len(v) for k, v in scope["headers"]) > MAX_HEADERS:
+            await _plain(send, 431, "request headers too large")
             return
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         host = headers.get("host", "").lower()

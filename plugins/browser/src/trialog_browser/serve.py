@@ -47,6 +47,7 @@ class BrowserServer:
         self.browser = Browser(dirs, host, self.port, **kwargs)
         config = uvicorn.Config(
             self.browser.app,
+            http="h11",  # h11 enforces the header size cap below
             log_level="warning",
             access_log=False,
             h11_max_incomplete_event_size=16 * 1024,  # caps request line + headers
