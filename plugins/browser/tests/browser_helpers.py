@@ -17,7 +17,11 @@ class _Quiet(Experiment):
         lr = self.config["lr"]
         for i in range(self.steps):
             step = epoch * self.steps + i
-            self.add_result(math.exp(-lr * step) + 0.01 * self.seed, "loss", tag="train", counter=step)
+            # seeds differ by a wobble, so combining them shows a band
+            wobble = 1 + 0.12 * (self.seed - 1.5) * math.sin(step / 9)
+            self.add_result(
+                math.exp(-lr * step) * wobble + 0.01 * self.seed, "loss", tag="train", counter=step
+            )
         self.add_result(0.5 + 0.1 * epoch + lr, "acc", tag="val", counter=(epoch + 1) * self.steps)
 
 

@@ -74,7 +74,7 @@ function badge(status) {
 // ------------------------------------------------------------------------------------------ charts
 
 function chartWidth(container) {
-  return Math.max(320, Math.min(container.clientWidth || 600, 640) - 8);
+  return Math.max(320, Math.min(container.clientWidth || 600, 600) - 8);
 }
 
 function makeChart(container, key, title, seriesList, data, opts = {}) {
@@ -90,7 +90,7 @@ function makeChart(container, key, title, seriesList, data, opts = {}) {
     width: chartWidth(container), height: 220, series, bands: opts.bands,
     scales: { x: { time: false } },
     axes: [{ stroke: "#64748b", grid: { stroke: "#eef2f7" } }, { stroke: "#64748b", grid: { stroke: "#eef2f7" }, size: 60 }],
-    legend: { show: seriesList.length > 1 || !!opts.legend },
+    legend: { show: !opts.hideLegend && (seriesList.length > 1 || !!opts.legend) },
     cursor: { drag: { x: true, y: false } },
     hooks: opts.hooks || {},
   }, data, box);
@@ -428,7 +428,10 @@ async function comparePage() {
           series.push({ label: `${g} +σ`, stroke: color + "55", width: 0.5 }, { label: `${g} (n=${c.n}) mean`, stroke: color, width: 2 }, { label: `${g} −σ`, stroke: color + "55", width: 0.5 });
           bands.push({ series: [base, base + 2], fill: color + "22" });
         });
-        makeChart(grid, key, `${key}  ·  mean ± std`, series, uPlot.join(parts), { bands, legend: true });
+        makeChart(grid, key, `${key}  ·  mean ± std`, series, uPlot.join(parts), { bands, legend: false, hideLegend: true });
+        const legend = el("div", { class: "legend" });
+        labels.forEach((g, i) => { const c = data.combined[g][key]; if (c) legend.append(el("span", {}, el("span", { class: "swatch", style: `background:${COLORS[i % COLORS.length]}` }), `${g} (n=${c.n})`)); });
+        grid.lastChild.append(legend);
       }
     }
     state.compare = { runs: data.runs.length, combine, groups: data.groups };
