@@ -109,3 +109,18 @@ def test_read_appended_reads_only_new_complete_lines(tmp_path):
     with pytest.raises(TrialogError, match="past the end"):
         read_appended(tmp_path / "results.jsonl", 10**9)
     log.close()
+
+
+def test_reader_rebuilds_a_missing_sidecar_of_a_long_log(tmp_path):
+    log = ResultLog(tmp_path)
+    for i in range(12_000):
+        log.add("x", float(i), counter=i)
+    log.close()
+    rows, keys = sidecar_paths(tmp_path / "results.jsonl")
+    rows.unlink()
+    keys.unlink()
+    first = read_series(tmp_path / "results.jsonl")
+    assert rows.is_file() and keys.is_file()
+    again = read_series(tmp_path / "results.jsonl")
+    np.testing.assert_array_equal(first["x"]["value"], again["x"]["value"])
+    assert again["x"]["value"].size == 12_000

@@ -37,6 +37,8 @@ _JSON_FLAG = 1 << 30  # the value is not a plain number: read it from the JSONL 
 _INT_FLAG = 1 << 29  # the value was an int
 _KEY_MASK = (1 << 29) - 1
 _CHUNK_ROWS = 1 << 16
+#: A reader rebuilds a missing sidecar on disk for logs at least this long.
+_REBUILD_ROWS = 10_000
 _INT64 = (-(2**63), 2**63 - 1)
 #: Rows are written in batches: one extra write per this many records, not one per record.
 _FLUSH_BYTES = 1024 * ROW.itemsize
@@ -253,58 +255,102 @@ def read_columns(log: str | os.PathLike[str]) -> dict[tuple[str, str | None], di
     size = log.stat().st_size
     rows_path, keys_path = sidecar_paths(log)
     keys = _read_keys(keys_path) if rows_path.is_file() else None
-    parts: dict[int, list[np.ndarray]] = {}
-    covered = 0
+    n, covered = 0, 0
+    counts = np.zeros(0, np.int64)
     if keys is not None:
-        try:
-            mm = np.memmap(rows_path, ROW, mode="r", shape=(rows_path.stat().st_size // ROW.itemsize,))
-        except (OSError, ValueError):
-            mm, keys = None, None
-        if mm is not None and mm.size:
-            # Rows beyond the log's end belong to a log truncated without the writer: not ours.
-            n = int(np.searchsorted(mm["end"], size, side="right"))
-            for lo in range(0, n, _CHUNK_ROWS):
-                chunk = np.array(mm[lo : min(n, lo + _CHUNK_ROWS)])
-                if int((chunk["key"] & _KEY_MASK).max()) >= len(keys):
-                    keys = None
-                    break
-                _split(chunk, parts)
-            if keys is not None and n:
-                covered = int(mm["end"][n - 1])
-            del mm
+        scanned = _scan(rows_path, size, len(keys))
+        if scanned is None:
+            keys = None
+        else:
+            n, covered, counts = scanned
+    missing = keys is None
     if keys is None:
-        keys, parts, covered = [], {}, 0
+        keys, n, covered = [], 0, 0
+    extra = np.empty(0, ROW)
     if covered < size:
         extra, keys = _rows_from_json(log, covered, size, keys)
-        _split(extra, parts)
-    out: dict[tuple[str, str | None], dict[str, np.ndarray]] = {}
-    for key_id, chunks in parts.items():
-        rows = np.concatenate(chunks) if len(chunks) > 1 else chunks[0]
-        out[keys[key_id]] = _columns(rows, log)
-    return out
+        if missing and extra.size >= _REBUILD_ROWS:
+            _save_rebuilt(rows_path, keys_path, extra, keys)
+    counts = np.concatenate([counts, np.zeros(len(keys) - counts.size, np.int64)])
+    if extra.size:
+        counts += np.bincount(extra["key"] & _KEY_MASK, minlength=len(keys))
+    # Second pass: every row straight into its key's columns (no per-key copy of whole rows).
+    cols = {k: {f: np.empty(int(c), ROW[f]) for f in ROW.names} for k, c in enumerate(counts) if c}
+    filled = dict.fromkeys(cols, 0)
+    for chunk in _chunks(rows_path, n):
+        _fill(chunk, cols, filled)
+    _fill(extra, cols, filled)
+    return {keys[k]: _columns(c, log) for k, c in cols.items()}
 
 
-def _split(rows: np.ndarray, parts: dict[int, list[np.ndarray]]) -> None:
-    if not rows.size:
+def _scan(rows_path: Path, size: int, n_keys: int) -> tuple[int, int, np.ndarray] | None:
+    """(rows that belong to the log, the log bytes they cover, rows per key), or None for a bad sidecar."""
+    total = rows_path.stat().st_size // ROW.itemsize
+    if not total:
+        return 0, 0, np.zeros(n_keys, np.int64)
+    last = np.fromfile(rows_path, ROW, count=1, offset=(total - 1) * ROW.itemsize)
+    n = total
+    if int(last["end"][0]) > size:
+        # Rows beyond the log's end belong to a log truncated without the writer: not ours.
+        ends = np.memmap(rows_path, ROW, mode="r", shape=(total,))["end"]
+        n = int(np.searchsorted(ends, size, side="right"))
+        del ends
+    counts = np.zeros(n_keys, np.int64)
+    covered = 0
+    for chunk in _chunks(rows_path, n):
+        ids = chunk["key"] & _KEY_MASK
+        if int(ids.max()) >= n_keys:
+            return None
+        counts += np.bincount(ids, minlength=n_keys)
+        covered = int(chunk["end"][-1])
+    return n, covered, counts
+
+
+def _chunks(rows_path: Path, n: int) -> Any:
+    for lo in range(0, n, _CHUNK_ROWS):
+        yield np.fromfile(rows_path, ROW, count=min(_CHUNK_ROWS, n - lo), offset=lo * ROW.itemsize)
+
+
+def _fill(chunk: np.ndarray, cols: dict[int, dict[str, np.ndarray]], filled: dict[int, int]) -> None:
+    if not chunk.size:
         return
-    ids = rows["key"] & _KEY_MASK
+    ids = chunk["key"] & _KEY_MASK
     first = int(ids[0])
-    if (ids == first).all():
-        parts.setdefault(first, []).append(rows)
+    groups = [(first, None)] if (ids == first).all() else [(int(k), ids == k) for k in np.unique(ids)]
+    for key_id, sel in groups:
+        part = chunk if sel is None else chunk[sel]
+        at = filled[key_id]
+        for f in ROW.names:
+            cols[key_id][f][at : at + part.size] = part[f]
+        filled[key_id] = at + part.size
+
+
+def _save_rebuilt(
+    rows_path: Path, keys_path: Path, rows: np.ndarray, keys: list[tuple[str, str | None]]
+) -> None:
+    # A log without a sidecar (written by an older trialog, or the sidecar was deleted): keep what we parsed,
+    # so the next read is fast. Never replaces a sidecar a writer made meanwhile; a read-only folder is fine.
+    if rows_path.exists():
         return
-    for key_id in np.unique(ids):
-        parts.setdefault(int(key_id), []).append(rows[ids == key_id])
+    with contextlib.suppress(OSError):
+        tmp = rows_path.with_name(f".{rows_path.name}.{os.getpid()}.tmp")
+        rows.tofile(tmp)
+        if rows_path.exists():
+            tmp.unlink()
+            return
+        _write_keys(keys_path, keys)
+        os.replace(tmp, rows_path)
 
 
-def _columns(rows: np.ndarray, log: Path) -> dict[str, np.ndarray]:
-    flags = rows["key"]
-    value: np.ndarray = rows["value"].copy()
+def _columns(cols: dict[str, np.ndarray], log: Path) -> dict[str, np.ndarray]:
+    flags = cols["key"]
+    value: np.ndarray = cols["value"]
     json_rows = np.flatnonzero(flags & _JSON_FLAG)
     if json_rows.size:
         value = value.astype(object)
         with open(log, "rb") as fh:
             for i in json_rows:
-                end = int(rows["end"][i])
+                end = int(cols["end"][i])
                 start = _line_start(fh, end)
                 fh.seek(start)
                 value[i] = json.loads(fh.read(end - start))["value"]
@@ -316,10 +362,10 @@ def _columns(rows: np.ndarray, log: Path) -> dict[str, np.ndarray]:
         value = value.astype(np.int64)
     return {
         "value": value,
-        "counter": _ints(rows["counter"]),
-        "epoch": _ints(rows["epoch"]),
-        "time": rows["time"].copy(),
-        "end": rows["end"].copy(),
+        "counter": _ints(cols["counter"]),
+        "epoch": _ints(cols["epoch"]),
+        "time": cols["time"],
+        "end": cols["end"],
     }
 
 
@@ -339,7 +385,7 @@ def _line_start(fh: Any, end: int) -> int:
 def _ints(column: np.ndarray) -> np.ndarray:
     missing = column == _NONE
     if not missing.any():
-        return column.copy()
+        return column
     out = column.astype(np.float64)
     out[missing] = math.nan
     return out

@@ -53,7 +53,12 @@ def best_mode(name: str) -> str:
 
 
 def run_id(path: Path) -> str:
-    return hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:12]
+    """The id the browser addresses a run by: a hash of its resolved path."""
+    return _id(path.resolve())
+
+
+def _id(resolved: Path) -> str:
+    return hashlib.sha256(str(resolved).encode()).hexdigest()[:12]
 
 
 def default_cache_dir() -> Path:
@@ -126,7 +131,7 @@ def summarize_run(path: Path) -> dict[str, Any]:
         stats["best"] = stats.get(mode)
         stats["mode"] = mode
     return {
-        "id": run_id(path),
+        "id": _id(path.resolve()),
         "path": str(path),
         "folder": path.name,
         "kind": run.kind,
@@ -195,18 +200,22 @@ class RunIndex:
 
     # -- scanning -------------------------------------------------------------------------------
 
-    def _folders(self) -> Iterable[Path]:
+    def _folders(self) -> Iterable[tuple[Path, list[Any]]]:
+        """(run folder, signature) for each run under the browsed folders; one stat per file, no more."""
         for base in self.dirs:
-            if _is_run(base):
-                yield base
+            sig = _signature(base)
+            if _is_run_sig(sig):
+                yield base, sig
                 continue
             try:
                 with os.scandir(base) as it:
                     for entry in it:
-                        if entry.is_dir(follow_symlinks=False) and not entry.name.startswith("."):
-                            path = Path(entry.path)
-                            if _is_run(path):
-                                yield path
+                        if entry.name.startswith(".") or not entry.is_dir(follow_symlinks=False):
+                            continue
+                        path = Path(entry.path)
+                        sig = _signature(path)
+                        if _is_run_sig(sig):
+                            yield path, sig
             except OSError:
                 continue  # a folder that vanished or cannot be read lists no runs
 
@@ -219,9 +228,8 @@ class RunIndex:
                 return 0
             seen: dict[str, dict[str, Any]] = {}
             reread = 0
-            for path in self._folders():
-                rid = run_id(path)
-                sig = _signature(path)
+            for path, sig in self._folders():
+                rid = _id(path)  # path is already resolved: base is, and symlinked entries are skipped
                 old = self._entries.get(rid)
                 if old is not None and old.get("sig") == sig:
                     seen[rid] = old
@@ -264,10 +272,9 @@ class RunIndex:
         return len(self._entries)
 
 
-def _is_run(path: Path) -> bool:
-    return (path / "run.json").is_file() or (
-        (path / "config" / "exp.json").is_file() or (path / "result" / "results-log.json").is_file()
-    )
+def _is_run_sig(sig: list[Any]) -> bool:
+    # run.json (trialog), config/exp.json or result/results-log.json (trixi)
+    return sig[0] is not None or sig[3] is not None or sig[4] is not None
 
 
 def status_of(entry: dict[str, Any]) -> str:
