@@ -27,11 +27,11 @@ from .errors import TrialogError
 
 SERIES_NAME = "results.series"
 KEYS_NAME = "results.series.json"
-_FORMAT = 1
-#: One sidecar row: key id (with flag bits), value, counter, epoch, time, end offset of the JSONL line.
+_FORMAT = 2
+#: One sidecar row: value, counter, epoch, time, end offset of the JSONL line, key id (with flag bits).
 ROW = np.dtype(
-    [("key", "<i4"), ("value", "<f8"), ("counter", "<i8"), ("epoch", "<i8"), ("time", "<f8"), ("end", "<i8")]
-)
+    [("value", "<f8"), ("counter", "<i8"), ("epoch", "<i8"), ("time", "<f8"), ("end", "<i8"), ("key", "<i8")]
+)  # 48 bytes: every field stays 8-byte aligned, which keeps numpy's column copies fast
 _NONE = np.iinfo(np.int64).min  # a missing counter or epoch
 _JSON_FLAG = 1 << 30  # the value is not a plain number: read it from the JSONL line
 _INT_FLAG = 1 << 29  # the value was an int
@@ -42,7 +42,7 @@ _REBUILD_ROWS = 10_000
 _INT64 = (-(2**63), 2**63 - 1)
 #: Rows are written in batches: one extra write per this many records, not one per record.
 _FLUSH_BYTES = 1024 * ROW.itemsize
-_PACK = struct.Struct("<idqqdq").pack
+_PACK = struct.Struct("<dqqdqq").pack
 
 __all__ = ["SeriesWriter", "read_appended", "read_columns", "read_series", "sidecar_paths"]
 
@@ -144,12 +144,12 @@ class SeriesWriter:
         else:
             number, key = math.nan, key | _JSON_FLAG
         self._buf += _PACK(
-            key,
             number,
             _NONE if counter is None else counter,
             _NONE if epoch is None else epoch,
             t,
             self._size,
+            key,
         )
         if len(self._buf) >= _FLUSH_BYTES:
             self.flush()
@@ -199,7 +199,7 @@ def _rows_from_json(
     """Sidecar rows for the complete JSONL lines in bytes ``start:stop`` of ``log``."""
     keys = list(keys)
     ids = {k: i for i, k in enumerate(keys)}
-    out: list[tuple[int, float, int, int, float, int]] = []
+    out: list[tuple[float, int, int, float, int, int]] = []
     with open(log, "rb") as fh:
         fh.seek(start)
         data = fh.read(stop - start)
@@ -231,12 +231,12 @@ def _rows_from_json(
         counter, epoch, t = rec.get("counter"), rec.get("epoch"), rec.get("time")
         out.append(
             (
-                key,
                 number,
                 _NONE if counter is None else int(counter),
                 _NONE if epoch is None else int(epoch),
                 math.nan if t is None else float(t),
                 pos,
+                key,
             )
         )
     return np.array(out, ROW), keys
@@ -316,12 +316,26 @@ def _fill(chunk: np.ndarray, cols: dict[int, dict[str, np.ndarray]], filled: dic
         return
     ids = chunk["key"] & _KEY_MASK
     first = int(ids[0])
-    groups = [(first, None)] if (ids == first).all() else [(int(k), ids == k) for k in np.unique(ids)]
-    for key_id, sel in groups:
-        part = chunk if sel is None else chunk[sel]
+    if (ids == first).all():
+        spans = [(first, chunk)]
+    else:
+        # One stable sort per chunk makes each key's rows one contiguous run (cheaper than a mask per key).
+        order = np.argsort(ids, kind="stable")
+        counts = np.bincount(ids)
+        bounds = np.concatenate([[0], np.cumsum(counts)])
+        ordered = {f: chunk[f][order] for f in ROW.names}
+        for k in np.flatnonzero(counts):
+            at, n = filled[int(k)], int(counts[k])
+            target = cols[int(k)]
+            for f in ROW.names:
+                target[f][at : at + n] = ordered[f][bounds[k] : bounds[k + 1]]
+            filled[int(k)] = at + n
+        return
+    for key_id, part in spans:
         at = filled[key_id]
+        target = cols[key_id]
         for f in ROW.names:
-            cols[key_id][f][at : at + part.size] = part[f]
+            target[f][at : at + part.size] = part[f]
         filled[key_id] = at + part.size
 
 

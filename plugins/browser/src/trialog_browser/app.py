@@ -12,12 +12,14 @@ Safety rules (trixi's browser broke each of them):
 
 from __future__ import annotations
 
+import collections
 import hashlib
 import hmac
 import io
 import json
 import math
 import secrets
+import threading
 import zipfile
 from collections.abc import Sequence
 from pathlib import Path
@@ -590,6 +592,28 @@ def _key_label(name: str, tag: str | None) -> str:
     return f"{tag}/{name}" if tag else name
 
 
+_COLUMNS: collections.OrderedDict[str, tuple[tuple[int, int], Any]] = collections.OrderedDict()
+_COLUMNS_LOCK = threading.Lock()
+
+
+def _columns(log: Path) -> Any:
+    """read_columns, remembered for the last few logs while their size and mtime stay (zooming rereads nothing)."""
+    st = log.stat()
+    sig = (st.st_size, st.st_mtime_ns)
+    key = str(log)
+    with _COLUMNS_LOCK:
+        hit = _COLUMNS.get(key)
+        if hit is not None and hit[0] == sig:
+            _COLUMNS.move_to_end(key)
+            return hit[1]
+    cols = read_columns(log)
+    with _COLUMNS_LOCK:
+        _COLUMNS[key] = (sig, cols)
+        while len(_COLUMNS) > 4:
+            _COLUMNS.popitem(last=False)
+    return cols
+
+
 def _series_of(
     entry: dict[str, Any], points: int, lo: float | None, hi: float | None, only: str | None
 ) -> dict[str, Any]:
@@ -598,7 +622,7 @@ def _series_of(
     series: list[dict[str, Any]] = []
     offset = 0
     if entry["kind"] == "trialog" and log.is_file():
-        columns = read_columns(log)
+        columns = _columns(log)
         for (name, tag), cols in columns.items():
             if cols["end"].size:
                 offset = max(offset, int(cols["end"][-1]))
@@ -655,7 +679,7 @@ def _combine(members: list[dict[str, Any]], points: int) -> dict[str, Any]:
         log = Path(e["path"]) / "result" / "results.jsonl"
         if e["kind"] != "trialog" or not log.is_file():
             continue
-        for (name, tag), cols in read_columns(log).items():
+        for (name, tag), cols in _columns(log).items():
             if cols["value"].dtype.kind in "iuf" and cols["value"].ndim == 1 and cols["value"].size:
                 per_key.setdefault(_key_label(name, tag), []).append(
                     (downsample.x_axis(cols), cols["value"].astype(np.float64))
