@@ -17,7 +17,7 @@ def load(path):
 
 def test_every_distribution_has_the_core_version():
     versions = {load(p)["name"]: load(p)["version"] for p in PYPROJECTS}
-    assert len(versions) == 7
+    assert len(versions) == 8
     assert set(versions.values()) == {trialog.__version__}, versions
 
 

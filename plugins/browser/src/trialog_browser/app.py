@@ -246,12 +246,20 @@ class Browser:
         if getattr(self, "guard", None) is not None:
             self.guard.allowed_hosts = {h.lower() for h in hosts}  # type: ignore[union-attr]
 
+    def _refresh(self) -> None:
+        # refresh_every 0: every request sees the disk as it is now; else the index is rescanned in the
+        # background and requests answer from the last scan (a page never waits for 10,000 stats).
+        if self.refresh_every <= 0:
+            self.index.refresh()
+        else:
+            self.index.refresh_soon(self.refresh_every)
+
     # -- helpers --------------------------------------------------------------------------------
 
     def _entry(self, rid: str) -> dict[str, Any]:
         if not (len(rid) == 12 and all(c in "0123456789abcdef" for c in rid)):
             raise HTTPException(404, "no such run")
-        self.index.refresh(self.refresh_every)
+        self._refresh()
         entry = self.index.get(rid)
         if entry is None:
             raise HTTPException(404, "no such run")
@@ -328,7 +336,7 @@ class Browser:
             return _json({"error": "page and per must be integers"}, 400)
         sort = qp.get("sort", "start")
         desc = qp.get("desc", "1") == "1"
-        self.index.refresh(self.refresh_every)
+        self._refresh()
         rows = []
         for entry in self.index.entries():
             status = status_of(entry)
@@ -493,7 +501,7 @@ class Browser:
                 return _json({"error": f"unknown action {action!r}"}, 400)
         except TrialogError as exc:
             return _json({"error": str(exc)}, 400)
-        self.index.refresh()
+        self.index.update(entry["id"])
         return _json({"registry": result})
 
     async def api_compare(self, request: Request) -> Response:

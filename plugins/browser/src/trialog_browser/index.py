@@ -75,13 +75,32 @@ def _stat(path: Path) -> list[int] | None:
 
 
 def _signature(run: Path) -> list[Any]:
+    # Strings, not Paths: this runs for every run on every rescan.
+    top = str(run)
+    meta = _stat_str(top + "/run.json")
+    if meta is not None:  # trialog: the trixi files cannot matter
+        return [
+            meta,
+            _stat_str(top + "/config/config.json"),
+            _stat_str(top + "/result/results.jsonl"),
+            None,
+            None,
+        ]
     return [
-        _stat(run / "run.json"),
-        _stat(run / "config" / "config.json"),
-        _stat(run / "result" / "results.jsonl"),
-        _stat(run / "config" / "exp.json"),
-        _stat(run / "result" / "results-log.json"),
+        None,
+        None,
+        None,
+        _stat_str(top + "/config/exp.json"),
+        _stat_str(top + "/result/results-log.json"),
     ]
+
+
+def _stat_str(path: str) -> list[int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return [st.st_size, st.st_mtime_ns]
 
 
 def _finite(value: Any) -> Any:
@@ -101,44 +120,97 @@ def _scalar_config(flat: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def summarize_run(path: Path) -> dict[str, Any]:
-    """The index entry of one run folder (trialog or trixi); raises for a folder that is not a run."""
+def summarize_run(path: Path, resolved: bool = False) -> dict[str, Any]:
+    """The index entry of one run folder (trialog or trixi); raises for a folder that is not a run.
+
+    A trialog run is read with three plain file reads (run.json, config.json, the result summary or
+    the series sidecar): the scan of 10,000 runs must stay within seconds.
+    """
     from trialog.api import Run
 
-    run = Run(path)
-    raw = run.meta
+    rid = _id(path if resolved else path.resolve())
+    meta_file = path / "run.json"
+    if meta_file.is_file():
+        raw = _read_json(meta_file)
+        if not isinstance(raw, dict):
+            raise ValueError(f"{meta_file} does not hold a JSON object")
+        kind = "trialog"
+        plain = _read_json(path / "config" / "config.json", default={})
+        if not isinstance(plain, dict):
+            plain = Run(path).config.to_plain()
+        results = _trialog_results(path, raw)
+    else:
+        run = Run(path)
+        kind = run.kind
+        raw = run.meta
+        raw["status"] = raw.get("status")
+        config = run.config
+        plain = config.to_plain() if hasattr(config, "to_plain") else dict(config)
+        results = {
+            name: {k: _finite(stats.get(k)) for k in ("last", "min", "max", "count")}
+            for name, stats in run.summary.items()
+        }
     meta = {k: raw.get(k) for k in _META_KEYS if k in raw}
-    meta["status"] = raw.get("stored_status") if run.kind == "trialog" else raw.get("status")
     git = raw.get("git") if isinstance(raw.get("git"), dict) else {}
     meta["commit"] = (git or {}).get("commit")
     meta["n_notes"] = len(raw.get("notes") or [])
-    config = run.config
-    plain = config.to_plain() if hasattr(config, "to_plain") else dict(config)
-    results: dict[str, dict[str, Any]] = {}
-    if run.kind == "trialog":
-        log = path / "result" / "results.jsonl"
-        if log.is_file():
-            for (name, tag), cols in read_columns(log).items():
-                values = cols["value"]
-                if values.dtype.kind not in "iuf" or not values.size:
-                    continue
-                _merge_stats(results, name, values, tag)
-    else:
-        for name, stats in run.summary.items():
-            results[name] = {k: _finite(stats.get(k)) for k in ("last", "min", "max", "count")}
     for name, stats in results.items():
         mode = best_mode(name)
         stats["best"] = stats.get(mode)
         stats["mode"] = mode
     return {
-        "id": _id(path.resolve()),
+        "id": rid,
         "path": str(path),
         "folder": path.name,
-        "kind": run.kind,
+        "kind": kind,
         "meta": meta,
         "config": _scalar_config(flatten(plain)),
         "results": results,
     }
+
+
+def _read_json(path: Path, default: Any = None) -> Any:
+    try:
+        with open(path, "rb") as fh:
+            return json.loads(fh.read())
+    except FileNotFoundError:
+        return default
+
+
+def _trialog_results(path: Path, meta: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    log = path / "result" / "results.jsonl"
+    summary_file = path / "result" / "results.json"
+    try:
+        log_mtime = log.stat().st_mtime_ns
+    except OSError:
+        return {}
+    # A run that ended wrote its summary after its last record: one small JSON file instead of the series.
+    if meta.get("status") in ("finished", "error", "stopped"):
+        try:
+            fresh = summary_file.stat().st_mtime_ns >= log_mtime
+        except OSError:
+            fresh = False
+        if fresh:
+            with contextlib.suppress(ValueError, OSError):
+                stored = _read_json(summary_file)
+                if isinstance(stored, dict):
+                    out = {}
+                    for name, stats in stored.items():
+                        if isinstance(stats, dict) and _is_number(stats.get("last")):
+                            out[str(name)] = {
+                                k: _finite(stats.get(k)) for k in ("last", "min", "max", "count")
+                            }
+                    return out
+    results: dict[str, dict[str, Any]] = {}
+    for (name, tag), cols in read_columns(log).items():
+        values = cols["value"]
+        if values.dtype.kind in "iuf" and values.ndim == 1 and values.size:
+            _merge_stats(results, name, values, tag)
+    return results
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def _merge_stats(results: dict[str, dict[str, Any]], name: str, values: Any, tag: Any) -> None:
@@ -176,6 +248,8 @@ class RunIndex:
         self._entries: dict[str, dict[str, Any]] = {}
         self._lock = threading.Lock()
         self._last_refresh = 0.0
+        self._bg: threading.Thread | None = None
+        self._bg_lock = threading.Lock()
         self._load_cache()
 
     # -- persistence ----------------------------------------------------------------------------
@@ -235,7 +309,7 @@ class RunIndex:
                     seen[rid] = old
                     continue
                 try:
-                    entry = summarize_run(path)
+                    entry = summarize_run(path, resolved=True)
                 except Exception as exc:  # a broken run is a row with its error, not a broken page
                     entry = {
                         "id": rid,
@@ -255,6 +329,27 @@ class RunIndex:
             if changed:
                 self._save_cache()
             return reread
+
+    def refresh_soon(self, max_age: float) -> None:
+        """Start a background rescan when the last one is older than ``max_age`` s; never waits for it."""
+        if time.monotonic() - self._last_refresh < max_age:
+            return
+        with self._bg_lock:
+            if self._bg is not None and self._bg.is_alive():
+                return
+            self._bg = threading.Thread(target=self.refresh, name="trialog-browse-index", daemon=True)
+            self._bg.start()
+
+    def update(self, rid: str) -> None:
+        """Reread one run now (after the browser changed its registry fields)."""
+        entry = self._entries.get(rid)
+        if entry is None:
+            return
+        path = Path(entry["path"])
+        fresh = summarize_run(path, resolved=True)
+        fresh["sig"] = _signature(path)
+        with self._lock:
+            self._entries = {**self._entries, rid: fresh}
 
     # -- reading --------------------------------------------------------------------------------
 
