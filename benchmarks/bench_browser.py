@@ -142,9 +142,16 @@ def main() -> None:
                 report(
                     "filtered + sorted overview page", filtered, "s", "trialog runs ls", ls_seconds, "<= 1 s"
                 )
-                rescan = _median_get(client, "/api/runs", {"per": "50", "page": "3"}, repeat=3)
+                t0 = time.perf_counter()
+                server.browser.index.refresh()  # what the background refresh does every second
+                rescan = time.perf_counter() - t0
                 report(
-                    "overview page with a rescan of every run's files", rescan, "s", "first page", page, "-"
+                    f"background rescan of {N_RUNS + 1} unchanged runs",
+                    rescan,
+                    "s",
+                    "first scan",
+                    first_scan,
+                    "-",
                 )
                 rid = run_id(big)
                 series_first = _median_get(client, f"/api/run/{rid}/series", repeat=1)
