@@ -144,6 +144,27 @@ def test_registry_changes_through_post(served):
         and stored["display_name"] == "beta*"
     )
     assert [x["name"] for x in client.get("/api/runs", params={"q": "tag:best"}).json()["rows"]] == ["beta*"]
+    # what the page wrote, `trialog runs ls --where` finds
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "trialog.cli",
+            "runs",
+            "ls",
+            str(made["b"].parent),
+            "--where",
+            "tag:best",
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert [r["name"] for r in json.loads(done.stdout)] == ["beta*"]
     assert (
         client.post(f"/api/run/{rid}/registry", json={"action": "remove"}, headers=headers).status_code == 200
     )
