@@ -445,7 +445,9 @@ def add_registry_parsers(sub: Any, ls: argparse.ArgumentParser) -> None:
 
     tag = sub.add_parser("tag", help="add (+T) and remove (-T) tags: trialog runs tag RUN +best -draft")
     tag.add_argument("run", help="a run folder")
-    tag.add_argument("changes", nargs=argparse.REMAINDER, metavar="+T|-T", help="tags to add (+T or T) or remove (-T)")
+    tag.add_argument(
+        "changes", nargs=argparse.REMAINDER, metavar="+T|-T", help="tags to add (+T or T) or remove (-T)"
+    )
     tag.set_defaults(func=cmd_tag)
 
     star = sub.add_parser("star", help="star a run (--off to unstar)")
