@@ -113,6 +113,8 @@ def test_compare_and_combine(served):
     two = next(label for label, members in groups.items() if len(members) == 2)
     loss = combined["combined"][two]["train/loss"]
     assert loss["n"] == 2 and all(s >= 0 for s in loss["std"]) and max(loss["std"]) > 0
+    by_lr = client.get("/api/compare", params={"ids": ids, "combine": "lr"}).json()["groups"]
+    assert sorted(by_lr) == ["seed=1", "seed=2"] and len(by_lr["seed=1"]) == 2
 
 
 def test_registry_changes_through_post(served):

@@ -526,13 +526,8 @@ class Browser:
             return _json({"runs": runs, "diff": diff, "series": series, "groups": None})
         groups: dict[str, list[dict[str, Any]]] = {}
         for e in entries:
-            rest = {
-                k: v
-                for k, v in e["config"].items()
-                if k != combine and k != f"config.{combine}" and k != "seed"
-            }
-            if combine == "seed":
-                rest = {k: v for k, v in e["config"].items() if k != "seed"}
+            key = combine.removeprefix("config.")
+            rest = {k: v for k, v in e["config"].items() if k != key}
             label = ", ".join(f"{k}={rest[k]}" for k in sorted(rest) if k in diff) or "all runs"
             groups.setdefault(label, []).append(e)
         combined = {label: _combine(members, points) for label, members in groups.items()}
