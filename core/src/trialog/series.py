@@ -32,6 +32,7 @@ _FORMAT = 2
 ROW = np.dtype(
     [("value", "<f8"), ("counter", "<i8"), ("epoch", "<i8"), ("time", "<f8"), ("end", "<i8"), ("key", "<i8")]
 )  # 48 bytes: every field stays 8-byte aligned, which keeps numpy's column copies fast
+_FIELDS: tuple[str, ...] = tuple(ROW.names or ())
 _NONE = np.iinfo(np.int64).min  # a missing counter or epoch
 _JSON_FLAG = 1 << 30  # the value is not a plain number: read it from the JSONL line
 _INT_FLAG = 1 << 29  # the value was an int
@@ -275,7 +276,7 @@ def read_columns(log: str | os.PathLike[str]) -> dict[tuple[str, str | None], di
     if extra.size:
         counts += np.bincount(extra["key"] & _KEY_MASK, minlength=len(keys))
     # Second pass: every row straight into its key's columns (no per-key copy of whole rows).
-    cols = {k: {f: np.empty(int(c), ROW[f]) for f in ROW.names} for k, c in enumerate(counts) if c}
+    cols = {k: {f: np.empty(int(c), ROW[f]) for f in _FIELDS} for k, c in enumerate(counts) if c}
     filled = dict.fromkeys(cols, 0)
     for chunk in _chunks(rows_path, n):
         _fill(chunk, cols, filled)
@@ -323,18 +324,18 @@ def _fill(chunk: np.ndarray, cols: dict[int, dict[str, np.ndarray]], filled: dic
         order = np.argsort(ids, kind="stable")
         counts = np.bincount(ids)
         bounds = np.concatenate([[0], np.cumsum(counts)])
-        ordered = {f: chunk[f][order] for f in ROW.names}
+        ordered = {f: chunk[f][order] for f in _FIELDS}
         for k in np.flatnonzero(counts):
             at, n = filled[int(k)], int(counts[k])
             target = cols[int(k)]
-            for f in ROW.names:
+            for f in _FIELDS:
                 target[f][at : at + n] = ordered[f][bounds[k] : bounds[k + 1]]
             filled[int(k)] = at + n
         return
     for key_id, part in spans:
         at = filled[key_id]
         target = cols[key_id]
-        for f in ROW.names:
+        for f in _FIELDS:
             target[f][at : at + part.size] = part[f]
         filled[key_id] = at + part.size
 

@@ -481,7 +481,7 @@ class Browser:
         action = body["action"]
         try:
             if action == "note":
-                result = registry.add_note(path, body.get("text"))
+                result = registry.add_note(path, body.get("text", ""))
             elif action == "tag":
                 add, remove = body.get("add") or [], body.get("remove") or []
                 if not isinstance(add, list) or not isinstance(remove, list):
@@ -622,7 +622,7 @@ def _series_of(
 ) -> dict[str, Any]:
     path = Path(entry["path"])
     log = path / "result" / "results.jsonl"
-    series: list[dict[str, Any]] = []
+    series: list[dict[str, Any] | None] = []
     offset = 0
     if entry["kind"] == "trialog" and log.is_file():
         columns = _columns(log)
@@ -639,9 +639,9 @@ def _series_of(
                 mask = np.array([t == tag for t in tags])
                 sub = {k: cols[k][mask] for k in ("value", "counter", "epoch", "time")}
                 series.append(_line(name, tag, sub, points, lo, hi, only))
-    series = [s for s in series if s is not None]
-    series.sort(key=lambda s: (s["tag"] or "", s["name"]))
-    return {"series": series, "offset": offset, "status": status_of(entry)}
+    lines = [s for s in series if s is not None]
+    lines.sort(key=lambda s: (s["tag"] or "", s["name"]))
+    return {"series": lines, "offset": offset, "status": status_of(entry)}
 
 
 def _line(
@@ -728,7 +728,7 @@ def _list_files(run: Path, kind: str, limit: int = 500) -> list[dict[str, Any]]:
     base = run / kind
     if not base.is_dir():
         return []
-    out = []
+    out: list[dict[str, Any]] = []
     root = base.resolve()
     for path in sorted(base.rglob("*")):
         if len(out) >= limit:
