@@ -208,3 +208,19 @@ def test_trixi_runs_are_listed(tmp_path):
     index.refresh()
     (entry,) = index.entries()
     assert entry["kind"] == "trixi" and entry["results"]
+    import httpx
+    from trialog_browser.serve import BrowserServer
+
+    with BrowserServer([base], cache_dir=tmp_path / "c") as server, httpx.Client(base_url=server.url) as c:
+        info = c.get(f"/api/run/{entry['id']}").json()
+        assert info["row"]["kind"] == "trixi" and info["registry"] is None  # read-only
+        series = c.get(f"/api/run/{entry['id']}/series").json()["series"]
+        assert series and all(len(s["x"]) == len(s["y"]) for s in series)
+        page = c.get(f"/run/{entry['id']}")
+        token = page.text.split('name="trialog-token" content="')[1].split('"')[0]
+        r = c.post(
+            f"/api/run/{entry['id']}/registry",
+            json={"action": "note", "text": "x"},
+            headers={"Origin": server.url.rstrip("/"), "X-Trialog-Token": token},
+        )
+        assert r.status_code == 400 and "read-only" in r.json()["error"]
