@@ -124,3 +124,25 @@ def test_reader_rebuilds_a_missing_sidecar_of_a_long_log(tmp_path):
     again = read_series(tmp_path / "results.jsonl")
     np.testing.assert_array_equal(first["x"]["value"], again["x"]["value"])
     assert again["x"]["value"].size == 12_000
+
+
+def test_a_full_disk_on_the_sidecar_never_fails_add(tmp_path, monkeypatch):
+    log = ResultLog(tmp_path)
+    real_write = os.write
+    sidecar_fd = log._series._fd
+
+    def full(fd, data):
+        if fd == sidecar_fd:
+            raise OSError(28, "No space left on device")
+        return real_write(fd, data)
+
+    monkeypatch.setattr(os, "write", full)
+    for i in range(3000):  # several sidecar flushes fail
+        log.add("x", float(i), counter=i)
+    monkeypatch.undo()
+    log.close()
+    values = read_series(tmp_path / "results.jsonl")["x"]["value"]
+    np.testing.assert_array_equal(values, np.arange(3000.0))
+    reopened = ResultLog(tmp_path)  # rebuilds the sidecar
+    reopened.close()
+    np.testing.assert_array_equal(read_series(tmp_path / "results.jsonl")["x"]["value"], np.arange(3000.0))

@@ -250,7 +250,7 @@ class ResultLog:
 
         try:
             return SeriesWriter(self.path, os.fstat(self._fd).st_size)  # type: ignore[arg-type]
-        except OSError:
+        except (OSError, ValueError):
             return None
 
     def _new_prefix(self, name: str, tag: str | None) -> str:

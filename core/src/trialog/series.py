@@ -159,10 +159,16 @@ class SeriesWriter:
         """Write the buffered rows (readers parse the log lines they do not cover yet)."""
         if self._fd is not None and self._buf:
             data, self._buf = bytes(self._buf), bytearray()
-            written = os.write(self._fd, data)
-            while written < len(data):
-                data = data[written:]
+            try:
                 written = os.write(self._fd, data)
+                while written < len(data):
+                    data = data[written:]
+                    written = os.write(self._fd, data)
+            except OSError:
+                # A full disk must not fail add(): stop keeping the sidecar; readers parse the log's tail
+                # past the last whole row, and the next ResultLog on this log rebuilds the rest.
+                fd, self._fd = self._fd, None
+                os.close(fd)
 
     def truncate(self, offset: int) -> None:
         """Forget the rows of records after JSONL byte ``offset`` (the log was truncated there)."""
