@@ -1,7 +1,7 @@
 """The run registry: purpose, notes, tags, star, display name and soft removal, kept in each run's ``run.json``.
 
-Every change is a read-modify-write of ``run.json`` under an exclusive ``fcntl`` lock on
-``run.json.lock`` and an atomic replace, the same lock :class:`trialog.run.RunMeta` takes for its
+Every change is a read-modify-write of ``run.json`` under an exclusive ``fcntl.flock`` on the run
+folder and an atomic replace, the same lock :class:`trialog.run.RunMeta` takes for its
 heartbeat writes, which keep the registry keys found on disk: a note added while the experiment runs
 is never overwritten by its next heartbeat. Renaming changes the display name only; the folder stays.
 """
@@ -21,7 +21,6 @@ from .errors import RunFolderError, TrialogError
 
 #: run.json keys the registry owns (RunMeta keeps what is on disk for these).
 REGISTRY_KEYS: tuple[str, ...] = ("purpose", "notes", "tags", "starred", "display_name", "removed")
-LOCK_NAME = "run.json.lock"
 MAX_NOTE = 10_000
 MAX_NAME = 200
 _TAG = re.compile(r"^[A-Za-z0-9_.:+-]{1,64}$")
@@ -48,8 +47,12 @@ class RegistryError(TrialogError, ValueError):
 
 @contextlib.contextmanager
 def locked(run_dir: str | os.PathLike[str]) -> Iterator[None]:
-    """Hold the exclusive lock on ``run_dir/run.json.lock`` (blocks until free)."""
-    fd = os.open(Path(run_dir) / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644)
+    """Hold the exclusive ``flock`` on the run folder itself (blocks until free).
+
+    The folder, not a lock file: it always exists, leaves nothing behind, and survives the atomic
+    replacement of run.json (a lock on run.json would be on the old inode).
+    """
+    fd = os.open(Path(run_dir), os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         yield
