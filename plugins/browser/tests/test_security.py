@@ -233,3 +233,14 @@ def test_cli_warns_when_not_on_loopback(runs, capsys, monkeypatch, tmp_path):
     args.host = "127.0.0.1"
     cli.browse_command(args)
     assert "warning" not in capsys.readouterr().err
+
+
+def test_a_wildcard_bind_answers_to_this_machines_names_only(runs, tmp_path):
+    import socket as _socket
+
+    from trialog_browser.app import Browser
+
+    base, _ = runs
+    browser = Browser([base], host="0.0.0.0", port=8123, cache_dir=tmp_path / "c")
+    assert f"{_socket.gethostname().lower()}:8123" in browser.hosts and "127.0.0.1:8123" in browser.hosts
+    assert not any(h.startswith("evil") or h.startswith("0.0.0.0") for h in browser.hosts)

@@ -236,11 +236,11 @@ class Browser:
 
     def set_address(self, host: str, port: int) -> None:
         """The address clients must name in ``Host`` (called again once the OS picked the port)."""
-        names = {host}
+        names = {f"[{host}]" if ":" in host else host}
         if host in ("127.0.0.1", "localhost"):
             names |= {"127.0.0.1", "localhost"}
-        if host == "::1":
-            names = {"[::1]"}
+        if host in ("0.0.0.0", "::"):
+            names = _own_names()  # bound everywhere: the names and addresses of this machine
         hosts = [f"{n}:{port}" for n in names]
         self.hosts[:] = hosts
         if getattr(self, "guard", None) is not None:
@@ -540,6 +540,17 @@ class Browser:
                 "combine": combine,
             }
         )
+
+
+def _own_names() -> set[str]:
+    import socket
+
+    names = {"127.0.0.1", "localhost", "[::1]", socket.gethostname(), socket.getfqdn()}
+    try:
+        names |= set(socket.gethostbyname_ex(socket.gethostname())[2])
+    except OSError:
+        pass
+    return {n.lower() for n in names if n}
 
 
 def _text_value(value: Any) -> Any:
