@@ -185,4 +185,12 @@ def test_live_run_updates_without_reload(driver, tmp_path):
         _wait(driver, "return window.trialog.charts['train/loss'].points === 15")
         assert driver.execute_script("return window.__marker") == "same page"  # no reload happened
         assert driver.execute_script("return window.trialog.live.appended") == 5
+        # the overview's row of a running run follows it too
+        driver.get(server.url)
+        _wait(driver, "return window.trialog.ready && window.trialog.rows.length === 1")
+        assert driver.execute_script("return window.trialog.rows[0].status") == "running"
+        driver.execute_script("window.__marker = 'overview'")
+        exp.add_result(0.001, "loss", tag="train", counter=15)
+        _wait(driver, "return window.trialog.rows[0].results.loss.last === 0.001")
+        assert driver.execute_script("return window.__marker") == "overview"
     exp.close()
