@@ -194,3 +194,21 @@ def test_live_run_updates_without_reload(driver, tmp_path):
         _wait(driver, "return window.trialog.rows[0].results.loss.last === 0.001")
         assert driver.execute_script("return window.__marker") == "overview"
     exp.close()
+
+
+def test_long_curve_is_downsampled_and_zoom_fetches_full_resolution(driver, tmp_path):
+    run = make_run(tmp_path / "runs", "long", 0.0005, epochs=1, steps=20_000)
+    with BrowserServer([tmp_path / "runs"], cache_dir=tmp_path / "cache", refresh_every=0) as server:
+        driver.get(f"{server.url}run/{run_id(run)}")
+        _wait(driver, "return window.trialog.ready")
+        points = driver.execute_script("return window.trialog.charts['train/loss'].points")
+        assert 1000 <= points <= 2002  # 20,000 samples arrive downsampled
+        # drag-select counters ~1000..1999 the way a mouse drag does it
+        driver.execute_script(
+            """const u = window.trialog.charts['train/loss'].chart;
+            const left = u.valToPos(1000, 'x'), right = u.valToPos(1999, 'x');
+            u.setSelect({left: left, width: right - left, top: 0, height: u.bbox.height}, true);"""
+        )
+        _wait(driver, "return window.trialog.charts['train/loss'].zoomed === true")
+        zoomed = driver.execute_script("return window.trialog.charts['train/loss'].points")
+        assert 990 <= zoomed <= 1010  # every sample of the window (the drag rounds to pixels)
