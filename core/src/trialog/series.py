@@ -42,7 +42,7 @@ _CHUNK_ROWS = 1 << 16
 _REBUILD_ROWS = 10_000
 _INT64 = (-(2**63), 2**63 - 1)
 #: Rows are written in batches: one extra write per this many records, not one per record.
-_FLUSH_BYTES = 1024 * ROW.itemsize
+_FLUSH_ROWS = 1024
 _PACK = struct.Struct("<dqqdqq").pack
 
 __all__ = ["SeriesWriter", "read_appended", "read_columns", "read_series", "sidecar_paths"]
@@ -84,7 +84,7 @@ class SeriesWriter:
         self._ids: dict[tuple[str, str | None], int] = {}
         self._keys: list[tuple[str, str | None]] = []
         self._fd: int | None = None
-        self._buf = bytearray()
+        self._rows: list[bytes] = []
         self._sync()
 
     def _sync(self) -> None:
@@ -136,29 +136,27 @@ class SeriesWriter:
             key = self._ids[(name, tag)] = len(self._keys)
             self._keys.append((name, tag))
             _write_keys(self.keys_path, self._keys)
-        self._size += nbytes
-        vtype = type(value)
-        if vtype is float:
+        self._size = size = self._size + nbytes
+        if type(value) is float:
             number = value
-        elif vtype is int and _INT64[0] <= value <= _INT64[1]:
+        elif type(value) is int and _INT64[0] <= value <= _INT64[1]:
             number, key = float(value), key | _INT_FLAG
         else:
             number, key = math.nan, key | _JSON_FLAG
-        self._buf += _PACK(
-            number,
-            _NONE if counter is None else counter,
-            _NONE if epoch is None else epoch,
-            t,
-            self._size,
-            key,
+        rows = self._rows
+        rows.append(
+            _PACK(
+                number, _NONE if counter is None else counter, _NONE if epoch is None else epoch, t, size, key
+            )
         )
-        if len(self._buf) >= _FLUSH_BYTES:
+        if len(rows) >= _FLUSH_ROWS:
             self.flush()
 
     def flush(self) -> None:
         """Write the buffered rows (readers parse the log lines they do not cover yet)."""
-        if self._fd is not None and self._buf:
-            data, self._buf = bytes(self._buf), bytearray()
+        if self._fd is not None and self._rows:
+            data = b"".join(self._rows)
+            self._rows.clear()
             try:
                 written = os.write(self._fd, data)
                 while written < len(data):
@@ -172,7 +170,7 @@ class SeriesWriter:
 
     def truncate(self, offset: int) -> None:
         """Forget the rows of records after JSONL byte ``offset`` (the log was truncated there)."""
-        self._buf.clear()
+        self._rows.clear()
         if self._fd is not None:
             os.close(self._fd)
             self._fd = None
