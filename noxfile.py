@@ -14,9 +14,9 @@ ROOT = pathlib.Path(__file__).parent
 CONSTRAINTS = str(ROOT / ".ci" / "constraints.txt")
 TORCH = "torch==2.13.0"  # the local CPU wheel; installed before anything that depends on torch
 PLUGINS = ("file", "tensorboard", "visdom", "notify", "slack", "telegram", "torch")
-ALL = ["./core[test]", *(f"./plugins/{p}[test]" for p in PLUGINS)]
+ALL = ["./core[test]", *(f"./plugins/{p}[test]" for p in PLUGINS), "./plugins/browser[test]"]
 
-nox.options.sessions = ["lint", "core", *PLUGINS, "integration"]
+nox.options.sessions = ["lint", "core", *PLUGINS, "browser", "integration"]
 nox.options.default_venv_backend = "venv"
 nox.options.error_on_missing_interpreters = True
 
@@ -61,6 +61,34 @@ for _plugin in PLUGINS:
 
 
 @nox.session
+def browser(session: nox.Session) -> None:
+    """trialog-browser with the core, its tests in a real headless Chromium (Debian's chromium + chromedriver)."""
+    _ensure_chromium(session)
+    _install(session, "./core", "./plugins/browser[test]")
+    _pytest(session, "plugins/browser/tests")
+
+
+def _ensure_chromium(session: nox.Session) -> None:
+    # The browser tests skip (saying why) when Chromium is missing; install it where we can, as root.
+    import os
+    import shutil
+
+    if shutil.which("chromium") and os.path.exists("/usr/bin/chromedriver"):
+        return
+    if not shutil.which("apt-get") or os.geteuid() != 0:
+        session.warn(
+            "chromium/chromium-driver missing and not installable here (needs apt-get as root): browser tests skip"
+        )
+        return
+    env = {"DEBIAN_FRONTEND": "noninteractive"}
+    try:
+        session.run("apt-get", "update", "-qq", external=True, env=env)
+        session.run("apt-get", "install", "-y", "-qq", "chromium", "chromium-driver", external=True, env=env)
+    except nox.command.CommandFailed as exc:
+        session.warn(f"apt-get could not install chromium ({exc}): browser tests skip")
+
+
+@nox.session
 def integration(session: nox.Session) -> None:
     """Cross-package tests with every distribution installed."""
     _install(session, *ALL, "setuptools", torch=True)
@@ -86,7 +114,7 @@ def lint(session: nox.Session) -> None:
 @nox.session
 def bench(session: nox.Session) -> None:
     """Benchmarks: each prints its figures and the ratio to its baseline, measured in the same run."""
-    _install(session, *ALL, torch=True)
+    _install(session, *ALL, "pandas", torch=True)  # pandas: bench_series' baseline reader
     scripts = sorted(ROOT.glob("benchmarks/bench_*.py"))
     wanted = set(session.posargs)
     for script in scripts:
@@ -115,7 +143,10 @@ def bump(session: nox.Session) -> None:
     if len(session.posargs) != 1 or not re.fullmatch(r"\d+\.\d+\.\d+(\w+\d*)?", session.posargs[0]):
         session.error("usage: nox -s bump -- X.Y.Z")
     new = session.posargs[0]
-    files = [ROOT / "core" / "pyproject.toml", *(ROOT / "plugins" / p / "pyproject.toml" for p in PLUGINS)]
+    files = [
+        ROOT / "core" / "pyproject.toml",
+        *(ROOT / "plugins" / p / "pyproject.toml" for p in (*PLUGINS, "browser")),
+    ]
     for path in files:
         text = path.read_text()
         text = re.sub(r'(?m)^version = "[^"]+"', f'version = "{new}"', text, count=1)

@@ -144,7 +144,12 @@ def test_summary_and_best(tmp_path):
         log.best("loss", mode="median")
     path = log.save_summary()
     assert json.loads(path.read_text()) == log.summary()
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["results.json", "results.jsonl"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "results.json",
+        "results.jsonl",
+        "results.series",
+        "results.series.json",
+    ]
     log.close()
 
 
@@ -163,7 +168,12 @@ def test_save_summary_failure_keeps_previous_summary(tmp_path, monkeypatch):
         log.save_summary()
     monkeypatch.undo()
     assert (tmp_path / "results.json").read_bytes() == before
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["results.json", "results.jsonl"]  # no temp left
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "results.json",
+        "results.jsonl",
+        "results.series",
+        "results.series.json",
+    ]  # no temp left
     log.close()
 
 

@@ -40,6 +40,9 @@ Groups of names:
   ``precision_recall``, ``pca_2d``; the last five are also names here)
 - plugin discovery: ``plugins`` (the module: ``names``, ``find``, ``load``, ``installed``)
 - testing helpers: ``LoopbackAPI``, ``json_reply``, ``trialog_warnings``
+- run browsing: ``compile_query``, ``QueryError``, ``run_fields``, ``search_text`` (the filter
+  language), ``read_columns``, ``read_appended`` (fast series), ``registry`` (the module),
+  ``effective_status``, ``find_runs``, ``parse_time``, ``flatten``, ``config_difference``
 """
 
 # The imports below are re-exports (listed in __all__, built from _LAZY): not unused.
@@ -102,6 +105,19 @@ _LAZY: dict[str, str] = {
     "roc": "render",
     "precision_recall": "render",
     "pca_2d": "render",
+    # run browsing (trialog-browser): filters, fast series, the registry
+    "compile_query": "query",
+    "QueryError": "query",
+    "run_fields": "query",
+    "search_text": "query",
+    "read_columns": "series",
+    "read_appended": "series",
+    "effective_status": "run",
+    "find_runs": "run",
+    "parse_time": "run",
+    "flatten": "runs_cli",
+    "config_difference": "runs_cli",
+    "registry": "registry:",
     # modules
     "render": "render:",
     "plugins": "plugins:",
@@ -114,7 +130,7 @@ _LAZY: dict[str, str] = {
 __all__ = sorted([*_LAZY, "hookimpl", "hookspec"])
 
 if TYPE_CHECKING:  # pragma: no cover
-    from . import plugins, render
+    from . import plugins, registry, render
     from .checkpoint import MANIFEST_NAME, CheckpointEntry, CheckpointManager, WritebackFile
     from .config import Config, GridSearch
     from .delivery import Delivery, DeliveryReport
@@ -135,8 +151,11 @@ if TYPE_CHECKING:  # pragma: no cover
     from .fileio import read_json, write_atomic, write_json
     from .imaging import decode_png, encode_png, make_grid, to_float_chw, to_hwc_uint8
     from .plugins import PluginHooks
+    from .query import QueryError, compile_query, run_fields, search_text
     from .render import figure_to_array, figure_to_png, pca_2d, precision_recall, roc
-    from .run import ResumeFrom, Run, latest_run
+    from .run import ResumeFrom, Run, effective_status, find_runs, latest_run, parse_time
+    from .runs_cli import config_difference, flatten
+    from .series import read_appended, read_columns
     from .testing import LoopbackAPI, json_reply, trialog_warnings
 
 

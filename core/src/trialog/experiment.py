@@ -201,6 +201,7 @@ class Experiment:
         resume_reset_epochs: bool = False,
         resume_fallback: bool = False,
         resume_skip_unreadable: bool = False,
+        purpose: str | None = None,
     ):
         from .config import Config
 
@@ -306,6 +307,7 @@ class Experiment:
         meta, diff = collect_metadata(self.name, seed=self.seed, heartbeat_interval=heartbeat_interval)
         meta["argv"] = redact(meta.get("argv", []))
         meta["n_epochs"] = self.n_epochs
+        meta["purpose"] = purpose or config.get("purpose") or resumed_meta.get("purpose")  # trialog.registry
         if resume_from is not None:
             meta["resumed_from"] = str(resume_from.resolve())
             if not resume_new_folder:

@@ -145,6 +145,7 @@ class ResultLog:
         self._prefixes: dict[tuple[str, str | None], str] = {}
         self._stats: dict[str, ResultStats] = {}
         self._fd: int | None = None
+        self._series: Any = None
         try:
             self.result_dir.mkdir(parents=True, exist_ok=True)
             # O_NOFOLLOW: a results log that is a symlink would append records to some other file.
@@ -168,6 +169,7 @@ class ResultLog:
             except BaseException:
                 self.close()
                 raise
+        self._series = self._open_series()
 
     # -- writing ---------------------------------------------------------------------------------------------
 
@@ -213,11 +215,22 @@ class ResultLog:
             self._undo_append(exc)
             raise
         self._size += len(line)
+        if self._series is not None:
+            self._series.append(name, tag, value, counter, epoch, now, len(line))
         stats = self._stats.get(name)
         if stats is None:
             stats = self._stats[name] = ResultStats()
         stats.update(value, counter, epoch)
         return {"name": name, "tag": tag, "value": value, "counter": counter, "epoch": epoch, "time": now}
+
+    def _open_series(self) -> Any:
+        # The columnar sidecar (trialog.series) is a cache of the log: a failure to keep it costs speed only.
+        from .series import SeriesWriter
+
+        try:
+            return SeriesWriter(self.path, os.fstat(self._fd).st_size)  # type: ignore[arg-type]
+        except (OSError, ValueError):
+            return None
 
     def _new_prefix(self, name: str, tag: str | None) -> str:
         if not isinstance(name, str):
@@ -310,6 +323,8 @@ class ResultLog:
         os.ftruncate(self._fd, offset)  # type: ignore[arg-type]
         self._size = offset
         self._rebuild(repair=False)
+        if self._series is not None:
+            self._series.truncate(offset)
 
     def _rebuild(self, repair: bool) -> None:
         self._stats.clear()
@@ -350,6 +365,8 @@ class ResultLog:
         """fsync and close the log (idempotent)."""
         if self._fd is None:
             return
+        if self._series is not None:
+            self._series.close()
         fd, self._fd = self._fd, None
         try:
             os.fsync(fd)

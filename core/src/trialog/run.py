@@ -177,13 +177,22 @@ class RunMeta:
 
     def write(self) -> None:
         with self._lock:
-            atomic_write_json(self.file, self._data)
+            self._write_merged()
 
     def update(self, **fields: Any) -> None:
         """Set ``fields`` (and the heartbeat time) and rewrite run.json."""
         with self._lock:
             self._data.update(fields)
             self._data["heartbeat"] = now_iso()
+            self._write_merged()
+
+    def _write_merged(self) -> None:
+        # Notes, tags, stars... (trialog.registry) may have been written by another process since our
+        # last write: take them from disk under the registry's lock instead of overwriting them.
+        from .registry import locked, merge_registry
+
+        with locked(self.path):
+            merge_registry(self._data, self.file)
             atomic_write_json(self.file, self._data)
 
     def beat(self) -> None:
@@ -299,7 +308,37 @@ class Run:
 
     @property
     def name(self) -> str:
-        return str(self.meta.get("name") or self.path.name)
+        """The display name (``trialog runs rename``), else the experiment's name, else the folder's."""
+        meta = self.meta
+        return str(meta.get("display_name") or meta.get("name") or self.path.name)
+
+    @property
+    def registry(self) -> dict[str, Any]:
+        """purpose, notes, tags, starred, display_name, removed (:mod:`trialog.registry`)."""
+        from .registry import registry_of
+
+        return registry_of(self.meta)
+
+    @property
+    def purpose(self) -> str | None:
+        return self.registry["purpose"]
+
+    @property
+    def notes(self) -> list[dict[str, Any]]:
+        """Timestamped notes, oldest first: ``[{"time", "text"}]``."""
+        return self.registry["notes"]
+
+    @property
+    def tags(self) -> list[str]:
+        return self.registry["tags"]
+
+    @property
+    def starred(self) -> bool:
+        return self.registry["starred"]
+
+    @property
+    def removed(self) -> bool:
+        return self.registry["removed"]
 
     @property
     def meta(self) -> dict[str, Any]:
@@ -389,6 +428,13 @@ class Run:
     @property
     def results(self) -> dict[str, dict[str, Any]]:
         """Results per name: ``{"loss": {"value": array, "counter": array, "epoch": array, "tag": [...]}}``."""
+        if self.kind == "trialog":
+            log = self.path / "result" / "results.jsonl"
+            if not log.is_file():
+                return {}
+            from .series import read_series
+
+            return read_series(log)
         from .results import results_by_name
 
         return results_by_name(self.records)

@@ -57,6 +57,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     )
     repair.add_argument("run", help="a run folder")
     repair.set_defaults(func=cmd_repair)
+    add_registry_parsers(sub, ls)
 
     def _help(args: argparse.Namespace) -> int:
         runs.print_help()
@@ -211,7 +212,10 @@ def cmd_ls(args: argparse.Namespace, out: TextIO | None = None) -> int:
         except TrialogError as exc:
             broken += 1
             print(f"trialog: skipping {path}: {exc}", file=sys.stderr)
+    rows = filter_rows(rows, args)
     rows.sort(key=lambda r: _sort_key(r, sort), reverse=args.reverse)
+    if getattr(args, "csv", False):
+        return write_csv(rows, metrics, out)
     if args.json:
         json.dump(_json_safe(rows), out, indent=2)
         out.write("\n")
@@ -457,4 +461,194 @@ def cmd_repair(args: argparse.Namespace, out: TextIO | None = None) -> int:
     return 0 if entries or not problems else 1
 
 
-__all__ = ["add_parser", "cmd_diff", "cmd_ls", "cmd_repair", "cmd_show", "config_difference", "flatten"]
+__all__ = [
+    "add_parser",
+    "add_registry_parsers",
+    "cmd_diff",
+    "cmd_ls",
+    "cmd_repair",
+    "cmd_show",
+    "config_difference",
+    "filter_rows",
+    "flatten",
+]
+
+
+# ------------------------------------------------------------------------ the registry (trialog.registry)
+
+
+def add_registry_parsers(sub: Any, ls: argparse.ArgumentParser) -> None:
+    """``runs note|tag|star|rename|rm|restore`` and the filter options of ``runs ls``."""
+    ls.add_argument("--where", metavar="EXPR", help="filter, e.g. 'lr<0.01 and status=finished and tag:base'")
+    ls.add_argument(
+        "--tag", action="append", default=[], metavar="T", help="only runs with this tag; repeatable"
+    )
+    ls.add_argument("--status", action="append", default=[], metavar="S", help="only runs with this status")
+    ls.add_argument("--all", action="store_true", help="include removed runs (trialog runs rm)")
+    ls.add_argument("--csv", action="store_true", help="print CSV instead of a table")
+
+    note = sub.add_parser("note", help="append a timestamped note to a run")
+    note.add_argument("run", help="a run folder")
+    note.add_argument("text", help="the note")
+    note.set_defaults(func=cmd_note)
+
+    tag = sub.add_parser("tag", help="add (+T) and remove (-T) tags: trialog runs tag RUN +best -draft")
+    tag.add_argument("run", help="a run folder")
+    tag.add_argument(
+        "changes", nargs=argparse.REMAINDER, metavar="+T|-T", help="tags to add (+T or T) or remove (-T)"
+    )
+    tag.set_defaults(func=cmd_tag)
+
+    star = sub.add_parser("star", help="star a run (--off to unstar)")
+    star.add_argument("run", help="a run folder")
+    star.add_argument("--off", action="store_true", help="remove the star")
+    star.set_defaults(func=cmd_star)
+
+    rename = sub.add_parser("rename", help="set a run's display name (the folder stays where it is)")
+    rename.add_argument("run", help="a run folder")
+    rename.add_argument("name", help="the new display name ('' restores the experiment's name)")
+    rename.set_defaults(func=cmd_rename)
+
+    rm = sub.add_parser("rm", help="hide a run (restorable); --purge deletes its folder")
+    rm.add_argument("run", help="a run folder")
+    rm.add_argument("--purge", action="store_true", help="delete the folder for good (asks first)")
+    rm.add_argument("--yes", "-y", action="store_true", help="with --purge: do not ask")
+    rm.set_defaults(func=cmd_rm)
+
+    restore = sub.add_parser("restore", help="show a removed run again")
+    restore.add_argument("run", help="a run folder")
+    restore.set_defaults(func=cmd_restore)
+
+
+def run_filter_fields(path: Path) -> dict[str, Any]:
+    """The fields the filter language sees for the run folder ``path`` (see trialog.query)."""
+    from .query import run_fields
+    from .run import Run
+
+    run = Run(path)
+    meta = run.meta
+    config = run.config
+    plain = config.to_plain() if hasattr(config, "to_plain") else dict(config)
+    return run_fields(meta, flatten(plain), run.summary, {"folder": path.name, "kind": run.kind})
+
+
+def filter_rows(rows: list[dict[str, Any]], args: argparse.Namespace) -> list[dict[str, Any]]:
+    """Apply --where, --tag, --status and (unless --all) drop removed runs; adds the registry fields."""
+    from .query import compile_query
+
+    query = compile_query(getattr(args, "where", None))
+    tags = list(getattr(args, "tag", None) or [])
+    statuses = list(getattr(args, "status", None) or [])
+    show_all = bool(getattr(args, "all", False))
+    kept = []
+    for row in rows:
+        try:
+            fields = run_filter_fields(Path(row["path"]))
+        except TrialogError:
+            continue
+        if fields["removed"] and not show_all:
+            continue
+        if statuses and fields.get("status") not in statuses:
+            continue
+        if any(t not in fields["tags"] for t in tags):
+            continue
+        if not query.matches(fields):
+            continue
+        row.update(
+            name=fields["name"],
+            tags=fields["tags"],
+            starred=fields["starred"],
+            removed=fields["removed"],
+            purpose=fields.get("purpose"),
+        )
+        kept.append(row)
+    return kept
+
+
+def write_csv(rows: Sequence[Mapping[str, Any]], metrics: Sequence[tuple[str, str]], out: TextIO) -> int:
+    import csv
+
+    writer = csv.writer(out)
+    headers = ["path", "name", "status", "start", "end", "duration", "epoch", "tags", "starred", "purpose"]
+    for name, mode in metrics:
+        headers += [f"{name} last", f"{name} {mode}"]
+    writer.writerow(headers)
+    for r in rows:
+        cells = [r.get(h) for h in headers[:7]]
+        cells += [" ".join(r.get("tags") or []), r.get("starred"), r.get("purpose")]
+        for name, _ in metrics:
+            cells += [r["metrics"][name]["last"], r["metrics"][name]["best"]]
+        writer.writerow(["" if c is None else c for c in cells])
+    return 0
+
+
+def cmd_note(args: argparse.Namespace, out: TextIO | None = None) -> int:
+    """``trialog runs note RUN TEXT``."""
+    from .registry import add_note
+
+    notes = add_note(args.run, args.text)["notes"]
+    print(f"{args.run}: {len(notes)} note(s)", file=out or sys.stdout)
+    return 0
+
+
+def cmd_tag(args: argparse.Namespace, out: TextIO | None = None) -> int:
+    """``trialog runs tag RUN +a -b`` (without changes: print the tags)."""
+    from .registry import update_tags
+
+    add = [c[1:] if c.startswith("+") else c for c in args.changes if not c.startswith("-")]
+    remove = [c[1:] for c in args.changes if c.startswith("-")]
+    tags = update_tags(args.run, add, remove)["tags"]
+    print(" ".join(tags) if tags else "(no tags)", file=out or sys.stdout)
+    return 0
+
+
+def cmd_star(args: argparse.Namespace, out: TextIO | None = None) -> int:
+    """``trialog runs star RUN [--off]``."""
+    from .registry import set_starred
+
+    starred = set_starred(args.run, not args.off)["starred"]
+    print(f"{args.run}: {'starred' if starred else 'not starred'}", file=out or sys.stdout)
+    return 0
+
+
+def cmd_rename(args: argparse.Namespace, out: TextIO | None = None) -> int:
+    """``trialog runs rename RUN NAME``."""
+    from .registry import rename
+
+    name = rename(args.run, args.name)["display_name"]
+    print(
+        f"{args.run}: display name {name!r}" if name else f"{args.run}: no display name",
+        file=out or sys.stdout,
+    )
+    return 0
+
+
+def cmd_rm(args: argparse.Namespace, out: TextIO | None = None) -> int:
+    """``trialog runs rm RUN [--purge [--yes]]``."""
+    from .registry import purge, set_removed
+
+    out = out or sys.stdout
+    if not args.purge:
+        set_removed(args.run, True)
+        print(f"{args.run}: removed (hidden; trialog runs restore {args.run} brings it back)", file=out)
+        return 0
+    if not args.yes:
+        try:
+            answer = input(f"delete {args.run} and everything in it for good? [y/N] ")
+        except EOFError:
+            answer = ""
+        if answer.strip().lower() not in ("y", "yes"):
+            print("nothing deleted", file=out)
+            return 1
+    purge(args.run)
+    print(f"{args.run}: deleted", file=out)
+    return 0
+
+
+def cmd_restore(args: argparse.Namespace, out: TextIO | None = None) -> int:
+    """``trialog runs restore RUN``."""
+    from .registry import set_removed
+
+    set_removed(args.run, False)
+    print(f"{args.run}: restored", file=out or sys.stdout)
+    return 0

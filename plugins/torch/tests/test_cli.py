@@ -118,6 +118,15 @@ def test_run_trains_from_the_config_and_prints_run_folder_and_metrics(project, t
     assert accuracy > 0.9  # separable blobs
 
 
+def test_purpose_is_recorded_in_run_json(project, tmp_path, capsys):
+    config = project(_config())
+    rc, out, err = _run(
+        capsys, config, "--quiet", "--base-dir", tmp_path / "runs", "--purpose", "check the blobs"
+    )
+    assert rc == 0, err
+    assert json.loads((_run_folder(out) / "run.json").read_text())["purpose"] == "check the blobs"
+
+
 def test_set_overrides_config_values(project, tmp_path, capsys):
     config = project(_config())
     rc, out, err = _run(

@@ -99,6 +99,7 @@ def add_commands(subparsers: Any) -> None:
         action="store_true",
         help="with --resume last: skip run folders whose run.json cannot be read instead of stopping",
     )
+    parser.add_argument("--purpose", help="why this run exists (stored in run.json; see trialog runs ls)")
     parser.add_argument("--quiet", action="store_true", default=None, help="no progress bars")
     parser.add_argument(
         "--base-dir",
@@ -134,6 +135,7 @@ def run_command(args: argparse.Namespace) -> int:
             args.config,
             overrides=args.overrides,
             resume=_resume_request(args),
+            purpose=args.purpose,
             quiet=args.quiet,
             base_dir=args.base_dir,
         )
@@ -181,6 +183,7 @@ def run_config(
     quiet: bool | None = None,
     base_dir: str | Path | None = None,
     config_dir: str | Path | None = None,
+    purpose: str | None = None,
 ) -> RunOutcome:
     """Build everything ``config`` names and train; the Python face of ``trialog run``.
 
@@ -204,6 +207,8 @@ def run_config(
         default_name = path.stem if path.stem != "config" else path.resolve().parent.name
 
     _check_top_level(cfg)
+    if purpose:
+        cfg["purpose"] = purpose  # Experiment records it in run.json (trialog.registry)
     seed = cfg.get("seed")
     if seed is None and resume is None:
         # The model is built before the trainer seeds anything, so a seed is needed now; the trainer's
