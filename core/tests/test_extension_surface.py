@@ -264,3 +264,4 @@ def test_is_simple_and_metric_mode():
         "mse": "min", "val/heatmap_mse": "min", "val/something": "min", "val/iou": "max",
     }.items():  # fmt: skip
         assert metric_mode(name) == mode, name
+    assert metric_mode("val/something", default=None) is None and metric_mode("lr", default="max") == "max"

@@ -28,6 +28,8 @@ Groups of names:
   ``get_simple_variables``, ``update_attributes``, ``reserved_attributes``, ``checkpointed_attributes``,
   ``seed_rngs`` / ``rng_state`` / ``set_rng_state``
 - ``metric_mode(name)``: "max" or "min", which way a metric improves (the one rule used everywhere)
+- credentials: ``looks_like_credential_name``, ``find_credentials``, ``redact``, ``redact_text`` (the one
+  policy: never write a credential, redact what looks like one)
 - background delivery: ``Delivery`` (the bounded, coalescing queue served by its own thread that every
   background logger uses), ``DeliveryReport``
 - checkpoints: ``CheckpointManager``, ``CheckpointEntry``, ``WritebackFile``, ``MANIFEST_NAME``
@@ -87,6 +89,11 @@ _LAZY: dict[str, str] = {
     "WritebackFile": "checkpoint",
     "MANIFEST_NAME": "checkpoint",
     "metric_mode": "direction",
+    # credentials (one policy for what looks like one)
+    "looks_like_credential_name": "redact",
+    "find_credentials": "redact",
+    "redact": "redact",
+    "redact_text": "redact",
     # files: atomic durable writes, the one JSON reader
     "write_atomic": "fileio",
     "write_json": "fileio",
@@ -152,6 +159,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .imaging import decode_png, encode_png, make_grid, to_float_chw, to_hwc_uint8
     from .plugins import PluginHooks
     from .query import QueryError, compile_query, run_fields, search_text
+    from .redact import find_credentials, looks_like_credential_name, redact, redact_text
     from .render import figure_to_array, figure_to_png, pca_2d, precision_recall, roc
     from .run import ResumeFrom, Run, effective_status, find_runs, latest_run, parse_time
     from .runs_cli import config_difference, flatten

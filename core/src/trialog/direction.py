@@ -9,6 +9,7 @@ loss-like value is the safer guess: the trainers' default monitor is a loss).
 from __future__ import annotations
 
 import re
+from typing import overload
 
 __all__ = ["HIGHER_IS_BETTER", "LOWER_IS_BETTER", "metric_mode"]
 
@@ -27,12 +28,21 @@ HIGHER_IS_BETTER: frozenset[str] = frozenset(
 _WORDS = re.compile(r"[a-z]+[0-9]*|[0-9]+")
 
 
-def metric_mode(name: str) -> str:
-    """``"max"`` when higher values of the metric ``name`` are better, else ``"min"``."""
+@overload
+def metric_mode(name: str) -> str: ...
+@overload
+def metric_mode(name: str, default: str | None) -> str | None: ...
+
+
+def metric_mode(name: str, default: str | None = "min") -> str | None:
+    """``"max"`` when higher values of the metric ``name`` are better, ``"min"`` when lower ones are.
+
+    A name that says neither gets ``default`` ("min"; pass None to tell "unknown" apart).
+    """
     leaf = str(name).rsplit("/", 1)[-1].lower()
     words = _WORDS.findall(leaf)
     if any(w in LOWER_IS_BETTER for w in words):
         return "min"
     if any(w in HIGHER_IS_BETTER for w in words):
         return "max"
-    return "min"
+    return default

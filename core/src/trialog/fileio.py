@@ -84,8 +84,11 @@ def _temporary_beside(path: Path) -> tuple[int, str]:
     raise FileExistsError(f"no free temporary name next to {path}")
 
 
-def write_atomic(path: str | os.PathLike[str], data: bytes) -> None:
+def write_atomic(path: str | os.PathLike[str], data: bytes, *, durable: bool = True) -> None:
     """Replace ``path`` with ``data`` so that readers see the old or the new file, never a part of one.
+
+    ``durable=False`` skips the two fsyncs, for derived files that are rewritten often (a plot redrawn
+    every few seconds): still never half-written, but a power loss may bring the previous version back.
 
     The temporary file lives in the same folder (``os.replace`` is atomic only within one file system) and is
     fsynced before the rename; the folder is fsynced after it. A full disk leaves the old file in place and
@@ -102,7 +105,8 @@ def write_atomic(path: str | os.PathLike[str], data: bytes) -> None:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()
-            os.fsync(f.fileno())
+            if durable:
+                os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException as exc:
         try:
@@ -112,7 +116,8 @@ def write_atomic(path: str | os.PathLike[str], data: bytes) -> None:
         if is_disk_full(exc):
             raise disk_full_error(path, exc) from exc
         raise
-    fsync_dir(path.parent)
+    if durable:
+        fsync_dir(path.parent)
 
 
 def json_default(obj: Any) -> Any:

@@ -71,10 +71,12 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 
 def parse_metric(spec: str) -> tuple[str, str]:
-    """``"acc:max"`` -> ("acc", "max"); ``"loss"`` -> ("loss", "min")."""
+    """``"acc:max"`` -> ("acc", "max"); ``"loss"`` -> ("loss", "min"); without a mode, :func:`metric_mode`'s."""
+    from .direction import metric_mode
+
     name, sep, mode = spec.rpartition(":")
     if not sep:
-        return spec, "min"
+        return spec, metric_mode(spec)
     if mode not in ("min", "max") or not name:
         raise TrialogError(f"--metric {spec!r}: write NAME, NAME:min or NAME:max")
     return name, mode

@@ -41,7 +41,7 @@ from typing import Any
 
 import numpy as np
 
-from trialog.api import Delivery, LoggerConfigError, TrialogError, TrialogWarning, hookimpl
+from trialog.api import Delivery, LoggerConfigError, TrialogError, TrialogWarning, hookimpl, write_atomic
 
 __all__ = ["FileLogger"]
 
@@ -364,7 +364,7 @@ class FileLogger:
                 if values.size:
                     series[s.label] = (counters, values)
             png = render.figure_to_png(render.value_curves(series, plot), self.compress_level)
-            self._write_atomic(self._path("plot", plot + ".png"), png)
+            write_atomic(self._path("plot", plot + ".png"), png, durable=False)  # redrawn every few seconds
             self._drawn[plot] = points
             self.renders += 1
 
@@ -540,7 +540,7 @@ class FileLogger:
         """Write ``config/logger_config.json`` (values JSON cannot hold are written as strings)."""
         self._check_open("log_config")
         data = json.dumps(dict(config), indent=2, default=str, ensure_ascii=False) + "\n"
-        self._write_atomic(self._path("config", "logger_config.json"), data.encode("utf-8"))
+        write_atomic(self._path("config", "logger_config.json"), data.encode("utf-8"))
 
     # --------------------------------------------------------------- lifetime
     @hookimpl
@@ -612,7 +612,7 @@ class FileLogger:
         data = encode_png(image, self.compress_level, {"Title": str(title)} if title else None)
         if self.overwrite:
             path = self._path(kind, _safe_name(name) + ".png")
-            self._write_atomic(path, data)
+            write_atomic(path, data, durable=False)
             return path
         if not resolved:
             counter = self._next_counter(kind, name, counter)
@@ -627,12 +627,6 @@ class FileLogger:
             except FileExistsError:
                 continue
         raise TrialogError(f"file logger: 10000 files named {stem}*.png already exist in {path.parent}")
-
-    def _write_atomic(self, path: Path, data: bytes) -> None:
-        # Readers (a browser, a sync tool) never see a half-written file.
-        tmp = path.with_name(f".{path.name}.{threading.get_ident()}.tmp")
-        tmp.write_bytes(data)
-        os.replace(tmp, path)
 
 
 #: Loggers not closed yet; closed at interpreter exit so queued CSV rows and curves reach the disk.

@@ -35,7 +35,14 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from trialog.api import Delivery, LoggerConfigError, TrialogWarning, hookimpl
+from trialog.api import (
+    Delivery,
+    LoggerConfigError,
+    TrialogWarning,
+    hookimpl,
+    looks_like_credential_name,
+    metric_mode,
+)
 
 __all__ = [
     "FATAL",
@@ -63,11 +70,6 @@ log = logging.getLogger(__name__)
 FATAL, JOB, TRANSIENT = "fatal", "job", "transient"
 NOTIFY_EVENTS = ("start", "end", "error")
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-_SECRET_KEY = re.compile(r"token|secret|password|passwd|api_?key|credential", re.IGNORECASE)
-_LOWER_IS_BETTER = re.compile(r"loss|err|mse|mae|nll|perplexity|ppl|wer|cer|dist|time", re.IGNORECASE)
-_HIGHER_IS_BETTER = re.compile(
-    r"acc|auc|f1|precision|recall|dice|iou|map|score|bleu|rouge|psnr|ssim|r2", re.IGNORECASE
-)
 _MAX_BACKOFF = 300.0
 
 
@@ -185,7 +187,7 @@ def config_lines(config: Mapping[str, Any] | None, max_keys: int = 20) -> list[s
     if not config:
         return []
     items = list(_flatten(config))
-    lines = [f"{k}: {'***' if _SECRET_KEY.search(k) else _short(v)}" for k, v in items[:max_keys]]
+    lines = [f"{k}: {'***' if looks_like_credential_name(k) else _short(v)}" for k, v in items[:max_keys]]
     if len(items) > max_keys:
         lines.append(f"… and {len(items) - max_keys} more")
     return lines
@@ -205,10 +207,9 @@ def metric_lines(summary: Mapping[str, Mapping[str, Any]] | None, max_metrics: i
             lines.append(f"{name}: {_number(stats)}")
             continue
         last = stats.get("last")
-        if _LOWER_IS_BETTER.search(name) and "min" in stats:
-            best = f"best {_number(stats['min'])} (min)"
-        elif _HIGHER_IS_BETTER.search(name) and "max" in stats:
-            best = f"best {_number(stats['max'])} (max)"
+        mode = metric_mode(name, default=None)  # the one rule trialog uses for which way a metric improves
+        if mode is not None and mode in stats:
+            best = f"best {_number(stats[mode])} ({mode})"
         elif "min" in stats and "max" in stats:
             best = f"min {_number(stats['min'])}, max {_number(stats['max'])}"
         else:
