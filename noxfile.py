@@ -97,8 +97,8 @@ def integration(session: nox.Session) -> None:
 
 
 #: Every import package whose public API the type checker covers (mypy.ini maps them to their src folders).
-TYPED_PACKAGES = ("trialog", "trialog_file", "trialog_tensorboard", "trialog_visdom", "trialog_slack",
-                  "trialog_telegram", "trialog_torch")  # fmt: skip
+TYPED_PACKAGES = ("trialog", "trialog_file", "trialog_tensorboard", "trialog_visdom", "trialog_notify",
+                  "trialog_slack", "trialog_telegram", "trialog_torch", "trialog_browser")  # fmt: skip
 
 
 @nox.session

@@ -480,3 +480,31 @@ def test_flat_reserved_keys_still_work_for_plugins_that_do_not_take_them():
 def test_bad_namespaces_are_named(decl, match):
     with pytest.raises(LoggerConfigError, match=match):
         CombinedLogger({"x": decl})
+
+
+def test_the_typed_hook_methods_agree_with_the_generated_ones():
+    """The TYPE_CHECKING declarations type checkers read are the methods the dispatcher builds."""
+    import ast
+    import inspect
+    from pathlib import Path
+
+    import trialog.dispatch as dispatch
+
+    tree = ast.parse(Path(dispatch.__file__).read_text(encoding="utf-8"))
+    (cls,) = [n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == "CombinedLogger"]
+    (block,) = [n for n in cls.body if isinstance(n, ast.If)]
+    declared = {f.name: f for f in block.body if isinstance(f, ast.FunctionDef)}
+    from trialog import hookspecs
+
+    assert set(declared) == set(hookspecs.LOGGER_HOOKS) - {"show_value", "close"}
+    for name, node in declared.items():
+        runtime = inspect.signature(getattr(dispatch.CombinedLogger, name))
+        args = node.args
+        names = [a.arg for a in args.args] + ([f"**{args.kwarg.arg}"] if args.kwarg else [])
+        expected = [f"**{p}" if q.kind is q.VAR_KEYWORD else p for p, q in runtime.parameters.items()]
+        assert names == expected, name
+        defaults = [ast.literal_eval(d) for d in args.defaults]
+        runtime_defaults = [
+            q.default for q in runtime.parameters.values() if q.default is not inspect.Parameter.empty
+        ]
+        assert defaults == runtime_defaults, name

@@ -13,13 +13,16 @@ import inspect
 import threading
 import time
 import warnings
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import hookspecs
 from .delivery import DROP_OLDEST, POLICIES, Delivery
 from .errors import LoggerConfigError, TrialogError, TrialogWarning
+
+if TYPE_CHECKING:
+    from .hookspecs import Array
 
 #: Keys of a logger declaration that belong to the dispatcher, not to the plugin. ``type`` is always
 #: the dispatcher's; the others may also be written under ``"dispatch": {...}``, and a plugin's own
@@ -297,12 +300,124 @@ class CombinedLogger:
         except BaseException:
             self.close()
             raise
-        self._by_hook: dict[str, list[_Logger]] = {}
+        self._by_hook = {}
         for hook in (*hookspecs.LOGGER_HOOKS, *hookspecs.LIFECYCLE_HOOKS):
             self._by_hook[hook] = [lg for lg in self._loggers if hook in lg.impls]
         # Per hook: (name, tag) -> [count, next count at which some logger is due, loggers due last time].
         self._state: dict[str, dict[Any, list[Any]]] = {h: {} for h in hookspecs.LOGGER_HOOKS}
         self._value_state = self._state["show_value"]
+
+    if (
+        TYPE_CHECKING
+    ):  # what the hook methods made below look like (core/tests/test_dispatch.py checks they agree)
+
+        def show_text(
+            self, text: str, name: str | None = None, counter: int | None = None, **ctl: Any
+        ) -> None: ...
+        def show_image(
+            self, image: Array, name: str, counter: int | None = None, title: str | None = None, **ctl: Any
+        ) -> None: ...
+        def show_images(
+            self, images: Array, name: str, counter: int | None = None, title: str | None = None, **ctl: Any
+        ) -> None: ...
+        def show_image_grid(
+            self,
+            images: Array,
+            name: str,
+            counter: int | None = None,
+            title: str | None = None,
+            nrow: int = 8,
+            normalize: bool = False,
+            **ctl: Any,
+        ) -> None: ...
+        def show_barplot(
+            self,
+            array: Array,
+            name: str,
+            counter: int | None = None,
+            labels: Sequence[str] | None = None,
+            title: str | None = None,
+            **ctl: Any,
+        ) -> None: ...
+        def show_lineplot(
+            self,
+            y_vals: Array,
+            x_vals: Array | None,
+            name: str,
+            counter: int | None = None,
+            labels: Sequence[str] | None = None,
+            title: str | None = None,
+            **ctl: Any,
+        ) -> None: ...
+        def show_scatterplot(
+            self,
+            array: Array,
+            name: str,
+            counter: int | None = None,
+            labels: Sequence[str] | None = None,
+            title: str | None = None,
+            **ctl: Any,
+        ) -> None: ...
+        def show_piechart(
+            self,
+            array: Array,
+            name: str,
+            counter: int | None = None,
+            labels: Sequence[str] | None = None,
+            title: str | None = None,
+            **ctl: Any,
+        ) -> None: ...
+        def show_boxplot(
+            self,
+            array: Array,
+            name: str,
+            counter: int | None = None,
+            labels: Sequence[str] | None = None,
+            title: str | None = None,
+            **ctl: Any,
+        ) -> None: ...
+        def show_histogram(
+            self,
+            array: Array,
+            name: str,
+            counter: int | None = None,
+            bins: int = 30,
+            title: str | None = None,
+            **ctl: Any,
+        ) -> None: ...
+        def show_heatmap(
+            self, array: Array, name: str, counter: int | None = None, title: str | None = None, **ctl: Any
+        ) -> None: ...
+        def show_pr_curve(
+            self,
+            labels: Array,
+            predictions: Array,
+            name: str,
+            counter: int | None = None,
+            title: str | None = None,
+            **ctl: Any,
+        ) -> None: ...
+        def show_roc_curve(
+            self,
+            labels: Array,
+            predictions: Array,
+            name: str,
+            counter: int | None = None,
+            title: str | None = None,
+            **ctl: Any,
+        ) -> None: ...
+        def show_embedding(
+            self,
+            features: Array,
+            name: str,
+            counter: int | None = None,
+            labels: Sequence[Any] | None = None,
+            title: str | None = None,
+            **ctl: Any,
+        ) -> None: ...
+        def show_figure(self, figure: Any, name: str, counter: int | None = None, **ctl: Any) -> None: ...
+        def log_config(self, config: Mapping[str, Any], **ctl: Any) -> None: ...
+        def flush(self, **ctl: Any) -> None: ...
 
     def _add(self, name: str, decl: Any) -> None:
         if any(lg.name == name for lg in self._loggers):
@@ -325,8 +440,12 @@ class CombinedLogger:
                 raise LoggerConfigError(
                     f"logger {logger.label}: its queue_policy must be one of {', '.join(POLICIES)}, got {policy!r}"
                 )
+
+            def deliver(item: Any, lg: _Logger = logger) -> None:
+                self._invoke(lg, *item)
+
             logger.queue = Delivery(
-                lambda item, lg=logger: self._invoke(lg, *item),
+                deliver,
                 maxsize=decl.queue_size,
                 policy=policy,
                 name=f"trialog-{name}",
@@ -440,7 +559,8 @@ class CombinedLogger:
             lg.consecutive += 1
             lg.last_error = f"{type(exc).__name__}: {exc}"
             first = lg.failures == 1
-            disable = bool(self.max_failures) and lg.consecutive >= self.max_failures and not lg.disabled
+            limit = self.max_failures
+            disable = bool(limit) and limit is not None and lg.consecutive >= limit and not lg.disabled
             if disable:
                 lg.disabled = True
         if first:

@@ -95,7 +95,7 @@ def _labels(labels: Sequence[Any] | None, count: int, what: str) -> list[str] | 
     return labels
 
 
-def value_curves(series: Mapping[Any, tuple[Sequence[float], Sequence[float]]], name: str) -> Any:
+def value_curves(series: Mapping[Any, tuple[Any, Any]], name: str) -> Any:
     """One line per key of ``series`` ({label: (counters, values)}), titled ``name``; trixi's value plot."""
     fig, ax = _axes(name)
     for label, (counters, values) in series.items():
@@ -154,13 +154,13 @@ def _grouped_scatter(ax: Any, points: np.ndarray, labels: Sequence[Any] | None) 
     if labels is None:
         ax.scatter(points[:, 0], points[:, 1], s=12)
         return
-    labels = np.asarray(labels)
-    if labels.shape != (points.shape[0],):
+    groups = np.asarray(labels)
+    if groups.shape != (points.shape[0],):
         raise TrialogError(
-            f"got {labels.shape} labels for {points.shape[0]} points; pass one label per point"
+            f"got {groups.shape} labels for {points.shape[0]} points; pass one label per point"
         )
-    for value in np.unique(labels):
-        mask = labels == value
+    for value in np.unique(groups):
+        mask = groups == value
         ax.scatter(points[mask, 0], points[mask, 1], s=12, label=str(value))
     ax.legend(loc="best", fontsize="small")
 
@@ -272,7 +272,8 @@ def roc(labels: Any, scores: Any) -> tuple[np.ndarray, np.ndarray, float]:
         raise TrialogError("ROC: the labels need both classes (0 and 1); the curve is undefined")
     tpr = np.r_[0.0, tps / tps[-1]]
     fpr = np.r_[0.0, fps / fps[-1]]
-    return fpr, tpr, float(np.trapezoid(tpr, fpr) if hasattr(np, "trapezoid") else np.trapz(tpr, fpr))
+    trapezoid = getattr(np, "trapezoid", None) or getattr(np, "trapz")  # noqa: B009 (numpy < 2 has only trapz)
+    return fpr, tpr, float(trapezoid(tpr, fpr))
 
 
 def pr_curve(labels: Any, scores: Any, title: str | None = None) -> Any:

@@ -282,13 +282,13 @@ class TelegramLogger(Notifier):
     def _send_image(self, png: bytes, caption: str, filename: str) -> int:
         width, height = _png_size(png)
         as_photo = width + height <= _PHOTO_SIDES and max(width, height) <= _PHOTO_RATIO * min(width, height)
-        caption = _truncate(caption, _CAPTION_LIMIT) or None
+        shown: str | None = _truncate(caption, _CAPTION_LIMIT) or None
 
         async def send(bot: Any) -> Any:
             if as_photo:
-                return await bot.send_photo(self.chat_id, photo=png, caption=caption, filename=filename)
+                return await bot.send_photo(self.chat_id, photo=png, caption=shown, filename=filename)
             # Too large or too narrow for a photo: a document keeps every pixel.
-            return await bot.send_document(self.chat_id, document=png, caption=caption, filename=filename)
+            return await bot.send_document(self.chat_id, document=png, caption=shown, filename=filename)
 
         return self._call(send).message_id
 

@@ -224,8 +224,9 @@ def _parse_body(content_type: str, body: bytes) -> tuple[dict[str, Any], dict[st
         params: dict[str, Any] = {}
         files: dict[str, tuple] = {}
         for part in message.iter_parts():
-            name = part.get_param("name", header="content-disposition")
-            data = part.get_payload(decode=True) or b""
+            name = str(part.get_param("name", header="content-disposition"))
+            payload = part.get_payload(decode=True)
+            data = payload if isinstance(payload, bytes) else b""
             filename = part.get_filename()
             # PTB attaches files under a random name and refers to them with attach://<name>.
             if filename is not None:

@@ -19,6 +19,7 @@
 
 from __future__ import annotations
 
+import functools
 import html
 import json
 import logging
@@ -270,23 +271,31 @@ class VisdomLogger:
 
     def _send_curves(self, windows: set[str]) -> None:
         for window in windows:
-            if not self._request(lambda w=window: self._check_window(w)):
+            if not self._request(functools.partial(self._check_window, window)):
                 self._mark_dirty(window)
                 continue
             with self._cond:
-                batch = [
+                pending = [
                     (name, trace, trace.offset + len(trace.xs), trace.sent - trace.offset)
                     for name, trace in self._curves[window].items()
                     if trace.sent < trace.offset + len(trace.xs)
                 ]
                 batch = [
-                    (n, t, end, np.array(t.xs[start:]), np.array(t.ys[start:])) for n, t, end, start in batch
+                    (n, t, end, np.array(t.xs[start:]), np.array(t.ys[start:]))
+                    for n, t, end, start in pending
                 ]
             for name, trace, end, xs, ys in batch:
                 opts = {"title": window, "showlegend": True}
                 sent = self._request(
-                    lambda w=window, n=name, x=xs, y=ys, o=opts: self._vis.line(
-                        Y=y, X=x, win=w, env=self.env, name=n, update="append", opts=o
+                    functools.partial(
+                        self._vis.line,
+                        Y=ys,
+                        X=xs,
+                        win=window,
+                        env=self.env,
+                        name=name,
+                        update="append",
+                        opts=opts,
                     )
                 )
                 if not sent:
@@ -658,7 +667,7 @@ class VisdomLogger:
             window = f"{name}_{suffix}"
             self._submit(
                 "plot_model_statistics",
-                lambda d=data, w=window, o=opts: self._vis.bar(d, win=w, env=self.env, opts=o),
+                functools.partial(self._vis.bar, data, win=window, env=self.env, opts=opts),
             )
 
     def __repr__(self) -> str:
