@@ -18,6 +18,8 @@ Groups of names:
 - errors: ``TrialogError``, ``ConfigError``, ``LoggerConfigError``, ``PluginError``,
   ``CheckpointError``, ``RunFolderError``, ``TrialogWarning``
 - experiments and runs: ``Experiment``, ``Config``, ``GridSearch``, ``Run``, ``CombinedLogger``
+- trixi's names: ``ExperimentLogger`` (``exp.elog``), ``ResultDict`` (``exp.results``), ``ResultElement``,
+  ``inside`` (a path kept inside its folder, else ConfigError), ``pack_sources`` (zip the sources)
 - the extension surface of ``Experiment`` (see its docs): ``RestoreContext`` (what
   ``Experiment.restoring`` holds while a checkpoint is restored), ``RESTORE_KINDS``, ``is_simple`` (what
   the "simple" attributes are), ``PluginHooks`` (isolated ``trialog.plugins`` hook calls). Methods:
@@ -65,6 +67,12 @@ _LAZY: dict[str, str] = {
     "GridSearch": "config",
     "Run": "run",
     "CombinedLogger": "dispatch",
+    # trixi's names (issue 10): exp.elog, exp.results, source packing
+    "ExperimentLogger": "elog",
+    "inside": "elog",
+    "ResultDict": "resultdict",
+    "ResultElement": "resultdict",
+    "pack_sources": "run",
     # checkpoints
     "CheckpointManager": "checkpoint",
     "CheckpointEntry": "checkpoint",
