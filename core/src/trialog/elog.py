@@ -242,7 +242,11 @@ class ExperimentLogger:
 
     def save_config(self, data: Any, name: str, **kwargs: Any) -> Path:
         """Save a config as ``config/<name>.json`` (credentials redacted)."""
+        from .config import Config
+
         inside(self.experiment.config_dir, _with_format(name, ".json"), "config name")
+        if isinstance(data, Mapping) and not isinstance(data, Config):
+            data = Config(config=dict(data))  # trixi's tags keep tuples and sets
         return Path(self.experiment.save_config(data, name))
 
     def load_config(self, name: str, **kwargs: Any) -> Any:
