@@ -54,7 +54,7 @@ def test_guided_gradient_only_passes_positive_gradients_through_relus():
 
 
 def test_guided_gradient_needs_relu_modules():
-    with pytest.raises(ConfigError, match="nn.ReLU"):
+    with pytest.raises(ConfigError, match=r"nn\.ReLU"):
         get_guided_image_gradient(nn.Linear(2, 1), torch.randn(1, 2), lambda o: o.sum())
 
 
