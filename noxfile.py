@@ -13,7 +13,7 @@ import nox
 ROOT = pathlib.Path(__file__).parent
 CONSTRAINTS = str(ROOT / ".ci" / "constraints.txt")
 TORCH = "torch==2.13.0"  # the local CPU wheel; installed before anything that depends on torch
-PLUGINS = ("file", "tensorboard", "visdom", "slack", "telegram", "torch")
+PLUGINS = ("file", "tensorboard", "visdom", "slack", "telegram", "torch", "trixi")
 ALL = ["./core[test]", *(f"./plugins/{p}[test]" for p in PLUGINS)]
 
 nox.options.sessions = ["lint", "core", *PLUGINS, "integration"]
@@ -42,9 +42,10 @@ def core(session: nox.Session) -> None:
 def _plugin_session(plugin: str) -> None:
     @nox.session(name=plugin)
     def run(session: nox.Session) -> None:
-        # The torch plugin's end-to-end test runs the digits main job, which logs to the file logger.
-        extra = ["./plugins/file"] if plugin == "torch" else []
-        _install(session, "./core", *extra, f"./plugins/{plugin}[test]", torch=plugin == "torch")
+        # The torch plugin's end-to-end test runs the digits main job, which logs to the file logger;
+        # trialog-trixi maps trixi's names onto trialog-torch and trialog-file.
+        extra = {"torch": ["./plugins/file"], "trixi": ["./plugins/file", "./plugins/torch"]}.get(plugin, [])
+        _install(session, "./core", *extra, f"./plugins/{plugin}[test]", torch=plugin in ("torch", "trixi"))
         if plugin == "torch":
             session.env["TRIALOG_TORCHRUN_TEST"] = (
                 "1"  # also train under a real `torchrun --nproc_per_node 2`
@@ -109,7 +110,7 @@ def bump(session: nox.Session) -> None:
     for path in files:
         text = path.read_text()
         text = re.sub(r'(?m)^version = "[^"]+"', f'version = "{new}"', text, count=1)
-        text = re.sub(r'"trialog==[^"]+"', f'"trialog=={new}"', text)
+        text = re.sub(r'"(trialog(?:-\w+)?)==[^"]+"', rf'"\1=={new}"', text)
         path.write_text(text)
     version_py = ROOT / "core" / "src" / "trialog" / "_version.py"
     version_py.write_text(re.sub(r'__version__ = "[^"]+"', f'__version__ = "{new}"', version_py.read_text()))
