@@ -120,3 +120,22 @@ def test_results_read_write_iterate_like_result_log_dict(exp):
     records = [json.loads(line) for line in (exp.result_dir / "results.jsonl").read_text().splitlines()]
     assert [r["name"] for r in records] == ["loss", "loss", "acc"]
     assert records[2]["tag"] == "val" and records[2]["counter"] == 3
+
+
+def test_show_images_and_image_grid(exp):
+    from trialog.api import decode_png
+
+    batch = np.random.default_rng(0).random((4, 1, 5, 6))
+    paths = exp.elog.show_images(batch, "sample")
+    assert [p.name for p in paths] == ["sample_0.png", "sample_1.png", "sample_2.png", "sample_3.png"]
+    exp.elog.show_images(batch[:2], ["a", "b"])
+    assert (exp.img_dir / "b.png").is_file()
+    grid = exp.elog.show_image_grid(batch, "grid", nrow=2, padding=1)
+    assert decode_png(grid.read_bytes()).shape == (2 * 5 + 3, 2 * 6 + 3, 3)
+    with pytest.raises(ConfigError, match="names"):
+        exp.elog.show_images(batch, ["only-one"])
+
+
+def test_save_and_load_pickle(exp):
+    exp.elog.save_pickle({"a": {1, 2}}, "obj.pkl")
+    assert exp.elog.load_pickle("obj.pkl") == {"a": {1, 2}}

@@ -133,6 +133,21 @@ class ExperimentLogger:
                 fig.savefig(path)
         return path
 
+    def show_images(self, images: Any, name: Any, file_format: str = ".png", **kwargs: Any) -> list[Path]:
+        """Save each image as ``img/<name>_<i><file_format>`` (or ``img/<names[i]>`` for a list of names)."""
+        names = list(name) if isinstance(name, (list, tuple)) else [f"{name}_{i}" for i in range(len(images))]
+        if len(names) != len(images):
+            raise ConfigError(f"show_images: {len(images)} images but {len(names)} names")
+        return [self.show_image(img, n, file_format, **kwargs) for img, n in zip(images, names)]
+
+    def show_image_grid(self, images: Any, name: str, file_format: str = ".png", **kwargs: Any) -> Path:
+        """Save a batch (N, C, H, W) tiled as one grid image ``img/<name><file_format>`` (``nrow``, ``padding``,
+        ``normalize``, ``pad_value`` as in torchvision)."""
+        from .imaging import make_grid
+
+        grid_args = {k: kwargs[k] for k in ("nrow", "padding", "normalize", "pad_value") if k in kwargs}
+        return self.show_image(make_grid(images, **grid_args), name, file_format)
+
     def show_barplot(self, array: Any, name: str, file_format: str = ".png", **kwargs: Any) -> Path:
         """Save a bar plot as ``plot/<name><file_format>``."""
         from . import render

@@ -214,3 +214,19 @@ def test_run_reads_back(exp_kwargs):
     exp = Exp(n_epochs=2, save_checkpoints_default=True, **exp_kwargs)
     exp.run()
     assert Run(exp.run_dir).status == "finished"
+
+
+def test_show_image_gradient_saves_a_saliency_grid(elog):
+    model = nn.Sequential(nn.Flatten(), nn.Linear(16, 4), nn.ReLU(), nn.Linear(4, 2))
+    path = elog.show_image_gradient(
+        "saliency", model, torch.randn(3, 1, 4, 4), lambda o: o[:, 0].sum(), grad_type="guided"
+    )
+    assert path == elog.experiment.img_dir / "saliency.png"
+
+
+def test_default_save_types_and_checkpoint_to_cpu(exp_kwargs):
+    exp = Exp(n_epochs=1, default_save_types=("model",), checkpoint_to_cpu=True, **exp_kwargs)
+    exp.run()
+    state = exp.load_checkpoint()
+    assert set(state["user"]) == {"model"}
+    assert all(t.device.type == "cpu" for t in state["user"]["model"]["model"].values())

@@ -344,3 +344,13 @@ def test_combi_experiment_reader(tmp_path):
     assert combi.get_config().lr == 0.01
     with pytest.raises(ConfigError):
         CombiExperimentReader(str(tmp_path), [])
+
+
+def test_group_experiments_by(tmp_path):
+    from trixi.experiment_browser.experimentreader import ExperimentReader, group_experiments_by
+
+    for name in ("a", "b"):
+        shutil.copytree(FIXTURE, tmp_path / name)
+    readers = [ExperimentReader(str(tmp_path), n) for n in ("a", "b")]
+    groups = group_experiments_by(readers, ["model.depth"])
+    assert list(groups) == [("3",)] and len(groups[("3",)]) == 2

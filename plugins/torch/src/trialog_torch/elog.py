@@ -196,6 +196,25 @@ class TorchExperimentLogger(ExperimentLogger):
         atexit.register(at_exit)
         return at_exit
 
+    def show_image_gradient(
+        self,
+        name: str,
+        model: nn.Module,
+        inpt: torch.Tensor,
+        err_fn: Callable[[torch.Tensor], torch.Tensor],
+        grad_type: str = "vanilla",
+        n_runs: int = 20,
+        eps: float = 0.1,
+        abs: bool = False,
+        **image_grid_params: Any,
+    ) -> Path:
+        """Save the input gradient (saliency map) of ``err_fn(model(inpt))`` as the grid image ``img/<name>.png``."""
+        from .diagnostics import get_input_gradient
+
+        grads = get_input_gradient(model, inpt, err_fn, grad_type, n_runs, eps, abs)
+        image_grid_params.setdefault("normalize", True)
+        return self.show_image_grid(grads, name, **image_grid_params)
+
     # ------------------------------------------------------------------ diagnostics (trixi's static methods)
     @staticmethod
     def get_input_gradient(*args: Any, **kwargs: Any) -> Any:
