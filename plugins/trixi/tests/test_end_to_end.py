@@ -80,6 +80,12 @@ def test_train_kill_resume_read_reload(tmp_path: Path) -> None:
     assert reader.get_results()["Val_Acc"] == pytest.approx(want["Val_Acc"]["value"][-1])
     assert (run_dir / "result" / "final_results.json").is_file()
     assert (run_dir / "plot" / "predictions.png").is_file()
+    # elog's bar plot, and the file logger's value plots grouped by tag (trixi's show_value plots)
+    assert {Path(p).name for p in reader.get_plots()} >= {"predictions.png", "Loss.png", "Acc.png"}
+    assert reader.get_images() == []
+    assert any(p.endswith("final_model.pth") for p in reader.get_checkpoints())
+    assert (run_dir / "save" / "sources.zip").is_file()  # globs: the script's sources are packed
+    assert "learning_rate" in (run_dir / "log" / "default.log").read_text()  # elog.print(self.config)
 
     # Reload checkpoint_last into a fresh experiment: the weights saved by elog.save_model at the end.
     sys.path.insert(0, str(SCRIPT.parent))
