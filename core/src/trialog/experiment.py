@@ -545,9 +545,12 @@ class Experiment:
         ``results["loss"]`` reads the last value, ``results["loss"] = v`` records one; the
         :class:`trialog.results.ResultLog` methods (``stats``, ``summary()``, ``best()``) work on it too.
         """
-        from .resultdict import ResultDict
+        view = self.__dict__.get("_results_view")
+        if view is None:
+            from .resultdict import ResultDict
 
-        return ResultDict(self)
+            view = self.__dict__["_results_view"] = ResultDict(self)
+        return view
 
     def add_result(
         self,

@@ -37,7 +37,9 @@ class ResultDict(Mapping[str, Any]):
 
     def __setitem__(self, name: str, value: Any) -> None:
         exp = self._experiment
-        if isinstance(value, Mapping) and "data" in value and ("label" in value or "epoch" in value):
+        if type(value) is float or type(value) is int:  # the hot path of a training loop
+            exp._add_result(value, name, None, None, False, epoch=exp.epoch)
+        elif isinstance(value, Mapping) and "data" in value and ("label" in value or "epoch" in value):
             epoch = value.get("epoch", exp.epoch)
             exp._add_result(value["data"], name, value.get("counter"), value.get("label"), False, epoch=epoch)
         else:
