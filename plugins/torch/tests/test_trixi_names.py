@@ -230,3 +230,15 @@ def test_default_save_types_and_checkpoint_to_cpu(exp_kwargs):
     state = exp.load_checkpoint()
     assert set(state["user"]) == {"model"}
     assert all(t.device.type == "cpu" for t in state["user"]["model"]["model"].values())
+
+
+def test_model_plots_as_files(elog):
+    model = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 2))
+    assert elog.plot_model_statistics_weights(model, model_name="net").name == "net_weights.png"
+    with pytest.raises(CheckpointError, match="backward"):
+        elog.plot_model_statistics_grads(model, model_name="net")
+    model(torch.ones(2, 3)).sum().backward()
+    assert elog.plot_model_statistics_grads(model, model_name="net").name == "net_grads.png"
+    assert elog.plot_model_gradient_flow(model, name="net").name == "net_gradient_flow.png"
+    path = elog.plot_model_structure(model, (2, 3), name="net_structure")
+    assert path.read_text().splitlines()[1] == "  0: Linear [16 params] -> (2, 4)"

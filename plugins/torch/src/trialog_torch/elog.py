@@ -215,6 +215,85 @@ class TorchExperimentLogger(ExperimentLogger):
         image_grid_params.setdefault("normalize", True)
         return self.show_image_grid(grads, name, **image_grid_params)
 
+    # ------------------------------------------------------------------ model plots (trixi's PytorchVisdomLogger names, as files)
+    def plot_model_statistics(
+        self,
+        model: nn.Module,
+        env_appendix: str = "",
+        model_name: str = "",
+        plot_grad: bool = False,
+        **kwargs: Any,
+    ) -> Path:
+        """Bar plot of mean, std and abs max per parameter of the weights (or gradients) as
+        ``plot/<model_name>_weights.png`` (``_grads.png``)."""
+        import numpy as np
+
+        from trialog.api import render
+
+        from .diagnostics import model_statistics
+
+        stats = model_statistics(model, plot_grad=plot_grad)
+        if not stats:
+            raise CheckpointError(
+                "no gradients to plot yet: call backward() first"
+                if plot_grad
+                else "the model has no parameters"
+            )
+        table = np.array([[s["mean"], s["std"], s["absmax"]] for s in stats.values()])
+        what = "grads" if plot_grad else "weights"
+        name = f"{model_name or 'model'}_{what}{env_appendix}"
+        fig = render.barplot(table, list(stats), f"{name}: mean / std / abs max")
+        return self._save_figure(fig, name, ".png")
+
+    def plot_model_statistics_weights(
+        self, model: nn.Module, env_appendix: str = "", model_name: str = "", **kwargs: Any
+    ) -> Path:
+        """:meth:`plot_model_statistics` of the weights."""
+        return self.plot_model_statistics(model, env_appendix, model_name, plot_grad=False)
+
+    def plot_model_statistics_grads(
+        self, model: nn.Module, env_appendix: str = "", model_name: str = "", **kwargs: Any
+    ) -> Path:
+        """:meth:`plot_model_statistics` of the gradients (computed by a backward pass before)."""
+        return self.plot_model_statistics(model, env_appendix, model_name, plot_grad=True)
+
+    def plot_model_gradient_flow(
+        self, model: nn.Module, name: str = "model", title: str | None = None
+    ) -> Path:
+        """Mean and max absolute gradient per weight tensor, in forward order, as ``plot/<name>_gradient_flow.png``."""
+        import numpy as np
+
+        from trialog.api import render
+
+        from .diagnostics import gradient_flow
+
+        flow = gradient_flow(model)
+        if not flow:
+            raise CheckpointError("no gradients to plot yet: call backward() first")
+        ys = np.array([[f["mean"] for f in flow.values()], [f["max"] for f in flow.values()]])
+        fig = render.lineplot(ys, None, ["mean |grad|", "max |grad|"], title or f"{name}: gradient flow")
+        fig.axes[0].set_xticks(range(len(flow)))
+        fig.axes[0].set_xticklabels(list(flow), rotation=45, ha="right", fontsize=7)
+        return self._save_figure(fig, f"{name}_gradient_flow", ".png")
+
+    def plot_model_structure(
+        self,
+        model: nn.Module,
+        input_size: Iterable[int],
+        name: str = "model_structure",
+        use_cuda: bool = True,
+        delete_tmp_on_close: bool = False,
+        forward_kwargs: Mapping[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> Path:
+        """The model's structure as a text graph (no graphviz) in ``log/<name>.txt``, also logged as text."""
+        from .diagnostics import model_structure
+
+        text = model_structure(model, input_size, forward_kwargs)
+        path = inside(self.experiment.log_dir, f"{name}.txt", "name")
+        path.write_text(text + "\n", encoding="utf-8")
+        return path
+
     # ------------------------------------------------------------------ diagnostics (trixi's static methods)
     @staticmethod
     def get_input_gradient(*args: Any, **kwargs: Any) -> Any:
