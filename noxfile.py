@@ -13,7 +13,7 @@ import nox
 ROOT = pathlib.Path(__file__).parent
 CONSTRAINTS = str(ROOT / ".ci" / "constraints.txt")
 TORCH = "torch==2.13.0"  # the local CPU wheel; installed before anything that depends on torch
-PLUGINS = ("file", "tensorboard", "visdom", "notify", "slack", "telegram", "torch")
+PLUGINS = ("file", "tensorboard", "visdom", "notify", "slack", "telegram", "torch", "trixi")
 ALL = ["./core[test]", *(f"./plugins/{p}[test]" for p in PLUGINS), "./plugins/browser[test]"]
 
 nox.options.sessions = ["lint", "core", *PLUGINS, "browser", "integration"]
@@ -42,11 +42,16 @@ def core(session: nox.Session) -> None:
 def _plugin_session(plugin: str) -> None:
     @nox.session(name=plugin)
     def run(session: nox.Session) -> None:
-        # The torch plugin's end-to-end test runs the digits main job, which logs to the file logger.
-        extra = ["./plugins/file"] if plugin == "torch" else []
-        if plugin in ("slack", "telegram"):
-            extra = ["./plugins/notify"]  # their base class, from this checkout (not a registry)
-        _install(session, "./core", *extra, f"./plugins/{plugin}[test]", torch=plugin == "torch")
+        # The torch plugin's end-to-end test runs the digits main job, which logs to the file logger;
+        # trialog-trixi maps trixi's names onto trialog-torch and trialog-file; slack and telegram build
+        # on trialog-notify (from this checkout, not a registry).
+        extra = {
+            "torch": ["./plugins/file"],
+            "trixi": ["./plugins/file", "./plugins/torch"],
+            "slack": ["./plugins/notify"],
+            "telegram": ["./plugins/notify"],
+        }.get(plugin, [])
+        _install(session, "./core", *extra, f"./plugins/{plugin}[test]", torch=plugin in ("torch", "trixi"))
         if plugin == "torch":
             session.env["TRIALOG_TORCHRUN_TEST"] = (
                 "1"  # also train under a real `torchrun --nproc_per_node 2`
@@ -98,7 +103,7 @@ def integration(session: nox.Session) -> None:
 
 #: Every import package whose public API the type checker covers (mypy.ini maps them to their src folders).
 TYPED_PACKAGES = ("trialog", "trialog_file", "trialog_tensorboard", "trialog_visdom", "trialog_notify",
-                  "trialog_slack", "trialog_telegram", "trialog_torch", "trialog_browser")  # fmt: skip
+                  "trialog_slack", "trialog_telegram", "trialog_torch", "trialog_browser", "trixi")  # fmt: skip
 
 
 @nox.session

@@ -10,7 +10,7 @@ import trialog
 ROOT = Path(__file__).resolve().parents[1]
 PYPROJECTS = [ROOT / "core" / "pyproject.toml", *sorted((ROOT / "plugins").glob("*/pyproject.toml"))]
 #: Distributions that are libraries for other plugins, not plugins: they register no entry point.
-LIBRARIES = {"trialog-notify"}
+LIBRARIES = {"trialog-notify", "trialog-trixi"}  # libraries of names, nothing to register
 
 
 def load(path):

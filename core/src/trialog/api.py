@@ -19,6 +19,8 @@ Groups of names:
   ``CheckpointError``, ``RunFolderError``, ``CorruptFileError``, ``DiskFullError``, ``TrialogWarning``
 - experiments and runs: ``Experiment``, ``Config``, ``GridSearch``, ``Run``, ``CombinedLogger``,
   ``ResumeFrom`` (a run folder to resume, with ``fallback``), ``latest_run``
+- trixi's names: ``ExperimentLogger`` (``exp.elog``), ``ResultDict`` (``exp.results``), ``ResultElement``,
+  ``inside`` (a path kept inside its folder, else ConfigError), ``pack_sources`` (zip the sources)
 - the extension surface of ``Experiment`` (see its docs): ``RestoreContext`` (what
   ``Experiment.restoring`` holds while a checkpoint is restored), ``RESTORE_KINDS``, ``is_simple`` (what
   the "simple" attributes are), ``PluginHooks`` (isolated ``trialog.plugins`` hook calls). Methods:
@@ -83,6 +85,12 @@ _LAZY: dict[str, str] = {
     # background delivery
     "Delivery": "delivery",
     "DeliveryReport": "delivery",
+    # trixi's names (issue 10): exp.elog, exp.results, source packing
+    "ExperimentLogger": "elog",
+    "inside": "elog",
+    "ResultDict": "resultdict",
+    "ResultElement": "resultdict",
+    "pack_sources": "run",
     # checkpoints
     "CheckpointManager": "checkpoint",
     "CheckpointEntry": "checkpoint",
@@ -143,6 +151,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .delivery import Delivery, DeliveryReport
     from .direction import metric_mode
     from .dispatch import CombinedLogger, to_numpy, to_scalar
+    from .elog import ExperimentLogger, inside
     from .errors import (
         CheckpointError,
         ConfigError,
@@ -161,7 +170,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from .query import QueryError, compile_query, run_fields, search_text
     from .redact import find_credentials, looks_like_credential_name, redact, redact_text
     from .render import figure_to_array, figure_to_png, pca_2d, precision_recall, roc
-    from .run import ResumeFrom, Run, effective_status, find_runs, latest_run, parse_time
+    from .resultdict import ResultDict, ResultElement
+    from .run import ResumeFrom, Run, effective_status, find_runs, latest_run, pack_sources, parse_time
     from .runs_cli import config_difference, flatten
     from .series import read_appended, read_columns
     from .testing import LoopbackAPI, json_reply, trialog_warnings

@@ -156,6 +156,7 @@ class Experiment:
             is used as it is. Only keys the config has can be set; others are a ConfigError.
         resume_reset_epochs: a resumed run starts again at epoch 0 after restoring its state (trixi's
             fine-tuning behaviour; trixi's default was True, here False so that a resume continues exactly).
+        exp_name: trixi's name for ``name`` (used when ``name`` is not given).
 
     Class attributes a subclass may set: ``store_simple_attributes`` (default True: checkpoint the simple
     attributes, see :meth:`get_simple_variables`) and ``not_checkpointed`` (names of attributes that
@@ -202,6 +203,7 @@ class Experiment:
         resume_fallback: bool = False,
         resume_skip_unreadable: bool = False,
         purpose: str | None = None,
+        exp_name: str | None = None,
     ):
         from .config import Config
 
@@ -224,7 +226,7 @@ class Experiment:
             config.update_from_argv(None if update_from_argv is True else list(update_from_argv))
         self.config = config
 
-        name = name or config.get("name") or resumed_meta.get("name") or type(self).__name__
+        name = name or exp_name or config.get("name") or resumed_meta.get("name") or type(self).__name__
         if append_rnd_to_name and not (resume_from is not None and not resume_new_folder):
             name = f"{name}_{secrets.token_hex(3)}"
         self.name: str = str(name)
@@ -569,8 +571,17 @@ class Experiment:
     # ------------------------------------------------------------------ results
     @property
     def results(self) -> Any:
-        """The run's :class:`trialog.results.ResultLog` (``result/results.jsonl``)."""
-        return self._results
+        """The run's results (``result/results.jsonl``) as a :class:`trialog.resultdict.ResultDict`.
+
+        ``results["loss"]`` reads the last value, ``results["loss"] = v`` records one; the
+        :class:`trialog.results.ResultLog` methods (``stats``, ``summary()``, ``best()``) work on it too.
+        """
+        view = self.__dict__.get("_results_view")
+        if view is None:
+            from .resultdict import ResultDict
+
+            view = self.__dict__["_results_view"] = ResultDict(self)
+        return view
 
     def add_result(
         self,
@@ -625,10 +636,16 @@ class Experiment:
         stats = self._results.stats.get(name)
         return None if stats is None else stats.last
 
-    def save_results(self) -> dict[str, dict[str, Any]]:
-        """Write the summary ``result/results.json`` now (it is also written at every epoch end); return it."""
+    def save_results(self, name: str | None = None) -> dict[str, dict[str, Any]]:
+        """Write the summary ``result/results.json`` now (it is also written at every epoch end); return it.
+
+        ``name`` (trixi's argument): also write the summary to ``result/<name>``.
+        """
         self._results.save_summary()
-        return self._results.summary()
+        summary = self._results.summary()
+        if name is not None and name not in ("results.json", "results"):
+            self.elog.save_result(summary, name)
+        return summary
 
     # ------------------------------------------------------------------ what a checkpoint holds
     def get_simple_variables(self, ignore: Sequence[str] = ()) -> dict[str, Any]:
@@ -1032,6 +1049,26 @@ class Experiment:
         text = redact_text(sep.join(str(a) for a in args))
         builtins.print(text, flush=True)
         self.clog.show_text(text)
+
+    # ------------------------------------------------------------------ trixi's names (issue 10)
+    @property
+    def exp_name(self) -> str:
+        """trixi's name for :attr:`name`."""
+        return self.name
+
+    @property
+    def elog(self) -> Any:
+        """trixi's experiment logger over this run folder (a :class:`trialog.elog.ExperimentLogger`)."""
+        elog = self.__dict__.get("_elog")
+        if elog is None:
+            from .elog import ExperimentLogger
+
+            elog = self.__dict__["_elog"] = ExperimentLogger(self)
+        return elog
+
+    def get_result_without_epoch(self, name: str) -> Any:
+        """trixi's name for :meth:`get_result`: the last value recorded under ``name``."""
+        return self.get_result(name)
 
 
 # ---------------------------------------------------------------------------------------------------------------

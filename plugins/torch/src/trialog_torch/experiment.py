@@ -65,6 +65,8 @@ class TorchExperiment(Experiment):
         default_save_types: what automatic checkpoints hold.
         deterministic: ask torch and cuDNN for deterministic kernels (slower on GPU).
         globs: accepted for trixi compatibility; the sources are packed automatically (``save_sources``).
+        save_checkpoints_default: also write trixi's named checkpoints: ``checkpoint_current`` after each
+            checkpointed epoch and ``checkpoint_last`` at the end of :meth:`run` (trixi's default was True).
 
     The default checkpoint format is ``torch`` (:class:`trialog_torch.checkpoint.TorchFormat`).
     """
@@ -87,8 +89,10 @@ class TorchExperiment(Experiment):
         checkpoint: Mapping[str, Any] | bool | None = None,
         deterministic: bool = False,
         globs: Any = None,
+        save_checkpoints_default: bool = False,
         **kwargs: Any,
     ) -> None:
+        self.save_checkpoints_default = bool(save_checkpoints_default)
         self.device: torch.device = resolve_device(device)
         self.resume_save_types = _check_save_types(resume_save_types, "resume_save_types")
         self.default_save_types = _check_save_types(default_save_types, "default_save_types")
@@ -469,6 +473,72 @@ class TorchExperiment(Experiment):
     def named_checkpoints(self) -> list[str]:
         """Names of the named checkpoints saved in this run folder."""
         return self.checkpoint_series_names()
+
+    # ------------------------------------------------------------------ trixi's names (issue 10)
+    def end_epoch(self, epoch: int) -> None:
+        """The core's epoch end, then trixi's ``checkpoint_current`` when :attr:`save_checkpoints_default`."""
+        super().end_epoch(epoch)
+        every = self.checkpoint_every or 1
+        if self.save_checkpoints_default and ((epoch + 1) % every == 0 or epoch + 1 >= self.n_epochs):
+            self.save_temp_checkpoint()
+
+    def finish_run(self, status: str | None = None) -> None:
+        """trixi's ``checkpoint_last`` (when :attr:`save_checkpoints_default`), then the core's run end."""
+        if self.save_checkpoints_default:
+            self.save_end_checkpoint()
+        super().finish_run(status)
+
+    @property
+    def elog(self) -> Any:
+        """trixi's PytorchExperimentLogger over this run folder (:class:`trialog_torch.elog.TorchExperimentLogger`)."""
+        elog = self.__dict__.get("_elog")
+        if elog is None:
+            from .elog import TorchExperimentLogger
+
+            elog = self.__dict__["_elog"] = TorchExperimentLogger(self)
+        return elog
+
+    def prepare_resume(self) -> int:
+        """trixi's name for :meth:`restore_resumed`: restore the resumed run's latest checkpoint once."""
+        return self.restore_resumed(full=True)
+
+    def save_pytorch_models(self) -> Any:
+        """Save every module's state as the named checkpoint ``pytorch_models``."""
+        return self.save_checkpoint(name="pytorch_models", save_types=("model",))
+
+    def load_pytorch_models(self) -> dict[str, Any]:
+        """Load the modules saved by :meth:`save_pytorch_models`."""
+        return self.load_checkpoint(name="pytorch_models", save_types=("model",), restore_rng=False)
+
+    def log_simple_vars(self) -> Path:
+        """Write the simple attributes to ``log/simple_vars.json`` (tuples and sets kept)."""
+        from trialog.api import Config
+
+        path = self.log_dir / "simple_vars.json"
+        values = {
+            k: (v.tolist() if isinstance(v, np.ndarray) else v)
+            for k, v in self.get_simple_variables().items()
+        }
+        Config(config=values).dump(path)
+        return path
+
+    def load_simple_vars(self) -> dict[str, Any]:
+        """Set the attributes written by :meth:`log_simple_vars`; returns them."""
+        from trialog.api import Config
+
+        path = self.log_dir / "simple_vars.json"
+        if not path.is_file():
+            raise CheckpointError(f"{path} does not exist; call log_simple_vars() first")
+        values = dict(Config(path))
+        self.update_attributes(values)
+        return values
+
+    def at_exit_func(self) -> None:
+        """Store the results summary and, for a run that did not finish, the checkpoint ``checkpoint_exit``."""
+        self.save_results()
+        if self.meta.data.get("status") not in ("finished", "stopped"):
+            self.save_checkpoint(name="checkpoint_exit")
+        self.wait_checkpoints()
 
 
 def _check_save_types(save_types: Iterable[str], what: str) -> tuple[str, ...]:

@@ -1,0 +1,141 @@
+"""trixi's names on the core Experiment: exp_name, exp.elog (ExperimentLogger), exp.results (ResultLogDict)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from trialog import Experiment
+from trialog.api import ConfigError, ExperimentLogger, ResultDict, ResultElement
+
+
+@pytest.fixture
+def exp(tmp_path):
+    e = Experiment(exp_name="trixi_names", base_dir=tmp_path, loggers={}, save_sources=False)
+    yield e
+    e.close()
+
+
+def test_exp_name_is_the_constructor_keyword_and_attribute(exp):
+    assert exp.exp_name == "trixi_names" == exp.name
+    assert exp.run_dir.name.endswith("_trixi_names")
+
+
+def test_elog_folders_are_the_run_folders(exp):
+    elog = exp.elog
+    assert isinstance(elog, ExperimentLogger)
+    assert elog is exp.elog
+    assert elog.work_dir == str(exp.run_dir)
+    for sub in ("config", "log", "checkpoint", "img", "plot", "result", "save"):
+        assert getattr(elog, f"{sub}_dir") == str(exp.run_dir / sub)
+
+
+def test_elog_show_calls_write_images_and_plots(exp):
+    pytest.importorskip("matplotlib")
+    from trialog.api import decode_png
+
+    elog = exp.elog
+    image = np.random.default_rng(0).random((3, 8, 10))
+    path = elog.show_image(image, "img1")
+    assert path == exp.img_dir / "img1.png"
+    assert decode_png(path.read_bytes()).shape == (8, 10, 3)
+    elog.show_barplot(np.array([3, 1, 2]), "bars")
+    elog.show_lineplot(np.arange(5) ** 2, np.arange(5), name="line")
+    elog.show_lineplot(np.arange(5))  # trixi's defaults: x_vals=None, name="lineplot"
+    elog.show_piechart(np.array([1, 2, 3]), "pie")
+    elog.show_scatterplot(np.random.default_rng(1).random((20, 2)), "scatter")
+    elog.show_boxplot(np.random.default_rng(2).random((20, 3)), "box")
+    elog.show_value(1.0, "loss")
+    elog.show_value(0.5, "loss", counter=3)
+    elog.show_value(0.7, "acc", tag="metrics")
+    from trialog.api import render
+
+    elog.show_matplot_plt(render.barplot([1, 2]), "custom", file_format=".pdf")
+    names = sorted(p.name for p in exp.plot_dir.iterdir())
+    assert names == [
+        "bars.png", "box.png", "custom.pdf", "line.png", "lineplot.png", "loss.png", "metrics.png", "pie.png", "scatter.png",
+    ]  # fmt: skip
+
+
+def test_show_text_and_print_write_the_text_log(exp, capsys):
+    exp.elog.show_text("hello", name="greeting")
+    exp.elog.print("a", 1)
+    exp.elog.show_text("other", logger="second")
+    assert capsys.readouterr().out == "a 1\n"
+    lines = (exp.log_dir / "default.log").read_text().splitlines()
+    assert lines[0].endswith(" - INFO - greeting: hello")
+    assert lines[1].endswith(" - INFO - a 1")
+    assert (exp.log_dir / "second.log").read_text().endswith("- INFO - other\n")
+
+
+def test_save_result_config_dict_numpy_file(exp, tmp_path):
+    elog = exp.elog
+    elog.save_result({"acc": 0.9}, "final")
+    assert json.loads((exp.result_dir / "final.json").read_text()) == {"acc": 0.9}
+    elog.save_config({"lr": 0.1, "shape": (1, 2)}, "other")
+    assert elog.load_config("other")["shape"] == (1, 2)
+    data = {"shape": (3, 4), "nested": {"t": (1, (2, 3))}, "s": {1, 2}, "l": [1, 2]}
+    elog.save_dict(data, "meta")
+    assert elog.load_dict("meta") == data
+    elog.save_numpy_data(np.arange(6).reshape(2, 3), "arr")
+    np.testing.assert_array_equal(elog.load_numpy_data("arr"), np.arange(6).reshape(2, 3))
+    src = tmp_path / "notes.txt"
+    src.write_text("x")
+    assert elog.save_file(src, "copies").read_text() == "x"
+    assert (exp.save_dir / "copies" / "notes.txt").is_file()
+
+
+@pytest.mark.parametrize("bad", ["../escape", "/abs/path", "a/../../b"])
+def test_paths_leaving_the_run_folder_are_refused(exp, bad):
+    with pytest.raises(ConfigError, match="inside"):
+        exp.elog.save_dict({"a": 1}, bad)
+    with pytest.raises(ConfigError):
+        exp.elog.save_result({"a": 1}, bad)
+    with pytest.raises(ConfigError):
+        exp.elog.show_text("x", logger=bad)
+    assert not (exp.run_dir.parent / "escape.json").exists()
+
+
+def test_results_read_write_iterate_like_result_log_dict(exp):
+    assert isinstance(exp.results, ResultDict)
+    exp.results["loss"] = 0.5
+    exp.add_result(0.25, "loss", tag="train")
+    exp.results["acc"] = ResultElement(data=0.9, label="val", epoch=0, counter=3)
+    assert exp.results["loss"] == 0.25
+    assert exp.results["acc"] == 0.9
+    assert list(exp.results) == ["loss", "acc"]
+    assert len(exp.results) == 2 and "acc" in exp.results and "nope" not in exp.results
+    assert dict(exp.results.items()) == {"loss": 0.25, "acc": 0.9}
+    assert exp.results.summary()["loss"]["count"] == 2  # the ResultLog methods still work
+    with pytest.raises(KeyError, match="known names"):
+        exp.results["nope"]
+    with pytest.raises(TypeError):
+        del exp.results["loss"]
+    summary = exp.save_results("named.json")
+    assert json.loads((exp.result_dir / "named.json").read_text()) == summary
+    assert exp.get_result_without_epoch("acc") == 0.9
+    exp.close()
+    records = [json.loads(line) for line in (exp.result_dir / "results.jsonl").read_text().splitlines()]
+    assert [r["name"] for r in records] == ["loss", "loss", "acc"]
+    assert records[2]["tag"] == "val" and records[2]["counter"] == 3
+
+
+def test_show_images_and_image_grid(exp):
+    from trialog.api import decode_png
+
+    batch = np.random.default_rng(0).random((4, 1, 5, 6))
+    paths = exp.elog.show_images(batch, "sample")
+    assert [p.name for p in paths] == ["sample_0.png", "sample_1.png", "sample_2.png", "sample_3.png"]
+    exp.elog.show_images(batch[:2], ["a", "b"])
+    assert (exp.img_dir / "b.png").is_file()
+    grid = exp.elog.show_image_grid(batch, "grid", nrow=2, padding=1)
+    assert decode_png(grid.read_bytes()).shape == (2 * 5 + 3, 2 * 6 + 3, 3)
+    with pytest.raises(ConfigError, match="names"):
+        exp.elog.show_images(batch, ["only-one"])
+
+
+def test_save_and_load_pickle(exp):
+    exp.elog.save_pickle({"a": {1, 2}}, "obj.pkl")
+    assert exp.elog.load_pickle("obj.pkl") == {"a": {1, 2}}

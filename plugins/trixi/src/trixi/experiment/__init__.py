@@ -1,0 +1,6 @@
+"""``trixi.experiment``: the Experiment and PytorchExperiment classes."""
+
+from .experiment import Experiment
+from .pytorchexperiment import PytorchExperiment
+
+__all__ = ["Experiment", "PytorchExperiment"]

@@ -1,0 +1,169 @@
+"""``trixi.experiment.pytorchexperiment``: trixi's PytorchExperiment on :class:`trialog_torch.TorchExperiment`."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from trialog_torch.elog import get_last_file
+from trialog_torch.experiment import SAVE_TYPES, TorchExperiment
+
+from trialog.api import Config, ConfigError
+
+#: trixi's logger frequency for a declaration without one ("name": "identifier").
+_DEFAULT_FREQUENCY = 10
+_LOGGER_KINDS = {
+    "tblog": "trialog_tensorboard",
+    "vlog": "trialog_visdom",
+    "tlog": "trialog_telegram",
+    "slog": "trialog_slack",
+}
+
+
+def get_vars_from_sys_argv(argv: Iterable[str] | None = None) -> tuple[str | None, str | None]:
+    """``(config_path, resume_path)`` from ``--config_path`` / ``--resume_path`` in ``sys.argv`` (None when absent)."""
+    parser = argparse.ArgumentParser(add_help=False)
+    parser.add_argument("--config_path", "-c", default=None)
+    parser.add_argument("--resume_path", "-r", default=None)
+    args, _ = parser.parse_known_args(list(sys.argv[1:] if argv is None else argv))
+    return args.config_path, args.resume_path
+
+
+def _trixi_loggers(loggers: Mapping[str, Any] | None, explogger_freq: int) -> dict[str, Any]:
+    out: dict[str, Any] = {"file": ("file", {}, int(explogger_freq))}
+    for name, decl in (loggers or {}).items():
+        if isinstance(decl, str):
+            decl = (decl, {}, _DEFAULT_FREQUENCY)
+        elif isinstance(decl, (tuple, list)) and len(decl) == 2:
+            decl = (decl[0], decl[1], _DEFAULT_FREQUENCY)
+        elif isinstance(decl, (tuple, list)) and len(decl) == 1:
+            decl = (decl[0], {}, _DEFAULT_FREQUENCY)
+        out[str(name)] = decl
+    return out
+
+
+class PytorchExperiment(TorchExperiment):
+    """trixi's PytorchExperiment: trixi's constructor arguments and defaults on trialog's TorchExperiment.
+
+    Differences (see docs/trixi.md): a run folder always exists (``base_dir`` default ``runs``); a plain
+    ``save_checkpoint()`` / ``load_checkpoint()`` uses the run's atomic checkpoint series; loading never
+    unpickles code. ``loggers`` take trixi's forms (``"name": "identifier"`` at frequency 10, or
+    ``(identifier, kwargs, frequency)``) and the experiment logger (trialog's ``file`` logger) is added at
+    ``explogger_freq``.
+    """
+
+    def __init__(
+        self,
+        config: Any = None,
+        name: str | None = None,
+        n_epochs: int | None = None,
+        seed: int | None = None,
+        base_dir: str | os.PathLike[str] | None = None,
+        globs: Any = None,
+        resume: Any = None,
+        ignore_resume_config: bool = False,
+        resume_save_types: Iterable[str] = SAVE_TYPES,
+        resume_reset_epochs: bool = True,
+        parse_sys_argv: bool = False,
+        checkpoint_to_cpu: bool = True,
+        save_checkpoint_every_epoch: int = 1,
+        explogger_kwargs: Mapping[str, Any] | None = None,
+        explogger_freq: int = 1,
+        loggers: Mapping[str, Any] | None = None,
+        append_rnd_to_name: bool = False,
+        default_save_types: Iterable[str] = SAVE_TYPES,
+        save_checkpoints_default: bool = True,
+        **kwargs: Any,
+    ) -> None:
+        if parse_sys_argv:
+            config_path, resume_path = get_vars_from_sys_argv()
+            if config_path:
+                config = Config(config_path)
+            if resume_path:
+                resume = resume_path
+        options = dict(explogger_kwargs or {})
+        unknown = sorted(set(options) - {"folder_format"})
+        if unknown:
+            raise ConfigError(
+                f"explogger_kwargs {unknown} not supported; only 'folder_format' is (the run folder's name)"
+            )
+        if "folder_format" in options:
+            kwargs["folder_format"] = options["folder_format"]
+        if resume is not None and not ignore_resume_config and not isinstance(resume, TorchExperiment):
+            resumed = Path(resume) / "config" / "config.json"
+            if resumed.is_file():
+                merged = Config() if config is None else Config(config=dict(config))
+                merged.update(Config(resumed))
+                config = merged
+        super().__init__(
+            config=config,
+            name=name,
+            n_epochs=n_epochs,
+            seed=seed,
+            base_dir=base_dir,
+            globs=globs,
+            resume=resume,
+            resume_save_types=resume_save_types,
+            resume_reset_epochs=resume_reset_epochs,
+            checkpoint_to_cpu=checkpoint_to_cpu,
+            save_checkpoint_every_epoch=save_checkpoint_every_epoch,
+            default_save_types=default_save_types,
+            save_checkpoints_default=save_checkpoints_default,
+            loggers=_trixi_loggers(loggers, explogger_freq),
+            append_rnd_to_name=append_rnd_to_name,
+            **kwargs,
+        )
+
+    def add_result(  # type: ignore[override]
+        self,
+        value: Any,
+        name: str,
+        counter: int | None = None,
+        tag: str | None = None,
+        label: str | None = None,
+        plot_result: bool = True,
+        plot_running_mean: bool = False,
+    ) -> None:
+        """Record and plot a value (trixi's arguments: ``label`` is the deprecated ``tag``)."""
+        if plot_running_mean:
+            raise ConfigError("add_result(plot_running_mean=True) is not provided by trialog-trixi")
+        super().add_result(
+            value, name, counter=counter, tag=tag if tag is not None else label, plot_result=plot_result
+        )
+
+    def add_result_without_epoch(self, val: Any, name: str) -> None:  # type: ignore[override]
+        """Record a value without epoch and without plotting (trixi's fast path)."""
+        super().add_result_without_epoch(val, name, plot_result=False)
+
+    def _logger_of(self, module: str) -> Any:
+        for obj in self.loggers.values():
+            if type(obj).__module__.split(".")[0] == module:
+                return obj
+        return None
+
+    @property
+    def tblog(self) -> Any:
+        """The first TensorBoard logger (None without one)."""
+        return self._logger_of(_LOGGER_KINDS["tblog"])
+
+    @property
+    def vlog(self) -> Any:
+        """The first Visdom logger (None without one)."""
+        return self._logger_of(_LOGGER_KINDS["vlog"])
+
+    @property
+    def tlog(self) -> Any:
+        """The first Telegram logger (None without one)."""
+        return self._logger_of(_LOGGER_KINDS["tlog"])
+
+    @property
+    def slog(self) -> Any:
+        """The first Slack logger (None without one)."""
+        return self._logger_of(_LOGGER_KINDS["slog"])
+
+
+__all__ = ["PytorchExperiment", "get_last_file", "get_vars_from_sys_argv"]
