@@ -41,7 +41,8 @@ Groups of names:
   ``encode_png``, ``decode_png``
 - plots (need ``trialog[plots]``, i.e. matplotlib): ``render`` (the module: one function per plot
   hook returning a matplotlib Figure, plus ``figure_to_array``/``figure_to_png``, ``roc``,
-  ``precision_recall``, ``pca_2d``; the last five are also names here)
+  ``precision_recall``, ``pca_2d``; the last five are also names here, and ``binary_labels``, the 0/1 check
+  every ROC/PR curve makes so swapped arguments are an error)
 - plugin discovery: ``plugins`` (the module: ``names``, ``find``, ``load``, ``installed``)
 - testing helpers: ``LoopbackAPI``, ``json_reply``, ``trialog_warnings``
 - run browsing: ``compile_query``, ``QueryError``, ``run_fields``, ``search_text`` (the filter
@@ -120,6 +121,7 @@ _LAZY: dict[str, str] = {
     "roc": "render",
     "precision_recall": "render",
     "pca_2d": "render",
+    "binary_labels": "render",
     # run browsing (trialog-browser): filters, fast series, the registry
     "compile_query": "query",
     "QueryError": "query",
@@ -169,7 +171,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .plugins import PluginHooks
     from .query import QueryError, compile_query, run_fields, search_text
     from .redact import find_credentials, looks_like_credential_name, redact, redact_text
-    from .render import figure_to_array, figure_to_png, pca_2d, precision_recall, roc
+    from .render import binary_labels, figure_to_array, figure_to_png, pca_2d, precision_recall, roc
     from .resultdict import ResultDict, ResultElement
     from .run import ResumeFrom, Run, effective_status, find_runs, latest_run, pack_sources, parse_time
     from .runs_cli import config_difference, flatten

@@ -19,6 +19,7 @@ from .imaging import encode_png
 
 __all__ = [
     "barplot",
+    "binary_labels",
     "boxplot",
     "embedding",
     "figure_to_array",
@@ -228,7 +229,12 @@ def heatmap(array: Any, title: str | None = None) -> Any:
     return fig
 
 
-def _binary(labels: Any, scores: Any, what: str) -> tuple[np.ndarray, np.ndarray]:
+def binary_labels(labels: Any, scores: Any, what: str) -> tuple[np.ndarray, np.ndarray]:
+    """``(labels as bool, scores as float)`` for a ROC or PR curve; a TrialogError unless labels are 0/1.
+
+    Every logger that draws such a curve calls it, so arguments in the wrong order (scores where the
+    labels go) are an error, never a wrong curve.
+    """
     labels = np.asarray(labels).ravel()
     scores = np.asarray(scores, dtype=float).ravel()
     if labels.shape != scores.shape or labels.size == 0:
@@ -236,7 +242,10 @@ def _binary(labels: Any, scores: Any, what: str) -> tuple[np.ndarray, np.ndarray
             f"{what}: labels {labels.shape} and predictions {scores.shape} must be non-empty and of one length"
         )
     if not np.isin(labels, (0, 1)).all():
-        raise TrialogError(f"{what}: labels must be 0 or 1, got values {np.unique(labels)[:10].tolist()}")
+        raise TrialogError(
+            f"{what}: labels must be 0 or 1, got values {np.unique(labels)[:10].tolist()} (are the labels and "
+            "the predictions swapped? trialog's order is (labels, predictions, name))"
+        )
     return labels.astype(bool), scores
 
 
@@ -252,7 +261,7 @@ def _cumulative_counts(labels: np.ndarray, scores: np.ndarray) -> tuple[np.ndarr
 
 def precision_recall(labels: Any, scores: Any) -> tuple[np.ndarray, np.ndarray, float]:
     """Precision, recall (ending at recall 0, precision 1, as scikit-learn) and average precision."""
-    positives, scores = _binary(labels, scores, "precision-recall")
+    positives, scores = binary_labels(labels, scores, "precision-recall")
     tps, fps, _ = _cumulative_counts(positives, scores)
     if tps[-1] == 0:
         raise TrialogError("precision-recall: the labels hold no positive (1); the curve is undefined")
@@ -266,7 +275,7 @@ def precision_recall(labels: Any, scores: Any) -> tuple[np.ndarray, np.ndarray, 
 
 def roc(labels: Any, scores: Any) -> tuple[np.ndarray, np.ndarray, float]:
     """False and true positive rates (from (0, 0)) and the area under the ROC curve."""
-    positives, scores = _binary(labels, scores, "ROC")
+    positives, scores = binary_labels(labels, scores, "ROC")
     tps, fps, _ = _cumulative_counts(positives, scores)
     if tps[-1] == 0 or fps[-1] == 0:
         raise TrialogError("ROC: the labels need both classes (0 and 1); the curve is undefined")

@@ -166,3 +166,17 @@ def test_a_tight_loop_through_a_small_queue_loses_no_value(tmp_path):
     assert summary["dropped"] == 0 and summary["undelivered"] == 0 and summary["failures"] == 0
     acc = _read(tmp_path / "save" / "tensorboard")
     assert _scalars(acc, "loss") == [(step, float(step)) for step in range(n)]
+
+
+def test_pr_curve_with_swapped_arguments_is_an_error_never_a_wrong_curve(tmp_path):
+    from trialog.api import TrialogError
+    from trialog_tensorboard import TensorBoardLogger
+
+    logger = TensorBoardLogger(logdir=tmp_path)
+    labels = np.array([0, 1, 1, 0, 1])
+    scores = np.array([0.1, 0.8, 0.6, 0.3, 0.9])
+    with pytest.raises(TrialogError, match="labels must be 0 or 1.*swapped"):
+        logger.show_pr_curve(scores, labels, "pr", 0)  # trixi's (scores, labels) order
+    logger.show_pr_curve(labels, scores, "pr", 0)
+    logger.close()
+    assert "pr" in _read(tmp_path).Tags()["tensors"]

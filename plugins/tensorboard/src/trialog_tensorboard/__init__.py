@@ -356,13 +356,12 @@ class TensorBoardLogger:
         import numpy as np
         from tensorboardX.summary import pr_curve
 
-        labels = np.asarray(labels).ravel()
-        predictions = np.clip(np.asarray(predictions, dtype=float).ravel(), 0.0, 1.0)
-        if labels.shape != predictions.shape:
-            raise ValueError(
-                f"PR curve {name!r}: {labels.size} labels for {predictions.size} predictions; pass one each"
-            )
-        summary = pr_curve(name, labels, predictions, num_thresholds=self.num_thresholds)
+        from trialog.api import binary_labels
+
+        positives, scores = binary_labels(labels, predictions, f"PR curve {name!r}")
+        summary = pr_curve(
+            name, positives.astype(np.int64), np.clip(scores, 0.0, 1.0), num_thresholds=self.num_thresholds
+        )
         self._write(summary, self._step("pr", name, counter))
 
     @hookimpl
