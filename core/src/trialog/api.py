@@ -24,6 +24,7 @@ Groups of names:
 - plots (need ``trialog[plots]``, i.e. matplotlib): ``render`` (the module: one function per plot
   hook returning a matplotlib Figure, plus ``figure_to_array``/``figure_to_png``, ``roc``,
   ``precision_recall``, ``pca_2d``; the last five are also names here)
+- sweeps (for sweeper plugins): ``Sweep``, ``SweepSpec``, ``open_sweep``, ``read_sweep``, ``run_trial``
 - plugin discovery: ``plugins`` (the module: ``names``, ``find``, ``load``, ``installed``)
 - testing helpers: ``LoopbackAPI``, ``json_reply``, ``trialog_warnings``
 """
@@ -51,6 +52,12 @@ _LAZY: dict[str, str] = {
     "GridSearch": "config",
     "Run": "run",
     "CombinedLogger": "dispatch",
+    # sweeps
+    "Sweep": "sweep",
+    "SweepSpec": "sweep",
+    "open_sweep": "sweep",
+    "read_sweep": "sweep",
+    "run_trial": "sweep",
     # checkpoints
     "CheckpointManager": "checkpoint",
     "CheckpointEntry": "checkpoint",
@@ -98,6 +105,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .imaging import decode_png, encode_png, make_grid, to_float_chw, to_hwc_uint8
     from .render import figure_to_array, figure_to_png, pca_2d, precision_recall, roc
     from .run import Run
+    from .sweep import Sweep, SweepSpec, open_sweep, read_sweep, run_trial
     from .testing import LoopbackAPI, json_reply, trialog_warnings
 
 
