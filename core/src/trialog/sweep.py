@@ -492,6 +492,9 @@ class Sweep:
 
         file = self.trial_file(trial["id"])
         file.parent.mkdir(exist_ok=True)
+        config = self.spec.trial_config(trial["params"], self.trial_name(trial["id"]))
+        config_file = file.with_suffix(".config.json")  # what `trialog run` reads
+        atomic_write_json(config_file, config)
         atomic_write_json(
             file,
             {
@@ -500,7 +503,8 @@ class Sweep:
                 "sweep_dir": str(self.folder.resolve()),
                 "config_dir": str(self.spec.config_dir),
                 "experiment": self.spec.experiment,
-                "config": self.spec.trial_config(trial["params"], self.trial_name(trial["id"])),
+                "config_file": str(config_file.resolve()),
+                "config": config,
             },
         )
         return file
@@ -590,7 +594,7 @@ def open_sweep(
     parameters as it goes (Optuna) adds trials itself. ``spec``: the already loaded spec of ``config``.
     """
     if resume is not None:
-        folder = Path(resume)
+        folder = Path(resume).resolve()
         data = read_sweep(folder)
         spec = saved_spec(data, folder)
         if data.get("sweeper") not in (None, sweeper):
@@ -603,7 +607,7 @@ def open_sweep(
         raise ConfigError("give a sweep config file, or --resume SWEEP_DIR")
     spec = spec or load_spec(config)
     base = Path(base_dir if base_dir is not None else spec.base.get("base_dir") or "runs")
-    folder = _free_folder(base, spec.name)
+    folder = _free_folder(base.resolve(), spec.name)
     data = {
         "format": 1,
         "name": spec.name,
@@ -664,7 +668,7 @@ def run_trial(
         return Path(exp.run_dir)
     from . import cli
 
-    argv = ["run", str(trial_file), "--base-dir", str(sweep_dir)]
+    argv = ["run", trial["config_file"], "--base-dir", str(sweep_dir)]
     if quiet:
         argv.append("--quiet")
     if resume is not None:
