@@ -68,6 +68,8 @@ class LocalSweeper:
             if previous is not None:
                 cmd += ["--resume", str(previous)]
             env = dict(os.environ, **{_PARENT_ENV: str(os.getpid())})
+            # N trials each starting a thread per core (torch, numpy's BLAS) would fight over the cores.
+            env.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // self.parallel)))
             with open(log, "ab") as out:
                 rc = subprocess.call(cmd, stdout=out, stderr=subprocess.STDOUT, env=env)
             fields = sweep.collect(trial_id)

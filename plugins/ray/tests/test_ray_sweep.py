@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import trialog_ray
 
-from trialog.api import Run, open_sweep, read_sweep
+from trialog.api import ConfigError, Run, open_sweep, read_sweep
 from trialog.cli import main
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -211,3 +211,33 @@ def test_killed_driver_resumes_with_tuner_restore(cluster, tmp_path):
     assert (folder / after["t0000"]["run"] / "run.json").read_text() == first_meta  # never run again
     resumed = json.loads((folder / after["t0001"]["run"] / "run.json").read_text())
     assert resumed["status"] == "finished" and resumed["resumes"]
+
+
+def test_optuna_search_with_asha(cluster, tmp_path):
+    pytest.importorskip("optuna")
+    space = {"lr": {"loguniform": [0.01, 0.5]}, "w0": {"uniform": [-1.0, 1.0]}}
+    sweep_spec = {"space": space, "num_samples": 3, "search": "optuna", "seed": 1}
+    sweep_spec["early_stopping"] = {"type": "asha", "grace_period": 1, "reduction_factor": 2}
+    path = _toy_sweep(tmp_path / "cfg", sweep_spec, n_epochs=4)
+    assert (
+        main(["sweep", str(path), "--sweeper", "ray", "--parallel", "2", "--base-dir", str(tmp_path / "o")])
+        == 0
+    )
+    (folder,) = (tmp_path / "o").iterdir()
+    data = read_sweep(folder)
+    assert len(data["trials"]) == 3 and data["best"] is not None
+    for trial in data["trials"]:
+        assert trial["status"] == "finished" and 1 <= trial["iterations"] <= 4
+        assert 0.01 <= trial["params"]["lr"] <= 0.5 and -1 <= trial["params"]["w0"] <= 1
+        run = Run(folder / trial["run"])
+        assert run.config["lr"] == trial["params"]["lr"]
+        assert trial["metric"] == run.summary["error"]["last"]
+
+
+def test_sweep_options_the_ray_sweeper_rejects(tmp_path):
+    path = _toy_sweep(tmp_path / "cfg", {"search": "optuna", "metric": None})
+    with pytest.raises(ConfigError, match="'search'"):
+        open_sweep(path, "ray", base_dir=tmp_path / "o")
+    with pytest.raises(ConfigError, match="--parallel"):
+        trialog_ray.RaySweeper(parallel=0)
+    assert not (tmp_path / "o").exists()
