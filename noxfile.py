@@ -1,4 +1,4 @@
-"""Sessions: each distribution's tests alone, integration, lint, bench, the digits main job, bump.
+"""Sessions: each distribution's tests alone (ray too), integration, lint, bench, the digits main job, bump.
 
 `nox` runs the test sessions (the README's test command); `nox -s digits` runs the main job.
 """
@@ -14,9 +14,9 @@ ROOT = pathlib.Path(__file__).parent
 CONSTRAINTS = str(ROOT / ".ci" / "constraints.txt")
 TORCH = "torch==2.13.0"  # the local CPU wheel; installed before anything that depends on torch
 PLUGINS = ("file", "tensorboard", "visdom", "slack", "telegram", "torch")
-ALL = ["./core[test]", *(f"./plugins/{p}[test]" for p in PLUGINS)]
+ALL = ["./core[test]", *(f"./plugins/{p}[test]" for p in (*PLUGINS, "ray"))]
 
-nox.options.sessions = ["lint", "core", *PLUGINS, "integration"]
+nox.options.sessions = ["lint", "core", *PLUGINS, "ray", "integration"]
 nox.options.default_venv_backend = "venv"
 nox.options.error_on_missing_interpreters = True
 
@@ -56,6 +56,13 @@ def _plugin_session(plugin: str) -> None:
 
 for _plugin in PLUGINS:
     _plugin_session(_plugin)
+
+
+@nox.session
+def ray(session: nox.Session) -> None:
+    """trialog-ray on one local Ray instance (started once per test module), trials of trialog-torch."""
+    _install(session, "./core", "./plugins/file", "./plugins/torch", "./plugins/ray[test]", torch=True)
+    _pytest(session, "plugins/ray/tests")
 
 
 @nox.session
@@ -105,7 +112,10 @@ def bump(session: nox.Session) -> None:
     if len(session.posargs) != 1 or not re.fullmatch(r"\d+\.\d+\.\d+(\w+\d*)?", session.posargs[0]):
         session.error("usage: nox -s bump -- X.Y.Z")
     new = session.posargs[0]
-    files = [ROOT / "core" / "pyproject.toml", *(ROOT / "plugins" / p / "pyproject.toml" for p in PLUGINS)]
+    files = [
+        ROOT / "core" / "pyproject.toml",
+        *(ROOT / "plugins" / p / "pyproject.toml" for p in (*PLUGINS, "ray")),
+    ]
     for path in files:
         text = path.read_text()
         text = re.sub(r'(?m)^version = "[^"]+"', f'version = "{new}"', text, count=1)

@@ -17,7 +17,7 @@ def load(path):
 
 def test_every_distribution_has_the_core_version():
     versions = {load(p)["name"]: load(p)["version"] for p in PYPROJECTS}
-    assert len(versions) == 7
+    assert len(versions) == 8
     assert set(versions.values()) == {trialog.__version__}, versions
 
 
@@ -41,5 +41,6 @@ def test_each_plugin_registers_itself_through_entry_points():
             "trialog.trainers",
             "trialog.checkpoints",
             "trialog.plugins",
+            "trialog.sweepers",
         }
         assert groups, path
