@@ -290,3 +290,21 @@ def test_killed_driver_resumes_without_rerunning_finished_trials(tmp_path):
     assert after[0]["attempts"] == 1 and read_meta(first_run) == first_meta
     assert after[1]["attempts"] == 2 and read_meta(folder / after[1]["run"])["resumes"]
     assert len(find_runs(folder)) == 3
+
+
+def test_sweep_names_plugins_use_are_in_trialog_api():
+    import trialog.api as api
+    import trialog.sweep as sweep_module
+
+    for name in ("Sweep", "SweepSpec", "open_sweep", "read_sweep", "run_trial"):
+        assert name in api.__all__ and getattr(api, name) is getattr(sweep_module, name)
+
+
+def test_local_sweeper_rejects_ray_only_options(tmp_path):
+    with pytest.raises(ConfigError, match="--address"):
+        LocalSweeper(address="127.0.0.1:6379")
+    with pytest.raises(ConfigError, match="--parallel"):
+        LocalSweeper(parallel=0)
+    path = _write_sweep(tmp_path / "cfg", {"early_stopping": {"type": "asha"}})
+    with pytest.raises(ConfigError, match="'early_stopping'"):
+        LocalSweeper().run(open_sweep(path, "local", base_dir=tmp_path / "o"))

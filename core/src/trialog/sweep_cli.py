@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -75,7 +74,7 @@ def sweep_command(args: argparse.Namespace) -> int:
     name = name or "local"
     spec = load_spec(target[0]) if target else None  # validated before anything is written
     cls = plugins.load(GROUP, name)
-    sweeper = cls(parallel=args.parallel, address=args.address or os.environ.get("RAY_ADDRESS") or None)
+    sweeper = cls(parallel=args.parallel, address=args.address)
     sweep = open_sweep(
         target[0] if target else None, name, base_dir=args.base_dir, resume=args.resume, spec=spec
     )

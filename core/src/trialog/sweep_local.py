@@ -35,7 +35,7 @@ class LocalSweeper:
     def __init__(self, parallel: int | None = None, address: str | None = None) -> None:
         if address:
             raise ConfigError("--address connects to a Ray cluster; use --sweeper ray with it")
-        self.parallel = int(parallel or 1)
+        self.parallel = 1 if parallel is None else int(parallel)
         if self.parallel < 1:
             raise ConfigError(f"--parallel must be >= 1, got {parallel}")
 

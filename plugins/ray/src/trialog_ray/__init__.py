@@ -244,11 +244,12 @@ class RaySweeper:
         self.address = address
 
     def _connect(self) -> None:
-        if self.address:
+        address = self.address or os.environ.get("RAY_ADDRESS")
+        if address:
             import ray
 
             if not ray.is_initialized():
-                ray.init(address=self.address, configure_logging=False)
+                ray.init(address=address, configure_logging=False)
             return
         if "ray" in sys.modules and sys.modules["ray"].is_initialized():
             return  # this process already holds a Ray instance (a test module's, a notebook's)
