@@ -71,6 +71,21 @@ def _records(run_dir: Path) -> list[tuple]:
     ]
 
 
+def _read_gate(gate: Path) -> int:
+    """Wait for a trial to write its pid into the FIFO ``gate`` (failsafe: a trial that never comes fails the test)."""
+    fd = os.open(gate, os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        ready, _, _ = select.select([fd], [], [], 600)
+        assert ready, f"no trial reached {gate}"
+        os.set_blocking(fd, True)
+        data = b""
+        while chunk := os.read(fd, 64):
+            data += chunk
+    finally:
+        os.close(fd)
+    return int(data)
+
+
 def _wait_exit(pid: int) -> None:
     """Block until process ``pid`` is gone (a pidfd becomes readable when it exits)."""
     try:
@@ -239,11 +254,9 @@ def test_trial_killed_mid_epoch_is_retried_and_ends_like_an_unkilled_one(tmp_pat
 
     driver = threading.Thread(target=drive)
     driver.start()
-    with open(gate) as fh:  # the gated trial is in epoch 1, step 2
-        pid = int(fh.read())
+    pid = _read_gate(gate)  # the gated trial is in epoch 1, step 2
     os.kill(pid, signal.SIGKILL)
-    with open(gate) as fh:  # its retry reached the same point again: let it go on
-        retry_pid = int(fh.read())
+    retry_pid = _read_gate(gate)  # its retry reached the same point again: let it go on
     driver.join()
     assert not errors and retry_pid != pid
     reference, killed = read_sweep(sweep.folder)["trials"]
@@ -266,10 +279,8 @@ def test_killed_driver_resumes_without_rerunning_finished_trials(tmp_path):
         stderr=subprocess.DEVNULL,
     )
     try:
-        with open(gate) as fh:  # t0000 mid-epoch 1: let it finish
-            fh.read()
-        with open(gate) as fh:  # t0001 mid-epoch 1: kill the driver now
-            trial_pid = int(fh.read())
+        _read_gate(gate)  # t0000 mid-epoch 1: let it finish
+        trial_pid = _read_gate(gate)  # t0001 mid-epoch 1: kill the driver now
         driver.send_signal(signal.SIGKILL)
         driver.wait()
         _wait_exit(trial_pid)  # the trial process dies with its driver

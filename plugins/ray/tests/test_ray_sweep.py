@@ -83,6 +83,21 @@ def _records(run_dir: Path) -> list[tuple]:
     ]
 
 
+def _read_gate(gate: Path) -> int:
+    """Wait for a trial to write its pid into the FIFO ``gate`` (failsafe: a trial that never comes fails the test)."""
+    fd = os.open(gate, os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        ready, _, _ = select.select([fd], [], [], 600)
+        assert ready, f"no trial reached {gate}"
+        os.set_blocking(fd, True)
+        data = b""
+        while chunk := os.read(fd, 64):
+            data += chunk
+    finally:
+        os.close(fd)
+    return int(data)
+
+
 def _wait_exit(pid: int) -> None:
     try:
         fd = os.pidfd_open(pid)
@@ -151,11 +166,9 @@ def test_trial_killed_mid_epoch_is_retried_by_tune_and_ends_like_an_unkilled_one
     pids: list[int] = []
 
     def kill_once_then_release():
-        with open(gate) as fh:  # the gated trial is in epoch 1, step 2
-            pids.append(int(fh.read()))
+        pids.append(_read_gate(gate))  # the gated trial is in epoch 1, step 2
         os.kill(pids[0], signal.SIGKILL)
-        with open(gate) as fh:  # Tune's retry reached the same point: let it go on
-            pids.append(int(fh.read()))
+        pids.append(_read_gate(gate))  # Tune's retry reached the same point: let it go on
 
     gatekeeper = threading.Thread(target=kill_once_then_release, daemon=True)
     gatekeeper.start()
@@ -188,10 +201,8 @@ def test_killed_driver_resumes_with_tuner_restore(cluster, tmp_path):
         stderr=subprocess.DEVNULL,
     )
     try:
-        with open(gate) as fh:  # t0000 mid-epoch 1: let it finish
-            fh.read()
-        with open(gate) as fh:  # t0001 mid-epoch 1: kill the driver now
-            trial_pid = int(fh.read())
+        _read_gate(gate)  # t0000 mid-epoch 1: let it finish
+        trial_pid = _read_gate(gate)  # t0001 mid-epoch 1: kill the driver now
         driver.send_signal(signal.SIGKILL)
         driver.wait()
         _wait_exit(trial_pid)  # Ray ends the job's workers with its driver
