@@ -1,4 +1,4 @@
-"""Sessions: each distribution's tests alone, integration, lint, bench, the digits main job, bump.
+"""Sessions: each distribution's tests alone (ray too), integration, lint, bench, the digits main job, bump.
 
 `nox` runs the test sessions (the README's test command); `nox -s digits` runs the main job.
 """
@@ -14,9 +14,9 @@ ROOT = pathlib.Path(__file__).parent
 CONSTRAINTS = str(ROOT / ".ci" / "constraints.txt")
 TORCH = "torch==2.13.0"  # the local CPU wheel; installed before anything that depends on torch
 PLUGINS = ("file", "tensorboard", "visdom", "notify", "slack", "telegram", "torch", "trixi")
-ALL = ["./core[test]", *(f"./plugins/{p}[test]" for p in PLUGINS), "./plugins/browser[test]"]
+ALL = ["./core[test]", *(f"./plugins/{p}[test]" for p in (*PLUGINS, "browser", "ray"))]
 
-nox.options.sessions = ["lint", "core", *PLUGINS, "browser", "integration"]
+nox.options.sessions = ["lint", "core", *PLUGINS, "browser", "ray", "integration"]
 nox.options.default_venv_backend = "venv"
 nox.options.error_on_missing_interpreters = True
 
@@ -66,6 +66,13 @@ for _plugin in PLUGINS:
 
 
 @nox.session
+def ray(session: nox.Session) -> None:
+    """trialog-ray on one local Ray instance (started once per test module), trials of trialog-torch."""
+    _install(session, "./core", "./plugins/file", "./plugins/torch", "./plugins/ray[test]", torch=True)
+    _pytest(session, "plugins/ray/tests")
+
+
+@nox.session
 def browser(session: nox.Session) -> None:
     """trialog-browser with the core, its tests in a real headless Chromium (Debian's chromium + chromedriver)."""
     _ensure_chromium(session)
@@ -103,7 +110,7 @@ def integration(session: nox.Session) -> None:
 
 #: Every import package whose public API the type checker covers (mypy.ini maps them to their src folders).
 TYPED_PACKAGES = ("trialog", "trialog_file", "trialog_tensorboard", "trialog_visdom", "trialog_notify",
-                  "trialog_slack", "trialog_telegram", "trialog_torch", "trialog_browser", "trixi")  # fmt: skip
+                  "trialog_slack", "trialog_telegram", "trialog_torch", "trialog_browser", "trialog_ray", "trixi")  # fmt: skip
 
 
 @nox.session
@@ -150,7 +157,7 @@ def bump(session: nox.Session) -> None:
     new = session.posargs[0]
     files = [
         ROOT / "core" / "pyproject.toml",
-        *(ROOT / "plugins" / p / "pyproject.toml" for p in (*PLUGINS, "browser")),
+        *(ROOT / "plugins" / p / "pyproject.toml" for p in (*PLUGINS, "browser", "ray")),
     ]
     for path in files:
         text = path.read_text()

@@ -49,5 +49,6 @@ def test_each_plugin_registers_itself_through_entry_points():
             "trialog.trainers",
             "trialog.checkpoints",
             "trialog.plugins",
+            "trialog.sweepers",
         }
         assert groups, path

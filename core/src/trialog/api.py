@@ -43,6 +43,7 @@ Groups of names:
   hook returning a matplotlib Figure, plus ``figure_to_array``/``figure_to_png``, ``roc``,
   ``precision_recall``, ``pca_2d``; the last five are also names here, and ``binary_labels``, the 0/1 check
   every ROC/PR curve makes so swapped arguments are an error)
+- sweeps (for sweeper plugins): ``Sweep``, ``SweepSpec``, ``open_sweep``, ``read_sweep``, ``run_trial``
 - plugin discovery: ``plugins`` (the module: ``names``, ``find``, ``load``, ``installed``)
 - testing helpers: ``LoopbackAPI``, ``json_reply``, ``trialog_warnings``
 - run browsing: ``compile_query``, ``QueryError``, ``run_fields``, ``search_text`` (the filter
@@ -92,6 +93,12 @@ _LAZY: dict[str, str] = {
     "ResultDict": "resultdict",
     "ResultElement": "resultdict",
     "pack_sources": "run",
+    # sweeps
+    "Sweep": "sweep",
+    "SweepSpec": "sweep",
+    "open_sweep": "sweep",
+    "read_sweep": "sweep",
+    "run_trial": "sweep",
     # checkpoints
     "CheckpointManager": "checkpoint",
     "CheckpointEntry": "checkpoint",
@@ -176,6 +183,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .run import ResumeFrom, Run, effective_status, find_runs, latest_run, pack_sources, parse_time
     from .runs_cli import config_difference, flatten
     from .series import read_appended, read_columns
+    from .sweep import Sweep, SweepSpec, open_sweep, read_sweep, run_trial
     from .testing import LoopbackAPI, json_reply, trialog_warnings
 
 

@@ -1,7 +1,7 @@
 """Entry points to objects: discovery, lookup by name, conflicts, load errors, listing.
 
-Groups: ``trialog.loggers``, ``trialog.trainers`` and ``trialog.checkpoints`` map the name users write in
-a config to a class; ``trialog.plugins`` names modules that implement lifecycle or framework hooks.
+Groups: ``trialog.loggers``, ``trialog.trainers``, ``trialog.checkpoints`` and ``trialog.sweepers`` map
+the name users write in a config (or ``trialog sweep --sweeper``) to a class; ``trialog.plugins`` names modules that implement lifecycle or framework hooks.
 Discovery reads package metadata only; nothing is imported until a name is looked up.
 """
 
@@ -25,6 +25,7 @@ GROUPS: dict[str, str] = {
     "trialog.trainers": "trainer",
     "trialog.checkpoints": "checkpoint format",
     "trialog.plugins": "plugin",
+    "trialog.sweepers": "sweeper",
 }
 DISABLE_ENV = "TRIALOG_DISABLE_PLUGINS"
 

@@ -1,0 +1,254 @@
+"""The ray sweeper on one local Ray instance (2 CPUs, started once for this module)."""
+
+from __future__ import annotations
+
+import json
+import os
+import select
+import signal
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+import trialog_ray
+
+from trialog.api import ConfigError, Run, open_sweep, read_sweep
+from trialog.cli import main
+
+ROOT = Path(__file__).resolve().parents[3]
+DIGITS = ROOT / "examples" / "digits" / "config.json"
+
+TOY = '''
+import os
+import random
+
+import numpy as np
+
+from trialog import Experiment
+
+
+class Toy(Experiment):
+    """Noisy steps towards 3; with config gate (a FIFO) it reports its pid there mid-epoch 1 and waits."""
+
+    def setup(self):
+        self.w = float(self.config["w0"])
+
+    def train(self, epoch):
+        for step in range(5):
+            gate = self.config.get("gate")
+            if epoch == 1 and step == 2 and gate and os.path.exists(gate):
+                with open(gate, "w") as fh:  # blocks until the test opens the FIFO for reading
+                    fh.write(str(os.getpid()))
+            noise = np.random.normal() * 0.01 + random.random() * 0.001
+            self.w -= self.config["lr"] * (self.w - 3) + noise
+            self.add_result(self.w, "w", tag="train")
+
+    def validate(self, epoch):
+        self.add_result(abs(self.w - 3), "error", tag="val")
+
+    def get_state(self):
+        return {"w": self.w}
+
+    def set_state(self, state):
+        self.w = float(state["w"])
+'''
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    context = trialog_ray.init_local(num_cpus=2, object_store_memory=100 * 1024 * 1024)
+    import ray
+
+    try:
+        yield context
+    finally:
+        ray.shutdown()
+
+
+def _toy_sweep(folder: Path, sweep: dict, **base) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "toyexp.py").write_text(TOY)
+    config = {"name": "toy", "n_epochs": 3, "lr": 0.1, "w0": 0.0, "gate": None, "seed": 5, **base}
+    config["sweep"] = {"experiment": "toyexp:Toy", "metric": "error", "mode": "min", **sweep}
+    path = folder / "sweep.json"
+    path.write_text(json.dumps(config))
+    return path
+
+
+def _records(run_dir: Path) -> list[tuple]:
+    return [
+        (r["name"], r.get("tag"), r.get("epoch"), r.get("counter"), r["value"]) for r in Run(run_dir).records
+    ]
+
+
+def _read_gate(gate: Path) -> int:
+    """Wait for a trial to write its pid into the FIFO ``gate`` (failsafe: a trial that never comes fails the test)."""
+    fd = os.open(gate, os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        ready, _, _ = select.select([fd], [], [], 600)
+        assert ready, f"no trial reached {gate}"
+        os.set_blocking(fd, True)
+        data = b""
+        while chunk := os.read(fd, 64):
+            data += chunk
+    finally:
+        os.close(fd)
+    return int(data)
+
+
+def _wait_exit(pid: int) -> None:
+    try:
+        fd = os.pidfd_open(pid)
+    except ProcessLookupError:
+        return
+    try:
+        select.select([fd], [], [])
+    finally:
+        os.close(fd)
+
+
+def test_local_instance_listens_on_loopback_only(cluster):
+    import ray
+
+    assert cluster.address_info["node_ip_address"] == "127.0.0.1"
+    assert ray.get_runtime_context().gcs_address.startswith("127.0.0.1:")
+    assert all(node["NodeManagerAddress"] == "127.0.0.1" for node in ray.nodes())
+
+
+def test_digits_grid_on_ray(cluster, tmp_path, capsys):
+    pytest.importorskip("trialog_torch")
+    pytest.importorskip("sklearn")
+    lr = "trainer.optimization.optimizer.params.lr"
+    spec = {
+        "sweep": {
+            "config": str(DIGITS),
+            "name": "digits-ray",
+            "grid": {lr: [0.001, 0.002, 0.004, 0.008]},
+            "set": {
+                "trainer.epochs": 1,
+                "trainer.save_freq": 1,
+                "model.params.channels": 4,
+                "model.params.hidden": 16,
+                "loggers": {},
+            },
+            "metric": "val/accuracy",
+            "mode": "max",
+        }
+    }
+    path = tmp_path / "sweep.json"
+    path.write_text(json.dumps(spec))
+    assert main(["sweep", str(path), "--sweeper", "ray", "--base-dir", str(tmp_path / "out")]) == 0
+    assert "best trial: t000" in capsys.readouterr().out
+    (folder,) = (tmp_path / "out").iterdir()
+    data = read_sweep(folder)
+    assert data["sweeper"] == "ray" and len(data["trials"]) == 4
+    for trial in data["trials"]:
+        assert trial["status"] == "finished" and trial["iterations"] == 1
+        run = Run(folder / trial["run"])
+        assert (
+            run.status == "finished"
+            and run.config["trainer"]["optimization"]["optimizer"]["params"]["lr"] == (trial["params"][lr])
+        )
+        assert 0.0 <= trial["metric"] <= 1.0 and trial["metric"] == run.summary["val/accuracy"]["last"]
+    best = max(data["trials"], key=lambda t: t["metric"])
+    assert data["best"]["metric"] == best["metric"]
+    assert main(["runs", "ls", str(folder)]) == 0
+    assert capsys.readouterr().out.count("digits-ray_t000") == 4
+
+
+def test_trial_killed_mid_epoch_is_retried_by_tune_and_ends_like_an_unkilled_one(cluster, tmp_path):
+    gate = tmp_path / "gate"
+    os.mkfifo(gate)
+    path = _toy_sweep(tmp_path / "cfg", {"grid": {"gate": [None, str(gate)]}})
+    sweep = open_sweep(path, "ray", base_dir=tmp_path / "o")
+    pids: list[int] = []
+
+    def kill_once_then_release():
+        pids.append(_read_gate(gate))  # the gated trial is in epoch 1, step 2
+        os.kill(pids[0], signal.SIGKILL)
+        pids.append(_read_gate(gate))  # Tune's retry reached the same point: let it go on
+
+    gatekeeper = threading.Thread(target=kill_once_then_release, daemon=True)
+    gatekeeper.start()
+    trialog_ray.RaySweeper(parallel=2).run(sweep)
+    gatekeeper.join()
+    assert len(pids) == 2 and pids[0] != pids[1]
+    reference, killed = read_sweep(sweep.folder)["trials"]
+    assert reference["status"] == killed["status"] == "finished"
+    assert killed["attempts"] == 2 and reference["attempts"] == 1
+    killed_run = sweep.folder / killed["run"]
+    assert json.loads((killed_run / "run.json").read_text())["resumes"]
+    assert _records(killed_run) == _records(sweep.folder / reference["run"])
+    assert killed["metric"] == reference["metric"]
+
+
+def test_killed_driver_resumes_with_tuner_restore(cluster, tmp_path):
+    import ray
+
+    gate = tmp_path / "gate"
+    os.mkfifo(gate)
+    path = _toy_sweep(tmp_path / "cfg", {"grid": {"lr": [0.1, 0.2, 0.3]}}, gate=str(gate))
+    base = tmp_path / "o"
+    address = ray.get_runtime_context().gcs_address
+    driver = subprocess.Popen(
+        [
+            *(sys.executable, "-m", "trialog.cli", "sweep", str(path), "--sweeper", "ray"),
+            *("--parallel", "1", "--address", address, "--base-dir", str(base)),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        _read_gate(gate)  # t0000 mid-epoch 1: let it finish
+        trial_pid = _read_gate(gate)  # t0001 mid-epoch 1: kill the driver now
+        driver.send_signal(signal.SIGKILL)
+        driver.wait()
+        _wait_exit(trial_pid)  # Ray ends the job's workers with its driver
+    finally:
+        if driver.poll() is None:
+            driver.kill()
+            driver.wait()
+    os.unlink(gate)
+    (folder,) = base.iterdir()
+    before = {t["id"]: t for t in read_sweep(folder)["trials"]}
+    assert before["t0000"]["status"] == "finished" and before["t0002"]["status"] == "pending"
+    first_meta = (folder / before["t0000"]["run"] / "run.json").read_text()
+
+    assert main(["sweep", "--resume", str(folder)]) == 0
+    after = {t["id"]: t for t in read_sweep(folder)["trials"]}
+    assert [t["status"] for t in after.values()] == ["finished"] * 3
+    assert (folder / after["t0000"]["run"] / "run.json").read_text() == first_meta  # never run again
+    resumed = json.loads((folder / after["t0001"]["run"] / "run.json").read_text())
+    assert resumed["status"] == "finished" and resumed["resumes"]
+
+
+def test_optuna_search_with_asha(cluster, tmp_path):
+    pytest.importorskip("optuna")
+    space = {"lr": {"loguniform": [0.01, 0.5]}, "w0": {"uniform": [-1.0, 1.0]}}
+    sweep_spec = {"space": space, "num_samples": 3, "search": "optuna", "seed": 1}
+    sweep_spec["early_stopping"] = {"type": "asha", "grace_period": 1, "reduction_factor": 2}
+    path = _toy_sweep(tmp_path / "cfg", sweep_spec, n_epochs=4)
+    assert (
+        main(["sweep", str(path), "--sweeper", "ray", "--parallel", "2", "--base-dir", str(tmp_path / "o")])
+        == 0
+    )
+    (folder,) = (tmp_path / "o").iterdir()
+    data = read_sweep(folder)
+    assert len(data["trials"]) == 3 and data["best"] is not None
+    for trial in data["trials"]:
+        assert trial["status"] == "finished" and 1 <= trial["iterations"] <= 4
+        assert 0.01 <= trial["params"]["lr"] <= 0.5 and -1 <= trial["params"]["w0"] <= 1
+        run = Run(folder / trial["run"])
+        assert run.config["lr"] == trial["params"]["lr"]
+        assert trial["metric"] == run.summary["error"]["last"]
+
+
+def test_sweep_options_the_ray_sweeper_rejects(tmp_path):
+    path = _toy_sweep(tmp_path / "cfg", {"search": "optuna", "metric": None})
+    with pytest.raises(ConfigError, match="'search'"):
+        open_sweep(path, "ray", base_dir=tmp_path / "o")
+    with pytest.raises(ConfigError, match="--parallel"):
+        trialog_ray.RaySweeper(parallel=0)
+    assert not (tmp_path / "o").exists()
