@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import trialog_ray
 
-from trialog.api import ConfigError, Run, open_sweep, read_sweep
+from trialog.api import ConfigError, Run, TrialogWarning, open_sweep, read_sweep
 from trialog.cli import main
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -184,7 +184,9 @@ def test_trial_killed_mid_epoch_is_retried_by_tune_and_ends_like_an_unkilled_one
     assert killed["metric"] == reference["metric"]
 
 
-def test_killed_driver_resumes_with_tuner_restore(cluster, tmp_path):
+@pytest.mark.parametrize("tune_state", ["as left", "torn"])
+def test_killed_driver_resumes_with_tuner_restore(cluster, tmp_path, tune_state):
+    """Tuner.restore when Tune's state is intact; from sweep.json when the kill tore it (Tune writes in place)."""
     import ray
 
     gate = tmp_path / "gate"
@@ -215,8 +217,13 @@ def test_killed_driver_resumes_with_tuner_restore(cluster, tmp_path):
     before = {t["id"]: t for t in read_sweep(folder)["trials"]}
     assert before["t0000"]["status"] == "finished" and before["t0002"]["status"] == "pending"
     first_meta = (folder / before["t0000"]["run"] / "run.json").read_text()
-
-    assert main(["sweep", "--resume", str(folder)]) == 0
+    if tune_state == "torn":
+        state = sorted((folder / "ray" / "tune").glob("basic-variant-state-*"))[-1]
+        state.write_bytes(b"")
+        with pytest.warns(TrialogWarning, match="cannot be restored"):
+            assert main(["sweep", "--resume", str(folder)]) == 0
+    else:
+        assert main(["sweep", "--resume", str(folder)]) == 0
     after = {t["id"]: t for t in read_sweep(folder)["trials"]}
     assert [t["status"] for t in after.values()] == ["finished"] * 3
     assert (folder / after["t0000"]["run"] / "run.json").read_text() == first_meta  # never run again

@@ -16,12 +16,22 @@ import json
 import numbers
 import os
 import sys
+import warnings
 from collections.abc import Mapping
 from functools import partial
 from pathlib import Path
 from typing import Any
 
-from trialog.api import ConfigError, TrialogError, hookimpl, open_sweep, plugins, read_sweep, run_trial
+from trialog.api import (
+    ConfigError,
+    TrialogError,
+    TrialogWarning,
+    hookimpl,
+    open_sweep,
+    plugins,
+    read_sweep,
+    run_trial,
+)
 
 __all__ = ["RaySweeper", "init_local", "tune_space"]
 
@@ -113,6 +123,32 @@ class _Reporter:
         tune.report(metrics, checkpoint=checkpoint)
 
 
+def _latest_experiment(storage: Path) -> Path | None:
+    """The newest Tune experiment folder of this sweep (``tune``, or ``tune-N`` after a damaged state)."""
+    found = [p for p in storage.glob(EXPERIMENT + "*") if p.is_dir()]
+    return max(found, key=lambda p: p.stat().st_mtime) if found else None
+
+
+def _damaged_tune_state(folder: Path) -> Path | None:
+    """The first of Tune's state files in ``folder`` that is empty or does not load, else None."""
+    import cloudpickle
+
+    for path in sorted(folder.iterdir()):
+        is_json = path.name.startswith("experiment_state") and path.suffix == ".json"
+        is_pickle = path.suffix == ".pkl" or path.name.startswith(("basic-variant-state", "search"))
+        if not path.is_file() or not (is_json or is_pickle):
+            continue  # Tune's markers (.validate_storage_marker is empty on purpose) and other files
+        try:
+            if is_json:
+                json.loads(path.read_text(encoding="utf-8"))
+            else:
+                with open(path, "rb") as fh:
+                    cloudpickle.load(fh)
+        except Exception:
+            return path
+    return None
+
+
 def _trainable(config: dict[str, Any], sweep_dir: str) -> None:
     """One Tune trial: run (or resume) the trial's trialog run, reporting every epoch."""
     from ray import tune
@@ -122,6 +158,9 @@ def _trainable(config: dict[str, Any], sweep_dir: str) -> None:
     try:
         trial = sweep.trial(trial_id)
     except TrialogError:
+        if sweep.spec.search != "optuna":
+            # a list sweep only ever runs the trials sweep.json lists: never invent one
+            raise TrialogError(f"trial {trial_id!r} is not in {sweep.folder}/sweep.json") from None
         trial = {"id": trial_id, "params": dict(config)}
     file = sweep.trial_file(trial_id)
     if not file.is_file():
@@ -280,11 +319,22 @@ class RaySweeper:
             callbacks=[_callback(Path(sweep.folder).resolve())],
             verbose=0,
         )
-        if (storage / EXPERIMENT).is_dir() and tune.Tuner.can_restore(str(storage / EXPERIMENT)):
-            tuner = tune.Tuner.restore(
-                str(storage / EXPERIMENT), trainable, resume_unfinished=True, resume_errored=True
-            )
+        previous = _latest_experiment(storage)
+        damaged = _damaged_tune_state(previous) if previous is not None else None
+        if previous is not None and damaged is None and tune.Tuner.can_restore(str(previous)):
+            tuner = tune.Tuner.restore(str(previous), trainable, resume_unfinished=True, resume_errored=True)
         else:
+            if previous is not None:
+                # Tune writes its state in place; a driver killed mid-write leaves it torn, and restoring it
+                # would restart the sweep with no trials. sweep.json (written atomically) still knows them.
+                warnings.warn(
+                    f"trialog-ray: Tune's experiment state {damaged or previous} cannot be restored (the driver "
+                    "was killed while writing it); continuing the unfinished trials listed in sweep.json, each "
+                    "resuming its own run folder",
+                    TrialogWarning,
+                    stacklevel=2,
+                )
+                run_config.name = f"{EXPERIMENT}-{len(list(storage.glob(EXPERIMENT + '*'))) + 1}"
             tuner = tune.Tuner(
                 trainable,
                 param_space=self._param_space(sweep),
