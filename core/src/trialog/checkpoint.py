@@ -58,7 +58,7 @@ from typing import Any
 
 from .checksum import DEFAULT_ALGORITHM, file_checksum, new_hasher, split_checksum
 from .errors import CheckpointDiskFullError, CheckpointError, CorruptFileError, DiskFullError, TrialogWarning
-from .fileio import disk_full_error, fsync_dir, is_disk_full, read_json, write_atomic
+from .fileio import disk_full_error, is_disk_full, read_json, write_atomic
 from .npz import NpzFormat
 from .writeback import WritebackFile
 
@@ -445,7 +445,8 @@ class CheckpointManager:
                 pass
             raise
         entry = dataclasses.replace(entry, checksum=checksum, size=size)
-        fsync_dir(self.directory)
+        # No fsync of the folder here: the manifest's atomic write fsyncs this same folder next, which makes
+        # the rename durable too; a crash before it leaves at most an unlisted file, which is never loaded.
         with self._lock:
             before = self._entries
         candidates = sorted([e for e in before if e.step != entry.step] + [entry], key=lambda e: e.step)
