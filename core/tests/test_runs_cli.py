@@ -10,6 +10,7 @@ import pytest
 
 import trialog
 from trialog.cli import main
+from trialog.run import parse_time
 from trialog.runs_cli import config_difference, format_duration, parse_metric
 
 
@@ -68,7 +69,10 @@ def test_ls_json(runs, capsys):
     high = data[0]
     assert high["path"] == str(made[1]) and high["status"] == "finished" and high["epoch"] == 1
     assert high["metrics"]["loss"] == {"last": 0.5, "best": 0.5, "mode": "min"}
-    assert high["duration"] >= 0 and data[2]["kind"] == "trixi"
+    # the duration is run.json's end minus its start (recorded times, not a clock read by the test)
+    meta = json.loads((made[1] / "run.json").read_text())
+    recorded = (parse_time(meta["end"]) - parse_time(meta["start"])).total_seconds()
+    assert high["duration"] == pytest.approx(recorded) and data[2]["kind"] == "trixi"
 
 
 def test_ls_reads_a_killed_run_from_its_records(runs, capsys):
