@@ -330,12 +330,7 @@ class TorchExperimentLogger(ExperimentLogger):
         results_fn: Callable[..., Any] = lambda *a: None,
     ) -> tuple[Any, Any]:
         """(tpr, fpr) of binary scores ``tensor`` against 0/1 ``labels`` (trixi's order); passed to ``results_fn``."""
-        from .diagnostics import get_classification_metrics
-
-        fpr, tpr = get_classification_metrics(tensor, labels)["roc"]
-        if reduce_to_n_samples:
-            idx = _reduce(len(fpr), reduce_to_n_samples)
-            fpr, tpr = fpr[idx], tpr[idx]
+        fpr, tpr = _curve(tensor, labels, "roc", reduce_to_n_samples)
         results_fn(tpr, fpr)
         return tpr, fpr
 
@@ -348,14 +343,20 @@ class TorchExperimentLogger(ExperimentLogger):
         results_fn: Callable[..., Any] = lambda *a: None,
     ) -> tuple[Any, Any]:
         """(precision, recall) of binary scores ``tensor`` against 0/1 ``labels``; passed to ``results_fn``."""
-        from .diagnostics import get_classification_metrics
-
-        precision, recall = get_classification_metrics(tensor, labels)["pr"]
-        if reduce_to_n_samples:
-            idx = _reduce(len(precision), reduce_to_n_samples)
-            precision, recall = precision[idx], recall[idx]
+        precision, recall = _curve(tensor, labels, "pr", reduce_to_n_samples)
         results_fn(precision, recall)
         return precision, recall
+
+
+def _curve(tensor: Any, labels: Any, kind: str, n: int | None) -> tuple[Any, Any]:
+    """The two arrays of a ROC ("roc": fpr, tpr) or PR ("pr": precision, recall) curve, thinned to ``n`` points."""
+    from .diagnostics import get_classification_metrics
+
+    first, second = get_classification_metrics(tensor, labels)[kind]
+    if n:
+        idx = _reduce(len(first), n)
+        first, second = first[idx], second[idx]
+    return first, second
 
 
 def _reduce(n: int, k: int) -> Any:
