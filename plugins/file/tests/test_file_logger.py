@@ -52,6 +52,29 @@ def test_no_folder_is_a_named_error():
         FileLogger()
 
 
+def test_kind_folders_replace_the_subfolders(tmp_path):
+    lg = FileLogger(
+        img_dir=tmp_path / "i", plot_dir=tmp_path / "p", log_dir=tmp_path / "l", plot_every_s=None
+    )
+    lg.show_image(np.zeros((4, 4)), "x", None, None)
+    lg.show_barplot(np.array([1.0, 2.0]), "bars", None, None, None)
+    lg.show_value(1.0, "loss", None, None)
+    lg.show_text("hi", None, None)
+    lg.close()
+    assert (tmp_path / "i" / "x_00001.png").is_file() and (tmp_path / "p" / "bars_00001.png").is_file()
+    assert (tmp_path / "p" / "loss.png").is_file() and (tmp_path / "l" / "values.csv").is_file()
+    assert "hi" in (tmp_path / "l" / "default.log").read_text()
+    assert not (tmp_path / "l" / "img").exists()
+
+
+def test_a_kind_folder_that_is_a_file_is_named(tmp_path):
+    (tmp_path / "f").write_text("x")
+    with pytest.raises(LoggerConfigError, match=r"img_dir .*f exists and is not a folder"):
+        FileLogger(folder=tmp_path, img_dir=tmp_path / "f")
+    with pytest.raises(LoggerConfigError, match=r"no folder"):
+        FileLogger(img_dir=tmp_path / "i")
+
+
 @pytest.mark.parametrize(
     ("options", "message"),
     [

@@ -162,6 +162,9 @@ class FileLogger:
             no counter is given) instead of one file per call.
         csv: "single" (``log/values.csv``), "per_name" (``log/values/<name>.csv``) or "off".
         compress_level: zlib level of the PNGs (0-9; 1 is faster, 6 smaller).
+        img_dir, plot_dir, log_dir: write images / plots and curves / the CSV and text logs straight into
+            these folders instead of ``<folder>/img``, ``<folder>/plot``, ``<folder>/log`` (trixi's
+            standalone file loggers take their folders so).
     """
 
     background = False
@@ -177,8 +180,14 @@ class FileLogger:
         overwrite: bool = False,
         csv: str = "single",
         compress_level: int = 6,
+        img_dir: str | os.PathLike[str] | None = None,
+        plot_dir: str | os.PathLike[str] | None = None,
+        log_dir: str | os.PathLike[str] | None = None,
     ):
         root = folder if folder is not None else run_dir
+        kinds = {"img": img_dir, "plot": plot_dir, "log": log_dir}
+        if root is None and None not in kinds.values():
+            root = log_dir  # every kind has its folder; config/ (log_config) goes next to the logs
         if root is None:
             raise LoggerConfigError(
                 "file logger: no folder to write into; pass folder='...', or run_dir (an Experiment or "
@@ -199,6 +208,11 @@ class FileLogger:
         self.folder = Path(root)
         if self.folder.exists() and not self.folder.is_dir():
             raise LoggerConfigError(f"file logger: {self.folder} exists and is not a folder")
+        #: Where each kind of file goes (``<folder>/<kind>`` unless given).
+        self.folders = {kind: Path(d) if d is not None else self.folder / kind for kind, d in kinds.items()}
+        for kind, path in self.folders.items():
+            if path.exists() and not path.is_dir():
+                raise LoggerConfigError(f"file logger: {kind}_dir {path} exists and is not a folder")
         self.plot_every_s = plot_every_s
         self.flush_every_s = float(flush_every_s)
         self.overwrite = overwrite
@@ -584,7 +598,8 @@ class FileLogger:
             raise TrialogError(f"file logger for {self.folder} is closed; {what!r} was not written")
 
     def _path(self, kind: str, relative: str) -> Path:
-        path = self.folder / kind / relative
+        base = self.folders.get(kind)
+        path = (base if base is not None else self.folder / kind) / relative
         if path.parent not in self._made:
             path.parent.mkdir(parents=True, exist_ok=True)
             self._made.add(path.parent)
