@@ -54,12 +54,13 @@ class DispatchedLogger(AbstractLogger):
     closes the trialog logger.
     """
 
-    def __init__(self, logger: Any, name: str) -> None:
+    def __init__(self, logger: Any, name: str, close_at_exit: bool = True) -> None:
         super().__init__()
         #: The trialog logger doing the work (its own methods are reachable here).
         self.logger = logger
         self.clog = CombinedLogger({name: logger}, max_failures=None)
-        _OPEN.add(self)
+        if close_at_exit:
+            _OPEN.add(self)
 
     def flush(self) -> None:
         """Bring the backend up to date (waits for queued calls of a background logger)."""
