@@ -93,6 +93,8 @@ class ChatLogger(DispatchedLogger):
                 raise ConfigError(f"show_image: {path} is not a .png file (trialog-trixi posts PNG files)")
             name = name or path.stem
             image = decode_png(path.read_bytes())
+            if image.ndim == 3:  # (C, H, W): never mistaken for channels-last, whatever H is
+                image = image.transpose(2, 0, 1)
         self.clog.show_image(image=image, name=name or "image", **kwargs)
 
     def show_image_grid(
