@@ -43,11 +43,17 @@ def _plugin_session(plugin: str) -> None:
     @nox.session(name=plugin)
     def run(session: nox.Session) -> None:
         # The torch plugin's end-to-end test runs the digits main job, which logs to the file logger;
-        # trialog-trixi maps trixi's names onto trialog-torch and trialog-file; slack and telegram build
+        # trialog-trixi maps trixi's names onto trialog-torch, trialog-file and (its test extra) the
+        # tensorboard, visdom, slack and telegram loggers; slack and telegram build
         # on trialog-notify (from this checkout, not a registry).
         extra = {
             "torch": ["./plugins/file"],
-            "trixi": ["./plugins/file", "./plugins/torch"],
+            "trixi": [
+                "./plugins/file",
+                "./plugins/torch",
+                "./plugins/notify",
+                *(f"./plugins/{p}" for p in ("tensorboard", "visdom", "slack", "telegram")),
+            ],
             "slack": ["./plugins/notify"],
             "telegram": ["./plugins/notify"],
         }.get(plugin, [])
