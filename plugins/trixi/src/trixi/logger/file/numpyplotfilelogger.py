@@ -44,7 +44,7 @@ class NumpyPlotFileLogger(DispatchedLogger, NumpySeabornPlotLogger):
         super().__init__(logger, "file")
         self.img_dir, self.plot_dir = str(img_dir), str(plot_dir)
 
-    def show_image(self, image: Any, name: str, file_format: str = ".png", **kwargs: Any) -> None:
+    def show_image(self, image: Any, name: str, file_format: str = ".png", **kwargs: Any) -> None:  # type: ignore[override]
         """Save an image (numpy array or tensor) as ``img_dir/<name>.png``."""
         _png("show_image", file_format)
         refuse("show_image", kwargs, ("title", "counter"))
