@@ -556,3 +556,20 @@ except ImportError as exc:
         assert f"needs the {distribution} distribution" in line and f"pip install {distribution}" in line, (
             line
         )
+
+
+def test_constructor_argument_errors_are_named(tmp_path):
+    from trixi.logger.file import TextFileLogger
+    from trixi.logger.message import SlackMessageLogger
+    from trixi.logger.visdom import NumpyVisdomLogger
+
+    with pytest.raises(ConfigError, match=r"give the token or token_env, not both"):
+        SlackMessageLogger("xoxb-1", "me@example.org", token_env="MY_TOKEN")
+    with pytest.raises(ConfigError, match=r"auto_start needs at least one port"):
+        NumpyVisdomLogger(auto_start=True, auto_start_ports=())
+    with pytest.raises(ConfigError, match=r"file logger options \['csv'\] need a base_dir"):
+        TextFileLogger(csv="single")
+    with pytest.raises(ConfigError, match=r"NumpySeabornPlotLogger: option\(s\) 'style' not provided"):
+        from trixi.logger.plt import NumpySeabornPlotLogger
+
+        NumpySeabornPlotLogger(style="dark")
