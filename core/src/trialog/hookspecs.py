@@ -200,6 +200,13 @@ class LoggerSpec:
         Example: ``@hookimpl def close(self): self.writer.close()``
         """
 
+    @hookspec
+    def show_video(self, frames: Array, name: str, counter: int | None, fps: int) -> None:
+        """Log a short video: (L, H, W, C) frames (or a sequence of images), ``fps`` frames per second.
+
+        Example: ``@hookimpl def show_video(self, frames, name, fps): write_gif(f"{name}.gif", frames, fps)``
+        """
+
 
 class LifecycleSpec:
     """Hooks fired by an Experiment at each stage, for loggers and ``trialog.plugins`` modules.
