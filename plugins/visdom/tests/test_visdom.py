@@ -327,3 +327,22 @@ def test_extra_calls_beyond_queue_size_are_dropped_with_one_warning_at_the_first
     hold.set()
     vis.close()
     assert vis.stats["dropped"] == 3
+
+
+def test_show_video_is_an_animated_gif_in_a_pane(shared_server, tmp_path):
+    """No ffmpeg: the GIF (pillow) is embedded as Visdom's own video() embeds a video, in an HTML pane."""
+    import base64
+    import io
+
+    Image = pytest.importorskip("PIL.Image")
+    options = {"type": "visdom", "server": "http://127.0.0.1", "port": shared_server.port, "env": "t_video"}
+    clog = CombinedLogger({"vis": options}, run_dir=tmp_path)
+    clog.show_video(np.stack([np.full((5, 6, 3), i * 50, np.uint8) for i in range(3)]), "clip", fps=5)
+    assert clog.wait_idle() and clog["vis"].wait_idle()
+    windows = _windows(shared_server.port, "t_video")
+    assert clog.close()["vis"]["failures"] == 0
+    content = windows["clip"]["content"]
+    prefix = '<img src="data:image/gif;base64,'
+    assert content.startswith(prefix)
+    gif = Image.open(io.BytesIO(base64.b64decode(content[len(prefix) : content.index('"', len(prefix))])))
+    assert (gif.n_frames, gif.size, gif.info["duration"]) == (3, (6, 5), 200)
