@@ -106,7 +106,7 @@ def test_metrics_plots_tag_name_and_counter(recorded):
 
 def test_bad_metrics_are_named_errors_and_undefined_values_warn(recorded):
     exp, rec = recorded
-    with pytest.raises(ConfigError, match="unknown metric.*'auc'.*choose from roc-auc"):
+    with pytest.raises(ConfigError, match=r"unknown metric.*'auc'.*choose from roc-auc"):
         exp.elog.show_classification_metrics(SCORES, LABELS, "val", metric=("auc",))
     multiclass = torch.softmax(torch.randn(6, 3), dim=1)
     with pytest.raises(ConfigError, match="mcc need binary scores"):
