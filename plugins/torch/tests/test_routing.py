@@ -227,6 +227,9 @@ def test_model_plots_reach_the_loggers(recorded):
     ((_, name, labels, table),) = rec.of("barplot")
     assert (name, labels, table.shape) == ("net_gradient_flow", ["0.weight", "2.weight"], (2, 2))
     assert table[1, 1] == pytest.approx(model[2].weight.grad.abs().max().item())
+    rec.calls.clear()
+    exp.elog.plot_model_statistics_weights(model, model_name="bars_only", histograms=False)
+    assert [c[:2] for c in rec.calls] == [("barplot", "bars_only_weights")]
     exp.elog.plot_model_structure(model, (2, 3), name="net_structure")
     ((_, name, text),) = rec.of("text")
     assert name == "net_structure" and text.splitlines()[1] == "  0: Linear [16 params] -> (2, 4)"

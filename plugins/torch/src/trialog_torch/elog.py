@@ -226,7 +226,10 @@ class TorchExperimentLogger(ExperimentLogger):
     ) -> Path:
         """Bar plot of mean, std and abs max per parameter of the weights (or gradients) as
         ``plot/<model_name>_weights.png`` (``_grads.png``); the bars and one histogram per parameter
-        (``<model_name>_weights/<parameter>``) also go to every configured logger (``exp.clog``)."""
+        (``<model_name>_weights/<parameter>``) also go to every configured logger (``exp.clog``).
+
+        ``histograms=False`` sends the bars only (the file logger draws one PNG per histogram).
+        """
         import numpy as np
 
         from trialog.api import render
@@ -246,20 +249,21 @@ class TorchExperimentLogger(ExperimentLogger):
         name = f"{model_name or 'model'}_{what}{env_appendix}"
         fig = render.barplot(table, list(stats), f"{name}: mean / std / abs max")
         path = self._save_figure(fig, name, ".png")
-        show_model_statistics(self.experiment.clog, model, name, plot_grad=plot_grad)
+        histograms = bool(kwargs.get("histograms", True))
+        show_model_statistics(self.experiment.clog, model, name, plot_grad=plot_grad, histograms=histograms)
         return path
 
     def plot_model_statistics_weights(
         self, model: nn.Module, env_appendix: str = "", model_name: str = "", **kwargs: Any
     ) -> Path:
         """:meth:`plot_model_statistics` of the weights."""
-        return self.plot_model_statistics(model, env_appendix, model_name, plot_grad=False)
+        return self.plot_model_statistics(model, env_appendix, model_name, plot_grad=False, **kwargs)
 
     def plot_model_statistics_grads(
         self, model: nn.Module, env_appendix: str = "", model_name: str = "", **kwargs: Any
     ) -> Path:
         """:meth:`plot_model_statistics` of the gradients (computed by a backward pass before)."""
-        return self.plot_model_statistics(model, env_appendix, model_name, plot_grad=True)
+        return self.plot_model_statistics(model, env_appendix, model_name, plot_grad=True, **kwargs)
 
     def plot_model_gradient_flow(
         self, model: nn.Module, name: str = "model", title: str | None = None
@@ -396,8 +400,8 @@ class TorchExperimentLogger(ExperimentLogger):
         """
         from trialog.api import TrialogWarning, encode_gif, to_frames
 
-        if extension.lstrip(".").lower() != "gif" and not self.__dict__.get("video_warned"):
-            self.__dict__["video_warned"] = True
+        if extension.lstrip(".").lower() != "gif" and not getattr(self, "_warned_video", False):
+            self._warned_video = True
             import warnings
 
             warnings.warn(

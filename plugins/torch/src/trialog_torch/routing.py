@@ -118,9 +118,10 @@ def show_model_statistics(
     plot_grad: bool = False,
     bins: int = 30,
     counter: int | None = None,
+    histograms: bool = True,
 ) -> dict[str, dict[str, Any]]:
-    """Show mean, std and abs max per parameter of the weights (or gradients) as bars ``name``, and each
-    parameter's values as a histogram ``name/<parameter>``; returns the statistics."""
+    """Show mean, std and abs max per parameter of the weights (or gradients) as bars ``name``, and (with
+    ``histograms``) each parameter's values as a histogram ``name/<parameter>``; returns the statistics."""
     stats = model_statistics(model, plot_grad=plot_grad, bins=bins)
     if not stats:
         raise ConfigError(
@@ -131,7 +132,7 @@ def show_model_statistics(
         table, name, counter=counter, labels=list(stats), title=f"{name}: mean / std / abs max"
     )
     params = dict(model.named_parameters())
-    for param in stats:
+    for param in stats if histograms else ():
         values = params[param].grad if plot_grad else params[param]
         target.show_histogram(_values(values), f"{name}/{param}", counter=counter, bins=bins)
     return stats
