@@ -38,7 +38,8 @@ Groups of names:
 - files: ``write_atomic`` (temp file, fsync, rename, fsync folder; a full disk is ``DiskFullError``),
   ``write_json``, ``read_json`` (any corruption a named error)
 - values and images: ``to_numpy``, ``to_scalar``, ``to_hwc_uint8``, ``to_float_chw``, ``make_grid``,
-  ``encode_png``, ``decode_png``
+  ``encode_png``, ``decode_png``; video frames (``show_video``): ``to_frames``, ``encode_gif`` (an
+  animated GIF; needs ``trialog[video]``, i.e. pillow)
 - plots (need ``trialog[plots]``, i.e. matplotlib): ``render`` (the module: one function per plot
   hook returning a matplotlib Figure, plus ``figure_to_array``/``figure_to_png``, ``roc``,
   ``precision_recall``, ``pca_2d``; the last five are also names here, and ``binary_labels``, the 0/1 check
@@ -122,6 +123,8 @@ _LAZY: dict[str, str] = {
     "make_grid": "imaging",
     "encode_png": "imaging",
     "decode_png": "imaging",
+    "to_frames": "animation",
+    "encode_gif": "animation",
     # plots (trialog[plots])
     "figure_to_array": "render",
     "figure_to_png": "render",
@@ -155,6 +158,7 @@ __all__ = sorted([*_LAZY, "hookimpl", "hookspec"])
 
 if TYPE_CHECKING:  # pragma: no cover
     from . import plugins, registry, render
+    from .animation import encode_gif, to_frames
     from .checkpoint import MANIFEST_NAME, CheckpointEntry, CheckpointManager, WritebackFile
     from .config import Config, GridSearch
     from .delivery import Delivery, DeliveryReport

@@ -37,7 +37,7 @@ DEFAULT_QUEUE_SIZE = 1000
 CONTROL_KEYWORDS = frozenset({"log_all", "same_as_last", "do_not_increase"})
 #: Parameters whose values may be tensors and are converted to numpy before reaching a logger.
 ARRAY_PARAMS = frozenset(
-    {"image", "images", "array", "y_vals", "x_vals", "predictions", "labels", "features"}
+    {"image", "images", "array", "y_vals", "x_vals", "predictions", "labels", "features", "frames"}
 )
 #: Hooks whose pending items are replaced by newer ones of the same name in a background queue.
 COALESCED_HOOKS = frozenset(hookspecs.LOGGER_HOOKS) - {
@@ -58,6 +58,7 @@ _DEFAULTS: dict[str, Any] = {
     "nrow": 8,
     "normalize": False,
     "bins": 30,
+    "fps": 25,
 }
 _NEVER = float("inf")
 
@@ -418,6 +419,9 @@ class CombinedLogger:
         def show_figure(self, figure: Any, name: str, counter: int | None = None, **ctl: Any) -> None: ...
         def log_config(self, config: Mapping[str, Any], **ctl: Any) -> None: ...
         def flush(self, **ctl: Any) -> None: ...
+        def show_video(
+            self, frames: Array, name: str, counter: int | None = None, fps: int = 25, **ctl: Any
+        ) -> None: ...
 
     def _add(self, name: str, decl: Any) -> None:
         if any(lg.name == name for lg in self._loggers):

@@ -200,6 +200,14 @@ class LoggerSpec:
         Example: ``@hookimpl def close(self): self.writer.close()``
         """
 
+    @hookspec
+    def show_video(self, frames: Array, name: str, counter: int | None, fps: int) -> None:
+        """Log a short video at ``fps`` frames per second: (L, H, W, C) or (L, C, H, W) frames, or a sequence
+        of images (each read as by ``show_image``: when both ends could be channels, C first wins).
+
+        Example: ``@hookimpl def show_video(self, frames, name, fps): write_gif(f"{name}.gif", frames, fps)``
+        """
+
 
 class LifecycleSpec:
     """Hooks fired by an Experiment at each stage, for loggers and ``trialog.plugins`` modules.

@@ -463,3 +463,20 @@ def test_png_files_are_complete_for_readers(tmp_path, logger):
     leftovers = [p for p in tmp_path.rglob("*") if p.name.startswith(".")]
     assert leftovers == []
     assert PIL.open(io.BytesIO((tmp_path / "plot" / "loss.png").read_bytes())).size == (640, 480)
+
+
+def test_show_video_writes_numbered_animated_gifs(tmp_path, logger):
+    from trialog.api import CombinedLogger
+
+    clip = np.stack([np.full((5, 6, 3), i * 60, np.uint8) for i in range(4)])  # (L, H, W, C)
+    logger.show_video(clip, "clip", None, 10)
+    logger.show_video(clip, "clip", 5, 10)
+    with CombinedLogger({"file": logger}) as clog:
+        clog.show_video(list(clip), "walk")  # through the dispatcher: trixi's fps=25
+    names = sorted(p.name for p in (tmp_path / "img").iterdir())
+    assert names == ["clip_00001.gif", "clip_00005.gif", "walk_00001.gif"]
+    gif = PIL.open(tmp_path / "img" / "clip_00005.gif")
+    assert (gif.n_frames, gif.size, gif.info["duration"]) == (4, (6, 5), 100)
+    assert PIL.open(tmp_path / "img" / "walk_00001.gif").info["duration"] == 40
+    gif.seek(3)
+    assert np.asarray(gif.convert("RGB"))[0, 0].tolist() == [180, 180, 180]

@@ -181,3 +181,21 @@ def test_pr_curve_with_swapped_arguments_is_an_error_never_a_wrong_curve(tmp_pat
     logger.show_pr_curve(labels, scores, "pr", 0)
     logger.close()
     assert "pr" in _read(tmp_path).Tags()["tensors"]
+
+
+def test_show_video_is_an_animated_gif_image_summary(tmp_path):
+    """Without moviepy: the GIF tensorboardX's add_video would write, encoded with pillow."""
+    Image = pytest.importorskip("PIL.Image")
+    import io
+
+    clip = np.stack([np.full((3, 6, 8), i / 4) for i in range(4)])  # (L, C, H, W) floats
+    clog = CombinedLogger({"tb": "tensorboard"}, run_dir=tmp_path)
+    clog.show_video(clip, "clip", counter=3, fps=10)
+    assert clog.wait_idle()  # a pending call of one name is replaced by a newer one (coalesced)
+    clog.show_video(clip[:2], "clip")
+    assert clog.close()["tb"]["failures"] == 0
+    events = _read(tmp_path / "save" / "tensorboard").Images("clip")
+    assert [(e.step, e.width, e.height) for e in events] == [(3, 8, 6), (4, 8, 6)]
+    gif = Image.open(io.BytesIO(events[0].encoded_image_string))
+    assert (gif.format, gif.n_frames, gif.info["duration"]) == ("GIF", 4, 100)
+    assert Image.open(io.BytesIO(events[1].encoded_image_string)).info["duration"] == 40  # fps=25

@@ -327,3 +327,56 @@ def test_extra_calls_beyond_queue_size_are_dropped_with_one_warning_at_the_first
     hold.set()
     vis.close()
     assert vis.stats["dropped"] == 3
+
+
+def test_show_video_is_an_animated_gif_in_a_pane(shared_server, tmp_path):
+    """No ffmpeg: the GIF (pillow) is embedded as Visdom's own video() embeds a video, in an HTML pane."""
+    import base64
+    import io
+
+    Image = pytest.importorskip("PIL.Image")
+    options = {"type": "visdom", "server": "http://127.0.0.1", "port": shared_server.port, "env": "t_video"}
+    clog = CombinedLogger({"vis": options}, run_dir=tmp_path)
+    clog.show_video(np.stack([np.full((5, 6, 3), i * 50, np.uint8) for i in range(3)]), "clip", fps=5)
+    assert clog.wait_idle() and clog["vis"].wait_idle()
+    windows = _windows(shared_server.port, "t_video")
+    assert clog.close()["vis"]["failures"] == 0
+    content = windows["clip"]["content"]
+    prefix = '<img src="data:image/gif;base64,'
+    assert content.startswith(prefix)
+    gif = Image.open(io.BytesIO(base64.b64decode(content[len(prefix) : content.index('"', len(prefix))])))
+    assert (gif.n_frames, gif.size, gif.info["duration"]) == (3, (6, 5), 200)
+
+
+def test_trixis_visdom_diagnostics_arrive_through_the_hooks(shared_server, tmp_path):
+    """Classification metrics, model statistics, gradient flow, structure and heat-map grids (trialog-torch)
+    reach Visdom through the hooks it implements anyway: no diagnostics code in this plugin."""
+    torch = pytest.importorskip("torch")
+    routing = pytest.importorskip("trialog_torch.routing")
+    from trialog_torch.diagnostics import model_structure
+
+    options = {"type": "visdom", "server": "http://127.0.0.1", "port": shared_server.port, "env": "t_diag"}
+    clog = CombinedLogger({"vis": options}, run_dir=tmp_path)
+    model = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.ReLU(), torch.nn.Linear(4, 2))
+    model(torch.ones(2, 3)).sum().backward()
+    scores, labels = torch.tensor([0.9, 0.8, 0.3, 0.6]), torch.tensor([1, 1, 0, 0])
+    for epoch in range(2):
+        routing.show_classification_metrics(clog, scores, labels, "val", ("roc-auc", "f1"), counter=epoch)
+    routing.show_classification_metrics(clog, scores, labels, "val", ("confusion-matrix",))
+    routing.show_model_statistics(clog, model, "net_grads", plot_grad=True)
+    routing.show_gradient_flow(clog, model, "net_gradient_flow")
+    clog.show_text(model_structure(model, (2, 3)), "net_structure")
+    routing.show_heatmap_grid(clog, torch.rand(2, 1, 4, 5), torch.rand(2, 3, 4, 5), "saliency")
+    assert clog.wait_idle() and clog["vis"].wait_idle()
+    windows = _windows(shared_server.port, "t_diag")
+    assert clog.close()["vis"]["failures"] == 0
+    assert _traces(windows["val"]) == {"roc-auc": ([0, 1], [1.0, 1.0]), "f1": ([0, 1], [0.8, 0.8])}
+    assert windows["val_confusion_matrix"]["content"]["data"][0]["z"] == [
+        [1, 1],
+        [0, 2],
+    ]  # 0.6 scores as class 1
+    assert windows["net_grads"]["content"]["data"][0]["x"] == ["0.weight", "0.bias", "2.weight", "2.bias"]
+    assert sum(windows["net_grads/2.bias"]["content"]["data"][0]["y"]) == 2  # both bias gradients
+    assert windows["net_gradient_flow"]["content"]["data"][0]["x"] == ["0.weight", "2.weight"]
+    assert "0: Linear [16 params] -&gt; (2, 4)" in windows["net_structure"]["content"]
+    assert windows["saliency"]["type"] == "image"

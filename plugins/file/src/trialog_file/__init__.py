@@ -7,6 +7,7 @@ Layout (trixi's)::
         plot/<name>_<counter>.png        bar, line, scatter, pie, box, histogram, heat map, PR, ROC, embedding
         img/<name>_<counter>.png         show_image, show_image_grid, show_figure
         img/<name>_<i>_<counter>.png     show_images: one file per image of the batch
+        img/<name>_<counter>.gif         show_video: an animated GIF (pillow, trialog-file[video])
         log/values.csv                   every show_value: name,tag,counter,value,time
         log/<name or default>.log        show_text (and python_logger) lines with timestamps
         config/logger_config.json        the last log_config (the experiment writes config/config.json)
@@ -453,6 +454,13 @@ class FileLogger:
 
         self._save_png("img", name, counter, figure_to_array(figure), None)
 
+    @hookimpl
+    def show_video(self, frames: Any, name: str, counter: int | None, fps: int) -> None:
+        """Save the frames as an animated GIF ``img/<name>_<counter>.gif`` (needs pillow; no video codec is used)."""
+        from trialog.api import encode_gif
+
+        self._save_file("img", name, counter, encode_gif(frames, fps=fps), ".gif")
+
     # ------------------------------------------------------------------ plots
     @hookimpl
     def show_barplot(
@@ -625,8 +633,14 @@ class FileLogger:
 
         self._check_open(name)
         data = encode_png(image, self.compress_level, {"Title": str(title)} if title else None)
+        return self._save_file(kind, name, counter, data, ".png", resolved)
+
+    def _save_file(
+        self, kind: str, name: str, counter: Any, data: bytes, suffix: str, resolved: bool = False
+    ) -> Path:
+        self._check_open(name)
         if self.overwrite:
-            path = self._path(kind, _safe_name(name) + ".png")
+            path = self._path(kind, _safe_name(name) + suffix)
             write_atomic(path, data, durable=False)
             return path
         if not resolved:
@@ -634,14 +648,14 @@ class FileLogger:
         stem = f"{_safe_name(name)}_{_counter_text(counter)}"
         # Never overwrite: the same counter twice (or a resumed run) gets -2, -3, ...
         for attempt in range(1, 10_000):
-            path = self._path(kind, f"{stem}.png" if attempt == 1 else f"{stem}-{attempt}.png")
+            path = self._path(kind, f"{stem}{suffix}" if attempt == 1 else f"{stem}-{attempt}{suffix}")
             try:
                 with open(path, "xb") as handle:
                     handle.write(data)
                 return path
             except FileExistsError:
                 continue
-        raise TrialogError(f"file logger: 10000 files named {stem}*.png already exist in {path.parent}")
+        raise TrialogError(f"file logger: 10000 files named {stem}*{suffix} already exist in {path.parent}")
 
 
 #: Loggers not closed yet; closed at interpreter exit so queued CSV rows and curves reach the disk.

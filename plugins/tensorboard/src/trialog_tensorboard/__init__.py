@@ -8,7 +8,8 @@ Layout of what it writes (``logdir`` is ``<run_dir>/save/tensorboard`` unless gi
   tag="loss")`` plot together), as tensorboardX's ``add_scalars`` and trixi did.
 - images, image grids, figures and bar/line/scatter/pie/box/heat-map/ROC plots -> images (plots rendered
   with :mod:`trialog.render`), histograms -> histograms, text -> text, PR curves -> the PR-curve plugin,
-  embeddings -> the projector (``logdir/<step>/<name>/``), ``log_config`` -> hyper-parameters, written
+  embeddings -> the projector (``logdir/<step>/<name>/``), videos -> animated GIF images (pillow; the
+  format tensorboardX's ``add_video`` writes, without moviepy), ``log_config`` -> hyper-parameters, written
   with the final metrics at run end (``on_run_end``) or, failing that, at ``close``.
 """
 
@@ -284,6 +285,26 @@ class TensorBoardLogger:
     @hookimpl
     def show_figure(self, figure: Any, name: str, counter: int | None) -> None:
         self._figure(name, figure, self._step("figure", name, counter))
+
+    @hookimpl
+    def show_video(self, frames: Any, name: str, counter: int | None, fps: int) -> None:
+        """An animated GIF in an image summary (what tensorboardX's ``add_video`` writes, without moviepy).
+
+        TensorBoard's image dashboard plays it; the GIF is encoded with pillow.
+        """
+        from tensorboardX.proto.summary_pb2 import Summary
+
+        from trialog.api import encode_gif, to_frames
+
+        clip = to_frames(frames)
+        height, width, channels = clip[0].shape
+        image = Summary.Image(
+            height=height,
+            width=width,
+            colorspace=1 if channels == 1 else 3,
+            encoded_image_string=encode_gif(clip, fps=fps),
+        )
+        self._write(Summary(value=[Summary.Value(tag=name, image=image)]), self._step("video", name, counter))
 
     @hookimpl
     def show_barplot(

@@ -207,6 +207,83 @@ def model_structure(
 
 
 # ---------------------------------------------------------------------------------------------------------------
+# heat maps
+
+#: OpenCV's colormap constants (trixi passed ``cv2.COLORMAP_JET``) -> the matplotlib colormap of that name.
+CV2_COLORMAPS = {
+    0: "autumn", 1: "bone", 2: "jet", 3: "winter", 4: "rainbow", 5: "ocean", 6: "summer", 7: "spring",
+    8: "cool", 9: "hsv", 10: "pink", 11: "hot", 13: "magma", 14: "inferno", 15: "plasma", 16: "viridis",
+    17: "cividis", 18: "twilight", 19: "twilight_shifted", 20: "turbo",
+}  # fmt: skip
+
+
+def _colormap(colormap: Any) -> Callable[[np.ndarray], np.ndarray]:
+    """A matplotlib colormap from its name, an OpenCV constant or a callable (values in [0, 1] -> RGBA)."""
+    if callable(colormap):
+        return colormap  # type: ignore[no-any-return]
+    name = CV2_COLORMAPS.get(colormap) if isinstance(colormap, int) else colormap
+    try:
+        from matplotlib import colormaps
+    except ImportError as exc:
+        raise ConfigError(f"heat maps are coloured with matplotlib ({exc}); pip install matplotlib") from exc
+    if not isinstance(name, str) or name not in colormaps:
+        raise ConfigError(
+            f"colormap {colormap!r} unknown; pass a matplotlib colormap name ('jet', 'viridis', ...), "
+            f"an OpenCV constant ({', '.join(map(str, CV2_COLORMAPS))}) or a callable"
+        )
+    return colormaps[name]  # type: ignore[no-any-return]
+
+
+def heatmap_overlay(
+    heatmap: Any,
+    background: Any = None,
+    ratio: float = 0.3,
+    normalize: bool = True,
+    colormap: Any = "jet",
+) -> np.ndarray:
+    """trixi's heat-map grid: ``heatmap`` (N, 1, H, W) / (N, H, W) coloured by ``colormap``, mixed into
+    ``background`` (N, C, H, W) as ``(1 - ratio) * background + ratio * map``; float (N, 3, H, W) in [0, 1].
+
+    ``normalize`` stretches the heat maps' (and the backgrounds') min..max to [0, 1] (one range per
+    batch, as torchvision's make_grid); otherwise values are clipped to [0, 1]. A heat map with C > 1
+    channels uses its first one.
+    """
+    maps = _to_np(heatmap).astype(np.float32)
+    if maps.ndim == 4:
+        maps = maps[:, 0]
+    elif maps.ndim == 2:
+        maps = maps[None]
+    if maps.ndim != 3:
+        raise ConfigError(f"heatmap must be (N, 1, H, W), (N, H, W) or (H, W), got shape {maps.shape}")
+    if not 0.0 <= float(ratio) <= 1.0:
+        raise ConfigError(f"ratio must be in [0, 1] (0: only background, 1: only the map), got {ratio!r}")
+    coloured = _colormap(colormap)(_unit(maps, normalize))[..., :3].transpose(0, 3, 1, 2).astype(np.float32)
+    if background is None:
+        return coloured
+    back = _to_np(background).astype(np.float32)
+    if back.ndim == 3:
+        back = back[:, None]
+    if back.ndim != 4 or back.shape[0] != maps.shape[0] or back.shape[2:] != maps.shape[1:]:
+        raise ConfigError(
+            f"background must be (N, C, H, W) matching the heat maps {maps.shape[0]} x {maps.shape[1:]}, "
+            f"got shape {back.shape}"
+        )
+    if back.shape[1] == 1:
+        back = np.repeat(back, 3, axis=1)
+    elif back.shape[1] != 3:
+        raise ConfigError(f"background must have 1 or 3 channels, got {back.shape[1]}")
+    return np.clip((1.0 - ratio) * _unit(back, normalize) + ratio * coloured, 0.0, 1.0)
+
+
+def _unit(values: np.ndarray, normalize: bool) -> np.ndarray:
+    if not normalize:
+        return np.clip(np.nan_to_num(values), 0.0, 1.0)
+    finite = values[np.isfinite(values)]
+    low, high = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
+    return np.clip(np.nan_to_num((values - low) / max(high - low, 1e-5)), 0.0, 1.0)
+
+
+# ---------------------------------------------------------------------------------------------------------------
 # embeddings
 
 EMBEDDING_METHODS = (
@@ -372,6 +449,7 @@ def get_classification_metrics(
 
 
 __all__ = [
+    "CV2_COLORMAPS",
     "EMBEDDING_METHODS",
     "GRAD_TYPES",
     "get_classification_metrics",
@@ -381,6 +459,7 @@ __all__ = [
     "get_tensor_embedding",
     "get_vanilla_image_gradient",
     "gradient_flow",
+    "heatmap_overlay",
     "model_statistics",
     "model_structure",
     "set_seed",

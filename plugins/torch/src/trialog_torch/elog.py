@@ -225,12 +225,17 @@ class TorchExperimentLogger(ExperimentLogger):
         **kwargs: Any,
     ) -> Path:
         """Bar plot of mean, std and abs max per parameter of the weights (or gradients) as
-        ``plot/<model_name>_weights.png`` (``_grads.png``)."""
+        ``plot/<model_name>_weights.png`` (``_grads.png``); the bars and one histogram per parameter
+        (``<model_name>_weights/<parameter>``) also go to every configured logger (``exp.clog``).
+
+        ``histograms=False`` sends the bars only (the file logger draws one PNG per histogram).
+        """
         import numpy as np
 
         from trialog.api import render
 
         from .diagnostics import model_statistics
+        from .routing import show_model_statistics
 
         stats = model_statistics(model, plot_grad=plot_grad)
         if not stats:
@@ -243,29 +248,34 @@ class TorchExperimentLogger(ExperimentLogger):
         what = "grads" if plot_grad else "weights"
         name = f"{model_name or 'model'}_{what}{env_appendix}"
         fig = render.barplot(table, list(stats), f"{name}: mean / std / abs max")
-        return self._save_figure(fig, name, ".png")
+        path = self._save_figure(fig, name, ".png")
+        histograms = bool(kwargs.get("histograms", True))
+        show_model_statistics(self.experiment.clog, model, name, plot_grad=plot_grad, histograms=histograms)
+        return path
 
     def plot_model_statistics_weights(
         self, model: nn.Module, env_appendix: str = "", model_name: str = "", **kwargs: Any
     ) -> Path:
         """:meth:`plot_model_statistics` of the weights."""
-        return self.plot_model_statistics(model, env_appendix, model_name, plot_grad=False)
+        return self.plot_model_statistics(model, env_appendix, model_name, plot_grad=False, **kwargs)
 
     def plot_model_statistics_grads(
         self, model: nn.Module, env_appendix: str = "", model_name: str = "", **kwargs: Any
     ) -> Path:
         """:meth:`plot_model_statistics` of the gradients (computed by a backward pass before)."""
-        return self.plot_model_statistics(model, env_appendix, model_name, plot_grad=True)
+        return self.plot_model_statistics(model, env_appendix, model_name, plot_grad=True, **kwargs)
 
     def plot_model_gradient_flow(
         self, model: nn.Module, name: str = "model", title: str | None = None
     ) -> Path:
-        """Mean and max absolute gradient per weight tensor, in forward order, as ``plot/<name>_gradient_flow.png``."""
+        """Mean and max absolute gradient per weight tensor, in forward order, as ``plot/<name>_gradient_flow.png``;
+        also a bar plot ``<name>_gradient_flow`` (one group per layer) on every configured logger."""
         import numpy as np
 
         from trialog.api import render
 
         from .diagnostics import gradient_flow
+        from .routing import show_gradient_flow
 
         flow = gradient_flow(model)
         if not flow:
@@ -274,7 +284,9 @@ class TorchExperimentLogger(ExperimentLogger):
         fig = render.lineplot(ys, None, ["mean |grad|", "max |grad|"], title or f"{name}: gradient flow")
         fig.axes[0].set_xticks(range(len(flow)))
         fig.axes[0].set_xticklabels(list(flow), rotation=45, ha="right", fontsize=7)
-        return self._save_figure(fig, f"{name}_gradient_flow", ".png")
+        path = self._save_figure(fig, f"{name}_gradient_flow", ".png")
+        show_gradient_flow(self.experiment.clog, model, f"{name}_gradient_flow", title)
+        return path
 
     def plot_model_structure(
         self,
@@ -286,12 +298,129 @@ class TorchExperimentLogger(ExperimentLogger):
         forward_kwargs: Mapping[str, Any] | None = None,
         **kwargs: Any,
     ) -> Path:
-        """The model's structure as a text graph (no graphviz) in ``log/<name>.txt``, also logged as text."""
+        """The model's structure as a text graph (no graphviz) in ``log/<name>.txt``, also shown as text
+        ``name`` on every configured logger (``show_text``)."""
         from .diagnostics import model_structure
 
         text = model_structure(model, input_size, forward_kwargs)
         path = inside(self.experiment.log_dir, f"{name}.txt", "name")
         path.write_text(text + "\n", encoding="utf-8")
+        self.experiment.clog.show_text(text, name)
+        return path
+
+    # ------------------------------------------------------------------ trixi's visdom extras, on every logger
+    def show_classification_metrics(
+        self,
+        tensor: Any,
+        labels: Any,
+        name: str,
+        metric: Iterable[str] = ("roc-auc", "pr-score"),
+        use_sub_process: bool = False,
+        tag_name: str | None = None,
+        counter: int | None = None,
+    ) -> dict[str, Any]:
+        """Compute the ``metric`` values of scores ``tensor`` against ``labels`` and show them on every
+        configured logger: ``show_value(value, metric, tag=tag_name or name)`` (one chart ``name``, a line
+        per metric); ``"confusion-matrix"`` and ``"per-class"`` add a heat map and a bar plot.
+
+        Metrics: roc-auc, pr-auc, pr-score, mcc, f1 (trixi's), accuracy, confusion-matrix, per-class.
+        ``use_sub_process`` is accepted and ignored (the loggers that are slow already run in background).
+        Returns the metrics (:func:`trialog_torch.diagnostics.get_classification_metrics`).
+        """
+        from .routing import show_classification_metrics
+
+        return show_classification_metrics(
+            self.experiment.clog, tensor, labels, name, metric, tag_name=tag_name, counter=counter
+        )
+
+    def show_image_grid_heatmap(
+        self,
+        heatmap: Any,
+        background: Any = None,
+        name: str = "heatmap",
+        ratio: float = 0.3,
+        normalize: bool = True,
+        colormap: Any = "jet",
+        n_iter: int | None = None,
+        prefix: bool = False,
+        iter_format: str = "{:05d}",
+        image_args: Mapping[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> Path:
+        """Colour ``heatmap`` (N, 1, H, W) with ``colormap``, mix it into ``background`` (N, C, H, W) by
+        ``ratio`` and save the grid as ``img/<name>[_<n_iter>].png``; also ``show_image_grid`` on every logger.
+
+        ``colormap``: a matplotlib name, an OpenCV constant (trixi's ``cv2.COLORMAP_JET``) or a callable;
+        ``image_args`` / ``kwargs`` may hold make_grid's ``nrow`` and ``padding``.
+        """
+        from trialog.api import ConfigError, make_grid
+
+        from .diagnostics import heatmap_overlay
+
+        if not isinstance(name, str):
+            raise ConfigError(
+                f"show_image_grid_heatmap: name must be a string, got {name!r} (trixi's experiment logger "
+                "takes (heatmap, background, name, ...): pass ratio= as a keyword)"
+            )
+        grid_args = {**dict(image_args or {}), **kwargs}
+        nrow, padding = int(grid_args.get("nrow", 8)), int(grid_args.get("padding", 2))
+        overlay = heatmap_overlay(heatmap, background, ratio, normalize, colormap)
+        filename = name_and_iter_to_filename(name, n_iter, "", iter_format, prefix)
+        path = self.show_image(make_grid(overlay, nrow=nrow, padding=padding), filename)
+        self.experiment.clog.show_image_grid(overlay, name, counter=n_iter, nrow=nrow, normalize=False)
+        return path
+
+    def show_gif(
+        self, frame_list: Any = None, name: str = "frames", scale: float = 1.0, fps: float = 25
+    ) -> Path:
+        """Save frames (H, W, C images, or an (L, H, W, C) array) as the animated GIF ``img/<name>.gif``
+        (pillow); also ``show_video`` on every configured logger."""
+        from trialog.api import encode_gif, to_frames
+
+        frames = to_frames(frame_list, scale=scale)
+        path = self._write_bytes(self.experiment.img_dir, name, ".gif", encode_gif(frames, fps=fps))
+        self.experiment.clog.show_video(frames, name, fps=fps)
+        return path
+
+    def show_video(
+        self,
+        frame_list: Any = None,
+        name: str = "video",
+        dim: str = "LxHxWxC",
+        scale: float = 1.0,
+        fps: float = 25,
+        extension: str = ".mp4",
+        codec: str = "THEO",
+    ) -> Path:
+        """Save frames of layout ``dim`` (``"LxHxWxC"`` or ``"LxCxHxW"``) as ``img/<name>.gif``; also
+        ``show_video`` on every configured logger.
+
+        Differs from trixi: always an animated GIF (pillow), whatever ``extension`` and ``codec`` say:
+        no video encoder (ffmpeg, OpenCV) is needed. Another ``extension`` warns once.
+        """
+        from trialog.api import TrialogWarning, encode_gif, to_frames
+
+        if extension.lstrip(".").lower() != "gif" and not getattr(self, "_warned_video", False):
+            self._warned_video = True
+            import warnings
+
+            warnings.warn(
+                f"show_video writes an animated GIF (img/{name}.gif), not {extension!r} ({codec}): trialog "
+                "encodes no video codec",
+                TrialogWarning,
+                stacklevel=2,
+            )
+        frames = to_frames(frame_list, dim=dim, scale=scale)
+        path = self._write_bytes(self.experiment.img_dir, name, ".gif", encode_gif(frames, fps=fps))
+        self.experiment.clog.show_video(frames, name, fps=fps)
+        return path
+
+    def _write_bytes(self, folder: Path, name: str, ending: str, data: bytes) -> Path:
+        from trialog.api import write_atomic
+
+        path = inside(folder, name if name.endswith(ending) else name + ending, "file name")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_atomic(path, data)
         return path
 
     # ------------------------------------------------------------------ diagnostics (trixi's static methods)

@@ -401,6 +401,19 @@ class VisdomLogger:
         self._image(figure_to_array(figure), name, None)
 
     @hookimpl
+    def show_video(self, frames: Any, name: str, fps: int) -> None:
+        """An animated GIF (pillow) in window ``name``, embedded the way Visdom's own ``video`` embeds a
+        video (a data URL in an HTML pane), so no ffmpeg or OpenCV is needed."""
+        import base64
+
+        from trialog.api import encode_gif
+
+        data = base64.b64encode(encode_gif(frames, fps=fps)).decode("ascii")
+        body = f'<img src="data:image/gif;base64,{data}" alt="{html.escape(name)}" style="max-width:100%">'
+        opts = {"title": name}
+        self._request(lambda: self._vis.text(body, win=name, env=self.env, opts=opts))
+
+    @hookimpl
     def show_barplot(self, array: Any, name: str, labels: Sequence[str] | None, title: str | None) -> None:
         data = np.asarray(array, dtype=float)
         rownames = None if labels is None else [str(label) for label in labels]
