@@ -19,6 +19,10 @@ from trialog import Config, GridSearch
 from trialog.config import Unresolved
 from trialog.errors import ConfigError, TrialogWarning
 
+#: subprocess timeout in seconds: it bounds only a hang (a machine under full load needs far less)
+HANG = 1800
+
+
 DATA = Path(__file__).parent / "data_config"
 TRIXI_FILE = DATA / "trixi_config.json"
 
@@ -375,7 +379,7 @@ assert not new, new
 assert "subprocess" not in sys.modules and "shutil" not in sys.modules
 print("ok")
 """
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=HANG)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "ok"
     assert (tmp_path / "out.json").read_text() == TRIXI_FILE.read_text()

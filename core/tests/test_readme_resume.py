@@ -15,12 +15,16 @@ import pytest
 import trialog
 from trialog.run import Run, find_runs
 
+#: subprocess timeout in seconds: it bounds only a hang (a machine under full load needs far less)
+HANG = 1800
+
+
 SCRIPT = Path(__file__).with_name("readme_example.py")
 
 
 def _run(base: Path, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, str(SCRIPT), str(base), *args], capture_output=True, text=True, timeout=120
+        [sys.executable, str(SCRIPT), str(base), *args], capture_output=True, text=True, timeout=HANG
     )
 
 

@@ -17,6 +17,10 @@ from trialog.checkpoint import CheckpointManager
 from trialog.errors import RunFolderError
 from trialog.run import Run, find_runs
 
+#: subprocess timeout in seconds: it bounds only a hang (a machine under full load needs far less)
+HANG = 1800
+
+
 SCRIPT = Path(__file__).with_name("resume_script.py")
 N_EPOCHS = 5
 
@@ -26,7 +30,7 @@ def _run(base: Path, *args: str) -> subprocess.CompletedProcess:
         [sys.executable, str(SCRIPT), str(base), str(N_EPOCHS), *args],
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=HANG,
         cwd=base.parent,
     )
 

@@ -34,6 +34,9 @@ from trialog.results import ResultLog
 from trialog.run import ResumeFrom, Run, latest_run, read_meta
 from trialog.runs_cli import cmd_ls, cmd_repair, cmd_show
 
+#: subprocess timeout in seconds: it bounds only a hang (a machine under full load needs far less)
+HANG = 1800
+
 
 class Counting(trialog.Experiment):
     def setup(self):
@@ -80,6 +83,48 @@ def test_corrupted_bytes_at_a_random_offset_are_a_named_error(tmp_path, seed):
     _damage(entry.path, rng)
     with pytest.raises(CheckpointError, match=r"step-00000001\.npz is corrupt.*checksum"):
         CheckpointManager(tmp_path).load()
+
+
+def test_the_npz_format_alone_checks_every_member_crc(tmp_path):
+    """Without the manager's checksum (NpzFormat.load on a file), a damaged array is still an error."""
+    from trialog.npz import NpzFormat
+
+    path = tmp_path / "state.npz"
+    state = {"a": np.arange(300_000.0), "b": [np.ones((40, 50), dtype=np.float32, order="F")], "c": "x"}
+    NpzFormat().save(state, path)
+    with np.load(path) as npz:  # a plain npz: numpy reads every member
+        assert sorted(npz.files) == ["__trialog_tree__", "a0", "a1"]
+        assert np.array_equal(npz["a0"], state["a"])
+    loaded = NpzFormat().load(path)
+    assert np.array_equal(loaded["a"], state["a"]) and np.array_equal(loaded["b"][0], state["b"][0])
+    data = bytearray(path.read_bytes())
+    data[1_000_000] ^= 0xFF  # inside member a0's data
+    path.write_bytes(bytes(data))
+    with pytest.raises(CheckpointError, match=r"member a0 fails its CRC check"):
+        NpzFormat().load(path)
+
+
+def _save_and_load_in_child(folder: str) -> None:
+    mgr = CheckpointManager(folder)
+    mgr.save({"w": np.arange(1_000_000.0)}, step=2)  # big enough for the helper threads
+    state, _ = mgr.load()
+    os._exit(0 if state["w"][-1] == 999_999.0 else 3)
+
+
+def test_a_forked_child_saves_and_loads_checkpoints(tmp_path):
+    """The helper threads a save started in the parent do not exist in a forked child; it makes its own."""
+    mgr = CheckpointManager(tmp_path / "parent")
+    mgr.save({"w": np.arange(1_000_000.0)}, step=1)
+    mgr.load()
+    child = multiprocessing.get_context("fork").Process(
+        target=_save_and_load_in_child, args=(str(tmp_path / "child"),)
+    )
+    child.start()
+    child.join(600)  # bounds only a hang (which this test is about); the child needs well under a second
+    if child.exitcode is None:
+        child.kill()
+        pytest.fail("the forked child never finished its checkpoint save/load (a helper pool of the parent?)")
+    assert child.exitcode == 0
 
 
 class PathOnlyFormat:
@@ -296,7 +341,7 @@ def test_concurrent_resumes_admit_exactly_one(tmp_path, repetition):
     procs = [ctx.Process(target=_contend, args=(str(run_dir), barrier, go, answers)) for _ in range(n)]
     for p in procs:
         p.start()
-    got = [answers.get(timeout=120) for _ in range(n)]
+    got = [answers.get(timeout=HANG) for _ in range(n)]
     go.set()
     for p in procs:
         p.join(120)

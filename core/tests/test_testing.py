@@ -28,7 +28,7 @@ def test_answers_requests_and_records_them():
         with pytest.raises(urllib.error.HTTPError) as err:
             urllib.request.urlopen(url + "/missing", timeout=5)
         assert err.value.code == 404
-        assert api.wait_for(lambda a: a.requests == 2, timeout=5)
+        assert api.wait_for(lambda a: a.requests == 2)
         assert api.seen == [("/a", b"xyz"), ("/missing", b"")]
 
 

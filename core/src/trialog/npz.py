@@ -9,7 +9,7 @@ from typing import Any
 
 from .errors import CheckpointError
 from .snapshot import copyto as _copyto
-from .writeback import WritebackFile
+from .writeback import WritebackFile, helper_pool
 
 __all__ = ["NpzFormat"]
 
@@ -50,13 +50,15 @@ class NpzFormat:
                 raise CheckpointError(
                     f"{path} is an npz file but not a trialog checkpoint (no {_TREE_MEMBER})"
                 )
-            tree = json.loads(npz[_TREE_MEMBER].tobytes())
+            tree = json.loads(npz.read(_TREE_MEMBER, check_now=True).tobytes())
             if keys is not None:
                 missing = [k for k in keys if k not in tree]
                 if missing:
                     raise CheckpointError(f"checkpoint {path} has no {missing}; it has {sorted(tree)}")
                 tree = {k: tree[k] for k in keys}
-            return _decode(tree, npz, np)
+            state = _decode(tree, npz, np)
+            npz.check()  # every member's CRC, computed on a helper thread while the next one was read
+            return state
 
     def snapshot(self, state: Mapping[str, Any], *, into: Mapping[str, Any] | None = None) -> dict[str, Any]:
         """A copy of ``state``; ``into`` is an earlier snapshot (no longer used) whose arrays may be reused."""
@@ -75,23 +77,85 @@ def _save_to(state: Mapping[str, Any], file: Any) -> None:
 
 
 def _write_npz(f: Any, arrays: Mapping[str, Any], np: Any) -> None:
-    """An uncompressed npz, each array's memory handed to the zip writer as it is (np.savez copies it first)."""
-    import zipfile
+    """An uncompressed zip64 npz, each array's memory written as it is (np.savez copies it first).
+
+    The members' CRC-32s are computed on a helper thread, in order, while the caller's thread writes
+    (``zlib.crc32`` and ``write`` both release the GIL): the CRC pass ``zipfile`` would make on the caller's
+    thread is hidden behind the disk writes. Each CRC goes into the data descriptor after its member, the
+    way ``zipfile`` writes to a stream; ``np.load`` and ``zipfile`` read the result like any npz.
+    """
+    import struct
+    import time
+    import zlib
 
     fmt = np.lib.format
-    with zipfile.ZipFile(f, "w", zipfile.ZIP_STORED, allowZip64=True) as zf:
-        for name, arr in arrays.items():
-            if not (arr.flags.c_contiguous or arr.flags.f_contiguous):
-                arr = np.ascontiguousarray(arr)
-            header = fmt.header_data_from_array_1_0(arr)
-            memory = arr if arr.flags.c_contiguous else arr.T  # .T of a Fortran array is C-contiguous
-            with zf.open(f"{name}.npy", "w", force_zip64=True) as out:
-                try:
-                    fmt.write_array_header_1_0(out, header)
-                except ValueError:  # a header over 64 KiB (huge structured dtypes) needs format 2.0
-                    fmt.write_array_header_2_0(out, header)
-                if arr.size:
-                    out.write(memory.reshape(-1).view(np.uint8))
+    members = []
+    for name, arr in arrays.items():
+        if not (arr.flags.c_contiguous or arr.flags.f_contiguous):
+            arr = np.ascontiguousarray(arr)
+        header = _npy_header(fmt, arr)
+        memory = (arr if arr.flags.c_contiguous else arr.T).reshape(-1).view(np.uint8) if arr.size else b""
+        members.append((f"{name}.npy".encode(), header, memory))
+
+    def crc_of(header: bytes, memory: Any) -> int:
+        return zlib.crc32(memory, zlib.crc32(header))
+
+    pool = helper_pool("crc")
+    crcs = [pool.submit(crc_of, header, memory) for _, header, memory in members]
+    now = time.localtime()
+    dos_time = now.tm_hour << 11 | now.tm_min << 5 | now.tm_sec // 2
+    dos_date = max(now.tm_year - 1980, 0) << 9 | now.tm_mon << 5 | now.tm_mday
+    offset = 0
+    central = []
+    try:
+        for (name, header, memory), crc in zip(members, crcs):
+            size = len(header) + len(memory)
+            # local header: version 4.5 (zip64), flag 0x08 (sizes and CRC in the data descriptor), stored
+            local = struct.pack(
+                "<IHHHHHIIIHH", 0x04034B50, 45, 0x08, 0, dos_time, dos_date, 0, _MAX32, _MAX32, len(name), 20
+            )
+            f.write(local + name + struct.pack("<HHQQ", 1, 16, 0, 0) + header)
+            if len(memory):
+                f.write(memory)
+            value = crc.result()
+            f.write(struct.pack("<IIQQ", 0x08074B50, value, size, size))
+            central.append((name, value, size, offset))
+            offset += len(local) + len(name) + 20 + size + 24
+    finally:
+        for crc in crcs:
+            crc.cancel()
+    start = offset
+    directory = bytearray()
+    for name, value, size, at in central:
+        directory += struct.pack(
+            "<IHHHHHHIIIHHHHHII", 0x02014B50, 45, 45, 0x08, 0, dos_time, dos_date, value, _MAX32, _MAX32,
+            len(name), 28, 0, 0, 0, 0o600 << 16, _MAX32,
+        )  # fmt: skip
+        directory += name + struct.pack("<HHQQQ", 1, 24, size, size, at)
+    end = start + len(directory)
+    count = len(central)
+    directory += struct.pack("<IQHHIIQQQQ", 0x06064B50, 44, 45, 45, 0, 0, count, count, len(directory), start)
+    directory += struct.pack("<IIQI", 0x07064B50, 0, end, 1)
+    directory += struct.pack(
+        "<IHHHHIIH", 0x06054B50, 0, 0, min(count, 0xFFFF), min(count, 0xFFFF), _MAX32, _MAX32, 0
+    )
+    f.write(bytes(directory))
+
+
+_MAX32 = 0xFFFFFFFF
+
+
+def _npy_header(fmt: Any, arr: Any) -> bytes:
+    import io
+
+    out = io.BytesIO()
+    header = fmt.header_data_from_array_1_0(arr)
+    try:
+        fmt.write_array_header_1_0(out, header)
+    except ValueError:  # a header over 64 KiB (huge structured dtypes) needs format 2.0
+        out = io.BytesIO()
+        fmt.write_array_header_2_0(out, header)
+    return out.getvalue()
 
 
 class _NpzReader:
@@ -120,6 +184,7 @@ class _NpzReader:
         self.members = {
             info.filename[:-4]: info for info in self.zip.infolist() if info.filename.endswith(".npy")
         }
+        self.pending: list[tuple[str, int, Any]] = []
 
     def __enter__(self) -> _NpzReader:
         return self
@@ -129,6 +194,17 @@ class _NpzReader:
         self.file.close()
 
     def __getitem__(self, name: str) -> Any:
+        return self.read(name)
+
+    def check(self) -> None:
+        """Wait for the CRC checks :meth:`read` queued; a mismatch is a :class:`CheckpointError`."""
+        pending, self.pending = self.pending, []
+        for name, expected, crc in pending:
+            if crc.result() != expected:
+                raise CheckpointError(f"{self.path}: member {name} fails its CRC check; the file is corrupt")
+
+    def read(self, name: str, *, check_now: bool = False) -> Any:
+        """Member ``name`` as an array; its CRC is checked now or queued for :meth:`check`."""
         import struct
         import zipfile
         import zlib
@@ -165,14 +241,17 @@ class _NpzReader:
                 f"{self.path}: member {name} has the wrong size; the file is corrupt or truncated"
             )
         f.seek(start)
-        crc = zlib.crc32(f.read(header_len))
+        header_crc = zlib.crc32(f.read(header_len))
+        memory = b""
         if arr.size:
             memory = (arr if not fortran else arr.T).reshape(-1).view(np.uint8)
             if f.readinto(memory) != arr.nbytes:
                 raise CheckpointError(f"{self.path}: member {name} is truncated")
-            crc = zlib.crc32(memory, crc)
-        if crc != info.CRC:
-            raise CheckpointError(f"{self.path}: member {name} fails its CRC check; the file is corrupt")
+        if check_now:
+            if zlib.crc32(memory, header_crc) != info.CRC:
+                raise CheckpointError(f"{self.path}: member {name} fails its CRC check; the file is corrupt")
+        else:
+            self.pending.append((name, info.CRC, helper_pool("crc").submit(zlib.crc32, memory, header_crc)))
         return arr
 
 

@@ -98,8 +98,11 @@ class LoopbackAPI:
         assert self._server is not None, "start() the fake first"
         return self._server.server_address[1]
 
-    def wait_for(self: _API, predicate: Callable[[_API], bool], timeout: float = 10.0) -> bool:
-        """Block until ``predicate(self)`` holds (checked after every request) or ``timeout`` runs out."""
+    def wait_for(self: _API, predicate: Callable[[_API], bool], timeout: float = 300.0) -> bool:
+        """Block until ``predicate(self)`` holds (checked after every request) or ``timeout`` runs out.
+
+        The default timeout bounds only a hang: a predicate that holds returns at once, and a machine
+        under full load may take long to send what a test waits for."""
         with self._cond:
             return self._cond.wait_for(lambda: predicate(self), timeout)
 

@@ -3,6 +3,7 @@ payload is hashed while it is written (the checksum the checkpoint manifest stor
 
 from __future__ import annotations
 
+import os
 import sys
 import threading
 from collections.abc import Callable
@@ -15,16 +16,31 @@ _SYNC_FILE_RANGE_WRITE = 2  # start writeback of the range without waiting for i
 #: Writes at least this large are hashed on a helper thread while the caller's thread writes them.
 _PARALLEL_HASH_BYTES = 1 << 20
 
-_pool: ThreadPoolExecutor | None = None
+_pools: dict[str, ThreadPoolExecutor] = {}
 _pool_lock = threading.Lock()
 
 
-def _hash_pool() -> ThreadPoolExecutor:
-    global _pool
+def helper_pool(name: str) -> ThreadPoolExecutor:
+    """The process's one-thread pool ``name`` (``"hash"``, ``"crc"``), made on first use.
+
+    A forked child starts without the parent's pools: their worker threads do not exist there, so work
+    handed to them would never run (a checkpoint saved in a child would wait forever).
+    """
     with _pool_lock:
-        if _pool is None:
-            _pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="trialog-hash")
-        return _pool
+        pool = _pools.get(name)
+        if pool is None:
+            pool = _pools[name] = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"trialog-{name}")
+        return pool
+
+
+def _forget_pools_in_child() -> None:
+    global _pool_lock
+    _pools.clear()
+    _pool_lock = threading.Lock()  # it may have been held by a thread of the parent at the fork
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_pools_in_child)
 
 
 def _find_sync_file_range() -> Callable[[int, int, int, int], int] | None:
@@ -73,7 +89,7 @@ class WritebackFile:
         hashing = None
         if self.hasher is not None:
             if view.nbytes >= _PARALLEL_HASH_BYTES:
-                hashing = _hash_pool().submit(self.hasher.update, view)
+                hashing = helper_pool("hash").submit(self.hasher.update, view)
             else:
                 self.hasher.update(view)
         try:

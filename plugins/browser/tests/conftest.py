@@ -23,5 +23,5 @@ def runs(tmp_path):
 def served(runs, tmp_path):
     base, made = runs
     with BrowserServer([base], cache_dir=tmp_path / "cache", refresh_every=0) as server:
-        with httpx.Client(base_url=server.url.rstrip("/"), timeout=30) as client:
+        with httpx.Client(base_url=server.url.rstrip("/"), timeout=600) as client:
             yield server, client, made

@@ -48,7 +48,7 @@ def driver():
     drv = webdriver.Chrome(
         options=options, service=Service(DRIVER)
     )  # a given driver: Selenium Manager downloads nothing
-    drv.set_page_load_timeout(120)
+    drv.set_page_load_timeout(600)
     yield drv
     drv.quit()
 
@@ -74,7 +74,7 @@ def site(tmp_path):
         yield server, made
 
 
-def _wait(driver, script, timeout=60):
+def _wait(driver, script, timeout=600):
     from selenium.webdriver.support.ui import WebDriverWait
 
     return WebDriverWait(driver, timeout, poll_frequency=0.05).until(lambda d: d.execute_script(script))

@@ -16,6 +16,10 @@ from trialog_torch.data import ClassBalancedSampler
 from trialog.cli import main
 from trialog.errors import ConfigError
 
+#: subprocess timeout in seconds: it bounds only a hang (a machine under full load needs far less)
+HANG = 1800
+
+
 MODEL_PY = """
 import torch
 from torch import nn
@@ -33,6 +37,7 @@ class Net(nn.Module):
 DATA_PY = """
 import torch
 from torch.utils.data import Dataset
+
 
 
 class Blobs(Dataset):
@@ -321,7 +326,7 @@ def test_the_console_script_prints_one_line_errors(project, tmp_path):
         [str(script), "run", str(config), "--base-dir", str(tmp_path / "runs")],
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=HANG,
     )
     assert result.returncode == 1
     assert result.stderr.strip().count("\n") == 0, result.stderr

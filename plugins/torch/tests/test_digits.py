@@ -13,6 +13,10 @@ from pathlib import Path
 
 import pytest
 
+#: subprocess timeout in seconds: it bounds only a hang (a machine under full load needs far less)
+HANG = 1800
+
+
 EXAMPLE = Path(__file__).resolve().parents[3] / "examples" / "digits"
 
 pytest.importorskip("sklearn", reason="the digits example needs scikit-learn (trialog-torch[test])")
@@ -71,7 +75,7 @@ def test_main_job_finishes_and_reaches_95_percent(tmp_path):
         [str(script), "run", str(EXAMPLE / "config.json"), "--quiet", "--base-dir", str(tmp_path / "runs")],
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=HANG,
     )
     assert result.returncode == 0, result.stderr[-3000:]
     lines = result.stdout.splitlines()

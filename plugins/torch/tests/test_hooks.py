@@ -14,9 +14,12 @@ from trialog_torch import hooks
 
 from trialog.errors import TrialogWarning
 
+#: subprocess timeout in seconds: it bounds only a hang (a machine under full load needs far less)
+HANG = 1800
+
 
 def _run_python(code: str) -> str:
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=HANG)
     assert done.returncode == 0, done.stderr
     return done.stdout.strip()
 
