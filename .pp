@@ -1,1 +1,0 @@
-/work/wt/perf/core/src:/work/wt/perf/plugins/browser/src:/work/wt/perf/plugins/file/src:/work/wt/perf/plugins/notify/src:/work/wt/perf/plugins/ray/src:/work/wt/perf/plugins/slack/src:/work/wt/perf/plugins/telegram/src:/work/wt/perf/plugins/tensorboard/src:/work/wt/perf/plugins/torch/src:/work/wt/perf/plugins/trixi/src:/work/wt/perf/plugins/visdom/src:
