@@ -90,12 +90,12 @@ def _write_npz(f: Any, arrays: Mapping[str, Any], np: Any) -> None:
 
     fmt = np.lib.format
     members = []
-    for name, arr in arrays.items():
+    for key, arr in arrays.items():
         if not (arr.flags.c_contiguous or arr.flags.f_contiguous):
             arr = np.ascontiguousarray(arr)
         header = _npy_header(fmt, arr)
         memory = (arr if arr.flags.c_contiguous else arr.T).reshape(-1).view(np.uint8) if arr.size else b""
-        members.append((f"{name}.npy".encode(), header, memory))
+        members.append((f"{key}.npy".encode(), header, memory))
 
     def crc_of(header: bytes, memory: Any) -> int:
         return zlib.crc32(memory, zlib.crc32(header))
@@ -106,7 +106,7 @@ def _write_npz(f: Any, arrays: Mapping[str, Any], np: Any) -> None:
     dos_time = now.tm_hour << 11 | now.tm_min << 5 | now.tm_sec // 2
     dos_date = max(now.tm_year - 1980, 0) << 9 | now.tm_mon << 5 | now.tm_mday
     offset = 0
-    central = []
+    central: list[tuple[bytes, int, int, int]] = []
     try:
         for (name, header, memory), crc in zip(members, crcs):
             size = len(header) + len(memory)
