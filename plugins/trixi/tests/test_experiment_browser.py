@@ -70,7 +70,7 @@ def test_process_base_dir_reads_trixi_and_trialog_runs(base):
     assert info["rcols"] == ["acc", "loss"]
     rows = {row[0]: row for row in info["rows"]}
     assert set(rows) == {"trixi-run-example", native.name}  # the ignored run is left out, as in trixi
-    rel, star, name, time, state, epoch, config, results = rows["trixi-run-example"]
+    _rel, star, name, time, state, epoch, config, results = rows["trixi-run-example"]
     assert (star, name, time, state, epoch) == (False, "trixi_example", "26-11-21_10:02:00", "Trained", "3")
     cells = dict(zip(info["ccols"], config))
     assert cells["lr"] == ("0.01", "0.01") and cells["a_very_long_setting"] == ("-", "-")
@@ -154,7 +154,7 @@ def test_without_trialog_browser_the_error_names_the_distribution(monkeypatch, t
     monkeypatch.setitem(sys.modules, "trialog_browser", None)  # import trialog_browser now fails
     with pytest.raises(ImportError, match=r"trialog-browser.*pip install 'trialog-trixi\[browser\]'"):
         browser.create_flask_app(tmp_path)
-    args, base_dir = browser.parse_args(["runs"])  # parsing needs nothing
+    _args, base_dir = browser.parse_args(["runs"])  # parsing needs nothing
     assert base_dir == "runs"
 
 
@@ -250,7 +250,7 @@ def test_trixis_pages_lead_to_trialog_browsers(served):
 
 @needs_browser
 def test_experiment_log_and_plots(served):
-    folder, native, _, client = served
+    _folder, native, _, client = served
     log = client.get(
         "/experiment_log", params={"exp": "trixi-run-example", "log": "default.log"}, follow_redirects=True
     )
