@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from browser_helpers import make_run
 from trialog_browser.index import run_id
 
@@ -266,3 +267,5 @@ def test_server_serves_a_browser_made_before_the_port_was_known(runs, tmp_path):
         assert server.browser is browser and f"127.0.0.1:{server.port}" in browser.hosts
         with httpx.Client(base_url=server.url) as c:
             assert c.get("/api/runs").json()["total"] == 3
+    with pytest.raises(TypeError, match="cache_dir"):
+        BrowserServer([], browser=browser, cache_dir=tmp_path / "other")

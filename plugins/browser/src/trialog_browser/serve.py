@@ -44,8 +44,13 @@ class BrowserServer:
         browser: Browser | None = None,
         **kwargs: Any,
     ) -> None:
-        """``browser``: serve this :class:`Browser` (its ``dirs``; ``dirs`` and ``kwargs`` are then unused)."""
+        """``browser``: serve this :class:`Browser` (its own folders and options; ``dirs`` is then unused)."""
         import uvicorn
+
+        if browser is not None and kwargs:
+            raise TypeError(
+                f"BrowserServer: options {sorted(kwargs)} belong to the Browser passed as browser="
+            )
 
         self.sock = bind(host, port)
         self.host = host
