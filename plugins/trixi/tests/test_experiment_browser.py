@@ -3,6 +3,8 @@ run folder (the shared fixture) and a trialog run; the browser is served for rea
 
 from __future__ import annotations
 
+import asyncio
+import http.cookiejar
 import importlib.util
 import json
 import os
@@ -10,6 +12,9 @@ import shutil
 import signal
 import subprocess
 import sys
+import urllib.error
+import urllib.parse
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -161,9 +166,70 @@ def test_without_trialog_browser_the_error_names_the_distribution(monkeypatch, t
 # -- the browser -------------------------------------------------------------------------------------------
 
 needs_browser = pytest.mark.skipif(
-    importlib.util.find_spec("trialog_browser") is None or importlib.util.find_spec("httpx") is None,
-    reason="the browser tests need trialog-browser (the [browser] extra) and httpx",
+    importlib.util.find_spec("trialog_browser") is None,
+    reason="the browser tests need trialog-browser (pip install 'trialog-trixi[browser]')",
 )
+
+
+class _Response:
+    def __init__(self, status: int, headers, body: bytes) -> None:
+        self.status_code, self.headers, self.text = status, headers, body.decode("utf-8", "replace")
+
+    def json(self):
+        return json.loads(self.text)
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None  # a redirect comes back as the response itself
+
+
+class _Client:
+    """HTTP over urllib: redirects returned unless asked to follow, cookies kept (the page's CSRF session)."""
+
+    def __init__(self, base_url: str) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.cookies = http.cookiejar.CookieJar()
+
+    def request(self, method, path, params=None, headers=None, content=None, follow_redirects=False):
+        url = self.base_url + path
+        if params:
+            url += ("&" if "?" in url else "?") + urllib.parse.urlencode(params, doseq=True)
+        handlers = [urllib.request.HTTPCookieProcessor(self.cookies)]
+        if not follow_redirects:
+            handlers.append(_NoRedirect())
+        request = urllib.request.Request(url, data=content, method=method, headers=headers or {})
+        try:
+            with urllib.request.build_opener(*handlers).open(request, timeout=60) as r:
+                return _Response(r.status, r.headers, r.read())
+        except urllib.error.HTTPError as e:
+            return _Response(e.code, e.headers, e.read())
+
+    def get(self, path, **kwargs):
+        return self.request("GET", path, **kwargs)
+
+    def post(self, path, **kwargs):
+        return self.request("POST", path, **kwargs)
+
+
+def _asgi_get(app, host: str, path: str) -> tuple[int, bytes]:
+    """One GET through the ASGI interface itself, as any ASGI server would call the app."""
+    sent: list[dict] = []
+    scope = {
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET", "scheme": "http",
+        "path": path, "raw_path": path.encode(), "query_string": b"", "root_path": "",
+        "headers": [(b"host", host.encode())], "client": ("127.0.0.1", 50000), "server": ("127.0.0.1", 5000),
+    }  # fmt: skip
+
+    async def receive():
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message):
+        sent.append(message)
+
+    asyncio.run(app(scope, receive, send))
+    start = next(m for m in sent if m["type"] == "http.response.start")
+    return start["status"], b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
 
 
 def test_parse_args_takes_trixis_command_line():
@@ -181,21 +247,14 @@ def test_parse_args_takes_trixis_command_line():
 
 @needs_browser
 def test_create_flask_app_is_an_asgi_app_with_trialog_browsers_guards(base, tmp_path):
-    import asyncio
-
-    import httpx
     from trixi.experiment_browser.browser import create_flask_app, overview, register_url_routes
 
     folder, _ = base
     app = create_flask_app(str(folder), cache_dir=tmp_path / "cache")
-
-    async def get(base_url):  # the app called as any ASGI server calls it
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=base_url) as client:
-            return await client.get("/api/runs")
-
-    data = asyncio.run(get("http://127.0.0.1:5000")).json()  # trixi's default address
-    assert data["total"] == 2 and {r["kind"] for r in data["rows"]} == {"trixi", "trialog"}
-    assert asyncio.run(get("http://attacker.example:5000")).status_code == 421  # DNS rebinding refused
+    status, body = _asgi_get(app, "127.0.0.1:5000", "/api/runs")  # trixi's default address
+    data = json.loads(body)
+    assert status == 200 and data["total"] == 2 and {r["kind"] for r in data["rows"]} == {"trixi", "trialog"}
+    assert _asgi_get(app, "attacker.example:5000", "/api/runs")[0] == 421  # DNS rebinding refused
     with pytest.raises(RuntimeError, match="outside of request context"):
         overview(str(folder))
     with pytest.raises(TypeError, match="create_flask_app"):
@@ -206,15 +265,13 @@ def test_create_flask_app_is_an_asgi_app_with_trialog_browsers_guards(base, tmp_
 
 @pytest.fixture
 def served(base, tmp_path):
-    import httpx
     from trixi.experiment_browser.browser import create_flask_app, register_url_routes
 
     folder, native = base
     app = create_flask_app(str(folder), cache_dir=tmp_path / "cache", refresh_every=0)
     register_url_routes(app, str(folder))
     with app.server() as server:  # port 0: the OS picks it, the bound socket is kept
-        with httpx.Client(base_url=server.url.rstrip("/"), timeout=30) as client:
-            yield folder, native, server, client
+        yield folder, native, server, _Client(server.url)
 
 
 def _id(path: Path) -> str:
@@ -325,8 +382,6 @@ def test_star_rename_remove_change_runs_only_on_a_post_with_the_token(served):
 @needs_browser
 def test_start_browser_serves_until_interrupted(base, tmp_path):
     """``python -m trixi.experiment_browser.browser BASE -p 0 -d``: trixi's command, port from the OS."""
-    import httpx
-
     folder, _ = base
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path), "XDG_CACHE_HOME": str(tmp_path / "cache")}
     proc = subprocess.Popen(
@@ -343,10 +398,10 @@ def test_start_browser_serves_until_interrupted(base, tmp_path):
             proc.stderr.read() if proc.poll() is not None else "",
         )
         url = line.split(" runs at ")[1].split()[0].rstrip("/")
-        with httpx.Client(base_url=url, timeout=30) as client:
-            assert client.get("/api/runs").json()["total"] == 2
-            r = client.get("/experiment", params={"exp": "trixi-run-example"})
-            assert r.status_code == 303  # start_browser registered trixi's URLs
+        client = _Client(url)
+        assert client.get("/api/runs").json()["total"] == 2
+        r = client.get("/experiment", params={"exp": "trixi-run-example"})
+        assert r.status_code == 303  # start_browser registered trixi's URLs
     finally:
         proc.send_signal(signal.SIGINT)
         _, err = proc.communicate(timeout=60)
