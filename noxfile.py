@@ -44,7 +44,7 @@ def _plugin_session(plugin: str) -> None:
     def run(session: nox.Session) -> None:
         # The torch plugin's end-to-end test runs the digits main job, which logs to the file logger;
         # trialog-trixi maps trixi's names onto trialog-torch, trialog-file and (its test extra) the
-        # tensorboard, visdom, slack and telegram loggers; slack and telegram build
+        # tensorboard, visdom, slack and telegram loggers and trialog-browser; slack and telegram build
         # on trialog-notify (from this checkout, not a registry).
         extra = {
             "torch": ["./plugins/file"],
@@ -52,7 +52,7 @@ def _plugin_session(plugin: str) -> None:
                 "./plugins/file",
                 "./plugins/torch",
                 "./plugins/notify",
-                *(f"./plugins/{p}" for p in ("tensorboard", "visdom", "slack", "telegram")),
+                *(f"./plugins/{p}" for p in ("tensorboard", "visdom", "slack", "telegram", "browser")),
             ],
             "slack": ["./plugins/notify"],
             "telegram": ["./plugins/notify"],

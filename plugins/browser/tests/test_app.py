@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from browser_helpers import make_run
 from trialog_browser.index import run_id
 
@@ -224,3 +225,47 @@ def test_trixi_runs_are_listed(tmp_path):
             headers={"Origin": server.url.rstrip("/"), "X-Trialog-Token": token},
         )
         assert r.status_code == 400 and "read-only" in r.json()["error"]
+
+
+def test_trixi_exp_info_gives_the_name_star_and_removal(tmp_path):
+    """A trixi run renamed, starred or removed in trixi's browser (``.exp_info``) shows so here."""
+    import shutil
+    from pathlib import Path
+
+    import httpx
+    from trialog_browser.index import RunIndex
+    from trialog_browser.serve import BrowserServer
+
+    src = Path(__file__).parents[3] / "core" / "tests" / "data" / "trixi-run-example"
+    base = tmp_path / "runs"
+    shutil.copytree(src, base / "trixi-run")
+    (base / "trixi-run" / ".exp_info").write_text(json.dumps({"name": "renamed in trixi", "star": True}))
+    index = RunIndex([base], tmp_path / "cache")
+    index.refresh()
+    (entry,) = index.entries()
+    assert entry["meta"]["display_name"] == "renamed in trixi" and entry["meta"]["starred"] is True
+    with BrowserServer([base], cache_dir=tmp_path / "c", refresh_every=0) as server:
+        with httpx.Client(base_url=server.url) as c:
+            (row,) = c.get("/api/runs").json()["rows"]
+            assert row["name"] == "renamed in trixi" and row["starred"] and not row["removed"]
+            (base / "trixi-run" / ".exp_info").write_text(json.dumps({"star": False, "ignore": True}))
+            assert c.get("/api/runs").json()["total"] == 0  # trixi's "ignore" is a removal
+            (row,) = c.get("/api/runs", params={"all": "1"}).json()["rows"]
+            assert row["removed"] and not row["starred"] and row["name"] == "trixi_example"
+    (base / "trixi-run" / ".exp_info").write_text("{not json")
+    assert index.refresh() == 1 and "display_name" not in index.entries()[0]["meta"]
+
+
+def test_server_serves_a_browser_made_before_the_port_was_known(runs, tmp_path):
+    import httpx
+    from trialog_browser.app import Browser
+    from trialog_browser.serve import BrowserServer
+
+    base, _ = runs
+    browser = Browser([base], "127.0.0.1", 5000, cache_dir=tmp_path / "cache")
+    with BrowserServer([], browser=browser) as server:
+        assert server.browser is browser and f"127.0.0.1:{server.port}" in browser.hosts
+        with httpx.Client(base_url=server.url) as c:
+            assert c.get("/api/runs").json()["total"] == 3
+    with pytest.raises(TypeError, match="cache_dir"):
+        BrowserServer([], browser=browser, cache_dir=tmp_path / "other")

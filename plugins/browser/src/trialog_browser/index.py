@@ -22,7 +22,9 @@ from typing import Any
 
 from trialog.api import effective_status, flatten, parse_time, read_columns, run_fields, search_text
 
-CACHE_FORMAT = 2
+CACHE_FORMAT = 3
+#: trixi's browser kept a run's new name, star and "ignore" flag in this file of the run folder.
+TRIXI_META_FILE = ".exp_info"
 #: Result names whose best value is the largest (everything else: the smallest).
 _MAX_WORDS = ("acc", "score", "f1", "auc", "precision", "recall", "iou", "dice", "reward", "ap")
 _META_KEYS = (
@@ -85,6 +87,7 @@ def _signature(run: Path) -> list[Any]:
             _stat_str(top + "/result/results.jsonl"),
             None,
             None,
+            None,
         ]
     return [
         None,
@@ -92,6 +95,7 @@ def _signature(run: Path) -> list[Any]:
         None,
         _stat_str(top + "/config/exp.json"),
         _stat_str(top + "/result/results-log.json"),
+        _stat_str(top + "/" + TRIXI_META_FILE),
     ]
 
 
@@ -144,6 +148,7 @@ def summarize_run(path: Path, resolved: bool = False) -> dict[str, Any]:
         kind = run.kind
         raw = run.meta
         raw["status"] = raw.get("status")
+        raw.update(trixi_meta_info(path))
         config = run.config
         plain = config.to_plain() if hasattr(config, "to_plain") else dict(config)
         results = {
@@ -167,6 +172,27 @@ def summarize_run(path: Path, resolved: bool = False) -> dict[str, Any]:
         "config": _scalar_config(flatten(plain)),
         "results": results,
     }
+
+
+def trixi_meta_info(path: Path) -> dict[str, Any]:
+    """The registry fields trixi's browser stored in ``.exp_info`` (name, star, ignore), as trialog names.
+
+    An unreadable or malformed file counts as absent: it only decorates the row.
+    """
+    try:
+        info = _read_json(path / TRIXI_META_FILE, default={})
+    except (ValueError, OSError):
+        return {}
+    if not isinstance(info, dict):
+        return {}
+    out: dict[str, Any] = {}
+    if isinstance(info.get("name"), str) and info["name"]:
+        out["display_name"] = info["name"]
+    if "star" in info:
+        out["starred"] = bool(info["star"])
+    if "ignore" in info:
+        out["removed"] = bool(info["ignore"])
+    return out
 
 
 def _read_json(path: Path, default: Any = None) -> Any:

@@ -37,14 +37,29 @@ class BrowserServer:
     """``trialog browse`` as an object: bind, serve in this thread (:meth:`run`) or a background one (:meth:`start`)."""
 
     def __init__(
-        self, dirs: Sequence[str | Path], host: str = "127.0.0.1", port: int = 0, **kwargs: Any
+        self,
+        dirs: Sequence[str | Path],
+        host: str = "127.0.0.1",
+        port: int = 0,
+        browser: Browser | None = None,
+        **kwargs: Any,
     ) -> None:
+        """``browser``: serve this :class:`Browser` (its own folders and options; ``dirs`` is then unused)."""
         import uvicorn
+
+        if browser is not None and kwargs:
+            raise TypeError(
+                f"BrowserServer: options {sorted(kwargs)} belong to the Browser passed as browser="
+            )
 
         self.sock = bind(host, port)
         self.host = host
         self.port = int(self.sock.getsockname()[1])
-        self.browser = Browser(dirs, host, self.port, **kwargs)
+        if browser is None:
+            browser = Browser(dirs, host, self.port, **kwargs)
+        else:
+            browser.set_address(host, self.port)  # its Host allow-list now names the bound port
+        self.browser = browser
         config = uvicorn.Config(
             self.browser.app,
             http="h11",  # h11 enforces the header size cap below

@@ -1,4 +1,4 @@
-"""``trixi.experiment_browser``: reading run folders (the browser web app itself is ``trialog runs``)."""
+"""``trixi.experiment_browser``: reading run folders; the web browser (``.browser``) is trialog-browser's."""
 
 from .experimentreader import CombiExperimentReader, ExperimentReader
 
