@@ -587,18 +587,21 @@ class Experiment:
         self,
         value: Any,
         name: str,
-        counter: int | None = None,
+        counter: float | None = None,
         tag: str | None = None,
         plot_result: bool = True,
     ) -> None:
-        """Record ``value`` under ``name`` in the results log (one line on disk at once) and plot it."""
+        """Record ``value`` under ``name`` in the results log (one line on disk at once) and plot it.
+
+        ``counter`` is the x position: an int, or a float (trixi's ``epoch + i / len(loader)``).
+        """
         self._add_result(value, name, counter, tag, plot_result, epoch=self.epoch)
 
     def add_result_without_epoch(
         self,
         value: Any,
         name: str,
-        counter: int | None = None,
+        counter: float | None = None,
         tag: str | None = None,
         plot_result: bool = True,
     ) -> None:
@@ -609,7 +612,7 @@ class Experiment:
         self,
         value: Any,
         name: str,
-        counter: int | None,
+        counter: float | None,
         tag: str | None,
         plot_result: bool,
         epoch: int | None,
