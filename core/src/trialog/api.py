@@ -20,6 +20,7 @@ Groups of names:
 - experiments and runs: ``Experiment``, ``Config``, ``GridSearch``, ``Run``, ``CombinedLogger``,
   ``ResumeFrom`` (a run folder to resume, with ``fallback``), ``latest_run``
 - trixi's names: ``ExperimentLogger`` (``exp.elog``), ``ResultDict`` (``exp.results``), ``ResultElement``,
+  ``ResultLogDict`` and ``LogDict`` (trixi's standalone result/log dicts with a file of their own),
   ``inside`` (a path kept inside its folder, else ConfigError), ``pack_sources`` (zip the sources)
 - the extension surface of ``Experiment`` (see its docs): ``RestoreContext`` (what
   ``Experiment.restoring`` holds while a checkpoint is restored), ``RESTORE_KINDS``, ``is_simple`` (what
@@ -92,6 +93,8 @@ _LAZY: dict[str, str] = {
     "inside": "elog",
     "ResultDict": "resultdict",
     "ResultElement": "resultdict",
+    "ResultLogDict": "resultdict",
+    "LogDict": "resultdict",
     "pack_sources": "run",
     # sweeps
     "Sweep": "sweep",
@@ -179,7 +182,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .query import QueryError, compile_query, run_fields, search_text
     from .redact import find_credentials, looks_like_credential_name, redact, redact_text
     from .render import binary_labels, figure_to_array, figure_to_png, pca_2d, precision_recall, roc
-    from .resultdict import ResultDict, ResultElement
+    from .resultdict import LogDict, ResultDict, ResultElement, ResultLogDict
     from .run import ResumeFrom, Run, effective_status, find_runs, latest_run, pack_sources, parse_time
     from .runs_cli import config_difference, flatten
     from .series import read_appended, read_columns
