@@ -21,6 +21,8 @@ Groups of names:
   ``ResumeFrom`` (a run folder to resume, with ``fallback``), ``latest_run``
 - trixi's names: ``ExperimentLogger`` (``exp.elog``), ``ResultDict`` (``exp.results``), ``ResultElement``,
   ``ResultLogDict`` and ``LogDict`` (trixi's standalone result/log dicts with a file of their own),
+  ``experimentify`` (a plain class made an Experiment), ``with_args_as_config`` (a function's arguments
+  as the Config ``fn_args_as_config``),
   ``inside`` (a path kept inside its folder, else ConfigError), ``pack_sources`` (zip the sources)
 - the extension surface of ``Experiment`` (see its docs): ``RestoreContext`` (what
   ``Experiment.restoring`` holds while a checkpoint is restored), ``RESTORE_KINDS``, ``is_simple`` (what
@@ -96,6 +98,8 @@ _LAZY: dict[str, str] = {
     "ResultLogDict": "resultdict",
     "LogDict": "resultdict",
     "pack_sources": "run",
+    "experimentify": "decorators",
+    "with_args_as_config": "decorators",
     # sweeps
     "Sweep": "sweep",
     "SweepSpec": "sweep",
@@ -160,6 +164,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from . import plugins, registry, render
     from .checkpoint import MANIFEST_NAME, CheckpointEntry, CheckpointManager, WritebackFile
     from .config import Config, GridSearch
+    from .decorators import experimentify, with_args_as_config
     from .delivery import Delivery, DeliveryReport
     from .direction import metric_mode
     from .dispatch import CombinedLogger, to_numpy, to_scalar
