@@ -123,13 +123,14 @@ class PytorchExperiment(TorchExperiment):
         self,
         value: Any,
         name: str,
-        counter: int | None = None,
+        counter: float | None = None,
         tag: str | None = None,
         label: str | None = None,
         plot_result: bool = True,
         plot_running_mean: bool = False,
     ) -> None:
-        """Record and plot a value (trixi's arguments: ``label`` is the deprecated ``tag``)."""
+        """Record and plot a value (trixi's arguments: ``label`` is the deprecated ``tag``; ``counter`` an int
+        or a float such as ``epoch + i / len(loader)``)."""
         if plot_running_mean:
             raise ConfigError("add_result(plot_running_mean=True) is not provided by trialog-trixi")
         super().add_result(
