@@ -393,3 +393,30 @@ def test_experiment_float_counters_end_to_end(tmp_path):
     assert run.results["acc"]["counter"].dtype == np.int64
     assert [r["counter"] for r in run.records] == [1.0, 1.25, 1.5, 1.75, 3, 0.5]
     assert type(run.records[4]["counter"]) is int
+
+
+def test_add_result_plot_running_mean_plots_the_mean_and_records_the_value(tmp_path):
+    from trialog import Experiment, hookimpl
+
+    class Values:
+        def __init__(self):
+            self.shown = []
+
+        @hookimpl
+        def show_value(self, value, name, counter, tag):
+            self.shown.append((name, value, counter, tag))
+
+    values = Values()
+    exp = Experiment(
+        name="rm", base_dir=tmp_path, loggers={"v": values}, checkpoint=False, save_sources=False
+    )
+    exp.running_mean_length = 3
+    for i in range(5):
+        exp.add_result(float(i), "loss", counter=i / 2, tag="train", plot_running_mean=True)
+    exp.add_result(10.0, "loss", counter=9)  # without the flag: the value itself is plotted
+    with pytest.raises(TrialogError, match=r"'loss'.*running mean needs a number"):
+        exp.add_result([1, 2], "loss", plot_running_mean=True)
+    exp.close()
+    assert [v for _, v, _, _ in values.shown] == [0.0, 0.5, 1.0, 2.0, 3.0, 10.0]
+    assert values.shown[1] == ("loss", 0.5, 0.5, "train")
+    assert [r["value"] for r in read_results(exp.result_dir)] == [0.0, 1.0, 2.0, 3.0, 4.0, 10.0]

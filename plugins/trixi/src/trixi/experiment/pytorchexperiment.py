@@ -131,10 +131,13 @@ class PytorchExperiment(TorchExperiment):
     ) -> None:
         """Record and plot a value (trixi's arguments: ``label`` is the deprecated ``tag``; ``counter`` an int
         or a float such as ``epoch + i / len(loader)``)."""
-        if plot_running_mean:
-            raise ConfigError("add_result(plot_running_mean=True) is not provided by trialog-trixi")
         super().add_result(
-            value, name, counter=counter, tag=tag if tag is not None else label, plot_result=plot_result
+            value,
+            name,
+            counter=counter,
+            tag=tag if tag is not None else label,
+            plot_result=plot_result,
+            plot_running_mean=plot_running_mean,
         )
 
     def add_result_without_epoch(self, val: Any, name: str) -> None:  # type: ignore[override]
