@@ -37,23 +37,25 @@ class _InitGuard:
         pass
 
 
-def _has_own_init(cls: type) -> bool:
-    return any("__init__" in vars(k) for k in cls.__mro__[:-1])
+def _own_init(cls: type) -> Callable[..., None] | None:
+    """The ``__init__`` the class defines or inherits from a class of its own (not ``object``'s)."""
+    for k in cls.__mro__[:-1]:
+        if "__init__" in vars(k):
+            return vars(k)["__init__"]  # type: ignore[no-any-return]
+    return None
 
 
 def _stage(stage: str, fn: Callable[..., Any], with_epoch: bool) -> Callable[..., Any]:
-    if with_epoch:
+    def call_with_epoch(self: Any, epoch: int) -> Any:
+        return fn(self, epoch)
 
-        def call(self: Any, epoch: int) -> Any:
-            return fn(self, epoch)
-    else:
+    def call(self: Any) -> Any:
+        return fn(self)
 
-        def call(self: Any) -> Any:
-            return fn(self)
-
-    call.__name__ = call.__qualname__ = stage
-    call.__doc__ = fn.__doc__
-    return call
+    chosen = call_with_epoch if with_epoch else call
+    chosen.__name__ = chosen.__qualname__ = stage
+    chosen.__doc__ = fn.__doc__
+    return chosen
 
 
 def experimentify(
@@ -98,17 +100,17 @@ def experimentify(
             if not callable(fn):
                 raise ConfigError(f"experimentify: {cls.__qualname__}.{attr} is not a method ({stage}_fn)")
             namespace[stage] = _stage(stage, fn, _STAGES[stage])
-        own_init = _has_own_init(cls)
+        own_init = _own_init(cls)
 
         def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
-            if (args or kwargs) and not own_init:
+            if (args or kwargs) and own_init is None:
                 raise TypeError(
                     f"{cls.__qualname__}() takes no arguments: it has no __init__ (the experiment's options go "
                     "to the experimentify decorator)"
                 )
             base.__init__(self, **experiment_kwargs)  # type: ignore[misc]
-            if own_init:
-                super(made, self).__init__(*args, **kwargs)
+            if own_init is not None:
+                own_init(self, *args, **kwargs)  # its super().__init__() ends at _InitGuard
 
         namespace["__init__"] = __init__
         try:

@@ -623,7 +623,8 @@ class Experiment:
             window = self._running_means[name] = collections.deque(maxlen=length)
         window.append(value)
         if plot_result and self._value_listeners:
-            self.clog.show_value(sum(window) / len(window), name, counter=counter, tag=tag)
+            # the hook spec still types counter as int; float counters (trixi's) reach loggers as they are
+            self.clog.show_value(sum(window) / len(window), name, counter=counter, tag=tag)  # type: ignore[arg-type]
 
     def add_result_without_epoch(
         self,
@@ -660,7 +661,7 @@ class Experiment:
                 epoch=epoch,
             )
         if plot_result and self._value_listeners:
-            self.clog.show_value(value, name, counter=counter, tag=tag)
+            self.clog.show_value(value, name, counter=counter, tag=tag)  # type: ignore[arg-type]
 
     def get_result(self, name: str) -> Any:
         """The last value recorded under ``name`` (None when there is none)."""
