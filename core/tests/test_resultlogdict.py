@@ -180,3 +180,26 @@ def test_log_dict_refuses_to_write_through_a_symlink(tmp_path):
     (tmp_path / "link.txt").symlink_to(tmp_path / "real.txt")
     with pytest.raises(TrialogError, match="symbolic link"):
         LogDict("link.txt", tmp_path)
+
+
+def test_a_write_cut_short_by_a_full_disk_leaves_no_partial_line(tmp_path, monkeypatch):
+    import errno
+
+    from trialog.api import DiskFullError
+
+    d = ResultLogDict("r.json", tmp_path)
+    d["loss"] = 1.0
+    real_write = os.write
+
+    def half_then_full(fd, data):
+        if len(data) > 10:
+            return real_write(fd, data[:10])
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "write", half_then_full)
+    with pytest.raises(DiskFullError, match=r"r\.json"):
+        d["loss"] = 2.0
+    monkeypatch.setattr(os, "write", real_write)
+    d["loss"] = 3.0
+    d.close()
+    assert [e["loss"]["data"] for e in json.loads((tmp_path / "r.json").read_text())] == [1.0, 3.0]

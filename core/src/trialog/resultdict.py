@@ -23,6 +23,7 @@ reopened, and a file that is not a results log (garbled before its last line, no
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
@@ -134,11 +135,14 @@ class LogDict(dict):  # type: ignore[type-arg]
         fd = self._fd
         if fd is None:
             raise TrialogError(f"{type(self).__name__} {self.file_name} is closed")
-        data = (text + "\n").encode("utf-8")
+        line = data = (text + "\n").encode("utf-8")
         try:
             while data:
                 data = data[os.write(fd, data) :]
-        except OSError as exc:
+        except BaseException as exc:
+            # A line cut short (a full disk, a signal) must not stay: the next one would be glued onto it.
+            with contextlib.suppress(OSError):
+                os.ftruncate(fd, os.fstat(fd).st_size - (len(line) - len(data)))
             if is_disk_full(exc):
                 raise disk_full_error(self.file_name, exc) from exc
             raise
