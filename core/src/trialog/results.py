@@ -221,7 +221,9 @@ class ResultLog:
             value = _coerce_value(value)
             text = self._value_text(name, value)
         if counter is not None and type(counter) is not int:
-            counter = _coerce_counter(counter, name)  # a finite float formats as its repr, exact in JSON
+            # A finite float is kept (it formats as its repr, exact in JSON); anything else is converted.
+            if type(counter) is not float or counter - counter != 0.0:
+                counter = _coerce_counter(counter, name)
         if epoch is not None and type(epoch) is not int:
             epoch = _coerce_int(epoch, "epoch", name)
         line = (

@@ -160,16 +160,13 @@ class SeriesWriter:
         else:
             number, key = math.nan, key | _JSON_FLAG
         rows = self._rows
-        try:
-            row = _PACK(
-                number, _NONE if counter is None else counter, _NONE if epoch is None else epoch, t, size, key
-            )
-        except struct.error:
-            # A float counter does not pack as "q"; the integer path above pays nothing for this case.
-            if type(counter) is not float:
-                raise
+        if type(counter) is float:
             row = _PACK_FLOAT_COUNTER(
                 number, counter, _NONE if epoch is None else epoch, t, size, key | _FLOAT_COUNTER_FLAG
+            )
+        else:
+            row = _PACK(
+                number, _NONE if counter is None else counter, _NONE if epoch is None else epoch, t, size, key
             )
         rows.append(row)
         if len(rows) >= _FLUSH_ROWS:
