@@ -139,3 +139,20 @@ def test_show_images_and_image_grid(exp):
 def test_save_and_load_pickle(exp):
     exp.elog.save_pickle({"a": {1, 2}}, "obj.pkl")
     assert exp.elog.load_pickle("obj.pkl") == {"a": {1, 2}}
+
+
+def test_resolve_format_resolves_run_numbers_names_and_time(exp):
+    base = exp.run_dir.parent
+    (base / "x_3").mkdir()
+    (base / "x_10").mkdir()
+    (base / "y_99").mkdir()
+    name = exp.name
+    assert exp.elog.resolve_format("x_{run_number}", resume=False) == "x_11"
+    assert exp.elog.resolve_format("x_{run_number}", resume=True) == "x_10"
+    assert exp.elog.resolve_format("z_{run_number:02d}", resume=False) == "z_01"
+    assert exp.elog.resolve_format("z_{run_number}", resume=True) == "z_1"
+    assert exp.elog.resolve_format("{experiment_name}-{unknown}", resume=False) == f"{name}-{{unknown}}"
+    resolved = exp.elog.resolve_format("%Y%m%d_{exp_name}", resume=False)
+    assert resolved.endswith(f"_{name}") and resolved[:8].isdigit()
+    with pytest.raises(ConfigError, match=r"folder format 'x_\{'"):
+        exp.elog.resolve_format("x_{", resume=False)

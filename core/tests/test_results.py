@@ -82,8 +82,10 @@ def test_bad_values_name_the_result(tmp_path):
     with ResultLog(tmp_path) as log:
         with pytest.raises(TrialogError, match=r"'loss'.*object"):
             log.add("loss", object())
-        with pytest.raises(TrialogError, match="counter"):
-            log.add("loss", 1.0, counter=1.5)
+        with pytest.raises(TrialogError, match=r"'loss'.*counter"):
+            log.add("loss", 1.0, counter="3")
+        with pytest.raises(TrialogError, match=r"'loss'.*counter.*finite"):
+            log.add("loss", 1.0, counter=float("nan"))
         with pytest.raises(TrialogError, match="name must be a string"):
             log.add(3, 1.0)
         assert log.position() == 0  # nothing half-written
@@ -342,3 +344,82 @@ def test_results_by_name(tmp_path):
     assert arrays["ragged"]["value"].dtype == object and arrays["ragged"]["value"][1] == [1.0, 2.0]
     trixi = results_by_name(expected_trixi())
     assert np.isnan(trixi["loss"]["time"]).all() and trixi["acc"]["counter"].tolist() == [0]
+
+
+def test_float_counters_are_stored_and_read_as_floats_int_counters_stay_ints(tmp_path):
+    # trixi's documented call: add_result(value, name, counter=epoch + i / len(loader))
+    n_batches = 4
+    with ResultLog(tmp_path) as log:
+        for epoch in range(2):
+            for i in range(n_batches):
+                log.add("loss", 1.0 / (i + 1), counter=epoch + i / n_batches, tag="train", epoch=epoch)
+            log.add("acc", 0.5, counter=epoch, epoch=epoch)
+        rec = log.add("loss", 0.1, counter=np.float32(2.5))
+        assert type(rec["counter"]) is float and rec["counter"] == 2.5
+        assert log.best("loss", mode="max") == {"value": 1.0, "counter": 0.0, "epoch": 0}
+    recs = read_results(tmp_path)
+    loss = [r["counter"] for r in recs if r["name"] == "loss"]
+    assert loss == [0.0, 0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 1.75, 2.5]
+    assert all(type(c) is float for c in loss)
+    assert [r["counter"] for r in recs if r["name"] == "acc"] == [0, 1]
+    assert all(type(r["counter"]) is int for r in recs if r["name"] == "acc")
+    grouped = results_by_name(recs)
+    assert grouped["loss"]["counter"].dtype == np.float64
+    np.testing.assert_array_equal(grouped["loss"]["counter"], loss)
+    assert grouped["acc"]["counter"].dtype == np.int64
+    assert grouped["loss"]["epoch"].dtype == np.float64  # the last record has no epoch: NaN
+
+
+def test_trixi_float_counters_read_as_floats(tmp_path):
+    # trixi's own ResultLogDict counts with floats (0.0, 1.0, ...) and users pass fractional ones
+    (tmp_path / "results-log.json").write_text(
+        '[\n{"loss": {"data": 1.0, "label": "train", "epoch": 0, "counter": 0.5}},\n'
+        '{"loss": {"data": 0.5, "label": "train", "epoch": 0, "counter": 1.0}}\n]'
+    )
+    grouped = results_by_name(read_trixi_results(tmp_path))
+    assert grouped["loss"]["counter"].dtype == np.float64
+    assert grouped["loss"]["counter"].tolist() == [0.5, 1.0]
+
+
+def test_experiment_float_counters_end_to_end(tmp_path):
+    from trialog import Experiment, Run
+
+    exp = Experiment(name="fc", base_dir=tmp_path, loggers={}, checkpoint=False, save_sources=False)
+    for i in range(4):
+        exp.add_result(0.5 * i, "loss", counter=1 + i / 4, tag="train")
+    exp.add_result(1.0, "acc", counter=3)
+    exp.results["lr"] = {"data": 0.1, "label": "opt", "epoch": 0, "counter": 0.5}
+    exp.close()
+    run = Run(exp.run_dir)
+    assert run.results["loss"]["counter"].tolist() == [1.0, 1.25, 1.5, 1.75]
+    assert run.results["loss"]["counter"].dtype == np.float64
+    assert run.results["acc"]["counter"].dtype == np.int64
+    assert [r["counter"] for r in run.records] == [1.0, 1.25, 1.5, 1.75, 3, 0.5]
+    assert type(run.records[4]["counter"]) is int
+
+
+def test_add_result_plot_running_mean_plots_the_mean_and_records_the_value(tmp_path):
+    from trialog import Experiment, hookimpl
+
+    class Values:
+        def __init__(self):
+            self.shown = []
+
+        @hookimpl
+        def show_value(self, value, name, counter, tag):
+            self.shown.append((name, value, counter, tag))
+
+    values = Values()
+    exp = Experiment(
+        name="rm", base_dir=tmp_path, loggers={"v": values}, checkpoint=False, save_sources=False
+    )
+    exp.running_mean_length = 3
+    for i in range(5):
+        exp.add_result(float(i), "loss", counter=i / 2, tag="train", plot_running_mean=True)
+    exp.add_result(10.0, "loss", counter=9)  # without the flag: the value itself is plotted
+    with pytest.raises(TrialogError, match=r"'loss'.*running mean needs a number"):
+        exp.add_result([1, 2], "loss", plot_running_mean=True)
+    exp.close()
+    assert [v for _, v, _, _ in values.shown] == [0.0, 0.5, 1.0, 2.0, 3.0, 10.0]
+    assert values.shown[1] == ("loss", 0.5, 0.5, "train")
+    assert [r["value"] for r in read_results(exp.result_dir)] == [0.0, 1.0, 2.0, 3.0, 4.0, 10.0]

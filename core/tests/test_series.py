@@ -146,3 +146,54 @@ def test_a_full_disk_on_the_sidecar_never_fails_add(tmp_path, monkeypatch):
     reopened = ResultLog(tmp_path)  # rebuilds the sidecar
     reopened.close()
     np.testing.assert_array_equal(read_series(tmp_path / "results.jsonl")["x"]["value"], np.arange(3000.0))
+
+
+@pytest.mark.parametrize("state", ["written", "rebuilt", "tail-from-json"])
+def test_float_counters_through_the_sidecar(tmp_path, state):
+    with ResultLog(tmp_path) as log:
+        for i in range(6):
+            log.add("loss", float(i), counter=i / 4, tag="train")
+            log.add("acc", i, counter=i, tag="val")
+        log.add("loss", 9.0, counter=-0.0)  # a float whose bits equal the "no counter" marker
+        log.add("loss", 9.5, counter=None)
+    log_path = tmp_path / "results.jsonl"
+    rows_path, keys_path = sidecar_paths(log_path)
+    if state == "rebuilt":
+        rows_path.unlink()
+    elif state == "tail-from-json":
+        # the sidecar covers the first records only; the rest is parsed from the log
+        rows = np.fromfile(rows_path, dtype=np.uint8)
+        rows[: 48 * 5].tofile(rows_path)
+    assert json.loads(keys_path.read_text())["format"] == 3
+    series = read_series(log_path)
+    loss = series["loss"]["counter"]
+    assert loss.dtype == np.float64
+    assert loss[:7].tolist() == [0.0, 0.25, 0.5, 0.75, 1.0, 1.25, -0.0]
+    assert np.signbit(loss[6]) and np.isnan(loss[7])
+    assert series["acc"]["counter"].dtype == np.int64
+    assert series["acc"]["counter"].tolist() == list(range(6))
+    by_json = results_by_name(read_results(log_path))
+    for name in ("loss", "acc"):
+        np.testing.assert_array_equal(series[name]["counter"], by_json[name]["counter"])
+        assert series[name]["counter"].dtype == by_json[name]["counter"].dtype
+
+
+def test_a_format_2_sidecar_is_read_and_upgraded_when_a_writer_opens_it(tmp_path):
+    with ResultLog(tmp_path) as log:
+        log.add("x", 1.0, counter=0)
+    keys_path = sidecar_paths(tmp_path / "results.jsonl")[1]
+    table = json.loads(keys_path.read_text())
+    keys_path.write_text(json.dumps({**table, "format": 2}))  # what the previous trialog wrote
+    assert read_series(tmp_path / "results.jsonl")["x"]["counter"].tolist() == [0]
+    with ResultLog(tmp_path) as log:
+        log.add("x", 2.0, counter=0.5)
+    assert json.loads(keys_path.read_text())["format"] == 3
+    assert read_series(tmp_path / "results.jsonl")["x"]["counter"].tolist() == [0.0, 0.5]
+
+
+def test_a_counter_that_is_no_number_in_a_foreign_log_is_an_error(tmp_path):
+    (tmp_path / "results.jsonl").write_text(
+        '{"name": "a", "tag": null, "value": 1, "counter": "three", "epoch": 0, "time": 1.0}\n'
+    )
+    with pytest.raises(TrialogError, match="counter 'three'"):
+        read_columns(tmp_path / "results.jsonl")

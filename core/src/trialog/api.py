@@ -20,6 +20,9 @@ Groups of names:
 - experiments and runs: ``Experiment``, ``Config``, ``GridSearch``, ``Run``, ``CombinedLogger``,
   ``ResumeFrom`` (a run folder to resume, with ``fallback``), ``latest_run``
 - trixi's names: ``ExperimentLogger`` (``exp.elog``), ``ResultDict`` (``exp.results``), ``ResultElement``,
+  ``ResultLogDict`` and ``LogDict`` (trixi's standalone result/log dicts with a file of their own),
+  ``experimentify`` (a plain class made an Experiment), ``with_args_as_config`` (a function's arguments
+  as the Config ``fn_args_as_config``),
   ``inside`` (a path kept inside its folder, else ConfigError), ``pack_sources`` (zip the sources)
 - the extension surface of ``Experiment`` (see its docs): ``RestoreContext`` (what
   ``Experiment.restoring`` holds while a checkpoint is restored), ``RESTORE_KINDS``, ``is_simple`` (what
@@ -93,7 +96,11 @@ _LAZY: dict[str, str] = {
     "inside": "elog",
     "ResultDict": "resultdict",
     "ResultElement": "resultdict",
+    "ResultLogDict": "resultdict",
+    "LogDict": "resultdict",
     "pack_sources": "run",
+    "experimentify": "decorators",
+    "with_args_as_config": "decorators",
     # sweeps
     "Sweep": "sweep",
     "SweepSpec": "sweep",
@@ -161,6 +168,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .animation import encode_gif, to_frames
     from .checkpoint import MANIFEST_NAME, CheckpointEntry, CheckpointManager, WritebackFile
     from .config import Config, GridSearch
+    from .decorators import experimentify, with_args_as_config
     from .delivery import Delivery, DeliveryReport
     from .direction import metric_mode
     from .dispatch import CombinedLogger, to_numpy, to_scalar
@@ -183,7 +191,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .query import QueryError, compile_query, run_fields, search_text
     from .redact import find_credentials, looks_like_credential_name, redact, redact_text
     from .render import binary_labels, figure_to_array, figure_to_png, pca_2d, precision_recall, roc
-    from .resultdict import ResultDict, ResultElement
+    from .resultdict import LogDict, ResultDict, ResultElement, ResultLogDict
     from .run import ResumeFrom, Run, effective_status, find_runs, latest_run, pack_sources, parse_time
     from .runs_cli import config_difference, flatten
     from .series import read_appended, read_columns

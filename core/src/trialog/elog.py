@@ -100,6 +100,41 @@ class ExperimentLogger:
     def save_dir(self) -> str:
         return str(self.experiment.save_dir)
 
+    def resolve_format(self, input_: str | None, resume: bool) -> str | None:
+        """The folder name ``input_`` resolves to in this logger's ``base_dir`` (trixi's folder formats).
+
+        strftime codes take the current time; ``{experiment_name}`` (also ``{exp_name}``, ``{name}``) the
+        experiment's name; ``{run_number}`` the next number no folder of that pattern in ``base_dir`` has
+        yet, or with ``resume`` the highest one there is (1 when there is none). Other ``{fields}`` stay
+        as they are, as in trixi. ``None`` gives None; a malformed format is a ConfigError.
+        """
+        if input_ is None:
+            return None
+        try:
+            return self._resolve_format(str(input_), resume)
+        except (ValueError, IndexError) as exc:
+            raise ConfigError(
+                f"folder format {input_!r} is invalid ({exc}); it may use strftime codes, {{experiment_name}} "
+                "and {run_number}"
+            ) from None
+
+    def _resolve_format(self, input_: str, resume: bool) -> str:
+        import re
+
+        text = _dt.datetime.now().strftime(input_) if "%" in input_ else input_
+        fields = _KeepUnknown(experiment_name=self.exp_name, exp_name=self.exp_name, name=self.exp_name)
+        if "{run_number" not in text:
+            return text.format_map(fields)
+        marker = "\x00run_number\x00"
+        pattern = re.sub(r"\{run_number(:[^{}]*)?\}", marker, text).format_map(fields)
+        regex = re.compile("^" + re.escape(pattern).replace(re.escape(marker), r"(\d+)") + "$")
+        base = Path(self.base_dir)
+        taken = [
+            int(m.group(1)) for p in (base.iterdir() if base.is_dir() else ()) if (m := regex.match(p.name))
+        ]
+        number = (max(taken) if taken else 1) if resume else max(taken, default=0) + 1
+        return text.format_map(_KeepUnknown(fields, run_number=number))
+
     # ------------------------------------------------------------------ images and plots
     def _target(self, folder: Path, name: str, file_format: str) -> Path:
         path = inside(folder, _with_format(name, file_format), "file name")
@@ -326,6 +361,12 @@ class ExperimentLogger:
         target = folder / Path(filepath).name
         shutil.copy2(filepath, target)
         return target
+
+
+class _KeepUnknown(dict):  # type: ignore[type-arg]
+    # str.format_map leaves a field it does not know as "{field}" (trixi's SafeDict)
+    def __missing__(self, key: str) -> str:
+        return "{" + key + "}"
 
 
 def _plain_dict(value: Any) -> Any:

@@ -165,6 +165,8 @@ class Experiment:
 
     #: Checkpoint the "simple" public attributes (trixi's "simple" save type) under ``state["simple"]``.
     store_simple_attributes: ClassVar[bool] = True
+    #: How many of a name's last values ``add_result(plot_running_mean=True)`` averages (trixi's default).
+    running_mean_length: ClassVar[int] = 10
     #: Attributes rebuilt by setup(): no "not stored in checkpoints" warning for them.
     not_checkpointed: ClassVar[Sequence[str]] = ()
 
@@ -246,6 +248,7 @@ class Experiment:
         self._stop_requested = False
         self._parts: dict[str, _StatePart] = {}
         self._series: dict[str, Any] = {}
+        self._running_means: dict[str, collections.deque[Any]] = {}
         self._restoring: RestoreContext | None = None
         self._warned_unstored = False
         #: Each ``trialog.plugins`` hook implementation called on its own, failures counted per plugin.
@@ -587,18 +590,47 @@ class Experiment:
         self,
         value: Any,
         name: str,
-        counter: int | None = None,
+        counter: float | None = None,
         tag: str | None = None,
         plot_result: bool = True,
+        plot_running_mean: bool = False,
     ) -> None:
-        """Record ``value`` under ``name`` in the results log (one line on disk at once) and plot it."""
+        """Record ``value`` under ``name`` in the results log (one line on disk at once) and plot it.
+
+        ``counter`` is the x position: an int, or a float (trixi's ``epoch + i / len(loader)``).
+        ``plot_running_mean``: plot the mean of the last :attr:`running_mean_length` values added under
+        ``name`` with this flag instead of the value (the log records the value itself).
+        """
+        if plot_running_mean:
+            self._add_running_mean(value, name, counter, tag, plot_result)
+            return
         self._add_result(value, name, counter, tag, plot_result, epoch=self.epoch)
+
+    def _add_running_mean(
+        self, value: Any, name: str, counter: float | None, tag: str | None, plot_result: bool
+    ) -> None:
+        if type(value) is not float and type(value) is not int:
+            value = to_scalar(value)
+        if not isinstance(value, (int, float)):
+            raise ConfigError(
+                f"add_result({name!r}, plot_running_mean=True): a running mean needs a number, not "
+                f"{type(value).__name__}"
+            )
+        self._add_result(value, name, counter, tag, False, epoch=self.epoch)
+        window = self._running_means.get(name)
+        if window is None:
+            length = max(1, int(self.running_mean_length))
+            window = self._running_means[name] = collections.deque(maxlen=length)
+        window.append(value)
+        if plot_result and self._value_listeners:
+            # the hook spec still types counter as int; float counters (trixi's) reach loggers as they are
+            self.clog.show_value(sum(window) / len(window), name, counter=counter, tag=tag)  # type: ignore[arg-type]
 
     def add_result_without_epoch(
         self,
         value: Any,
         name: str,
-        counter: int | None = None,
+        counter: float | None = None,
         tag: str | None = None,
         plot_result: bool = True,
     ) -> None:
@@ -609,7 +641,7 @@ class Experiment:
         self,
         value: Any,
         name: str,
-        counter: int | None,
+        counter: float | None,
         tag: str | None,
         plot_result: bool,
         epoch: int | None,
@@ -629,7 +661,7 @@ class Experiment:
                 epoch=epoch,
             )
         if plot_result and self._value_listeners:
-            self.clog.show_value(value, name, counter=counter, tag=tag)
+            self.clog.show_value(value, name, counter=counter, tag=tag)  # type: ignore[arg-type]
 
     def get_result(self, name: str) -> Any:
         """The last value recorded under ``name`` (None when there is none)."""

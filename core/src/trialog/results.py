@@ -4,6 +4,9 @@
 
     {"name": "loss", "tag": "train", "value": 0.25, "counter": 3, "epoch": 0, "time": 1763719766.12}
 
+``counter`` is an int or a float (trixi's ``counter=epoch + i / n``); each record keeps the type it was
+given, so integer counters read back as ints.
+
 Each record reaches the operating system with one ``os.write`` on an ``O_APPEND`` descriptor, so a process
 killed with SIGKILL loses nothing it already added. ``result/results.json`` (the summary: last, min, max,
 mean, count per name) is replaced atomically, so readers never see half of it.
@@ -56,10 +59,10 @@ class ResultStats:
         self.min: float | None = None
         self.max: float | None = None
         self.sum = 0.0
-        self.min_at: tuple[int | None, int | None] = (None, None)
-        self.max_at: tuple[int | None, int | None] = (None, None)
+        self.min_at: tuple[float | None, int | None] = (None, None)
+        self.max_at: tuple[float | None, int | None] = (None, None)
 
-    def update(self, value: Any, counter: int | None, epoch: int | None) -> None:
+    def update(self, value: Any, counter: float | None, epoch: int | None) -> None:
         self.count += 1
         self.last = value
         if type(value) is float or (type(value) is int):
@@ -120,6 +123,24 @@ def _coerce_value(value: Any) -> Any:
     return value
 
 
+def _coerce_counter(value: Any, name: str) -> int | float:
+    """An integer counter stays an int; a finite float (or a numpy/torch float scalar) becomes a float."""
+    try:
+        return int(value.__index__())
+    except (AttributeError, TypeError):
+        pass
+    if not isinstance(value, (str, bytes, bool)):
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            number = math.nan
+        if number - number == 0.0:  # finite
+            return number
+    raise TrialogError(
+        f"result {name!r}: counter must be an integer, a finite float or None, not {type(value).__name__} {value!r}"
+    ) from None
+
+
 def _coerce_int(value: Any, what: str, name: str) -> int | None:
     if value is None:
         return None
@@ -177,11 +198,14 @@ class ResultLog:
         self,
         name: str,
         value: Any,
-        counter: int | None = None,
+        counter: float | None = None,
         tag: str | None = None,
         epoch: int | None = None,
     ) -> dict[str, Any]:
-        """Append one record and return it; ``value`` is a number, a numpy/torch scalar or a small array/list."""
+        """Append one record and return it; ``value`` is a number, a numpy/torch scalar or a small array/list.
+
+        ``counter`` (the x position) is an int or a finite float and is stored as the type it is.
+        """
         # The hot path of every training loop: plain floats and ints are formatted by hand (json.dumps would
         # halve the rate), everything else goes through _coerce_value and json.
         now = time.time()
@@ -197,7 +221,9 @@ class ResultLog:
             value = _coerce_value(value)
             text = self._value_text(name, value)
         if counter is not None and type(counter) is not int:
-            counter = _coerce_int(counter, "counter", name)
+            # A finite float is kept (it formats as its repr, exact in JSON); anything else is converted.
+            if type(counter) is not float or counter - counter != 0.0:
+                counter = _coerce_counter(counter, name)
         if epoch is not None and type(epoch) is not int:
             epoch = _coerce_int(epoch, "epoch", name)
         line = (
@@ -545,7 +571,8 @@ def results_by_name(records: Iterable[Mapping[str, Any]]) -> dict[str, dict[str,
     """Group records per name into arrays: ``{name: {"value", "counter", "epoch", "time", "tag"}}``.
 
     ``value`` is a float array for scalars (an (n, k) array for lists of one length, an object array
-    otherwise); ``counter`` and ``epoch`` are int64 arrays, or float64 with NaN where some are missing;
+    otherwise); ``counter`` and ``epoch`` are int64 arrays, or float64 where some are floats (counters) or
+    missing (NaN);
     ``time`` is float64 (NaN for trixi records); ``tag`` is a list.
     """
     import numpy as np
@@ -562,7 +589,8 @@ def results_by_name(records: Iterable[Mapping[str, Any]]) -> dict[str, dict[str,
         g["tag"].append(rec.get("tag"))
 
     def ints(values: list[Any]) -> Any:
-        if all(v is not None for v in values):
+        # int64 while every value is an int; a float counter (trixi's epoch + i / n) or a missing one: float64
+        if all(type(v) is int for v in values):
             return np.asarray(values, dtype=np.int64)
         return np.asarray([math.nan if v is None else v for v in values], dtype=np.float64)
 

@@ -7,7 +7,9 @@ carries the JSONL byte offset where its line ends, so a reader knows exactly whi
 sidecar covers: rows past the log's end (a truncated log) are ignored, log bytes past the last row (a
 crash between the two writes, a log written by another tool) are parsed as JSON. A missing or
 unreadable sidecar is rebuilt from the log. Values that are not plain numbers (lists, bools, strings)
-are flagged in the sidecar and read from their JSON line.
+are flagged in the sidecar and read from their JSON line. A float counter (trixi's ``epoch + i / n``) is
+stored as the bits of its float64 in the counter column and flagged, so integer counters keep their
+int64 column and read back as ints.
 """
 
 from __future__ import annotations
@@ -27,7 +29,9 @@ from .errors import TrialogError
 
 SERIES_NAME = "results.series"
 KEYS_NAME = "results.series.json"
-_FORMAT = 2
+_FORMAT = 3
+#: Key tables a reader accepts: format 2 is format 3 without float counters (its rows read the same).
+_READ_FORMATS = (2, 3)
 #: One sidecar row: value, counter, epoch, time, end offset of the JSONL line, key id (with flag bits).
 ROW = np.dtype(
     [("value", "<f8"), ("counter", "<i8"), ("epoch", "<i8"), ("time", "<f8"), ("end", "<i8"), ("key", "<i8")]
@@ -36,6 +40,7 @@ _FIELDS: tuple[str, ...] = tuple(ROW.names or ())
 _NONE = np.iinfo(np.int64).min  # a missing counter or epoch
 _JSON_FLAG = 1 << 30  # the value is not a plain number: read it from the JSONL line
 _INT_FLAG = 1 << 29  # the value was an int
+_FLOAT_COUNTER_FLAG = 1 << 31  # the counter column holds a float64's bits
 _KEY_MASK = (1 << 29) - 1
 _CHUNK_ROWS = 1 << 16
 #: A reader rebuilds a missing sidecar on disk for logs at least this long.
@@ -44,6 +49,7 @@ _INT64 = (-(2**63), 2**63 - 1)
 #: Rows are written in batches: one extra write per this many records, not one per record.
 _FLUSH_ROWS = 1024
 _PACK = struct.Struct("<dqqdqq").pack
+_PACK_FLOAT_COUNTER = struct.Struct("<ddqdqq").pack
 
 __all__ = ["SeriesWriter", "read_appended", "read_columns", "read_series", "sidecar_paths"]
 
@@ -60,14 +66,20 @@ def _write_keys(path: Path, keys: list[tuple[str, str | None]]) -> None:
     os.replace(tmp, path)
 
 
-def _read_keys(path: Path) -> list[tuple[str, str | None]] | None:
+def _read_key_table(path: Path) -> tuple[list[tuple[str, str | None]], int] | None:
+    """(keys, format) of a key table, or None when it is missing, unreadable or of an unknown format."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-        if data.get("format") != _FORMAT:
+        if data.get("format") not in _READ_FORMATS:
             return None
-        return [(str(k[0]), None if k[1] is None else str(k[1])) for k in data["keys"]]
+        return [(str(k[0]), None if k[1] is None else str(k[1])) for k in data["keys"]], int(data["format"])
     except (OSError, ValueError, TypeError, KeyError, IndexError, AttributeError):
         return None
+
+
+def _read_keys(path: Path) -> list[tuple[str, str | None]] | None:
+    table = _read_key_table(path)
+    return None if table is None else table[0]
 
 
 class SeriesWriter:
@@ -88,10 +100,14 @@ class SeriesWriter:
         self._sync()
 
     def _sync(self) -> None:
-        keys = _read_keys(self.keys_path) if self.path.is_file() else None
-        if keys is not None and self._in_step(len(keys)):
+        table = _read_key_table(self.keys_path) if self.path.is_file() else None
+        keys = None if table is None else table[0]
+        if table is not None and keys is not None and self._in_step(len(keys)):
             self._keys = keys
             self._ids = {k: i for i, k in enumerate(keys)}
+            if table[1] != _FORMAT:
+                # This writer may add float counters, which a reader of the old format would misread.
+                _write_keys(self.keys_path, keys)
             self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND)
             return
         rows = _load_rows(self.path) if keys is not None else None
@@ -125,7 +141,7 @@ class SeriesWriter:
         name: str,
         tag: str | None,
         value: Any,
-        counter: int | None,
+        counter: float | None,
         epoch: int | None,
         t: float,
         nbytes: int,
@@ -144,11 +160,15 @@ class SeriesWriter:
         else:
             number, key = math.nan, key | _JSON_FLAG
         rows = self._rows
-        rows.append(
-            _PACK(
+        if type(counter) is float:
+            row = _PACK_FLOAT_COUNTER(
+                number, counter, _NONE if epoch is None else epoch, t, size, key | _FLOAT_COUNTER_FLAG
+            )
+        else:
+            row = _PACK(
                 number, _NONE if counter is None else counter, _NONE if epoch is None else epoch, t, size, key
             )
-        )
+        rows.append(row)
         if len(rows) >= _FLUSH_ROWS:
             self.flush()
 
@@ -235,10 +255,18 @@ def _rows_from_json(
         else:
             number, key = math.nan, key | _JSON_FLAG
         counter, epoch, t = rec.get("counter"), rec.get("epoch"), rec.get("time")
+        if counter is None:
+            counter = _NONE
+        elif type(counter) is float:
+            counter, key = _float_bits(counter), key | _FLOAT_COUNTER_FLAG
+        elif type(counter) is not int:
+            raise TrialogError(
+                f"{log}: the record ending at byte {pos} has counter {counter!r}; a counter is an int, a float or null"
+            )
         out.append(
             (
                 number,
-                _NONE if counter is None else int(counter),
+                counter,
                 _NONE if epoch is None else int(epoch),
                 math.nan if t is None else float(t),
                 pos,
@@ -248,12 +276,18 @@ def _rows_from_json(
     return np.array(out, ROW), keys
 
 
+def _float_bits(number: Any) -> int:
+    """The int64 that holds the bits of ``number`` as a float64 (how a float counter sits in a row)."""
+    return int(np.float64(number).view(np.int64))
+
+
 def read_columns(log: str | os.PathLike[str]) -> dict[tuple[str, str | None], dict[str, np.ndarray]]:
     """Columns per (name, tag): ``{"value", "counter", "epoch", "time", "end"}`` arrays, in record order.
 
     ``end`` is the byte offset in the log where each record's line ends.
 
-    ``counter``/``epoch`` are int64 with ``None`` rows as NaN in a float64 array; ``value`` is float64
+    ``counter``/``epoch`` are int64 with ``None`` rows as NaN in a float64 array (``counter`` is float64
+    too when some counter was a float); ``value`` is float64
     (int64 when every value was an int, an object array for values that are not plain numbers).
     Reads the sidecar and only the part of the log it does not cover.
     """
@@ -382,7 +416,7 @@ def _columns(cols: dict[str, np.ndarray], log: Path) -> dict[str, np.ndarray]:
         value = value.astype(np.int64)
     return {
         "value": value,
-        "counter": _ints(cols["counter"]),
+        "counter": _counters(cols["counter"], flags),
         "epoch": _ints(cols["epoch"]),
         "time": cols["time"],
         "end": cols["end"],
@@ -400,6 +434,16 @@ def _line_start(fh: Any, end: int) -> int:
             return pos - step + i + 1
         pos -= step
     return 0
+
+
+def _counters(column: np.ndarray, flags: np.ndarray) -> np.ndarray:
+    floats = (flags & _FLOAT_COUNTER_FLAG) != 0
+    if not floats.any():
+        return _ints(column)
+    out = column.astype(np.float64)
+    out[floats] = column[floats].view(np.float64)
+    out[~floats & (column == _NONE)] = math.nan
+    return out
 
 
 def _ints(column: np.ndarray) -> np.ndarray:

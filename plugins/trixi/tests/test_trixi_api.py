@@ -130,7 +130,7 @@ def test_pytorch_experiment_trixi_arguments(tmp_path, monkeypatch):
         exp.add_result_without_epoch(2.0, "final")
         assert exp.get_result("loss") == 1.0 and exp.results["final"] == 2.0
         with pytest.raises(ConfigError, match="plot_running_mean"):
-            exp.add_result(1.0, "loss", plot_running_mean=True)
+            exp.add_result("text", "loss", plot_running_mean=True)
     finally:
         exp.close()
     records = Run(exp.run_dir).records

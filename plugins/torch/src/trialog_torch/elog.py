@@ -135,6 +135,41 @@ class TorchExperimentLogger(ExperimentLogger):
         load_checkpoint_file(path, {"model": list(exclude_layers)}, warnings=warnings, model=model)
         return model
 
+    @staticmethod
+    def save_model_static(model: nn.Module, model_file: str | os.PathLike[str]) -> Path:
+        """Save the model's state dict to the file ``model_file`` (atomically; ``load_model_static`` reads it)."""
+        return save_checkpoint_file(model_file, {"model": model})
+
+    @staticmethod
+    def load_model_static(
+        model: nn.Module,
+        model_file: str | os.PathLike[str],
+        exclude_layers: Iterable[str] = (),
+        warnings: bool = True,
+    ) -> nn.Module:
+        """Load the file ``model_file`` into ``model`` (matching layers; ``exclude_layers`` skipped).
+
+        Reads what :meth:`save_model` / :meth:`save_model_static` write and a bare state dict (trixi's
+        files), never unpickling code.
+        """
+        state = TorchFormat(map_location="cpu").load(model_file)
+        if not isinstance(state, Mapping):
+            raise CheckpointError(f"{model_file} holds a {type(state).__name__}, not a model's state dict")
+        saved = state["model"] if isinstance(state.get("model"), Mapping) else state
+        update_model(
+            getattr(model, "module", model),
+            saved,
+            list(exclude_layers),
+            warn=warnings,
+            name=f"model from {model_file}",
+        )
+        return model
+
+    @staticmethod
+    def save_checkpoint_static(checkpoint_file: str | os.PathLike[str], **kwargs: Any) -> Path:
+        """Save ``kwargs`` (modules and optimizers as state dicts) to the file ``checkpoint_file`` (atomically)."""
+        return save_checkpoint_file(checkpoint_file, kwargs)
+
     def save_checkpoint(
         self,
         name: str,

@@ -1,6 +1,6 @@
 """``trixi.experiment``: the Experiment and PytorchExperiment classes."""
 
 from .experiment import Experiment
-from .pytorchexperiment import PytorchExperiment
+from .pytorchexperiment import PytorchExperiment, experimentify
 
-__all__ = ["Experiment", "PytorchExperiment"]
+__all__ = ["Experiment", "PytorchExperiment", "experimentify"]

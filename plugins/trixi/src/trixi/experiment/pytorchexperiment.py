@@ -13,6 +13,7 @@ from trialog_torch.elog import get_last_file
 from trialog_torch.experiment import SAVE_TYPES, TorchExperiment
 
 from trialog.api import Config, ConfigError
+from trialog.api import experimentify as _experimentify
 
 #: trixi's logger frequency for a declaration without one ("name": "identifier").
 _DEFAULT_FREQUENCY = 10
@@ -122,17 +123,21 @@ class PytorchExperiment(TorchExperiment):
         self,
         value: Any,
         name: str,
-        counter: int | None = None,
+        counter: float | None = None,
         tag: str | None = None,
         label: str | None = None,
         plot_result: bool = True,
         plot_running_mean: bool = False,
     ) -> None:
-        """Record and plot a value (trixi's arguments: ``label`` is the deprecated ``tag``)."""
-        if plot_running_mean:
-            raise ConfigError("add_result(plot_running_mean=True) is not provided by trialog-trixi")
+        """Record and plot a value (trixi's arguments: ``label`` is the deprecated ``tag``; ``counter`` an int
+        or a float such as ``epoch + i / len(loader)``)."""
         super().add_result(
-            value, name, counter=counter, tag=tag if tag is not None else label, plot_result=plot_result
+            value,
+            name,
+            counter=counter,
+            tag=tag if tag is not None else label,
+            plot_result=plot_result,
+            plot_running_mean=plot_running_mean,
         )
 
     def add_result_without_epoch(self, val: Any, name: str) -> None:  # type: ignore[override]
@@ -166,4 +171,17 @@ class PytorchExperiment(TorchExperiment):
         return self._logger_of(_LOGGER_KINDS["slog"])
 
 
-__all__ = ["PytorchExperiment", "get_last_file", "get_vars_from_sys_argv"]
+def experimentify(
+    setup_fn: str = "setup",
+    train_fn: str = "train",
+    validate_fn: str = "validate",
+    end_fn: str = "end",
+    test_fn: str = "test",
+    **decoargs: Any,
+) -> Any:
+    """Class decorator: the class becomes a :class:`PytorchExperiment` built from ``decoargs``; its methods
+    named by ``setup_fn`` ... ``test_fn`` are the lifecycle stages (``train``/``validate`` get the epoch)."""
+    return _experimentify(PytorchExperiment, setup_fn, train_fn, validate_fn, end_fn, test_fn, **decoargs)
+
+
+__all__ = ["PytorchExperiment", "experimentify", "get_last_file", "get_vars_from_sys_argv"]

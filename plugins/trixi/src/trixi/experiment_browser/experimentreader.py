@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from trialog.api import ConfigError, Run
+from trialog.api import ConfigError, Experiment, Run
 
 _META_FILE = ".exp_info"
 
@@ -191,6 +191,43 @@ class CombiExperimentReader(ExperimentReader):
                     "max": [float(v.max()) for v in values],
                 }
         return out
+
+    def save(self, target_dir: str | os.PathLike[str] | None = None) -> str:
+        """Write the combined runs as a run folder of their own in ``target_dir``; returns its path.
+
+        ``target_dir`` defaults to the folder that holds the combined runs. The new folder is a trialog run
+        (``trialog.Run`` and this reader read it): the first run's config, one result record per (tag,
+        name, counter) with the mean over the runs, ``result/combined.json`` with the mean, ``min`` and
+        ``max`` per counter, and the combined folders under ``combined_from`` in ``run.json``. Afterwards
+        this reader's folders (``work_dir``, ``result_dir``, ...) are the new folder's, as in trixi.
+        """
+        sources = [str(Path(r.work_dir).resolve()) for r in self.readers]
+        if target_dir is None:
+            common = os.path.commonpath(sources)
+            target_dir = str(Path(common).parent) if common in sources else common
+        combined = self.get_results_log()
+        exp = Experiment(
+            config=self.get_config(),
+            name=self.exp_name,
+            n_epochs=0,
+            base_dir=target_dir,
+            loggers={},
+            checkpoint=False,
+            save_sources=False,
+        )
+        with exp:  # a failure leaves the folder marked "error", never "running"
+            exp.meta.update(combined_from=sources)
+            for group, names in combined.items():
+                for name, entry in names.items():
+                    tag = None if group == name else group
+                    for counter, value in zip(entry["counter"], entry["data"]):
+                        exp.add_result_without_epoch(value, name, counter=counter, tag=tag, plot_result=False)
+            exp.elog.save_result({"runs": sources, "results_log": combined}, "combined")
+        root = Path(exp.run_dir)
+        self.work_dir = str(root)
+        for sub in ("config", "log", "checkpoint", "img", "plot", "result", "save"):
+            setattr(self, f"{sub}_dir", str(root / sub))
+        return self.work_dir
 
     def update_meta_info(
         self, name: str | None = None, star: bool | None = None, ignore: bool | None = None

@@ -3,7 +3,9 @@
 from .config import Config
 from .gridsearch import GridSearch
 from .util import (
+    LogDict,
     ResultElement,
+    ResultLogDict,
     SafeDict,
     chw_to_hwc,
     figure_to_image,
@@ -15,7 +17,9 @@ from .util import (
 __all__ = [
     "Config",
     "GridSearch",
+    "LogDict",
     "ResultElement",
+    "ResultLogDict",
     "SafeDict",
     "chw_to_hwc",
     "figure_to_image",

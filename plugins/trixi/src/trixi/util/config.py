@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from trialog.api import Config
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from trialog.api import Config, with_args_as_config
+
+_F = TypeVar("_F", bound=Callable[..., Any])
 
 
 def update_from_sys_argv(config: Config, warn: bool = False) -> None:
@@ -11,4 +16,10 @@ def update_from_sys_argv(config: Config, warn: bool = False) -> None:
     config.update_from_argv(None)
 
 
-__all__ = ["Config", "update_from_sys_argv"]
+def monkey_patch_fn_args_as_config(f: _F) -> _F:
+    """Decorator: ``f`` reads its arguments (defaults applied) as the :class:`Config` ``fn_args_as_config``,
+    a global of its module set for the duration of each call (trialog's ``with_args_as_config``)."""
+    return with_args_as_config(f, "fn_args_as_config")
+
+
+__all__ = ["Config", "monkey_patch_fn_args_as_config", "update_from_sys_argv"]

@@ -8,7 +8,7 @@ import numpy as np
 from trialog_torch.diagnostics import get_tensor_embedding
 from trialog_torch.utils import name_and_iter_to_filename
 
-from trialog.api import ResultElement, figure_to_array, make_grid
+from trialog.api import LogDict, ResultElement, ResultLogDict, figure_to_array, make_grid
 
 
 def np_make_grid(
@@ -69,7 +69,9 @@ class SafeDict(dict):  # type: ignore[type-arg]
 
 
 __all__ = [
+    "LogDict",
     "ResultElement",
+    "ResultLogDict",
     "SafeDict",
     "chw_to_hwc",
     "figure_to_image",
