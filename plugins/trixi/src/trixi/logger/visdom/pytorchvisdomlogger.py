@@ -174,7 +174,7 @@ class PytorchVisdomLogger(NumpyVisdomLogger):
         name: str = "frames",
         dim: str = "LxHxWxC",
         scale: float = 1.0,
-        fps: float = 25,
+        fps: int = 25,
     ) -> None:
         """Frames of layout ``dim`` (``"LxHxWxC"`` or ``"LxCxHxW"``), resized by ``scale``, as an animated GIF
         in window ``name`` (the ``show_video`` hook; Visdom's own ``video`` would need ffmpeg)."""
