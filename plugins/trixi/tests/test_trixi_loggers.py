@@ -178,6 +178,36 @@ def test_pytorch_plot_file_logger_saves_tensors_with_trixis_names(tmp_path):
         logger.show_images([single, single], ["only"])
 
 
+def test_pytorch_plot_file_logger_show_image_grid_heatmap(tmp_path):
+    from matplotlib import colormaps
+    from trialog_torch.diagnostics import heatmap_overlay
+    from trixi.logger.file import PytorchPlotFileLogger
+
+    img = tmp_path / "img"
+    logger = PytorchPlotFileLogger(img, tmp_path / "plot")
+    gen = torch.Generator().manual_seed(0)
+    heat, back = torch.rand(4, 1, 6, 7, generator=gen), torch.rand(4, 3, 6, 7, generator=gen)
+    logger.show_image_grid_heatmap(
+        heat, back, 0.5, True, 2, "heat", n_iter=3, image_args={"nrow": 2}
+    )  # 2: cv2 jet
+    logger.show_image_grid_heatmap(heat, name="maps", colormap=colormaps["viridis"], prefix=True, n_iter=1)
+    logger.show_image_grid_heatmap(heat * 0.5, back, ratio=1.0, normalize=False)
+    logger.close()
+    assert sorted(p.name for p in img.iterdir()) == ["00001_maps.png", "heat_00003.png", "heatmap.png"]
+    assert np.array_equal(
+        _png(img / "heat_00003.png"), make_grid(heatmap_overlay(heat, back, 0.5, True, "jet"), 2)
+    )
+    assert np.array_equal(_png(img / "00001_maps.png"), make_grid(heatmap_overlay(heat, colormap="viridis")))
+    only_map = heatmap_overlay(heat * 0.5, None, normalize=False)  # ratio 1: the background is not seen
+    assert np.array_equal(_png(img / "heatmap.png"), make_grid(only_map))
+    with pytest.raises(ConfigError, match=r"show_image_grid_heatmap: image_args: option\(s\) 'padding'"):
+        logger.show_image_grid_heatmap(heat, image_args={"padding": 0})
+    with pytest.raises(ConfigError, match=r"show_image_grid_heatmap: option\(s\) 'title'"):
+        logger.show_image_grid_heatmap(heat, title="t")
+    with pytest.raises(ConfigError, match=r"ratio must be in \[0, 1\]"):
+        logger.show_image_grid_heatmap(heat, back, ratio=2.0)
+
+
 def test_text_file_logger_logs_to_files_and_the_stream(tmp_path):
     from trixi.logger.file.textfilelogger import TextFileLogger
 
@@ -325,6 +355,55 @@ def test_tensorboard_loggers_write_events_tensorboard_reads(tmp_path):
     assert (tmp_path / "tb" / "00000" / "emb" / "tensors.tsv").is_file()
 
 
+def test_pytorch_tensorboard_logger_plot_model_structure(tmp_path):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+    from trialog_torch.diagnostics import model_structure
+    from trixi.logger.tensorboard import PytorchTensorboardLogger
+
+    model = nn.Sequential(nn.Linear(4, 3), nn.ReLU(), nn.Linear(3, 2))
+    logger = PytorchTensorboardLogger(str(tmp_path / "tb"))
+    logger.plot_model_structure(model, [(2, 4)])  # trixi's list of input sizes, one per input
+    logger.plot_model_structure(model, (5, 4), name="net")
+    with pytest.raises(ConfigError, match=r"2 input sizes given; the text graph runs the model on one input"):
+        logger.plot_model_structure(model, [(2, 4), (2, 4)])
+    assert logger.close()["tensorboard"]["failures"] == 0
+
+    acc = EventAccumulator(str(tmp_path / "tb"), size_guidance={"tensors": 0})
+    acc.Reload()
+    text = acc.Tensors("model_structure/text_summary")[0].tensor_proto.string_val[0].decode()
+    assert text == model_structure(model, (2, 4)) and "0: Linear [15 params] -> (2, 3)" in text
+    net = acc.Tensors("net/text_summary")[0].tensor_proto.string_val[0].decode()
+    assert "2: Linear [8 params] -> (5, 2)" in net
+
+
+def test_diagnostics_without_trialog_torch_name_the_distribution(tmp_path):
+    """trialog_torch's routing is imported at the call: a missing one is an ImportError naming trialog-torch."""
+    script = f"""
+import sys
+import numpy as np
+sys.modules["trialog_torch.routing"] = None
+from trixi.logger.file import PytorchPlotFileLogger
+from trixi.logger.tensorboard import PytorchTensorboardLogger
+for call in (
+    lambda: PytorchPlotFileLogger({str(tmp_path / "img")!r}, {str(tmp_path / "plot")!r}).show_image_grid_heatmap(
+        np.zeros((1, 1, 2, 2))),
+    lambda: PytorchTensorboardLogger({str(tmp_path / "tb")!r}).plot_model_structure(None, (1, 2)),
+):
+    try:
+        call()
+    except ImportError as exc:
+        print(exc)
+"""
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout
+    lines = out.splitlines()
+    assert len(lines) == 2, out
+    for line, where in zip(
+        lines, ("PytorchPlotFileLogger.show_image_grid_heatmap", "PytorchTensorboardLogger")
+    ):
+        assert line.startswith(where) and "needs the trialog-torch distribution" in line, line
+        assert "pip install trialog-torch" in line, line
+
+
 # ---------------------------------------------------------------------------------------------- visdom
 @pytest.fixture(scope="module")
 def visdom_port(tmp_path_factory):
@@ -413,8 +492,89 @@ def test_visdom_loggers_draw_windows_on_a_real_server(visdom_port):
         logger.show_plotly_plt(None)
     with pytest.raises(ConfigError, match=r"show_value: option\(s\) 'env_appendix' not provided"):
         logger.show_value(1.0, "x", env_appendix="-2")
-    with pytest.raises(ConfigError, match=r"unknown metric\(s\) \['auroc'\]"):
+    with pytest.raises(ConfigError, match=r"unknown metric\(s\) 'auroc'; choose from roc-auc"):
         logger.show_classification_metrics(scores, labels, "clf", metric=("auroc",))
+
+
+def _png_src(window: dict) -> np.ndarray:
+    import base64
+
+    src = window["content"]["src"]
+    assert src.startswith("data:image/png;base64,"), src[:40]
+    return decode_png(base64.b64decode(src.split(",", 1)[1]))
+
+
+def _conv_net() -> nn.Module:
+    torch.manual_seed(0)
+    return nn.Sequential(nn.Conv2d(1, 2, 3, padding=1), nn.ReLU(), nn.Flatten(), nn.Linear(72, 3))
+
+
+def test_pytorch_visdom_logger_diagnostics_arrive_through_the_hooks(visdom_port):
+    """The diagnostics trixi drew on Visdom only, called as trixi's docs do, reach the server through
+    trialog_torch.routing (the functions exp.elog uses) and the logger hooks."""
+    import base64
+
+    from PIL import Image
+    from trialog_torch.diagnostics import get_input_gradient, heatmap_overlay
+    from trixi.logger.visdom import PytorchVisdomLogger
+
+    model, inpt = _conv_net(), torch.rand(4, 1, 6, 6, generator=torch.Generator().manual_seed(1))
+    heat, back = torch.rand(4, 1, 6, 6), torch.rand(4, 3, 6, 6)
+    frames = (np.arange(3 * 5 * 6 * 3) % 256).astype(np.uint8).reshape(3, 5, 6, 3)
+    labels = torch.tensor([0, 1] * 10)
+    scores = labels * 0.6 + torch.rand(20) * 0.4
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", TrialogWarning)
+        logger = PytorchVisdomLogger(
+            "trixi-diag", server="http://127.0.0.1", port=visdom_port, auto_close=False
+        )
+        logger.show_image_gradient(model, inpt, lambda out: out[:, 1].sum(), name="saliency", nrow=2)
+        logger.show_image_gradient(model, inpt, lambda out: out[:, 1].sum(), "vanilla-smooth", n_runs=3, eps=0.05,
+                                   abs=True, name="smooth")  # fmt: skip
+        logger.show_image_grid_heatmap(heat, back, name="heat", image_args={"nrow": 2})
+        logger.show_video(frames, name="clip", fps=5)
+        logger.show_video(frames.transpose(0, 3, 1, 2), name="clip_chw", dim="LxCxHxW", scale=2.0)
+        logger.plot_model_structure(model, (1, 1, 6, 6), name="structure")
+        model(inpt).sum().backward()
+        flow = (float(model[0].weight.grad.abs().mean()), float(model[3].weight.grad.abs().max()))
+        logger.plot_model_gradient_flow(model, "flow", title="gradients")
+        logger.show_classification_metrics(scores, labels, "clf", metric=("roc-auc", "confusion-matrix"))
+        logger.flush()
+        windows = _windows(visdom_port, "trixi-diag")
+        summary = logger.close()
+    assert summary["visdom"]["failures"] == 0
+
+    grads = get_input_gradient(model, inpt, lambda out: out[:, 1].sum())
+    assert np.array_equal(_png_src(windows["saliency"]), make_grid(grads, nrow=2, normalize=True))
+    assert _png_src(windows["smooth"]).shape == (10, 34, 3)  # 4 maps in one row (nrow=8), 2 px padding
+    assert np.array_equal(_png_src(windows["heat"]), make_grid(heatmap_overlay(heat, back), nrow=2))
+    for name, size, duration in (("clip", (6, 5), 200), ("clip_chw", (12, 10), 40)):
+        content = windows[name]["content"]
+        prefix = '<img src="data:image/gif;base64,'
+        assert content.startswith(prefix), content[:60]
+        gif = Image.open(io.BytesIO(base64.b64decode(content[len(prefix) : content.index('"', len(prefix))])))
+        assert (gif.n_frames, gif.size, gif.info["duration"]) == (3, size, duration), name
+    structure = windows["structure"]["content"]
+    assert (
+        structure.startswith("Sequential: Sequential -&gt; (1, 3)<br>")
+        and "0: Conv2d [20 params]" in structure
+    )
+    (mean, peak) = windows["flow"]["content"]["data"]
+    assert mean["x"] == ["0.weight", "3.weight"] and windows["flow"]["title"] == "gradients"
+    assert (mean["y"][0], peak["y"][1]) == pytest.approx(flow)
+    assert [t["name"] for t in windows["clf"]["content"]["data"]] == ["roc-auc"]
+    assert windows["clf_confusion_matrix"]["content"]["data"][0]["z"] == [[10.0, 0.0], [0.0, 10.0]]
+
+    with pytest.raises(ConfigError, match=r"show_image_grid_heatmap: image_args: option\(s\) 'padding'"):
+        logger.show_image_grid_heatmap(heat, back, image_args={"padding": 0})
+    with pytest.raises(ConfigError, match=r"show_image_grid_heatmap: option\(s\) 'env_appendix'"):
+        logger.show_image_grid_heatmap(heat, back, env_appendix="-maps")
+    with pytest.raises(ConfigError, match=r"grad_type 'smooth' unknown"):
+        logger.show_image_gradient(model, inpt, lambda out: out.sum(), grad_type="smooth")
+    with pytest.raises(ConfigError, match=r"2 input sizes given"):
+        logger.plot_model_structure(model, [(1, 1, 6, 6), (1, 3)])
+    with pytest.raises(ConfigError, match=r"call backward\(\) first"):
+        logger.plot_model_gradient_flow(_conv_net())
 
 
 def test_start_visdom_and_auto_start(tmp_path, monkeypatch):

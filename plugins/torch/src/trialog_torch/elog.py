@@ -335,12 +335,11 @@ class TorchExperimentLogger(ExperimentLogger):
     ) -> Path:
         """The model's structure as a text graph (no graphviz) in ``log/<name>.txt``, also shown as text
         ``name`` on every configured logger (``show_text``)."""
-        from .diagnostics import model_structure
+        from .routing import show_model_structure
 
-        text = model_structure(model, input_size, forward_kwargs)
         path = inside(self.experiment.log_dir, f"{name}.txt", "name")
+        text = show_model_structure(self.experiment.clog, model, input_size, name, forward_kwargs)
         path.write_text(text + "\n", encoding="utf-8")
-        self.experiment.clog.show_text(text, name)
         return path
 
     # ------------------------------------------------------------------ trixi's visdom extras, on every logger

@@ -9,20 +9,22 @@ implements, so the file logger, TensorBoard and Visdom all show them without cod
     show_model_statistics(exp.clog, model, "net_weights")            # bars + one histogram per parameter
     show_gradient_flow(exp.clog, model, "net_gradient_flow")          # after backward()
     show_heatmap_grid(exp.clog, saliency, images, "saliency")         # coloured maps over the images
+    show_model_structure(exp.clog, model, (1, 3, 32, 32), "net")      # the structure as a text
 
 What each hook becomes: a metric value -> ``show_value(value, metric, tag=tag_name or name)`` (one
 chart ``name`` with one line per metric, as trixi's ``show_classification_metrics`` drew);
 ``"confusion-matrix"`` -> ``show_heatmap``; ``"per-class"`` -> ``show_barplot`` of precision, recall and
 F1 per class; model statistics -> ``show_barplot`` (mean, std, abs max per parameter) and
 ``show_histogram`` per parameter (``<name>/<parameter>``); gradient flow -> ``show_barplot`` (mean and max
-|grad| per weight, in forward order); a heat-map grid -> ``show_image_grid``.
+|grad| per weight, in forward order); a heat-map grid -> ``show_image_grid``; the model structure ->
+``show_text``.
 """
 
 from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import numpy as np
@@ -30,7 +32,13 @@ from torch import nn
 
 from trialog.api import ConfigError, TrialogWarning
 
-from .diagnostics import get_classification_metrics, gradient_flow, heatmap_overlay, model_statistics
+from .diagnostics import (
+    get_classification_metrics,
+    gradient_flow,
+    heatmap_overlay,
+    model_statistics,
+    model_structure,
+)
 
 #: Metrics shown as one value each (``show_value``); the last three need binary scores.
 VALUE_METRICS = ("roc-auc", "f1", "accuracy", "pr-auc", "pr-score", "mcc")
@@ -170,6 +178,39 @@ def show_heatmap_grid(
     return overlay
 
 
+def _one_input_size(input_size: Any) -> tuple[int, ...] | None:
+    """trixi's ``input_size``: one size with the batch dimension, or a list of one such size per input."""
+    if input_size is None:
+        return None
+    sizes = list(input_size)
+    if sizes and all(isinstance(s, Iterable) for s in sizes):
+        if len(sizes) != 1:
+            raise ConfigError(
+                f"show_model_structure: {len(sizes)} input sizes given; the text graph runs the model on one "
+                "input (give one size with the batch dimension, e.g. (1, 3, 32, 32))"
+            )
+        sizes = list(sizes[0])
+    return tuple(int(s) for s in sizes)
+
+
+def show_model_structure(
+    target: Any,
+    model: nn.Module,
+    input_size: Any = None,
+    name: str = "model_structure",
+    forward_kwargs: Mapping[str, Any] | None = None,
+    counter: int | None = None,
+) -> str:
+    """Show :func:`trialog_torch.diagnostics.model_structure` (a text graph, output shapes from one forward
+    pass on zeros of ``input_size``) as the text ``name``; returns the text.
+
+    ``input_size`` is one size with the batch dimension, or trixi's list holding one such size.
+    """
+    text = model_structure(model, _one_input_size(input_size), forward_kwargs)
+    target.show_text(text, name, counter=counter)
+    return text
+
+
 __all__ = [
     "MAX_HISTOGRAM_VALUES",
     "PLOT_METRICS",
@@ -178,4 +219,5 @@ __all__ = [
     "show_gradient_flow",
     "show_heatmap_grid",
     "show_model_statistics",
+    "show_model_structure",
 ]

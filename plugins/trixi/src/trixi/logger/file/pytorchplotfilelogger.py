@@ -12,7 +12,7 @@ from trialog_torch.utils import name_and_iter_to_filename
 
 from trialog.api import CombinedLogger, ConfigError, to_numpy
 
-from .._dispatched import refuse
+from .._dispatched import backend, refuse
 from .numpyplotfilelogger import NumpyPlotFileLogger
 
 #: torchvision ``save_image`` arguments the file logger's grid takes.
@@ -162,6 +162,44 @@ class PytorchPlotFileLogger(NumpyPlotFileLogger):
         """``save_image_grid`` (trixi's logger interface)."""
         refuse("show_image_grid", kwargs)
         self.save_image_grid(images, name, n_iter, prefix, iter_format, image_args)
+
+    def show_image_grid_heatmap(
+        self,
+        heatmap: Any,
+        background: Any = None,
+        ratio: float = 0.3,
+        normalize: bool = True,
+        colormap: Any = "jet",
+        name: str = "heatmap",
+        n_iter: int | None = None,
+        prefix: bool = False,
+        iter_format: str = "{:05d}",
+        image_args: Mapping[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        """``heatmap`` (N, 1, H, W) coloured by ``colormap``, mixed into ``background`` (N, C, H, W) by
+        ``ratio`` (0: only the background, 1: only the map), saved as the grid ``img_dir/<name>[_<n_iter>].png``
+        (``trialog_torch.routing.show_heatmap_grid``, as ``exp.elog.show_image_grid_heatmap``).
+
+        ``colormap``: a matplotlib colormap or its name, or OpenCV's constant (trixi's ``cv2.COLORMAP_JET``);
+        ``image_args`` may hold ``nrow``.
+        """
+        refuse("show_image_grid_heatmap", kwargs)
+        args = dict(image_args or {})
+        refuse("show_image_grid_heatmap: image_args", args, ("nrow",))
+        routing = backend(
+            "trialog_torch.routing", "trialog-torch", "PytorchPlotFileLogger.show_image_grid_heatmap"
+        )
+        routing.show_heatmap_grid(
+            self.clog,
+            heatmap,
+            background,
+            _stem(name, n_iter, iter_format, prefix),
+            ratio,
+            normalize,
+            colormap,
+            nrow=int(args.get("nrow", 8)),
+        )
 
     def show_images(
         self,

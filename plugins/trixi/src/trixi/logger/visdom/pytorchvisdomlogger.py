@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from trialog.api import ConfigError, to_scalar
+from trialog.api import ConfigError, to_frames
 
-from .._dispatched import curve_arguments, refuse
-from .numpyvisdomlogger import NumpyVisdomLogger, _not_provided, _plain
+from .._dispatched import backend, curve_arguments, refuse
+from .numpyvisdomlogger import NumpyVisdomLogger, _plain
 
 
 class PytorchVisdomLogger(NumpyVisdomLogger):
@@ -58,18 +58,12 @@ class PytorchVisdomLogger(NumpyVisdomLogger):
         tag_name: str | None = None,
     ) -> None:
         """Each metric of scores ``tensor`` against ``labels`` as a point of its line in window ``tag_name``
-        (else ``name``); the metrics are ``trialog_torch.diagnostics.get_classification_metrics``'s."""
-        from trialog_torch.diagnostics import get_classification_metrics
-
-        metrics = list(metric)
-        values = get_classification_metrics(tensor, labels, name, metrics)
-        missing = [m for m in metrics if m not in values]
-        if missing:
-            raise ConfigError(
-                f"show_classification_metrics: unknown metric(s) {missing}; known: {sorted(values)}"
-            )
-        for m in metrics:
-            self.clog.show_value(value=float(to_scalar(values[m])), name=m, tag=tag_name or name)
+        (else ``name``), as ``exp.elog.show_classification_metrics`` (``trialog_torch.routing``) shows them;
+        ``"confusion-matrix"`` and ``"per-class"`` add a heat map and a bar plot. ``use_sub_process`` is
+        accepted and ignored (the Visdom logger sends from its own thread)."""
+        _routing("show_classification_metrics").show_classification_metrics(
+            self.clog, tensor, labels, name, metric, tag_name=tag_name
+        )
 
     def show_pr_curve(
         self,
@@ -128,27 +122,94 @@ class PytorchVisdomLogger(NumpyVisdomLogger):
             images=images, name=name or "image_grid", title=title, nrow=nrow, normalize=normalize
         )
 
-    def show_image_grid_heatmap(self, *args: Any, **kwargs: Any) -> None:
-        """Not provided."""
-        raise _not_provided("show_image_grid_heatmap", "not implemented yet")
+    def show_image_grid_heatmap(
+        self,
+        heatmap: Any,
+        background: Any = None,
+        ratio: float = 0.3,
+        colormap: Any = "jet",
+        normalize: bool = True,
+        name: str = "heatmap",
+        image_args: Mapping[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        """``heatmap`` (N, 1, H, W) coloured by ``colormap`` and mixed into ``background`` (N, C, H, W) by
+        ``ratio``, as the image grid ``name`` (``trialog_torch.routing.show_heatmap_grid``).
 
-    def show_image_gradient(self, *args: Any, **kwargs: Any) -> None:
-        """Not provided here: ``exp.elog.show_image_gradient`` saves the saliency grid as a file."""
-        raise _not_provided("show_image_gradient", "use exp.elog.show_image_gradient (trialog-torch)")
-
-    def show_video(self, *args: Any, **kwargs: Any) -> None:
-        """Not provided (no video encoding in trialog)."""
-        raise _not_provided("show_video", "not implemented yet")
-
-    def plot_model_structure(self, *args: Any, **kwargs: Any) -> None:
-        """Not provided here: ``exp.elog.plot_model_structure`` writes the graph as text."""
-        raise _not_provided("plot_model_structure", "use exp.elog.plot_model_structure (trialog-torch)")
-
-    def plot_model_gradient_flow(self, *args: Any, **kwargs: Any) -> None:
-        """Not provided here: ``exp.elog.plot_model_gradient_flow`` draws it as a file."""
-        raise _not_provided(
-            "plot_model_gradient_flow", "use exp.elog.plot_model_gradient_flow (trialog-torch)"
+        ``colormap``: a matplotlib colormap or its name, or OpenCV's constant; ``image_args`` may hold ``nrow``.
+        """
+        _plain("show_image_grid_heatmap", kwargs)
+        args = dict(image_args or {})
+        refuse("show_image_grid_heatmap: image_args", args, ("nrow",))
+        _routing("show_image_grid_heatmap").show_heatmap_grid(
+            self.clog, heatmap, background, name, ratio, normalize, colormap, nrow=int(args.get("nrow", 8))
         )
+
+    def show_image_gradient(
+        self,
+        model: Any,
+        inpt: Any,
+        err_fn: Callable[[Any], Any],
+        grad_type: str = "vanilla",
+        n_runs: int = 20,
+        eps: float = 0.1,
+        abs: bool = False,
+        **image_grid_params: Any,
+    ) -> None:
+        """The input gradient (saliency map) of ``err_fn(model(inpt))`` by ``grad_type`` (vanilla,
+        vanilla-smooth, guided, guided-smooth) as an image grid; ``image_grid_params`` are
+        :meth:`show_image_grid`'s (``name``, ``title``, ``nrow``, ``normalize``; ``normalize`` is True
+        unless given, as on ``exp.elog``: raw gradients are far below 1 and would show black)."""
+        diagnostics = backend(
+            "trialog_torch.diagnostics", "trialog-torch", "PytorchVisdomLogger.show_image_gradient"
+        )
+        grads = diagnostics.get_input_gradient(model, inpt, err_fn, grad_type, n_runs, eps, abs)
+        image_grid_params.setdefault("name", "image_gradient")
+        image_grid_params.setdefault("normalize", True)
+        self.show_image_grid(grads, **image_grid_params)
+
+    def show_video(
+        self,
+        frame_list: Any = None,
+        name: str = "frames",
+        dim: str = "LxHxWxC",
+        scale: float = 1.0,
+        fps: int = 25,
+    ) -> None:
+        """Frames of layout ``dim`` (``"LxHxWxC"`` or ``"LxCxHxW"``), resized by ``scale``, as an animated GIF
+        in window ``name`` (the ``show_video`` hook; Visdom's own ``video`` would need ffmpeg)."""
+        self.clog.show_video(to_frames(frame_list, dim=dim, scale=scale), name, fps=fps)
+
+    def plot_model_structure(
+        self,
+        model: Any,
+        input_size: Any,
+        name: str = "model_structure",
+        use_cuda: bool = True,
+        delete_tmp_on_close: bool = False,
+        forward_kwargs: Mapping[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        """The model's structure as a text graph in window ``name`` (``trialog_torch.routing.show_model_structure``):
+        one line per module with its parameters and its output shape for an input of ``input_size``.
+
+        Not graphviz's SVG (graphviz is not a dependency). The forward pass runs on the model's device, so
+        ``use_cuda`` and ``delete_tmp_on_close`` (no temporary file) are accepted and not used.
+        """
+        _plain("plot_model_structure", kwargs)
+        _routing("plot_model_structure").show_model_structure(
+            self.clog, model, input_size, name, forward_kwargs
+        )
+
+    def plot_model_gradient_flow(self, model: Any, name: str = "model", title: str | None = None) -> None:
+        """Mean and max |grad| per weight tensor, in forward order, as the bar plot ``name`` (after
+        ``backward()``; ``trialog_torch.routing.show_gradient_flow``)."""
+        _routing("plot_model_gradient_flow").show_gradient_flow(self.clog, model, name, title)
+
+
+def _routing(method: str) -> Any:
+    """``trialog_torch.routing``, imported at the call; without trialog-torch an ImportError naming it."""
+    return backend("trialog_torch.routing", "trialog-torch", f"PytorchVisdomLogger.{method}")
 
 
 __all__ = ["PytorchVisdomLogger"]
