@@ -340,8 +340,8 @@ PLOTS = {
     "show_boxplot": (RNG.random((20, 3)), "box", None, None, None),
     "show_histogram": (RNG.normal(size=200), "hist", None, 15, None),
     "show_heatmap": (RNG.random((3, 3)), "heat", None, None),
-    "show_pr_curve": (np.array([0, 1, 1, 0, 1]), np.array([0.1, 0.9, 0.6, 0.4, 0.3]), "pr", None, None),
-    "show_roc_curve": (np.array([0, 1, 1, 0, 1]), np.array([0.1, 0.9, 0.6, 0.4, 0.3]), "roc", None, None),
+    "show_pr_curve": (np.array([0.1, 0.9, 0.6, 0.4, 0.3]), np.array([0, 1, 1, 0, 1]), "pr", None, None),
+    "show_roc_curve": (np.array([0.1, 0.9, 0.6, 0.4, 0.3]), np.array([0, 1, 1, 0, 1]), "roc", None, None),
     "show_embedding": (RNG.random((30, 5)), "emb", None, np.arange(30) % 3, None),
 }
 
@@ -440,3 +440,39 @@ def test_png_files_are_complete_for_readers(tmp_path, logger):
     leftovers = [p for p in tmp_path.rglob("*") if p.name.startswith(".")]
     assert leftovers == []
     assert PIL.open(io.BytesIO((tmp_path / "plot" / "loss.png").read_bytes())).size == (640, 480)
+
+
+# ----------------------------------------------------------------------------------------- on its own
+def test_called_on_its_own_with_trixis_required_arguments_only(tmp_path):
+    """trixi's docs call a logger directly: the spec's defaults fill the rest, trixi's extra keywords pass."""
+    logger = FileLogger(folder=tmp_path)
+    logger.show_value(1.0, "x")
+    logger.show_value(2.0, "x", title="loss", file_format=".png")  # trixi's keywords: accepted, unused here
+    logger.show_text("Test")
+    logger.show_text("titled", title="notes")
+    logger.show_image(np.zeros((4, 4)), "img")
+    logger.show_barplot(np.arange(3), "bars")
+    logger.show_lineplot(np.arange(5.0))  # x_vals and name have defaults (name "lineplot", as trixi)
+    logger.show_pr_curve(np.array([0.2, 0.8, 0.7, 0.1]), np.array([0, 1, 1, 0]), "pr")  # (tensor, labels)
+    logger.show_embedding(np.random.default_rng(0).random((10, 3)), "emb", method="tsne")
+    logger.close()
+    assert (tmp_path / "log" / "default.log").read_text().count("\n") == 2
+    assert {p.name for p in (tmp_path / "plot").iterdir()} >= {
+        "bars_00001.png",
+        "lineplot_00001.png",
+        "pr_00001.png",
+        "emb_00001.png",
+    }
+    assert [p.name for p in (tmp_path / "img").iterdir()] == ["img_00001.png"]
+    with pytest.raises(TypeError, match="missing required argument 'name'"):
+        logger.show_value(1.0)
+
+
+def test_swapped_curve_arguments_name_the_hook_and_the_logger(tmp_path):
+    logger = FileLogger(folder=tmp_path)
+    labels, scores = np.array([0, 1, 1, 0]), np.array([0.2, 0.8, 0.7, 0.1])
+    for hook in ("show_pr_curve", "show_roc_curve"):
+        with pytest.raises(TrialogError, match=rf"FileLogger.{hook}\('c'\): labels must be 0 or 1.*swapped"):
+            getattr(logger, hook)(labels, scores, "c")  # labels first: not trixi's order
+    logger.close()
+    assert not (tmp_path / "plot").exists() or not list((tmp_path / "plot").iterdir())

@@ -124,8 +124,8 @@ def test_hooks_and_extras_arrive_through_the_combined_logger(shared_server, tmp_
         clog.show_heatmap(np.arange(12.0).reshape(3, 4), "heat")
         labels = np.r_[np.zeros(50, int), np.ones(50, int)]
         scores = np.r_[rng.random(50) * 0.6, 0.4 + rng.random(50) * 0.6]
-        clog.show_pr_curve(labels, scores, "pr")
-        clog.show_roc_curve(labels, scores, "roc")
+        clog.show_pr_curve(scores, labels, "pr")  # trixi's order: the scores, then the labels
+        clog.show_roc_curve(scores, labels, "roc")
         clog.show_embedding(rng.random((30, 6)), "emb", labels=[i % 3 for i in range(30)])
         clog.log_config({"lr": 0.1})
         vis = clog["vis"]
@@ -263,15 +263,27 @@ def test_option_errors():
         CombinedLogger({"vis": {"type": "visdom", "host": "x"}})
 
 
-def test_tsne_embedding(shared_server):
+@pytest.mark.parametrize("how", ["option", "trixi's method keyword"])
+def test_tsne_embedding(shared_server, how):
     pytest.importorskip("sklearn")
-    vis = VisdomLogger(server="http://127.0.0.1", port=shared_server.port, env="t4", embedding_method="tsne")
+    option = {"embedding_method": "tsne"} if how == "option" else {}
+    vis = VisdomLogger(server="http://127.0.0.1", port=shared_server.port, env="t4", **option)
     features = np.r_[np.zeros((15, 4)), np.ones((15, 4)) * 10] + np.random.default_rng(0).random((30, 4))
-    vis.show_embedding(features, "emb", ["a"] * 15 + ["b"] * 15, None)
+    keyword = {} if how == "option" else {"method": "tsne"}
+    vis.show_embedding(features, "emb", labels=["a"] * 15 + ["b"] * 15, **keyword)
     windows = _windows(shared_server.port, "t4")
     vis.close()
     traces = windows["emb"]["content"]["data"]
     assert [t["name"] for t in traces] == ["a", "b"] and [len(t["x"]) for t in traces] == [15, 15]
+
+
+def test_an_unknown_embedding_method_is_named(closed_port):
+    vis = VisdomLogger(server="http://127.0.0.1", port=closed_port, env="t5")
+    try:
+        with pytest.raises(ValueError, match=r"VisdomLogger.show_embedding\('emb'\): method must be 'pca' or 'tsne'"):
+            vis.show_embedding(np.zeros((4, 3)), "emb", method="isomap")
+    finally:
+        vis.close()
 
 
 def test_start_server_refuses_a_port_in_use(tmp_path, closed_port):
