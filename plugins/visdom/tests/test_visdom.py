@@ -13,7 +13,7 @@ import requests
 from trialog_visdom import VisdomLogger
 from trialog_visdom.server import is_ready, start_server, stop_server
 
-from trialog.api import CombinedLogger, LoggerConfigError, TrialogWarning
+from trialog.api import CombinedLogger, LoggerConfigError, TrialogError, TrialogWarning
 
 
 def _reuse_port_socket(port: int = 0) -> socket.socket:
@@ -277,8 +277,8 @@ def test_tsne_embedding(shared_server, how):
     assert [t["name"] for t in traces] == ["a", "b"] and [len(t["x"]) for t in traces] == [15, 15]
 
 
-def test_an_unknown_embedding_method_is_named(closed_port):
-    vis = VisdomLogger(server="http://127.0.0.1", port=closed_port, env="t5")
+def test_an_unknown_embedding_method_is_named(shared_server):
+    vis = VisdomLogger(server="http://127.0.0.1", port=shared_server.port, env="t5")
     try:
         with pytest.raises(ValueError, match=r"VisdomLogger.show_embedding\('emb'\): method must be 'pca' or 'tsne'"):
             vis.show_embedding(np.zeros((4, 3)), "emb", method="isomap")
@@ -339,3 +339,21 @@ def test_extra_calls_beyond_queue_size_are_dropped_with_one_warning_at_the_first
     hold.set()
     vis.close()
     assert vis.stats["dropped"] == 3
+
+
+def test_called_on_its_own_with_trixis_required_arguments_only(shared_server):
+    """As trixi's docs: a VisdomLogger called directly, positional arguments in the spec's order."""
+    vis = VisdomLogger(server="http://127.0.0.1", port=shared_server.port, env="t6")
+    vis.show_value(1.0, "x")
+    vis.show_value(2.0, "x", None, None, "loss")  # the spec's order: counter, tag, title
+    vis.show_text("Test")
+    vis.show_image(np.zeros((3, 4, 4)), "img", None, "an image")  # counter, then title (visdom takes no counter)
+    vis.show_lineplot(np.arange(5.0))
+    vis.show_pr_curve(np.array([0.2, 0.8, 0.7, 0.1]), np.array([0, 1, 1, 0]), "pr")  # (tensor, labels, name)
+    with pytest.raises(TrialogError, match=r"VisdomLogger.show_roc_curve\('roc'\): labels must be 0 or 1"):
+        vis.show_roc_curve(np.array([0, 1, 1, 0]), np.array([0.2, 0.8, 0.7, 0.1]), "roc")  # labels first
+    vis.close()
+    windows = _windows(shared_server.port, "t6")
+    assert {"x", "img", "lineplot", "pr"} <= set(windows) and "roc" not in windows
+    assert windows["img"]["title"] == "an image"
+    assert any("Test" in str(w["content"]) for w in windows.values())
