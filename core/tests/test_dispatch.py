@@ -144,7 +144,11 @@ def test_extra_keywords_reach_the_implementations_that_declare_them():
     clog.show_image(np.zeros((2, 2)), "img", file_format=".jpg", log_all=True)
     clog.wait_idle()
     for name in ("declares", "bg"):
-        assert clog[name].calls == [(1.0, "Loss", ".svg"), (2.0, None, ".png"), ("img", {"file_format": ".jpg"})]
+        assert clog[name].calls == [
+            (1.0, "Loss", ".svg"),
+            (2.0, None, ".png"),
+            ("img", {"file_format": ".jpg"}),
+        ]
     assert values(clog["plain"]) == [1.0, 2.0]
     with pytest.raises(TypeError, match="multiple values for argument 'name'"):
         clog.show_image(np.zeros((2, 2)), "img", name="again")
@@ -170,7 +174,12 @@ def test_the_defaults_are_the_spec_signatures():
         method = inspect.signature(getattr(CombinedLogger, hook)).parameters
         for param in hookspecs.LOGGER_SIGNATURES[hook].parameters.values():
             assert method[param.name].default == param.default, (hook, param.name)
-    assert hookspecs.LOGGER_DEFAULTS["show_image_grid"] == {"counter": None, "title": None, "nrow": 8, "normalize": False}
+    assert hookspecs.LOGGER_DEFAULTS["show_image_grid"] == {
+        "counter": None,
+        "title": None,
+        "nrow": 8,
+        "normalize": False,
+    }
 
 
 def test_failing_logger_warns_once_counts_disables_and_summarises():

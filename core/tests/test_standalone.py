@@ -55,7 +55,10 @@ def test_extra_keywords_go_where_declared_and_are_ignored_elsewhere():
     logger = Partial()
     logger.show_value(1.0, "x", title="loss", file_format=".svg")  # show_value takes neither: ignored
     logger.show_histogram([1], "h", file_format=".svg", dpi=80, log_all=True)
-    assert logger.calls == [("value", 1.0, "x", None), ("histogram", [1], 30, ".svg", {"dpi": 80, "log_all": True})]
+    assert logger.calls == [
+        ("value", 1.0, "x", None),
+        ("histogram", [1], 30, ".svg", {"dpi": 80, "log_all": True}),
+    ]
 
 
 def test_bad_direct_calls_are_named():

@@ -8,12 +8,15 @@ import pluggy
 
 PROJECT = "trialog"
 hookspec = pluggy.HookspecMarker(PROJECT)
+_mark = pluggy.HookimplMarker(PROJECT)
 
 
-class HookimplMarker(pluggy.HookimplMarker):
-    """pluggy's marker, and a logger-hook implementation also callable on its own (``trialog.standalone``)."""
+class HookimplMarker:
+    """pluggy's hookimpl marker (same options), and logger hooks made callable on their own (``trialog.standalone``)."""
 
-    def __call__(  # type: ignore[override]
+    project_name = PROJECT
+
+    def __call__(
         self,
         function: Any = None,
         hookwrapper: bool = False,
@@ -24,7 +27,7 @@ class HookimplMarker(pluggy.HookimplMarker):
         wrapper: bool = False,
     ) -> Any:
         def mark(func: Any) -> Any:
-            super(HookimplMarker, self).__call__(
+            _mark(
                 func,
                 hookwrapper=hookwrapper,
                 optionalhook=optionalhook,
@@ -45,4 +48,4 @@ class HookimplMarker(pluggy.HookimplMarker):
         return mark if function is None else mark(function)
 
 
-hookimpl = HookimplMarker(PROJECT)
+hookimpl = HookimplMarker()

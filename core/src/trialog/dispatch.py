@@ -618,7 +618,9 @@ class CombinedLogger:
         for p in params:
             if p not in call:
                 if p not in defaults:
-                    raise TypeError(f"{hook}() missing required argument {p!r} (it takes {', '.join(params)})")
+                    raise TypeError(
+                        f"{hook}() missing required argument {p!r} (it takes {', '.join(params)})"
+                    )
                 call[p] = defaults[p]
         key = (call.get("name"), call.get("tag")) if "name" in params else None
         due = self._due(hook, key, ctl) if key is not None else self._active(hook)

@@ -60,7 +60,9 @@ def direct_callable(function: Any, hook: str) -> Any:
     def direct(*args: Any, **kwargs: Any) -> Any:
         head, args = (args[:1], args[1:]) if is_method else ((), args)
         if len(args) > len(names):
-            raise TypeError(f"{hook}() takes at most {len(names)} arguments ({len(args)} given): {', '.join(names)}")
+            raise TypeError(
+                f"{hook}() takes at most {len(names)} arguments ({len(args)} given): {', '.join(names)}"
+            )
         call = dict(zip(names, args))
         keywords = {}
         for key, value in kwargs.items():

@@ -176,7 +176,9 @@ def test_pr_curve_with_swapped_arguments_is_an_error_never_a_wrong_curve(tmp_pat
     logger = TensorBoardLogger(logdir=tmp_path)
     labels = np.array([0, 1, 1, 0, 1])
     scores = np.array([0.1, 0.8, 0.6, 0.3, 0.9])
-    with pytest.raises(TrialogError, match=r"TensorBoardLogger.show_pr_curve\('pr'\): labels must be 0 or 1.*swapped"):
+    with pytest.raises(
+        TrialogError, match=r"TensorBoardLogger.show_pr_curve\('pr'\): labels must be 0 or 1.*swapped"
+    ):
         logger.show_pr_curve(labels, scores, "pr", 0)  # the labels first: the old native order
     with pytest.raises(TrialogError, match=r"TensorBoardLogger.show_pr_curve\('pr'\).*scores in \[0, 1\]"):
         logger.show_pr_curve(scores * 4 - 2, labels, "pr", 0)  # logits: never clipped into a wrong curve

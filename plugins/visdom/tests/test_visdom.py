@@ -280,7 +280,9 @@ def test_tsne_embedding(shared_server, how):
 def test_an_unknown_embedding_method_is_named(shared_server):
     vis = VisdomLogger(server="http://127.0.0.1", port=shared_server.port, env="t5")
     try:
-        with pytest.raises(ValueError, match=r"VisdomLogger.show_embedding\('emb'\): method must be 'pca' or 'tsne'"):
+        with pytest.raises(
+            ValueError, match=r"VisdomLogger.show_embedding\('emb'\): method must be 'pca' or 'tsne'"
+        ):
             vis.show_embedding(np.zeros((4, 3)), "emb", method="isomap")
     finally:
         vis.close()
@@ -347,7 +349,9 @@ def test_called_on_its_own_with_trixis_required_arguments_only(shared_server):
     vis.show_value(1.0, "x")
     vis.show_value(2.0, "x", None, None, "loss")  # the spec's order: counter, tag, title
     vis.show_text("Test")
-    vis.show_image(np.zeros((3, 4, 4)), "img", None, "an image")  # counter, then title (visdom takes no counter)
+    vis.show_image(
+        np.zeros((3, 4, 4)), "img", None, "an image"
+    )  # counter, then title (visdom takes no counter)
     vis.show_lineplot(np.arange(5.0))
     vis.show_pr_curve(np.array([0.2, 0.8, 0.7, 0.1]), np.array([0, 1, 1, 0]), "pr")  # (tensor, labels, name)
     with pytest.raises(TrialogError, match=r"VisdomLogger.show_roc_curve\('roc'\): labels must be 0 or 1"):

@@ -366,9 +366,7 @@ class TensorBoardLogger:
                 f"{what}: TensorBoard's PR curve needs scores in [0, 1] (probabilities), got "
                 f"{np.nanmin(scores):.3g} .. {np.nanmax(scores):.3g}; apply a sigmoid or softmax first"
             )
-        summary = pr_curve(
-            name, positives.astype(np.int64), scores, num_thresholds=self.num_thresholds
-        )
+        summary = pr_curve(name, positives.astype(np.int64), scores, num_thresholds=self.num_thresholds)
         self._write(summary, self._step("pr", name, counter))
 
     @hookimpl
@@ -378,7 +376,9 @@ class TensorBoardLogger:
         """TensorBoard has no ROC plugin: the curve (with its AUC) is drawn and logged as an image."""
         from trialog.api import render
 
-        figure = render.roc_curve(labels, tensor, title or name, f"TensorBoardLogger.show_roc_curve({name!r})")
+        figure = render.roc_curve(
+            labels, tensor, title or name, f"TensorBoardLogger.show_roc_curve({name!r})"
+        )
         self._figure(name, figure, self._step("plot", name, counter))
 
     @hookimpl

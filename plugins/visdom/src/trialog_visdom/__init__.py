@@ -492,7 +492,12 @@ class VisdomLogger:
 
     @hookimpl
     def show_embedding(
-        self, features: Any, name: str, labels: Sequence[Any] | None, title: str | None, method: str | None = None
+        self,
+        features: Any,
+        name: str,
+        labels: Sequence[Any] | None,
+        title: str | None,
+        method: str | None = None,
     ) -> None:
         """(N, D) features projected to 2-D (PCA, or t-SNE with ``embedding_method="tsne"``), coloured by label.
 
