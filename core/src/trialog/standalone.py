@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import operator
 import types
 from typing import Any
 
@@ -41,7 +42,7 @@ def direct_callable(function: Any, hook: str) -> Any:
     """``function`` (an implementation of logger hook ``hook``) wrapped to take the spec's signature."""
     names = hookspecs.LOGGER_PARAMS[hook]
     defaults = hookspecs.LOGGER_DEFAULTS[hook]
-    required = frozenset(p for p in names if p not in defaults)
+    required = tuple(p for p in names if p not in defaults)  # the spec's first parameters
     is_method, passed, extra, var_keyword = implementation_parameters(function)
     label = getattr(function, "__qualname__", hook)
     for p in sorted(extra & set(names)):
@@ -55,13 +56,19 @@ def direct_callable(function: Any, hook: str) -> Any:
                 f"{label}: {p!r} is not a parameter of hook {hook} ({', '.join(names)}); "
                 "give it a default to take it as an extra keyword argument"
             )
+    # Positional calls (trixi's usual ones) take a short path: the spec's defaults by position.
+    by_position = tuple(defaults.get(p) for p in names)
+    picks = tuple(names.index(p) for p in passed)
+    pick = (
+        operator.itemgetter(*picks) if len(picks) > 1 else (lambda full: (full[picks[0]],) if picks else ())
+    )
+    n_required, n_names = len(required), len(names)
 
-    @functools.wraps(function)
-    def direct(*args: Any, **kwargs: Any) -> Any:
-        head, args = (args[:1], args[1:]) if is_method else ((), args)
-        if len(args) > len(names):
+    def bind(args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[tuple[Any, ...], dict[str, Any]]:
+        """(the implementation's positional arguments, its extra keywords) for a call with keywords."""
+        if len(args) > n_names:
             raise TypeError(
-                f"{hook}() takes at most {len(names)} arguments ({len(args)} given): {', '.join(names)}"
+                f"{hook}() takes at most {n_names} arguments ({len(args)} given): {', '.join(names)}"
             )
         call = dict(zip(names, args))
         keywords = {}
@@ -75,7 +82,25 @@ def direct_callable(function: Any, hook: str) -> Any:
         for p in required:
             if p not in call:
                 raise TypeError(f"{hook}() missing required argument {p!r} (the spec: {', '.join(names)})")
-        return function(*head, *[call[p] if p in call else defaults[p] for p in passed], **keywords)
+        return tuple(call[p] if p in call else defaults[p] for p in passed), keywords
+
+    if is_method:
+
+        @functools.wraps(function)
+        def direct(self: Any, *args: Any, **kwargs: Any) -> Any:
+            if not kwargs and n_required <= len(args) <= n_names:
+                return function(self, *pick(args + by_position[len(args) :]))
+            positional, keywords = bind(args, kwargs)
+            return function(self, *positional, **keywords)
+
+    else:
+
+        @functools.wraps(function)
+        def direct(*args: Any, **kwargs: Any) -> Any:
+            if not kwargs and n_required <= len(args) <= n_names:
+                return function(*pick(args + by_position[len(args) :]))
+            positional, keywords = bind(args, kwargs)
+            return function(*positional, **keywords)
 
     setattr(direct, RAW_ATTRIBUTE, function)
     return direct
