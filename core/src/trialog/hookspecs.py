@@ -37,7 +37,12 @@ the dispatcher and in direct calls alike, go to an implementation that declares 
 parameters with a default, or ``**kwargs``; any other implementation does not get them (they are
 ignored, as trixi's loggers ignored what they did not use).
 
-To add a hook: write it in ``LoggerSpec`` with its defaults and a docstring; nothing else lists them.
+A parameter without a default is required everywhere (``show_value(1.0)`` is a TypeError naming
+``name``, through the dispatcher or directly).
+
+To add a hook: write it in ``LoggerSpec`` with its defaults and a docstring; the dispatcher's method,
+its defaults and direct calls follow from it. Only the typed stub in ``dispatch.py``'s TYPE_CHECKING
+block repeats the signature, for type checkers (``core/tests/test_dispatch.py`` keeps the two equal).
 
 Lifecycle hooks are implemented by loggers (called through the dispatcher, like any logger hook) and
 by ``trialog.plugins`` modules (called inline, with the live experiment).
