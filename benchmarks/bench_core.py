@@ -1,4 +1,4 @@
-"""Core costs: show_value through the dispatcher (nobody due, 5 loggers due), import time, `trialog plugins list`."""
+"""Core costs: show_value through the dispatcher (nobody due, 5 loggers due), a logger called on its own, import time, `trialog plugins list`."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ def trixi_style_combined(loggers_and_freqs):
     name_cntr = {}
     methods = []
     for logger, every in loggers_and_freqs:
-        method = logger.show_value
+        method = raw_impl(logger.show_value)  # the implementation, as trixi called its loggers' methods
         methods.append(method)
         cntr[method], freq[method], name_cntr[method] = 0, every, defaultdict(int)
 
@@ -105,7 +105,7 @@ def main() -> None:
         "us",
         "calling its implementation with every argument",
         bare_call * 1e6,
-        "<= 2 us",
+        "<= 5 us",
     )
 
     imp = command_seconds([sys.executable, "-c", "import trialog"])
