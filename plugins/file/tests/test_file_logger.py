@@ -476,3 +476,17 @@ def test_swapped_curve_arguments_name_the_hook_and_the_logger(tmp_path):
             getattr(logger, hook)(labels, scores, "c")  # labels first: not trixi's order
     logger.close()
     assert not (tmp_path / "plot").exists() or not list((tmp_path / "plot").iterdir())
+
+
+def test_a_configured_logger_is_callable_on_its_own(tmp_path):
+    """``exp.loggers["file"].show_value(1.0, "x")`` (trixi's docs): the logger object, not the dispatcher."""
+    from trialog import Experiment
+
+    exp = Experiment(base_dir=tmp_path, name="own", loggers={"file": "file"})
+    exp.begin_run()
+    exp.loggers["file"].show_value(1.0, "x")
+    exp.loggers["file"].show_text("Test")
+    exp.finish_run()
+    rows = read_csv(exp.run_dir / "log" / "values.csv")
+    assert [(r["name"], float(r["value"])) for r in rows] == [("x", 1.0)]
+    assert (exp.run_dir / "log" / "default.log").read_text().rstrip().endswith("Test")
