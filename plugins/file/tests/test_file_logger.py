@@ -453,7 +453,8 @@ def test_called_on_its_own_with_trixis_required_arguments_only(tmp_path):
     logger.show_image(np.zeros((4, 4)), "img")
     logger.show_barplot(np.arange(3), "bars")
     logger.show_lineplot(np.arange(5.0))  # x_vals and name have defaults (name "lineplot", as trixi)
-    logger.show_pr_curve(np.array([0.2, 0.8, 0.7, 0.1]), np.array([0, 1, 1, 0]), "pr")  # (tensor, labels)
+    scores, labels = np.array([0.2, 0.8, 0.7, 0.1]), np.array([0, 1, 1, 0])
+    logger.show_pr_curve(scores, labels, "pr", reduce_to_n_samples=100, use_sub_process=False)  # trixi's
     logger.show_embedding(np.random.default_rng(0).random((10, 3)), "emb", method="tsne")
     logger.close()
     assert (tmp_path / "log" / "default.log").read_text().count("\n") == 2
@@ -490,3 +491,20 @@ def test_a_configured_logger_is_callable_on_its_own(tmp_path):
     rows = read_csv(exp.run_dir / "log" / "values.csv")
     assert [(r["name"], float(r["value"])) for r in rows] == [("x", 1.0)]
     assert (exp.run_dir / "log" / "default.log").read_text().rstrip().endswith("Test")
+
+
+def test_swapped_curve_arguments_through_the_dispatcher_are_a_warning_naming_both(tmp_path):
+    import warnings
+
+    from trialog.dispatch import CombinedLogger
+    from trialog.errors import TrialogWarning
+
+    clog = CombinedLogger({"f": {"type": "file", "plot_every_s": None}}, run_dir=tmp_path)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        clog.show_roc_curve(np.array([0, 1, 1, 0]), np.array([0.2, 0.8, 0.7, 0.1]), "roc")  # labels first
+        clog.close()
+    warning, summary = [str(w.message) for w in caught if issubclass(w.category, TrialogWarning)]
+    assert "logger 'f' (file) failed in show_roc_curve" in warning and "1 failures" in summary
+    assert "FileLogger.show_roc_curve('roc'): labels must be 0 or 1" in warning
+    assert not (tmp_path / "plot" / "roc_00001.png").exists()
