@@ -77,8 +77,6 @@ def test_control_keywords():
     clog.show_value(5, "x", do_not_increase=True)  # count 3: due, stays at 3
     clog.show_value(6, "x")  # count 3: due again
     assert values(rec) == [0, 1, 4, 5, 6]
-    with pytest.raises(TypeError, match="bogus"):
-        clog.show_value(1, "x", bogus=True)
 
 
 def test_loggers_are_called_in_config_order():
@@ -118,6 +116,70 @@ def test_trixi_positional_calls_and_defaults():
     assert clog["l"].calls == [([1, 2], [0, 1], "curve", None), ("hello", None)]
     with pytest.raises(TypeError, match="y_vals"):
         clog.show_lineplot(name="curve", x_vals=None)
+
+
+def test_extra_keywords_reach_the_implementations_that_declare_them():
+    """trixi's **kwargs: passed to an implementation declaring the keyword (or **kwargs), ignored by others."""
+
+    class Declares:
+        background = False
+
+        def __init__(self):
+            self.calls = []
+
+        @hookimpl
+        def show_value(self, value, name, title, file_format=".png"):
+            self.calls.append((value, title, file_format))
+
+        @hookimpl
+        def show_image(self, image, name, **kwargs):
+            self.calls.append((name, kwargs))
+
+    class Background(Declares):
+        background = True
+
+    clog = CombinedLogger({"declares": Declares(), "plain": Recorder(), "bg": Background()})
+    clog.show_value(1.0, "x", title="Loss", file_format=".svg", unknown=3)
+    clog.show_value(2.0, "x")
+    clog.show_image(np.zeros((2, 2)), "img", file_format=".jpg", log_all=True)
+    clog.wait_idle()
+    for name in ("declares", "bg"):
+        assert clog[name].calls == [
+            (1.0, "Loss", ".svg"),
+            (2.0, None, ".png"),
+            ("img", {"file_format": ".jpg"}),
+        ]
+    assert values(clog["plain"]) == [1.0, 2.0]
+    with pytest.raises(TypeError, match="multiple values for argument 'name'"):
+        clog.show_image(np.zeros((2, 2)), "img", name="again")
+    clog.close()
+
+
+def test_extra_keywords_on_a_call_nobody_is_due_for_still_count():
+    clog = CombinedLogger({"every2": (Recorder, {}, 2)})
+    for i in range(4):
+        clog.show_value(i, "x", title="t")
+    assert values(clog["every2"]) == [0, 2]
+
+
+def test_the_defaults_are_the_spec_signatures():
+    """One place: the dispatcher's methods show the defaults written in LoggerSpec."""
+    import inspect
+
+    from trialog import hookspecs
+
+    for hook in hookspecs.LOGGER_HOOKS:
+        if hook == "close":
+            continue
+        method = inspect.signature(getattr(CombinedLogger, hook)).parameters
+        for param in hookspecs.LOGGER_SIGNATURES[hook].parameters.values():
+            assert method[param.name].default == param.default, (hook, param.name)
+    assert hookspecs.LOGGER_DEFAULTS["show_image_grid"] == {
+        "counter": None,
+        "title": None,
+        "nrow": 8,
+        "normalize": False,
+    }
 
 
 def test_failing_logger_warns_once_counts_disables_and_summarises():

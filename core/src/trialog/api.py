@@ -14,7 +14,10 @@ change between releases. Heavy parts load on first use, so ``import trialog.api`
 
 Groups of names:
 
-- markers: ``hookimpl``, ``hookspec``
+- markers: ``hookimpl``, ``hookspec`` (``@hookimpl`` also makes a logger hook callable on its own,
+  ``logger.show_text("Test")``, with the spec's defaults: see ``trialog.hookspecs``)
+- the logger hooks' signatures: ``LOGGER_SIGNATURES`` (hook -> its signature as written in the spec,
+  defaults included), ``LOGGER_DEFAULTS`` (hook -> {parameter: default}), the one place defaults live
 - errors: ``TrialogError``, ``ConfigError``, ``LoggerConfigError``, ``PluginError``,
   ``CheckpointError``, ``RunFolderError``, ``CorruptFileError``, ``DiskFullError``, ``TrialogWarning``
 - experiments and runs: ``Experiment``, ``Config``, ``GridSearch``, ``Run``, ``CombinedLogger``,
@@ -46,7 +49,8 @@ Groups of names:
 - plots (need ``trialog[plots]``, i.e. matplotlib): ``render`` (the module: one function per plot
   hook returning a matplotlib Figure, plus ``figure_to_array``/``figure_to_png``, ``roc``,
   ``precision_recall``, ``pca_2d``; the last five are also names here, and ``binary_labels``, the 0/1 check
-  every ROC/PR curve makes so swapped arguments are an error)
+  every ROC/PR curve makes so swapped arguments are an error). The curve helpers take scikit-learn's
+  ``(labels, scores)``; the ``show_roc_curve``/``show_pr_curve`` hooks take trixi's ``(tensor, labels, name)``
 - sweeps (for sweeper plugins): ``Sweep``, ``SweepSpec``, ``open_sweep``, ``read_sweep``, ``run_trial``
 - plugin discovery: ``plugins`` (the module: ``names``, ``find``, ``load``, ``installed``)
 - testing helpers: ``LoopbackAPI``, ``json_reply``, ``trialog_warnings``
@@ -66,6 +70,9 @@ from ._markers import hookspec as hookspec
 
 #: public name -> "module" (the attribute of the same name) or "module:" (the module itself)
 _LAZY: dict[str, str] = {
+    # the logger hooks' signatures and defaults
+    "LOGGER_SIGNATURES": "hookspecs",
+    "LOGGER_DEFAULTS": "hookspecs",
     # errors
     "TrialogError": "errors",
     "ConfigError": "errors",
@@ -186,6 +193,7 @@ if TYPE_CHECKING:  # pragma: no cover
     )
     from .experiment import RESTORE_KINDS, Experiment, RestoreContext, is_simple
     from .fileio import read_json, write_atomic, write_json
+    from .hookspecs import LOGGER_DEFAULTS, LOGGER_SIGNATURES
     from .imaging import decode_png, encode_png, make_grid, to_float_chw, to_hwc_uint8
     from .plugins import PluginHooks
     from .query import QueryError, compile_query, run_fields, search_text

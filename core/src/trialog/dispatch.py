@@ -9,6 +9,7 @@ consecutive failures; it never raises into the training loop.
 
 from __future__ import annotations
 
+import functools
 import inspect
 import threading
 import time
@@ -37,7 +38,7 @@ DEFAULT_QUEUE_SIZE = 1000
 CONTROL_KEYWORDS = frozenset({"log_all", "same_as_last", "do_not_increase"})
 #: Parameters whose values may be tensors and are converted to numpy before reaching a logger.
 ARRAY_PARAMS = frozenset(
-    {"image", "images", "array", "y_vals", "x_vals", "predictions", "labels", "features", "frames"}
+    {"image", "images", "array", "y_vals", "x_vals", "tensor", "labels", "features", "frames"}
 )
 #: Hooks whose pending items are replaced by newer ones of the same name in a background queue.
 COALESCED_HOOKS = frozenset(hookspecs.LOGGER_HOOKS) - {
@@ -49,17 +50,6 @@ COALESCED_HOOKS = frozenset(hookspecs.LOGGER_HOOKS) - {
 }
 #: Hooks never dropped from a full background queue (rare, and what users wait for).
 CRITICAL_HOOKS = frozenset(hookspecs.LIFECYCLE_HOOKS) | {"log_config", "flush", "close"}
-_DEFAULTS: dict[str, Any] = {
-    "counter": None,
-    "tag": None,
-    "title": None,
-    "labels": None,
-    "x_vals": None,
-    "nrow": 8,
-    "normalize": False,
-    "bins": 30,
-    "fps": 25,
-}
 _NEVER = float("inf")
 
 
@@ -67,7 +57,6 @@ def _spec_params(spec: type, hook: str) -> tuple[str, ...]:
     return tuple(list(inspect.signature(getattr(spec, hook)).parameters)[1:])
 
 
-_LOGGER_PARAMS = {h: _spec_params(hookspecs.LoggerSpec, h) for h in hookspecs.LOGGER_HOOKS}
 _LIFECYCLE_PARAMS = {h: _spec_params(hookspecs.LifecycleSpec, h) for h in hookspecs.LIFECYCLE_HOOKS}
 
 
@@ -101,6 +90,8 @@ class _Logger:
         self.obj = obj
         self.every = every
         self.impls: dict[str, tuple[Any, tuple[str, ...]]] = {}
+        #: hook -> (extra keyword names it declares, takes ``**kwargs``): where extra keywords go.
+        self.extras: dict[str, tuple[frozenset[str], bool]] = {}
         self.failures = 0
         self.consecutive = 0
         self.disabled = False
@@ -237,11 +228,18 @@ def _instantiate(
         ) from exc
 
 
-def _hook_impls(label: str, obj: Any) -> dict[str, tuple[Any, tuple[str, ...]]]:
-    """Validate ``obj``'s hook implementations against the specs; hook name -> (function, its parameters)."""
+def _hook_impls(
+    label: str, obj: Any
+) -> tuple[dict[str, tuple[Any, tuple[str, ...]]], dict[str, tuple[frozenset[str], bool]]]:
+    """Validate ``obj``'s hook implementations against the specs.
+
+    Returns hook name -> (function, its parameters) and hook name -> (extra keywords, ``**kwargs``);
+    the function is the implementation itself, not its direct-call wrapper (``trialog.standalone``).
+    """
     import pluggy
 
     from ._markers import PROJECT
+    from .standalone import implementation_parameters, raw_impl
 
     pm = pluggy.PluginManager(PROJECT)
     pm.add_hookspecs(hookspecs.LoggerSpec)
@@ -252,14 +250,19 @@ def _hook_impls(label: str, obj: Any) -> dict[str, tuple[Any, tuple[str, ...]]]:
     except pluggy.PluginValidationError as exc:
         raise LoggerConfigError(f"logger {label} has an invalid hook implementation: {exc}") from exc
     impls = {}
+    extras = {}
     for caller in pm.get_hookcallers(obj) or ():
         for impl in caller.get_hookimpls():
-            impls[caller.name] = (impl.function, tuple(impl.argnames))
+            function = raw_impl(impl.function)
+            impls[caller.name] = (function, tuple(impl.argnames))
+            _, _, extra, var_keyword = implementation_parameters(function)
+            if extra or var_keyword:
+                extras[caller.name] = (extra, var_keyword)
     if not impls:
         raise LoggerConfigError(
             f"logger {label} implements no trialog hook; mark its methods with @trialog.hookimpl"
         )
-    return impls
+    return impls, extras
 
 
 class CombinedLogger:
@@ -313,7 +316,12 @@ class CombinedLogger:
     ):  # what the hook methods made below look like (core/tests/test_dispatch.py checks they agree)
 
         def show_text(
-            self, text: str, name: str | None = None, counter: int | None = None, **ctl: Any
+            self,
+            text: str,
+            name: str | None = None,
+            counter: int | None = None,
+            title: str | None = None,
+            **ctl: Any,
         ) -> None: ...
         def show_image(
             self, image: Array, name: str, counter: int | None = None, title: str | None = None, **ctl: Any
@@ -343,8 +351,8 @@ class CombinedLogger:
         def show_lineplot(
             self,
             y_vals: Array,
-            x_vals: Array | None,
-            name: str,
+            x_vals: Array | None = None,
+            name: str = "lineplot",
             counter: int | None = None,
             labels: Sequence[str] | None = None,
             title: str | None = None,
@@ -391,8 +399,8 @@ class CombinedLogger:
         ) -> None: ...
         def show_pr_curve(
             self,
+            tensor: Array,
             labels: Array,
-            predictions: Array,
             name: str,
             counter: int | None = None,
             title: str | None = None,
@@ -400,8 +408,8 @@ class CombinedLogger:
         ) -> None: ...
         def show_roc_curve(
             self,
+            tensor: Array,
             labels: Array,
-            predictions: Array,
             name: str,
             counter: int | None = None,
             title: str | None = None,
@@ -436,7 +444,7 @@ class CombinedLogger:
         if background is None:
             background = bool(getattr(obj, "background", False))
         logger = _Logger(name, type_name, obj, decl.every)
-        logger.impls = _hook_impls(logger.label, obj)
+        logger.impls, logger.extras = _hook_impls(logger.label, obj)
         if background:
             # File writers declare ``queue_policy = "block"``: they wait for room instead of losing values.
             policy = decl.policy or getattr(obj, "queue_policy", DROP_OLDEST)
@@ -487,14 +495,21 @@ class CombinedLogger:
 
     # --------------------------------------------------------------- dispatch
     def show_value(
-        self, value: Any, name: str, counter: int | None = None, tag: str | None = None, **ctl: Any
-    ):
+        self,
+        value: Any,
+        name: str,
+        counter: float | None = None,
+        tag: str | None = None,
+        title: str | None = None,
+        **ctl: Any,
+    ) -> None:
         """Log a scalar to every logger due for (name, tag)."""
         state = self._value_state.get((name, tag))
         if state is not None and state[0] < state[1] and not ctl:
             state[0] += 1
             state[2] = ()
             return
+        extra = _split_extra(ctl) if ctl else None
         due = self._due("show_value", (name, tag), ctl)
         if due:
             self._deliver(
@@ -506,14 +521,13 @@ class CombinedLogger:
                     "name": name,
                     "counter": counter,
                     "tag": tag,
+                    "title": title,
                 },
+                extra,
             )
 
     def _due(self, hook: str, key: Any, ctl: Mapping[str, Any]) -> list[_Logger]:
         """The loggers due for this call, advancing the per-key count (trixi's frequency rule)."""
-        unknown = set(ctl) - CONTROL_KEYWORDS
-        if unknown:
-            raise TypeError(f"{hook}() got unexpected keyword argument(s): {', '.join(sorted(unknown))}")
         loggers = self._by_hook[hook]
         states = self._state[hook]
         state = states.get(key)
@@ -534,11 +548,20 @@ class CombinedLogger:
             state[2] = tuple(due)
         return due
 
-    def _deliver(self, due: list[_Logger], hook: str, key: Any, call: dict[str, Any]) -> None:
+    def _deliver(
+        self,
+        due: list[_Logger],
+        hook: str,
+        key: Any,
+        call: dict[str, Any],
+        extra: Mapping[str, Any] | None = None,
+    ) -> None:
         for lg in due:
             fn, params = lg.impls[hook]
             args = [call[p] for p in params]
             queue = lg.queue
+            if extra and hook in lg.extras:
+                fn = _with_extra(fn, lg.extras[hook], extra, queue is not None)
             if queue is None:
                 self._invoke(lg, hook, fn, args)
             else:
@@ -583,30 +606,33 @@ class CombinedLogger:
             )
 
     def _call(self, hook: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
-        params = _LOGGER_PARAMS[hook]
+        params = hookspecs.LOGGER_PARAMS[hook]
+        defaults = hookspecs.LOGGER_DEFAULTS[hook]
         ctl = {k: kwargs.pop(k) for k in CONTROL_KEYWORDS & kwargs.keys()}
         if len(args) > len(params):
             raise TypeError(f"{hook}() takes at most {len(params)} positional arguments ({len(args)} given)")
         call = dict(zip(params, args))
+        extra = {}
         for k, v in kwargs.items():
             if k not in params:
-                raise TypeError(
-                    f"{hook}() got an unexpected keyword argument {k!r}; it takes {', '.join(params)}"
-                )
-            if k in call:
+                extra[k] = v  # trixi's **kwargs: for the loggers that declare k (or **kwargs)
+            elif k in call:
                 raise TypeError(f"{hook}() got multiple values for argument {k!r}")
-            call[k] = v
+            else:
+                call[k] = v
         for p in params:
             if p not in call:
-                if p not in _DEFAULTS and p != "name":
-                    raise TypeError(f"{hook}() missing required argument {p!r}")
-                call[p] = _DEFAULTS.get(p)
+                if p not in defaults:
+                    raise TypeError(
+                        f"{hook}() missing required argument {p!r} (it takes {', '.join(params)})"
+                    )
+                call[p] = defaults[p]
         key = (call.get("name"), call.get("tag")) if "name" in params else None
         due = self._due(hook, key, ctl) if key is not None else self._active(hook)
         if due:
             for p in ARRAY_PARAMS.intersection(call):
                 call[p] = to_numpy(call[p])
-            self._deliver(due, hook, key, call)
+            self._deliver(due, hook, key, call, extra)
 
     def _active(self, hook: str) -> list[_Logger]:
         return [lg for lg in self._by_hook[hook] if not lg.disabled]
@@ -697,6 +723,18 @@ def _detach(value: Any) -> Any:
     return value
 
 
+def _split_extra(ctl: dict[str, Any]) -> dict[str, Any]:
+    """Take the keywords that are not the dispatcher's own out of ``ctl`` (trixi's ``**kwargs``)."""
+    return {k: ctl.pop(k) for k in [k for k in ctl if k not in CONTROL_KEYWORDS]}
+
+
+def _with_extra(fn: Any, takes: tuple[frozenset[str], bool], extra: Mapping[str, Any], copy: bool) -> Any:
+    """``fn`` with the extra keywords it declares (all of them if it takes ``**kwargs``) bound."""
+    names, var_keyword = takes
+    passed = {k: _detach(v) if copy else v for k, v in extra.items() if var_keyword or k in names}
+    return functools.partial(fn, **passed) if passed else fn
+
+
 def _make_hook_method(hook: str) -> Any:
     def method(self: CombinedLogger, *args: Any, **kwargs: Any) -> None:
         self._call(hook, args, kwargs)
@@ -705,16 +743,9 @@ def _make_hook_method(hook: str) -> Any:
     method.__name__ = hook
     method.__qualname__ = f"CombinedLogger.{hook}"
     method.__doc__ = spec.__doc__.splitlines()[0] if spec.__doc__ else None
-    names = _LOGGER_PARAMS[hook]
-    optional = {p: _DEFAULTS[p] for p in names if p in _DEFAULTS}
-    if hook == "show_text":
-        optional["name"] = None
-    # A default shows only after the last required parameter (show_lineplot's x_vals sits before name).
-    last_required = max((i for i, p in enumerate(names) if p not in optional), default=-1)
+    written = hookspecs.LOGGER_SIGNATURES[hook]  # the spec's defaults; annotations left to the stubs above
     params = [inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD)]
-    for i, p in enumerate(names):
-        default = optional[p] if i > last_required else inspect.Parameter.empty
-        params.append(inspect.Parameter(p, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=default))
+    params += [inspect.Parameter(p.name, p.kind, default=p.default) for p in written.parameters.values()]
     params.append(inspect.Parameter("ctl", inspect.Parameter.VAR_KEYWORD))
     method.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
     return method

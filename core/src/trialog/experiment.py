@@ -624,7 +624,7 @@ class Experiment:
         window.append(value)
         if plot_result and self._value_listeners:
             # the hook spec still types counter as int; float counters (trixi's) reach loggers as they are
-            self.clog.show_value(sum(window) / len(window), name, counter=counter, tag=tag)  # type: ignore[arg-type]
+            self.clog.show_value(sum(window) / len(window), name, counter=counter, tag=tag)
 
     def add_result_without_epoch(
         self,
@@ -661,7 +661,7 @@ class Experiment:
                 epoch=epoch,
             )
         if plot_result and self._value_listeners:
-            self.clog.show_value(value, name, counter=counter, tag=tag)  # type: ignore[arg-type]
+            self.clog.show_value(value, name, counter=counter, tag=tag)
 
     def get_result(self, name: str) -> Any:
         """The last value recorded under ``name`` (None when there is none)."""

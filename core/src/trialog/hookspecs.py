@@ -18,12 +18,39 @@ Example logger::
         def show_value(self, value, name, tag):
             print(self.prefix, name, tag, value)
 
+    PrintLogger().show_value(1.0, "loss")          # a direct call: tag is the spec's default, None
+
+Defaults live here, once: in the ``LoggerSpec`` signatures (``counter: int | None = None``). At import,
+each hook's written signature goes to ``LOGGER_SIGNATURES`` (and ``LOGGER_PARAMS``,
+``LOGGER_DEFAULTS``), and the spec function itself is left with every parameter required, because
+pluggy takes a parameter with a default for an optional keyword and never passes it. The dispatcher
+(``CombinedLogger``) and direct calls both fill missing arguments from ``LOGGER_DEFAULTS``.
+
+Implementations, in turn, declare the spec's parameters they use *without* defaults (a default there
+would mean pluggy never passes it; ``@hookimpl`` refuses it, naming the method). ``trialog.hookimpl``
+makes each logger-hook implementation callable on its own (``trialog.standalone``): a direct call
+``logger.show_text("Test")`` takes the spec's signature (positional arguments in the spec's order,
+the spec's defaults) while pluggy and the dispatcher still see, and call, the original function.
+
+Extra keyword arguments (trixi's ``**kwargs``: ``title=``, ``method=``, ``file_format=``, ...), in
+the dispatcher and in direct calls alike, go to an implementation that declares them as keyword
+parameters with a default, or ``**kwargs``; any other implementation does not get them (they are
+ignored, as trixi's loggers ignored what they did not use).
+
+A parameter without a default is required everywhere (``show_value(1.0)`` is a TypeError naming
+``name``, through the dispatcher or directly).
+
+To add a hook: write it in ``LoggerSpec`` with its defaults and a docstring; the dispatcher's method,
+its defaults and direct calls follow from it. Only the typed stub in ``dispatch.py``'s TYPE_CHECKING
+block repeats the signature, for type checkers (``core/tests/test_dispatch.py`` keeps the two equal).
+
 Lifecycle hooks are implemented by loggers (called through the dispatcher, like any logger hook) and
 by ``trialog.plugins`` modules (called inline, with the live experiment).
 """
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -36,28 +63,44 @@ class LoggerSpec:
     """Hooks a logger implements: trixi's logger interface."""
 
     @hookspec
-    def show_value(self, value: float, name: str, counter: int | None, tag: str | None) -> None:
-        """Log one scalar; values sharing ``tag`` belong in one plot, ``counter`` is the x position.
+    def show_value(
+        self,
+        value: float,
+        name: str,
+        counter: float | None = None,
+        tag: str | None = None,
+        title: str | None = None,
+    ) -> None:
+        """Log one scalar; values sharing ``tag`` belong in one plot, ``counter`` is the x position
+        (an int step, or a float such as trixi's ``epoch + i / len(loader)``).
+
+        ``title``: the plot's title where the logger draws one (trixi's keyword).
 
         Example: ``@hookimpl def show_value(self, value, name): self.values.setdefault(name, []).append(value)``
         """
 
     @hookspec
-    def show_text(self, text: str, name: str | None, counter: int | None) -> None:
+    def show_text(
+        self, text: str, name: str | None = None, counter: int | None = None, title: str | None = None
+    ) -> None:
         """Log a piece of text under ``name`` (None: the default text log).
 
         Example: ``@hookimpl def show_text(self, text): print(text)``
         """
 
     @hookspec
-    def show_image(self, image: Array, name: str, counter: int | None, title: str | None) -> None:
+    def show_image(
+        self, image: Array, name: str, counter: int | None = None, title: str | None = None
+    ) -> None:
         """Log one image: (H, W), (C, H, W) or (H, W, C) with C in 1, 3, 4; float in [0, 1] or uint8.
 
         Example: ``@hookimpl def show_image(self, image, name): self.images[name] = image``
         """
 
     @hookspec
-    def show_images(self, images: Array, name: str, counter: int | None, title: str | None) -> None:
+    def show_images(
+        self, images: Array, name: str, counter: int | None = None, title: str | None = None
+    ) -> None:
         """Log a batch of images (N, C, H, W), (N, H, W) or a sequence of single images.
 
         Example: ``@hookimpl def show_images(self, images, name): self.images[name] = list(images)``
@@ -68,10 +111,10 @@ class LoggerSpec:
         self,
         images: Array,
         name: str,
-        counter: int | None,
-        title: str | None,
-        nrow: int,
-        normalize: bool,
+        counter: int | None = None,
+        title: str | None = None,
+        nrow: int = 8,
+        normalize: bool = False,
     ) -> None:
         """Log a batch of images tiled as one grid image, ``nrow`` images per row.
 
@@ -80,7 +123,12 @@ class LoggerSpec:
 
     @hookspec
     def show_barplot(
-        self, array: Array, name: str, counter: int | None, labels: Sequence[str] | None, title: str | None
+        self,
+        array: Array,
+        name: str,
+        counter: int | None = None,
+        labels: Sequence[str] | None = None,
+        title: str | None = None,
     ) -> None:
         """Log a bar plot of a 1-D array (or 2-D: one group of bars per row).
 
@@ -91,11 +139,11 @@ class LoggerSpec:
     def show_lineplot(
         self,
         y_vals: Array,
-        x_vals: Array | None,
-        name: str,
-        counter: int | None,
-        labels: Sequence[str] | None,
-        title: str | None,
+        x_vals: Array | None = None,
+        name: str = "lineplot",
+        counter: int | None = None,
+        labels: Sequence[str] | None = None,
+        title: str | None = None,
     ) -> None:
         """Log a line plot; 2-D ``y_vals`` draws one line per row.
 
@@ -104,7 +152,12 @@ class LoggerSpec:
 
     @hookspec
     def show_scatterplot(
-        self, array: Array, name: str, counter: int | None, labels: Sequence[str] | None, title: str | None
+        self,
+        array: Array,
+        name: str,
+        counter: int | None = None,
+        labels: Sequence[str] | None = None,
+        title: str | None = None,
     ) -> None:
         """Log a scatter plot of an (N, 2) array.
 
@@ -113,7 +166,12 @@ class LoggerSpec:
 
     @hookspec
     def show_piechart(
-        self, array: Array, name: str, counter: int | None, labels: Sequence[str] | None, title: str | None
+        self,
+        array: Array,
+        name: str,
+        counter: int | None = None,
+        labels: Sequence[str] | None = None,
+        title: str | None = None,
     ) -> None:
         """Log a pie chart of a 1-D array of non-negative parts.
 
@@ -122,7 +180,12 @@ class LoggerSpec:
 
     @hookspec
     def show_boxplot(
-        self, array: Array, name: str, counter: int | None, labels: Sequence[str] | None, title: str | None
+        self,
+        array: Array,
+        name: str,
+        counter: int | None = None,
+        labels: Sequence[str] | None = None,
+        title: str | None = None,
     ) -> None:
         """Log a box plot: a 1-D array, or 2-D with one box per column.
 
@@ -131,7 +194,7 @@ class LoggerSpec:
 
     @hookspec
     def show_histogram(
-        self, array: Array, name: str, counter: int | None, bins: int, title: str | None
+        self, array: Array, name: str, counter: int | None = None, bins: int = 30, title: str | None = None
     ) -> None:
         """Log the histogram of an array's values.
 
@@ -139,7 +202,9 @@ class LoggerSpec:
         """
 
     @hookspec
-    def show_heatmap(self, array: Array, name: str, counter: int | None, title: str | None) -> None:
+    def show_heatmap(
+        self, array: Array, name: str, counter: int | None = None, title: str | None = None
+    ) -> None:
         """Log a 2-D array as a heat map (a confusion matrix, an attention map).
 
         Example: ``@hookimpl def show_heatmap(self, array, name): print(name, array.max())``
@@ -147,33 +212,44 @@ class LoggerSpec:
 
     @hookspec
     def show_pr_curve(
-        self, labels: Array, predictions: Array, name: str, counter: int | None, title: str | None
+        self, tensor: Array, labels: Array, name: str, counter: int | None = None, title: str | None = None
     ) -> None:
-        """Log a precision-recall curve of a binary problem (labels 0/1, predictions scores in [0, 1]).
+        """Log a precision-recall curve of a binary problem: ``tensor`` the scores, ``labels`` 0/1 (trixi's order).
 
-        Example: ``@hookimpl def show_pr_curve(self, labels, predictions): print(labels.mean())``
+        Implementations check the labels with ``trialog.api.binary_labels``, so arguments in the other
+        order are an error naming the hook and the logger, never a wrong curve.
+
+        Example: ``@hookimpl def show_pr_curve(self, tensor, labels): print(binary_labels(labels, tensor, "pr"))``
         """
 
     @hookspec
     def show_roc_curve(
-        self, labels: Array, predictions: Array, name: str, counter: int | None, title: str | None
+        self, tensor: Array, labels: Array, name: str, counter: int | None = None, title: str | None = None
     ) -> None:
-        """Log a ROC curve of a binary problem (labels 0/1, predictions scores).
+        """Log a ROC curve of a binary problem: ``tensor`` the scores, ``labels`` 0/1 (trixi's order).
 
-        Example: ``@hookimpl def show_roc_curve(self, labels, predictions): print(len(labels))``
+        Example: ``@hookimpl def show_roc_curve(self, tensor, labels): print(roc(labels, tensor)[2])``
         """
 
     @hookspec
     def show_embedding(
-        self, features: Array, name: str, counter: int | None, labels: Sequence[Any] | None, title: str | None
+        self,
+        features: Array,
+        name: str,
+        counter: int | None = None,
+        labels: Sequence[Any] | None = None,
+        title: str | None = None,
     ) -> None:
         """Log an (N, D) embedding with optional per-point labels.
+
+        trixi's ``method=`` ("tsne", ...) is an extra keyword: it reaches implementations that declare it;
+        the built-in loggers project with PCA.
 
         Example: ``@hookimpl def show_embedding(self, features, labels): print(features.shape)``
         """
 
     @hookspec
-    def show_figure(self, figure: Any, name: str, counter: int | None) -> None:
+    def show_figure(self, figure: Any, name: str, counter: int | None = None) -> None:
         """Log a matplotlib figure (render it through ``figure.canvas``, never ``pyplot``).
 
         Example: ``@hookimpl def show_figure(self, figure, name): figure.savefig(f"{name}.png")``
@@ -201,7 +277,7 @@ class LoggerSpec:
         """
 
     @hookspec
-    def show_video(self, frames: Array, name: str, counter: int | None, fps: int) -> None:
+    def show_video(self, frames: Array, name: str, counter: int | None = None, fps: int = 25) -> None:
         """Log a short video at ``fps`` frames per second: (L, H, W, C) or (L, C, H, W) frames, or a sequence
         of images (each read as by ``show_image``: when both ends could be channels, C first wins).
 
@@ -310,7 +386,29 @@ class FrameworkSpec:
         """
 
 
+def _take_defaults(spec: type) -> dict[str, inspect.Signature]:
+    """Each hook's signature as written (without ``self``); the spec function is left all-required for pluggy."""
+    signatures = {}
+    for hook, function in vars(spec).items():
+        if hook.startswith("_"):
+            continue
+        written = inspect.signature(function)
+        params = list(written.parameters.values())
+        function.__signature__ = written.replace(parameters=[p.replace(default=p.empty) for p in params])
+        signatures[hook] = written.replace(parameters=params[1:])
+    return signatures
+
+
+#: Logger hook name -> its signature as written in LoggerSpec, defaults included (without ``self``).
+LOGGER_SIGNATURES: dict[str, inspect.Signature] = _take_defaults(LoggerSpec)
 #: Logger hook names, in the order trixi documents them.
-LOGGER_HOOKS: tuple[str, ...] = tuple(n for n in vars(LoggerSpec) if not n.startswith("_"))
+LOGGER_HOOKS: tuple[str, ...] = tuple(LOGGER_SIGNATURES)
+#: Logger hook name -> its parameter names, in the spec's order (a positional call binds by it).
+LOGGER_PARAMS: dict[str, tuple[str, ...]] = {h: tuple(s.parameters) for h, s in LOGGER_SIGNATURES.items()}
+#: Logger hook name -> {parameter: default}: what a call may leave out.
+LOGGER_DEFAULTS: dict[str, dict[str, Any]] = {
+    h: {p.name: p.default for p in s.parameters.values() if p.default is not p.empty}
+    for h, s in LOGGER_SIGNATURES.items()
+}
 #: Lifecycle hook names.
 LIFECYCLE_HOOKS: tuple[str, ...] = tuple(n for n in vars(LifecycleSpec) if not n.startswith("_"))

@@ -233,7 +233,8 @@ def binary_labels(labels: Any, scores: Any, what: str) -> tuple[np.ndarray, np.n
     """``(labels as bool, scores as float)`` for a ROC or PR curve; a TrialogError unless labels are 0/1.
 
     Every logger that draws such a curve calls it, so arguments in the wrong order (scores where the
-    labels go) are an error, never a wrong curve.
+    labels go) are an error, never a wrong curve. ``what`` names the curve in the message: the hook and
+    the logger, e.g. ``"TensorBoardLogger.show_pr_curve('pr')"``.
     """
     labels = np.asarray(labels).ravel()
     scores = np.asarray(scores, dtype=float).ravel()
@@ -243,8 +244,9 @@ def binary_labels(labels: Any, scores: Any, what: str) -> tuple[np.ndarray, np.n
         )
     if not np.isin(labels, (0, 1)).all():
         raise TrialogError(
-            f"{what}: labels must be 0 or 1, got values {np.unique(labels)[:10].tolist()} (are the labels and "
-            "the predictions swapped? trialog's order is (labels, predictions, name))"
+            f"{what}: labels must be 0 or 1, got values {np.unique(labels)[:10].tolist()} (are the scores and "
+            "the labels swapped? show_roc_curve and show_pr_curve take (tensor, labels, name): the scores "
+            "first, as trixi; trialog.render's curve helpers take (labels, scores), as scikit-learn)"
         )
     return labels.astype(bool), scores
 
@@ -259,12 +261,14 @@ def _cumulative_counts(labels: np.ndarray, scores: np.ndarray) -> tuple[np.ndarr
     return tps.astype(float), fps.astype(float), scores[last_of_tie]
 
 
-def precision_recall(labels: Any, scores: Any) -> tuple[np.ndarray, np.ndarray, float]:
+def precision_recall(
+    labels: Any, scores: Any, what: str = "precision-recall"
+) -> tuple[np.ndarray, np.ndarray, float]:
     """Precision, recall (ending at recall 0, precision 1, as scikit-learn) and average precision."""
-    positives, scores = binary_labels(labels, scores, "precision-recall")
+    positives, scores = binary_labels(labels, scores, what)
     tps, fps, _ = _cumulative_counts(positives, scores)
     if tps[-1] == 0:
-        raise TrialogError("precision-recall: the labels hold no positive (1); the curve is undefined")
+        raise TrialogError(f"{what}: the labels hold no positive (1); the curve is undefined")
     precision = tps / (tps + fps)
     recall = tps / tps[-1]
     precision = np.r_[precision[::-1], 1.0]
@@ -273,21 +277,21 @@ def precision_recall(labels: Any, scores: Any) -> tuple[np.ndarray, np.ndarray, 
     return precision, recall, average_precision
 
 
-def roc(labels: Any, scores: Any) -> tuple[np.ndarray, np.ndarray, float]:
+def roc(labels: Any, scores: Any, what: str = "ROC") -> tuple[np.ndarray, np.ndarray, float]:
     """False and true positive rates (from (0, 0)) and the area under the ROC curve."""
-    positives, scores = binary_labels(labels, scores, "ROC")
+    positives, scores = binary_labels(labels, scores, what)
     tps, fps, _ = _cumulative_counts(positives, scores)
     if tps[-1] == 0 or fps[-1] == 0:
-        raise TrialogError("ROC: the labels need both classes (0 and 1); the curve is undefined")
+        raise TrialogError(f"{what}: the labels need both classes (0 and 1); the curve is undefined")
     tpr = np.r_[0.0, tps / tps[-1]]
     fpr = np.r_[0.0, fps / fps[-1]]
     trapezoid = getattr(np, "trapezoid", None) or getattr(np, "trapz")  # noqa: B009 (numpy < 2 has only trapz)
     return fpr, tpr, float(trapezoid(tpr, fpr))
 
 
-def pr_curve(labels: Any, scores: Any, title: str | None = None) -> Any:
+def pr_curve(labels: Any, scores: Any, title: str | None = None, what: str = "precision-recall") -> Any:
     """The precision-recall curve of binary ``labels`` (0/1) against ``scores``, with average precision."""
-    precision, recall, ap = precision_recall(labels, scores)
+    precision, recall, ap = precision_recall(labels, scores, what)
     fig, ax = _axes(title)
     ax.step(recall, precision, where="post", label=f"AP = {ap:.3f}")
     ax.set_xlabel("recall")
@@ -298,9 +302,9 @@ def pr_curve(labels: Any, scores: Any, title: str | None = None) -> Any:
     return fig
 
 
-def roc_curve(labels: Any, scores: Any, title: str | None = None) -> Any:
+def roc_curve(labels: Any, scores: Any, title: str | None = None, what: str = "ROC") -> Any:
     """The ROC curve of binary ``labels`` (0/1) against ``scores``, with its AUC."""
-    fpr, tpr, auc = roc(labels, scores)
+    fpr, tpr, auc = roc(labels, scores, what)
     fig, ax = _axes(title)
     ax.plot(fpr, tpr, label=f"AUC = {auc:.3f}")
     ax.plot([0, 1], [0, 1], linestyle="--", color="grey", linewidth=0.8)

@@ -363,8 +363,8 @@ PLOTS = {
     "show_boxplot": (RNG.random((20, 3)), "box", None, None, None),
     "show_histogram": (RNG.normal(size=200), "hist", None, 15, None),
     "show_heatmap": (RNG.random((3, 3)), "heat", None, None),
-    "show_pr_curve": (np.array([0, 1, 1, 0, 1]), np.array([0.1, 0.9, 0.6, 0.4, 0.3]), "pr", None, None),
-    "show_roc_curve": (np.array([0, 1, 1, 0, 1]), np.array([0.1, 0.9, 0.6, 0.4, 0.3]), "roc", None, None),
+    "show_pr_curve": (np.array([0.1, 0.9, 0.6, 0.4, 0.3]), np.array([0, 1, 1, 0, 1]), "pr", None, None),
+    "show_roc_curve": (np.array([0.1, 0.9, 0.6, 0.4, 0.3]), np.array([0, 1, 1, 0, 1]), "roc", None, None),
     "show_embedding": (RNG.random((30, 5)), "emb", None, np.arange(30) % 3, None),
 }
 
@@ -480,3 +480,71 @@ def test_show_video_writes_numbered_animated_gifs(tmp_path, logger):
     assert PIL.open(tmp_path / "img" / "walk_00001.gif").info["duration"] == 40
     gif.seek(3)
     assert np.asarray(gif.convert("RGB"))[0, 0].tolist() == [180, 180, 180]
+
+
+# ----------------------------------------------------------------------------------------- on its own
+def test_called_on_its_own_with_trixis_required_arguments_only(tmp_path):
+    """trixi's docs call a logger directly: the spec's defaults fill the rest, trixi's extra keywords pass."""
+    logger = FileLogger(folder=tmp_path)
+    logger.show_value(1.0, "x")
+    logger.show_value(2.0, "x", title="loss", file_format=".png")  # trixi's keywords: accepted, unused here
+    logger.show_text("Test")
+    logger.show_text("titled", title="notes")
+    logger.show_image(np.zeros((4, 4)), "img")
+    logger.show_barplot(np.arange(3), "bars")
+    logger.show_lineplot(np.arange(5.0))  # x_vals and name have defaults (name "lineplot", as trixi)
+    scores, labels = np.array([0.2, 0.8, 0.7, 0.1]), np.array([0, 1, 1, 0])
+    logger.show_pr_curve(scores, labels, "pr", reduce_to_n_samples=100, use_sub_process=False)  # trixi's
+    logger.show_embedding(np.random.default_rng(0).random((10, 3)), "emb", method="tsne")
+    logger.close()
+    assert (tmp_path / "log" / "default.log").read_text().count("\n") == 2
+    assert {p.name for p in (tmp_path / "plot").iterdir()} >= {
+        "bars_00001.png",
+        "lineplot_00001.png",
+        "pr_00001.png",
+        "emb_00001.png",
+    }
+    assert [p.name for p in (tmp_path / "img").iterdir()] == ["img_00001.png"]
+    with pytest.raises(TypeError, match="missing required argument 'name'"):
+        logger.show_value(1.0)
+
+
+def test_swapped_curve_arguments_name_the_hook_and_the_logger(tmp_path):
+    logger = FileLogger(folder=tmp_path)
+    labels, scores = np.array([0, 1, 1, 0]), np.array([0.2, 0.8, 0.7, 0.1])
+    for hook in ("show_pr_curve", "show_roc_curve"):
+        with pytest.raises(TrialogError, match=rf"FileLogger.{hook}\('c'\): labels must be 0 or 1.*swapped"):
+            getattr(logger, hook)(labels, scores, "c")  # labels first: not trixi's order
+    logger.close()
+    assert not (tmp_path / "plot").exists() or not list((tmp_path / "plot").iterdir())
+
+
+def test_a_configured_logger_is_callable_on_its_own(tmp_path):
+    """``exp.loggers["file"].show_value(1.0, "x")`` (trixi's docs): the logger object, not the dispatcher."""
+    from trialog import Experiment
+
+    exp = Experiment(base_dir=tmp_path, name="own", loggers={"file": "file"})
+    exp.begin_run()
+    exp.loggers["file"].show_value(1.0, "x")
+    exp.loggers["file"].show_text("Test")
+    exp.finish_run()
+    rows = read_csv(exp.run_dir / "log" / "values.csv")
+    assert [(r["name"], float(r["value"])) for r in rows] == [("x", 1.0)]
+    assert (exp.run_dir / "log" / "default.log").read_text().rstrip().endswith("Test")
+
+
+def test_swapped_curve_arguments_through_the_dispatcher_are_a_warning_naming_both(tmp_path):
+    import warnings
+
+    from trialog.dispatch import CombinedLogger
+    from trialog.errors import TrialogWarning
+
+    clog = CombinedLogger({"f": {"type": "file", "plot_every_s": None}}, run_dir=tmp_path)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        clog.show_roc_curve(np.array([0, 1, 1, 0]), np.array([0.2, 0.8, 0.7, 0.1]), "roc")  # labels first
+        clog.close()
+    warning, summary = [str(w.message) for w in caught if issubclass(w.category, TrialogWarning)]
+    assert "logger 'f' (file) failed in show_roc_curve" in warning and "1 failures" in summary
+    assert "FileLogger.show_roc_curve('roc'): labels must be 0 or 1" in warning
+    assert not (tmp_path / "plot" / "roc_00001.png").exists()

@@ -32,7 +32,7 @@ from trialog_notify import (
     scrub,
 )
 
-from trialog.api import CombinedLogger, LoggerConfigError, TrialogWarning
+from trialog.api import CombinedLogger, LoggerConfigError, TrialogError, TrialogWarning
 
 
 class Boom(Exception):
@@ -371,3 +371,18 @@ def test_transport_options_are_checked_by_name(timeout, retries, match):
 
     with pytest.raises(LoggerConfigError, match=rf"chat logger: {match} must be"):
         check_transport("chat", timeout, retries)
+
+
+def test_called_on_its_own_with_trixis_required_arguments_only():
+    """A notifier called directly (no dispatcher): the spec's defaults fill what trixi leaves out."""
+    notifier = MemoryNotifier(title="exp")
+    notifier.show_text("Test")
+    notifier.show_text("titled", "notes", title="unused")  # trixi's keyword: accepted
+    notifier.show_image(IMAGE, "img")
+    notifier.show_roc_curve(np.array([0.2, 0.8, 0.7, 0.1]), np.array([0, 1, 1, 0]), "roc")  # (tensor, labels)
+    with pytest.raises(TrialogError, match=r"MemoryNotifier.show_pr_curve\('pr'\): labels must be 0 or 1"):
+        notifier.show_pr_curve(np.array([0, 1, 1, 0]), np.array([0.2, 0.8, 0.7, 0.1]), "pr")  # labels first
+    notifier.close()
+    text, titled, image, roc = notifier.live()
+    assert text == "exp: Test" and titled == "exp · notes: titled"
+    assert image[1] == "img.png" and roc[1] == "roc.png"

@@ -436,3 +436,17 @@ def test_token_never_reaches_the_run_folder(tmp_path, monkeypatch):
         data = path.read_bytes()
         assert b"xoxb-1111-2222" not in data, path
     assert b"invalid_auth" in (exp.log_dir / "debug.log").read_bytes()
+
+
+def test_called_on_its_own_with_trixis_required_arguments_only(fake, token):
+    """trixi's SlackMessageLogger was called directly: show_text("Test"), show_value(1.0, "x"), ..."""
+    logger = SlackLogger(channel="C0000001", base_url=fake.url, retries=1, min_interval=0.0)
+    logger.show_text("Test")
+    logger.show_text("titled", title="ignored by Slack")  # trixi's keyword: accepted
+    logger.show_image(IMAGE, "sample")
+    logger.show_value(1.0, "x")
+    logger.show_roc_curve(np.array([0.2, 0.8, 0.7, 0.1]), np.array([0, 1, 1, 0]), "roc")  # (tensor, labels)
+    logger.close()
+    texts = [m.text for m in fake.live_messages()]
+    assert any(t.endswith("Test") for t in texts) and any(t.endswith("titled") for t in texts)
+    assert {"sample.png", "roc.png"} <= {f.filename for f in fake.live_files()}

@@ -364,3 +364,17 @@ def test_token_never_reaches_the_run_folder(tmp_path, monkeypatch):
     for path in files:
         assert b"WRONG-token-for-leak-check" not in path.read_bytes(), path
         assert b"right-token-for-leak-check" not in path.read_bytes(), path
+
+
+def test_called_on_its_own_with_trixis_required_arguments_only(fake, token):
+    """trixi's TelegramMessageLogger was called directly: show_text("Test"), show_image(img, "name"), ..."""
+    logger = TelegramLogger(chat_id=4242, base_url=fake.base_url, retries=1)
+    logger.show_text("Test")
+    logger.show_text("titled", title="ignored by Telegram")  # trixi's keyword: accepted
+    logger.show_image(IMAGE, "sample")
+    logger.show_value(1.0, "x")
+    logger.show_pr_curve(np.array([0.2, 0.8, 0.7, 0.1]), np.array([0, 1, 1, 0]), "pr")  # (tensor, labels)
+    logger.close()
+    texts = [m.text for m in fake.live("text")]
+    assert any(t.endswith("Test") for t in texts) and any(t.endswith("titled") for t in texts)
+    assert {"sample.png", "pr.png"} <= {m.filename for m in fake.live("photo")}

@@ -48,8 +48,8 @@ def test_everything_arrives_through_the_combined_logger(tmp_path):
         clog.show_heatmap(rng.random((4, 4)), "confusion")
         labels = rng.integers(0, 2, 200)
         scores = np.clip(labels * 0.6 + rng.random(200) * 0.5, 0, 1)
-        clog.show_pr_curve(labels, scores, "pr")
-        clog.show_roc_curve(labels, scores, "roc")
+        clog.show_pr_curve(scores, labels, "pr")  # trixi's order: the scores, then the labels
+        clog.show_roc_curve(scores, labels, "roc")
         clog.show_embedding(rng.random((30, 5)), "emb", labels=[i % 3 for i in range(30)])
         clog.log_config({"lr": 0.1, "model": {"depth": 3, "act": "relu"}, "aug": True})
         clog.lifecycle("on_run_end", run={"name": "r1"}, summary={"loss": {"last": 0.2, "min": 0.2}})
@@ -176,11 +176,39 @@ def test_pr_curve_with_swapped_arguments_is_an_error_never_a_wrong_curve(tmp_pat
     logger = TensorBoardLogger(logdir=tmp_path)
     labels = np.array([0, 1, 1, 0, 1])
     scores = np.array([0.1, 0.8, 0.6, 0.3, 0.9])
-    with pytest.raises(TrialogError, match=r"labels must be 0 or 1.*swapped"):
-        logger.show_pr_curve(scores, labels, "pr", 0)  # trixi's (scores, labels) order
-    logger.show_pr_curve(labels, scores, "pr", 0)
+    with pytest.raises(
+        TrialogError, match=r"TensorBoardLogger.show_pr_curve\('pr'\): labels must be 0 or 1.*swapped"
+    ):
+        logger.show_pr_curve(labels, scores, "pr", 0)  # the labels first: the old native order
+    with pytest.raises(TrialogError, match=r"TensorBoardLogger.show_pr_curve\('pr'\).*scores in \[0, 1\]"):
+        logger.show_pr_curve(scores * 4 - 2, labels, "pr", 0)  # logits: never clipped into a wrong curve
+    logger.show_pr_curve(scores, labels, "pr")  # trixi's (tensor, labels, name), counter by default
     logger.close()
-    assert "pr" in _read(tmp_path).Tags()["tensors"]
+    events = _read(tmp_path)
+    assert "pr" in events.Tags()["tensors"]
+    (event,) = events.Tensors("pr")
+    from tensorboard.util import tensor_util
+
+    true_pos, false_pos = tensor_util.make_ndarray(event.tensor_proto)[:2, 0]  # at threshold 0: all positive
+    assert (true_pos, false_pos) == (3, 2)
+
+
+def test_called_on_its_own_with_trixis_required_arguments_only(tmp_path):
+    """As trixi's docs: ``TensorBoardLogger(folder).show_text("Test")``; the spec's defaults fill the rest."""
+    logger = TensorBoardLogger(tmp_path)
+    logger.show_text("Test")
+    logger.show_value(1.0, "x")
+    logger.show_value(2.0, "x", title="loss")  # trixi's keyword: accepted
+    logger.show_image(np.zeros((3, 4, 4)), "img")
+    logger.show_histogram(np.arange(10.0), "h")
+    logger.show_roc_curve(np.array([0.2, 0.8, 0.7, 0.1]), np.array([0, 1, 1, 0]), "roc")
+    logger.show_embedding(np.random.default_rng(0).random((8, 3)), "emb", method="tsne", n_dims=2)
+    logger.close()
+    events = _read(tmp_path / "save" / "tensorboard")
+    assert _scalars(events, "x") == [(0, 1.0), (1, 2.0)]
+    tags = events.Tags()
+    assert "img" in tags["images"] and "roc" in tags["images"] and "h" in tags["histograms"]
+    assert "text/text_summary" in tags["tensors"]  # show_text's name defaults to None: the default text log
 
 
 def test_show_video_is_an_animated_gif_image_summary(tmp_path):

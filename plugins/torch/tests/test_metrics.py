@@ -178,12 +178,13 @@ def test_roc_metric_from_logits_renders_curves() -> None:
     seen = []
 
     class Log:
-        def show_roc_curve(self, labels, predictions, name, counter, title):
+        def show_roc_curve(self, tensor, labels, name, counter, title):
             seen.append(name)
 
-        def show_pr_curve(self, labels, predictions, name, counter, title):
+        def show_pr_curve(self, tensor, labels, name, counter, title):
             seen.append(name)
-            np.testing.assert_allclose(predictions, torch.sigmoid(logits).numpy(), rtol=1e-6)
+            np.testing.assert_allclose(tensor, torch.sigmoid(logits).numpy(), rtol=1e-6)
+            np.testing.assert_array_equal(labels, [0, 0, 1, 1])
 
     metric.render(Log(), "val/", 0)
     assert seen == ["val/roc_curve", "val/pr_curve"]

@@ -13,7 +13,7 @@ import requests
 from trialog_visdom import VisdomLogger
 from trialog_visdom.server import is_ready, start_server, stop_server
 
-from trialog.api import CombinedLogger, LoggerConfigError, TrialogWarning
+from trialog.api import CombinedLogger, LoggerConfigError, TrialogError, TrialogWarning
 
 
 def _reuse_port_socket(port: int = 0) -> socket.socket:
@@ -124,8 +124,8 @@ def test_hooks_and_extras_arrive_through_the_combined_logger(shared_server, tmp_
         clog.show_heatmap(np.arange(12.0).reshape(3, 4), "heat")
         labels = np.r_[np.zeros(50, int), np.ones(50, int)]
         scores = np.r_[rng.random(50) * 0.6, 0.4 + rng.random(50) * 0.6]
-        clog.show_pr_curve(labels, scores, "pr")
-        clog.show_roc_curve(labels, scores, "roc")
+        clog.show_pr_curve(scores, labels, "pr")  # trixi's order: the scores, then the labels
+        clog.show_roc_curve(scores, labels, "roc")
         clog.show_embedding(rng.random((30, 6)), "emb", labels=[i % 3 for i in range(30)])
         clog.log_config({"lr": 0.1})
         vis = clog["vis"]
@@ -135,7 +135,7 @@ def test_hooks_and_extras_arrive_through_the_combined_logger(shared_server, tmp_
         vis.show_svg('<svg width="4" height="4"><rect width="4" height="4"/></svg>')
         vis.show_histogram_3d(rng.normal(size=100), bins=10)
         vis.show_classification_metrics(
-            rng.integers(0, 3, 60), rng.random((60, 3)), class_names=["a", "b", "c"]
+            rng.random((60, 3)), rng.integers(0, 3, 60), class_names=["a", "b", "c"]  # (tensor, labels)
         )
         vis.plot_model_statistics(_ArrayModel(), "net")
         assert clog.wait_idle() and vis.wait_idle()
@@ -263,15 +263,29 @@ def test_option_errors():
         CombinedLogger({"vis": {"type": "visdom", "host": "x"}})
 
 
-def test_tsne_embedding(shared_server):
+@pytest.mark.parametrize("how", ["option", "trixi's method keyword"])
+def test_tsne_embedding(shared_server, how):
     pytest.importorskip("sklearn")
-    vis = VisdomLogger(server="http://127.0.0.1", port=shared_server.port, env="t4", embedding_method="tsne")
+    option = {"embedding_method": "tsne"} if how == "option" else {}
+    vis = VisdomLogger(server="http://127.0.0.1", port=shared_server.port, env="t4", **option)
     features = np.r_[np.zeros((15, 4)), np.ones((15, 4)) * 10] + np.random.default_rng(0).random((30, 4))
-    vis.show_embedding(features, "emb", ["a"] * 15 + ["b"] * 15, None)
+    keyword = {} if how == "option" else {"method": "tsne"}
+    vis.show_embedding(features, "emb", labels=["a"] * 15 + ["b"] * 15, **keyword)
     windows = _windows(shared_server.port, "t4")
     vis.close()
     traces = windows["emb"]["content"]["data"]
     assert [t["name"] for t in traces] == ["a", "b"] and [len(t["x"]) for t in traces] == [15, 15]
+
+
+def test_an_unknown_embedding_method_is_named(shared_server):
+    vis = VisdomLogger(server="http://127.0.0.1", port=shared_server.port, env="t5")
+    try:
+        with pytest.raises(
+            ValueError, match=r"VisdomLogger.show_embedding\('emb'\): method must be 'pca' or 'tsne'"
+        ):
+            vis.show_embedding(np.zeros((4, 3)), "emb", method="isomap")
+    finally:
+        vis.close()
 
 
 def test_start_server_refuses_a_port_in_use(tmp_path, closed_port):
@@ -380,3 +394,23 @@ def test_trixis_visdom_diagnostics_arrive_through_the_hooks(shared_server, tmp_p
     assert windows["net_gradient_flow"]["content"]["data"][0]["x"] == ["0.weight", "2.weight"]
     assert "0: Linear [16 params] -&gt; (2, 4)" in windows["net_structure"]["content"]
     assert windows["saliency"]["type"] == "image"
+
+
+def test_called_on_its_own_with_trixis_required_arguments_only(shared_server):
+    """As trixi's docs: a VisdomLogger called directly, positional arguments in the spec's order."""
+    vis = VisdomLogger(server="http://127.0.0.1", port=shared_server.port, env="t6")
+    vis.show_value(1.0, "x")
+    vis.show_value(2.0, "x", None, None, "loss")  # the spec's order: counter, tag, title
+    vis.show_text("Test")
+    vis.show_image(
+        np.zeros((3, 4, 4)), "img", None, "an image"
+    )  # counter, then title (visdom takes no counter)
+    vis.show_lineplot(np.arange(5.0))
+    vis.show_pr_curve(np.array([0.2, 0.8, 0.7, 0.1]), np.array([0, 1, 1, 0]), "pr")  # (tensor, labels, name)
+    with pytest.raises(TrialogError, match=r"VisdomLogger.show_roc_curve\('roc'\): labels must be 0 or 1"):
+        vis.show_roc_curve(np.array([0, 1, 1, 0]), np.array([0.2, 0.8, 0.7, 0.1]), "roc")  # labels first
+    vis.close()
+    windows = _windows(shared_server.port, "t6")
+    assert {"x", "img", "lineplot", "pr"} <= set(windows) and "roc" not in windows
+    assert windows["img"]["title"] == "an image"
+    assert any("Test" in str(w["content"]) for w in windows.values())

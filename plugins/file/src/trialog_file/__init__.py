@@ -530,21 +530,23 @@ class FileLogger:
 
     @hookimpl
     def show_pr_curve(
-        self, labels: Any, predictions: Any, name: str, counter: int | None, title: str | None
+        self, tensor: Any, labels: Any, name: str, counter: int | None, title: str | None
     ) -> None:
-        """Draw a precision-recall curve to ``plot/<name>_<counter>.png``."""
+        """Draw a precision-recall curve of scores ``tensor`` against 0/1 ``labels`` to ``plot/<name>_<counter>.png``."""
         from trialog.api import render
 
-        self._save_figure(name, counter, render.pr_curve(labels, predictions, title or name))
+        what = f"FileLogger.show_pr_curve({name!r})"
+        self._save_figure(name, counter, render.pr_curve(labels, tensor, title or name, what))
 
     @hookimpl
     def show_roc_curve(
-        self, labels: Any, predictions: Any, name: str, counter: int | None, title: str | None
+        self, tensor: Any, labels: Any, name: str, counter: int | None, title: str | None
     ) -> None:
-        """Draw a ROC curve to ``plot/<name>_<counter>.png``."""
+        """Draw a ROC curve of scores ``tensor`` against 0/1 ``labels`` to ``plot/<name>_<counter>.png``."""
         from trialog.api import render
 
-        self._save_figure(name, counter, render.roc_curve(labels, predictions, title or name))
+        what = f"FileLogger.show_roc_curve({name!r})"
+        self._save_figure(name, counter, render.roc_curve(labels, tensor, title or name, what))
 
     @hookimpl
     def show_embedding(

@@ -735,15 +735,17 @@ class Notifier(abc.ABC):
 
     @hookimpl
     def show_pr_curve(
-        self, labels: Any, predictions: Any, name: str, counter: int | None, title: str | None
+        self, tensor: Any, labels: Any, name: str, counter: int | None, title: str | None
     ) -> None:
-        self._post_plot("show_pr_curve", name, counter, "pr_curve", labels, predictions, title or name)
+        what = f"{type(self).__name__}.show_pr_curve({name!r})"
+        self._post_plot("show_pr_curve", name, counter, "pr_curve", labels, tensor, title or name, what)
 
     @hookimpl
     def show_roc_curve(
-        self, labels: Any, predictions: Any, name: str, counter: int | None, title: str | None
+        self, tensor: Any, labels: Any, name: str, counter: int | None, title: str | None
     ) -> None:
-        self._post_plot("show_roc_curve", name, counter, "roc_curve", labels, predictions, title or name)
+        what = f"{type(self).__name__}.show_roc_curve({name!r})"
+        self._post_plot("show_roc_curve", name, counter, "roc_curve", labels, tensor, title or name, what)
 
     @hookimpl
     def show_embedding(

@@ -373,26 +373,33 @@ class TensorBoardLogger:
         self._write(histogram(name, values, int(bins)), self._step("histogram", name, counter))
 
     @hookimpl
-    def show_pr_curve(self, labels: Any, predictions: Any, name: str, counter: int | None) -> None:
+    def show_pr_curve(self, tensor: Any, labels: Any, name: str, counter: int | None) -> None:
+        """TensorBoard's PR curve of probabilities ``tensor`` against 0/1 ``labels`` (both checked, never clipped)."""
         import numpy as np
         from tensorboardX.summary import pr_curve
 
-        from trialog.api import binary_labels
+        from trialog.api import TrialogError, binary_labels
 
-        positives, scores = binary_labels(labels, predictions, f"PR curve {name!r}")
-        summary = pr_curve(
-            name, positives.astype(np.int64), np.clip(scores, 0.0, 1.0), num_thresholds=self.num_thresholds
-        )
+        what = f"TensorBoardLogger.show_pr_curve({name!r})"
+        positives, scores = binary_labels(labels, tensor, what)
+        if not ((scores >= 0.0) & (scores <= 1.0)).all():  # TensorBoard's thresholds span [0, 1] only
+            raise TrialogError(
+                f"{what}: TensorBoard's PR curve needs scores in [0, 1] (probabilities), got "
+                f"{np.nanmin(scores):.3g} .. {np.nanmax(scores):.3g}; apply a sigmoid or softmax first"
+            )
+        summary = pr_curve(name, positives.astype(np.int64), scores, num_thresholds=self.num_thresholds)
         self._write(summary, self._step("pr", name, counter))
 
     @hookimpl
     def show_roc_curve(
-        self, labels: Any, predictions: Any, name: str, counter: int | None, title: str | None
+        self, tensor: Any, labels: Any, name: str, counter: int | None, title: str | None
     ) -> None:
         """TensorBoard has no ROC plugin: the curve (with its AUC) is drawn and logged as an image."""
         from trialog.api import render
 
-        figure = render.roc_curve(labels, predictions, title or name)
+        figure = render.roc_curve(
+            labels, tensor, title or name, f"TensorBoardLogger.show_roc_curve({name!r})"
+        )
         self._figure(name, figure, self._step("plot", name, counter))
 
     @hookimpl

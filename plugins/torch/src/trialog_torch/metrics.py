@@ -424,10 +424,13 @@ class RocAuc(Metric):
     def render(self, log: Any, prefix: str, counter: int | None) -> None:
         scores, labels = self._data()
         if scores.size:
+            # Keywords: the hooks take trixi's (tensor, labels, name) order.
             log.show_roc_curve(
-                labels, scores, name=f"{prefix}roc_curve", counter=counter, title=f"{prefix}ROC"
+                tensor=scores, labels=labels, name=f"{prefix}roc_curve", counter=counter, title=f"{prefix}ROC"
             )
-            log.show_pr_curve(labels, scores, name=f"{prefix}pr_curve", counter=counter, title=f"{prefix}PR")
+            log.show_pr_curve(
+                tensor=scores, labels=labels, name=f"{prefix}pr_curve", counter=counter, title=f"{prefix}PR"
+            )
 
 
 def _paired(output: torch.Tensor, target: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

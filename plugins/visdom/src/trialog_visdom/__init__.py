@@ -334,8 +334,8 @@ class VisdomLogger:
         chw = np.ascontiguousarray(hwc.transpose(2, 0, 1))
         self._request(lambda: self._vis.image(chw, win=name, env=self.env, opts=self._opts(name, title)))
 
-    def _project(self, features: np.ndarray) -> np.ndarray:
-        if self.embedding_method == "tsne":
+    def _project(self, features: np.ndarray, method: str) -> np.ndarray:
+        if method == "tsne":
             from sklearn.manifold import TSNE
 
             perplexity = max(1.0, min(30.0, (features.shape[0] - 1) / 3))
@@ -487,31 +487,45 @@ class VisdomLogger:
         self._request(lambda: self._vis.heatmap(data, win=name, env=self.env, opts=self._opts(name, title)))
 
     @hookimpl
-    def show_pr_curve(self, labels: Any, predictions: Any, name: str, title: str | None) -> None:
+    def show_pr_curve(self, tensor: Any, labels: Any, name: str, title: str | None) -> None:
         from trialog.api import precision_recall
 
-        precision, recall, ap = precision_recall(labels, predictions)
+        precision, recall, ap = precision_recall(labels, tensor, f"VisdomLogger.show_pr_curve({name!r})")
         opts = self._opts(name, f"{title or name} (AP {ap:.3f})", xlabel="recall", ylabel="precision")
         self._request(lambda: self._vis.line(Y=precision, X=recall, win=name, env=self.env, opts=opts))
 
     @hookimpl
-    def show_roc_curve(self, labels: Any, predictions: Any, name: str, title: str | None) -> None:
+    def show_roc_curve(self, tensor: Any, labels: Any, name: str, title: str | None) -> None:
         from trialog.api import roc
 
-        fpr, tpr, auc = roc(labels, predictions)
+        fpr, tpr, auc = roc(labels, tensor, f"VisdomLogger.show_roc_curve({name!r})")
         opts = self._opts(name, f"{title or name} (AUC {auc:.3f})", xlabel="false positive rate",
                           ylabel="true positive rate")  # fmt: skip
         self._request(lambda: self._vis.line(Y=tpr, X=fpr, win=name, env=self.env, opts=opts))
 
     @hookimpl
     def show_embedding(
-        self, features: Any, name: str, labels: Sequence[Any] | None, title: str | None
+        self,
+        features: Any,
+        name: str,
+        labels: Sequence[Any] | None,
+        title: str | None,
+        method: str | None = None,
     ) -> None:
-        """(N, D) features projected to 2-D (PCA, or t-SNE with ``embedding_method="tsne"``), coloured by label."""
+        """(N, D) features projected to 2-D (PCA, or t-SNE with ``embedding_method="tsne"``), coloured by label.
+
+        ``method`` (trixi's keyword, ``"pca"`` or ``"tsne"``) overrides ``embedding_method`` for this call.
+        """
+        method = self.embedding_method if method is None else method
+        if method not in ("pca", "tsne"):
+            raise ValueError(
+                f"VisdomLogger.show_embedding({name!r}): method must be 'pca' or 'tsne', got {method!r} "
+                "(trixi's other manifold methods are not provided)"
+            )
         data = np.asarray(features, dtype=float)
         if data.ndim != 2:
             raise ValueError(f"embedding {name!r} must be (N, D), got shape {data.shape}")
-        points = self._project(data)
+        points = self._project(data, method)
         classes, legend = self._classes(labels, points.shape[0])
         opts = self._opts(name, title, legend=legend, markersize=5)
         self._request(lambda: self._vis.scatter(points, classes, win=name, env=self.env, opts=opts))
@@ -606,17 +620,18 @@ class VisdomLogger:
 
     def show_classification_metrics(
         self,
+        tensor: Any,
         labels: Any,
-        predictions: Any,
         name: str = "classification",
         metrics: Sequence[str] = ("roc", "pr"),
         class_names: Sequence[str] | None = None,
     ) -> None:
-        """ROC and/or PR curves: binary scores (N,), or (N, K) class scores drawn one-vs-rest per class."""
+        """ROC and/or PR curves of scores ``tensor`` against ``labels`` (trixi's order, as the curve hooks):
+        binary scores (N,), or (N, K) class scores drawn one-vs-rest per class."""
         from trialog.api import precision_recall, roc
 
         truth = _numpy(labels).ravel()
-        scores = _numpy(predictions).astype(float)
+        scores = _numpy(tensor).astype(float)
         columns = [(None, truth, scores.ravel())] if scores.ndim == 1 else [
             (class_names[k] if class_names else str(k), (truth == k).astype(int), scores[:, k])
             for k in range(scores.shape[1])

@@ -33,7 +33,7 @@ def backend(module: str, distribution: str, where: str) -> Any:
 def curve_arguments(tensor: Any, labels: Any) -> dict[str, Any]:
     """trixi's ``show_roc_curve`` / ``show_pr_curve`` arguments (scores ``tensor``, ``labels``) as the
     curve hooks' keywords: the one place that knows those hooks' parameter names."""
-    return {"labels": labels, "predictions": tensor}
+    return {"tensor": tensor, "labels": labels}
 
 
 def refuse(method: str, options: Mapping[str, Any], allowed: Iterable[str] = ()) -> None:
