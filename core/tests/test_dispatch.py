@@ -139,7 +139,8 @@ def test_extra_keywords_reach_the_implementations_that_declare_them():
         background = True
 
     clog = CombinedLogger({"declares": Declares(), "plain": Recorder(), "bg": Background()})
-    clog.show_value(1.0, "x", title="Loss", file_format=".svg", unknown=3)
+    with pytest.warns(TrialogWarning, match=r"show_value\(\) got the keyword 'unknown'.*it is ignored"):
+        clog.show_value(1.0, "x", title="Loss", file_format=".svg", unknown=3)  # file_format: declared
     clog.show_value(2.0, "x")
     clog.show_image(np.zeros((2, 2)), "img", file_format=".jpg", log_all=True)
     clog.wait_idle()
@@ -152,6 +153,21 @@ def test_extra_keywords_reach_the_implementations_that_declare_them():
     assert values(clog["plain"]) == [1.0, 2.0]
     with pytest.raises(TypeError, match="multiple values for argument 'name'"):
         clog.show_image(np.zeros((2, 2)), "img", name="again")
+    clog.close()
+
+
+def test_a_keyword_no_logger_takes_is_named_once():
+    """A typo (``coutner=``) is not an error (trixi passed **kwargs on) but never vanishes unsaid."""
+    clog = CombinedLogger({"plain": Recorder()})
+    with pytest.warns(TrialogWarning) as warned:
+        for i in range(3):
+            clog.show_value(i, "x", coutner=i)
+            clog.show_text("t", colour="red")
+    messages = [str(w.message) for w in warned]
+    assert len(messages) == 2
+    assert "show_value() got the keyword 'coutner'" in messages[0] and "plain" in messages[0]
+    assert "show_text() got the keyword 'colour'" in messages[1]
+    assert values(clog["plain"]) == [0, 1, 2]
     clog.close()
 
 

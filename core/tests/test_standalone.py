@@ -96,12 +96,31 @@ def test_pluggy_sees_the_implementations_own_parameters():
     logger = Partial()
     pm.register(logger)
     impls = {c.name: c.get_hookimpls()[0] for c in pm.get_hookcallers(logger)}
-    assert impls["show_image"].argnames == ("title", "image")
-    assert impls["show_histogram"].argnames == ("array", "bins")
+    # pluggy sees the spec's parameters in the spec's order (it passes them all), whatever pluggy version
+    assert impls["show_image"].argnames == ("image", "name", "counter", "title")
+    assert impls["show_histogram"].argnames == ("array", "name", "counter", "bins", "title")
     # The spec is all-required for pluggy; its defaults are kept in LOGGER_SIGNATURES.
     assert pm.hook.show_value.spec.argnames == ("value", "name", "counter", "tag", "title")
     assert str(hookspecs.LOGGER_SIGNATURES["show_value"]).startswith("(value: 'float', name: 'str', counter")
-    assert inspect.signature(Partial.show_value).parameters.keys() == {"self", "value", "name", "tag"}
+    assert list(inspect.signature(Partial.show_value).parameters) == [
+        "self",
+        "value",
+        "name",
+        "counter",
+        "tag",
+        "title",
+    ]
+
+
+def test_a_hook_call_through_pluggy_reaches_the_implementation_in_its_own_order():
+    """The implementation declares (title, image): pluggy's call must not scramble them."""
+    pm = pluggy.PluginManager("trialog")
+    pm.add_hookspecs(hookspecs.LoggerSpec)
+    logger = Partial()
+    pm.register(logger)
+    pm.hook.show_image(image="pixels", name="n", counter=None, title="T")
+    pm.hook.show_value(value=1.0, name="loss", counter=7, tag="train", title=None)
+    assert logger.calls[-2:] == [("image", "pixels", "T"), ("value", 1.0, "loss", "train")]
 
 
 def test_the_dispatcher_calls_the_implementation_not_the_wrapper():

@@ -127,6 +127,34 @@ def test_a_forked_child_saves_and_loads_checkpoints(tmp_path):
     assert child.exitcode == 0
 
 
+ATEXIT_SAVE = """
+import atexit, sys
+import numpy as np
+from trialog.checkpoint import CheckpointManager
+
+def last_words():
+    mgr = CheckpointManager(sys.argv[1])
+    mgr.save({"w": np.arange(1_000_000.0), "small": np.arange(3)}, step=9)
+    state, _ = mgr.load()
+    print("saved", int(state["w"][-1]), int(state["small"][-1]))
+
+CheckpointManager(sys.argv[1] + "-warm").save({"w": np.arange(1_000_000.0)}, step=1)  # helper threads exist
+atexit.register(last_words)
+"""
+
+
+def test_a_checkpoint_saved_and_loaded_in_an_atexit_handler(tmp_path):
+    """At interpreter exit no thread takes new work: the CRCs and the checksum are computed inline."""
+    done = subprocess.run(
+        [sys.executable, "-c", ATEXIT_SAVE, str(tmp_path / "ck")],
+        capture_output=True,
+        text=True,
+        timeout=HANG,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["saved", "999999", "2"], done.stderr
+
+
 class PathOnlyFormat:
     """A third-party format that only knows paths: the manager hashes its file after it is written."""
 

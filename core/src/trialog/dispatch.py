@@ -254,8 +254,9 @@ def _hook_impls(
     for caller in pm.get_hookcallers(obj) or ():
         for impl in caller.get_hookimpls():
             function = raw_impl(impl.function)
-            impls[caller.name] = (function, tuple(impl.argnames))
-            _, _, extra, var_keyword = implementation_parameters(function)
+            # the implementation's own parameters (pluggy sees a direct-call wrapper's: the spec's, all of them)
+            _, passed, extra, var_keyword = implementation_parameters(function)
+            impls[caller.name] = (function, passed)
             if extra or var_keyword:
                 extras[caller.name] = (extra, var_keyword)
     if not impls:
@@ -292,6 +293,7 @@ class CombinedLogger:
         self.max_failures = max_failures
         self.drain_timeout = drain_timeout
         self._loggers: list[_Logger] = []
+        self._unused_keywords: set[tuple[str, str]] = set()  # (hook, keyword) already warned about
         self._closed = False
         self._summary: dict[str, Any] = {}
         self._by_hook: dict[str, list[_Logger]] = {}
@@ -510,6 +512,8 @@ class CombinedLogger:
             state[2] = ()
             return
         extra = _split_extra(ctl) if ctl else None
+        if extra:
+            self._note_unused("show_value", extra)
         due = self._due("show_value", (name, tag), ctl)
         if due:
             self._deliver(
@@ -605,6 +609,27 @@ class CombinedLogger:
                 stacklevel=4,
             )
 
+    def _note_unused(self, hook: str, extra: Mapping[str, Any]) -> None:
+        """Warn once per (hook, keyword) that no logger declares: a typo (``coutner=``) must not vanish."""
+        for key in extra:
+            if (hook, key) in self._unused_keywords:
+                continue
+            takers = [
+                lg
+                for lg in self._loggers
+                if hook in lg.extras and (lg.extras[hook][1] or key in lg.extras[hook][0])
+            ]
+            if takers:
+                continue
+            self._unused_keywords.add((hook, key))
+            warnings.warn(
+                f"trialog: {hook}() got the keyword {key!r}, which is not a parameter of the hook and which none of "
+                f"the loggers ({', '.join(lg.label for lg in self._loggers) or 'none'}) takes: it is ignored "
+                "(trixi's extra keywords reach only loggers that declare them)",
+                TrialogWarning,
+                stacklevel=3,
+            )
+
     def _call(self, hook: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
         params = hookspecs.LOGGER_PARAMS[hook]
         defaults = hookspecs.LOGGER_DEFAULTS[hook]
@@ -627,6 +652,8 @@ class CombinedLogger:
                         f"{hook}() missing required argument {p!r} (it takes {', '.join(params)})"
                     )
                 call[p] = defaults[p]
+        if extra:
+            self._note_unused(hook, extra)
         key = (call.get("name"), call.get("tag")) if "name" in params else None
         due = self._due(hook, key, ctl) if key is not None else self._active(hook)
         if due:

@@ -30,7 +30,9 @@ Implementations, in turn, declare the spec's parameters they use *without* defau
 would mean pluggy never passes it; ``@hookimpl`` refuses it, naming the method). ``trialog.hookimpl``
 makes each logger-hook implementation callable on its own (``trialog.standalone``): a direct call
 ``logger.show_text("Test")`` takes the spec's signature (positional arguments in the spec's order,
-the spec's defaults) while pluggy and the dispatcher still see, and call, the original function.
+the spec's defaults). The dispatcher calls the original function; a pluggy ``PluginManager`` that
+registers the logger sees the spec's full signature, all required (a hook call through pluggy passes
+every spec argument), so both reach the implementation with the right arguments.
 
 Extra keyword arguments (trixi's ``**kwargs``: ``title=``, ``method=``, ``file_format=``, ...), in
 the dispatcher and in direct calls alike, go to an implementation that declares them as keyword
@@ -217,7 +219,7 @@ class LoggerSpec:
         """Log a precision-recall curve of a binary problem: ``tensor`` the scores, ``labels`` 0/1 (trixi's order).
 
         Implementations check the labels with ``trialog.api.binary_labels``, so arguments in the other
-        order are an error naming the hook and the logger, never a wrong curve.
+        order are an error naming the hook and the logger, never a wrong curve (unless the scores are 0/1 too: hard predictions look like labels, so check the order there).
 
         Example: ``@hookimpl def show_pr_curve(self, tensor, labels): print(binary_labels(labels, tensor, "pr"))``
         """
@@ -394,7 +396,10 @@ def _take_defaults(spec: type) -> dict[str, inspect.Signature]:
             continue
         written = inspect.signature(function)
         params = list(written.parameters.values())
+        # pluggy < 1.7 reads the signature, pluggy >= 1.7 the code object's defaults: clear both
         function.__signature__ = written.replace(parameters=[p.replace(default=p.empty) for p in params])
+        function.__defaults__ = None
+        function.__kwdefaults__ = None
         signatures[hook] = written.replace(parameters=params[1:])
     return signatures
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from .errors import CheckpointError
 from .snapshot import copyto as _copyto
-from .writeback import WritebackFile, helper_pool
+from .writeback import WritebackFile, on_helper
 
 __all__ = ["NpzFormat"]
 
@@ -100,8 +100,7 @@ def _write_npz(f: Any, arrays: Mapping[str, Any], np: Any) -> None:
     def crc_of(header: bytes, memory: Any) -> int:
         return zlib.crc32(memory, zlib.crc32(header))
 
-    pool = helper_pool("crc")
-    crcs = [pool.submit(crc_of, header, memory) for _, header, memory in members]
+    crcs = [on_helper("crc", crc_of, header, memory) for _, header, memory in members]
     now = time.localtime()
     dos_time = now.tm_hour << 11 | now.tm_min << 5 | now.tm_sec // 2
     dos_date = max(now.tm_year - 1980, 0) << 9 | now.tm_mon << 5 | now.tm_mday
@@ -251,7 +250,7 @@ class _NpzReader:
             if zlib.crc32(memory, header_crc) != info.CRC:
                 raise CheckpointError(f"{self.path}: member {name} fails its CRC check; the file is corrupt")
         else:
-            self.pending.append((name, info.CRC, helper_pool("crc").submit(zlib.crc32, memory, header_crc)))
+            self.pending.append((name, info.CRC, on_helper("crc", zlib.crc32, memory, header_crc)))
         return arr
 
 

@@ -233,7 +233,7 @@ def binary_labels(labels: Any, scores: Any, what: str) -> tuple[np.ndarray, np.n
     """``(labels as bool, scores as float)`` for a ROC or PR curve; a TrialogError unless labels are 0/1.
 
     Every logger that draws such a curve calls it, so arguments in the wrong order (scores where the
-    labels go) are an error, never a wrong curve. ``what`` names the curve in the message: the hook and
+    labels go) are an error, never a wrong curve (unless the scores are 0/1 too: hard predictions look like labels, so check the order there). ``what`` names the curve in the message: the hook and
     the logger, e.g. ``"TensorBoardLogger.show_pr_curve('pr')"``.
     """
     labels = np.asarray(labels).ravel()

@@ -111,7 +111,7 @@ class SeriesWriter:
             self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND)
             return
         rows = _load_rows(self.path) if keys is not None else None
-        if keys is None or rows is None or (rows.size and int(rows["key"].max() & _KEY_MASK) >= len(keys)):
+        if keys is None or rows is None or (rows.size and int((rows["key"] & _KEY_MASK).max()) >= len(keys)):
             keys, rows = [], np.empty(0, ROW)
         rows = rows[rows["end"] <= self._size]
         covered = int(rows["end"][-1]) if rows.size else 0

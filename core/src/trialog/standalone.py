@@ -7,8 +7,9 @@ implementation receives the spec parameters it declares. Keyword arguments outsi
 implementation declaring them (as keyword parameters with a default) or ``**kwargs``, and are dropped
 for any other (trixi's ``**kwargs``).
 
-pluggy and the dispatcher never pay for this: the wrapper reports the implementation's own signature
-(``__wrapped__``), so pluggy sees its argument names, and the dispatcher calls :func:`raw_impl`.
+The dispatcher never pays for this: it calls :func:`raw_impl`. A pluggy ``PluginManager`` that registers
+such a logger sees the wrapper with the spec's full signature (every parameter, all required): it passes
+each of them, in the spec's order, as a hook call through pluggy must provide them all.
 """
 
 from __future__ import annotations
@@ -103,7 +104,24 @@ def direct_callable(function: Any, hook: str) -> Any:
             return function(*positional, **keywords)
 
     setattr(direct, RAW_ATTRIBUTE, function)
+    # What pluggy sees (a PluginManager that registers this logger): the spec's parameters, all required, in
+    # the spec's order, so pluggy passes every one in the order ``direct`` binds them. Its own argument names
+    # would be passed in the implementation's order, which ``direct`` would read in the spec's: scrambled.
+    # pluggy < 1.7 reads ``__signature__``; pluggy >= 1.7 unwraps ``__wrapped__`` and reads the code object.
+    shape = _spec_shaped(names, is_method, label)
+    direct.__wrapped__ = shape  # type: ignore[attr-defined]
+    direct.__signature__ = inspect.signature(shape)  # type: ignore[attr-defined]
     return direct
+
+
+def _spec_shaped(names: tuple[str, ...], is_method: bool, qualname: str) -> Any:
+    """A function taking exactly ``names`` (and ``self`` for a method), none with a default."""
+    params = ", ".join((("self",) if is_method else ()) + names)
+    namespace: dict[str, Any] = {}
+    exec(f"def shape({params}):\n    pass\n", namespace)  # names are the spec's identifiers, never user input
+    shape = namespace["shape"]
+    shape.__qualname__ = qualname
+    return shape
 
 
 def raw_impl(function: Any) -> Any:

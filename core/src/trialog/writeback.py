@@ -7,7 +7,7 @@ import os
 import sys
 import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 __all__ = ["WritebackFile"]
@@ -31,6 +31,20 @@ def helper_pool(name: str) -> ThreadPoolExecutor:
         if pool is None:
             pool = _pools[name] = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"trialog-{name}")
         return pool
+
+
+def on_helper(name: str, function: Callable[..., Any], *args: Any) -> Future[Any]:
+    """``function(*args)`` on the helper thread ``name``; run at once on this thread when the interpreter is
+    shutting down (an ``atexit`` handler saving a last checkpoint), where no new thread work is taken."""
+    try:
+        return helper_pool(name).submit(function, *args)
+    except RuntimeError:  # "cannot schedule new futures after (interpreter) shutdown"
+        done: Future[Any] = Future()
+        try:
+            done.set_result(function(*args))
+        except BaseException as exc:
+            done.set_exception(exc)
+        return done
 
 
 def _forget_pools_in_child() -> None:
@@ -89,7 +103,7 @@ class WritebackFile:
         hashing = None
         if self.hasher is not None:
             if view.nbytes >= _PARALLEL_HASH_BYTES:
-                hashing = helper_pool("hash").submit(self.hasher.update, view)
+                hashing = on_helper("hash", self.hasher.update, view)
             else:
                 self.hasher.update(view)
         try:

@@ -135,7 +135,9 @@ def test_hooks_and_extras_arrive_through_the_combined_logger(shared_server, tmp_
         vis.show_svg('<svg width="4" height="4"><rect width="4" height="4"/></svg>')
         vis.show_histogram_3d(rng.normal(size=100), bins=10)
         vis.show_classification_metrics(
-            rng.random((60, 3)), rng.integers(0, 3, 60), class_names=["a", "b", "c"]  # (tensor, labels)
+            rng.random((60, 3)),
+            rng.integers(0, 3, 60),
+            class_names=["a", "b", "c"],  # (tensor, labels)
         )
         vis.plot_model_statistics(_ArrayModel(), "net")
         assert clog.wait_idle() and vis.wait_idle()

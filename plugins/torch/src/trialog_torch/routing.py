@@ -114,9 +114,11 @@ def show_classification_metrics(
 
 
 def _values(t: Any) -> np.ndarray:
-    flat = t.detach().float().cpu().flatten().numpy()
-    step = -(-flat.size // MAX_HISTOGRAM_VALUES)
-    return flat[::step] if step > 1 else flat
+    flat = t.detach().flatten()
+    step = -(-flat.numel() // MAX_HISTOGRAM_VALUES)
+    if step > 1:
+        flat = flat[::step]  # thinned where it lives: only the kept values are copied to the host
+    return flat.float().cpu().numpy()
 
 
 def show_model_statistics(

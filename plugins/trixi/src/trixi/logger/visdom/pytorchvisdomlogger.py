@@ -100,12 +100,12 @@ class PytorchVisdomLogger(NumpyVisdomLogger):
         meth_args: Any = None,
         **kwargs: Any,
     ) -> None:
-        """An (N, D) embedding as a 2-D scatter plot, by the logger's ``embedding_method`` ("pca" unless
-        given to the constructor; "tsne" needs scikit-learn)."""
+        """An (N, D) embedding as a 2-D scatter plot by ``method`` ("tsne", trixi's default, needs
+        scikit-learn; "pca" is built in)."""
         _plain("show_embedding", kwargs)
         if n_dims != 2 or meth_args:
             raise ConfigError("show_embedding: only n_dims=2 without meth_args is provided by trialog-trixi")
-        self.clog.show_embedding(features=tensor, name=name or "embedding", labels=labels)
+        self.clog.show_embedding(features=tensor, name=name or "embedding", labels=labels, method=method)
 
     def show_image_grid(  # type: ignore[override]
         self,
