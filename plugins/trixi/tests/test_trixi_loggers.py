@@ -458,6 +458,8 @@ def test_visdom_loggers_draw_windows_on_a_real_server(visdom_port):
         logger.show_embedding(torch.rand(12, 5), labels=[i % 3 for i in range(12)], name="emb")
         logger.plot_model_statistics_weights(nn.Linear(3, 2), model_name="net")
         logger.save_vis()
+        # the events, not save_vis's bounded flush: the t-SNE embedding may be slow on a busy machine
+        assert logger.clog.wait_idle() and logger.logger.wait_idle(600)
         windows = _windows(visdom_port, "trixi-env")
         summary = logger.close()
     assert summary["visdom"]["failures"] == 0
