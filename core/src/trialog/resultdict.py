@@ -97,6 +97,9 @@ class LogDict(dict):  # type: ignore[type-arg]
     The file is ``base_dir/file_name`` (``file_name`` alone without ``base_dir``), opened for appending
     (``mode="a"``) or emptied first (``mode="w"``). :meth:`log_complete_content` writes the whole dict as one
     line; ``to_console`` prints each line to stdout too. Assigning items writes nothing (as in trixi).
+
+    One writer per file: a write cut short (a full disk) is cut back to the file's size before it, which is
+    only this writer's line when no other process or object appends to the same file.
     """
 
     def __init__(
