@@ -30,12 +30,6 @@ def backend(module: str, distribution: str, where: str) -> Any:
         ) from exc
 
 
-def curve_arguments(tensor: Any, labels: Any) -> dict[str, Any]:
-    """trixi's ``show_roc_curve`` / ``show_pr_curve`` arguments (scores ``tensor``, ``labels``) as the
-    curve hooks' keywords: the one place that knows those hooks' parameter names."""
-    return {"tensor": tensor, "labels": labels}
-
-
 def refuse(method: str, options: Mapping[str, Any], allowed: Iterable[str] = ()) -> None:
     """A ConfigError naming the trixi options of ``method`` that trialog-trixi does not provide."""
     unknown = sorted(set(options) - set(allowed))
@@ -83,4 +77,4 @@ def _close_at_exit() -> None:
         logger.close()
 
 
-__all__ = ["DispatchedLogger", "backend", "curve_arguments", "refuse"]
+__all__ = ["DispatchedLogger", "backend", "refuse"]

@@ -7,7 +7,7 @@ from typing import Any
 
 from trialog.api import ConfigError
 
-from .._dispatched import DispatchedLogger, backend, curve_arguments, refuse
+from .._dispatched import DispatchedLogger, backend, refuse
 
 _tb = backend("trialog_tensorboard", "trialog-tensorboard", "trixi.logger.tensorboard")
 
@@ -141,7 +141,7 @@ class TensorboardLogger(DispatchedLogger):
     ) -> None:
         """A precision-recall curve of scores ``tensor`` against 0/1 ``labels`` (TensorBoard's PR plugin)."""
         refuse("show_pr_curve", kwargs)
-        self.clog.show_pr_curve(**curve_arguments(tensor, labels), name=name, counter=counter)
+        self.clog.show_pr_curve(tensor, labels, name, counter=counter)  # trixi's order is the hook's
 
 
 __all__ = ["TensorboardLogger"]

@@ -7,7 +7,7 @@ from typing import Any
 
 from trialog.api import ConfigError, to_frames
 
-from .._dispatched import backend, curve_arguments, refuse
+from .._dispatched import backend, refuse
 from .numpyvisdomlogger import NumpyVisdomLogger, _plain
 
 
@@ -74,8 +74,7 @@ class PytorchVisdomLogger(NumpyVisdomLogger):
         use_sub_process: bool = False,
     ) -> None:
         """A precision-recall curve of scores ``tensor`` against 0/1 ``labels``."""
-        refuse("show_pr_curve", {} if reduce_to_n_samples is None else {"reduce_to_n_samples": 1})
-        self.clog.show_pr_curve(**curve_arguments(tensor, labels), name=name)
+        self._curve("show_pr_curve", tensor, labels, name, reduce_to_n_samples)
 
     def show_roc_curve(
         self,
@@ -86,8 +85,11 @@ class PytorchVisdomLogger(NumpyVisdomLogger):
         use_sub_process: bool = False,
     ) -> None:
         """A ROC curve of scores ``tensor`` against 0/1 ``labels``."""
-        refuse("show_roc_curve", {} if reduce_to_n_samples is None else {"reduce_to_n_samples": 1})
-        self.clog.show_roc_curve(**curve_arguments(tensor, labels), name=name)
+        self._curve("show_roc_curve", tensor, labels, name, reduce_to_n_samples)
+
+    def _curve(self, hook: str, tensor: Any, labels: Any, name: str, reduce_to_n_samples: int | None) -> None:
+        refuse(hook, {} if reduce_to_n_samples is None else {"reduce_to_n_samples": 1})
+        getattr(self.clog, hook)(tensor, labels, name)  # trixi's (tensor, labels) is the hooks' order
 
     def show_embedding(
         self,
