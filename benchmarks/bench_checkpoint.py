@@ -2,10 +2,10 @@
 
 Run: python benchmarks/bench_checkpoint.py (about 30-50 s on 2 cores, writes about 4 GB to a temporary folder
 it deletes). trialog's save is crash-safe (temp file, fsync, rename, manifest), the np.savez baseline is not:
-it does not fsync. The first row keeps trialog 0.1.0's baseline (np.savez + np.load, no fsync; 0.1.0 did not
-fsync either); the second compares like with like: a durable np.savez (fsync) + np.load. Rounds are
-interleaved and the best of each variant counts, so load from other processes disturbs the ratios less than
-the absolute times.
+it does not fsync. The first row keeps the 0.1.0 note's baseline (np.savez + np.load, which do not fsync;
+trialog's save fsynced in 0.1.0 too); the second compares like with like: a durable np.savez (fsync) +
+np.load. Rounds are interleaved and the best of each variant counts, so load from other processes disturbs the
+ratios less than the absolute times.
 """
 
 from __future__ import annotations

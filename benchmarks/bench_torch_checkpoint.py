@@ -4,9 +4,10 @@ Run: python benchmarks/bench_torch_checkpoint.py (about 30-40 s on 2 cores; writ
 folder it deletes). Each round restores the loaded state into the model and optimizer, as a resume does.
 trialog's save is crash-safe (temporary file, fsync, rename, manifest), plain torch.save is not (trialog's
 keep_last=1 deletes the previous file inside save; the baseline overwrites its file in place). The first row
-keeps trialog 0.1.0's baseline (torch.save + torch.load, no fsync; 0.1.0 did not fsync either); the second
-compares like with like: a durable torch.save (fsync) + torch.load. Rounds are interleaved and the best of
-each variant counts, so other processes' load disturbs the ratios less than the absolute times.
+keeps the 0.1.0 note's baseline (torch.save + torch.load, which do not fsync; trialog's save fsynced in 0.1.0
+too); the second compares like with like: a durable torch.save (fsync) + torch.load. Rounds are interleaved
+and the best of each variant counts, so other processes' load disturbs the ratios less than the absolute
+times.
 """
 
 from __future__ import annotations

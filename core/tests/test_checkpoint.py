@@ -382,7 +382,7 @@ class GatedFormat(NpzFormat):
 
     def save(self, state, path):
         self.started.set()
-        assert self.gate.wait(30)
+        assert self.gate.wait(HANG)
         super().save(state, path)
 
 
@@ -392,7 +392,7 @@ def test_async_save_snapshots_and_writes_in_background(tmp_path):
     mgr = CheckpointManager(tmp_path, format=fmt, async_save=True, on_saved=seen.append)
     w = np.zeros(5)
     entry = mgr.save({"w": w}, step=1)
-    assert fmt.started.wait(30)
+    assert fmt.started.wait(HANG)
     w += 1  # the caller goes on changing its state while the write is in flight
     assert mgr.entries == () and not (tmp_path / entry.file).exists()
     assert not any(n.endswith(".npz") and not n.startswith(".") for n in files(tmp_path))

@@ -11,6 +11,9 @@ import pytest
 from trialog.delivery import BLOCK, DROP_OLDEST, Delivery, DeliveryReport
 from trialog.errors import TrialogWarning
 
+#: Bounds a hang only: every wait in these tests is for an event, never for a time to pass.
+HANG = 600.0
+
 
 class Gate:
     """A handler that records items and holds each one until released (``hold`` set)."""
@@ -24,11 +27,11 @@ class Gate:
 
     def __call__(self, item):
         self.entered.release()
-        assert self.release.wait(10)
+        assert self.release.wait(HANG)
         self.got.append(item)
 
     def wait_entered(self) -> None:
-        assert self.entered.acquire(timeout=10)
+        assert self.entered.acquire(timeout=HANG)
 
 
 def wait_until(predicate) -> None:
@@ -55,7 +58,7 @@ def test_items_are_delivered_in_order_on_its_own_thread():
     assert queue.thread is None  # started on first use
     for i in range(50):
         assert queue.put(i)
-    assert queue.wait_idle(10)
+    assert queue.wait_idle(HANG)
     assert got == list(range(50)) and set(threads) == {"trialog-test-q"}
     report = queue.close(10)
     assert report == DeliveryReport(delivered=50)
@@ -72,7 +75,7 @@ def test_pending_items_of_a_key_are_coalesced_to_the_newest_in_place():
     assert queue.put("a2", key="a") and queue.put("a3", key="a")
     assert queue.pending("a") and len(queue) == 2
     gate.release.set()
-    assert queue.wait_idle(10)
+    assert queue.wait_idle(HANG)
     assert gate.got == ["first", "a3", "b1"]
     # once delivered, a key starts afresh
     gate.release.clear()
@@ -82,7 +85,7 @@ def test_pending_items_of_a_key_are_coalesced_to_the_newest_in_place():
     queue.put("a4", key="a")
     queue.put("retry", front=True)  # a retry goes first
     gate.release.set()
-    assert queue.wait_idle(10) and gate.got[-3:] == ["x", "retry", "a4"]
+    assert queue.wait_idle(HANG) and gate.got[-3:] == ["x", "retry", "a4"]
     assert queue.close(10).coalesced == 2
 
 
@@ -129,7 +132,7 @@ def test_block_applies_back_pressure_and_counts_the_wait():
     wait_until(lambda: queue.report().blocked == 1)
     assert not returned.is_set()
     gate.release.set()
-    assert returned.wait(10)
+    assert returned.wait(HANG)
     thread.join(10)
     report = queue.close(10)
     assert gate.got == [0, 1, 2, 3]
@@ -148,7 +151,7 @@ def test_block_never_deadlocks_the_handler_putting_into_its_own_queue():
 
     queue = Delivery(handler, maxsize=1, policy=BLOCK)
     queue.put(0)
-    assert queue.wait_idle(10)
+    assert queue.wait_idle(HANG)
     assert sorted(got)[:3] == [0, 10, 20]
     queue.close(10)
 
@@ -184,7 +187,7 @@ def test_scheduled_items_wait_for_their_time_but_not_for_a_drain():
     assert got == ["now", "also now", "later2"]
     queue.put("again", due=time.monotonic() + 3600)
     queue.expedite()
-    assert queue.wait_idle(10) and got[-1] == "again"
+    assert queue.wait_idle(HANG) and got[-1] == "again"
     assert queue.close(10).undelivered == 0
 
 
@@ -192,7 +195,7 @@ def test_pause_holds_delivery_and_close_ignores_it():
     got = []
     queue = Delivery(got.append)
     queue.put("a")
-    assert queue.wait_idle(10)
+    assert queue.wait_idle(HANG)
     queue.pause(time.monotonic() + 3600)
     queue.put("b")
     assert not queue.wait_idle(0) and got == ["a"]

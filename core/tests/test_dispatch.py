@@ -8,6 +8,9 @@ from trialog import hookimpl
 from trialog.dispatch import CombinedLogger
 from trialog.errors import LoggerConfigError, TrialogWarning
 
+#: Bounds a hang only: every wait in these tests is for an event, never for a time to pass.
+HANG = 600.0
+
 
 class Recorder:
     def __init__(self, log=None, tag_prefix=""):
@@ -143,7 +146,7 @@ def test_extra_keywords_reach_the_implementations_that_declare_them():
         clog.show_value(1.0, "x", title="Loss", file_format=".svg", unknown=3)  # file_format: declared
     clog.show_value(2.0, "x")
     clog.show_image(np.zeros((2, 2)), "img", file_format=".jpg", log_all=True)
-    clog.wait_idle()
+    clog.wait_idle(HANG)
     for name in ("declares", "bg"):
         assert clog[name].calls == [
             (1.0, "Loss", ".svg"),
@@ -230,7 +233,7 @@ def test_blocking_background_logger_does_not_slow_the_caller():
 
         @hookimpl
         def show_value(self, value):
-            release.wait(10)
+            release.wait(HANG)
             self.got.append(value)
 
     clog = CombinedLogger({"stuck": Stuck(), "rec": Recorder()})
@@ -240,7 +243,7 @@ def test_blocking_background_logger_does_not_slow_the_caller():
     assert not release.is_set() and clog["stuck"].got == []
     assert values(clog["rec"]) == list(range(100))
     release.set()
-    assert clog.wait_idle(10)
+    assert clog.wait_idle(HANG)
     assert clog["stuck"].got == list(range(100))
     assert clog.close()["stuck"]["undelivered"] == 0
 
@@ -256,7 +259,7 @@ def test_full_background_queue_drops_oldest_and_close_reports_undelivered():
         @hookimpl
         def show_value(self, value):
             started.set()
-            release.wait(10)
+            release.wait(HANG)
 
         @hookimpl
         def on_run_end(self, summary):
@@ -264,7 +267,7 @@ def test_full_background_queue_drops_oldest_and_close_reports_undelivered():
 
     clog = CombinedLogger({"s": {"type": Stuck, "queue_size": 5}})
     clog.show_value(0, "x")
-    assert started.wait(10)
+    assert started.wait(HANG)
     with pytest.warns(TrialogWarning, match="queue"):
         for i in range(1, 20):
             clog.show_value(i, "x")
@@ -290,17 +293,17 @@ def test_background_plots_of_one_name_are_coalesced():
         @hookimpl
         def show_image(self, image, name):
             started.set()
-            release.wait(10)
+            release.wait(HANG)
             self.images.append((name, int(image.sum())))
 
     clog = CombinedLogger({"s": Slow()})
     clog.show_image(np.zeros((2, 2)), "a")
-    assert started.wait(10)
+    assert started.wait(HANG)
     for i in range(1, 5):
         clog.show_image(np.full((2, 2), i), "a")
     clog.show_image(np.zeros((2, 2)), "b")
     release.set()
-    assert clog.wait_idle(10)
+    assert clog.wait_idle(HANG)
     # the first was taken at once; the pending "a" images collapsed into the newest
     assert clog["s"].images == [("a", 0), ("a", 16), ("b", 0)]
     assert clog.close()["s"]["coalesced"] == 3
@@ -317,7 +320,7 @@ def test_background_gets_a_private_copy_of_arrays():
 
         @hookimpl
         def show_image(self, image):
-            release.wait(10)
+            release.wait(HANG)
             self.seen = image
 
     clog = CombinedLogger({"s": Slow()})
@@ -431,7 +434,7 @@ def test_background_calls_arriving_together_are_delivered_in_order():
     clog = CombinedLogger({"s": Slow()})
     for i in range(1000):
         clog.show_value(i, "x")
-    assert clog.wait_idle(10)
+    assert clog.wait_idle(HANG)
     assert clog["s"].got == list(range(1000))
     clog.close()
 
@@ -450,12 +453,12 @@ def test_a_block_queue_never_drops_and_the_caller_waits_for_room():
         @hookimpl
         def show_value(self, value):
             started.set()
-            release.wait(10)
+            release.wait(HANG)
             self.got.append(value)
 
     clog = CombinedLogger({"w": {"type": Writer, "queue_size": 3}})
     clog.show_value(0, "x")
-    assert started.wait(10)
+    assert started.wait(HANG)
     done = threading.Event()
 
     def loop():
@@ -466,7 +469,7 @@ def test_a_block_queue_never_drops_and_the_caller_waits_for_room():
     thread = threading.Thread(target=loop)
     thread.start()
     release.set()
-    assert done.wait(10)
+    assert done.wait(HANG)
     thread.join(10)
     summary = clog.close()
     assert clog["w"].got == list(range(50))

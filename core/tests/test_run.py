@@ -32,6 +32,9 @@ from trialog.run import (
     resolve_folder_name,
 )
 
+#: Bounds a hang only: every wait in these tests is for an event, never for a time to pass.
+HANG = 600.0
+
 WHEN = dt.datetime(2026, 11, 21, 10, 15, 0)
 
 
@@ -199,7 +202,7 @@ def test_heartbeat_thread_updates_run_json(tmp_path):
 
     writer.beat = beat
     writer.start_heartbeat()
-    assert seen.wait(5)
+    assert seen.wait(HANG)
     writer.stop_heartbeat()
     assert json.loads((run_dir / "run.json").read_text())["heartbeat"] > first
 

@@ -344,7 +344,7 @@ class Gated(Counting):
 
     def setup(self):
         super().setup()
-        self.go.wait(120)  # an event, set by the parent; the bound only keeps a broken lock from hanging CI
+        self.go.wait(HANG)  # an event, set by the parent; the bound only keeps a broken lock from hanging CI
 
 
 def _contend(run_dir: str, barrier, go, answers) -> None:
@@ -404,7 +404,7 @@ def test_a_second_experiment_in_the_same_process_is_refused_and_sigkill_releases
         Counting(base_dir=tmp_path, resume=first.run_dir, loggers={}, save_sources=False)
     child.stdin.write("\n")
     child.stdin.flush()
-    child.wait(60)
+    child.wait(HANG)
     again = Counting(n_epochs=2, base_dir=tmp_path, resume=first.run_dir, loggers={}, save_sources=False)
     again.run()
     again.close()

@@ -17,6 +17,9 @@ from trialog import render
 from trialog.errors import LoggerConfigError, TrialogError
 from trialog.imaging import decode_png, make_grid, to_hwc_uint8
 
+#: Bounds a hang only: every wait in these tests is for an event, never for a time to pass.
+HANG = 600.0
+
 PIL = pytest.importorskip("PIL.Image")
 
 
@@ -233,7 +236,7 @@ def test_a_slow_disk_makes_show_value_wait_and_no_value_is_lost(tmp_path, monkey
 
     def slow_write(flush):
         entered.set()
-        assert hold.wait(30)
+        assert hold.wait(HANG)
         original(flush)
 
     lg._write_rows = slow_write
@@ -246,13 +249,13 @@ def test_a_slow_disk_makes_show_value_wait_and_no_value_is_lost(tmp_path, monkey
 
     thread = threading.Thread(target=loop)
     thread.start()
-    assert entered.wait(30)
+    assert entered.wait(HANG)
     while lg.stats["blocked"] == 0:  # the loop reaches the full queue and waits there
         assert not done.is_set(), "the loop ran ahead of a held writer"
         time.sleep(0.001)
     assert not done.is_set() and lg.stats["pending_rows"] <= 4 * 10
     hold.set()
-    assert done.wait(30)
+    assert done.wait(HANG)
     thread.join(30)
     lg.close()
     stats = lg.stats

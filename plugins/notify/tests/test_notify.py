@@ -34,6 +34,9 @@ from trialog_notify import (
 
 from trialog.api import CombinedLogger, LoggerConfigError, TrialogError, TrialogWarning
 
+#: Bounds a hang only: every wait in these tests is for an event, never for a time to pass.
+HANG = 600.0
+
 
 class Boom(Exception):
     def __init__(self, kind: str, text: str = "boom", wait: float | None = None):
@@ -62,7 +65,7 @@ class MemoryNotifier(Notifier):
         self.entered.set()
         try:
             if self.gate is not None:
-                self.gate.wait(10)
+                self.gate.wait(HANG)
             if self.script:
                 raise self.script.pop(0)
             self._ids += 1
@@ -264,7 +267,7 @@ def test_full_outbox_drops_oldest_non_critical():
     notifier = MemoryNotifier(max_pending=3)
     notifier.gate = threading.Event()
     notifier.show_text("in flight", None)
-    assert notifier.entered.wait(10)  # the sender holds it, so the outbox is empty
+    assert notifier.entered.wait(HANG)  # the sender holds it, so the outbox is empty
     notifier.on_run_start({"name": "r"}, {})
     with caught() as at_drop:
         for i in range(5):
@@ -329,7 +332,7 @@ def test_close_is_bounded_and_reports_undelivered_once():
     notifier = MemoryNotifier(close_timeout=0.2)
     notifier.gate = threading.Event()
     notifier.show_text("stuck", None)
-    assert notifier.entered.wait(10)
+    assert notifier.entered.wait(HANG)
     notifier.show_text("waiting", None)
     with caught() as records:
         notifier.close()

@@ -214,7 +214,7 @@ def test_show_value_records_cheaply_and_uploads_the_curve_at_most_every_min_inte
         for step in range(200):
             clog.show_value(float(step), "loss", tag="train")
             clog.show_value(float(-step), "val", tag="train")
-        clog.wait_idle()  # a loop with no work between calls would outrun any background queue
+        clog.wait_idle(SETTLE)  # a loop with no work between calls would outrun any background queue
     assert fake.methods() == []  # nothing uploaded yet: min_interval has not passed
     plot = clog["slack"]._plots["train"]
     assert plot.series["loss"].calls == plot.series["val"].calls == 2000

@@ -178,7 +178,7 @@ def test_show_value_uploads_the_curve_at_most_every_min_interval(fake, token):
     for _ in range(5):
         for step in range(200):
             clog.show_value(float(step), "loss")
-        clog.wait_idle()
+        clog.wait_idle(SETTLE)
     assert fake.methods() == []
     clog.close()
     assert fake.methods() == ["getMe", "sendPhoto"]

@@ -13,6 +13,9 @@ from trialog_tensorboard import TensorBoardLogger, flatten_config
 from trialog.dispatch import CombinedLogger
 from trialog.errors import LoggerConfigError, TrialogWarning
 
+#: Bounds a hang only: every wait in these tests is for an event, never for a time to pass.
+HANG = 600.0
+
 SIZE_GUIDANCE = {"scalars": 0, "images": 0, "histograms": 0, "tensors": 0}
 
 
@@ -219,7 +222,7 @@ def test_show_video_is_an_animated_gif_image_summary(tmp_path):
     clip = np.stack([np.full((3, 6, 8), i / 4) for i in range(4)])  # (L, C, H, W) floats
     clog = CombinedLogger({"tb": "tensorboard"}, run_dir=tmp_path)
     clog.show_video(clip, "clip", counter=3, fps=10)
-    assert clog.wait_idle()  # a pending call of one name is replaced by a newer one (coalesced)
+    assert clog.wait_idle(HANG)  # a pending call of one name is replaced by a newer one (coalesced)
     clog.show_video(clip[:2], "clip")
     assert clog.close()["tb"]["failures"] == 0
     events = _read(tmp_path / "save" / "tensorboard").Images("clip")

@@ -21,6 +21,9 @@ import pytest
 
 from trialog.api import ConfigError, Experiment, Run, RunFolderError
 
+#: Bounds a hang only: every wait in these tests is for an event, never for a time to pass.
+HANG = 600.0
+
 ROOT = Path(__file__).resolve().parents[3]
 #: trixi's own run folder: ../shared/fixtures from the repository, else the identical copy beside this file.
 FIXTURE = next(
@@ -200,7 +203,7 @@ class _Client:
             handlers.append(_NoRedirect())
         request = urllib.request.Request(url, data=content, method=method, headers=headers or {})
         try:
-            with urllib.request.build_opener(*handlers).open(request, timeout=60) as r:
+            with urllib.request.build_opener(*handlers).open(request, timeout=HANG) as r:
                 return _Response(r.status, r.headers, r.read())
         except urllib.error.HTTPError as e:
             return _Response(e.code, e.headers, e.read())
@@ -404,6 +407,6 @@ def test_start_browser_serves_until_interrupted(base, tmp_path):
         assert r.status_code == 303  # start_browser registered trixi's URLs
     finally:
         proc.send_signal(signal.SIGINT)
-        _, err = proc.communicate(timeout=60)
+        _, err = proc.communicate(timeout=HANG)
     assert proc.returncode == 0, err
     assert "debug mode has no reloader or debugger" in err

@@ -20,6 +20,9 @@ from torch import nn
 
 from trialog.api import ConfigError, TrialogWarning, decode_png, make_grid, render, to_hwc_uint8
 
+#: Bounds a hang only: every wait in these tests is for an event, never for a time to pass.
+HANG = 600.0
+
 MODULES = {
     "trixi.logger": [
         "AbstractLogger", "NumpyPlotFileLogger", "PytorchPlotFileLogger", "TextFileLogger",
@@ -459,7 +462,7 @@ def test_visdom_loggers_draw_windows_on_a_real_server(visdom_port):
         logger.plot_model_statistics_weights(nn.Linear(3, 2), model_name="net")
         logger.save_vis()
         # the events, not save_vis's bounded flush: the t-SNE embedding may be slow on a busy machine
-        assert logger.clog.wait_idle() and logger.logger.wait_idle(600)
+        assert logger.clog.wait_idle(HANG) and logger.logger.wait_idle(HANG)
         windows = _windows(visdom_port, "trixi-env")
         summary = logger.close()
     assert summary["visdom"]["failures"] == 0

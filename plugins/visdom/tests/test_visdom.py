@@ -15,6 +15,9 @@ from trialog_visdom.server import is_ready, start_server, stop_server
 
 from trialog.api import CombinedLogger, LoggerConfigError, TrialogError, TrialogWarning
 
+#: Bounds a hang only: every wait in these tests is for an event, never for a time to pass.
+HANG = 600.0
+
 
 def _reuse_port_socket(port: int = 0) -> socket.socket:
     sock = socket.socket()
@@ -140,7 +143,7 @@ def test_hooks_and_extras_arrive_through_the_combined_logger(shared_server, tmp_
             class_names=["a", "b", "c"],  # (tensor, labels)
         )
         vis.plot_model_statistics(_ArrayModel(), "net")
-        assert clog.wait_idle() and vis.wait_idle()
+        assert clog.wait_idle(HANG) and vis.wait_idle(HANG)
         windows = _windows(server.port, "t1")
         summary = clog.close()
     assert summary["vis"]["failures"] == 0
@@ -177,7 +180,7 @@ def test_model_statistics_of_a_torch_module(shared_server):
     model = torch.nn.Linear(3, 2)
     model(torch.randn(4, 3)).sum().backward()
     vis.plot_model_statistics(model, "net")
-    assert vis.wait_idle()
+    assert vis.wait_idle(HANG)
     windows = _windows(server.port, "t3")
     vis.close()
     weights = windows["net_weights"]["content"]["data"][0]
@@ -202,19 +205,19 @@ def test_server_killed_mid_run_warns_once_and_reconnects(server, tmp_path):
         warnings.simplefilter("always")
         for step in range(5):
             clog.show_value(float(step), "acc", counter=step)
-        assert clog.wait_idle() and vis.wait_idle()
+        assert clog.wait_idle(HANG) and vis.wait_idle(HANG)
         server.stop()
         for step in range(5, 10):
             clog.show_value(float(step), "acc", counter=step)
             clog.show_text(f"step {step}", "log")
             clog.show_image(np.zeros((4, 4)), "img")
-        assert clog.wait_idle()
+        assert clog.wait_idle(HANG)
         assert not vis.wait_idle(0.5)  # points are kept while nobody answers
         # A restarted server with an empty environment folder has lost every window.
         server.start("env2")
         for step in range(10, 12):
             clog.show_value(float(step), "acc", counter=step)
-        assert clog.wait_idle() and vis.wait_idle(20)
+        assert clog.wait_idle(HANG) and vis.wait_idle(HANG)
         windows = _windows(server.port, "t2")
         summary = clog.close()
     ours = [w for w in caught if issubclass(w.category, TrialogWarning)]
@@ -249,7 +252,7 @@ def test_auto_start_starts_a_local_server_and_stops_it(tmp_path, request):
     assert is_ready(port)
     assert vis.env == "run1"
     vis.show_value(1.0, "x", None, None)
-    assert vis.wait_idle()
+    assert vis.wait_idle(HANG)
     assert _traces(_windows(port, "run1")["x"])["x"] == ([0], [1.0])
     vis.close()
     assert vis.server_process.poll() is not None
@@ -328,12 +331,12 @@ def test_extra_calls_beyond_queue_size_are_dropped_with_one_warning_at_the_first
     def holding(item):  # holds the sender on the first item, then delivers as usual
         if item[1] == "held":
             entered.set()
-            hold.wait(10)
+            hold.wait(HANG)
         deliver(item)
 
     vis._sender.handler = holding
     vis._sender.put(("extra", "held", lambda: None))
-    assert entered.wait(10)
+    assert entered.wait(HANG)
     with warnings.catch_warnings(record=True) as records:
         warnings.simplefilter("always")
         for i in range(5):
@@ -354,7 +357,7 @@ def test_show_video_is_an_animated_gif_in_a_pane(shared_server, tmp_path):
     options = {"type": "visdom", "server": "http://127.0.0.1", "port": shared_server.port, "env": "t_video"}
     clog = CombinedLogger({"vis": options}, run_dir=tmp_path)
     clog.show_video(np.stack([np.full((5, 6, 3), i * 50, np.uint8) for i in range(3)]), "clip", fps=5)
-    assert clog.wait_idle() and clog["vis"].wait_idle()
+    assert clog.wait_idle(HANG) and clog["vis"].wait_idle(HANG)
     windows = _windows(shared_server.port, "t_video")
     assert clog.close()["vis"]["failures"] == 0
     content = windows["clip"]["content"]
@@ -383,7 +386,7 @@ def test_trixis_visdom_diagnostics_arrive_through_the_hooks(shared_server, tmp_p
     routing.show_gradient_flow(clog, model, "net_gradient_flow")
     clog.show_text(model_structure(model, (2, 3)), "net_structure")
     routing.show_heatmap_grid(clog, torch.rand(2, 1, 4, 5), torch.rand(2, 3, 4, 5), "saliency")
-    assert clog.wait_idle() and clog["vis"].wait_idle()
+    assert clog.wait_idle(HANG) and clog["vis"].wait_idle(HANG)
     windows = _windows(shared_server.port, "t_diag")
     assert clog.close()["vis"]["failures"] == 0
     assert _traces(windows["val"]) == {"roc-auc": ([0, 1], [1.0, 1.0]), "f1": ([0, 1], [0.8, 0.8])}
