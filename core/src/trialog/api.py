@@ -41,6 +41,9 @@ Groups of names:
 - background delivery: ``Delivery`` (the bounded, coalescing queue served by its own thread that every
   background logger uses), ``DeliveryReport``
 - checkpoints: ``CheckpointManager``, ``CheckpointEntry``, ``WritebackFile``, ``MANIFEST_NAME``
+- option schemas: ``Range`` (``Annotated[int, Range(min=1)]`` bounds a constructor option),
+  ``check_option_values`` (a logger's options against its constructor's annotations; the core runs it
+  on every configured logger before the run folder exists)
 - files: ``write_atomic`` (temp file, fsync, rename, fsync folder; a full disk is ``DiskFullError``),
   ``write_json``, ``read_json`` (any corruption a named error)
 - values and images: ``to_numpy``, ``to_scalar``, ``to_hwc_uint8``, ``to_float_chw``, ``make_grid``,
@@ -125,6 +128,9 @@ _LAZY: dict[str, str] = {
     "find_credentials": "redact",
     "redact": "redact",
     "redact_text": "redact",
+    # option schemas: a constructor's annotations, checked before the run folder exists
+    "Range": "options",
+    "check_option_values": "options",
     # files: atomic durable writes, the one JSON reader
     "write_atomic": "fileio",
     "write_json": "fileio",
@@ -195,6 +201,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .fileio import read_json, write_atomic, write_json
     from .hookspecs import LOGGER_DEFAULTS, LOGGER_SIGNATURES
     from .imaging import decode_png, encode_png, make_grid, to_float_chw, to_hwc_uint8
+    from .options import Range, check_option_values
     from .plugins import PluginHooks
     from .query import QueryError, compile_query, run_fields, search_text
     from .redact import find_credentials, looks_like_credential_name, redact, redact_text

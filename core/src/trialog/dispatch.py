@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from . import hookspecs
 from .delivery import DROP_OLDEST, POLICIES, Delivery
 from .errors import LoggerConfigError, TrialogError, TrialogWarning
+from .options import check_option_values
 
 if TYPE_CHECKING:
     from .hookspecs import Array
@@ -170,6 +171,10 @@ def parse_declaration(name: str, decl: Any) -> _Decl:
         raise LoggerConfigError(
             f"logger {name!r}: 'queue_size' must be a positive integer, got {queue_size!r}"
         )
+    if parsed.background is not None and not isinstance(parsed.background, bool):
+        raise LoggerConfigError(
+            f"logger {name!r}: 'background' must be true or false, got {parsed.background!r}"
+        )
     if parsed.policy is not None and parsed.policy not in POLICIES:
         raise LoggerConfigError(
             f"logger {name!r}: 'queue_policy' must be one of {', '.join(POLICIES)}, got {parsed.policy!r}"
@@ -209,6 +214,7 @@ def check_class(
             f"logger {name!r} ({type_name}) does not accept option(s) {', '.join(map(repr, unknown))}; "
             f"it accepts: {', '.join(a for a in accepted if a != 'run_dir') or 'no options'}"
         )
+    check_option_values(f"logger {name!r} ({type_name})", cls, options)
     return cls, type_name, params
 
 

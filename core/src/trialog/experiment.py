@@ -157,6 +157,8 @@ class Experiment:
         resume_reset_epochs: a resumed run starts again at epoch 0 after restoring its state (trixi's
             fine-tuning behaviour; trixi's default was True, here False so that a resume continues exactly).
         exp_name: trixi's name for ``name`` (used when ``name`` is not given).
+        quiet: print nothing (by default the ``console`` plugin prints the run folder at the start, a line
+            per epoch with its latest values, and the last and best values at the end).
 
     Class attributes a subclass may set: ``store_simple_attributes`` (default True: checkpoint the simple
     attributes, see :meth:`get_simple_variables`) and ``not_checkpointed`` (names of attributes that
@@ -206,6 +208,7 @@ class Experiment:
         resume_skip_unreadable: bool = False,
         purpose: str | None = None,
         exp_name: str | None = None,
+        quiet: bool = False,
     ):
         from .config import Config
 
@@ -227,6 +230,8 @@ class Experiment:
         if update_from_argv is not False:
             config.update_from_argv(None if update_from_argv is True else list(update_from_argv))
         self.config = config
+        #: True: the ``console`` plugin prints nothing for this run (no folder, epoch or summary lines).
+        self.quiet = bool(quiet)
 
         name = name or exp_name or config.get("name") or resumed_meta.get("name") or type(self).__name__
         if append_rnd_to_name and not (resume_from is not None and not resume_new_folder):

@@ -23,6 +23,11 @@ def check_loggers(loggers: Mapping[str, Any] | Iterable[str] | None) -> None:
 
     if loggers is None:
         return
+    if isinstance(loggers, (str, bytes)):
+        raise LoggerConfigError(
+            f"loggers={loggers!r}: 'loggers' must be a mapping of names to declarations "
+            f"(e.g. {{{loggers!r}: {loggers!r}}}) or a list of logger types (e.g. [{loggers!r}]), not a string"
+        )
     if not isinstance(loggers, Mapping):
         loggers = {str(kind): kind for kind in loggers}
     for name, decl in loggers.items():

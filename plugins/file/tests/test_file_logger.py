@@ -84,7 +84,7 @@ def test_a_kind_folder_that_is_a_file_is_named(tmp_path):
         ({"plot_every_s": 0}, "plot_every_s"),
         ({"plot_every_s": "often"}, "plot_every_s"),
         ({"flush_every_s": -1}, "flush_every_s"),
-        ({"csv": "xlsx"}, "csv must be"),
+        ({"csv": "xlsx"}, "option 'csv' must be one of 'single', 'per_name', 'off'"),
         ({"compress_level": 12}, "compress_level"),
     ],
 )

@@ -421,3 +421,30 @@ def test_yaml_configs_and_malformed_files(project, tmp_path, capsys):
     rc, _, err = _run(capsys, folder / "broken.json")
     assert rc == 1
     assert "broken.json" in err and err.count("\n") == 1
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (
+            lambda c: c.update(loger={"file": "file"}),
+            "config key 'loger' is not a trialog run key; did you mean 'loggers'?",
+        ),
+        (
+            lambda c: c["trainer"]["optimization"]["optimizer"]["params"].update(lr="0.01"),
+            "config key 'trainer.optimization.optimizer.params.lr': SGD takes a number (its default is 0.001), "
+            "got '0.01' (str)",
+        ),
+        (
+            lambda c: c["trainer"]["optimization"]["optimizer"]["params"].update(nesterov="yes"),
+            "config key 'trainer.optimization.optimizer.params.nesterov': SGD takes true or false, got 'yes' (str)",
+        ),
+    ],
+)
+def test_config_mistakes_stop_before_the_run_folder(project, tmp_path, capsys, change, message):
+    config = _config()
+    change(config)
+    rc, _, err = _run(capsys, project(config), "--quiet", "--base-dir", tmp_path / "runs")
+    assert rc == 1
+    assert message in err
+    assert not (tmp_path / "runs").exists()

@@ -38,11 +38,20 @@ import weakref
 from collections import deque
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
 
 import numpy as np
 
-from trialog.api import Delivery, LoggerConfigError, TrialogError, TrialogWarning, hookimpl, write_atomic
+from trialog.api import (
+    Delivery,
+    LoggerConfigError,
+    Range,
+    TrialogError,
+    TrialogWarning,
+    check_option_values,
+    hookimpl,
+    write_atomic,
+)
 
 __all__ = ["FileLogger"]
 
@@ -176,11 +185,11 @@ class FileLogger:
         self,
         run_dir: str | os.PathLike[str] | None = None,
         folder: str | os.PathLike[str] | None = None,
-        plot_every_s: float | None = 10.0,
-        flush_every_s: float = 5.0,
+        plot_every_s: Annotated[float, Range(min=0, min_open=True)] | None = 10.0,
+        flush_every_s: Annotated[float, Range(min=0, min_open=True)] = 5.0,
         overwrite: bool = False,
-        csv: str = "single",
-        compress_level: int = 6,
+        csv: Literal["single", "per_name", "off"] = "single",
+        compress_level: Annotated[int, Range(min=0, max=9)] = 6,
         img_dir: str | os.PathLike[str] | None = None,
         plot_dir: str | os.PathLike[str] | None = None,
         log_dir: str | os.PathLike[str] | None = None,
@@ -194,18 +203,12 @@ class FileLogger:
                 "file logger: no folder to write into; pass folder='...', or run_dir (an Experiment or "
                 "CombinedLogger(..., run_dir=...) passes it)"
             )
-        if plot_every_s is not None and not (isinstance(plot_every_s, (int, float)) and plot_every_s > 0):
-            raise LoggerConfigError(
-                f"file logger: plot_every_s must be a positive number of seconds or None, got {plot_every_s!r}"
-            )
-        if not (isinstance(flush_every_s, (int, float)) and flush_every_s > 0):
-            raise LoggerConfigError(
-                f"file logger: flush_every_s must be a positive number of seconds, got {flush_every_s!r}"
-            )
-        if csv not in ("single", "per_name", "off"):
-            raise LoggerConfigError(f"file logger: csv must be 'single', 'per_name' or 'off', got {csv!r}")
-        if not (isinstance(compress_level, int) and 0 <= compress_level <= 9):
-            raise LoggerConfigError(f"file logger: compress_level must be 0..9, got {compress_level!r}")
+        check_option_values(
+            "file logger",
+            FileLogger,
+            {"plot_every_s": plot_every_s, "flush_every_s": flush_every_s, "overwrite": overwrite, "csv": csv,
+             "compress_level": compress_level},
+        )  # fmt: skip
         self.folder = Path(root)
         if self.folder.exists() and not self.folder.is_dir():
             raise LoggerConfigError(f"file logger: {self.folder} exists and is not a folder")

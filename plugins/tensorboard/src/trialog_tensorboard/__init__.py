@@ -25,9 +25,9 @@ import threading
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from trialog.api import LoggerConfigError, hookimpl
+from trialog.api import LoggerConfigError, Range, check_option_values, hookimpl
 
 __all__ = ["TensorBoardLogger", "flatten_config"]
 
@@ -151,10 +151,10 @@ class TensorBoardLogger:
         self,
         run_dir: str | Path | None = None,
         logdir: str | Path | None = None,
-        flush_secs: float = 10.0,
-        max_queue: int = 100,
-        num_thresholds: int = 127,
-        max_embedding_points: int = 10_000,
+        flush_secs: Annotated[float, Range(min=0, min_open=True)] = 10.0,
+        max_queue: Annotated[int, Range(min=1)] = 100,
+        num_thresholds: Annotated[int, Range(min=2)] = 127,
+        max_embedding_points: Annotated[int, Range(min=1)] = 10_000,
     ):
         if logdir is None and run_dir is None:
             raise LoggerConfigError(
@@ -162,10 +162,12 @@ class TensorBoardLogger:
                 "CombinedLogger(..., run_dir=...) so it writes to <run_dir>/save/tensorboard"
             )
         self.logdir = Path(logdir) if logdir is not None else Path(run_dir) / "save" / "tensorboard"  # type: ignore[arg-type]
-        if flush_secs <= 0:
-            raise LoggerConfigError(f"tensorboard logger: 'flush_secs' must be > 0, got {flush_secs!r}")
-        if max_queue < 1:
-            raise LoggerConfigError(f"tensorboard logger: 'max_queue' must be >= 1, got {max_queue!r}")
+        check_option_values(
+            "tensorboard logger",
+            TensorBoardLogger,
+            {"flush_secs": flush_secs, "max_queue": max_queue, "num_thresholds": num_thresholds,
+             "max_embedding_points": max_embedding_points},
+        )  # fmt: skip
         self.flush_secs = float(flush_secs)
         self.max_queue = int(max_queue)
         self.num_thresholds = min(int(num_thresholds), 127)

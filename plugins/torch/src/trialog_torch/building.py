@@ -8,6 +8,7 @@ config stays side-effect free.
 from __future__ import annotations
 
 import importlib
+import inspect
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
@@ -141,6 +142,7 @@ def build_object(
         kind=kind,
     )
     label = getattr(factory, "__qualname__", repr(factory))
+    _check_param_kinds(factory, params, f"{key}.params", label)
     try:
         return factory(*args, **params, **kwargs)
     except TypeError as exc:
@@ -151,3 +153,32 @@ def build_object(
         raise ConfigError(
             f"config key '{key}.params': building {label} failed: {type(exc).__name__}: {exc}"
         ) from exc
+
+
+def _check_param_kinds(factory: Any, params: Mapping[str, Any], key: str, label: str) -> None:
+    """A parameter whose default is a number or a bool must be given one (``"lr": "0.01"`` is a ConfigError).
+
+    The defaults are the only types every library's signature states (torch's optimizers annotate
+    ``Union[float, Tensor]``); a string where the default is a number is a config mistake, never intended.
+    """
+    try:
+        signature = inspect.signature(factory)
+    except (TypeError, ValueError):
+        return
+    for name, value in params.items():
+        param = signature.parameters.get(name)
+        if param is None or param.default is inspect.Parameter.empty or param.default is None:
+            continue
+        default = param.default
+        if isinstance(default, bool):
+            wrong = not isinstance(value, bool)
+            want = "true or false"
+        elif isinstance(default, (int, float)):
+            wrong = isinstance(value, (str, bool))
+            want = f"a number (its default is {default!r})"
+        else:
+            continue
+        if wrong:
+            raise ConfigError(
+                f"config key '{key}.{name}': {label} takes {want}, got {value!r} ({type(value).__name__})"
+            )

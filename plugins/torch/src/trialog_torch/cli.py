@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import difflib
 import importlib
 import inspect
 import os
@@ -342,7 +343,18 @@ def _fold_seed(spec: Mapping[str, Any], cfg: Mapping[str, Any]) -> int:
 # ---------------------------------------------------------------------------------------- building
 
 
+#: The top-level keys a ``trialog run`` config may have; any other is a ConfigError before anything is built.
+TOP_LEVEL_KEYS = ("name", "seed", "base_dir", "purpose", "model", "data", "trainer", "loggers", "kfold")
+
+
 def _check_top_level(cfg: Mapping[str, Any]) -> None:
+    for key in cfg:
+        if key not in TOP_LEVEL_KEYS:
+            close = difflib.get_close_matches(str(key), TOP_LEVEL_KEYS, n=1)
+            hint = f"did you mean {close[0]!r}? " if close else ""
+            raise ConfigError(
+                f"config key {key!r} is not a trialog run key; {hint}allowed: {', '.join(TOP_LEVEL_KEYS)}"
+            )
     for key in ("model", "data", "trainer"):
         if cfg.get(key) is None:
             raise ConfigError(

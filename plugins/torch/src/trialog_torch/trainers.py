@@ -281,6 +281,8 @@ class Trainer:
         self.input_key = section.get("input_key", "input")
         self.target_key = section.get("target_key", "target")
         self.quiet = (not sys.stderr.isatty()) if quiet is None else bool(quiet)
+        # the run's own console lines (trialog's console plugin) stand in for the bars when those are hidden
+        self._console_quiet = bool(quiet) or not self.quiet
 
         try:
             device = resolve_device(section.get("device", "auto"))
@@ -498,6 +500,7 @@ class Trainer:
             loggers=loggers,
             resume=resume,
             checkpoint=checkpoint if self.save_freq else False,
+            quiet=self._console_quiet or not self.is_main,
         )
 
     @property

@@ -1,0 +1,165 @@
+"""Option values checked against a constructor's annotations, before anything is built.
+
+A logger's (or any plugin class's) constructor signature is its options schema: the annotations give
+each option's type, and ``Annotated[int, Range(min=1)]`` adds bounds. :func:`check_option_values`
+checks a config's values against that schema and raises a :class:`~trialog.errors.LoggerConfigError`
+naming the option, what it must be and what it got — before a run folder exists::
+
+    from typing import Annotated
+    from trialog.api import Range
+
+    class MyLogger:
+        def __init__(self, run_dir=None, flush_secs: Annotated[float, Range(min=0, min_open=True)] = 10.0):
+            ...
+
+Only what the annotation says for sure is checked: scalars (``bool`` is not an ``int`` here, an ``int``
+is a ``float``), ``None``, ``Literal``, unions, paths, and the container kind of generics (``list``,
+``Mapping``, ...). An annotation naming another class is not checked (a constructor may convert a
+string), nor is one that cannot be resolved.
+"""
+
+from __future__ import annotations
+
+import collections.abc
+import functools
+import math
+import os
+import types
+import typing
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import PurePath
+from typing import Any
+
+from .errors import LoggerConfigError
+
+__all__ = ["Range", "check_option_values", "option_problem"]
+
+
+@dataclass(frozen=True)
+class Range:
+    """Bounds for a numeric option: ``Annotated[float, Range(min=0, min_open=True)]`` means ``> 0``."""
+
+    min: float | None = None
+    max: float | None = None
+    min_open: bool = False
+    max_open: bool = False
+
+    def problem(self, value: Any) -> str | None:
+        """What is wrong with ``value`` (a number), or None when it is in range."""
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            return None  # the type check speaks for non-numbers
+        if isinstance(value, float) and math.isnan(value):
+            return "must be a number, got nan"
+        low = self.min is not None and (value <= self.min if self.min_open else value < self.min)
+        high = self.max is not None and (value >= self.max if self.max_open else value > self.max)
+        if low or high:
+            return f"must be {self.describe()}, got {value!r}"
+        return None
+
+    def describe(self) -> str:
+        parts = []
+        if self.min is not None:
+            parts.append(f"{'>' if self.min_open else '>='} {self.min:g}")
+        if self.max is not None:
+            parts.append(f"{'<' if self.max_open else '<='} {self.max:g}")
+        return " and ".join(parts) or "any number"
+
+
+_SCALARS: dict[Any, tuple[str, Callable[[Any], bool]]] = {
+    bool: ("true or false", lambda v: isinstance(v, bool)),
+    int: ("an integer", lambda v: isinstance(v, int) and not isinstance(v, bool)),
+    float: ("a number", lambda v: isinstance(v, (int, float)) and not isinstance(v, bool)),
+    str: ("a string", lambda v: isinstance(v, str)),
+    type(None): ("null", lambda v: v is None),
+}
+_PATHS = (os.PathLike, PurePath)
+
+
+def _describe(hint: Any) -> str:
+    origin = typing.get_origin(hint)
+    if origin is typing.Annotated:
+        base, *meta = typing.get_args(hint)
+        ranges = [m.describe() for m in meta if isinstance(m, Range)]
+        return " ".join([_describe(base), *ranges])
+    if origin in (typing.Union, types.UnionType):
+        return " or ".join(dict.fromkeys(_describe(arm) for arm in typing.get_args(hint)))
+    if origin is typing.Literal:
+        return "one of " + ", ".join(map(repr, typing.get_args(hint)))
+    if hint in _SCALARS:
+        return _SCALARS[hint][0]
+    kind = origin if origin is not None else hint
+    if isinstance(kind, type) and issubclass(kind, _PATHS):
+        return "a path"
+    return f"a {getattr(kind, '__name__', kind)}"
+
+
+def _fits(value: Any, hint: Any) -> bool:
+    """Whether ``value`` fits ``hint``, as far as the annotation says for sure (ranges aside)."""
+    if hint is Any or hint is object or isinstance(hint, (typing.TypeVar, str)):
+        return True
+    origin = typing.get_origin(hint)
+    if origin is typing.Annotated:
+        return _fits(value, typing.get_args(hint)[0])
+    if origin in (typing.Union, types.UnionType):
+        return any(_fits(value, arm) for arm in typing.get_args(hint))
+    if origin is typing.Literal:
+        return any(value == a and type(value) is type(a) for a in typing.get_args(hint))
+    if hint is None:
+        hint = type(None)
+    if hint in _SCALARS:
+        return _SCALARS[hint][1](value)
+    container = origin if origin is not None else hint
+    if isinstance(container, type) and issubclass(container, _PATHS):
+        return isinstance(value, (str, os.PathLike))
+    if origin is collections.abc.Callable or hint is collections.abc.Callable:
+        return callable(value)
+    if isinstance(container, type) and container.__module__ in ("builtins", "collections.abc"):
+        return isinstance(value, container)
+    return True  # another class: the constructor may convert what it is given
+
+
+def _ranges(hint: Any, value: Any) -> str | None:
+    origin = typing.get_origin(hint)
+    if origin is typing.Annotated:
+        base, *meta = typing.get_args(hint)
+        for marker in meta:
+            if isinstance(marker, Range) and (problem := marker.problem(value)):
+                return problem
+        return _ranges(base, value)
+    if origin in (typing.Union, types.UnionType):
+        fitting = [arm for arm in typing.get_args(hint) if _fits(value, arm)]
+        problems = [_ranges(arm, value) for arm in fitting]
+        return None if not problems or None in problems else problems[0]
+    return None
+
+
+def option_problem(value: Any, hint: Any) -> str | None:
+    """What is wrong with ``value`` for an option annotated ``hint`` (a sentence part), or None."""
+    if not _fits(value, hint):
+        return f"must be {_describe(hint)}, got {value!r} ({type(value).__name__})"
+    return _ranges(hint, value)
+
+
+@functools.lru_cache(maxsize=256)
+def _hints(target: Any) -> Mapping[str, Any]:
+    func = target.__init__ if isinstance(target, type) else target  # type: ignore[misc]
+    try:
+        return typing.get_type_hints(func, include_extras=True)
+    except Exception:  # a name the annotations use is not importable here: check nothing rather than guess
+        return {}
+
+
+def check_option_values(label: str, target: Any, options: Mapping[str, Any]) -> None:
+    """Raise LoggerConfigError ``"{label}: option 'key' must be ..., got ..."`` for a value its annotation rules out."""
+    try:
+        hints = _hints(target)
+    except TypeError:  # unhashable target
+        return
+    for key, value in options.items():
+        hint = hints.get(key)
+        if hint is None:
+            continue
+        problem = option_problem(value, hint)
+        if problem:
+            raise LoggerConfigError(f"{label}: option {key!r} {problem}")
