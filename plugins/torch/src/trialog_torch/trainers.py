@@ -57,6 +57,8 @@ from .building import build_object, split_spec
 from .callbacks import Callback, GradientClipping, LRSchedulerCallback, build_callbacks
 from .experiment import TorchExperiment
 from .metrics import Metric, RocAuc, build_metrics
+from .samplers import position_callbacks
+from .schedules import build_schedules
 
 __all__ = [
     "AutoencoderTrainer",
@@ -87,6 +89,7 @@ TRAINER_KEYS = frozenset(
         "target_key",
         "class_names",
         "train_metrics",
+        "schedules",
     }
 )
 OPTIMIZATION_KEYS = frozenset({"loss", "optimizer", "scheduler"})
@@ -329,6 +332,8 @@ class Trainer:
         self.train_loader = self._shard(train_loader)
         self.val_loader = self._shard(val_loader, evaluation=True) if val_loader is not None else None
         self.test_loader = self._shard(test_loader, evaluation=True) if test_loader is not None else None
+        # hyperparameter schedules and the sampler's epoch position: callbacks, so checkpoints carry them
+        self.callbacks += build_schedules(section.get("schedules")) + position_callbacks(self.train_loader)
 
         self.global_step = 0
         self.epoch = 0
