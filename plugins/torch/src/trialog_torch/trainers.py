@@ -57,8 +57,8 @@ from .building import build_object, split_spec
 from .callbacks import Callback, GradientClipping, LRSchedulerCallback, build_callbacks
 from .experiment import TorchExperiment
 from .metrics import Metric, RocAuc, build_metrics
-from .samplers import position_callbacks
 from .schedules import build_schedules
+from .workers import loader_callbacks
 
 __all__ = [
     "AutoencoderTrainer",
@@ -332,8 +332,10 @@ class Trainer:
         self.train_loader = self._shard(train_loader)
         self.val_loader = self._shard(val_loader, evaluation=True) if val_loader is not None else None
         self.test_loader = self._shard(test_loader, evaluation=True) if test_loader is not None else None
-        # hyperparameter schedules and the sampler's epoch position: callbacks, so checkpoints carry them
-        self.callbacks += build_schedules(section.get("schedules")) + position_callbacks(self.train_loader)
+        # hyperparameter schedules, the sampler position and the worker seeding: callbacks, so checkpoints carry them
+        self.callbacks += build_schedules(section.get("schedules")) + loader_callbacks(
+            self.train_loader, self.seed, self.val_loader, self.test_loader
+        )
 
         self.global_step = 0
         self.epoch = 0
