@@ -30,7 +30,6 @@ import argparse
 import contextlib
 import importlib
 import inspect
-import os
 import random
 import secrets
 import sys
@@ -481,28 +480,12 @@ def _build_loader(cfg: Mapping[str, Any], split: str, dataset: Any) -> Any:
 
 def _build_sampler(spec: Any, key: str, dataset: Any, seed: int | None, batch_size: Any) -> Any:
     from .building import build_object, split_spec
-    from .data import ClassBalancedSampler, dataset_labels
     from .samplers import SAMPLERS, build_sampler
 
     kind, params, _ = split_spec(spec, key)
     if isinstance(kind, str) and kind in SAMPLERS:
+        # The order then depends on seed and epoch only: exact on resume, and equal on every DDP rank.
         return build_sampler(kind, params, key, dataset, seed=seed, batch_size=batch_size)
-    if kind == "balanced":
-        if seed is not None:
-            # The order then depends on seed and epoch only: exact on resume, and equal on every DDP rank.
-            params.setdefault("seed", seed)
-        world = int(os.environ.get("WORLD_SIZE", "1") or 1)
-        if world > 1:  # under torchrun: each rank draws its share
-            params.setdefault("num_replicas", world)
-            params.setdefault("rank", int(os.environ.get("RANK", "0") or 0))
-        try:
-            return ClassBalancedSampler(dataset_labels(dataset), **params)
-        except TypeError as exc:
-            raise ConfigError(
-                f"config key '{key}': ClassBalancedSampler rejected the params {sorted(params)}: {exc}"
-            ) from exc
-        except ConfigError as exc:
-            raise ConfigError(f"config key '{key}': {exc}") from exc
     return build_object(spec, key, dataset, kind="sampler")
 
 

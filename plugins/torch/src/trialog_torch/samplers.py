@@ -1,6 +1,7 @@
 """Samplers a config can name: exact per-batch prevalence, weighted and user-function sampling, after delira.
 
-``data.loader.sampler`` (train split) takes a name from :data:`SAMPLERS` with its ``params``::
+``data.loader.sampler`` (train split) takes a name from :data:`SAMPLERS` with its ``params`` (``balanced`` is
+:class:`~trialog_torch.data.ClassBalancedSampler`)::
 
     "loader": {"batch_size": 12, "sampler": {"type": "prevalence_random", "params": {"shuffle_batch": true}}}
 
@@ -38,7 +39,7 @@ from torch.utils.data import Sampler
 from trialog.api import ConfigError
 
 from .callbacks import Callback
-from .data import _as_labels, dataset_labels
+from .data import ClassBalancedSampler, _as_labels, dataset_labels
 
 if TYPE_CHECKING:  # pragma: no cover
     from .trainers import Trainer
@@ -344,6 +345,10 @@ def _build_weighted(dataset: Any, params: dict[str, Any], key: str) -> SeededSam
     return WeightedSampler(_weights(dataset, params, key), **params)
 
 
+def _build_balanced(dataset: Any, params: dict[str, Any], key: str) -> Sampler[int]:
+    return ClassBalancedSampler(dataset_labels(dataset), **params)
+
+
 def _build_lambda(dataset: Any, params: dict[str, Any], key: str) -> SeededSampler:
     from .building import import_object
 
@@ -358,7 +363,8 @@ def _build_lambda(dataset: Any, params: dict[str, Any], key: str) -> SeededSampl
 
 
 #: Sampler names usable in ``data.loader.sampler``.
-SAMPLERS: dict[str, Callable[[Any, dict[str, Any], str], SeededSampler]] = {
+SAMPLERS: dict[str, Callable[[Any, dict[str, Any], str], Sampler[int]]] = {
+    "balanced": _build_balanced,
     "prevalence_random": _build_prevalence(PrevalenceRandomSampler),
     "prevalence_sequential": _build_prevalence(PrevalenceSequentialSampler),
     "stopping_prevalence_random": _build_prevalence(StoppingPrevalenceRandomSampler),
@@ -371,7 +377,7 @@ _NEEDS_BATCH_SIZE = {name for name in SAMPLERS if "prevalence" in name}
 
 def build_sampler(
     name: str, params: Mapping[str, Any], key: str, dataset: Any, *, seed: int | None, batch_size: Any
-) -> SeededSampler:
+) -> Sampler[int]:
     """Build sampler ``name`` of :data:`SAMPLERS` for ``dataset``; the run's seed and the DDP rank are defaults."""
     options = dict(params)
     if seed is not None:
