@@ -60,7 +60,12 @@ class Probe(Callback):
 
 
 def build(
-    base: Path, probe: Callback, resume: Any = None, schedules: Any = None, optimizer: Any = None
+    base: Path,
+    probe: Callback,
+    resume: Any = None,
+    schedules: Any = None,
+    optimizer: Any = None,
+    scheduler: Any = None,
 ) -> ClassificationTrainer:
     g = torch.Generator().manual_seed(0)
     x, y = torch.randn(48, 6, generator=g), torch.randint(0, 3, (48,), generator=g)
@@ -80,6 +85,8 @@ def build(
         },
     }
     loader = DataLoader(TensorDataset(x, y), batch_size=12, shuffle=True)
+    if scheduler is not None:
+        config["trainer"]["optimization"]["scheduler"] = scheduler  # type: ignore[index]
     trainer = ClassificationTrainer(
         config, model, loader, name="sched", base_dir=base, loggers={}, resume=resume, quiet=True
     )
@@ -202,6 +209,17 @@ def test_bad_entries_are_named_before_the_run_folder_exists(tmp_path: Path, entr
     with pytest.raises(ConfigError, match=message):
         build(tmp_path, Probe(), schedules={"s": entry})
     assert not tmp_path.exists() or not any(tmp_path.iterdir())
+
+
+def test_the_learning_rate_takes_a_schedule_or_a_scheduler_not_both(tmp_path: Path) -> None:
+    lr = {"s": {"target": "optimizer.lr", "updates": [[2, 0.01]]}}
+    with pytest.raises(ConfigError, match=r"schedules\.s\.target': the learning rate already has"):
+        build(
+            tmp_path / "both", Probe(), schedules=lr, scheduler={"type": "StepLR", "params": {"step_size": 1}}
+        )
+    assert not (tmp_path / "both").exists()
+    trainer = build(tmp_path / "one", Probe(), schedules=lr)
+    assert trainer.optimizer.param_groups[0]["lr"] == 0.05
 
 
 def test_schedule_forms() -> None:

@@ -237,6 +237,12 @@ class ScheduleCallback(Callback):
         self.current: list[Value] = []
 
     def setup(self, trainer: Trainer) -> None:
+        for schedule in self.schedules:
+            if schedule.target == "optimizer.lr" and getattr(trainer, "scheduler_callback", None) is not None:
+                raise ConfigError(
+                    f"config key '{schedule.key}.target': the learning rate already has "
+                    "'trainer.optimization.scheduler'; schedule it with one of the two"
+                )
         self.targets = [_Target(s, trainer) for s in self.schedules]
         self.current = [t.initial for t in self.targets]
         self._apply(trainer, record=False, force=True)
