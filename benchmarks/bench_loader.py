@@ -26,6 +26,7 @@ import time
 from collections.abc import Callable, Iterator
 from multiprocessing import shared_memory
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -153,7 +154,9 @@ def main() -> None:
 
     def trialog(workers: int) -> DataLoader:
         loader = plain(workers)
-        loader_callbacks(loader, seed=0)
+        loader_callbacks(
+            SimpleNamespace(train_loader=loader, val_loader=None, test_loader=None, seed=0, epoch=0)
+        )
         return loader
 
     def shared(workers: int) -> Callable[[], float]:

@@ -11,6 +11,7 @@ import sys
 import textwrap
 import time
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -118,26 +119,31 @@ def _worker_pids(pid_dir: Path) -> list[int]:
     return pids
 
 
+def _trainer(loader: DataLoader, seed: int = 7) -> SimpleNamespace:
+    """What ``loader_callbacks`` reads of a trainer."""
+    return SimpleNamespace(train_loader=loader, val_loader=None, test_loader=None, seed=seed, epoch=0)
+
+
 def test_workers_are_seeded_from_run_seed_epoch_and_worker_id() -> None:
     loader = DataLoader(Seeds(), batch_size=2, num_workers=2)
-    (epoch,) = loader_callbacks(loader, seed=7)
+    trainer = _trainer(loader)
+    assert loader_callbacks(trainer) == []  # nothing to checkpoint: a resumed trainer restores its epoch
     assert isinstance(loader.worker_init_fn, WorkerSeeder)
     first = [int(s) for batch in loader for s in batch]
     # batches go round-robin to the workers: batch b comes from worker b % 2
     assert first == [worker_seed(7, 0, 0, b // 2 % 2) for b in range(8)]
-    epoch.on_epoch_end(None, 0, {})  # type: ignore[arg-type]
+    trainer.epoch = 1
     second = [int(s) for batch in loader for s in batch]
     assert second == [worker_seed(7, 1, 0, b // 2 % 2) for b in range(8)] and set(second).isdisjoint(first)
-    assert epoch.state_dict() == {"epoch": 1}
     assert len({worker_seed(7, 1, rank, 0) for rank in range(4)}) == 4  # DDP ranks differ too
 
 
 def test_user_worker_init_fn_still_runs_and_persistent_workers_warn() -> None:
     loader = DataLoader(Seeds(), batch_size=2, num_workers=1, worker_init_fn=_seed_42)
-    loader_callbacks(loader, seed=7)
+    loader_callbacks(_trainer(loader))
     assert {int(s) for batch in loader for s in batch} == {42}  # the user's function runs last
     with pytest.warns(TrialogWarning, match="persistent_workers"):
-        loader_callbacks(DataLoader(Seeds(), num_workers=1, persistent_workers=True), seed=7)
+        loader_callbacks(_trainer(DataLoader(Seeds(), num_workers=1, persistent_workers=True)))
 
 
 def _seed_42(worker_id: int) -> None:
@@ -152,6 +158,7 @@ def test_a_crashed_run_with_workers_resumes_drawing_the_same_batches(tmp_path: P
         crashing.fit()
     # At(-1) never fires: the checkpoint holds one state per callback
     resumed = build(tmp_path / "crash", Augmenting(), resume=crashing.run_dir, extra=At(-1, "raise"))
+    assert [type(c).__name__ for c in resumed.callbacks] == ["At"]  # workers add no checkpoint state
     resumed.fit()
     records = [
         [

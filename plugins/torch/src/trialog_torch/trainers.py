@@ -332,10 +332,8 @@ class Trainer:
         self.train_loader = self._shard(train_loader)
         self.val_loader = self._shard(val_loader, evaluation=True) if val_loader is not None else None
         self.test_loader = self._shard(test_loader, evaluation=True) if test_loader is not None else None
-        # hyperparameter schedules, the sampler position and the worker seeding: callbacks, so checkpoints carry them
-        self.callbacks += build_schedules(section.get("schedules")) + loader_callbacks(
-            self.train_loader, self.seed, self.val_loader, self.test_loader
-        )
+        # hyperparameter schedules and the sampler position: callbacks, so checkpoints carry them; seeded workers
+        self.callbacks += build_schedules(section.get("schedules")) + loader_callbacks(self)
 
         self.global_step = 0
         self.epoch = 0

@@ -4,7 +4,8 @@
 worker seed ``random``, numpy's global RNG and torch from ``(run seed, epoch, DDP rank, worker id)`` alone
 (:class:`WorkerSeeder`, installed as the loader's ``worker_init_fn``, wrapping any of the user's own), so the
 random augmentation of epoch ``e`` is the same in an uninterrupted and in a resumed run and differs between
-epochs, ranks and workers. A callback (:class:`WorkerEpoch`) tells the seeder the epoch and checkpoints it.
+epochs, ranks and workers. The seeder reads the trainer's epoch when an epoch's workers start, and a resumed
+trainer restores its epoch, so nothing else needs checkpointing.
 
 Workers are recreated every epoch; ``persistent_workers: true`` gets a warning, as a persistent worker's RNG
 streams run on across epochs and a resumed run would start them over. Workers end with their
@@ -17,7 +18,7 @@ from __future__ import annotations
 
 import random
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -32,7 +33,7 @@ from .samplers import position_callbacks
 if TYPE_CHECKING:  # pragma: no cover
     from .trainers import Trainer
 
-__all__ = ["WorkerEpoch", "WorkerSeeder", "loader_callbacks", "worker_seed"]
+__all__ = ["WorkerSeeder", "loader_callbacks", "worker_seed"]
 
 
 def worker_seed(seed: int, epoch: int, rank: int, worker_id: int) -> int:
@@ -62,22 +63,6 @@ class WorkerSeeder:
         torch.manual_seed(seed)
         if self.user_fn is not None:
             self.user_fn(worker_id)
-
-
-class WorkerEpoch(Callback):
-    """Keeps a :class:`WorkerSeeder` on the trainer's epoch, through resumes (its state is the epoch)."""
-
-    def __init__(self, seeder: WorkerSeeder) -> None:
-        self.seeder = seeder
-
-    def on_epoch_end(self, trainer: Trainer, epoch: int, metrics: Mapping[str, float]) -> None:
-        self.seeder.set_epoch(epoch + 1)
-
-    def state_dict(self) -> dict[str, Any]:
-        return {"epoch": self.seeder.epoch}
-
-    def load_state_dict(self, state: Mapping[str, Any]) -> None:
-        self.seeder.set_epoch(int(state.get("epoch", 0)))
 
 
 class _ShutdownOnError:
@@ -111,28 +96,30 @@ class _ShutdownOnError:
         return getattr(self._iterator, name)
 
 
-def stop_workers_on_error(loader: Any) -> None:
-    """Make ``loader``'s worker processes stop when fetching a batch fails (a no-op without workers)."""
+def _wrap_iterator(loader: Any, before: Callable[[], None] | None = None) -> None:
+    """Make ``loader``'s epochs stop their workers when a batch fails, calling ``before`` as each one starts."""
     if getattr(loader, "num_workers", 0) <= 0 or not hasattr(loader, "_get_iterator"):
         return
-    make = loader._get_iterator
-    if not getattr(make, "stops_workers_on_error", False):
+    make = getattr(loader._get_iterator, "unwrapped", loader._get_iterator)
 
-        def guarded() -> Any:
-            return _ShutdownOnError(make())
+    def guarded() -> Any:
+        if before is not None:
+            before()
+        return _ShutdownOnError(make())
 
-        guarded.stops_workers_on_error = True  # type: ignore[attr-defined]
-        loader._get_iterator = guarded
+    guarded.unwrapped = make  # type: ignore[attr-defined]
+    loader._get_iterator = guarded
 
 
-def loader_callbacks(loader: Any, seed: int, *others: Any) -> list[Callback]:
-    """What a training loader needs checkpointed: its sampler's position, its workers' epoch (seeding them).
+def loader_callbacks(trainer: Trainer) -> list[Callback]:
+    """Prepare a trainer's loaders; return what its checkpoints must carry for them (a sampler's position).
 
-    Every loader given (``others``: validation, test) also stops its workers when a batch fails.
+    Every loader with workers stops them as soon as a batch fails; the training loader's workers are
+    seeded by a :class:`WorkerSeeder` from the trainer's seed and the epoch it is in.
     """
-    for each in (loader, *others):
-        stop_workers_on_error(each)
-    callbacks = position_callbacks(loader)
+    for loader in (trainer.val_loader, trainer.test_loader):
+        _wrap_iterator(loader)
+    loader = trainer.train_loader
     if getattr(loader, "num_workers", 0) > 0:
         if getattr(loader, "persistent_workers", False):
             warnings.warn(
@@ -143,7 +130,9 @@ def loader_callbacks(loader: Any, seed: int, *others: Any) -> list[Callback]:
             )
         seeder = loader.worker_init_fn
         if not isinstance(seeder, WorkerSeeder):
-            seeder = WorkerSeeder(seed, loader.worker_init_fn, rank=distributed.rank())
+            seeder = WorkerSeeder(trainer.seed, loader.worker_init_fn, rank=distributed.rank())
             loader.worker_init_fn = seeder
-        callbacks.append(WorkerEpoch(seeder))
-    return callbacks
+        _wrap_iterator(loader, lambda: seeder.set_epoch(trainer.epoch))
+    else:
+        _wrap_iterator(loader)
+    return position_callbacks(loader)
