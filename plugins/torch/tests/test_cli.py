@@ -448,3 +448,21 @@ def test_config_mistakes_stop_before_the_run_folder(project, tmp_path, capsys, c
     assert rc == 1
     assert message in err
     assert not (tmp_path / "runs").exists()
+
+
+def test_prevalence_sampler_workers_and_schedules_from_one_config(project, tmp_path):
+    config = _config()
+    config["data"]["loader"] = {"batch_size": 9, "num_workers": 2, "sampler": {"type": "prevalence_random"}}
+    config["trainer"]["optimization"]["optimizer"]["params"]["momentum"] = 0.9
+    config["trainer"]["schedules"] = {"momentum": {"target": "optimizer.momentum", "updates": [[3, 0.5]]}}
+    outcome = run_config(project(config), base_dir=tmp_path / "runs", quiet=True)
+    records = [
+        json.loads(line)
+        for line in (outcome.run_dirs[0] / "result" / "results.jsonl").read_text().splitlines()
+    ]
+    assert [(r["value"], r["counter"]) for r in records if r["name"] == "schedule/momentum"] == [(0.5, 3)]
+
+    config["trainer"]["schedules"]["momentum"]["target"] = "optimizer.momentun"
+    with pytest.raises(ConfigError, match=r"trainer\.schedules\.momentum\.target.*no key 'momentun'"):
+        run_config(project(config), base_dir=tmp_path / "bad", quiet=True)
+    assert not (tmp_path / "bad").exists()

@@ -18,7 +18,8 @@ is importable because the config's folder is put first on ``sys.path`` while the
 
 ``data.loader`` holds ``torch.utils.data.DataLoader`` options shared by every split; a split may
 override them in its own ``loader`` entry. ``shuffle`` applies to the train split only, and
-``"sampler": "balanced"`` draws train batches with :class:`~trialog_torch.data.ClassBalancedSampler`.
+``"sampler": "balanced"`` draws train batches with :class:`~trialog_torch.data.ClassBalancedSampler`,
+the names in :data:`trialog_torch.samplers.SAMPLERS` (``prevalence_random``, ``weighted``, ...) with theirs.
 With ``kfold``, ``data.train`` is split into ``k`` folds, each trained as a run of its own named
 ``{name}_fold{i}``. Every failure is a :class:`~trialog.errors.ConfigError` naming the config key.
 """
@@ -30,7 +31,6 @@ import contextlib
 import difflib
 import importlib
 import inspect
-import os
 import random
 import secrets
 import sys
@@ -474,7 +474,9 @@ def _build_loader(cfg: Mapping[str, Any], split: str, dataset: Any) -> Any:
             f"config key '{key}' has unknown DataLoader option(s) {unknown}; see torch.utils.data.DataLoader"
         )
     if options.get("sampler") is not None:
-        options["sampler"] = _build_sampler(options["sampler"], f"{key}.sampler", dataset, cfg.get("seed"))
+        options["sampler"] = _build_sampler(
+            options["sampler"], f"{key}.sampler", dataset, cfg.get("seed"), options.get("batch_size", 1)
+        )
     for name in ("collate_fn", "worker_init_fn"):
         if isinstance(options.get(name), str):
             from .building import import_object
@@ -488,27 +490,14 @@ def _build_loader(cfg: Mapping[str, Any], split: str, dataset: Any) -> Any:
         ) from exc
 
 
-def _build_sampler(spec: Any, key: str, dataset: Any, seed: int | None) -> Any:
+def _build_sampler(spec: Any, key: str, dataset: Any, seed: int | None, batch_size: Any) -> Any:
     from .building import build_object, split_spec
-    from .data import ClassBalancedSampler, dataset_labels
+    from .samplers import SAMPLERS, build_sampler
 
     kind, params, _ = split_spec(spec, key)
-    if kind == "balanced":
-        if seed is not None:
-            # The order then depends on seed and epoch only: exact on resume, and equal on every DDP rank.
-            params.setdefault("seed", seed)
-        world = int(os.environ.get("WORLD_SIZE", "1") or 1)
-        if world > 1:  # under torchrun: each rank draws its share
-            params.setdefault("num_replicas", world)
-            params.setdefault("rank", int(os.environ.get("RANK", "0") or 0))
-        try:
-            return ClassBalancedSampler(dataset_labels(dataset), **params)
-        except TypeError as exc:
-            raise ConfigError(
-                f"config key '{key}': ClassBalancedSampler rejected the params {sorted(params)}: {exc}"
-            ) from exc
-        except ConfigError as exc:
-            raise ConfigError(f"config key '{key}': {exc}") from exc
+    if isinstance(kind, str) and kind in SAMPLERS:
+        # The order then depends on seed and epoch only: exact on resume, and equal on every DDP rank.
+        return build_sampler(kind, params, key, dataset, seed=seed, batch_size=batch_size)
     return build_object(spec, key, dataset, kind="sampler")
 
 

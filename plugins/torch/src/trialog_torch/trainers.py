@@ -57,6 +57,8 @@ from .building import build_object, split_spec
 from .callbacks import Callback, GradientClipping, LRSchedulerCallback, build_callbacks
 from .experiment import TorchExperiment
 from .metrics import Metric, RocAuc, build_metrics
+from .schedules import build_schedules
+from .workers import loader_callbacks
 
 __all__ = [
     "AutoencoderTrainer",
@@ -87,6 +89,7 @@ TRAINER_KEYS = frozenset(
         "target_key",
         "class_names",
         "train_metrics",
+        "schedules",
     }
 )
 OPTIMIZATION_KEYS = frozenset({"loss", "optimizer", "scheduler"})
@@ -331,6 +334,8 @@ class Trainer:
         self.train_loader = self._shard(train_loader)
         self.val_loader = self._shard(val_loader, evaluation=True) if val_loader is not None else None
         self.test_loader = self._shard(test_loader, evaluation=True) if test_loader is not None else None
+        # hyperparameter schedules and the sampler position: callbacks, so checkpoints carry them; seeded workers
+        self.callbacks += build_schedules(section.get("schedules")) + loader_callbacks(self)
 
         self.global_step = 0
         self.epoch = 0
