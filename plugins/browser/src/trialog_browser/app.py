@@ -16,11 +16,13 @@ import collections
 import hashlib
 import hmac
 import io
+import itertools
 import json
 import math
 import os
 import secrets
 import threading
+import time
 import zipfile
 from collections.abc import Sequence
 from pathlib import Path
@@ -32,7 +34,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import FileResponse, JSONResponse, PlainTextResponse, Response
+from starlette.responses import FileResponse, PlainTextResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
@@ -192,8 +194,24 @@ def _clean(value: Any) -> Any:
     return value
 
 
-def _json(data: Any, status: int = 200) -> JSONResponse:
-    return JSONResponse(_clean(data), status_code=status)
+def _json_default(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    raise TypeError(f"{type(value).__name__} is not JSON")
+
+
+def _json(data: Any, status: int = 200) -> Response:
+    # One C-speed encoding in the common case; only an answer holding NaN or infinities is walked by _clean
+    # (they become null), as JSONResponse(_clean(data)) would have sent it.
+    try:
+        body = json.dumps(
+            data, ensure_ascii=False, allow_nan=False, separators=(",", ":"), default=_json_default
+        )
+    except ValueError:
+        body = json.dumps(_clean(data), ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+    return Response(body.encode("utf-8"), status_code=status, media_type="application/json")
 
 
 class Browser:
@@ -210,6 +228,11 @@ class Browser:
         self.index = RunIndex(dirs, cache_dir)
         self.index.refresh()
         self.refresh_every = refresh_every
+        # Overview answers per query, reused while the index is unchanged and younger than refresh_every.
+        self._overviews: collections.OrderedDict[tuple[Any, ...], tuple[int, float, Any]] = (
+            collections.OrderedDict()
+        )
+        self._overviews_lock = threading.Lock()
         self.secret = secrets.token_bytes(32)
         import jinja2
 
@@ -341,22 +364,9 @@ class Browser:
         sort = qp.get("sort", "start")
         desc = qp.get("desc", "1") == "1"
         self._refresh()
-        rows = []
-        for entry in self.index.entries():
-            status = status_of(entry)
-            meta = entry["meta"]
-            if meta.get("removed") and not show_all:
-                continue
-            fields = fields_of(entry, status)
-            if not query.matches(fields) or (search and not matches_search(fields, search)):
-                continue
-            rows.append(entry)
-        rows.sort(key=lambda e: _sort_key(e, sort), reverse=desc)
+        rows, columns, names = self._overview(query, (qp.get("q", ""), search, show_all, sort, desc))
         total = len(rows)
         shown = [self.row(e) for e in rows[page * per : (page + 1) * per]]
-        # Config columns: the keys whose values differ between the matching runs.
-        columns = _differing_keys([e["config"] for e in rows[:2000]])
-        names = sorted({n for e in rows[:2000] for n in e["results"]})
         return _json(
             {
                 "total": total,
@@ -368,6 +378,40 @@ class Browser:
                 "indexed": len(self.index),
             }
         )
+
+    def _overview(
+        self, query: Any, key: tuple[Any, ...]
+    ) -> tuple[list[dict[str, Any]], list[str], list[str]]:
+        """(matching entries in order, differing config keys, result names) for one overview query."""
+        version = self.index.version
+        now = time.monotonic()
+        if self.refresh_every > 0:
+            with self._overviews_lock:
+                hit = self._overviews.get(key)
+                if hit is not None and hit[0] == version and now - hit[1] < self.refresh_every:
+                    return hit[2]  # type: ignore[no-any-return]
+        _, search, show_all, sort, desc = key
+        rows = []
+        for entry in self.index.entries():
+            status = status_of(entry)
+            meta = entry["meta"]
+            if meta.get("removed") and not show_all:
+                continue
+            fields = fields_of(entry, status)
+            if not query.matches(fields) or (search and not matches_search(fields, search)):
+                continue
+            rows.append(entry)
+        rows.sort(key=lambda e: _sort_key(e, sort), reverse=desc)
+        # Config columns: the keys whose values differ between the matching runs.
+        columns = _differing_keys([e["config"] for e in rows[:2000]])
+        names = sorted({n for e in rows[:2000] for n in e["results"]})
+        answer = (rows, columns, names)
+        if self.refresh_every > 0:
+            with self._overviews_lock:
+                self._overviews[key] = (version, now, answer)
+                while len(self._overviews) > 32:
+                    self._overviews.popitem(last=False)
+        return answer
 
     def api_run(self, request: Request) -> Response:
         """One run: row, meta, config, registry, files, checkpoints, sources. A run with damaged files answers
@@ -418,10 +462,9 @@ class Browser:
             "checkpoints": checkpoints,
             "sources": sources,
             "others": [
-                {"id": e["id"], "name": self.row(e)["name"]}
-                for e in self.index.entries()
-                if e["id"] != entry["id"]
-            ][:500],
+                {"id": e["id"], "name": _name(e)}
+                for e in itertools.islice((e for e in self.index.entries() if e["id"] != entry["id"]), 500)
+            ],
             "damaged": _unique(damaged),
         }
         if damaged:
@@ -576,6 +619,11 @@ class Browser:
                 "combine": combine,
             }
         )
+
+
+def _name(entry: dict[str, Any]) -> str:
+    meta = entry["meta"]
+    return str(meta.get("display_name") or meta.get("name") or entry["folder"])
 
 
 def _own_names() -> set[str]:

@@ -304,6 +304,8 @@ class RunIndex:
         self._last_refresh = 0.0
         self._bg: threading.Thread | None = None
         self._bg_lock = threading.Lock()
+        #: Counts the rescans that changed something (answers computed from the entries are cached by it).
+        self.version = 0
         self._load_cache()
 
     # -- persistence ----------------------------------------------------------------------------
@@ -382,6 +384,7 @@ class RunIndex:
             self._entries = seen
             self._last_refresh = time.monotonic()
             if changed:
+                self.version += 1
                 self._save_cache()
             return reread
 
@@ -405,6 +408,7 @@ class RunIndex:
         fresh["sig"] = _signature(path)
         with self._lock:
             self._entries = {**self._entries, rid: fresh}
+            self.version += 1
 
     # -- reading --------------------------------------------------------------------------------
 
