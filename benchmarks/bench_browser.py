@@ -252,12 +252,13 @@ def load() -> None:
         writer = subprocess.Popen(
             [sys.executable, "-c", WRITER, str(live)], stdout=subprocess.PIPE, text=True
         )
+        assert writer.stdout is not None
+        assert writer.stdout.readline().strip() == "ready"  # the live run exists before the server scans
         server = subprocess.Popen(
             [sys.executable, "-c", SERVER, str(base), str(root / "cache")], stdout=subprocess.PIPE, text=True
         )
         try:
-            assert writer.stdout is not None and server.stdout is not None
-            assert writer.stdout.readline().strip() == "ready"
+            assert server.stdout is not None
             port = int(server.stdout.readline())
             url = f"http://127.0.0.1:{port}"
             runs = sorted(p for p in base.iterdir() if p.name.endswith("_sweep"))
@@ -265,7 +266,9 @@ def load() -> None:
             live_id = run_id(live)
             with httpx.Client(base_url=url, timeout=600) as client:
                 client.get("/api/runs").raise_for_status()  # the first scan
-                offset = client.get(f"/api/run/{live_id}/series").json()["offset"]
+                first = client.get(f"/api/run/{live_id}/series")
+                first.raise_for_status()
+                offset = first.json()["offset"]
                 kinds = {
                     "overview API": lambda rid: ("/api/runs", {"per": "50", "sort": "start"}),
                     "run page": lambda rid: (f"/run/{rid}", None),
