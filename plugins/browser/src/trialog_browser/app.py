@@ -757,7 +757,7 @@ def _tail(log: Path, offset: int) -> tuple[list[dict[str, Any]], int] | None:
                 return None
     except OSError as exc:
         raise Damaged(_LOG, str(exc)) from None
-    if size - offset > _TAIL_PARSE_BYTES:
+    if offset == 0 or size - offset > _TAIL_PARSE_BYTES:
         return _tail_from_columns(log, offset)
     try:
         return read_appended(log, offset)
