@@ -42,6 +42,7 @@ def test_a_log_cut_before_the_checkpoint_is_a_named_error_with_the_ways_on(tmp_p
     assert "none of this run's does" in text  # keep_last=2: epochs 2 and 3, both beyond the log
     assert f"trialog runs repair {run_dir}" in text
     assert (run_dir / "result" / "results.jsonl").stat().st_size == kept  # nothing was cut further
+    assert json.loads((run_dir / "result" / "results.json").read_text())["score"]["count"] == 4
 
 
 def test_fallback_resumes_from_the_newest_checkpoint_the_log_still_covers(tmp_path):
@@ -79,12 +80,14 @@ def test_fallback_resumes_from_the_newest_checkpoint_the_log_still_covers(tmp_pa
 def test_a_deleted_log_is_a_named_error_and_is_not_recreated(tmp_path):
     run_dir = _finished(tmp_path)
     log = run_dir / "result" / "results.jsonl"
+    summary = (run_dir / "result" / "results.json").read_bytes()
     log.unlink()
     exp = Counting(n_epochs=6, base_dir=tmp_path / "a", loggers={}, resume=run_dir, save_sources=False)
     with pytest.raises(ResultsLostError, match=r"results\.jsonl is missing \(deleted\).*trialog runs repair"):
         exp.run()
     exp.close()
     assert not log.exists()
+    assert (run_dir / "result" / "results.json").read_bytes() == summary  # the last word on what was logged
     assert json.loads((run_dir / "run.json").read_text())["status"] == "error"
 
 

@@ -354,7 +354,9 @@ class Experiment:
         )
         # A resumed run whose results log was deleted: restore_resumed() decides (trialog.resumelog).
         self._results_missing = (
-            self._resume_from is not None and not (self.result_dir / "results.jsonl").exists()
+            self._resume_from is not None
+            and self._resume_from.resolve() == self.run_dir.resolve()
+            and not (self.result_dir / "results.jsonl").exists()
         )
         self._results = ResultLog(self.result_dir)
         self.clog = CombinedLogger(loggers, run_dir=self.run_dir)
@@ -990,6 +992,7 @@ class Experiment:
                 fallback=self._resume_fallback,
             )[0]
         except BaseException:
+            self._results.keep_summary()  # results.json still summarises the records that were lost
             if self._results_missing and self._results.position() == 0:
                 # A deleted log is not recreated empty: leave the folder as the error describes it.
                 self._results.close()

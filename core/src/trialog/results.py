@@ -178,6 +178,7 @@ class ResultLog:
         self._stats: dict[str, ResultStats] = {}
         self._fd: int | None = None
         self._series: Any = None
+        self._summary_kept = False
         try:
             self.result_dir.mkdir(parents=True, exist_ok=True)
             # O_NOFOLLOW: a results log that is a symlink would append records to some other file.
@@ -338,10 +339,18 @@ class ResultLog:
             raise KeyError(f"no result named {name!r} in {self.path}; known names: {known}") from None
 
     def save_summary(self) -> Path:
-        """Atomically replace ``results.json`` with the current summary; returns its path."""
+        """Atomically replace ``results.json`` with the current summary; returns its path.
+
+        After :meth:`keep_summary` the file on disk is left as it is."""
+        if self._summary_kept:
+            return self.summary_path
         data = json.dumps(self.summary(), indent=2, default=_json_default).encode()
         write_atomic(self.summary_path, data)
         return self.summary_path
+
+    def keep_summary(self) -> None:
+        """Never replace ``results.json`` from now on (the log lost records: its summary says more than it)."""
+        self._summary_kept = True
 
     # -- resume ----------------------------------------------------------------------------------------------
 
