@@ -180,3 +180,16 @@ def test_records_beyond_int64_already_on_disk_are_read(tmp_path):
     slow = results_by_name(run.records)
     assert slow["loss"]["counter"][-1] == float(2**63)
     assert run.summary["loss"]["count"] == N + 1
+
+
+def test_an_older_sidecar_without_a_crc_is_rebuilt_by_the_first_read(tmp_path):
+    log = _run(tmp_path / "run")  # 2750 records
+    with ResultLog(tmp_path / "run" / "result") as writer:
+        for i in range(series._REBUILD_ROWS):
+            writer.add("loss", float(i), counter=N + i, tag="train")
+    keys_path = sidecar_paths(log)[1]
+    table = json.loads(keys_path.read_text())
+    keys_path.write_text(json.dumps({"format": 3, "keys": table["keys"]}))  # what trialog 0.1.0 wrote
+    _assert_agree(tmp_path / "run")
+    assert json.loads(keys_path.read_text())["format"] == 4  # rebuilt: the next read uses it
+    _assert_agree(tmp_path / "run")

@@ -383,7 +383,8 @@ def read_columns(log: str | os.PathLike[str]) -> dict[tuple[str, str | None], di
     st = log.stat()
     size = st.st_size
     rows_path, keys_path = sidecar_paths(log)
-    table = _read_table(keys_path) if rows_path.is_file() else None
+    had_rows = rows_path.is_file()
+    table = _read_table(keys_path) if had_rows else None
     n, covered, checked = _vouched(log, st, rows_path, table) if table is not None else (0, 0, False)
     keys: list[tuple[str, str | None]] = table["keys"] if table is not None and n else []
     counts = _scan(rows_path, n, len(keys)) if n else np.zeros(0, np.int64)
@@ -393,7 +394,8 @@ def read_columns(log: str | os.PathLike[str]) -> dict[tuple[str, str | None], di
     if covered < size:
         extra, keys = _rows_from_json(log, covered, size, keys)
     if table is None and extra.size >= _REBUILD_ROWS:
-        _save_rebuilt(log, rows_path, keys_path, extra, keys, replace=False)
+        # No sidecar, or one without a valid table (an older trialog's format): keep what was parsed.
+        _save_rebuilt(log, rows_path, keys_path, extra, keys, replace=had_rows)
     elif table is not None and n < table["rows"]:
         # The sidecar disagrees with the log (edited, replaced, truncated): rebuild it from what was parsed.
         _save_rebuilt(log, rows_path, keys_path, extra, keys, replace=True)
