@@ -193,3 +193,24 @@ def test_an_older_sidecar_without_a_crc_is_rebuilt_by_the_first_read(tmp_path):
     _assert_agree(tmp_path / "run")
     assert json.loads(keys_path.read_text())["format"] == 4  # rebuilt: the next read uses it
     _assert_agree(tmp_path / "run")
+
+
+def test_a_live_log_reads_right_between_the_tables_vouches(tmp_path):
+    # A writer still open: rows written but not yet vouched for are not trusted; the log past the vouched
+    # rows is parsed. Every state of the writer reads the same as the log.
+    from trialog.results import read_results
+
+    writer = ResultLog(tmp_path)
+    log = tmp_path / "results.jsonl"
+    for i in range(3 * series._VOUCH_ROWS + 500):
+        writer.add("loss", float(i), counter=i, tag="train" if i % 3 else "val")
+        if i % 5000 == 4999:
+            cols = read_columns(log)
+            slow = results_by_name(read_results(log))
+            fast = {
+                name: np.concatenate([c["value"] for (n, _), c in cols.items() if n == name]) for name in slow
+            }
+            assert sorted(fast["loss"].tolist()) == sorted(slow["loss"]["value"].tolist())
+    writer.close()
+    table = json.loads(sidecar_paths(log)[1].read_text())
+    assert table["rows"] == 3 * series._VOUCH_ROWS + 500 and table["covered"] == log.stat().st_size

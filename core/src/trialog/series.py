@@ -61,6 +61,9 @@ _REBUILD_ROWS = 10_000
 _INT64 = (-(2**63), 2**63 - 1)
 #: Rows are written in batches: one extra write per this many records, not one per record.
 _FLUSH_ROWS = 1024
+#: The table vouches for new rows once this many are written (and at close): replacing it costs a rename,
+#: and a reader parses at most this many records of a live log from JSON.
+_VOUCH_ROWS = 8 * _FLUSH_ROWS
 _PACK = struct.Struct("<dqqdqq").pack
 _PACK_FLOAT_COUNTER = struct.Struct("<ddqdqq").pack
 
@@ -166,6 +169,7 @@ class SeriesWriter:
         self._n = 0  # rows on disk that the table vouches for
         self._covered = 0  # log bytes they cover
         self._crc = 0  # CRC-32 of those log bytes
+        self._unvouched = 0  # rows on disk after those
         self._log_fd = os.open(self.log, os.O_RDONLY)
         self._sync()
 
@@ -240,22 +244,25 @@ class SeriesWriter:
         if len(rows) >= _FLUSH_ROWS:
             self.flush()
 
-    def flush(self) -> None:
-        """Write the buffered rows (readers parse the log lines they do not cover yet)."""
-        if self._fd is not None and self._rows:
+    def flush(self, vouch: bool = False) -> None:
+        """Write the buffered rows (readers parse the log lines they do not cover yet); the table vouches for
+        them every ``_VOUCH_ROWS`` rows, or now with ``vouch``."""
+        if self._fd is not None and (self._rows or (vouch and self._unvouched)):
             data = b"".join(self._rows)
-            count = len(self._rows)
+            self._unvouched += len(self._rows)
             self._rows.clear()
             try:
                 written = os.write(self._fd, data)
                 while written < len(data):
                     data = data[written:]
                     written = os.write(self._fd, data)
-                crc = _log_crc(self._log_fd, self._covered, self._size, self._crc)  # type: ignore[arg-type]
-                if crc is None:
-                    raise OSError("the results log is shorter than its records")
-                self._n, self._covered, self._crc = self._n + count, self._size, crc
-                self._write_table()
+                if vouch or self._unvouched >= _VOUCH_ROWS:
+                    crc = _log_crc(self._log_fd, self._covered, self._size, self._crc)  # type: ignore[arg-type]
+                    if crc is None:
+                        raise OSError("the results log is shorter than its records")
+                    self._n, self._covered, self._crc = self._n + self._unvouched, self._size, crc
+                    self._unvouched = 0
+                    self._write_table()
             except OSError:
                 # A full disk must not fail add(): stop keeping the sidecar; the table still vouches for the
                 # rows before this batch, readers parse the log past them, and the next ResultLog rebuilds.
@@ -265,6 +272,7 @@ class SeriesWriter:
     def truncate(self, offset: int) -> None:
         """Forget the rows of records after JSONL byte ``offset`` (the log was truncated there)."""
         self._rows.clear()
+        self._unvouched = 0
         if self._fd is not None:
             os.close(self._fd)
             self._fd = None
@@ -275,7 +283,7 @@ class SeriesWriter:
         """Write what is buffered and close the sidecar."""
         if self._fd is not None:
             with contextlib.suppress(OSError):
-                self.flush()  # a write that fails (a full disk) gives the sidecar up and closes it
+                self.flush(vouch=True)  # a write that fails (a full disk) gives the sidecar up and closes it
         if self._fd is not None:
             fd, self._fd = self._fd, None
             os.close(fd)
