@@ -164,7 +164,7 @@ def test_float_counters_through_the_sidecar(tmp_path, state):
         # the sidecar covers the first records only; the rest is parsed from the log
         rows = np.fromfile(rows_path, dtype=np.uint8)
         rows[: 48 * 5].tofile(rows_path)
-    assert json.loads(keys_path.read_text())["format"] == 3
+    assert json.loads(keys_path.read_text())["format"] == 4
     series = read_series(log_path)
     loss = series["loss"]["counter"]
     assert loss.dtype == np.float64
@@ -178,7 +178,7 @@ def test_float_counters_through_the_sidecar(tmp_path, state):
         assert series[name]["counter"].dtype == by_json[name]["counter"].dtype
 
 
-def test_a_format_2_sidecar_is_read_and_upgraded_when_a_writer_opens_it(tmp_path):
+def test_a_format_2_sidecar_without_a_crc_is_read_and_rebuilt(tmp_path):
     with ResultLog(tmp_path) as log:
         log.add("x", 1.0, counter=0)
     keys_path = sidecar_paths(tmp_path / "results.jsonl")[1]
@@ -187,7 +187,7 @@ def test_a_format_2_sidecar_is_read_and_upgraded_when_a_writer_opens_it(tmp_path
     assert read_series(tmp_path / "results.jsonl")["x"]["counter"].tolist() == [0]
     with ResultLog(tmp_path) as log:
         log.add("x", 2.0, counter=0.5)
-    assert json.loads(keys_path.read_text())["format"] == 3
+    assert json.loads(keys_path.read_text())["format"] == 4
     assert read_series(tmp_path / "results.jsonl")["x"]["counter"].tolist() == [0.0, 0.5]
 
 

@@ -59,6 +59,7 @@ Groups of names:
 - testing helpers: ``LoopbackAPI``, ``json_reply``, ``trialog_warnings``
 - run browsing: ``compile_query``, ``QueryError``, ``run_fields``, ``search_text`` (the filter
   language), ``read_columns``, ``read_appended`` (fast series), ``registry`` (the module),
+  ``run_file`` (a file of a run folder, refused when a symlink leads out of it: the one containment rule),
   ``effective_status``, ``find_runs``, ``parse_time``, ``flatten``, ``config_difference``
 """
 
@@ -159,6 +160,7 @@ _LAZY: dict[str, str] = {
     "search_text": "query",
     "read_columns": "series",
     "read_appended": "series",
+    "run_file": "run",
     "effective_status": "run",
     "find_runs": "run",
     "parse_time": "run",
@@ -207,7 +209,16 @@ if TYPE_CHECKING:  # pragma: no cover
     from .redact import find_credentials, looks_like_credential_name, redact, redact_text
     from .render import binary_labels, figure_to_array, figure_to_png, pca_2d, precision_recall, roc
     from .resultdict import LogDict, ResultDict, ResultElement, ResultLogDict
-    from .run import ResumeFrom, Run, effective_status, find_runs, latest_run, pack_sources, parse_time
+    from .run import (
+        ResumeFrom,
+        Run,
+        effective_status,
+        find_runs,
+        latest_run,
+        pack_sources,
+        parse_time,
+        run_file,
+    )
     from .runs_cli import config_difference, flatten
     from .series import read_appended, read_columns
     from .sweep import Sweep, SweepSpec, open_sweep, read_sweep, run_trial

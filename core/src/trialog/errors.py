@@ -60,3 +60,13 @@ class DiskFullError(TrialogError, OSError):
 
 class CheckpointDiskFullError(DiskFullError, CheckpointError):
     """A checkpoint could not be written because the disk is full (both a DiskFullError and a CheckpointError)."""
+
+
+class ResultValueError(TrialogError, ValueError):
+    """A result cannot be stored as given: a counter or epoch of the wrong type or outside int64, a value
+    that is not JSON. Raised before anything is written."""
+
+
+class ResultsLostError(TrialogError):
+    """A run cannot resume: its results log lost records it had when the checkpoint was taken (cut short or
+    deleted); the message says how much, from which byte, and the ways on."""

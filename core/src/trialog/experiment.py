@@ -357,6 +357,12 @@ class Experiment:
         self.checkpoints = CheckpointManager(
             self.checkpoint_dir, **self._checkpoint_options, on_saved=self._on_checkpoint_saved
         )
+        # A resumed run whose results log was deleted: restore_resumed() decides (trialog.resumelog).
+        self._results_missing = (
+            self._resume_from is not None
+            and self._resume_from.resolve() == self.run_dir.resolve()
+            and not (self.result_dir / "results.jsonl").exists()
+        )
         self._results = ResultLog(self.result_dir)
         self.clog = CombinedLogger(loggers, run_dir=self.run_dir)
         objects = self.clog.loggers.values()
@@ -746,6 +752,7 @@ class Experiment:
             "trialog": {
                 "epoch": self.epoch,
                 "results_position": self._results.position(),
+                "results_records": sum(s.count for s in self._results.stats.values()),
                 "seed": self.seed,
                 "n_epochs": self.n_epochs,
             },
@@ -957,7 +964,9 @@ class Experiment:
             if full and same_folder:
                 self._results.truncate(0)
             return self.start_epoch
-        state, _ = manager.load("last", fallback=self._resume_fallback)
+        state, entry = manager.load("last", fallback=self._resume_fallback)
+        if full and same_folder:
+            state = self._check_results_cover(manager, state, entry)
         position = int(state["trialog"]["results_position"])
         if full and not same_folder:
             self._copy_results(src / "result" / "results.jsonl", position)
@@ -974,6 +983,28 @@ class Experiment:
                 self.start_epoch = 0
                 self.epoch = 0
         return self.start_epoch
+
+    def _check_results_cover(self, manager: Any, state: dict[str, Any], entry: Any) -> dict[str, Any]:
+        from .resumelog import check_results_cover
+
+        try:
+            return check_results_cover(
+                manager,
+                state,
+                entry,
+                self.run_dir,
+                missing=self._results_missing,
+                fallback=self._resume_fallback,
+            )[0]
+        except BaseException:
+            self._results.keep_summary()  # results.json still summarises the records that were lost
+            if self._results_missing and self._results.position() == 0:
+                # A deleted log is not recreated empty: leave the folder as the error describes it.
+                self._results.close()
+                for name in ("results.jsonl", "results.series", "results.series.json"):
+                    with contextlib.suppress(OSError):
+                        (self.result_dir / name).unlink()
+            raise
 
     def _copy_results(self, source: Path, position: int) -> None:
         """Start this run's results log with the old run's records up to ``position`` (resume in a new folder)."""

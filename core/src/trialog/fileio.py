@@ -17,6 +17,7 @@ from __future__ import annotations
 import errno
 import json
 import os
+import stat
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -225,8 +226,10 @@ def check_inside(root: str | os.PathLike[str], path: str | os.PathLike[str]) -> 
 
     trialog never follows a symlink out of a run folder, neither to read nor to write.
     """
-    root_real = Path(os.path.realpath(root))
     path = Path(path)
+    if _no_link_below(Path(root), path):
+        return path  # the common case, without resolving every folder above the run
+    root_real = Path(os.path.realpath(root))
     real = Path(os.path.realpath(path))
     if real == root_real or root_real in real.parents:
         return path
@@ -236,6 +239,28 @@ def check_inside(root: str | os.PathLike[str], path: str | os.PathLike[str]) -> 
         f"{where}, outside the run folder {root}; trialog does not follow links out of a run folder "
         f"({path} -> {real}). Replace the link with a real file or folder"
     )
+
+
+def _no_link_below(root: Path, path: Path) -> bool:
+    """Whether ``path`` lies below ``root`` through plain names, none of them a symlink (missing ones count as
+    plain: they resolve to where they are)."""
+    try:
+        rel = path.relative_to(root)
+    except ValueError:
+        return False
+    current = root
+    for part in rel.parts:
+        if part in ("..", "."):
+            return False
+        current = current / part
+        try:
+            if stat.S_ISLNK(os.lstat(current).st_mode):
+                return False
+        except FileNotFoundError:
+            return True
+        except OSError:
+            return False
+    return True
 
 
 def _outermost_link(root: Path, path: Path) -> Path | None:

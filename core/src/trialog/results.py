@@ -23,7 +23,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from .errors import RunFolderError, TrialogError, TrialogWarning
+from .errors import ResultValueError, RunFolderError, TrialogError, TrialogWarning
 from .fileio import disk_full_error, fsync_dir, is_disk_full, write_atomic
 from .fileio import json_default as _json_default
 
@@ -123,6 +123,17 @@ def _coerce_value(value: Any) -> Any:
     return value
 
 
+#: Integer counters and epochs are stored as int64 (the columnar sidecar, numpy arrays): the range they must lie in.
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+
+
+def _out_of_range(what: str, name: str, value: int) -> ResultValueError:
+    return ResultValueError(
+        f"result {name!r}: {what} {value} is outside the 64-bit integer range [-2**63, 2**63 - 1]; nothing was "
+        f"written. Pass a smaller {what} (or a float)"
+    )
+
+
 def _coerce_counter(value: Any, name: str) -> int | float:
     """An integer counter stays an int; a finite float (or a numpy/torch float scalar) becomes a float."""
     try:
@@ -136,7 +147,7 @@ def _coerce_counter(value: Any, name: str) -> int | float:
             number = math.nan
         if number - number == 0.0:  # finite
             return number
-    raise TrialogError(
+    raise ResultValueError(
         f"result {name!r}: counter must be an integer, a finite float or None, not {type(value).__name__} {value!r}"
     ) from None
 
@@ -147,7 +158,7 @@ def _coerce_int(value: Any, what: str, name: str) -> int | None:
     try:
         return int(value.__index__())
     except (AttributeError, TypeError):
-        raise TrialogError(
+        raise ResultValueError(
             f"result {name!r}: {what} must be an integer or None, not {type(value).__name__} {value!r}"
         ) from None
 
@@ -167,6 +178,7 @@ class ResultLog:
         self._stats: dict[str, ResultStats] = {}
         self._fd: int | None = None
         self._series: Any = None
+        self._summary_kept = False
         try:
             self.result_dir.mkdir(parents=True, exist_ok=True)
             # O_NOFOLLOW: a results log that is a symlink would append records to some other file.
@@ -224,8 +236,13 @@ class ResultLog:
             # A finite float is kept (it formats as its repr, exact in JSON); anything else is converted.
             if type(counter) is not float or counter - counter != 0.0:
                 counter = _coerce_counter(counter, name)
-        if epoch is not None and type(epoch) is not int:
-            epoch = _coerce_int(epoch, "epoch", name)
+        if type(counter) is int and not _INT64_MIN <= counter <= _INT64_MAX:
+            raise _out_of_range("counter", name, counter)
+        if epoch is not None:
+            if type(epoch) is not int:
+                epoch = _coerce_int(epoch, "epoch", name)
+            if not _INT64_MIN <= epoch <= _INT64_MAX:  # type: ignore[operator]
+                raise _out_of_range("epoch", name, epoch)  # type: ignore[arg-type]
         line = (
             f'{prefix}{text}, "counter": {"null" if counter is None else counter}, '
             f'"epoch": {"null" if epoch is None else epoch}, "time": {now!r}}}\n'
@@ -273,7 +290,7 @@ class ResultLog:
         try:
             return json.dumps(value, default=_json_default)
         except (TypeError, ValueError) as e:
-            raise TrialogError(
+            raise ResultValueError(
                 f"result {name!r}: value of type {type(value).__name__} cannot be stored as JSON ({e}); "
                 "pass a number, a numpy/torch scalar, or a small array or list of numbers"
             ) from None
@@ -322,10 +339,18 @@ class ResultLog:
             raise KeyError(f"no result named {name!r} in {self.path}; known names: {known}") from None
 
     def save_summary(self) -> Path:
-        """Atomically replace ``results.json`` with the current summary; returns its path."""
+        """Atomically replace ``results.json`` with the current summary; returns its path.
+
+        After :meth:`keep_summary` the file on disk is left as it is."""
+        if self._summary_kept:
+            return self.summary_path
         data = json.dumps(self.summary(), indent=2, default=_json_default).encode()
         write_atomic(self.summary_path, data)
         return self.summary_path
+
+    def keep_summary(self) -> None:
+        """Never replace ``results.json`` from now on (the log lost records: its summary says more than it)."""
+        self._summary_kept = True
 
     # -- resume ----------------------------------------------------------------------------------------------
 
@@ -589,8 +614,9 @@ def results_by_name(records: Iterable[Mapping[str, Any]]) -> dict[str, dict[str,
         g["tag"].append(rec.get("tag"))
 
     def ints(values: list[Any]) -> Any:
-        # int64 while every value is an int; a float counter (trixi's epoch + i / n) or a missing one: float64
-        if all(type(v) is int for v in values):
+        # int64 while every value is an int in its range; a float counter (trixi's epoch + i / n), a missing
+        # one or one beyond int64 (an old record): float64
+        if all(type(v) is int and -(2**63) <= v < 2**63 for v in values):
             return np.asarray(values, dtype=np.int64)
         return np.asarray([math.nan if v is None else v for v in values], dtype=np.float64)
 

@@ -131,15 +131,23 @@ def atomic_write_json(path: str | os.PathLike[str], data: Any) -> None:
     write_json(path, data, indent=2)
 
 
+def run_file(run_dir: str | os.PathLike[str], *parts: str) -> Path:
+    """``run_dir/parts`` for reading, or a :class:`RunFolderError` naming the link when a symlink (the file
+    itself or a folder on the way) leads it out of the run folder.
+
+    The one containment rule of every reader (:class:`Run`, ``trialog runs``, the browser): nothing is read
+    through a link that leaves the run folder.
+    """
+    return check_inside(run_dir, Path(run_dir).joinpath(*parts))
+
+
 def read_meta(path: str | os.PathLike[str]) -> dict[str, Any]:
     """Read ``run.json`` of the run folder ``path`` (raw: the stored status, not corrected).
 
     Any corruption (truncated, binary junk, not an object) is a :class:`RunFolderError` naming the file;
     a run.json that is a symlink out of the folder is refused.
     """
-    file = Path(path) / META_FILE
-    if file.is_symlink():
-        check_inside(path, file)
+    file = run_file(path, META_FILE)
     try:
         return read_json(file, error=RunFolderError)  # type: ignore[no-any-return]
     except RunFolderError:  # a FileNotFoundError too: let the named error through as it is
@@ -358,7 +366,7 @@ class Run:
 
     def _file(self, *parts: str) -> Path:
         """``path/parts``, refused with a RunFolderError when a symlink leads it out of the run folder."""
-        return check_inside(self.path, self.path.joinpath(*parts))
+        return run_file(self.path, *parts)
 
     def links(self) -> list[tuple[str, str, bool]]:
         """Symbolic links in the run folder (two levels deep): ``(relative name, target, points inside)``."""
@@ -429,7 +437,7 @@ class Run:
     def results(self) -> dict[str, dict[str, Any]]:
         """Results per name: ``{"loss": {"value": array, "counter": array, "epoch": array, "tag": [...]}}``."""
         if self.kind == "trialog":
-            log = self.path / "result" / "results.jsonl"
+            log = self._file("result", "results.jsonl")
             if not log.is_file():
                 return {}
             from .series import read_series

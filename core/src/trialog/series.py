@@ -3,10 +3,16 @@
 The JSONL log stays the crash-safe source of truth. Next to it :class:`SeriesWriter` (driven by
 :class:`~trialog.results.ResultLog`) appends one fixed-size binary row per record to
 ``result/results.series`` and keeps the (name, tag) table in ``result/results.series.json``. Each row
-carries the JSONL byte offset where its line ends, so a reader knows exactly which part of the log the
-sidecar covers: rows past the log's end (a truncated log) are ignored, log bytes past the last row (a
-crash between the two writes, a log written by another tool) are parsed as JSON. A missing or
-unreadable sidecar is rebuilt from the log. Values that are not plain numbers (lists, bools, strings)
+carries the JSONL byte offset where its line ends.
+
+The sidecar never disagrees with the log: the table also records how many rows it vouches for, the log
+byte where they end and the CRC-32 of the log up to there. A reader (and a writer before it appends)
+checks that CRC against the log's bytes; a sidecar whose CRC does not match (a line removed or a value
+edited by hand, the log replaced by another run's, a log truncated by a resume) is not used: the log is
+parsed and the sidecar rebuilt. Once a log has not changed for a while a reader notes its identity
+(inode, size, mtime, ctime) in the table, so later reads skip the CRC until the log changes. Log bytes past
+the vouched rows (a crash between the two writes, a live writer's unflushed rows, a log written by
+another tool) are parsed as JSON. A missing or unreadable sidecar is rebuilt from the log. Values that are not plain numbers (lists, bools, strings)
 are flagged in the sidecar and read from their JSON line. A float counter (trixi's ``epoch + i / n``) is
 stored as the bits of its float64 in the counter column and flagged, so integer counters keep their
 int64 column and read back as ints.
@@ -19,6 +25,8 @@ import json
 import math
 import os
 import struct
+import time
+import zlib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -29,9 +37,14 @@ from .errors import TrialogError
 
 SERIES_NAME = "results.series"
 KEYS_NAME = "results.series.json"
-_FORMAT = 3
-#: Key tables a reader accepts: format 2 is format 3 without float counters (its rows read the same).
-_READ_FORMATS = (2, 3)
+_FORMAT = 4
+#: Key tables a reader trusts: format 4 carries the CRC of the log bytes its rows cover (formats 2 and 3 did
+#: not, so their sidecars are rebuilt once).
+_READ_FORMATS = (4,)
+#: A log whose ctime is at least this old when it was verified is noted as verified (see the module doc):
+#: file times tick coarsely, so a change right after a write could keep the ctime the write left.
+_SETTLED_NS = 2_000_000_000
+_CRC_BLOCK = 1 << 22
 #: One sidecar row: value, counter, epoch, time, end offset of the JSONL line, key id (with flag bits).
 ROW = np.dtype(
     [("value", "<f8"), ("counter", "<i8"), ("epoch", "<i8"), ("time", "<f8"), ("end", "<i8"), ("key", "<i8")]
@@ -48,6 +61,9 @@ _REBUILD_ROWS = 10_000
 _INT64 = (-(2**63), 2**63 - 1)
 #: Rows are written in batches: one extra write per this many records, not one per record.
 _FLUSH_ROWS = 1024
+#: The table vouches for new rows once this many are written (and at close): replacing it costs a rename,
+#: and a reader parses at most this many records of a live log from JSON.
+_VOUCH_ROWS = 8 * _FLUSH_ROWS
 _PACK = struct.Struct("<dqqdqq").pack
 _PACK_FLOAT_COUNTER = struct.Struct("<ddqdqq").pack
 
@@ -60,33 +76,85 @@ def sidecar_paths(log: str | os.PathLike[str]) -> tuple[Path, Path]:
     return log.with_name(SERIES_NAME), log.with_name(KEYS_NAME)
 
 
-def _write_keys(path: Path, keys: list[tuple[str, str | None]]) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps({"format": _FORMAT, "keys": [list(k) for k in keys]}), encoding="utf-8")
+def _write_table(
+    path: Path,
+    keys: list[tuple[str, str | None]],
+    rows: int,
+    covered: int,
+    crc: int,
+    stamp: list[int] | None = None,
+) -> None:
+    """Replace the key table atomically: the keys, and the rows it vouches for (count, log end, log CRC)."""
+    data = {"format": _FORMAT, "keys": [list(k) for k in keys], "rows": rows, "covered": covered, "crc": crc}
+    if stamp is not None:
+        data["stamp"] = stamp
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(data), encoding="utf-8")
     os.replace(tmp, path)
 
 
-def _read_key_table(path: Path) -> tuple[list[tuple[str, str | None]], int] | None:
-    """(keys, format) of a key table, or None when it is missing, unreadable or of an unknown format."""
+def _read_table(path: Path) -> dict[str, Any] | None:
+    """The key table (keys, rows, covered, crc, stamp), or None when missing, unreadable or of another format."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
         if data.get("format") not in _READ_FORMATS:
             return None
-        return [(str(k[0]), None if k[1] is None else str(k[1])) for k in data["keys"]], int(data["format"])
+        stamp = data.get("stamp")
+        return {
+            "keys": [(str(k[0]), None if k[1] is None else str(k[1])) for k in data["keys"]],
+            "rows": int(data["rows"]),
+            "covered": int(data["covered"]),
+            "crc": int(data["crc"]),
+            "stamp": [int(v) for v in stamp] if isinstance(stamp, list) else None,
+        }
     except (OSError, ValueError, TypeError, KeyError, IndexError, AttributeError):
         return None
 
 
-def _read_keys(path: Path) -> list[tuple[str, str | None]] | None:
-    table = _read_key_table(path)
-    return None if table is None else table[0]
+def _identity(st: os.stat_result) -> list[int]:
+    return [st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns]
+
+
+def _log_crc(fd: int, start: int, stop: int, crc: int = 0) -> int | None:
+    """CRC-32 of bytes ``start:stop`` of the open log ``fd`` continuing ``crc``; None when the log is shorter."""
+    pos = start
+    while pos < stop:
+        block = os.pread(fd, min(_CRC_BLOCK, stop - pos), pos)
+        if not block:
+            return None
+        crc = zlib.crc32(block, crc)
+        pos += len(block)
+    return crc
+
+
+def _vouched(log: Path, st: os.stat_result, rows_path: Path, table: dict[str, Any]) -> tuple[int, int, bool]:
+    """(rows, log bytes they cover, verified by CRC just now) of a sidecar whose table matches the log's
+    content; (0, 0, False) when it does not (the log changed under it, or the table and rows disagree)."""
+    n, covered = table["rows"], table["covered"]
+    try:
+        if n <= 0 or covered > st.st_size or rows_path.stat().st_size < n * ROW.itemsize:
+            return 0, 0, False
+        last = np.fromfile(rows_path, ROW, count=1, offset=(n - 1) * ROW.itemsize)
+        if int(last["end"][0]) != covered or int((last["key"][0]) & _KEY_MASK) >= len(table["keys"]):
+            return 0, 0, False
+        if table["stamp"] == _identity(st):
+            return n, covered, False
+        fd = os.open(log, os.O_RDONLY)
+        try:
+            crc = _log_crc(fd, 0, covered)
+        finally:
+            os.close(fd)
+    except (OSError, ValueError):
+        return 0, 0, False
+    return (n, covered, True) if crc == table["crc"] else (0, 0, False)
 
 
 class SeriesWriter:
-    """Appends sidecar rows for a :class:`~trialog.results.ResultLog` (one ``os.write`` per record).
+    """Appends sidecar rows for a :class:`~trialog.results.ResultLog` (one ``os.write`` per batch of rows).
 
-    ``log_size`` is the log's size when it is opened; the writer brings the sidecar in line with it
-    (drops rows past it, adds rows for lines it lacks) before the first append.
+    ``log_size`` is the log's size when it is opened; the writer checks the sidecar against the log's
+    content and rebuilds it when they disagree before the first append. Each batch of rows is followed by
+    a new key table vouching for it with the CRC of the log bytes it covers.
     """
 
     def __init__(self, log: str | os.PathLike[str], log_size: int) -> None:
@@ -96,45 +164,49 @@ class SeriesWriter:
         self._ids: dict[tuple[str, str | None], int] = {}
         self._keys: list[tuple[str, str | None]] = []
         self._fd: int | None = None
+        self._log_fd: int | None = None
         self._rows: list[bytes] = []
+        self._n = 0  # rows on disk that the table vouches for
+        self._covered = 0  # log bytes they cover
+        self._crc = 0  # CRC-32 of those log bytes
+        self._unvouched = 0  # rows on disk after those
+        self._log_fd = os.open(self.log, os.O_RDONLY)
         self._sync()
 
     def _sync(self) -> None:
-        table = _read_key_table(self.keys_path) if self.path.is_file() else None
-        keys = None if table is None else table[0]
-        if table is not None and keys is not None and self._in_step(len(keys)):
-            self._keys = keys
-            self._ids = {k: i for i, k in enumerate(keys)}
-            if table[1] != _FORMAT:
-                # This writer may add float counters, which a reader of the old format would misread.
-                _write_keys(self.keys_path, keys)
+        st = os.fstat(self._log_fd)  # type: ignore[arg-type]
+        table = _read_table(self.keys_path) if self.path.is_file() else None
+        n, covered = _vouched(self.log, st, self.path, table)[:2] if table is not None else (0, 0)
+        if table is not None and n and covered == self._size and self.path.stat().st_size == n * ROW.itemsize:
+            # The common case on reopen: the sidecar covers the whole log, byte for byte.
+            self._set(table["keys"], n, covered, table["crc"])
             self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND)
             return
-        rows = _load_rows(self.path) if keys is not None else None
-        if keys is None or rows is None or (rows.size and int((rows["key"] & _KEY_MASK).max()) >= len(keys)):
-            keys, rows = [], np.empty(0, ROW)
-        rows = rows[rows["end"] <= self._size]
-        covered = int(rows["end"][-1]) if rows.size else 0
+        keys = table["keys"] if table is not None and n else []
+        rows = _load_rows(self.path, n) if n else np.empty(0, ROW)
+        if rows is None:
+            keys, rows, covered = [], np.empty(0, ROW), 0
+        crc = table["crc"] if table is not None and n else 0
         if covered < self._size:
             extra, keys = _rows_from_json(self.log, covered, self._size, keys)
             rows = np.concatenate([rows, extra])
-        self._keys = list(keys)
-        self._ids = {k: i for i, k in enumerate(self._keys)}
-        _write_keys(self.keys_path, self._keys)
-        tmp = self.path.with_name(f".{self.path.name}.tmp")
+            if extra.size:
+                crc = _log_crc(self._log_fd, covered, int(extra["end"][-1]), crc)  # type: ignore[arg-type]
+                covered = int(extra["end"][-1])
+        self._set(keys, int(rows.size), covered, crc or 0)
+        tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
         rows.tofile(tmp)
         os.replace(tmp, self.path)
+        self._write_table()
         self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND)
 
-    def _in_step(self, n_keys: int) -> bool:
-        # The common case on reopen: whole rows, the last one ending where the log ends.
-        size = self.path.stat().st_size
-        if size % ROW.itemsize:
-            return False
-        if size == 0:
-            return self._size == 0
-        last = np.fromfile(self.path, ROW, count=1, offset=size - ROW.itemsize)[0]
-        return int(last["end"]) == self._size and int(last["key"] & _KEY_MASK) < n_keys
+    def _set(self, keys: list[tuple[str, str | None]], n: int, covered: int, crc: int) -> None:
+        self._keys = list(keys)
+        self._ids = {k: i for i, k in enumerate(self._keys)}
+        self._n, self._covered, self._crc = n, covered, crc
+
+    def _write_table(self) -> None:
+        _write_table(self.keys_path, self._keys, self._n, self._covered, self._crc)
 
     def append(
         self,
@@ -151,7 +223,7 @@ class SeriesWriter:
         if key is None:
             key = self._ids[(name, tag)] = len(self._keys)
             self._keys.append((name, tag))
-            _write_keys(self.keys_path, self._keys)
+            self._write_table()
         self._size = size = self._size + nbytes
         if type(value) is float:
             number = value
@@ -172,25 +244,35 @@ class SeriesWriter:
         if len(rows) >= _FLUSH_ROWS:
             self.flush()
 
-    def flush(self) -> None:
-        """Write the buffered rows (readers parse the log lines they do not cover yet)."""
-        if self._fd is not None and self._rows:
+    def flush(self, vouch: bool = False) -> None:
+        """Write the buffered rows (readers parse the log lines they do not cover yet); the table vouches for
+        them every ``_VOUCH_ROWS`` rows, or now with ``vouch``."""
+        if self._fd is not None and (self._rows or (vouch and self._unvouched)):
             data = b"".join(self._rows)
+            self._unvouched += len(self._rows)
             self._rows.clear()
             try:
                 written = os.write(self._fd, data)
                 while written < len(data):
                     data = data[written:]
                     written = os.write(self._fd, data)
+                if vouch or self._unvouched >= _VOUCH_ROWS:
+                    crc = _log_crc(self._log_fd, self._covered, self._size, self._crc)  # type: ignore[arg-type]
+                    if crc is None:
+                        raise OSError("the results log is shorter than its records")
+                    self._n, self._covered, self._crc = self._n + self._unvouched, self._size, crc
+                    self._unvouched = 0
+                    self._write_table()
             except OSError:
-                # A full disk must not fail add(): stop keeping the sidecar; readers parse the log's tail
-                # past the last whole row, and the next ResultLog on this log rebuilds the rest.
+                # A full disk must not fail add(): stop keeping the sidecar; the table still vouches for the
+                # rows before this batch, readers parse the log past them, and the next ResultLog rebuilds.
                 fd, self._fd = self._fd, None
                 os.close(fd)
 
     def truncate(self, offset: int) -> None:
         """Forget the rows of records after JSONL byte ``offset`` (the log was truncated there)."""
         self._rows.clear()
+        self._unvouched = 0
         if self._fd is not None:
             os.close(self._fd)
             self._fd = None
@@ -201,20 +283,21 @@ class SeriesWriter:
         """Write what is buffered and close the sidecar."""
         if self._fd is not None:
             with contextlib.suppress(OSError):
-                self.flush()  # a write that fails (a full disk) gives the sidecar up and closes it
+                self.flush(vouch=True)  # a write that fails (a full disk) gives the sidecar up and closes it
         if self._fd is not None:
             fd, self._fd = self._fd, None
+            os.close(fd)
+        if self._log_fd is not None:
+            fd, self._log_fd = self._log_fd, None
             os.close(fd)
 
     def __del__(self) -> None:
         self.close()
 
 
-def _load_rows(path: Path) -> np.ndarray | None:
+def _load_rows(path: Path, n: int) -> np.ndarray | None:
     try:
-        size = path.stat().st_size
-        # A row torn by a crash is ignored; the JSONL has its record.
-        return np.fromfile(path, ROW, count=size // ROW.itemsize)
+        return np.fromfile(path, ROW, count=n)
     except (OSError, ValueError):
         return None
 
@@ -257,23 +340,36 @@ def _rows_from_json(
         counter, epoch, t = rec.get("counter"), rec.get("epoch"), rec.get("time")
         if counter is None:
             counter = _NONE
-        elif type(counter) is float:
-            counter, key = _float_bits(counter), key | _FLOAT_COUNTER_FLAG
+        elif type(counter) is float or (type(counter) is int and not _INT64[0] < counter <= _INT64[1]):
+            # An int counter beyond int64 (written before trialog refused them) reads as the nearest float.
+            counter, key = _float_bits(float(counter)), key | _FLOAT_COUNTER_FLAG
         elif type(counter) is not int:
             raise TrialogError(
                 f"{log}: the record ending at byte {pos} has counter {counter!r}; a counter is an int, a float or null"
             )
+        epoch = _epoch(epoch)
         out.append(
             (
                 number,
                 counter,
-                _NONE if epoch is None else int(epoch),
+                _NONE if epoch is None else epoch,
                 math.nan if t is None else float(t),
                 pos,
                 key,
             )
         )
     return np.array(out, ROW), keys
+
+
+def _epoch(epoch: Any) -> int | None:
+    """An epoch as the int64 column holds it; one beyond int64 (an old record) or not a number reads as missing."""
+    if epoch is None:
+        return None
+    try:
+        epoch = int(epoch)
+    except (TypeError, ValueError, OverflowError):
+        return None
+    return epoch if _INT64[0] < epoch <= _INT64[1] else None
 
 
 def _float_bits(number: Any) -> int:
@@ -292,25 +388,35 @@ def read_columns(log: str | os.PathLike[str]) -> dict[tuple[str, str | None], di
     Reads the sidecar and only the part of the log it does not cover.
     """
     log = Path(log)
-    size = log.stat().st_size
+    st = log.stat()
+    size = st.st_size
     rows_path, keys_path = sidecar_paths(log)
-    keys = _read_keys(keys_path) if rows_path.is_file() else None
-    n, covered = 0, 0
-    counts = np.zeros(0, np.int64)
-    if keys is not None:
-        scanned = _scan(rows_path, size, len(keys))
-        if scanned is None:
-            keys = None
-        else:
-            n, covered, counts = scanned
-    missing = keys is None
-    if keys is None:
-        keys, n, covered = [], 0, 0
+    had_rows = rows_path.is_file()
+    table = _read_table(keys_path) if had_rows else None
+    n, covered, checked = _vouched(log, st, rows_path, table) if table is not None else (0, 0, False)
+    keys: list[tuple[str, str | None]] = table["keys"] if table is not None and n else []
+    counts = _scan(rows_path, n, len(keys)) if n else np.zeros(0, np.int64)
+    if counts is None:
+        keys, n, covered, counts = [], 0, 0, np.zeros(0, np.int64)
     extra = np.empty(0, ROW)
     if covered < size:
         extra, keys = _rows_from_json(log, covered, size, keys)
-        if missing and extra.size >= _REBUILD_ROWS:
-            _save_rebuilt(rows_path, keys_path, extra, keys)
+    if table is None and extra.size >= _REBUILD_ROWS:
+        # No sidecar, or one without a valid table (an older trialog's format): keep what was parsed.
+        _save_rebuilt(log, rows_path, keys_path, extra, keys, replace=had_rows)
+    elif table is not None and n < table["rows"]:
+        # The sidecar disagrees with the log (edited, replaced, truncated): rebuild it from what was parsed.
+        _save_rebuilt(log, rows_path, keys_path, extra, keys, replace=True)
+    elif (
+        table is not None
+        and checked
+        and n == table["rows"]
+        and covered == size
+        and time.time_ns() - st.st_ctime_ns >= _SETTLED_NS
+    ):
+        # Verified and settled: later readers may skip the CRC until the log changes.
+        with contextlib.suppress(OSError):
+            _write_table(keys_path, keys, n, covered, table["crc"], _identity(st))
     counts = np.concatenate([counts, np.zeros(len(keys) - counts.size, np.int64)])
     if extra.size:
         counts += np.bincount(extra["key"] & _KEY_MASK, minlength=len(keys))
@@ -323,27 +429,15 @@ def read_columns(log: str | os.PathLike[str]) -> dict[tuple[str, str | None], di
     return {keys[k]: _columns(c, log) for k, c in cols.items()}
 
 
-def _scan(rows_path: Path, size: int, n_keys: int) -> tuple[int, int, np.ndarray] | None:
-    """(rows that belong to the log, the log bytes they cover, rows per key), or None for a bad sidecar."""
-    total = rows_path.stat().st_size // ROW.itemsize
-    if not total:
-        return 0, 0, np.zeros(n_keys, np.int64)
-    last = np.fromfile(rows_path, ROW, count=1, offset=(total - 1) * ROW.itemsize)
-    n = total
-    if int(last["end"][0]) > size:
-        # Rows beyond the log's end belong to a log truncated without the writer: not ours.
-        ends = np.memmap(rows_path, ROW, mode="r", shape=(total,))["end"]
-        n = int(np.searchsorted(ends, size, side="right"))
-        del ends
+def _scan(rows_path: Path, n: int, n_keys: int) -> np.ndarray | None:
+    """Rows per key among the first ``n`` rows, or None for a bad sidecar (a key id past the table)."""
     counts = np.zeros(n_keys, np.int64)
-    covered = 0
     for chunk in _chunks(rows_path, n):
         ids = chunk["key"] & _KEY_MASK
         if int(ids.max()) >= n_keys:
             return None
         counts += np.bincount(ids, minlength=n_keys)
-        covered = int(chunk["end"][-1])
-    return n, covered, counts
+    return counts
 
 
 def _chunks(rows_path: Path, n: int) -> Any:
@@ -380,20 +474,35 @@ def _fill(chunk: np.ndarray, cols: dict[int, dict[str, np.ndarray]], filled: dic
 
 
 def _save_rebuilt(
-    rows_path: Path, keys_path: Path, rows: np.ndarray, keys: list[tuple[str, str | None]]
+    log: Path,
+    rows_path: Path,
+    keys_path: Path,
+    rows: np.ndarray,
+    keys: list[tuple[str, str | None]],
+    *,
+    replace: bool,
 ) -> None:
-    # A log without a sidecar (written by an older trialog, or the sidecar was deleted): keep what we parsed,
-    # so the next read is fast. Never replaces a sidecar a writer made meanwhile; a read-only folder is fine.
-    if rows_path.exists():
+    # A log without a sidecar (written by an older trialog, or the sidecar was deleted) or with one that does
+    # not match it: keep what we parsed, so the next read is fast. A missing sidecar is never put in place of
+    # one a writer made meanwhile; a read-only folder is fine.
+    if rows_path.exists() and not replace:
         return
     with contextlib.suppress(OSError):
+        covered = int(rows["end"][-1]) if rows.size else 0
+        fd = os.open(log, os.O_RDONLY)
+        try:
+            crc = _log_crc(fd, 0, covered)
+        finally:
+            os.close(fd)
+        if crc is None:
+            return
         tmp = rows_path.with_name(f".{rows_path.name}.{os.getpid()}.tmp")
         rows.tofile(tmp)
-        if rows_path.exists():
+        if rows_path.exists() and not replace:
             tmp.unlink()
             return
-        _write_keys(keys_path, keys)
         os.replace(tmp, rows_path)
+        _write_table(keys_path, keys, int(rows.size), covered, crc)
 
 
 def _columns(cols: dict[str, np.ndarray], log: Path) -> dict[str, np.ndarray]:

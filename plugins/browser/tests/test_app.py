@@ -269,3 +269,42 @@ def test_server_serves_a_browser_made_before_the_port_was_known(runs, tmp_path):
             assert c.get("/api/runs").json()["total"] == 3
     with pytest.raises(TypeError, match="cache_dir"):
         BrowserServer([], browser=browser, cache_dir=tmp_path / "other")
+
+
+def test_tail_from_far_behind_matches_the_log_and_a_stale_offset_resets(tmp_path):
+    # offset 0 or more than 1 MB behind: answered from the series columns (no JSON re-parse each time), the
+    # same records the log holds; an offset that is not a record's end (the log was replaced) is a reset.
+    import httpx
+    from trialog_browser.serve import BrowserServer
+
+    from trialog.api import Experiment
+
+    exp = Experiment(
+        config={"lr": 1}, name="long", base_dir=tmp_path / "runs", loggers={}, save_sources=False
+    )
+    for i in range(30_000):
+        exp.add_result(i * 0.5, "loss", tag="train", counter=i)
+        if i % 3 == 0:
+            exp.add_result(i, "acc", tag="val", counter=i)
+    exp.add_result([1, 2], "vector", counter=0)  # not a curve: never in a tail
+    log = exp.run_dir / "result" / "results.jsonl"
+    lines = log.read_bytes().splitlines(keepends=True)
+    expected = [json.loads(line) for line in lines]
+    expected = [
+        {"key": f"{r['tag']}/{r['name']}" if r["tag"] else r["name"], "x": r["counter"], "y": r["value"]}
+        for r in expected
+        if not isinstance(r["value"], list)
+    ]
+    with BrowserServer([tmp_path / "runs"], cache_dir=tmp_path / "c") as server:
+        with httpx.Client(base_url=server.url, timeout=600) as c:
+            rid = run_id(exp.run_dir)
+            whole = c.get(f"/api/run/{rid}/tail", params={"offset": 0}).json()
+            assert whole["records"] == expected[-50_000:] and whole["offset"] == log.stat().st_size
+            cut = sum(len(line) for line in lines[:1000])  # ~2 MB behind
+            behind = c.get(f"/api/run/{rid}/tail", params={"offset": cut}).json()
+            assert behind["records"] == expected[1000:][-50_000:]
+            near = sum(len(line) for line in lines[:-10])
+            assert c.get(f"/api/run/{rid}/tail", params={"offset": near}).json()["records"] == expected[-9:]
+            stale = c.get(f"/api/run/{rid}/tail", params={"offset": cut + 7})
+            assert stale.status_code == 409 and stale.json()["reset"] is True
+    exp.close()

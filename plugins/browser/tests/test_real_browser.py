@@ -212,3 +212,49 @@ def test_long_curve_is_downsampled_and_zoom_fetches_full_resolution(driver, tmp_
         _wait(driver, "return window.trialog.charts['train/loss'].zoomed === true")
         zoomed = driver.execute_script("return window.trialog.charts['train/loss'].points")
         assert 990 <= zoomed <= 1010  # every sample of the window (the drag rounds to pixels)
+
+
+def test_live_page_obeys_the_servers_reset(driver, tmp_path):
+    # The log is cut back under the page (a resume truncates it to the checkpoint): the server answers the
+    # stale offset with a reset; the page reloads its curves instead of polling the stale offset forever.
+    base = tmp_path / "runs"
+    exp = Experiment(config={"lr": 0.1}, name="live", base_dir=base, loggers={}, save_sources=False)
+    for i in range(5):
+        exp.add_result(1.0 / (i + 1), "loss", tag="train", counter=i)
+    state = exp.checkpoint_state()
+    for i in range(5, 15):
+        exp.add_result(1.0 / (i + 1), "loss", tag="train", counter=i)
+    with BrowserServer([base], cache_dir=tmp_path / "cache", refresh_every=0) as server:
+        driver.get(f"{server.url}run/{run_id(exp.run_dir)}")
+        _wait(driver, "return window.trialog.ready")
+        assert driver.execute_script("return window.trialog.charts['train/loss'].points") == 15
+        exp.restore_state(state, kind="load", results=True)  # back to 5 records
+        exp.add_result(7.0, "loss", tag="train", counter=5)
+        exp.add_result(8.0, "loss", tag="train", counter=6)
+        _wait(
+            driver,
+            "return window.trialog.live.resets >= 1 && window.trialog.charts['train/loss'].points === 7",
+        )
+        assert (
+            driver.execute_script("return window.trialog.offset")
+            == (exp.run_dir / "result" / "results.jsonl").stat().st_size
+        )
+    exp.close()
+
+
+def test_a_damaged_run_page_names_the_damage_and_shows_the_rest(driver, tmp_path):
+    run = make_run(tmp_path / "runs", "damaged", 0.01, epochs=2, steps=30)
+    (run / "config" / "config.json").write_bytes(b"\x00\xffjunk")
+    with BrowserServer([tmp_path / "runs"], cache_dir=tmp_path / "cache", refresh_every=0) as server:
+        driver.get(f"{server.url}run/{run_id(run)}")
+        _wait(driver, "return window.trialog.ready")
+        damage = driver.execute_script("return document.getElementById('damage').innerText")
+        assert "config/config.json" in damage and "utf-8" in damage
+        assert not driver.execute_script("return document.getElementById('damage').hidden")
+        assert driver.execute_script("return window.trialog.charts['train/loss'].points") == 60  # still shown
+        assert "seed" in driver.execute_script("return document.getElementById('meta').innerText")
+        _shot(driver, tmp_path, "damaged-run")
+        driver.get(server.url)
+        _wait(driver, "return window.trialog.ready && window.trialog.rows.length === 1")
+        assert driver.execute_script("return window.trialog.rows[0].damaged[0].file") == "config/config.json"
+        _shot(driver, tmp_path, "damaged-overview")

@@ -16,10 +16,13 @@ import collections
 import hashlib
 import hmac
 import io
+import itertools
 import json
 import math
+import os
 import secrets
 import threading
+import time
 import zipfile
 from collections.abc import Sequence
 from pathlib import Path
@@ -27,10 +30,11 @@ from typing import Any
 
 import numpy as np
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import FileResponse, JSONResponse, PlainTextResponse, Response
+from starlette.responses import FileResponse, PlainTextResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
@@ -44,10 +48,11 @@ from trialog.api import (
     read_appended,
     read_columns,
     registry,
+    run_file,
 )
 
 from . import downsample
-from .index import RunIndex, best_mode, duration_of, fields_of, matches_search, status_of
+from .index import RunIndex, best_mode, damage_of, duration_of, fields_of, matches_search, status_of
 
 HERE = Path(__file__).parent
 MAX_BODY = 64 * 1024
@@ -189,8 +194,24 @@ def _clean(value: Any) -> Any:
     return value
 
 
-def _json(data: Any, status: int = 200) -> JSONResponse:
-    return JSONResponse(_clean(data), status_code=status)
+def _json_default(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    raise TypeError(f"{type(value).__name__} is not JSON")
+
+
+def _json(data: Any, status: int = 200) -> Response:
+    # One C-speed encoding in the common case; only an answer holding NaN or infinities is walked by _clean
+    # (they become null), as JSONResponse(_clean(data)) would have sent it.
+    try:
+        body = json.dumps(
+            data, ensure_ascii=False, allow_nan=False, separators=(",", ":"), default=_json_default
+        )
+    except ValueError:
+        body = json.dumps(_clean(data), ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+    return Response(body.encode("utf-8"), status_code=status, media_type="application/json")
 
 
 class Browser:
@@ -207,6 +228,11 @@ class Browser:
         self.index = RunIndex(dirs, cache_dir)
         self.index.refresh()
         self.refresh_every = refresh_every
+        # Overview answers per query, reused while the index is unchanged and younger than refresh_every.
+        self._overviews: collections.OrderedDict[tuple[Any, ...], tuple[int, float, Any]] = (
+            collections.OrderedDict()
+        )
+        self._overviews_lock = threading.Lock()
         self.secret = secrets.token_bytes(32)
         import jinja2
 
@@ -296,6 +322,7 @@ class Browser:
             "starred": bool(meta.get("starred")),
             "removed": bool(meta.get("removed")),
             "purpose": meta.get("purpose"),
+            "damaged": entry.get("damaged") or [],
             "config": entry["config"],
             "results": {
                 k: {"last": v.get("last"), "best": v.get("best"), "mode": v.get("mode")}
@@ -305,14 +332,14 @@ class Browser:
 
     # -- pages ----------------------------------------------------------------------------------
 
-    async def page_overview(self, request: Request) -> Response:
+    def page_overview(self, request: Request) -> Response:
         return self._page(request, "overview.html", dirs=[str(d) for d in self.index.dirs])
 
-    async def page_run(self, request: Request) -> Response:
+    def page_run(self, request: Request) -> Response:
         entry = self._entry(request.path_params["rid"])
         return self._page(request, "run.html", rid=entry["id"], title=self.row(entry)["name"])
 
-    async def page_compare(self, request: Request) -> Response:
+    def page_compare(self, request: Request) -> Response:
         ids = [i for i in request.query_params.get("ids", "").split(",") if i]
         for rid in ids:
             self._entry(rid)
@@ -320,7 +347,7 @@ class Browser:
 
     # -- API ------------------------------------------------------------------------------------
 
-    async def api_runs(self, request: Request) -> Response:
+    def api_runs(self, request: Request) -> Response:
         """The overview rows: ``q`` (filter), ``search``, ``sort``, ``desc``, ``page``, ``per``, ``all``."""
         qp = request.query_params
         try:
@@ -337,22 +364,9 @@ class Browser:
         sort = qp.get("sort", "start")
         desc = qp.get("desc", "1") == "1"
         self._refresh()
-        rows = []
-        for entry in self.index.entries():
-            status = status_of(entry)
-            meta = entry["meta"]
-            if meta.get("removed") and not show_all:
-                continue
-            fields = fields_of(entry, status)
-            if not query.matches(fields) or (search and not matches_search(fields, search)):
-                continue
-            rows.append(entry)
-        rows.sort(key=lambda e: _sort_key(e, sort), reverse=desc)
+        rows, columns, names = self._overview(query, (qp.get("q", ""), search, show_all, sort, desc))
         total = len(rows)
         shown = [self.row(e) for e in rows[page * per : (page + 1) * per]]
-        # Config columns: the keys whose values differ between the matching runs.
-        columns = _differing_keys([e["config"] for e in rows[:2000]])
-        names = sorted({n for e in rows[:2000] for n in e["results"]})
         return _json(
             {
                 "total": total,
@@ -365,28 +379,67 @@ class Browser:
             }
         )
 
-    async def api_run(self, request: Request) -> Response:
+    def _overview(
+        self, query: Any, key: tuple[Any, ...]
+    ) -> tuple[list[dict[str, Any]], list[str], list[str]]:
+        """(matching entries in order, differing config keys, result names) for one overview query."""
+        version = self.index.version
+        now = time.monotonic()
+        if self.refresh_every > 0:
+            with self._overviews_lock:
+                hit = self._overviews.get(key)
+                if hit is not None and hit[0] == version and now - hit[1] < self.refresh_every:
+                    return hit[2]  # type: ignore[no-any-return]
+        _, search, show_all, sort, desc = key
+        rows = []
+        for entry in self.index.entries():
+            status = status_of(entry)
+            meta = entry["meta"]
+            if meta.get("removed") and not show_all:
+                continue
+            fields = fields_of(entry, status)
+            if not query.matches(fields) or (search and not matches_search(fields, search)):
+                continue
+            rows.append(entry)
+        rows.sort(key=lambda e: _sort_key(e, sort), reverse=desc)
+        # Config columns: the keys whose values differ between the matching runs.
+        columns = _differing_keys([e["config"] for e in rows[:2000]])
+        names = sorted({n for e in rows[:2000] for n in e["results"]})
+        answer = (rows, columns, names)
+        if self.refresh_every > 0:
+            with self._overviews_lock:
+                self._overviews[key] = (version, now, answer)
+                while len(self._overviews) > 32:
+                    self._overviews.popitem(last=False)
+        return answer
+
+    def api_run(self, request: Request) -> Response:
+        """One run: row, meta, config, registry, files, checkpoints, sources. A run with damaged files answers
+        422 with everything that could still be read and ``damaged``: ``[{"file", "error"}]``."""
         entry = self._entry(request.path_params["rid"])
         path = Path(entry["path"])
         from trialog.api import Run
 
-        run = Run(path)
-        meta = run.meta
+        damaged: list[dict[str, str]] = []
+        main = "run.json" if entry["kind"] != "trixi" else "config/exp.json"
+        run = damage_of(damaged, main, lambda: Run(path), None)
+        meta = damage_of(damaged, main, lambda: run.meta, {}) if run is not None else {}
         meta.pop("packages", None)
-        config = run.config
-        plain = config.to_plain() if hasattr(config, "to_plain") else dict(config)
-        files = {kind: _list_files(path, kind) for kind in FILE_KINDS}
-        try:
-            checkpoints = run.checkpoints
-        except TrialogError as exc:
-            checkpoints = [{"error": str(exc)}]
+        plain = damage_of(damaged, "config/config.json", lambda: _plain_config(run), {}) if run else {}
+        files = {
+            kind: damage_of(damaged, kind, lambda k=kind: _list_files(path, k), []) for kind in FILE_KINDS
+        }
+        checkpoints = damage_of(damaged, "checkpoint/index.json", lambda: run.checkpoints, []) if run else []
+        sources = damage_of(damaged, "save/sources.zip", lambda: _sources(path), [])
+        if entry["kind"] == "trialog":
+            damage_of(
+                damaged, "result/results.jsonl", lambda: run_file(path, "result", "results.jsonl"), None
+            )
         other = request.query_params.get("diff")
         diff = None
         if other:
             other_entry = self._entry(other)
-            other_run = Run(Path(other_entry["path"]))
-            oc = other_run.config
-            oplain = oc.to_plain() if hasattr(oc, "to_plain") else dict(oc)
+            oplain = damage_of([], "", lambda: _plain_config(Run(Path(other_entry["path"]))), {})
             diff = {
                 "other": self.row(other_entry)["name"],
                 "keys": {
@@ -394,26 +447,32 @@ class Browser:
                     for k, vals in config_difference([plain, oplain]).items()
                 },
             }
-        reg = registry.registry_of(meta) if run.kind == "trialog" else None
-        return _json(
-            {
-                "row": self.row(entry),
-                "meta": meta,
-                "config": plain,
-                "diff": diff,
-                "registry": reg,
-                "files": files,
-                "checkpoints": checkpoints,
-                "sources": _sources(path),
-                "others": [
-                    {"id": e["id"], "name": self.row(e)["name"]}
-                    for e in self.index.entries()
-                    if e["id"] != entry["id"]
-                ][:500],
-            }
+        reg = (
+            damage_of([], main, lambda: registry.registry_of(meta), None)
+            if entry["kind"] == "trialog"
+            else None
         )
+        body = {
+            "row": self.row(entry),
+            "meta": meta,
+            "config": plain,
+            "diff": diff,
+            "registry": reg,
+            "files": files,
+            "checkpoints": checkpoints,
+            "sources": sources,
+            "others": [
+                {"id": e["id"], "name": _name(e)}
+                for e in itertools.islice((e for e in self.index.entries() if e["id"] != entry["id"]), 500)
+            ],
+            "damaged": _unique(damaged),
+        }
+        if damaged:
+            body["error"], body["file"] = damaged[0]["error"], damaged[0]["file"]
+            return _json(body, 422)
+        return _json(body)
 
-    async def api_series(self, request: Request) -> Response:
+    def api_series(self, request: Request) -> Response:
         """Curves of one run, downsampled: ``points`` per line, ``lo``/``hi`` to zoom into a counter range."""
         entry = self._entry(request.path_params["rid"])
         qp = request.query_params
@@ -424,22 +483,33 @@ class Browser:
         except ValueError:
             return _json({"error": "points, lo and hi must be numbers"}, 400)
         only = qp.get("name")
-        return _json(_series_of(entry, points, lo, hi, only))
+        try:
+            return _json(_series_of(entry, points, lo, hi, only))
+        except Damaged as exc:
+            return _json(
+                {"error": exc.error, "file": exc.file, "series": [], "status": status_of(entry)}, 422
+            )
 
-    async def api_tail(self, request: Request) -> Response:
+    def api_tail(self, request: Request) -> Response:
         """Records appended since byte ``offset`` of results.jsonl (only those bytes are read)."""
         entry = self._entry(request.path_params["rid"])
         try:
             offset = int(request.query_params.get("offset", "0"))
         except ValueError:
             return _json({"error": "offset must be an integer"}, 400)
-        log = Path(entry["path"]) / "result" / "results.jsonl"
-        if not log.is_file():
-            return _json({"records": [], "offset": 0, "status": status_of(entry)})
         try:
-            records, new_offset = read_appended(log, offset)
-        except TrialogError as exc:
-            return _json({"error": str(exc), "reset": True}, 409)
+            log = _results_log(entry)
+            if log is None:
+                return _json({"records": [], "offset": 0, "status": status_of(entry)})
+            tail = _tail(log, offset)
+        except Damaged as exc:
+            return _json({"error": exc.error, "file": exc.file, "status": status_of(entry)}, 422)
+        if tail is None:
+            # The log was truncated or replaced: the client must reload the series and tail from its offset.
+            return _json(
+                {"error": f"{log.name} changed under byte {offset}: reload the series", "reset": True}, 409
+            )
+        records, new_offset = tail
         records = [
             r for r in records if isinstance(r["value"], (int, float)) and not isinstance(r["value"], bool)
         ]
@@ -455,7 +525,7 @@ class Browser:
             }
         )
 
-    async def api_file(self, request: Request) -> Response:
+    def api_file(self, request: Request) -> Response:
         entry = self._entry(request.path_params["rid"])
         kind = request.path_params["kind"]
         name = request.path_params["name"]
@@ -477,6 +547,9 @@ class Browser:
             return _json({"error": "the body must be JSON"}, 400)
         if not isinstance(body, dict) or not isinstance(body.get("action"), str):
             return _json({"error": 'the body must be an object with an "action"'}, 400)
+        return await run_in_threadpool(self._change_registry, entry, body)
+
+    def _change_registry(self, entry: dict[str, Any], body: dict[str, Any]) -> Response:
         path = Path(entry["path"])
         action = body["action"]
         try:
@@ -504,7 +577,7 @@ class Browser:
         self.index.update(entry["id"])
         return _json({"registry": result})
 
-    async def api_compare(self, request: Request) -> Response:
+    def api_compare(self, request: Request) -> Response:
         """Curves of several runs per result; ``combine=KEY`` merges runs differing only in KEY into mean ± std."""
         qp = request.query_params
         ids = [i for i in qp.get("ids", "").split(",") if i][:50]
@@ -521,9 +594,15 @@ class Browser:
             else {}
         )
         runs = [{"id": e["id"], "name": self.row(e)["name"]} for e in entries]
+        damaged: dict[str, dict[str, str]] = {}
         if not combine:
-            series = {e["id"]: _series_of(e, points, None, None, None)["series"] for e in entries}
-            return _json({"runs": runs, "diff": diff, "series": series, "groups": None})
+            series = {}
+            for e in entries:
+                try:
+                    series[e["id"]] = _series_of(e, points, None, None, None)["series"]
+                except Damaged as exc:
+                    series[e["id"]], damaged[e["id"]] = [], {"file": exc.file, "error": exc.error}
+            return _json({"runs": runs, "diff": diff, "series": series, "groups": None, "damaged": damaged})
         groups: dict[str, list[dict[str, Any]]] = {}
         for e in entries:
             key = combine.removeprefix("config.")
@@ -540,6 +619,11 @@ class Browser:
                 "combine": combine,
             }
         )
+
+
+def _name(entry: dict[str, Any]) -> str:
+    meta = entry["meta"]
+    return str(meta.get("display_name") or meta.get("name") or entry["folder"])
 
 
 def _own_names() -> set[str]:
@@ -628,15 +712,102 @@ def _columns(log: Path) -> Any:
     return cols
 
 
+class Damaged(Exception):
+    """A file of a run that cannot be read (corrupt, or linked out of the run folder): answered as a 422
+    ``{"error", "file"}`` naming it (relative to the run folder)."""
+
+    def __init__(self, file: str, error: str) -> None:
+        super().__init__(error)
+        self.file, self.error = file, error
+
+
+_LOG = "result/results.jsonl"
+#: A tail further behind than this many bytes is answered from the columns (sidecar), not by parsing JSON.
+_TAIL_PARSE_BYTES = 1 << 20
+
+
+def _results_log(entry: dict[str, Any]) -> Path | None:
+    """The trialog run's results log (None: it has none), read only inside its run folder."""
+    if entry["kind"] != "trialog":
+        return None
+    try:
+        log = run_file(entry["path"], "result", "results.jsonl")
+    except TrialogError as exc:
+        raise Damaged(_LOG, str(exc)) from None
+    return log if log.is_file() else None
+
+
+def _log_columns(log: Path) -> Any:
+    try:
+        return _columns(log)
+    except (TrialogError, OSError, ValueError) as exc:
+        raise Damaged(_LOG, str(exc)) from None
+
+
+def _tail(log: Path, offset: int) -> tuple[list[dict[str, Any]], int] | None:
+    """The records after byte ``offset`` and the next offset; None when ``offset`` is no longer the end of a
+    record of this log (truncated or replaced: the client resets). Reads only the appended bytes; a client
+    far behind (``offset=0``) is answered from the columns the series endpoint keeps."""
+    try:
+        with open(log, "rb") as fh:
+            size = os.fstat(fh.fileno()).st_size
+            if offset < 0 or offset > size:
+                return None
+            if offset and os.pread(fh.fileno(), 1, offset - 1) != b"\n":
+                return None
+    except OSError as exc:
+        raise Damaged(_LOG, str(exc)) from None
+    if offset == 0 or size - offset > _TAIL_PARSE_BYTES:
+        return _tail_from_columns(log, offset)
+    try:
+        return read_appended(log, offset)
+    except TrialogError as exc:
+        raise Damaged(_LOG, str(exc)) from None
+
+
+def _tail_from_columns(log: Path, offset: int) -> tuple[list[dict[str, Any]], int]:
+    parts = []
+    new_offset = offset
+    for (name, tag), cols in _log_columns(log).items():
+        ends = cols["end"]
+        if ends.size:
+            new_offset = max(new_offset, int(ends[-1]))
+        values = cols["value"]
+        if values.dtype.kind not in "iuf" or values.ndim != 1:
+            continue
+        keep = np.flatnonzero(ends > offset)[-50_000:]
+        if keep.size:
+            parts.append((name, tag, ends[keep], cols["counter"][keep], values[keep]))
+    records: list[tuple[int, dict[str, Any]]] = []
+    for name, tag, ends, counters, values in parts:
+        for end, counter, value in zip(ends.tolist(), counters.tolist(), values.tolist(), strict=True):
+            x = None if isinstance(counter, float) and counter != counter else counter
+            records.append((end, {"name": name, "tag": tag, "value": value, "counter": x}))
+    records.sort(key=lambda r: r[0])
+    return [r for _, r in records[-50_000:]], new_offset
+
+
+def _plain_config(run: Any) -> dict[str, Any]:
+    config = run.config
+    return config.to_plain() if hasattr(config, "to_plain") else dict(config)  # type: ignore[no-any-return]
+
+
+def _unique(damaged: list[dict[str, str]]) -> list[dict[str, str]]:
+    seen: dict[tuple[str, str], dict[str, str]] = {}
+    for d in damaged:
+        seen.setdefault((d["file"], d["error"]), d)
+    return list(seen.values())
+
+
 def _series_of(
     entry: dict[str, Any], points: int, lo: float | None, hi: float | None, only: str | None
 ) -> dict[str, Any]:
     path = Path(entry["path"])
-    log = path / "result" / "results.jsonl"
     series: list[dict[str, Any] | None] = []
     offset = 0
-    if entry["kind"] == "trialog" and log.is_file():
-        columns = _columns(log)
+    log = _results_log(entry)
+    if log is not None:
+        columns = _log_columns(log)
         for (name, tag), cols in columns.items():
             if cols["end"].size:
                 offset = max(offset, int(cols["end"][-1]))
@@ -644,7 +815,11 @@ def _series_of(
     elif entry["kind"] == "trixi":
         from trialog.api import Run
 
-        for name, cols in Run(path).results.items():
+        try:
+            results = Run(path).results
+        except (TrialogError, OSError, ValueError) as exc:
+            raise Damaged("result/results-log.json", str(exc)) from None
+        for name, cols in results.items():
             tags = cols["tag"]
             for tag in dict.fromkeys(tags):
                 mask = np.array([t == tag for t in tags])
@@ -690,10 +865,12 @@ def _combine(members: list[dict[str, Any]], points: int) -> dict[str, Any]:
     """Per curve key: the mean and std over the member runs on a common x grid (their shared x range)."""
     per_key: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {}
     for e in members:
-        log = Path(e["path"]) / "result" / "results.jsonl"
-        if e["kind"] != "trialog" or not log.is_file():
-            continue
-        for (name, tag), cols in _columns(log).items():
+        try:
+            log = _results_log(e)
+            columns = _log_columns(log) if log is not None else {}
+        except Damaged:
+            continue  # the compare answer names it
+        for (name, tag), cols in columns.items():
             if cols["value"].dtype.kind in "iuf" and cols["value"].ndim == 1 and cols["value"].size:
                 per_key.setdefault(_key_label(name, tag), []).append(
                     (downsample.x_axis(cols), cols["value"].astype(np.float64))
@@ -736,7 +913,7 @@ def safe_file(run: Path, kind: str, name: str) -> Path:
 
 
 def _list_files(run: Path, kind: str, limit: int = 500) -> list[dict[str, Any]]:
-    base = run / kind
+    base = run_file(run, kind)  # a kind folder linked out of the run is damage, not a listing
     if not base.is_dir():
         return []
     out: list[dict[str, Any]] = []
@@ -757,14 +934,14 @@ def _list_files(run: Path, kind: str, limit: int = 500) -> list[dict[str, Any]]:
 
 
 def _sources(run: Path) -> list[dict[str, Any]]:
-    archive = run / "save" / "sources.zip"
+    archive = run_file(run, "save", "sources.zip")
     if not archive.is_file():
         return []
     try:
         with zipfile.ZipFile(io.BytesIO(archive.read_bytes())) as zf:
             return [{"name": i.filename, "size": i.file_size} for i in zf.infolist()[:2000]]
-    except (zipfile.BadZipFile, OSError):
-        return [{"name": "(sources.zip is not a readable zip file)", "size": None}]
+    except zipfile.BadZipFile as exc:
+        raise TrialogError(f"{archive} is not a readable zip file ({exc})") from None
 
 
 def create_app(dirs: Sequence[str | Path], host: str = "127.0.0.1", port: int = 0, **kwargs: Any) -> Browser:

@@ -20,9 +20,17 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from trialog.api import effective_status, flatten, parse_time, read_columns, run_fields, search_text
+from trialog.api import (
+    effective_status,
+    flatten,
+    parse_time,
+    read_columns,
+    run_fields,
+    run_file,
+    search_text,
+)
 
-CACHE_FORMAT = 3
+CACHE_FORMAT = 4
 #: trixi's browser kept a run's new name, star and "ignore" flag in this file of the run folder.
 TRIXI_META_FILE = ".exp_info"
 #: Result names whose best value is the largest (everything else: the smallest).
@@ -134,15 +142,15 @@ def summarize_run(path: Path, resolved: bool = False) -> dict[str, Any]:
 
     rid = _id(path if resolved else path.resolve())
     meta_file = path / "run.json"
+    damaged: list[dict[str, str]] = []
     if meta_file.is_file():
-        raw = _read_json(meta_file)
+        raw = _read_json(run_file(path, "run.json"))
         if not isinstance(raw, dict):
             raise ValueError(f"{meta_file} does not hold a JSON object")
         kind = "trialog"
-        plain = _read_json(path / "config" / "config.json", default={})
-        if not isinstance(plain, dict):
-            plain = Run(path).config.to_plain()
-        results = _trialog_results(path, raw)
+        # What can still be read is shown: a damaged config or log is a note on the row, not a lost row.
+        plain = damage_of(damaged, "config/config.json", lambda: _trialog_config(path), {})
+        results = damage_of(damaged, "result/results.jsonl", lambda: _trialog_results(path, raw), {})
     else:
         run = Run(path)
         kind = run.kind
@@ -171,7 +179,27 @@ def summarize_run(path: Path, resolved: bool = False) -> dict[str, Any]:
         "meta": meta,
         "config": _scalar_config(flatten(plain)),
         "results": results,
+        "damaged": damaged,
     }
+
+
+def damage_of(damaged: list[dict[str, str]], file: str, read: Any, default: Any) -> Any:
+    """``read()``, or ``default`` with ``{"file", "error"}`` added to ``damaged`` when ``file`` cannot be read
+    (corrupt, or linked out of the run folder): a damaged file is named, never a broken page."""
+    try:
+        return read()
+    except Exception as exc:  # any failure to read one file of a run is that file's damage
+        damaged.append({"file": file, "error": str(exc)[:500] or type(exc).__name__})
+        return default
+
+
+def _trialog_config(path: Path) -> dict[str, Any]:
+    from trialog.api import Run
+
+    plain = _read_json(run_file(path, "config", "config.json"), default={})
+    if not isinstance(plain, dict):
+        plain = Run(path).config.to_plain()
+    return plain  # type: ignore[no-any-return]
 
 
 def trixi_meta_info(path: Path) -> dict[str, Any]:
@@ -204,8 +232,8 @@ def _read_json(path: Path, default: Any = None) -> Any:
 
 
 def _trialog_results(path: Path, meta: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    log = path / "result" / "results.jsonl"
-    summary_file = path / "result" / "results.json"
+    log = run_file(path, "result", "results.jsonl")
+    summary_file = run_file(path, "result", "results.json")
     try:
         log_mtime = log.stat().st_mtime_ns
     except OSError:
@@ -276,6 +304,8 @@ class RunIndex:
         self._last_refresh = 0.0
         self._bg: threading.Thread | None = None
         self._bg_lock = threading.Lock()
+        #: Counts the rescans that changed something (answers computed from the entries are cached by it).
+        self.version = 0
         self._load_cache()
 
     # -- persistence ----------------------------------------------------------------------------
@@ -345,6 +375,7 @@ class RunIndex:
                         "meta": {"name": path.name, "status": "unreadable", "error": str(exc)[:300]},
                         "config": {},
                         "results": {},
+                        "damaged": [{"file": _main_file(path), "error": str(exc)[:500]}],
                     }
                 entry["sig"] = sig
                 seen[rid] = entry
@@ -353,6 +384,7 @@ class RunIndex:
             self._entries = seen
             self._last_refresh = time.monotonic()
             if changed:
+                self.version += 1
                 self._save_cache()
             return reread
 
@@ -376,6 +408,7 @@ class RunIndex:
         fresh["sig"] = _signature(path)
         with self._lock:
             self._entries = {**self._entries, rid: fresh}
+            self.version += 1
 
     # -- reading --------------------------------------------------------------------------------
 
@@ -391,6 +424,11 @@ class RunIndex:
 
     def __len__(self) -> int:
         return len(self._entries)
+
+
+def _main_file(path: Path) -> str:
+    """The file a run's row is made from: run.json (trialog) or config/exp.json (trixi)."""
+    return "run.json" if os.path.lexists(path / "run.json") else "config/exp.json"
 
 
 def _is_run_sig(sig: list[Any]) -> bool:

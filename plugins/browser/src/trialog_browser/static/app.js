@@ -1,7 +1,7 @@
 // trialog browse: overview, run page and compare page. Text from runs is only ever set with textContent.
 "use strict";
 
-const state = { page: document.body.dataset.page, rows: [], total: 0, charts: {}, live: { polls: 0, appended: 0 }, ready: false };
+const state = { page: document.body.dataset.page, rows: [], total: 0, charts: {}, live: { polls: 0, appended: 0, resets: 0 }, damaged: [], ready: false };
 window.trialog = state;
 
 const COLORS = ["#2563eb", "#dc2626", "#16a34a", "#9333ea", "#ea580c", "#0891b2", "#c026d3", "#65a30d", "#475569", "#db2777"];
@@ -23,8 +23,25 @@ function el(tag, attrs, ...children) {
 async function getJSON(url) {
   const r = await fetch(url, { headers: { Accept: "application/json" } });
   const data = await r.json().catch(() => ({ error: r.statusText }));
-  if (!r.ok) throw new Error(data.error || r.statusText);
+  if (!r.ok) throw Object.assign(new Error(data.error || r.statusText), { status: r.status, data });
   return data;
+}
+
+// A damaged run answers 422 with what could still be read: use it, and name the damage.
+async function getReadable(url) {
+  try { return await getJSON(url); } catch (e) {
+    if (e.status === 422 && e.data) { showDamage(e.data.damaged || [{ file: e.data.file, error: e.data.error }]); return e.data; }
+    throw e;
+  }
+}
+
+function showDamage(list) {
+  const box = document.getElementById("damage");
+  for (const d of list) {
+    if (state.damaged.some((x) => x.file === d.file && x.error === d.error)) continue;
+    state.damaged.push(d);
+    if (box) { box.append(el("li", {}, el("b", { class: "mono", text: d.file }), el("span", { text: ` ${d.error}` }))); box.hidden = false; }
+  }
 }
 
 async function post(url, body) {
@@ -138,6 +155,7 @@ async function overview() {
       const name = el("td", { class: "name" },
         r.starred ? el("span", { class: "starred", text: "★ " }) : null,
         el("a", { href: `/run/${r.id}`, text: r.name }),
+        r.damaged && r.damaged.length ? el("span", { class: "badge s-error damaged", title: r.damaged.map((d) => `${d.file}: ${d.error}`).join("\n"), text: "damaged" }) : null,
         ...r.tags.map((t) => el("span", { class: "tag", text: t })));
       if (r.purpose) name.append(el("div", { class: "purpose", text: r.purpose }));
       const tr = el("tr", { "data-id": r.id, class: r.removed ? "removed" : "" },
@@ -226,7 +244,7 @@ function kvRows(table, obj, diff) {
 
 async function runPage() {
   const rid = document.body.dataset.rid;
-  let info = await getJSON(`/api/run/${rid}`);
+  let info = await getReadable(`/api/run/${rid}`);
   const regError = document.getElementById("reg-error");
 
   function showRegistry(reg, row) {
@@ -322,7 +340,7 @@ async function runPage() {
   }
 
   // curves
-  const data = await getJSON(`/api/run/${rid}/series`);
+  const data = await getReadable(`/api/run/${rid}/series`);
   const curves = document.getElementById("curves");
   if (!data.series.length) curves.append(el("p", { class: "muted", text: "no numeric results yet" }));
   const lines = {};
@@ -355,6 +373,18 @@ async function runPage() {
   // live: read only what was appended to results.jsonl since the last offset
   let status = data.status;
   const live = document.getElementById("live");
+  // The server says the log was truncated or replaced: reload every curve and tail from the new offset.
+  async function reset() {
+    const fresh = await getReadable(`/api/run/${rid}/series`);
+    for (const s of fresh.series) {
+      if (!lines[s.key]) continue; // a new name: shown on reload
+      lines[s.key] = { x: s.x.slice(), y: s.y.slice(), total: s.total };
+      const c = state.charts[s.key];
+      if (c) { c.chart.setData([lines[s.key].x, lines[s.key].y]); c.zoomed = false; countPoints(s.key); }
+    }
+    state.offset = fresh.offset;
+    state.live.resets += 1;
+  }
   async function poll() {
     try {
       const t = await getJSON(`/api/run/${rid}/tail?offset=${state.offset}`);
@@ -373,7 +403,10 @@ async function runPage() {
         if (c && !c.zoomed) { c.chart.setData([lines[key].x, lines[key].y]); countPoints(key); }
       }
       document.getElementById("run-status").replaceWith(Object.assign(badge(status), { id: "run-status" }));
-    } catch (e) { state.live.error = e.message; }
+    } catch (e) {
+      state.live.error = e.message;
+      if (e.status === 409 && e.data && e.data.reset) await reset();
+    }
     live.hidden = status !== "running";
     if (status === "running") setTimeout(poll, 1000);
   }
