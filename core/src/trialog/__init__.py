@@ -18,6 +18,8 @@ _LAZY = {
     "GridSearch": "config",
     "Experiment": "experiment",
     "Run": "run",
+    "Monitor": "monitor",
+    "MonitorHook": "monitor",
     "CheckpointManager": "checkpoint",
     "TrialogError": "errors",
     "ConfigError": "errors",
@@ -32,6 +34,8 @@ __all__ = [
     "ConfigError",
     "Experiment",
     "GridSearch",
+    "Monitor",
+    "MonitorHook",
     "PluginError",
     "Run",
     "TrialogError",
@@ -47,6 +51,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .dispatch import CombinedLogger
     from .errors import ConfigError, PluginError, TrialogError, TrialogWarning
     from .experiment import Experiment
+    from .monitor import Monitor, MonitorHook
     from .run import Run
 
 

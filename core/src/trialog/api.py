@@ -21,7 +21,8 @@ Groups of names:
 - errors: ``TrialogError``, ``ConfigError``, ``LoggerConfigError``, ``PluginError``,
   ``CheckpointError``, ``RunFolderError``, ``CorruptFileError``, ``DiskFullError``, ``TrialogWarning``
 - experiments and runs: ``Experiment``, ``Config``, ``GridSearch``, ``Run``, ``CombinedLogger``,
-  ``ResumeFrom`` (a run folder to resume, with ``fallback``), ``latest_run``
+  ``ResumeFrom`` (a run folder to resume, with ``fallback``), ``latest_run``, ``Monitor`` and
+  ``MonitorHook`` (xmen's ``"{regex}@{N}{trigger}"`` monitor; a framework plugin adds hooks to it)
 - trixi's names: ``ExperimentLogger`` (``exp.elog``), ``ResultDict`` (``exp.results``), ``ResultElement``,
   ``ResultLogDict`` and ``LogDict`` (trixi's standalone result/log dicts with a file of their own),
   ``experimentify`` (a plain class made an Experiment), ``with_args_as_config`` (a function's arguments
@@ -95,6 +96,8 @@ _LAZY: dict[str, str] = {
     "ResumeFrom": "run",
     "latest_run": "run",
     "CombinedLogger": "dispatch",
+    "Monitor": "monitor",
+    "MonitorHook": "monitor",
     # background delivery
     "Delivery": "delivery",
     "DeliveryReport": "delivery",
@@ -195,6 +198,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .fileio import read_json, write_atomic, write_json
     from .hookspecs import LOGGER_DEFAULTS, LOGGER_SIGNATURES
     from .imaging import decode_png, encode_png, make_grid, to_float_chw, to_hwc_uint8
+    from .monitor import Monitor, MonitorHook
     from .plugins import PluginHooks
     from .query import QueryError, compile_query, run_fields, search_text
     from .redact import find_credentials, looks_like_credential_name, redact, redact_text
