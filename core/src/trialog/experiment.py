@@ -54,11 +54,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
+from .atbest import AtBest
+from .capture import ConsoleCapture, write_error
 from .checkpoint import MANIFEST_NAME
+from .direction import metric_mode
 from .dispatch import to_scalar
 from .errors import ConfigError, RunFolderError, TrialogWarning
 from .fileio import is_disk_full, write_atomic
 from .liveness import RunLock
+from .machine import describe_machine
 from .plugins import PluginHooks, get_plugin_manager
 from .preflight import check_checkpoint_options, check_loggers
 from .redact import find_credentials, redact, redact_text
@@ -157,6 +161,12 @@ class Experiment:
         resume_reset_epochs: a resumed run starts again at epoch 0 after restoring its state (trixi's
             fine-tuning behaviour; trixi's default was True, here False so that a resume continues exactly).
         exp_name: trixi's name for ``name`` (used when ``name`` is not given).
+        capture_output: while the run runs, tee stdout and stderr into ``log/stdout.txt`` and
+            ``log/stderr.txt`` (redacted); an exception that ends it leaves its traceback in ``log/error.txt``
+            and its last lines in run.json (``traceback``). See :mod:`trialog.capture`.
+        monitor, mode: keep every result of the epoch where ``monitor`` was best (``mode`` "min" or "max",
+            default by its name, :func:`trialog.direction.metric_mode`) as ``at_best/<name>`` in
+            ``result/results.json`` (:mod:`trialog.atbest`). Default: the checkpoint ``monitor``, if any.
 
     Class attributes a subclass may set: ``store_simple_attributes`` (default True: checkpoint the simple
     attributes, see :meth:`get_simple_variables`) and ``not_checkpointed`` (names of attributes that
@@ -206,6 +216,9 @@ class Experiment:
         resume_skip_unreadable: bool = False,
         purpose: str | None = None,
         exp_name: str | None = None,
+        capture_output: bool = True,
+        monitor: str | None = None,
+        mode: str | None = None,
     ):
         from .config import Config
 
@@ -274,6 +287,12 @@ class Experiment:
             loggers = _default_loggers()
         check_loggers(loggers)
         check_checkpoint_options(ckpt)
+        monitor = monitor or ckpt.get("monitor")
+        self._at_best = (
+            None if monitor is None else (monitor, mode or ckpt.get("mode") or metric_mode(monitor))
+        )
+        if self._at_best is not None:
+            AtBest(*self._at_best)  # a wrong monitor or mode is named before the run folder exists
         self._next_step: int | None = None
         self._thread_id = threading.get_ident()
         self._saved_pending: collections.deque[Any] = collections.deque()
@@ -308,10 +327,14 @@ class Experiment:
         self.plot_dir = self.run_dir / "plot"
         self.result_dir = self.run_dir / "result"
         self.save_dir = self.run_dir / "save"
+        self._console = ConsoleCapture(self.log_dir) if capture_output else None
 
         meta, diff = collect_metadata(self.name, seed=self.seed, heartbeat_interval=heartbeat_interval)
         meta["argv"] = redact(meta.get("argv", []))
         meta["n_epochs"] = self.n_epochs
+        meta["machine"] = describe_machine(self.plugin_hooks)
+        if self._at_best is not None:
+            meta["at_best"] = {"monitor": self._at_best[0], "mode": self._at_best[1]}
         meta["purpose"] = purpose or config.get("purpose") or resumed_meta.get("purpose")  # trialog.registry
         if resume_from is not None:
             meta["resumed_from"] = str(resume_from.resolve())
@@ -352,7 +375,7 @@ class Experiment:
         self.checkpoints = CheckpointManager(
             self.checkpoint_dir, **self._checkpoint_options, on_saved=self._on_checkpoint_saved
         )
-        self._results = ResultLog(self.result_dir)
+        self._results = ResultLog(self.result_dir, at_best=self._at_best)
         self.clog = CombinedLogger(loggers, run_dir=self.run_dir)
         objects = self.clog.loggers.values()
         self._result_listeners = any(hasattr(o, "on_result_added") for o in objects)
@@ -466,6 +489,8 @@ class Experiment:
         self._thread_id = threading.get_ident()
         self._run_lock.acquire()  # released when an earlier run() ended
         self.meta.update(status="running", end=None, pid=os.getpid())
+        if self._console is not None:
+            self._console.start()
         self.meta.start_heartbeat()
         self.clog.log_config(self._plain_config())
         self._fire(
@@ -503,6 +528,7 @@ class Experiment:
         self.clog.wait_idle()
         self.meta.finish(status, epoch=self.epoch)
         self._run_lock.release()
+        self._stop_console()
         self._fire("on_run_end", experiment=self, run=copy.deepcopy(self.meta.data), summary=summary)
 
     def fail_run(self, exc: BaseException, status: str = "error") -> None:
@@ -515,8 +541,12 @@ class Experiment:
         with contextlib.suppress(Exception):
             self._results.save_summary()
         error = redact_text(f"{type(exc).__name__}: {exc}")
+        crash: dict[str, Any] = {}
+        if self._console is not None:
+            with contextlib.suppress(OSError):
+                crash["traceback"] = write_error(self.log_dir, exc)
         try:
-            self.meta.finish(status, error=error, epoch=self.epoch)
+            self.meta.finish(status, error=error, epoch=self.epoch, **crash)
         except OSError as meta_exc:  # run.json cannot be written (a full disk): say so in run.lock
             self._run_lock.mark_ended(f"disk full ({error})" if is_disk_full(meta_exc) else error)
         self._run_lock.release()
@@ -525,6 +555,11 @@ class Experiment:
         )
         with contextlib.suppress(Exception):
             self.clog.flush()
+        self._stop_console()
+
+    def _stop_console(self) -> None:
+        if self._console is not None:
+            self._console.stop()
 
     def close(self) -> dict[str, Any]:
         """Close the loggers and stop the heartbeat (also done at interpreter exit); returns the logger summary.
@@ -543,6 +578,7 @@ class Experiment:
                 self.meta.finish("finished", epoch=self.epoch)
             self.meta.stop_heartbeat()
             self._run_lock.release()
+            self._stop_console()
         return self.clog.close()
 
     def __enter__(self) -> Experiment:
@@ -979,7 +1015,7 @@ class Experiment:
         self._results.close()
         with open(self.result_dir / "results.jsonl", "ab") as fh:
             fh.write(head)
-        self._results = ResultLog(self.result_dir)
+        self._results = ResultLog(self.result_dir, at_best=self._at_best)
 
     # ------------------------------------------------------------------ RNGs (through the plugin hooks)
     def seed_rngs(self, seed: int) -> None:

@@ -466,7 +466,13 @@ class Run:
                 # A damaged summary is never shown: the records it summarises give the same figures.
                 with contextlib.suppress(CorruptFileError, OSError):
                     return read_json(file)  # type: ignore[no-any-return]
-        return summarize(self.results)
+        summary = summarize(self.results)
+        watched = read_meta(self.path).get("at_best") if self.kind == "trialog" else None
+        if isinstance(watched, dict) and watched.get("monitor"):
+            from .atbest import at_best_summary
+
+            summary.update(at_best_summary(self.records, watched["monitor"], watched.get("mode", "min")))
+        return summary
 
     @property
     def checkpoints(self) -> list[dict[str, Any]]:

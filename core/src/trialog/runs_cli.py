@@ -317,6 +317,10 @@ def cmd_show(args: argparse.Namespace, out: TextIO | None = None) -> int:
         print(f"{'argv':<9} {' '.join(map(str, meta['argv']))}", file=out)
     if meta.get("trialog"):
         print(f"{'trialog':<9} " + ", ".join(f"{k} {v}" for k, v in meta["trialog"].items()), file=out)
+    if isinstance(meta.get("machine"), dict):
+        from .machine import machine_line
+
+        print(f"{'machine':<9} {machine_line(meta['machine'])}", file=out)
     for entry, target, inside in links:
         where = "inside the run folder" if inside else "OUTSIDE the run folder, not followed"
         print(f"{'link':<9} {entry} is a symbolic link to {target} ({where})", file=out)
