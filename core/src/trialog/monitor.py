@@ -142,6 +142,10 @@ class MonitorHook:
     given to :meth:`Monitor.log`) or ``"{regex}"`` (called by :meth:`Monitor.to_hooks` with its matching keywords).
     """
 
+    #: Pass only the values given since the hook last fired (False: every matching value known, e.g. a model
+    #: given once whose state changes).
+    fresh_only: bool = True
+
     def __init__(self, spec: str):
         self.spec = Spec.parse(spec, f"hook {type(self).__name__}")
 
@@ -152,8 +156,15 @@ class MonitorHook:
 class _Firing:
     """One spec and what it does when it fires; remembers which value versions it already passed on."""
 
-    def __init__(self, kind: str, spec: Spec, action: Callable[[Mapping[str, Any], str | None, int], None]):
+    def __init__(
+        self,
+        kind: str,
+        spec: Spec,
+        action: Callable[[Mapping[str, Any], str | None, int], None],
+        fresh_only: bool = True,
+    ):
         self.kind = kind
+        self.fresh_only = fresh_only
         self.spec = spec
         self.action = action
         self.seen: dict[str, int] = {}
@@ -164,7 +175,7 @@ class _Firing:
         out = {}
         for name, value in values.items():
             version = versions[name]
-            if self.seen.get(name) != version and self.spec.matches(name):
+            if (self.seen.get(name) != version or not self.fresh_only) and self.spec.matches(name):
                 out[name] = value
                 self.seen[name] = version
         return out
@@ -241,7 +252,7 @@ class Monitor:
         for hook in hooks:
             if not isinstance(hook, MonitorHook):
                 raise ConfigError(f"monitor hooks must be MonitorHook objects, not {type(hook).__name__}")
-            firings.append(_Firing("hook", hook.spec, _hook_action(self, hook)))
+            firings.append(_Firing("hook", hook.spec, _hook_action(self, hook), hook.fresh_only))
         for text in _as_list(checkpoint, "checkpoint"):
             spec = Spec.parse(text, "checkpoint")
             if spec.regex is not None or spec.trigger is None:
