@@ -69,7 +69,9 @@ class TorchMonitor(Monitor):
         if experiment is None:
             raise ConfigError("TorchMonitor needs an Experiment (its checkpoints live in the run folder)")
         specs = [ckpt] if isinstance(ckpt, str) else list(ckpt)
-        keeps = list(ckpt_keep) if isinstance(ckpt_keep, (list, tuple)) else [ckpt_keep] * len(specs)
+        keeps: list[int | None] = (
+            list(ckpt_keep) if isinstance(ckpt_keep, (list, tuple)) else [ckpt_keep] * len(specs)  # type: ignore[list-item]
+        )
         if len(keeps) != len(specs):
             raise ConfigError(
                 f"ckpt_keep has {len(keeps)} entries for {len(specs)} ckpt specs; give one per spec"
