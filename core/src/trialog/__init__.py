@@ -20,6 +20,7 @@ _LAZY = {
     "Run": "run",
     "Monitor": "monitor",
     "MonitorHook": "monitor",
+    "param": "params",
     "CheckpointManager": "checkpoint",
     "TrialogError": "errors",
     "ConfigError": "errors",
@@ -43,6 +44,7 @@ __all__ = [
     "__version__",
     "hookimpl",
     "hookspec",
+    "param",
 ]
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -52,6 +54,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .errors import ConfigError, PluginError, TrialogError, TrialogWarning
     from .experiment import Experiment
     from .monitor import Monitor, MonitorHook
+    from .params import param
     from .run import Run
 
 

@@ -63,6 +63,7 @@ from .errors import ConfigError, RunFolderError, TrialogWarning
 from .fileio import is_disk_full, write_atomic
 from .liveness import RunLock
 from .machine import describe_machine
+from .params import apply_params, argv_of
 from .plugins import PluginHooks, get_plugin_manager
 from .preflight import check_checkpoint_options, check_loggers
 from .redact import find_credentials, redact, redact_text
@@ -157,7 +158,8 @@ class Experiment:
         save_sources: zip the entry script and the local modules it imported to ``save/sources.zip``.
         heartbeat_interval: seconds between run.json heartbeats while running (0: only at epoch ends).
         update_from_argv: apply ``--a.b 3`` overrides to the config: True reads ``sys.argv[1:]``, a list
-            is used as it is. Only keys the config has can be set; others are a ConfigError.
+            is used as it is. Only keys the config has can be set; others are a ConfigError. ``--help``
+            prints the declared parameters (:mod:`trialog.params`) and exits.
         resume_reset_epochs: a resumed run starts again at epoch 0 after restoring its state (trixi's
             fine-tuning behaviour; trixi's default was True, here False so that a resume continues exactly).
         exp_name: trixi's name for ``name`` (used when ``name`` is not given).
@@ -237,8 +239,8 @@ class Experiment:
             resumed_meta = read_meta(resume_from)
             if not config and (resume_from / "config" / "config.json").is_file():
                 config = Config(resume_from / "config" / "config.json")
-        if update_from_argv is not False:
-            config.update_from_argv(None if update_from_argv is True else list(update_from_argv))
+        # declared parameters (trialog.params) fill the config, then the overrides apply and are type-checked
+        apply_params(type(self), config, argv_of(update_from_argv))
         self.config = config
 
         name = name or exp_name or config.get("name") or resumed_meta.get("name") or type(self).__name__
@@ -1111,6 +1113,13 @@ class Experiment:
         target = target_dir / Path(filepath).name
         shutil.copy2(filepath, target)
         return target
+
+    def note(self, text: str | int, remove: bool = False) -> list[dict[str, Any]]:
+        """Leave a timestamped note in run.json (xmen's ``note``); ``remove=True``: remove note number ``text``
+        (0 is the first; or the note whose text is ``text``). Returns the notes (:mod:`trialog.notes`)."""
+        from .notes import change_note
+
+        return change_note(self.run_dir, text, remove=remove)
 
     def print(self, *args: Any, sep: str = " ") -> None:
         """Print to stdout and log the text through the loggers (``show_text``)."""
