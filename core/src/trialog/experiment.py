@@ -345,6 +345,10 @@ class Experiment:
                 meta["start"] = resumed_meta.get("start", meta["start"])
                 meta["epoch"] = resumed_meta.get("epoch")
                 meta["resumes"] = [*resumed_meta.get("resumes", []), {"time": now_iso(), "pid": meta["pid"]}]
+        if resumed_meta.get("status") == "registered" and not resume_new_folder:  # trialog.registered
+            meta.update(
+                start=now_iso(), resumes=[], resumed_from=None, registered=resumed_meta.get("registered")
+            )
         self.meta = RunMeta(self.run_dir, meta, heartbeat_interval=heartbeat_interval)
         try:
             self._init_folder(diff, save_sources, loggers)

@@ -52,7 +52,7 @@ LAYOUT: tuple[str, ...] = ("checkpoint", "config", "img", "log", "plot", "result
 DEFAULT_FOLDER_FORMAT = "%Y%m%d-%H%M%S_{experiment_name}"
 META_FILE = "run.json"
 #: Statuses a run.json may carry; "running" is the only one that can go stale.
-STATUSES = ("running", "finished", "error", "killed", "stopped")
+STATUSES = ("running", "finished", "error", "killed", "stopped", "registered")
 
 
 # --------------------------------------------------------------------------------------------------
