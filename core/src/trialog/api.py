@@ -22,7 +22,8 @@ Groups of names:
   ``CheckpointError``, ``RunFolderError``, ``CorruptFileError``, ``DiskFullError``, ``TrialogWarning``
 - experiments and runs: ``Experiment``, ``Config``, ``GridSearch``, ``Run``, ``CombinedLogger``,
   ``ResumeFrom`` (a run folder to resume, with ``fallback``), ``latest_run``, ``Monitor`` and
-  ``MonitorHook`` (xmen's ``"{regex}@{N}{trigger}"`` monitor; a framework plugin adds hooks to it)
+  ``MonitorHook`` (xmen's ``"{regex}@{N}{trigger}"`` monitor; a framework plugin adds hooks to it),
+  ``peak_rss_mb`` (the process's peak resident memory, a ``sys/`` probe)
 - trixi's names: ``ExperimentLogger`` (``exp.elog``), ``ResultDict`` (``exp.results``), ``ResultElement``,
   ``ResultLogDict`` and ``LogDict`` (trixi's standalone result/log dicts with a file of their own),
   ``experimentify`` (a plain class made an Experiment), ``with_args_as_config`` (a function's arguments
@@ -98,6 +99,7 @@ _LAZY: dict[str, str] = {
     "CombinedLogger": "dispatch",
     "Monitor": "monitor",
     "MonitorHook": "monitor",
+    "peak_rss_mb": "monitor",
     # background delivery
     "Delivery": "delivery",
     "DeliveryReport": "delivery",
@@ -198,7 +200,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .fileio import read_json, write_atomic, write_json
     from .hookspecs import LOGGER_DEFAULTS, LOGGER_SIGNATURES
     from .imaging import decode_png, encode_png, make_grid, to_float_chw, to_hwc_uint8
-    from .monitor import Monitor, MonitorHook
+    from .monitor import Monitor, MonitorHook, peak_rss_mb
     from .plugins import PluginHooks
     from .query import QueryError, compile_query, run_fields, search_text
     from .redact import find_credentials, looks_like_credential_name, redact, redact_text
