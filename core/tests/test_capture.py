@@ -61,3 +61,17 @@ def test_a_finished_run_keeps_its_console(tmp_path):
     exp.run()
     assert (exp.run_dir / "log" / "stdout.txt").read_text() == "e 0\ne 1\n"
     assert not (exp.run_dir / "log" / "error.txt").exists()
+
+
+def test_an_experiment_never_closed_gives_the_streams_back_when_collected(tmp_path):
+    import gc
+
+    before = sys.stdout
+    exp = trialog.Experiment(name="g", base_dir=tmp_path, loggers={})
+    exp.begin_run()
+    assert sys.stdout is not before
+    print("while running")
+    log = exp.run_dir / "log" / "stdout.txt"
+    del exp
+    gc.collect()
+    assert sys.stdout is before and log.read_text() == "while running\n"

@@ -357,7 +357,7 @@ class Experiment:
             self.meta.finish("error", error=redact_text(f"{type(exc).__name__}: {exc}"))
             self._run_lock.release()
             raise
-        self._finalizer = weakref.finalize(self, _close_quietly, self.clog, self.meta)
+        self._finalizer = weakref.finalize(self, _close_quietly, self.clog, self.meta, self._console)
         self.meta.start_heartbeat()
         self._reserved_attributes: frozenset[str] = frozenset(self.__dict__) | {"_reserved_attributes"}
 
@@ -1193,8 +1193,11 @@ def _write_json(path: Path, data: Any) -> None:
     atomic_write_json(path, data)
 
 
-def _close_quietly(clog: Any, meta: RunMeta) -> None:
+def _close_quietly(clog: Any, meta: RunMeta, console: ConsoleCapture | None = None) -> None:
     # Interpreter exit or garbage collection: flush what the loggers hold; never raise from here.
+    if console is not None:
+        with contextlib.suppress(Exception):
+            console.stop()
     with contextlib.suppress(Exception):
         meta.stop_heartbeat()
     with contextlib.suppress(Exception):
