@@ -61,6 +61,7 @@ def test_a_finished_run_keeps_its_console(tmp_path):
     exp.run()
     assert (exp.run_dir / "log" / "stdout.txt").read_text() == "e 0\ne 1\n"
     assert not (exp.run_dir / "log" / "error.txt").exists()
+    assert not (exp.run_dir / "log" / "stderr.txt").exists()  # nothing printed there: no file
 
 
 def test_an_experiment_never_closed_gives_the_streams_back_when_collected(tmp_path):

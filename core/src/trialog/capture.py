@@ -1,8 +1,8 @@
 """The run's console and crash, kept in its folder (xmen's ``stdout_to_txt``).
 
 While an Experiment runs, :class:`ConsoleCapture` tees ``sys.stdout`` and ``sys.stderr`` into
-``log/stdout.txt`` and ``log/stderr.txt``: the terminal still sees everything, the files get each complete
-line with credentials redacted (:func:`trialog.redact.redact_text`, the policy every other file follows). A
+``log/stdout.txt`` and ``log/stderr.txt`` (made at the first line: a run that prints nothing has none): the
+terminal still sees everything, the files get each complete line with credentials redacted (:func:`trialog.redact.redact_text`, the policy every other file follows). A
 resumed run appends. What is written past Python's ``sys.stdout`` (a C extension or a child process writing to
 file descriptor 1 itself) reaches the terminal only.
 
@@ -32,31 +32,42 @@ class _Tee:
 
     def __init__(self, original: TextIO, path: Path):
         self.original = original
-        self._file = open(path, "a", encoding="utf-8", errors="replace")
+        self.path = path
+        self._file: TextIO | None = None  # opened at the first line: a run that prints nothing gets no file
+        self._closed = False
         self._pending = ""
         self._lock = threading.Lock()
 
     def write(self, text: str) -> int:
         written = self.original.write(text)
         with self._lock:
-            if self._file.closed:
+            if self._closed:
                 return written
             self._pending += text
             if "\n" in self._pending:
                 complete, _, self._pending = self._pending.rpartition("\n")
-                self._file.write(redact_text(complete + "\n"))
-                self._file.flush()
+                self._append(complete + "\n")
         return written
+
+    def _append(self, text: str) -> None:
+        if self._file is None:
+            self._file = open(self.path, "a", encoding="utf-8", errors="replace")
+        self._file.write(redact_text(text))
+        self._file.flush()
 
     def flush(self) -> None:
         self.original.flush()
 
     def close(self) -> None:
         with self._lock:
+            if self._closed:
+                return
+            self._closed = True
             if self._pending:
-                self._file.write(redact_text(self._pending))
+                self._append(self._pending)
                 self._pending = ""
-            self._file.close()
+            if self._file is not None:
+                self._file.close()
 
     def __getattr__(self, name: str) -> Any:  # encoding, isatty, fileno, buffer...: the original's
         return getattr(self.original, name)
