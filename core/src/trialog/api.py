@@ -58,7 +58,8 @@ Groups of names:
 - testing helpers: ``LoopbackAPI``, ``json_reply``, ``trialog_warnings``
 - run browsing: ``compile_query``, ``QueryError``, ``run_fields``, ``search_text`` (the filter
   language), ``read_columns``, ``read_appended`` (fast series), ``registry`` (the module),
-  ``effective_status``, ``find_runs``, ``parse_time``, ``flatten``, ``config_difference``
+  ``effective_status``, ``find_runs``, ``parse_time``, ``flatten``, ``config_difference``, ``machine_line``
+  (run.json's ``machine`` in one line, as ``trialog runs show`` prints it)
 """
 
 # The imports below are re-exports (listed in __all__, built from _LAZY): not unused.
@@ -163,6 +164,7 @@ _LAZY: dict[str, str] = {
     "parse_time": "run",
     "flatten": "runs_cli",
     "config_difference": "runs_cli",
+    "machine_line": "machine",
     "registry": "registry:",
     # modules
     "render": "render:",
@@ -200,6 +202,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .fileio import read_json, write_atomic, write_json
     from .hookspecs import LOGGER_DEFAULTS, LOGGER_SIGNATURES
     from .imaging import decode_png, encode_png, make_grid, to_float_chw, to_hwc_uint8
+    from .machine import machine_line
     from .monitor import Monitor, MonitorHook, peak_rss_mb
     from .plugins import PluginHooks
     from .query import QueryError, compile_query, run_fields, search_text

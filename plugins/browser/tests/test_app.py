@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 from browser_helpers import make_run
 from trialog_browser.index import run_id
+
+from trialog.api import machine_line
 
 
 def test_overview_lists_filters_sorts_and_pages(served):
@@ -41,6 +44,9 @@ def test_run_page_data(served):
     info = client.get(f"/api/run/{rid}").json()
     assert info["row"]["name"] == "alpha" and info["registry"]["purpose"] == "the baseline"
     assert info["config"]["lr"] == 0.001 and info["files"]["log"][0]["name"] == "default.log"
+    assert (
+        info["machine"] == machine_line(info["meta"]["machine"]) and f"{os.cpu_count()} × " in info["machine"]
+    )
     log = client.get(f"/api/run/{rid}/file/log/default.log")
     assert (
         log.headers["content-type"].startswith("text/plain")

@@ -41,6 +41,7 @@ from trialog.api import (
     TrialogError,
     compile_query,
     config_difference,
+    machine_line,
     read_appended,
     read_columns,
     registry,
@@ -395,10 +396,12 @@ class Browser:
                 },
             }
         reg = registry.registry_of(meta) if run.kind == "trialog" else None
+        machine = meta.get("machine")
         return _json(
             {
                 "row": self.row(entry),
                 "meta": meta,
+                "machine": machine_line(machine) if isinstance(machine, dict) else None,
                 "config": plain,
                 "diff": diff,
                 "registry": reg,
