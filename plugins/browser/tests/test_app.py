@@ -275,3 +275,19 @@ def test_server_serves_a_browser_made_before_the_port_was_known(runs, tmp_path):
             assert c.get("/api/runs").json()["total"] == 3
     with pytest.raises(TypeError, match="cache_dir"):
         BrowserServer([], browser=browser, cache_dir=tmp_path / "other")
+
+
+def test_at_best_values_are_result_columns_and_filterable(tmp_path):
+    import httpx
+    from trialog_browser.serve import BrowserServer
+
+    base = tmp_path / "runs"
+    make_run(
+        base, "watched", 0.01, epochs=3, steps=10, monitor="acc"
+    )  # acc rises: its best is the last epoch
+    with BrowserServer([base], cache_dir=tmp_path / "cache", refresh_every=0) as server:
+        with httpx.Client(base_url=server.url.rstrip("/"), timeout=600) as client:
+            data = client.get("/api/runs").json()
+            assert {"at_best/acc", "at_best/loss"} <= {c["name"] for c in data["result_columns"]}
+            rows = client.get("/api/runs", params={"q": "at_best/acc.last > 0.7"}).json()["rows"]
+            assert [r["name"] for r in rows] == ["watched"]
