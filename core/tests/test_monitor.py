@@ -189,3 +189,46 @@ def test_specs_fire_at_the_same_steps_across_a_kill_and_resume(tmp_path):
     resumed = _run(tmp_path / "kill", "resume")
     assert resumed.returncode == 0, resumed.stderr
     assert _fired(tmp_path / "kill") == EXPECTED
+
+
+class WithRun(trialog.Experiment):
+    """The Monitor inside Experiment.run(): made in setup(), the epoch counted at the end of validate()."""
+
+    def setup(self):
+        self.m = trialog.Monitor(self, log=("loss@4s", "acc@2e"))
+
+    def train(self, epoch):
+        for i in self.m(range(3)):
+            self.m.log(loss=float(10 * epoch + i))
+
+    def validate(self, epoch):
+        self.m.log(acc=float(epoch))
+        self.m.inc("epoch")
+
+
+def test_inside_experiment_run_resumed_in_the_same_steps(tmp_path):
+    warnings.simplefilter("error", TrialogWarning)  # the Monitor attribute is stored by its state part
+    full = WithRun(name="w", n_epochs=4, base_dir=tmp_path / "full", loggers={})
+    full.run()
+    full.close()
+    first = WithRun(name="w", n_epochs=2, base_dir=tmp_path / "part", loggers={})
+    first.run()
+    first.close()
+    resumed = WithRun(n_epochs=4, base_dir=tmp_path / "part", loggers={}, resume=first.run_dir)
+    resumed.run()
+    resumed.close()
+
+    def fired(run_dir):
+        return [(r["name"], r["counter"], r["value"]) for r in read_results(run_dir)]
+
+    assert (
+        fired(full.run_dir)
+        == fired(resumed.run_dir)
+        == [
+            ("loss", 4, 10.0),
+            ("acc", 2, 1.0),
+            ("loss", 8, 21.0),
+            ("loss", 12, 32.0),
+            ("acc", 4, 3.0),
+        ]
+    )

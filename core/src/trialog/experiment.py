@@ -806,10 +806,16 @@ class Experiment:
         claimed |= set(getattr(type(self), "not_checkpointed", ()))
         for part in self._parts.values():
             claimed |= set(part.attributes)
+        # an object whose own method is a part's getter (a trialog.Monitor) is stored by that part
+        owners = {id(getattr(part.get, "__self__", None)) for part in self._parts.values()}
         lost = [
             f"{k} ({type(v).__name__})"
             for k, v in _public_items_of(self)
-            if k not in self.reserved_attributes and k not in claimed and not is_simple(v) and not _is_code(v)
+            if k not in self.reserved_attributes
+            and k not in claimed
+            and id(v) not in owners
+            and not is_simple(v)
+            and not _is_code(v)
         ]
         if lost:
             warnings.warn(

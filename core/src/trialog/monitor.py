@@ -14,6 +14,19 @@ Wrapping loops counts them (the innermost wrapped loop counts steps, the one aro
         m.log({"val/acc": evaluate()})
     exp.finish_run()
 
+Inside :meth:`trialog.Experiment.run` (which loops over the epochs itself) make the Monitor in ``setup()``
+(before the resume restores its counters), wrap the batch loop in ``train()``, and count the epoch before the
+epoch's checkpoint, at the end of ``validate()``::
+
+    def setup(self):
+        self.m = trialog.Monitor(self, log="loss@100s", time="@1e")
+    def train(self, epoch):
+        for x, y in self.m(self.loader):
+            self.m.log(loss=self.step(x, y))
+    def validate(self, epoch):
+        self.m.log({"val/acc": self.evaluate()})
+        self.m.inc("epoch")
+
 What it does better than xmen: values come from an explicit mapping (``m.log(locals())`` or keywords), never
 from the caller's stack; a regex must match a whole name (``re.fullmatch``); every spec is parsed and its
 regex compiled when the Monitor is made (a bad one is a :class:`~trialog.errors.ConfigError` naming it), and a
