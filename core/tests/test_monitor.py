@@ -232,3 +232,15 @@ def test_inside_experiment_run_resumed_in_the_same_steps(tmp_path):
             ("acc", 4, 3.0),
         ]
     )
+
+
+def test_an_explicit_trigger_keeps_a_validation_loop_out_of_the_steps():
+    m = trialog.Monitor()
+    for _ in m(range(2)):
+        for _ in m(range(3)):
+            pass
+        for _ in m(range(4), trigger="eo"):  # validation batches, counted as eons here
+            pass
+    assert (m.step, m.epoch, m.eon) == (6, 2, 8)
+    with pytest.raises(ConfigError, match="unknown monitor trigger 'x'"):
+        m(range(2), trigger="x")
