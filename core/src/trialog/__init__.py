@@ -18,6 +18,9 @@ _LAZY = {
     "GridSearch": "config",
     "Experiment": "experiment",
     "Run": "run",
+    "Monitor": "monitor",
+    "MonitorHook": "monitor",
+    "param": "params",
     "CheckpointManager": "checkpoint",
     "TrialogError": "errors",
     "ConfigError": "errors",
@@ -32,6 +35,8 @@ __all__ = [
     "ConfigError",
     "Experiment",
     "GridSearch",
+    "Monitor",
+    "MonitorHook",
     "PluginError",
     "Run",
     "TrialogError",
@@ -39,6 +44,7 @@ __all__ = [
     "__version__",
     "hookimpl",
     "hookspec",
+    "param",
 ]
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -47,6 +53,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from .dispatch import CombinedLogger
     from .errors import ConfigError, PluginError, TrialogError, TrialogWarning
     from .experiment import Experiment
+    from .monitor import Monitor, MonitorHook
+    from .params import param
     from .run import Run
 
 

@@ -21,7 +21,9 @@ Groups of names:
 - errors: ``TrialogError``, ``ConfigError``, ``LoggerConfigError``, ``PluginError``,
   ``CheckpointError``, ``RunFolderError``, ``CorruptFileError``, ``DiskFullError``, ``TrialogWarning``
 - experiments and runs: ``Experiment``, ``Config``, ``GridSearch``, ``Run``, ``CombinedLogger``,
-  ``ResumeFrom`` (a run folder to resume, with ``fallback``), ``latest_run``
+  ``ResumeFrom`` (a run folder to resume, with ``fallback``), ``latest_run``, ``Monitor`` and
+  ``MonitorHook`` (xmen's ``"{regex}@{N}{trigger}"`` monitor; a framework plugin adds hooks to it),
+  ``peak_rss_mb`` (the process's peak resident memory, a ``sys/`` probe)
 - trixi's names: ``ExperimentLogger`` (``exp.elog``), ``ResultDict`` (``exp.results``), ``ResultElement``,
   ``ResultLogDict`` and ``LogDict`` (trixi's standalone result/log dicts with a file of their own),
   ``experimentify`` (a plain class made an Experiment), ``with_args_as_config`` (a function's arguments
@@ -60,7 +62,8 @@ Groups of names:
 - run browsing: ``compile_query``, ``QueryError``, ``run_fields``, ``search_text`` (the filter
   language), ``read_columns``, ``read_appended`` (fast series), ``registry`` (the module),
   ``run_file`` (a file of a run folder, refused when a symlink leads out of it: the one containment rule),
-  ``effective_status``, ``find_runs``, ``parse_time``, ``flatten``, ``config_difference``
+  ``effective_status``, ``find_runs``, ``parse_time``, ``flatten``, ``config_difference``, ``machine_line``
+  (run.json's ``machine`` in one line, as ``trialog runs show`` prints it)
 """
 
 # The imports below are re-exports (listed in __all__, built from _LAZY): not unused.
@@ -99,6 +102,9 @@ _LAZY: dict[str, str] = {
     "ResumeFrom": "run",
     "latest_run": "run",
     "CombinedLogger": "dispatch",
+    "Monitor": "monitor",
+    "MonitorHook": "monitor",
+    "peak_rss_mb": "monitor",
     # background delivery
     "Delivery": "delivery",
     "DeliveryReport": "delivery",
@@ -166,6 +172,7 @@ _LAZY: dict[str, str] = {
     "parse_time": "run",
     "flatten": "runs_cli",
     "config_difference": "runs_cli",
+    "machine_line": "machine",
     "registry": "registry:",
     # modules
     "render": "render:",
@@ -203,6 +210,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from .fileio import read_json, write_atomic, write_json
     from .hookspecs import LOGGER_DEFAULTS, LOGGER_SIGNATURES
     from .imaging import decode_png, encode_png, make_grid, to_float_chw, to_hwc_uint8
+    from .machine import machine_line
+    from .monitor import Monitor, MonitorHook, peak_rss_mb
     from .options import Range, check_option_values
     from .plugins import PluginHooks
     from .query import QueryError, compile_query, run_fields, search_text

@@ -54,11 +54,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
+from .atbest import AtBest
+from .capture import ConsoleCapture, write_error
 from .checkpoint import MANIFEST_NAME
+from .direction import metric_mode
 from .dispatch import to_scalar
 from .errors import ConfigError, RunFolderError, TrialogWarning
 from .fileio import is_disk_full, write_atomic
 from .liveness import RunLock
+from .machine import describe_machine
+from .params import apply_params, argv_of
 from .plugins import PluginHooks, get_plugin_manager
 from .preflight import check_checkpoint_options, check_loggers
 from .redact import find_credentials, redact, redact_text
@@ -153,10 +158,17 @@ class Experiment:
         save_sources: zip the entry script and the local modules it imported to ``save/sources.zip``.
         heartbeat_interval: seconds between run.json heartbeats while running (0: only at epoch ends).
         update_from_argv: apply ``--a.b 3`` overrides to the config: True reads ``sys.argv[1:]``, a list
-            is used as it is. Only keys the config has can be set; others are a ConfigError.
+            is used as it is. Only keys the config has can be set; others are a ConfigError. ``--help``
+            prints the declared parameters (:mod:`trialog.params`) and exits.
         resume_reset_epochs: a resumed run starts again at epoch 0 after restoring its state (trixi's
             fine-tuning behaviour; trixi's default was True, here False so that a resume continues exactly).
         exp_name: trixi's name for ``name`` (used when ``name`` is not given).
+        capture_output: while the run runs, tee stdout and stderr into ``log/stdout.txt`` and
+            ``log/stderr.txt`` (redacted); an exception that ends it leaves its traceback in ``log/error.txt``
+            and its last lines in run.json (``traceback``). See :mod:`trialog.capture`.
+        monitor, mode: keep every result of the epoch where ``monitor`` was best (``mode`` "min" or "max",
+            default by its name, :func:`trialog.direction.metric_mode`) as ``at_best/<name>`` in
+            ``result/results.json`` (:mod:`trialog.atbest`). Default: the checkpoint ``monitor``, if any.
         quiet: print nothing (by default the ``console`` plugin prints the run folder at the start, a line
             per epoch with its latest values, and the last and best values at the end).
 
@@ -208,6 +220,9 @@ class Experiment:
         resume_skip_unreadable: bool = False,
         purpose: str | None = None,
         exp_name: str | None = None,
+        capture_output: bool = True,
+        monitor: str | None = None,
+        mode: str | None = None,
         quiet: bool = False,
     ):
         from .config import Config
@@ -227,8 +242,8 @@ class Experiment:
             resumed_meta = read_meta(resume_from)
             if not config and (resume_from / "config" / "config.json").is_file():
                 config = Config(resume_from / "config" / "config.json")
-        if update_from_argv is not False:
-            config.update_from_argv(None if update_from_argv is True else list(update_from_argv))
+        # declared parameters (trialog.params) fill the config, then the overrides apply and are type-checked
+        apply_params(type(self), config, argv_of(update_from_argv))
         self.config = config
         #: True: the ``console`` plugin prints nothing for this run (no folder, epoch or summary lines).
         self.quiet = bool(quiet)
@@ -279,6 +294,12 @@ class Experiment:
             loggers = _default_loggers()
         check_loggers(loggers)
         check_checkpoint_options(ckpt)
+        monitor = monitor or ckpt.get("monitor")
+        self._at_best = (
+            None if monitor is None else (monitor, mode or ckpt.get("mode") or metric_mode(monitor))
+        )
+        if self._at_best is not None:
+            AtBest(*self._at_best)  # a wrong monitor or mode is named before the run folder exists
         self._next_step: int | None = None
         self._thread_id = threading.get_ident()
         self._saved_pending: collections.deque[Any] = collections.deque()
@@ -313,10 +334,14 @@ class Experiment:
         self.plot_dir = self.run_dir / "plot"
         self.result_dir = self.run_dir / "result"
         self.save_dir = self.run_dir / "save"
+        self._console = ConsoleCapture(self.log_dir) if capture_output else None
 
         meta, diff = collect_metadata(self.name, seed=self.seed, heartbeat_interval=heartbeat_interval)
         meta["argv"] = redact(meta.get("argv", []))
         meta["n_epochs"] = self.n_epochs
+        meta["machine"] = describe_machine(self.plugin_hooks)
+        if self._at_best is not None:
+            meta["at_best"] = {"monitor": self._at_best[0], "mode": self._at_best[1]}
         meta["purpose"] = purpose or config.get("purpose") or resumed_meta.get("purpose")  # trialog.registry
         if resume_from is not None:
             meta["resumed_from"] = str(resume_from.resolve())
@@ -325,6 +350,10 @@ class Experiment:
                 meta["start"] = resumed_meta.get("start", meta["start"])
                 meta["epoch"] = resumed_meta.get("epoch")
                 meta["resumes"] = [*resumed_meta.get("resumes", []), {"time": now_iso(), "pid": meta["pid"]}]
+        if resumed_meta.get("status") == "registered" and not resume_new_folder:  # trialog.registered
+            meta.update(
+                start=now_iso(), resumes=[], resumed_from=None, registered=resumed_meta.get("registered")
+            )
         self.meta = RunMeta(self.run_dir, meta, heartbeat_interval=heartbeat_interval)
         try:
             self._init_folder(diff, save_sources, loggers)
@@ -333,7 +362,7 @@ class Experiment:
             self.meta.finish("error", error=redact_text(f"{type(exc).__name__}: {exc}"))
             self._run_lock.release()
             raise
-        self._finalizer = weakref.finalize(self, _close_quietly, self.clog, self.meta)
+        self._finalizer = weakref.finalize(self, _close_quietly, self.clog, self.meta, self._console)
         self.meta.start_heartbeat()
         self._reserved_attributes: frozenset[str] = frozenset(self.__dict__) | {"_reserved_attributes"}
 
@@ -363,7 +392,7 @@ class Experiment:
             and self._resume_from.resolve() == self.run_dir.resolve()
             and not (self.result_dir / "results.jsonl").exists()
         )
-        self._results = ResultLog(self.result_dir)
+        self._results = ResultLog(self.result_dir, at_best=self._at_best)
         self.clog = CombinedLogger(loggers, run_dir=self.run_dir)
         objects = self.clog.loggers.values()
         self._result_listeners = any(hasattr(o, "on_result_added") for o in objects)
@@ -477,6 +506,8 @@ class Experiment:
         self._thread_id = threading.get_ident()
         self._run_lock.acquire()  # released when an earlier run() ended
         self.meta.update(status="running", end=None, pid=os.getpid())
+        if self._console is not None:
+            self._console.start()
         self.meta.start_heartbeat()
         self.clog.log_config(self._plain_config())
         self._fire(
@@ -514,6 +545,7 @@ class Experiment:
         self.clog.wait_idle()
         self.meta.finish(status, epoch=self.epoch)
         self._run_lock.release()
+        self._stop_console()
         self._fire("on_run_end", experiment=self, run=copy.deepcopy(self.meta.data), summary=summary)
 
     def fail_run(self, exc: BaseException, status: str = "error") -> None:
@@ -526,8 +558,12 @@ class Experiment:
         with contextlib.suppress(Exception):
             self._results.save_summary()
         error = redact_text(f"{type(exc).__name__}: {exc}")
+        crash: dict[str, Any] = {}
+        if self._console is not None:
+            with contextlib.suppress(OSError):
+                crash["traceback"] = write_error(self.log_dir, exc)
         try:
-            self.meta.finish(status, error=error, epoch=self.epoch)
+            self.meta.finish(status, error=error, epoch=self.epoch, **crash)
         except OSError as meta_exc:  # run.json cannot be written (a full disk): say so in run.lock
             self._run_lock.mark_ended(f"disk full ({error})" if is_disk_full(meta_exc) else error)
         self._run_lock.release()
@@ -536,6 +572,11 @@ class Experiment:
         )
         with contextlib.suppress(Exception):
             self.clog.flush()
+        self._stop_console()
+
+    def _stop_console(self) -> None:
+        if self._console is not None:
+            self._console.stop()
 
     def close(self) -> dict[str, Any]:
         """Close the loggers and stop the heartbeat (also done at interpreter exit); returns the logger summary.
@@ -554,6 +595,7 @@ class Experiment:
                 self.meta.finish("finished", epoch=self.epoch)
             self.meta.stop_heartbeat()
             self._run_lock.release()
+            self._stop_console()
         return self.clog.close()
 
     def __enter__(self) -> Experiment:
@@ -776,10 +818,16 @@ class Experiment:
         claimed |= set(getattr(type(self), "not_checkpointed", ()))
         for part in self._parts.values():
             claimed |= set(part.attributes)
+        # an object whose own method is a part's getter (a trialog.Monitor) is stored by that part
+        owners = {id(getattr(part.get, "__self__", None)) for part in self._parts.values()}
         lost = [
             f"{k} ({type(v).__name__})"
             for k, v in _public_items_of(self)
-            if k not in self.reserved_attributes and k not in claimed and not is_simple(v) and not _is_code(v)
+            if k not in self.reserved_attributes
+            and k not in claimed
+            and id(v) not in owners
+            and not is_simple(v)
+            and not _is_code(v)
         ]
         if lost:
             warnings.warn(
@@ -1015,7 +1063,7 @@ class Experiment:
         self._results.close()
         with open(self.result_dir / "results.jsonl", "ab") as fh:
             fh.write(head)
-        self._results = ResultLog(self.result_dir)
+        self._results = ResultLog(self.result_dir, at_best=self._at_best)
 
     # ------------------------------------------------------------------ RNGs (through the plugin hooks)
     def seed_rngs(self, seed: int) -> None:
@@ -1112,6 +1160,13 @@ class Experiment:
         shutil.copy2(filepath, target)
         return target
 
+    def note(self, text: str | int, remove: bool = False) -> list[dict[str, Any]]:
+        """Leave a timestamped note in run.json (xmen's ``note``); ``remove=True``: remove note number ``text``
+        (0 is the first; or the note whose text is ``text``). Returns the notes (:mod:`trialog.notes`)."""
+        from .notes import change_note
+
+        return change_note(self.run_dir, text, remove=remove)
+
     def print(self, *args: Any, sep: str = " ") -> None:
         """Print to stdout and log the text through the loggers (``show_text``)."""
         text = redact_text(sep.join(str(a) for a in args))
@@ -1180,8 +1235,11 @@ def _write_json(path: Path, data: Any) -> None:
     atomic_write_json(path, data)
 
 
-def _close_quietly(clog: Any, meta: RunMeta) -> None:
+def _close_quietly(clog: Any, meta: RunMeta, console: ConsoleCapture | None = None) -> None:
     # Interpreter exit or garbage collection: flush what the loggers hold; never raise from here.
+    if console is not None:
+        with contextlib.suppress(Exception):
+            console.stop()
     with contextlib.suppress(Exception):
         meta.stop_heartbeat()
     with contextlib.suppress(Exception):

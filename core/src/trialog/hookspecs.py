@@ -376,6 +376,20 @@ class FrameworkSpec:
         """
 
     @hookspec
+    def probe_resources(self) -> Mapping[str, float] | None:
+        """Return resource figures under ``sys/`` names (a Monitor ``probe`` spec records them); all answers merged.
+
+        Example: ``@hookimpl def probe_resources(): return {"sys/gpu_mem_peak_mb": peak_mb()}``
+        """
+
+    @hookspec
+    def describe_machine(self) -> Mapping[str, Any] | None:
+        """Return what the framework knows of the machine for run.json's ``machine`` (GPUs, CUDA); answers merged.
+
+        Example: ``@hookimpl def describe_machine(): return {"cuda": torch.version.cuda}``
+        """
+
+    @hookspec
     def add_cli_commands(self, subparsers: Any) -> None:
         """Add sub-commands to the ``trialog`` CLI (an ``argparse`` subparsers object); set ``func`` on each.
 

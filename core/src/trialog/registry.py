@@ -121,7 +121,7 @@ def _text(value: Any, what: str, limit: int) -> str:
 
 
 def add_note(run_dir: str | os.PathLike[str], text: str) -> dict[str, Any]:
-    """Append a timestamped note (notes are never edited or dropped)."""
+    """Append a timestamped note (notes are never edited; :func:`trialog.notes.change_note` removes one)."""
     note = {"time": _now(), "text": _text(text, "note", MAX_NOTE)}
     return _update(run_dir, lambda d: d.__setitem__("notes", [*(d.get("notes") or []), note]))
 

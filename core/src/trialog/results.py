@@ -23,6 +23,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from .atbest import AtBest
 from .errors import ResultValueError, RunFolderError, TrialogError, TrialogWarning
 from .fileio import disk_full_error, fsync_dir, is_disk_full, write_atomic
 from .fileio import json_default as _json_default
@@ -170,8 +171,10 @@ class ResultLog:
     updates may interleave.
     """
 
-    def __init__(self, result_dir: str | os.PathLike[str]) -> None:
+    def __init__(self, result_dir: str | os.PathLike[str], at_best: tuple[str, str] | None = None) -> None:
+        """``at_best``: ``(monitor, mode)`` to keep every result at the monitor's best epoch (:mod:`trialog.atbest`)."""
         self.result_dir = Path(result_dir)
+        self._at_best = None if at_best is None else AtBest(*at_best)
         self.path = self.result_dir / LOG_NAME
         self.summary_path = self.result_dir / SUMMARY_NAME
         self._prefixes: dict[tuple[str, str | None], str] = {}
@@ -264,6 +267,8 @@ class ResultLog:
         if stats is None:
             stats = self._stats[name] = ResultStats()
         stats.update(value, counter, epoch)
+        if self._at_best is not None:
+            self._at_best.update(name, value, counter, epoch)
         return {"name": name, "tag": tag, "value": value, "counter": counter, "epoch": epoch, "time": now}
 
     def _open_series(self) -> Any:
@@ -321,7 +326,10 @@ class ResultLog:
 
     def summary(self) -> dict[str, dict[str, Any]]:
         """``{name: {"last", "min", "max", "mean", "count"}}`` for every name added so far."""
-        return {name: s.as_dict() for name, s in self._stats.items()}
+        summary = {name: s.as_dict() for name, s in self._stats.items()}
+        if self._at_best is not None:
+            summary.update(self._at_best.summary())
+        return summary
 
     def last(self, name: str) -> Any:
         """The last value added under ``name``."""
@@ -379,6 +387,8 @@ class ResultLog:
 
     def _rebuild(self, repair: bool) -> None:
         self._stats.clear()
+        if self._at_best is not None:
+            self._at_best.reset()
         records = read_results(self.path, warn=False)
         for rec in records:
             name = rec["name"]
@@ -386,6 +396,8 @@ class ResultLog:
             if stats is None:
                 stats = self._stats[name] = ResultStats()
             stats.update(rec["value"], rec["counter"], rec["epoch"])
+            if self._at_best is not None:
+                self._at_best.update(name, rec["value"], rec["counter"], rec["epoch"])
         if repair and records.truncated:
             # New records must not be glued onto a torn line: cut the log back to its last complete record.
             warnings.warn(

@@ -52,7 +52,7 @@ LAYOUT: tuple[str, ...] = ("checkpoint", "config", "img", "log", "plot", "result
 DEFAULT_FOLDER_FORMAT = "%Y%m%d-%H%M%S_{experiment_name}"
 META_FILE = "run.json"
 #: Statuses a run.json may carry; "running" is the only one that can go stale.
-STATUSES = ("running", "finished", "error", "killed", "stopped")
+STATUSES = ("running", "finished", "error", "killed", "stopped", "registered")
 
 
 # --------------------------------------------------------------------------------------------------
@@ -474,7 +474,13 @@ class Run:
                 # A damaged summary is never shown: the records it summarises give the same figures.
                 with contextlib.suppress(CorruptFileError, OSError):
                     return read_json(file)  # type: ignore[no-any-return]
-        return summarize(self.results)
+        summary = summarize(self.results)
+        watched = read_meta(self.path).get("at_best") if self.kind == "trialog" else None
+        if isinstance(watched, dict) and watched.get("monitor"):
+            from .atbest import at_best_summary
+
+            summary.update(at_best_summary(self.records, watched["monitor"], watched.get("mode", "min")))
+        return summary
 
     @property
     def checkpoints(self) -> list[dict[str, Any]]:

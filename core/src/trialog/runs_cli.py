@@ -317,6 +317,10 @@ def cmd_show(args: argparse.Namespace, out: TextIO | None = None) -> int:
         print(f"{'argv':<9} {' '.join(map(str, meta['argv']))}", file=out)
     if meta.get("trialog"):
         print(f"{'trialog':<9} " + ", ".join(f"{k} {v}" for k, v in meta["trialog"].items()), file=out)
+    if isinstance(meta.get("machine"), dict):
+        from .machine import machine_line
+
+        print(f"{'machine':<9} {machine_line(meta['machine'])}", file=out)
     for entry, target, inside in links:
         where = "inside the run folder" if inside else "OUTSIDE the run folder, not followed"
         print(f"{'link':<9} {entry} is a symbolic link to {target} ({where})", file=out)
@@ -489,9 +493,12 @@ def add_registry_parsers(sub: Any, ls: argparse.ArgumentParser) -> None:
     ls.add_argument("--all", action="store_true", help="include removed runs (trialog runs rm)")
     ls.add_argument("--csv", action="store_true", help="print CSV instead of a table")
 
-    note = sub.add_parser("note", help="append a timestamped note to a run")
-    note.add_argument("run", help="a run folder")
-    note.add_argument("text", help="the note")
+    from .notes import add_note_options, cmd_note
+
+    note = sub.add_parser("note", help="append a timestamped note to runs (or --remove one)")
+    note.add_argument("run", help="a run folder, a folder of runs, or a glob pattern of run folders")
+    note.add_argument("text", nargs="?", help="the note")
+    add_note_options(note)
     note.set_defaults(func=cmd_note)
 
     tag = sub.add_parser("tag", help="add (+T) and remove (-T) tags: trialog runs tag RUN +best -draft")
@@ -581,15 +588,6 @@ def write_csv(rows: Sequence[Mapping[str, Any]], metrics: Sequence[tuple[str, st
         for name, _ in metrics:
             cells += [r["metrics"][name]["last"], r["metrics"][name]["best"]]
         writer.writerow(["" if c is None else c for c in cells])
-    return 0
-
-
-def cmd_note(args: argparse.Namespace, out: TextIO | None = None) -> int:
-    """``trialog runs note RUN TEXT``."""
-    from .registry import add_note
-
-    notes = add_note(args.run, args.text)["notes"]
-    print(f"{args.run}: {len(notes)} note(s)", file=out or sys.stdout)
     return 0
 
 

@@ -556,7 +556,8 @@ class Sweep:
         return out
 
     def pending(self) -> list[dict[str, Any]]:
-        return [t for t in self.trials if t["status"] != "finished"]
+        """The trials to run: not finished, and not registered (``trialog sweep run`` chooses those)."""
+        return [t for t in self.trials if t["status"] not in ("finished", "registered")]
 
 
 def _free_folder(base: Path, name: str) -> Path:

@@ -26,7 +26,9 @@ def add_parser(subparsers: Any) -> None:
             "  trialog sweep examples/digits/sweep.json --sweeper local --parallel 2\n"
             "  trialog sweep examples/digits/sweep.json --sweeper ray --address 10.0.0.1:6379\n"
             "  trialog sweep --resume runs/20261201-101500_digits-sweep\n"
-            "  trialog sweep show runs/20261201-101500_digits-sweep [--json]"
+            "  trialog sweep show runs/20261201-101500_digits-sweep [--json]\n"
+            "  trialog sweep examples/digits/sweep.json --register   # trials registered, none run\n"
+            "  trialog sweep run runs/20261201-101500_digits-sweep --only t0001,t0003 --parallel 2"
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -43,6 +45,9 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument("--base-dir", type=Path, metavar="DIR", help="where the sweep folder is created")
     parser.add_argument("--resume", type=Path, metavar="SWEEP_DIR", help="continue an interrupted sweep")
     parser.add_argument("--json", action="store_true", help="show: print sweep.json's trials as JSON")
+    from .registered import add_options
+
+    add_options(parser)  # --register, --only (trialog sweep run)
     parser.set_defaults(func=sweep_command)
 
 
@@ -51,6 +56,10 @@ def sweep_command(args: argparse.Namespace) -> int:
     from .sweep import describe_best, format_table, open_sweep, read_sweep
 
     target = list(args.target)
+    if target[:1] == ["run"] or getattr(args, "register", False):
+        from .registered import registered_command
+
+        return registered_command(args)
     if target[:1] == ["show"]:
         if len(target) != 2:
             raise ConfigError("usage: trialog sweep show SWEEP_DIR [--json]")

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 from browser_helpers import make_run
 from trialog_browser.index import run_id
+
+from trialog.api import machine_line
 
 
 def test_overview_lists_filters_sorts_and_pages(served):
@@ -41,6 +44,9 @@ def test_run_page_data(served):
     info = client.get(f"/api/run/{rid}").json()
     assert info["row"]["name"] == "alpha" and info["registry"]["purpose"] == "the baseline"
     assert info["config"]["lr"] == 0.001 and info["files"]["log"][0]["name"] == "default.log"
+    assert (
+        info["machine"] == machine_line(info["meta"]["machine"]) and f"{os.cpu_count()} × " in info["machine"]
+    )
     log = client.get(f"/api/run/{rid}/file/log/default.log")
     assert (
         log.headers["content-type"].startswith("text/plain")
@@ -308,3 +314,19 @@ def test_tail_from_far_behind_matches_the_log_and_a_stale_offset_resets(tmp_path
             stale = c.get(f"/api/run/{rid}/tail", params={"offset": cut + 7})
             assert stale.status_code == 409 and stale.json()["reset"] is True
     exp.close()
+
+
+def test_at_best_values_are_result_columns_and_filterable(tmp_path):
+    import httpx
+    from trialog_browser.serve import BrowserServer
+
+    base = tmp_path / "runs"
+    make_run(
+        base, "watched", 0.01, epochs=3, steps=10, monitor="acc"
+    )  # acc rises: its best is the last epoch
+    with BrowserServer([base], cache_dir=tmp_path / "cache", refresh_every=0) as server:
+        with httpx.Client(base_url=server.url.rstrip("/"), timeout=600) as client:
+            data = client.get("/api/runs").json()
+            assert {"at_best/acc", "at_best/loss"} <= {c["name"] for c in data["result_columns"]}
+            rows = client.get("/api/runs", params={"q": "at_best/acc.last > 0.7"}).json()["rows"]
+            assert [r["name"] for r in rows] == ["watched"]

@@ -122,6 +122,10 @@ def test_run_page_chart_points_note_and_escaping(driver, site, tmp_path):
     assert charts == {"train/loss": 300, "val/acc": 4}
     assert len(driver.find_elements(By.CSS_SELECTOR, "#curves canvas")) == 2
     assert len(driver.find_elements(By.CSS_SELECTOR, "#images img")) == 3
+    rows = {
+        r.find_element(By.TAG_NAME, "th").text: r for r in driver.find_elements(By.CSS_SELECTOR, "#meta tr")
+    }
+    assert " × " in rows["machine"].text and "GiB RAM" in rows["machine"].text  # run.json's machine
     driver.find_element(By.CSS_SELECTOR, "#logs summary").click()
     _wait(driver, "return document.querySelector('#logs pre').dataset.loaded === '1'")
     pre = driver.find_element(By.CSS_SELECTOR, "#logs pre")

@@ -45,6 +45,7 @@ from trialog.api import (
     TrialogError,
     compile_query,
     config_difference,
+    machine_line,
     read_appended,
     read_columns,
     registry,
@@ -452,9 +453,11 @@ class Browser:
             if entry["kind"] == "trialog"
             else None
         )
+        machine = meta.get("machine")
         body = {
             "row": self.row(entry),
             "meta": meta,
+            "machine": machine_line(machine) if isinstance(machine, dict) else None,
             "config": plain,
             "diff": diff,
             "registry": reg,

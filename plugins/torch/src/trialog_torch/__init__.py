@@ -12,16 +12,18 @@ from typing import TYPE_CHECKING, Any
 _LAZY = {
     "TorchExperiment": "experiment",
     "TorchFormat": "checkpoint",
+    "TorchMonitor": "monitor",
     "LoadReport": "utils",
     "resolve_device": "utils",
     "update_model": "utils",
 }
 
-__all__ = ["LoadReport", "TorchExperiment", "TorchFormat", "resolve_device", "update_model"]
+__all__ = ["LoadReport", "TorchExperiment", "TorchFormat", "TorchMonitor", "resolve_device", "update_model"]
 
 if TYPE_CHECKING:  # pragma: no cover
     from .checkpoint import TorchFormat
     from .experiment import TorchExperiment
+    from .monitor import TorchMonitor
     from .utils import LoadReport, resolve_device, update_model
 
 

@@ -1,4 +1,5 @@
-"""The ``torch`` entry of ``trialog.plugins``: seeds and snapshots torch's RNGs, adds ``trialog run``.
+"""The ``torch`` entry of ``trialog.plugins``: seeds and snapshots torch's RNGs, adds ``trialog run``, describes
+the GPUs and CUDA for run.json's ``machine`` and probes the GPU memory peak for a Monitor's ``probe`` spec.
 
 Loaded for every Experiment, so it stays cheap: torch is never imported here. The RNG hooks act only
 when the user's code already imported torch, so a numpy-only experiment never pays for it.
@@ -101,6 +102,43 @@ def _as_byte_tensor(torch: Any, value: Any) -> Any:
     import numpy
 
     return torch.from_numpy(numpy.ascontiguousarray(numpy.asarray(value, dtype=numpy.uint8)).copy())
+
+
+@hookimpl
+def describe_machine() -> Mapping[str, Any] | None:
+    """The torch version, CUDA/cuDNN versions and the GPUs (model, memory) for run.json's ``machine``.
+
+    Reading the GPUs' properties initialises CUDA; that is done only on a machine where CUDA is available.
+    """
+    torch = _torch()
+    if torch is None:
+        return None
+    cudnn = None
+    try:
+        cudnn = torch.backends.cudnn.version()
+    except Exception:  # a build without cuDNN
+        cudnn = None
+    info: dict[str, Any] = {
+        "torch": torch.__version__,
+        "cuda": torch.version.cuda,
+        "cudnn": cudnn,
+        "gpus": [],
+    }
+    if _cuda_ready(torch):
+        for index in range(torch.cuda.device_count()):
+            props = torch.cuda.get_device_properties(index)
+            info["gpus"].append({"name": props.name, "memory_gb": round(props.total_memory / 2**30, 2)})
+    info["gpu_count"] = len(info["gpus"])
+    return info
+
+
+@hookimpl
+def probe_resources() -> Mapping[str, float] | None:
+    """``sys/gpu_mem_peak_mb``: the peak GPU memory torch allocated on the current device (once CUDA is in use)."""
+    torch = _torch()
+    if torch is None or not _cuda_in_use(torch):
+        return None
+    return {"sys/gpu_mem_peak_mb": torch.cuda.max_memory_allocated() / 2**20}
 
 
 @hookimpl

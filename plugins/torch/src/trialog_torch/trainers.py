@@ -24,6 +24,9 @@ list of its own); ``class_names`` (rows of the confusion matrix and report); ``i
 (for batches that are dicts). Results are named ``<phase>/<metric>`` (``train/loss``, ``val/accuracy``,
 ``test/iou``) with the metric as tag, so train and validation curves share a plot; ``monitor`` names one
 of them. Every ``log_every`` steps the step's loss goes to the loggers as ``train/step_loss``.
+``probes`` (default true) records per training epoch ``sys/data_wait_s`` (time spent waiting for the loader's
+next batch), ``sys/compute_s`` (the rest of the loop: forward, backward, step, as the host sees it; CUDA work
+still queued is not waited for), ``sys/rss_peak_mb`` and, once CUDA is in use, ``sys/gpu_mem_peak_mb``.
 
 The per-step path stays lean: losses and metric inputs are kept as tensor references and reduced in
 batches, and the loss reaches the host (``.item()``) only on steps that are logged.
@@ -50,7 +53,7 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader
 
-from trialog.api import ConfigError, metric_mode
+from trialog.api import ConfigError, metric_mode, peak_rss_mb
 
 from . import distributed
 from .building import build_object, split_spec
@@ -90,6 +93,7 @@ TRAINER_KEYS = frozenset(
         "class_names",
         "train_metrics",
         "schedules",
+        "probes",
     }
 )
 OPTIMIZATION_KEYS = frozenset({"loss", "optimizer", "scheduler"})
@@ -164,6 +168,15 @@ def _batch_size(value: Any) -> int:
     if isinstance(value, Mapping) and value:
         return _batch_size(next(iter(value.values())))
     return 1
+
+
+def probe_values(data_wait_s: float, compute_s: float) -> dict[str, float]:
+    """The ``sys/`` figures of one training epoch: data wait, compute, peak RSS and (CUDA in use) GPU memory peak."""
+    from .hooks import probe_resources
+
+    values = {"sys/data_wait_s": data_wait_s, "sys/compute_s": compute_s, "sys/rss_peak_mb": peak_rss_mb()}
+    values.update(probe_resources() or {})
+    return values
 
 
 class _EpochAccumulator:
@@ -281,6 +294,9 @@ class Trainer:
         self.epochs = self._int(section, "epochs", 1, minimum=0)
         self.save_freq = self._int(section, "save_freq", 1, minimum=0)
         self.log_every = self._int(section, "log_every", 0, minimum=0)
+        self.probes = section.get("probes", True)
+        if not isinstance(self.probes, bool):
+            raise ConfigError(f"config key 'trainer.probes' must be true or false, got {self.probes!r}")
         self.input_key = section.get("input_key", "input")
         self.target_key = section.get("target_key", "target")
         self.quiet = (not sys.stderr.isatty()) if quiet is None else bool(quiet)
@@ -687,7 +703,11 @@ class Trainer:
         acc = _EpochAccumulator(self.train_metrics, self.metric_pair)
         log = self.log if self.log_every else None
         bar = self._progress(self.train_loader, f"epoch {epoch} train")
+        waited = computed = 0.0
+        started = time.perf_counter()
         for batch in bar:
+            fetched = time.perf_counter()
+            waited += fetched - started
             inputs, target = self.unpack(batch)
             inputs, target = _to_device(inputs, self.device), _to_device(target, self.device)
             output, loss = self._step_forward(inputs, target)
@@ -703,8 +723,12 @@ class Trainer:
                     log.show_value(value, "train/step_loss", counter=self.global_step, tag="step_loss")
                 if bar is not self.train_loader:
                     bar.set_postfix(loss=f"{value:.4g}", refresh=False)
+            started = time.perf_counter()
+            computed += started - fetched
         values = self._reduce("train", acc, self.train_metrics)
         values["train/lr"] = float(self.optimizer.param_groups[0]["lr"])
+        if self.probes:
+            values.update(probe_values(waited, computed))
         return values
 
     @torch.no_grad()
@@ -758,8 +782,10 @@ class Trainer:
         """Train epoch ``epoch`` and record its results (the experiment's ``train``)."""
         self.epoch = epoch
         self._epoch_started = time.perf_counter()
-        self._epoch_values = self.train_epoch(epoch)
-        self._record(self._epoch_values, epoch, self.train_metrics, None)
+        values = self.train_epoch(epoch)
+        # measurements (sys/) are results, not metrics: kept out of history and the final values
+        self._epoch_values = {k: v for k, v in values.items() if not k.startswith("sys/")}
+        self._record(values, epoch, self.train_metrics, None)
 
     def validate_phase(self, epoch: int) -> None:
         """Validate, then let callbacks and the best-value tracking see the epoch (the experiment's ``validate``)."""

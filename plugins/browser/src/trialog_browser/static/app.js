@@ -298,6 +298,7 @@ async function runPage() {
   for (const k of keys) if (meta[k] !== undefined && meta[k] !== null) metaTable.append(el("tr", {}, el("th", { text: k }), el("td", { class: "mono", text: fmt(meta[k]) })));
   if (meta.git && meta.git.commit) metaTable.append(el("tr", {}, el("th", { text: "git" }), el("td", { class: "mono", text: `${meta.git.commit.slice(0, 12)} ${meta.git.branch || ""}${meta.git.dirty ? " (dirty)" : ""}` })));
   if (meta.argv) metaTable.append(el("tr", {}, el("th", { text: "argv" }), el("td", { class: "mono", text: meta.argv.join(" ") })));
+  if (info.machine) metaTable.append(el("tr", {}, el("th", { text: "machine" }), el("td", { class: "mono", text: info.machine })));
 
   kvRows(document.getElementById("config"), info.config, null);
   const diffWith = document.getElementById("diff-with");
