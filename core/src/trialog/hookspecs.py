@@ -335,6 +335,49 @@ class LifecycleSpec:
         """
 
     @hookspec
+    def on_checkpoint(self, experiment: Any, step: int, epoch: int | None, position: int) -> None:
+        """A checkpoint ``step`` (after ``epoch``, results log at byte ``position``) is about to be saved.
+
+        The resume contract, first half: put everything logged so far on disk (flush, fsync) and remember
+        where your output ends at this checkpoint, so that ``on_resume(step=...)`` can cut back to it. The
+        experiment waits for every logger implementing it (background ones included) before it saves.
+
+        Example: ``@hookimpl def on_checkpoint(self, step): self.marks[step] = self.file.tell()``
+        """
+
+    @hookspec
+    def on_resume(
+        self,
+        experiment: Any,
+        step: int | None,
+        epoch: int | None,
+        position: int,
+        results: str,
+        source: str,
+    ) -> None:
+        """The run continues from checkpoint ``step`` (None: killed before the first one, it starts over).
+
+        The resume contract, second half, called before the first value logged after the resume:
+        ``epoch`` is the checkpoint's epoch, ``position`` its byte position in the results log
+        ``results`` (``result/results.jsonl``, already cut back to it), ``source`` the run folder
+        resumed from (this one, or the old one for ``resume_new_folder``). Bring your own output back to
+        exactly that point: discard what was logged after the checkpoint, redraw what is drawn from
+        the whole run. Default counters need nothing: the dispatcher's call numbers are checkpoint state
+        and continue. A logger that does not implement it is named once in a warning at the resume.
+
+        Example::
+
+            @hookimpl
+            def on_checkpoint(self, step):
+                self.file.flush()
+                self.marks[step] = self.file.tell()      # kept on disk in a real logger
+
+            @hookimpl
+            def on_resume(self, step):
+                self.file.truncate(self.marks.get(step, 0))
+        """
+
+    @hookspec
     def on_run_end(self, experiment: Any, run: Mapping[str, Any], summary: Mapping[str, Any]) -> None:
         """A run finished; ``summary`` maps result names to {"last", "min", "max", "mean", "count"}.
 
