@@ -6,7 +6,7 @@ SETTINGS: ``kind`` ("plain" or "torch"), ``counters`` (pass explicit counters), 
 frequency), ``epochs``, ``batches``, ``kill`` ([epoch, batch, flushed] to SIGKILL this process at, just after
 that batch's values were logged, and with ``flushed`` after the loggers wrote everything logged so far,
 past the last checkpoint too, the worst case for a resume; null: run to the end) and ``resume`` (resume
-the run in BASE_DIR).
+the newest run in BASE_DIR; with ``new_folder`` into a new run folder).
 The script prints its run folder when it finishes.
 """
 
@@ -101,7 +101,7 @@ if __name__ == "__main__":
     cls = torch_experiment() if SETTINGS["kind"] == "torch" else Plain
     options = {"base_dir": BASE, "loggers": LOGGERS, "save_sources": False, "n_epochs": SETTINGS["epochs"]}
     if SETTINGS["resume"]:
-        exp = cls(resume="last", **options)
+        exp = cls(resume="last", resume_new_folder=SETTINGS.get("new_folder", False), **options)
     else:
         exp = cls(name="killed", seed=7, **options)
     exp.run()

@@ -4,7 +4,8 @@ A run is killed (SIGKILL, by itself, just after logging a chosen batch: an event
 its loggers wrote everything logged so far, once without) at a few random points and resumed after each; then its TensorBoard scalars (steps and values, through
 TensorBoard's ``EventAccumulator``), ``log/values.csv``, the points each curve PNG was drawn from and
 ``result/results.json`` are compared with those of a run that was never interrupted. Plain Experiment and
-TorchExperiment, the file and TensorBoard loggers, with and without counters, with ``every``.
+TorchExperiment, the file and TensorBoard loggers, with and without counters, with ``every``, resumed in
+the same run folder and in a new one.
 """
 
 from __future__ import annotations
@@ -27,9 +28,9 @@ SCRIPT = Path(__file__).with_name("kill_resume_script.py")
 HANG = 600  # bounds a hang only
 CASES = {
     "plain-default-counters": {"kind": "plain", "counters": False, "every": 1},
-    "plain-counters-every": {"kind": "plain", "counters": True, "every": 3},
+    # each resume in a new run folder: the last one holds the whole run
+    "plain-counters-every-new-folder": {"kind": "plain", "counters": True, "every": 3, "new_folder": True},
     "torch-default-counters-every": {"kind": "torch", "counters": False, "every": 3},
-    "torch-counters": {"kind": "torch", "counters": True, "every": 1},
 }
 EPOCHS, BATCHES, KILLS = 4, 5, 2
 
@@ -46,7 +47,10 @@ def _attempt(base: Path, settings: dict, kill: list[int] | None, resume: bool) -
 
 
 def _run_dir(base: Path) -> Path:
-    (run_dir,) = [p for p in base.iterdir() if p.is_dir()]
+    """The run folder that finished (with ``new_folder`` each resume made one)."""
+    (run_dir,) = [
+        p for p in base.iterdir() if json.loads((p / "run.json").read_text()).get("status") == "finished"
+    ]
     return run_dir
 
 

@@ -41,7 +41,7 @@ def test_a_resume_cuts_the_csv_back_and_redraws_the_whole_run(tmp_path):
     assert len(_rows(tmp_path)) == 7
 
     second = FileLogger(folder=tmp_path, plot_every_s=None)
-    second.on_resume(0)
+    second.on_resume(0, None)
     assert _rows(tmp_path) == [("loss", "", str(i + 1), repr(float(i))) for i in range(4)]
     assert plotted_series(tmp_path / "plot" / "loss.png") == {"loss": ([1, 2, 3, 4], [0.0, 1.0, 2.0, 3.0])}
     for i in range(4, 6):
@@ -63,7 +63,7 @@ def test_the_refilled_curve_keeps_the_bounded_window(tmp_path):
     first.flush()
     whole.close()
     second = FileLogger(folder=tmp_path / "killed", plot_every_s=None)
-    second.on_resume(3)
+    second.on_resume(3, None)
     second.close()
     drawn = plotted_series(tmp_path / "killed" / "plot" / "loss.png")
     assert drawn == plotted_series(tmp_path / "whole" / "plot" / "loss.png")

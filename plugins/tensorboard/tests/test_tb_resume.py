@@ -40,7 +40,7 @@ def test_a_resume_cuts_back_to_the_checkpoint_and_purges_what_a_live_reader_alre
     assert (logdir / MARKS_FILE).is_file()
 
     second = TensorBoardLogger(logdir=logdir)
-    second.on_resume(0)
+    second.on_resume(0, None)
     for step in range(3, 5):
         second.show_value(10.0 + step, "loss", None, None)
         second.show_value(10.0 + step, "train", None, "acc")
@@ -57,7 +57,7 @@ def test_a_resume_before_any_checkpoint_starts_the_events_over(tmp_path):
     first.show_value(1.0, "loss", None, None)
     first.flush()
     second = TensorBoardLogger(logdir=logdir)
-    second.on_resume(None)
+    second.on_resume(None, None)
     second.show_value(2.0, "loss", None, None)
     second.close()
     assert _scalars(logdir, "loss") == [(0, 2.0)]

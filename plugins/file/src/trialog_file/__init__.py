@@ -609,14 +609,21 @@ class FileLogger:
             self._write_marks(marks)
 
     @hookimpl
-    def on_resume(self, step: int | None) -> None:
-        """Cut the CSV back to checkpoint ``step`` (None: to nothing), refill the curves from it and redraw them."""
+    def on_resume(self, step: int | None, source: str | None) -> None:
+        """Cut the CSV back to checkpoint ``step`` (None: to nothing), refill the curves from it and redraw them.
+
+        Resumed in a new run folder (``source`` another run's): the old run's CSV up to the checkpoint is
+        copied here first, so this folder's CSV and curves hold the whole run.
+        """
         self._check_open("on_resume")
         with self._io_lock:
             self._write_rows(flush=True)
             for handle in self._csv_files.values():
                 handle.close()
             self._csv_files.clear()
+            old = Path(source) / "log" if source else None
+            if old is not None and old.is_dir() and old.resolve() != self.folders["log"].resolve():
+                self._adopt(old, step)
             marks = self._read_marks()
             mark = {"csv": {}} if step is None else marks.get(str(int(step)))
             files = sorted(self._existing_csv())
@@ -658,8 +665,22 @@ class FileLogger:
                 series.calls += 1
                 series.add(_parse_counter(row["counter"]), float(row["value"]))
 
-    def _read_marks(self) -> dict[str, Any]:
-        path = self._path("log", MARKS_FILE)
+    def _adopt(self, old: Path, step: int | None) -> None:
+        """Copy another run's CSV files as they were at checkpoint ``step``, with its records up to it."""
+        marks = self._read_marks(old / MARKS_FILE)
+        mark = {"csv": {}} if step is None else marks.get(str(int(step)))
+        if mark is None:
+            return  # on_resume warns that there is no record
+        for file, size in mark["csv"].items():
+            with (
+                open(old / (file + ".csv"), "rb") as source,
+                open(self._path("log", file + ".csv"), "wb") as copy,
+            ):
+                copy.write(source.read(size))
+        self._write_marks({k: v for k, v in marks.items() if step is not None and int(k) <= int(step)})
+
+    def _read_marks(self, path: Path | None = None) -> dict[str, Any]:
+        path = path or self._path("log", MARKS_FILE)
         if not path.exists():
             return {}
         try:

@@ -587,13 +587,20 @@ class TensorBoardLogger:
             self._write_marks(marks)
 
     @hookimpl
-    def on_resume(self, step: int | None) -> None:
-        """Cut the event files back to checkpoint ``step`` (None: to nothing) and purge past it, as ``purge_step``."""
+    def on_resume(self, step: int | None, source: str | None) -> None:
+        """Cut the event files back to checkpoint ``step`` (None: to nothing) and purge past it, as ``purge_step``.
+
+        Resumed in a new run folder (``source`` another run's): the old run's event files up to the
+        checkpoint are copied here first, so this folder holds the whole run.
+        """
         from tensorboardX.proto.event_pb2 import Event, SessionLog
 
         with self._lock:
             if self._closed:
                 return
+            old = Path(source) / "save" / "tensorboard" if source else None
+            if old is not None and old.is_dir() and old.resolve() != self.logdir.resolve():
+                self._adopt(old, step)
             marks = self._read_marks()
             mark = {"files": {}, "next": {}} if step is None else marks.get(str(int(step)))
             if mark is None:
@@ -623,10 +630,23 @@ class TensorBoardLogger:
             kept = {k: v for k, v in marks.items() if step is not None and int(k) <= int(step)}
             self._write_marks(kept)
 
-    def _read_marks(self) -> dict[str, Any]:
+    def _adopt(self, old: Path, step: int | None) -> None:
+        """Copy another logdir's event files as they were at checkpoint ``step``, with its records up to it."""
+        marks = self._read_marks(old)
+        mark = {"files": {}} if step is None else marks.get(str(int(step)))
+        if mark is None:
+            return  # on_resume warns that there is no record
+        for relative, size in mark["files"].items():
+            target = self.logdir / relative
+            target.parent.mkdir(parents=True, exist_ok=True)
+            with open(old / relative, "rb") as source, open(target, "wb") as copy:
+                copy.write(source.read(size))
+        self._write_marks({k: v for k, v in marks.items() if step is not None and int(k) <= int(step)})
+
+    def _read_marks(self, logdir: Path | None = None) -> dict[str, Any]:
         import json
 
-        path = self.logdir / MARKS_FILE
+        path = (logdir or self.logdir) / MARKS_FILE
         if not path.exists():
             return {}
         try:
