@@ -54,7 +54,16 @@ from typing import Any
 
 import numpy as np
 
-from trialog.api import Delivery, LoggerConfigError, TrialogError, TrialogWarning, hookimpl, write_atomic
+from trialog.api import (
+    Delivery,
+    LoggerConfigError,
+    TrialogError,
+    TrialogWarning,
+    hookimpl,
+    read_json,
+    write_atomic,
+    write_json,
+)
 
 __all__ = ["FileLogger", "plotted_series"]
 
@@ -681,18 +690,10 @@ class FileLogger:
 
     def _read_marks(self, path: Path | None = None) -> dict[str, Any]:
         path = path or self._path("log", MARKS_FILE)
-        if not path.exists():
-            return {}
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            raise TrialogError(f"file logger: {path} cannot be read ({exc})") from exc
-        if not isinstance(data, dict):
-            raise TrialogError(f"file logger: {path} is not a mapping of checkpoint steps")
-        return data
+        return read_json(path, what="the file logger's checkpoint marks") if path.exists() else {}
 
     def _write_marks(self, marks: Mapping[str, Any]) -> None:
-        write_atomic(self._path("log", MARKS_FILE), json.dumps(marks, sort_keys=True).encode("utf-8"))
+        write_json(self._path("log", MARKS_FILE), marks, indent=None)
 
     # --------------------------------------------------------------- lifetime
     @hookimpl

@@ -40,7 +40,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from trialog.api import LoggerConfigError, TrialogError, TrialogWarning, hookimpl, write_atomic
+from trialog.api import LoggerConfigError, TrialogWarning, hookimpl, read_json, write_json
 
 __all__ = ["TensorBoardLogger", "flatten_config"]
 
@@ -644,23 +644,11 @@ class TensorBoardLogger:
         self._write_marks({k: v for k, v in marks.items() if step is not None and int(k) <= int(step)})
 
     def _read_marks(self, logdir: Path | None = None) -> dict[str, Any]:
-        import json
-
         path = (logdir or self.logdir) / MARKS_FILE
-        if not path.exists():
-            return {}
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            raise TrialogError(f"tensorboard logger: {path} cannot be read ({exc})") from exc
-        if not isinstance(data, dict):
-            raise TrialogError(f"tensorboard logger: {path} is not a mapping of checkpoint steps")
-        return data
+        return read_json(path, what="the TensorBoard logger's checkpoint marks") if path.exists() else {}
 
     def _write_marks(self, marks: Mapping[str, Any]) -> None:
-        import json
-
-        write_atomic(self.logdir / MARKS_FILE, json.dumps(marks, sort_keys=True).encode("utf-8"))
+        write_json(self.logdir / MARKS_FILE, marks, indent=None)
 
     @hookimpl
     def flush(self) -> None:
