@@ -34,6 +34,13 @@ the spec's defaults). The dispatcher calls the original function; a pluggy ``Plu
 registers the logger sees the spec's full signature, all required (a hook call through pluggy passes
 every spec argument), so both reach the implementation with the right arguments.
 
+Default counters: a call without ``counter`` has a call number, counted by the dispatcher per hook, name
+and tag over every call (0, 1, 2, ...; with ``every: 10`` the delivered ones are 0, 10, 20, ...), kept in
+checkpoints and continued after a resume. An implementation that declares ``call: int | None = None``
+receives it (``None`` for a direct call, or when a counter was given) and uses it as its default counter.
+The resume contract (``on_checkpoint``, ``on_resume`` in ``LifecycleSpec``) brings a logger's output back
+to the checkpoint a killed run resumes from.
+
 Extra keyword arguments (trixi's ``**kwargs``: ``title=``, ``method=``, ``file_format=``, ...), in
 the dispatcher and in direct calls alike, go to an implementation that declares them as keyword
 parameters with a default, or ``**kwargs``; any other implementation does not get them (they are
