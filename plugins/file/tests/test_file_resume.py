@@ -41,7 +41,7 @@ def test_a_resume_cuts_the_csv_back_and_redraws_the_whole_run(tmp_path):
     assert len(_rows(tmp_path)) == 7
 
     second = FileLogger(folder=tmp_path, plot_every_s=None)
-    second.on_resume(0, None)
+    second.on_resume(0, None, 0, None)
     assert _rows(tmp_path) == [("loss", "", str(i + 1), repr(float(i))) for i in range(4)]
     assert plotted_series(tmp_path / "plot" / "loss.png") == {"loss": ([1, 2, 3, 4], [0.0, 1.0, 2.0, 3.0])}
     for i in range(4, 6):
@@ -63,8 +63,30 @@ def test_the_refilled_curve_keeps_the_bounded_window(tmp_path):
     first.flush()
     whole.close()
     second = FileLogger(folder=tmp_path / "killed", plot_every_s=None)
-    second.on_resume(3, None)
+    second.on_resume(3, None, 0, None)
     second.close()
     drawn = plotted_series(tmp_path / "killed" / "plot" / "loss.png")
     assert drawn == plotted_series(tmp_path / "whole" / "plot" / "loss.png")
     assert len(drawn["loss"][0]) <= MAX_CURVE_POINTS
+
+
+def test_without_a_csv_the_curves_are_refilled_from_the_results_log(tmp_path):
+    import trialog
+
+    class Toy(trialog.Experiment):
+        def train(self, epoch):
+            for i in range(3):
+                self.add_result(epoch * 3.0 + i, "loss", tag="train")
+
+        def validate(self, epoch):
+            pass
+
+    loggers = {"file": {"type": "file", "csv": "off", "plot_every_s": None}}
+    first = Toy(name="t", n_epochs=2, base_dir=tmp_path, loggers=loggers, save_sources=False)
+    first.run()
+    first.close()
+    resumed = Toy(n_epochs=3, base_dir=tmp_path, resume=first.run_dir, loggers=loggers, save_sources=False)
+    resumed.run()
+    resumed.close()
+    counters, values = plotted_series(first.run_dir / "plot" / "train.png")["loss"]
+    assert counters == list(range(1, 10)) and values == [float(v) for v in range(9)]

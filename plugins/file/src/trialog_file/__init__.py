@@ -618,11 +618,13 @@ class FileLogger:
             self._write_marks(marks)
 
     @hookimpl
-    def on_resume(self, step: int | None, source: str | None) -> None:
+    def on_resume(self, step: int | None, source: str | None, position: int, results: str | None) -> None:
         """Cut the CSV back to checkpoint ``step`` (None: to nothing), refill the curves from it and redraw them.
 
         Resumed in a new run folder (``source`` another run's): the old run's CSV up to the checkpoint is
-        copied here first, so this folder's CSV and curves hold the whole run.
+        copied here first, so this folder's CSV and curves hold the whole run. With ``csv="off"`` the
+        curves are refilled from the results log ``results`` up to ``position`` instead (its numbers; a
+        record without a counter at its index per name and tag plus one).
         """
         self._check_open("on_resume")
         with self._io_lock:
@@ -653,9 +655,29 @@ class FileLogger:
                     {k: v for k, v in marks.items() if step is not None and int(k) <= int(step)}
                 )
             self._series, self._plots, self._drawn = {}, {}, {}
+            if self.csv_mode == "off":
+                self._refill_from_results(results, position)
             for file in files:
                 self._refill(self._path("log", file + ".csv"))
             self._draw_curves()
+
+    def _refill_from_results(self, results: str | None, position: int) -> None:
+        if not results or not position or not os.path.isfile(results):
+            return
+        with open(results, "rb") as handle:
+            head = handle.read(position)
+        for line in head.splitlines():
+            record = json.loads(line) if line.strip() else None
+            if not isinstance(record, dict):
+                continue
+            value = record.get("value")
+            if not isinstance(value, (int, float)) or isinstance(value, bool):
+                continue
+            name, tag = str(record["name"]), record.get("tag")
+            series = self._series.get((name, tag)) or self._new_series(name, tag)
+            series.calls += 1
+            counter = record.get("counter")
+            series.add(series.calls if counter is None else counter, float(value))
 
     def _existing_csv(self) -> list[str]:
         """The CSV files (without ``.csv``, relative to the log folder) this logger's mode writes, as on disk."""
