@@ -7,6 +7,10 @@
   alone) is printed too.
 - The TensorBoard logger behind the dispatcher's default queue in a tight loop: values written vs sent
   and close time, against the same loop with the queue's old drop-oldest policy.
+- Over time (issue 18): RSS growth of a run logging 10 metrics at 50 steps/s with the default loggers
+  (the file logger, redrawing its curves every ``plot_every_s`` = 10 s) for ``TRIALOG_BENCH_MEMORY_S``
+  seconds (default 600: ten minutes), measured from just after the first redraw, against the same loop
+  with ``plot_every_s=None`` (no periodic redraw); both loops run at once, each in its own interpreter.
 
 Each measurement runs in a fresh interpreter (``python bench_memory.py --one NAME``), so one's
 allocations cannot hide another's. RSS is read from /proc/self/statm after a warm-up of the same code
@@ -32,6 +36,10 @@ RESULTS = 1_000_000
 TB_VALUES = 100_000
 WARMUP = 20_000
 TARGET_MB = 20.0
+#: The timed run: its length (seconds), metrics and steps per second.
+TIMED_S = float(os.environ.get("TRIALOG_BENCH_MEMORY_S", "600"))
+TIMED_METRICS = 10
+TIMED_RATE = 50
 
 
 def rss_mb() -> float:
@@ -136,6 +144,43 @@ def _tensorboard(folder: Path, policy: str | None) -> dict:
     return {"written": written, "loop_s": loop_s, "close_s": close_s, "summary": summary}
 
 
+def _timed(folder: Path, loggers) -> dict:
+    """10 metrics at 50 steps/s for TIMED_S seconds through add_result; RSS from the first redraw on."""
+    from trialog import Experiment
+
+    exp = Experiment({"lr": 0.1}, name="mem", base_dir=folder, loggers=loggers, save_sources=False)
+    file = exp.loggers["file"]
+    names = [f"metric{i}" for i in range(TIMED_METRICS)]
+    start = time.monotonic()
+    step = 0
+    base = None
+    peak = 0.0
+    while time.monotonic() - start < TIMED_S:
+        for i, name in enumerate(names):
+            exp.add_result(step * 1e-3 + i, name, tag="train" if i < 2 else None)
+        step += 1
+        if step % TIMED_RATE == 0:
+            if base is None and (
+                file.renders or (file.plot_every_s is None and time.monotonic() - start > 10)
+            ):
+                base = rss_mb()  # just after the first redraw (or, without redraws, at the same time)
+            elif base is not None:
+                peak = max(peak, rss_mb() - base)
+        time.sleep(max(0.0, start + step / TIMED_RATE - time.monotonic()))
+    growth = rss_mb() - (base if base is not None else rss_mb())
+    renders = file.renders
+    exp.close()
+    return {"growth": growth, "peak": peak, "renders": renders, "calls": step * TIMED_METRICS}
+
+
+def one_timed_default(folder: Path) -> dict:
+    return _timed(folder, None)  # the default loggers: the file logger, plot_every_s=10
+
+
+def one_timed_no_redraw(folder: Path) -> dict:
+    return _timed(folder, {"file": {"type": "file", "plot_every_s": None}})
+
+
 def one_tb_block(folder: Path) -> dict:
     return _tensorboard(folder, None)  # the logger's own policy: block
 
@@ -151,7 +196,31 @@ def run(name: str) -> dict:
     return json.loads(out.strip().splitlines()[-1])
 
 
+def timed() -> None:
+    children = {
+        name: subprocess.Popen([sys.executable, __file__, "--one", name], stdout=subprocess.PIPE, text=True)
+        for name in ("timed_default", "timed_no_redraw")
+    }
+    data = {
+        name: json.loads(child.communicate()[0].strip().splitlines()[-1]) for name, child in children.items()
+    }
+    default, bare = data["timed_default"], data["timed_no_redraw"]
+    report(
+        f"RSS growth after the first redraw, {TIMED_S / 60:g} min at {TIMED_METRICS} metrics x {TIMED_RATE} steps/s "
+        f"through add_result, default loggers ({default['calls']:,} calls, {default['renders']} curve PNGs drawn, "
+        f"peak {default['peak']:.1f} MB)",
+        default["growth"],
+        "MB",
+        "the same loop without periodic redraws (plot_every_s=None)",
+        bare["growth"],
+        f"<= {TARGET_MB:g} MB",
+    )
+
+
 def main() -> None:
+    if "timed" in sys.argv[1:]:
+        timed()
+        return
     file, keep = run("file"), run("keep")
     report(
         f"file logger RSS growth over {CALLS:,} show_value ({file['rows']:,} CSV rows, close {file['close_s']:.2f} s)",
@@ -195,6 +264,7 @@ def main() -> None:
         drop["close_s"],
         "<= 1 s",
     )
+    timed()
 
 
 if __name__ == "__main__":

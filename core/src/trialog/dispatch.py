@@ -37,6 +37,11 @@ RESERVED_OPTIONS = frozenset(
 DISPATCH_OPTIONS = frozenset({"every", "background", "queue_size", "queue_policy"})
 DEFAULT_QUEUE_SIZE = 1000
 CONTROL_KEYWORDS = frozenset({"log_all", "same_as_last", "do_not_increase"})
+#: The keyword through which a logger's hook gets the call number (0, 1, 2, ... per hook, name and tag,
+#: counting every call, not only the ones delivered: with ``every: 10`` the numbers are 0, 10, 20, ...),
+#: when no counter was given: a logger declares ``call: int | None = None`` and uses it as its default
+#: counter. The counts are checkpoint state (:meth:`CombinedLogger.counter_state`) and continue after a resume.
+CALL_KEYWORD = "call"
 #: Parameters whose values may be tensors and are converted to numpy before reaching a logger.
 ARRAY_PARAMS = frozenset(
     {"image", "images", "array", "y_vals", "x_vals", "tensor", "labels", "features", "frames"}
@@ -520,7 +525,7 @@ class CombinedLogger:
         extra = _split_extra(ctl) if ctl else None
         if extra:
             self._note_unused("show_value", extra)
-        due = self._due("show_value", (name, tag), ctl)
+        due, number = self._due("show_value", (name, tag), ctl)
         if due:
             self._deliver(
                 due,
@@ -534,18 +539,20 @@ class CombinedLogger:
                     "title": title,
                 },
                 extra,
+                number if counter is None else None,
             )
 
-    def _due(self, hook: str, key: Any, ctl: Mapping[str, Any]) -> list[_Logger]:
-        """The loggers due for this call, advancing the per-key count (trixi's frequency rule)."""
+    def _due(self, hook: str, key: Any, ctl: Mapping[str, Any]) -> tuple[list[_Logger], int]:
+        """The loggers due for this call and its call number (0 for the first call of (hook, name, tag)),
+        advancing the per-key count (trixi's frequency rule)."""
         loggers = self._by_hook[hook]
         states = self._state[hook]
         state = states.get(key)
         if state is None:
             state = states[key] = [0, 0 if loggers else _NEVER, ()]
+        count = number = state[0]
         if not loggers:
-            return []
-        count = state[0]
+            return [], number
         if ctl.get("same_as_last"):
             due = [lg for lg in state[2] if not lg.disabled]
         else:
@@ -556,7 +563,51 @@ class CombinedLogger:
                 state[0] = count
                 state[1] = min(-(-count // lg.every) * lg.every for lg in loggers)
             state[2] = tuple(due)
-        return due
+        return due, number
+
+    def counter_state(self) -> list[list[Any]]:
+        """The call count of every (hook, name, tag) as ``[[hook, name, tag, count], ...]``: checkpoint state.
+
+        The default counter of a call is its call number, so a resumed run continues these counts
+        (:meth:`restore_counters`) and its steps continue where the checkpoint's ended.
+        """
+        return [
+            [hook, key[0], key[1], state[0]]
+            for hook, states in self._state.items()
+            for key, state in states.items()
+            if state[0]
+        ]
+
+    def restore_counters(self, counts: Iterable[Sequence[Any]]) -> None:
+        """Set the call counts from :meth:`counter_state` (a resumed run, before its first call)."""
+        for states in self._state.values():
+            states.clear()
+        for hook, name, tag, count in counts:
+            if hook not in self._state:
+                continue  # a hook this version does not have
+            loggers = self._by_hook[hook]
+            count = int(count)
+            due_next = min((-(-count // lg.every) * lg.every for lg in loggers), default=_NEVER)
+            self._state[hook][(name, tag)] = [count, due_next, ()]
+
+    def sync(self, hook: str, **kwargs: Any) -> list[str]:
+        """Call lifecycle ``hook`` like :meth:`lifecycle`, then wait until every logger implementing it handled it.
+
+        Background loggers included (what they were sent before is handled first): the experiment
+        calls ``on_checkpoint`` so, and saves the checkpoint only after. Returns the labels of loggers
+        that did not finish within ``drain_timeout`` seconds.
+        """
+        self.lifecycle(hook, **kwargs)
+        deadline = time.monotonic() + self.drain_timeout
+        return [
+            lg.label
+            for lg in self._active(hook)
+            if lg.queue is not None and not lg.queue.wait_idle(max(0.0, deadline - time.monotonic()))
+        ]
+
+    def missing(self, hook: str) -> list[str]:
+        """Labels of the loggers that do not implement ``hook``."""
+        return [lg.label for lg in self._loggers if hook not in lg.impls]
 
     def _deliver(
         self,
@@ -565,13 +616,19 @@ class CombinedLogger:
         key: Any,
         call: dict[str, Any],
         extra: Mapping[str, Any] | None = None,
+        number: int | None = None,
     ) -> None:
         for lg in due:
             fn, params = lg.impls[hook]
             args = [call[p] for p in params]
             queue = lg.queue
-            if extra and hook in lg.extras:
-                fn = _with_extra(fn, lg.extras[hook], extra, queue is not None)
+            takes = lg.extras.get(hook)
+            if takes is not None:
+                if extra:
+                    fn = _with_extra(fn, takes, extra, queue is not None)
+                if number is not None and CALL_KEYWORD in takes[0]:
+                    # the call number, for the logger's default counter (declared ``call=None``)
+                    fn = functools.partial(fn, call=number)
             if queue is None:
                 self._invoke(lg, hook, fn, args)
             else:
@@ -661,11 +718,15 @@ class CombinedLogger:
         if extra:
             self._note_unused(hook, extra)
         key = (call.get("name"), call.get("tag")) if "name" in params else None
-        due = self._due(hook, key, ctl) if key is not None else self._active(hook)
+        number = None
+        if key is not None:
+            due, number = self._due(hook, key, ctl)
+        else:
+            due = self._active(hook)
         if due:
             for p in ARRAY_PARAMS.intersection(call):
                 call[p] = to_numpy(call[p])
-            self._deliver(due, hook, key, call, extra)
+            self._deliver(due, hook, key, call, extra, number if call.get("counter") is None else None)
 
     def _active(self, hook: str) -> list[_Logger]:
         return [lg for lg in self._by_hook[hook] if not lg.disabled]

@@ -797,6 +797,8 @@ class Experiment:
                 "results_records": sum(s.count for s in self._results.stats.values()),
                 "seed": self.seed,
                 "n_epochs": self.n_epochs,
+                # the dispatcher's call numbers: default counters continue after a resume
+                "counters": self.clog.counter_state(),
             },
             "rng": self.rng_state(),
             "user": dict(self.get_state()),
@@ -928,7 +930,23 @@ class Experiment:
                 self._next_step = 0 if latest is None else latest.step + 1
             step = self._next_step
         self._next_step = step + 1
-        return manager.save(self.checkpoint_state(), step=step, epoch=self.epoch, metrics=metrics)
+        state = self.checkpoint_state()
+        # The resume contract: every logger's output up to here is on disk before the checkpoint is.
+        late = self.clog.sync(
+            "on_checkpoint",
+            experiment=self,
+            step=step,
+            epoch=self.epoch,
+            position=state["trialog"]["results_position"],
+        )
+        if late:
+            warnings.warn(
+                f"trialog: logger(s) {', '.join(late)} did not finish on_checkpoint within "
+                f"{self.clog.drain_timeout} s; checkpoint {step} is saved without waiting for them",
+                TrialogWarning,
+                stacklevel=2,
+            )
+        return manager.save(state, step=step, epoch=self.epoch, metrics=metrics)
 
     def checkpoint_series(self, name: str, **options: Any) -> Any:
         """A checkpoint series of your own in ``checkpoint/<name>/`` (a :class:`trialog.CheckpointManager`).
@@ -1011,10 +1029,12 @@ class Experiment:
             # with the original seed and setup() ran as in the first attempt, so nothing else to restore.
             if full and same_folder:
                 self._results.truncate(0)
+            if full:
+                self._resume_loggers(None, None, 0, src)
             return self.start_epoch
         state, entry = manager.load("last", fallback=self._resume_fallback)
         if full and same_folder:
-            state = self._check_results_cover(manager, state, entry)
+            state, entry = self._check_results_cover(manager, state, entry)
         position = int(state["trialog"]["results_position"])
         if full and not same_folder:
             self._copy_results(src / "result" / "results.jsonl", position)
@@ -1026,13 +1046,17 @@ class Experiment:
             source=f"the checkpoint of {src}",
         )
         if full:
+            self.clog.restore_counters(state["trialog"].get("counters", ()))
+            self._resume_loggers(entry.step, int(state["trialog"]["epoch"]), position, src)
             self.start_epoch = int(state["trialog"]["epoch"]) + 1
             if self.resume_reset_epochs:
                 self.start_epoch = 0
                 self.epoch = 0
         return self.start_epoch
 
-    def _check_results_cover(self, manager: Any, state: dict[str, Any], entry: Any) -> dict[str, Any]:
+    def _check_results_cover(
+        self, manager: Any, state: dict[str, Any], entry: Any
+    ) -> tuple[dict[str, Any], Any]:
         from .resumelog import check_results_cover
 
         try:
@@ -1043,7 +1067,7 @@ class Experiment:
                 self.run_dir,
                 missing=self._results_missing,
                 fallback=self._resume_fallback,
-            )[0]
+            )
         except BaseException:
             self._results.keep_summary()  # results.json still summarises the records that were lost
             if self._results_missing and self._results.position() == 0:
@@ -1053,6 +1077,26 @@ class Experiment:
                     with contextlib.suppress(OSError):
                         (self.result_dir / name).unlink()
             raise
+
+    def _resume_loggers(self, step: int | None, epoch: int | None, position: int, source: Path) -> None:
+        """The resume contract: every logger brings its output back to checkpoint ``step`` (``on_resume``)."""
+        missing = self.clog.missing("on_resume")
+        if missing:
+            warnings.warn(
+                f"trialog: logger(s) {', '.join(missing)} do not implement on_resume: what they logged after "
+                "the checkpoint this run resumes from stays in their output (see trialog.hookspecs)",
+                TrialogWarning,
+                stacklevel=3,
+            )
+        self._fire(
+            "on_resume",
+            experiment=self,
+            step=step,
+            epoch=epoch,
+            position=position,
+            results=str(self.result_dir / "results.jsonl"),
+            source=str(source),
+        )
 
     def _copy_results(self, source: Path, position: int) -> None:
         """Start this run's results log with the old run's records up to ``position`` (resume in a new folder)."""

@@ -34,6 +34,13 @@ the spec's defaults). The dispatcher calls the original function; a pluggy ``Plu
 registers the logger sees the spec's full signature, all required (a hook call through pluggy passes
 every spec argument), so both reach the implementation with the right arguments.
 
+Default counters: a call without ``counter`` has a call number, counted by the dispatcher per hook, name
+and tag over every call (0, 1, 2, ...; with ``every: 10`` the delivered ones are 0, 10, 20, ...), kept in
+checkpoints and continued after a resume. An implementation that declares ``call: int | None = None``
+receives it (``None`` for a direct call, or when a counter was given) and uses it as its default counter.
+The resume contract (``on_checkpoint``, ``on_resume`` in ``LifecycleSpec``) brings a logger's output back
+to the checkpoint a killed run resumes from.
+
 Extra keyword arguments (trixi's ``**kwargs``: ``title=``, ``method=``, ``file_format=``, ...), in
 the dispatcher and in direct calls alike, go to an implementation that declares them as keyword
 parameters with a default, or ``**kwargs``; any other implementation does not get them (they are
@@ -332,6 +339,49 @@ class LifecycleSpec:
         """A checkpoint file is complete on disk at ``path``.
 
         Example: ``@hookimpl def on_checkpoint_saved(self, path): upload(path)``
+        """
+
+    @hookspec
+    def on_checkpoint(self, experiment: Any, step: int, epoch: int | None, position: int) -> None:
+        """A checkpoint ``step`` (after ``epoch``, results log at byte ``position``) is about to be saved.
+
+        The resume contract, first half: put everything logged so far on disk (flush, fsync) and remember
+        where your output ends at this checkpoint, so that ``on_resume(step=...)`` can cut back to it. The
+        experiment waits for every logger implementing it (background ones included) before it saves.
+
+        Example: ``@hookimpl def on_checkpoint(self, step): self.marks[step] = self.file.tell()``
+        """
+
+    @hookspec
+    def on_resume(
+        self,
+        experiment: Any,
+        step: int | None,
+        epoch: int | None,
+        position: int,
+        results: str,
+        source: str,
+    ) -> None:
+        """The run continues from checkpoint ``step`` (None: killed before the first one, it starts over).
+
+        The resume contract, second half, called before the first value logged after the resume:
+        ``epoch`` is the checkpoint's epoch, ``position`` its byte position in the results log
+        ``results`` (``result/results.jsonl``, already cut back to it), ``source`` the run folder
+        resumed from (this one, or the old one for ``resume_new_folder``). Bring your own output back to
+        exactly that point: discard what was logged after the checkpoint, redraw what is drawn from
+        the whole run. Default counters need nothing: the dispatcher's call numbers are checkpoint state
+        and continue. A logger that does not implement it is named once in a warning at the resume.
+
+        Example::
+
+            @hookimpl
+            def on_checkpoint(self, step):
+                self.file.flush()
+                self.marks[step] = self.file.tell()      # kept on disk in a real logger
+
+            @hookimpl
+            def on_resume(self, step):
+                self.file.truncate(self.marks.get(step, 0))
         """
 
     @hookspec

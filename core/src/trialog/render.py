@@ -96,9 +96,20 @@ def _labels(labels: Sequence[Any] | None, count: int, what: str) -> list[str] | 
     return labels
 
 
-def value_curves(series: Mapping[Any, tuple[Any, Any]], name: str) -> Any:
-    """One line per key of ``series`` ({label: (counters, values)}), titled ``name``; trixi's value plot."""
-    fig, ax = _axes(name)
+def value_curves(series: Mapping[Any, tuple[Any, Any]], name: str, figure: Any = None) -> Any:
+    """One line per key of ``series`` ({label: (counters, values)}), titled ``name``; trixi's value plot.
+
+    ``figure``: draw into this figure (from :func:`new_figure`), cleared first, instead of a new one: a
+    logger that redraws its curves every few seconds reuses one figure and its canvas' pixel buffer, so
+    its memory stays flat (a new figure each time leaves garbage only the cyclic collector frees).
+    """
+    if figure is None:
+        fig, ax = _axes(name)
+    else:
+        fig = figure
+        fig.clear()
+        ax = fig.add_subplot(1, 1, 1)
+        ax.set_title(name)
     for label, (counters, values) in series.items():
         ax.plot(np.asarray(counters), np.asarray(values, dtype=float), label=str(label))
     ax.set_xlabel("counter")
@@ -358,9 +369,10 @@ def figure_to_array(fig: Any) -> np.ndarray:
     return np.ascontiguousarray(_rgba(fig)[:, :, :3])
 
 
-def figure_to_png(fig: Any, compress_level: int = 6) -> bytes:
-    """Render a matplotlib figure to PNG bytes (RGB, or RGBA when the figure has transparency)."""
+def figure_to_png(fig: Any, compress_level: int = 6, text: Mapping[str, str] | None = None) -> bytes:
+    """Render a matplotlib figure to PNG bytes (RGB, or RGBA when the figure has transparency);
+    ``text``: tEXt chunks, as :func:`trialog.imaging.encode_png` writes them."""
     rgba = _rgba(fig)
     if rgba[:, :, 3].min() == 255:
-        return encode_png(np.ascontiguousarray(rgba[:, :, :3]), compress_level)
-    return encode_png(np.ascontiguousarray(rgba), compress_level)
+        return encode_png(np.ascontiguousarray(rgba[:, :, :3]), compress_level, text)
+    return encode_png(np.ascontiguousarray(rgba), compress_level, text)

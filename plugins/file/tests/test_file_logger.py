@@ -36,9 +36,9 @@ def drawn(monkeypatch):
     calls: list[tuple[str, dict]] = []
     original = render.value_curves
 
-    def recording(series, name):
+    def recording(series, name, figure=None):
         calls.append((name, {k: (list(c), list(v)) for k, (c, v) in series.items()}))
-        return original(series, name)
+        return original(series, name, figure)
 
     monkeypatch.setattr(render, "value_curves", recording)
     return calls

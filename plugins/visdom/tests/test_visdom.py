@@ -419,3 +419,35 @@ def test_called_on_its_own_with_trixis_required_arguments_only(shared_server):
     assert {"x", "img", "lineplot", "pr"} <= set(windows) and "roc" not in windows
     assert windows["img"]["title"] == "an image"
     assert any("Test" in str(w["content"]) for w in windows.values())
+
+
+# ------------------------------------------------------ resume contract (issue 18)
+def test_a_resume_redraws_the_curves_from_the_results_log(server, tmp_path):
+    options = {"server": "http://127.0.0.1", "port": server.port, "env": "resume"}
+    killed = VisdomLogger(**options)
+    for step in range(6):  # the killed process: steps 3-5 came after the checkpoint
+        killed.show_value(float(step), "train", step, "loss")
+    assert killed.wait_idle(HANG)
+    assert _traces(_windows(server.port, "resume")["loss"])["train"][0] == [0, 1, 2, 3, 4, 5]
+    killed.close()
+
+    results = tmp_path / "results.jsonl"
+    records = [
+        {"name": "train", "tag": "loss", "value": float(s), "counter": s, "epoch": 0} for s in range(3)
+    ]
+    records.append(
+        {"name": "note", "tag": None, "value": "text", "counter": None, "epoch": 0}
+    )  # not a number
+    records += [{"name": "lr", "tag": None, "value": 0.1 * i, "counter": None, "epoch": 0} for i in range(2)]
+    head = "".join(json.dumps(r) + "\n" for r in records).encode()
+    results.write_bytes(head + b'{"name": "train", "tag": "loss", "value": 9.0, "counter": 3}\n')  # past it
+
+    resumed = VisdomLogger(**options)
+    resumed.on_resume(len(head), str(results))
+    resumed.show_value(13.0, "train", 3, "loss")
+    resumed.show_value(0.2, "lr", None, None, call=2)  # the dispatcher's call number continues
+    assert resumed.wait_idle(HANG)
+    windows = _windows(server.port, "resume")
+    assert _traces(windows["loss"]) == {"train": ([0, 1, 2, 3], [0.0, 1.0, 2.0, 13.0])}
+    assert _traces(windows["lr"]) == {"lr": ([0, 1, 2], [0.0, 0.1, 0.2])}
+    resumed.close()

@@ -19,6 +19,18 @@ changed curves, so the training loop never waits for matplotlib. Memory stays bo
 ``ROWS_PER_BATCH * MAX_PENDING_BATCHES`` rows wait for the writer; a loop faster than the disk waits for
 it (``stats["blocked"]``, ``stats["blocked_s"]``) and never loses a value. ``flush()`` and ``close()``
 bring every file up to date.
+
+Counters: a value's ``counter``, or else its call number from the dispatcher plus one (1, 2, 3, ... per
+name and tag, counting every call: with ``every: 10`` the counters are 1, 11, 21, ...; a direct call
+counts its own calls), which a resumed run continues.
+
+Each curve PNG carries the points it was drawn from (a tEXt chunk, read back by :func:`plotted_series`).
+
+Kill and resume (trialog's resume contract, ``on_checkpoint`` / ``on_resume``): at each checkpoint the
+CSV rows logged so far are written and fsynced and the CSV's size recorded in
+``log/.trialog-checkpoints.json``; a resumed run cuts the CSV back to its size at the checkpoint it resumes
+from, continues it, and refills the curves from the whole CSV (within the same bounded window), so the
+PNGs show the whole run.
 """
 
 from __future__ import annotations
@@ -50,10 +62,12 @@ from trialog.api import (
     TrialogWarning,
     check_option_values,
     hookimpl,
+    read_json,
     write_atomic,
+    write_json,
 )
 
-__all__ = ["FileLogger"]
+__all__ = ["FileLogger", "plotted_series"]
 
 #: Points of a curve kept in memory for drawing (thinned beyond; the CSV keeps every value).
 MAX_CURVE_POINTS = 5000
@@ -62,6 +76,10 @@ MAX_CURVE_POINTS = 5000
 ROWS_PER_BATCH = 16384
 MAX_PENDING_BATCHES = 1
 _CSV_HEADER = "name,tag,counter,value,time\n"
+#: In the log folder: each checkpoint's CSV sizes (the resume contract's record).
+MARKS_FILE = ".trialog-checkpoints.json"
+#: The tEXt keyword of a curve PNG holding the points it was drawn from.
+SERIES_KEY = "trialog:series"
 _UNSAFE = re.compile(r"[^\w.+=@-]")
 
 
@@ -224,6 +242,8 @@ class FileLogger:
         self.compress_level = compress_level
         #: Value curves drawn so far (each a full PNG); the throttling shows here.
         self.renders = 0
+        # The one figure every curve is drawn into, cleared each time: redrawing costs no new memory.
+        self._figure: Any = None
         self._series: dict[tuple[str, str | None], _Series] = {}
         self._plots: dict[str, list[_Series]] = {}
         self._drawn: dict[str, int] = {}
@@ -254,14 +274,16 @@ class FileLogger:
 
     # ------------------------------------------------------------------ values
     @hookimpl
-    def show_value(self, value: float, name: str, counter: int | None, tag: str | None) -> None:
+    def show_value(
+        self, value: float, name: str, counter: int | None, tag: str | None, call: int | None = None
+    ) -> None:
         """Record a scalar: a CSV row and a point of the curve ``plot/<tag or name>.png``."""
         series = self._series.get((name, tag))
         if series is None:
             series = self._new_series(name, tag)
         series.calls += 1
         if counter is None:
-            counter = series.calls
+            counter = series.calls if call is None else call + 1
         self._rows.append((series, counter, float(value), time.time()))
         self._unbatched += 1
         if self._unbatched >= ROWS_PER_BATCH:
@@ -381,7 +403,14 @@ class FileLogger:
                 counters, values = s.snapshot()
                 if values.size:
                     series[s.label] = (counters, values)
-            png = render.figure_to_png(render.value_curves(series, plot), self.compress_level)
+            data = {label: [c.tolist(), v.tolist()] for label, (c, v) in series.items()}
+            if self._figure is None:
+                self._figure = render.new_figure()
+            png = render.figure_to_png(
+                render.value_curves(series, plot, self._figure),
+                self.compress_level,
+                {SERIES_KEY: json.dumps(data, allow_nan=True, separators=(",", ":"))},
+            )
             write_atomic(self._path("plot", plot + ".png"), png, durable=False)  # redrawn every few seconds
             self._drawn[plot] = points
             self.renders += 1
@@ -569,6 +598,121 @@ class FileLogger:
         data = json.dumps(dict(config), indent=2, default=str, ensure_ascii=False) + "\n"
         write_atomic(self._path("config", "logger_config.json"), data.encode("utf-8"))
 
+    # ------------------------------------------------------- resume contract
+    @hookimpl
+    def on_checkpoint(self, step: int) -> None:
+        """Write and fsync every CSV row logged so far and record the CSV sizes for checkpoint ``step``."""
+        self._check_open("on_checkpoint")
+        with self._io_lock:
+            self._write_rows(flush=True)
+            sizes = {}
+            for file, handle in self._csv_files.items():
+                os.fsync(handle.fileno())
+                sizes[file] = handle.tell()
+            marks = self._read_marks()
+            marks[str(int(step))] = {"csv": sizes}
+            self._write_marks(marks)
+
+    @hookimpl
+    def on_resume(self, step: int | None, source: str | None, position: int, results: str | None) -> None:
+        """Cut the CSV back to checkpoint ``step`` (None: to nothing), refill the curves from it and redraw them.
+
+        Resumed in a new run folder (``source`` another run's): the old run's CSV up to the checkpoint is
+        copied here first, so this folder's CSV and curves hold the whole run. With ``csv="off"`` the
+        curves are refilled from the results log ``results`` up to ``position`` instead (its numbers; a
+        record without a counter at its index per name and tag plus one).
+        """
+        self._check_open("on_resume")
+        with self._io_lock:
+            self._write_rows(flush=True)
+            for handle in self._csv_files.values():
+                handle.close()
+            self._csv_files.clear()
+            old = Path(source) / "log" if source else None
+            if old is not None and old.is_dir() and old.resolve() != self.folders["log"].resolve():
+                self._adopt(old, step)
+            marks = self._read_marks()
+            mark = {"csv": {}} if step is None else marks.get(str(int(step)))
+            files = sorted(self._existing_csv())
+            if mark is None:
+                warnings.warn(
+                    f"trialog file logger: {self._path('log', MARKS_FILE)} has no record of checkpoint {step}: "
+                    "the CSV rows logged after it stay",
+                    TrialogWarning,
+                    stacklevel=2,
+                )
+            else:
+                for file in files:
+                    path = self._path("log", file + ".csv")
+                    size = mark["csv"].get(file, 0)
+                    if path.stat().st_size > size:
+                        os.truncate(path, size)
+                self._write_marks(
+                    {k: v for k, v in marks.items() if step is not None and int(k) <= int(step)}
+                )
+            self._series, self._plots, self._drawn = {}, {}, {}
+            if self.csv_mode == "off":
+                self._refill_from_results(results, position)
+            for file in files:
+                self._refill(self._path("log", file + ".csv"))
+            self._draw_curves()
+
+    def _refill_from_results(self, results: str | None, position: int) -> None:
+        if not results or not position or not os.path.isfile(results):
+            return
+        with open(results, "rb") as handle:
+            head = handle.read(position)
+        for line in head.splitlines():
+            record = json.loads(line) if line.strip() else None
+            if not isinstance(record, dict):
+                continue
+            value = record.get("value")
+            if not isinstance(value, (int, float)) or isinstance(value, bool):
+                continue
+            name, tag = str(record["name"]), record.get("tag")
+            series = self._series.get((name, tag)) or self._new_series(name, tag)
+            series.calls += 1
+            counter = record.get("counter")
+            series.add(series.calls if counter is None else counter, float(value))
+
+    def _existing_csv(self) -> list[str]:
+        """The CSV files (without ``.csv``, relative to the log folder) this logger's mode writes, as on disk."""
+        log = self.folders["log"]
+        found = ["values"] if (log / "values.csv").is_file() else []
+        if (log / "values").is_dir():
+            found += [f"values/{p.stem}" for p in (log / "values").glob("*.csv")]
+        return found
+
+    def _refill(self, path: Path) -> None:
+        """Feed every row of a CSV into the curves' windows (streamed: memory stays bounded)."""
+        with open(path, encoding="utf-8", newline="") as handle:
+            for row in _csv.DictReader(handle):
+                name, tag = row["name"], row["tag"] or None
+                series = self._series.get((name, tag)) or self._new_series(name, tag)
+                series.calls += 1
+                series.add(_parse_counter(row["counter"]), float(row["value"]))
+
+    def _adopt(self, old: Path, step: int | None) -> None:
+        """Copy another run's CSV files as they were at checkpoint ``step``, with its records up to it."""
+        marks = self._read_marks(old / MARKS_FILE)
+        mark = {"csv": {}} if step is None else marks.get(str(int(step)))
+        if mark is None:
+            return  # on_resume warns that there is no record
+        for file, size in mark["csv"].items():
+            with (
+                open(old / (file + ".csv"), "rb") as source,
+                open(self._path("log", file + ".csv"), "wb") as copy,
+            ):
+                copy.write(source.read(size))
+        self._write_marks({k: v for k, v in marks.items() if step is not None and int(k) <= int(step)})
+
+    def _read_marks(self, path: Path | None = None) -> dict[str, Any]:
+        path = path or self._path("log", MARKS_FILE)
+        return read_json(path, what="the file logger's checkpoint marks") if path.exists() else {}
+
+    def _write_marks(self, marks: Mapping[str, Any]) -> None:
+        write_json(self._path("log", MARKS_FILE), marks, indent=None)
+
     # --------------------------------------------------------------- lifetime
     @hookimpl
     def flush(self) -> None:
@@ -661,6 +805,42 @@ class FileLogger:
             except FileExistsError:
                 continue
         raise TrialogError(f"file logger: 10000 files named {stem}*{suffix} already exist in {path.parent}")
+
+
+def _parse_counter(text: str) -> Any:
+    """A CSV counter as the value it was: an int, a float, else the text (None when empty)."""
+    if not text:
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        pass
+    try:
+        return float(text)
+    except ValueError:
+        return text
+
+
+def plotted_series(png: str | os.PathLike[str]) -> dict[str, tuple[list[Any], list[float]]]:
+    """The points a curve PNG (``plot/<tag or name>.png``) was drawn from: {line label: (counters, values)}.
+
+    Raises TrialogError naming the file when it is not a curve PNG of this logger.
+    """
+    import struct
+
+    data = Path(png).read_bytes()
+    offset = 8
+    while offset + 8 <= len(data):
+        (length,) = struct.unpack(">I", data[offset : offset + 4])
+        kind = data[offset + 4 : offset + 8]
+        body = data[offset + 8 : offset + 8 + length]
+        offset += 12 + length
+        if kind == b"tEXt":
+            key, _, text = body.partition(b"\0")
+            if key.decode("latin-1") == SERIES_KEY:
+                lines = json.loads(text.decode("latin-1"))
+                return {label: (points[0], points[1]) for label, points in lines.items()}
+    raise TrialogError(f"{png}: no {SERIES_KEY!r} chunk; not a curve drawn by trialog's file logger")
 
 
 #: Loggers not closed yet; closed at interpreter exit so queued CSV rows and curves reach the disk.

@@ -11,6 +11,18 @@ Layout of what it writes (``logdir`` is ``<run_dir>/save/tensorboard`` unless gi
   embeddings -> the projector (``logdir/<step>/<name>/``), videos -> animated GIF images (pillow; the
   format tensorboardX's ``add_video`` writes, without moviepy), ``log_config`` -> hyper-parameters, written
   with the final metrics at run end (``on_run_end``) or, failing that, at ``close``.
+
+Steps: a call's ``counter``, or else its call number from the dispatcher (0, 1, 2, ... per hook, name and
+tag, counting every call: with ``every: 10`` the steps are 0, 10, 20, ...), which a resumed run continues;
+after an explicit counter larger than that, one more than the last step (trixi's rule).
+
+Kill and resume (trialog's resume contract, ``on_checkpoint`` / ``on_resume``): at each checkpoint every
+event file is fsynced and its size recorded in ``logdir/.trialog-checkpoints.json`` (the events are on disk
+when the checkpoint is; between checkpoints they reach the OS every ``flush_secs``). A resumed run cuts
+each event file back to its size at the checkpoint it resumes from, removes event files begun after it,
+and starts each run folder's new event file the way TensorBoard's own writer does with ``purge_step``: a
+``SessionLog.START`` event at the step after the checkpoint's last one, so a TensorBoard that already read
+the discarded events drops them too. The steps continue from there.
 """
 
 from __future__ import annotations
@@ -23,15 +35,27 @@ import socket
 import struct
 import threading
 import time
+import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Annotated, Any
 
-from trialog.api import LoggerConfigError, Range, check_option_values, hookimpl
+from trialog.api import (
+    LoggerConfigError,
+    Range,
+    TrialogWarning,
+    check_option_values,
+    hookimpl,
+    read_json,
+    write_json,
+)
 
 __all__ = ["TensorBoardLogger", "flatten_config"]
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._\-]+")
+#: In ``logdir``: each checkpoint's event file sizes and next steps (the resume contract's record).
+MARKS_FILE = ".trialog-checkpoints.json"
+_EVENTS_GLOB = "events.out.tfevents.*"
 
 
 def _path_part(text: str) -> str:
@@ -81,8 +105,15 @@ class _EventFile:
         from tensorboardX.proto.event_pb2 import Event
 
         logdir.mkdir(parents=True, exist_ok=True)
-        # pid and a serial keep two writers of one folder and second apart from sharing a file name.
-        name = f"events.out.tfevents.{int(time.time())}.{socket.gethostname()}.{os.getpid()}.{next(self._serial)}"
+        # pid and a serial keep two writers of one folder and second apart from sharing a file name; the
+        # time sorts it after the folder's earlier files (TensorBoard reads them in name order), also
+        # after those of a run killed in this same second.
+        stamp = int(time.time())
+        for earlier in logdir.glob(_EVENTS_GLOB):
+            parts = earlier.name.split(".")
+            if len(parts) > 3 and parts[3].isdigit():
+                stamp = max(stamp, int(parts[3]) + 1)
+        name = f"events.out.tfevents.{stamp}.{socket.gethostname()}.{os.getpid()}.{next(self._serial)}"
         self.path = logdir / name
         self.file = open(self.path, "wb")
         self.crc = _crc32c()
@@ -175,6 +206,8 @@ class TensorBoardLogger:
         self._lock = threading.Lock()
         self._files: dict[str, _EventFile] = {}
         self._steps: dict[tuple[str, Any, Any], int] = {}
+        #: run folder ("" the main one) -> one more than the largest step written there
+        self._next: dict[str, int] = {}
         self._last: dict[str, float] = {}
         self._config: dict[str, Any] | None = None
         self._hparams_written = False
@@ -199,10 +232,18 @@ class TensorBoardLogger:
             events = self._files[sub] = _EventFile(self.logdir / sub if sub else self.logdir, self.max_queue)
         return events
 
-    def _step(self, kind: str, name: Any, counter: int | None, tag: Any = None) -> int:
-        """``counter`` when given, else one more than the last step of this (kind, name, tag) (trixi's rule)."""
+    def _step(
+        self, kind: str, name: Any, counter: int | None, tag: Any = None, call: int | None = None
+    ) -> int:
+        """``counter`` when given, else one more than the last step of this (kind, name, tag) (trixi's rule)
+        or the dispatcher's call number, whichever is larger."""
         key = (kind, name, tag)
-        step = self._steps.get(key, 0) if counter is None else int(counter)
+        if counter is not None:
+            step = int(counter)
+        else:
+            step = self._steps.get(key, 0)
+            if call is not None and call > step:
+                step = int(call)
         self._steps[key] = step + 1
         return step
 
@@ -211,6 +252,8 @@ class TensorBoardLogger:
             if self._closed:
                 return
             self._file(sub).add(summary, step)
+            if step is not None and step >= self._next.get(sub, 0):
+                self._next[sub] = int(step) + 1
 
     def _flush_periodically(self) -> None:
         while not self._stop.wait(self.flush_secs):
@@ -238,12 +281,14 @@ class TensorBoardLogger:
 
     # ---------------------------------------------------------------- hooks
     @hookimpl
-    def show_value(self, value: float, name: str, counter: int | None, tag: str | None) -> None:
+    def show_value(
+        self, value: float, name: str, counter: int | None, tag: str | None, call: int | None = None
+    ) -> None:
         """A scalar: ``name`` in the main run, or chart ``tag`` with one line (sub-run) per name."""
         from tensorboardX.proto.summary_pb2 import Summary
 
         value = float(value)
-        step = self._step("value", name, counter, tag)
+        step = self._step("value", name, counter, tag, call)
         if tag is None:
             self._write(Summary(value=[Summary.Value(tag=name, simple_value=value)]), step)
             self._last[name] = value
@@ -253,43 +298,45 @@ class TensorBoardLogger:
             self._last[f"{tag}/{name}"] = value
 
     @hookimpl
-    def show_text(self, text: str, name: str | None, counter: int | None) -> None:
+    def show_text(self, text: str, name: str | None, counter: int | None, call: int | None = None) -> None:
         from tensorboardX.summary import text as text_summary
 
         name = name or "text"
-        self._write(text_summary(name, str(text)), self._step("text", name, counter))
+        self._write(text_summary(name, str(text)), self._step("text", name, counter, call=call))
 
     @hookimpl
-    def show_image(self, image: Any, name: str, counter: int | None) -> None:
+    def show_image(self, image: Any, name: str, counter: int | None, call: int | None = None) -> None:
         from trialog.api import to_hwc_uint8
 
-        self._image(name, to_hwc_uint8(image), self._step("image", name, counter))
+        self._image(name, to_hwc_uint8(image), self._step("image", name, counter, call=call))
 
     @hookimpl
-    def show_images(self, images: Any, name: str, counter: int | None) -> None:
+    def show_images(self, images: Any, name: str, counter: int | None, call: int | None = None) -> None:
         """A batch as one image per item, tagged ``name/0``, ``name/1``, ... (TensorBoard groups them)."""
         from trialog.api import to_hwc_uint8
 
-        step = self._step("images", name, counter)
+        step = self._step("images", name, counter, call=call)
         # (N, C, H, W), (N, H, W, C), (N, H, W) and sequences all iterate as single images.
         for index, image in enumerate(images):
             self._image(f"{name}/{index}", to_hwc_uint8(image), step)
 
     @hookimpl
     def show_image_grid(
-        self, images: Any, name: str, counter: int | None, nrow: int, normalize: bool
+        self, images: Any, name: str, counter: int | None, nrow: int, normalize: bool, call: int | None = None
     ) -> None:
         from trialog.api import make_grid
 
         grid = make_grid(images, nrow=nrow, normalize=normalize)
-        self._image(name, grid, self._step("image", name, counter))
+        self._image(name, grid, self._step("image", name, counter, call=call))
 
     @hookimpl
-    def show_figure(self, figure: Any, name: str, counter: int | None) -> None:
-        self._figure(name, figure, self._step("figure", name, counter))
+    def show_figure(self, figure: Any, name: str, counter: int | None, call: int | None = None) -> None:
+        self._figure(name, figure, self._step("figure", name, counter, call=call))
 
     @hookimpl
-    def show_video(self, frames: Any, name: str, counter: int | None, fps: int) -> None:
+    def show_video(
+        self, frames: Any, name: str, counter: int | None, fps: int, call: int | None = None
+    ) -> None:
         """An animated GIF in an image summary (what tensorboardX's ``add_video`` writes, without moviepy).
 
         TensorBoard's image dashboard plays it; the GIF is encoded with pillow.
@@ -306,15 +353,26 @@ class TensorBoardLogger:
             colorspace=1 if channels == 1 else 3,
             encoded_image_string=encode_gif(clip, fps=fps),
         )
-        self._write(Summary(value=[Summary.Value(tag=name, image=image)]), self._step("video", name, counter))
+        self._write(
+            Summary(value=[Summary.Value(tag=name, image=image)]),
+            self._step("video", name, counter, call=call),
+        )
 
     @hookimpl
     def show_barplot(
-        self, array: Any, name: str, counter: int | None, labels: Sequence[str] | None, title: str | None
+        self,
+        array: Any,
+        name: str,
+        counter: int | None,
+        labels: Sequence[str] | None,
+        title: str | None,
+        call: int | None = None,
     ) -> None:
         from trialog.api import render
 
-        self._figure(name, render.barplot(array, labels, title or name), self._step("plot", name, counter))
+        self._figure(
+            name, render.barplot(array, labels, title or name), self._step("plot", name, counter, call=call)
+        )
 
     @hookimpl
     def show_lineplot(
@@ -325,45 +383,72 @@ class TensorBoardLogger:
         counter: int | None,
         labels: Sequence[str] | None,
         title: str | None,
+        call: int | None = None,
     ) -> None:
         from trialog.api import render
 
         figure = render.lineplot(y_vals, x_vals, labels, title or name)
-        self._figure(name, figure, self._step("plot", name, counter))
+        self._figure(name, figure, self._step("plot", name, counter, call=call))
 
     @hookimpl
     def show_scatterplot(
-        self, array: Any, name: str, counter: int | None, labels: Sequence[str] | None, title: str | None
+        self,
+        array: Any,
+        name: str,
+        counter: int | None,
+        labels: Sequence[str] | None,
+        title: str | None,
+        call: int | None = None,
     ) -> None:
         from trialog.api import render
 
         figure = render.scatterplot(array, labels, title or name)
-        self._figure(name, figure, self._step("plot", name, counter))
+        self._figure(name, figure, self._step("plot", name, counter, call=call))
 
     @hookimpl
     def show_piechart(
-        self, array: Any, name: str, counter: int | None, labels: Sequence[str] | None, title: str | None
+        self,
+        array: Any,
+        name: str,
+        counter: int | None,
+        labels: Sequence[str] | None,
+        title: str | None,
+        call: int | None = None,
     ) -> None:
         from trialog.api import render
 
-        self._figure(name, render.piechart(array, labels, title or name), self._step("plot", name, counter))
+        self._figure(
+            name, render.piechart(array, labels, title or name), self._step("plot", name, counter, call=call)
+        )
 
     @hookimpl
     def show_boxplot(
-        self, array: Any, name: str, counter: int | None, labels: Sequence[str] | None, title: str | None
+        self,
+        array: Any,
+        name: str,
+        counter: int | None,
+        labels: Sequence[str] | None,
+        title: str | None,
+        call: int | None = None,
     ) -> None:
         from trialog.api import render
 
-        self._figure(name, render.boxplot(array, labels, title or name), self._step("plot", name, counter))
+        self._figure(
+            name, render.boxplot(array, labels, title or name), self._step("plot", name, counter, call=call)
+        )
 
     @hookimpl
-    def show_heatmap(self, array: Any, name: str, counter: int | None, title: str | None) -> None:
+    def show_heatmap(
+        self, array: Any, name: str, counter: int | None, title: str | None, call: int | None = None
+    ) -> None:
         from trialog.api import render
 
-        self._figure(name, render.heatmap(array, title or name), self._step("plot", name, counter))
+        self._figure(name, render.heatmap(array, title or name), self._step("plot", name, counter, call=call))
 
     @hookimpl
-    def show_histogram(self, array: Any, name: str, counter: int | None, bins: int) -> None:
+    def show_histogram(
+        self, array: Any, name: str, counter: int | None, bins: int, call: int | None = None
+    ) -> None:
         """A TensorBoard histogram (distribution over steps) of the finite values of ``array``."""
         import numpy as np
         from tensorboardX.summary import histogram
@@ -372,10 +457,12 @@ class TensorBoardLogger:
         values = values[np.isfinite(values)]
         if values.size == 0:
             raise ValueError(f"histogram {name!r} has no finite values")
-        self._write(histogram(name, values, int(bins)), self._step("histogram", name, counter))
+        self._write(histogram(name, values, int(bins)), self._step("histogram", name, counter, call=call))
 
     @hookimpl
-    def show_pr_curve(self, tensor: Any, labels: Any, name: str, counter: int | None) -> None:
+    def show_pr_curve(
+        self, tensor: Any, labels: Any, name: str, counter: int | None, call: int | None = None
+    ) -> None:
         """TensorBoard's PR curve of probabilities ``tensor`` against 0/1 ``labels`` (both checked, never clipped)."""
         import numpy as np
         from tensorboardX.summary import pr_curve
@@ -390,11 +477,17 @@ class TensorBoardLogger:
                 f"{np.nanmin(scores):.3g} .. {np.nanmax(scores):.3g}; apply a sigmoid or softmax first"
             )
         summary = pr_curve(name, positives.astype(np.int64), scores, num_thresholds=self.num_thresholds)
-        self._write(summary, self._step("pr", name, counter))
+        self._write(summary, self._step("pr", name, counter, call=call))
 
     @hookimpl
     def show_roc_curve(
-        self, tensor: Any, labels: Any, name: str, counter: int | None, title: str | None
+        self,
+        tensor: Any,
+        labels: Any,
+        name: str,
+        counter: int | None,
+        title: str | None,
+        call: int | None = None,
     ) -> None:
         """TensorBoard has no ROC plugin: the curve (with its AUC) is drawn and logged as an image."""
         from trialog.api import render
@@ -402,11 +495,16 @@ class TensorBoardLogger:
         figure = render.roc_curve(
             labels, tensor, title or name, f"TensorBoardLogger.show_roc_curve({name!r})"
         )
-        self._figure(name, figure, self._step("plot", name, counter))
+        self._figure(name, figure, self._step("plot", name, counter, call=call))
 
     @hookimpl
     def show_embedding(
-        self, features: Any, name: str, counter: int | None, labels: Sequence[Any] | None
+        self,
+        features: Any,
+        name: str,
+        counter: int | None,
+        labels: Sequence[Any] | None,
+        call: int | None = None,
     ) -> None:
         """Projector files under ``logdir/<step>/<name>/`` plus an entry in ``projector_config.pbtxt``."""
         import numpy as np
@@ -422,7 +520,7 @@ class TensorBoardLogger:
             keep.sort()
             matrix = matrix[keep]
             label_list = None if label_list is None else [label_list[i] for i in keep]
-        step = self._step("embedding", name, counter)
+        step = self._step("embedding", name, counter, call=call)
         subdir = f"{step:05d}/{_path_part(name)}"
         folder = self.logdir / subdir
         folder.mkdir(parents=True, exist_ok=True)
@@ -474,13 +572,93 @@ class TensorBoardLogger:
             hparam_dict["run"] = str(run_name)
         metric_tags = {f"hparam/{name}": value for name, value in metrics.items()}
         experiment, start, end = hparams(hparam_dict, metric_tags)
-        step = max(self._steps.values(), default=1) - 1  # the last step logged
+        step = max(self._next.values(), default=1) - 1  # the last step logged (continued after a resume)
         for summary in (experiment, start):
             self._write(summary, 0)
         for tag, value in metric_tags.items():
             self._write(Summary(value=[Summary.Value(tag=tag, simple_value=value)]), step)
         self._write(end, step)
         self._hparams_written = True
+
+    # ------------------------------------------------------- resume contract
+    @hookimpl
+    def on_checkpoint(self, step: int) -> None:
+        """Make every event file durable and record its size and each run folder's next step for ``step``."""
+        with self._lock:
+            if self._closed:
+                return
+            files = {}
+            for events in self._files.values():
+                events.sync()
+                files[events.path.relative_to(self.logdir).as_posix()] = events.file.tell()
+            marks = self._read_marks()
+            own = [[*key, n] for key, n in self._steps.items()]  # a direct call's default steps
+            marks[str(int(step))] = {"files": files, "next": dict(self._next), "steps": own}
+            self._write_marks(marks)
+
+    @hookimpl
+    def on_resume(self, step: int | None, source: str | None) -> None:
+        """Cut the event files back to checkpoint ``step`` (None: to nothing) and purge past it, as ``purge_step``.
+
+        Resumed in a new run folder (``source`` another run's): the old run's event files up to the
+        checkpoint are copied here first, so this folder holds the whole run.
+        """
+        from tensorboardX.proto.event_pb2 import Event, SessionLog
+
+        with self._lock:
+            if self._closed:
+                return
+            old = Path(source) / "save" / "tensorboard" if source else None
+            if old is not None and old.is_dir() and old.resolve() != self.logdir.resolve():
+                self._adopt(old, step)
+            marks = self._read_marks()
+            mark = {"files": {}, "next": {}} if step is None else marks.get(str(int(step)))
+            if mark is None:
+                warnings.warn(
+                    f"trialog-tensorboard: {self.logdir / MARKS_FILE} has no record of checkpoint {step}: the "
+                    "events logged after it stay in the event files",
+                    TrialogWarning,
+                    stacklevel=2,
+                )
+                return
+            own = {events.path for events in self._files.values()}
+            sizes = mark["files"]
+            for path in sorted(self.logdir.rglob(_EVENTS_GLOB)):
+                if path in own:
+                    continue
+                size = sizes.get(path.relative_to(self.logdir).as_posix())
+                if size is None:
+                    path.unlink()  # begun after the checkpoint
+                elif path.stat().st_size > size:
+                    os.truncate(path, size)
+            self._next = {sub: int(n) for sub, n in mark["next"].items()}
+            self._steps = {(kind, name, tag): int(n) for kind, name, tag, n in mark.get("steps", ())}
+            for sub, after in self._next.items():
+                # TensorBoard's purge_step: a reader drops the events at this step and later it already has.
+                start = SessionLog(status=SessionLog.START)
+                self._file(sub).write(Event(step=max(after, 1), wall_time=time.time(), session_log=start))
+            kept = {k: v for k, v in marks.items() if step is not None and int(k) <= int(step)}
+            self._write_marks(kept)
+
+    def _adopt(self, old: Path, step: int | None) -> None:
+        """Copy another logdir's event files as they were at checkpoint ``step``, with its records up to it."""
+        marks = self._read_marks(old)
+        mark = {"files": {}} if step is None else marks.get(str(int(step)))
+        if mark is None:
+            return  # on_resume warns that there is no record
+        for relative, size in mark["files"].items():
+            target = self.logdir / relative
+            target.parent.mkdir(parents=True, exist_ok=True)
+            with open(old / relative, "rb") as source, open(target, "wb") as copy:
+                copy.write(source.read(size))
+        self._write_marks({k: v for k, v in marks.items() if step is not None and int(k) <= int(step)})
+
+    def _read_marks(self, logdir: Path | None = None) -> dict[str, Any]:
+        path = (logdir or self.logdir) / MARKS_FILE
+        return read_json(path, what="the TensorBoard logger's checkpoint marks") if path.exists() else {}
+
+    def _write_marks(self, marks: Mapping[str, Any]) -> None:
+        write_json(self.logdir / MARKS_FILE, marks, indent=None)
 
     @hookimpl
     def flush(self) -> None:

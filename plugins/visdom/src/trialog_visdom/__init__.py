@@ -11,6 +11,12 @@
   and the connection is retried every ``retry_secs``; once it answers, windows it lost are redrawn from
   the kept history. Unreachable at start: the same warning, or ``LoggerConfigError`` with
   ``raise_on_unreachable=True``; ``auto_start=True`` starts a local server instead.
+- x of a point: its ``counter``, else its call number from the dispatcher (0, 1, 2, ... per name and tag,
+  continued after a resume) or one more than the last x, whichever is larger (trixi's rule).
+- Kill and resume (trialog's resume contract, ``on_resume``): the value curves are redrawn whole from the
+  run's results log up to the checkpoint resumed from (each window closed and sent again; the last
+  ``max_points`` of each curve), then continue; a point's x there is its counter or its index per name
+  and tag.
 - Beyond the hooks (reach them as ``exp.loggers["vis"]`` / ``clog["vis"]``): :meth:`VisdomLogger.show_progress`,
   ``show_contourplot``, ``show_surfaceplot``, ``show_svg``, ``show_histogram_3d``,
   ``show_classification_metrics``, ``plot_model_statistics``; they return at once and are sent by the
@@ -348,15 +354,27 @@ class VisdomLogger:
 
     # ------------------------------------------------------------------ hooks
     @hookimpl
-    def show_value(self, value: float, name: str, counter: int | None, tag: str | None) -> None:
-        """Append a point to window ``tag`` (or ``name``), trace ``name``; x is ``counter`` or the next step."""
+    def show_value(
+        self, value: float, name: str, counter: int | None, tag: str | None, call: int | None = None
+    ) -> None:
+        """Append a point to window ``tag`` (or ``name``), trace ``name``; x is ``counter``, the call number
+        or (a direct call) the next step."""
         window = tag if tag is not None else name
+        if counter is not None:
+            self._append(window, name, counter, value)
+        else:
+            self._append(window, name, call, value, call=True)
+        self._mark_dirty(window)
+
+    def _append(self, window: str, name: str, x: Any, value: float, call: bool = False) -> None:
+        """Append a point; x None (or, for a call number, one below the next step) is the next step."""
         with self._cond:
             traces = self._curves.setdefault(window, {})
             trace = traces.get(name)
             if trace is None:
                 trace = traces[name] = _Trace()
-            x = trace.next_x if counter is None else counter
+            if x is None or (call and x < trace.next_x):
+                x = trace.next_x
             trace.next_x = x + 1
             trace.xs.append(x)
             trace.ys.append(float(value))
@@ -365,7 +383,36 @@ class VisdomLogger:
                 del trace.xs[:extra], trace.ys[:extra]
                 trace.offset += extra
                 trace.sent = max(trace.sent, trace.offset)
-        self._mark_dirty(window)
+
+    @hookimpl
+    def on_resume(self, position: int, results: str) -> None:
+        """Redraw every value curve whole from the results log's first ``position`` bytes (the checkpoint's)."""
+        records: list[Any] = []
+        path = Path(results)
+        if position and path.is_file():
+            with open(path, "rb") as handle:
+                head = handle.read(position)
+            records = [json.loads(line) for line in head.splitlines() if line.strip()]
+        with self._cond:
+            windows = set(self._curves)
+            self._curves = {}
+        counts: dict[tuple[Any, Any], int] = {}
+        for record in records:
+            value = record.get("value") if isinstance(record, dict) else None
+            if not isinstance(value, (int, float)) or isinstance(value, bool):
+                continue
+            name, tag = str(record.get("name")), record.get("tag")
+            index = counts.get((name, tag), 0)
+            counts[(name, tag)] = index + 1
+            counter = record.get("counter")
+            self._append(
+                str(tag) if tag is not None else name, name, index if counter is None else counter, value
+            )
+        for window in windows | set(self._curves):
+            # the server's window has the killed run's points past the checkpoint: replace it whole
+            self._submit(f"close {window}", functools.partial(self._vis.close, win=window, env=self.env))
+        for window in self._curves:
+            self._mark_dirty(window)
 
     @hookimpl
     def show_text(self, text: str, name: str | None) -> None:
