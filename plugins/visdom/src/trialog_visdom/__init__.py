@@ -136,6 +136,7 @@ class VisdomLogger:
         self._warned = False
         self._recheck: set[str] = set()
         self._curves: dict[str, dict[str, _Trace]] = {}
+        self._titles: dict[str, str] = {}  # curve window -> the title show_value(title=) gave it
         self._text_windows: set[str] = set()
         self._histories: dict[str, list[np.ndarray]] = {}
         self._extra_errors: set[str] = set()
@@ -285,7 +286,7 @@ class VisdomLogger:
                     for n, t, end, start in pending
                 ]
             for name, trace, end, xs, ys in batch:
-                opts = {"title": window, "showlegend": True}
+                opts = {"title": self._titles.get(window, window), "showlegend": True}
                 sent = self._request(
                     functools.partial(
                         self._vis.line,
@@ -348,10 +349,15 @@ class VisdomLogger:
 
     # ------------------------------------------------------------------ hooks
     @hookimpl
-    def show_value(self, value: float, name: str, counter: int | None, tag: str | None) -> None:
-        """Append a point to window ``tag`` (or ``name``), trace ``name``; x is ``counter`` or the next step."""
+    def show_value(
+        self, value: float, name: str, counter: int | None, tag: str | None, title: str | None
+    ) -> None:
+        """Append a point to window ``tag`` (or ``name``, titled ``title`` once given), trace ``name``; x is
+        ``counter`` or the next step."""
         window = tag if tag is not None else name
         with self._cond:
+            if title is not None:
+                self._titles[window] = str(title)
             traces = self._curves.setdefault(window, {})
             trace = traces.get(name)
             if trace is None:
@@ -368,12 +374,13 @@ class VisdomLogger:
         self._mark_dirty(window)
 
     @hookimpl
-    def show_text(self, text: str, name: str | None) -> None:
-        """Append text (HTML-escaped, line breaks kept) to window ``name`` (default ``text``)."""
+    def show_text(self, text: str, name: str | None, title: str | None) -> None:
+        """Append text (HTML-escaped, line breaks kept) to window ``name`` (default ``text``, titled ``title``)."""
         window = name or "text"
         body = html.escape(str(text)).replace("\n", "<br>")
         append = window in self._text_windows
-        if self._request(lambda: self._vis.text(body, win=window, env=self.env, append=append)):
+        opts = None if title is None else {"title": str(title)}
+        if self._request(lambda: self._vis.text(body, win=window, env=self.env, append=append, opts=opts)):
             self._text_windows.add(window)
 
     @hookimpl

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from typing import Any
 
 from trialog_torch.elog import TorchExperimentLogger
@@ -26,9 +27,50 @@ class PytorchExperimentLogger(TorchExperimentLogger):
     ) -> None:
         super().__init__(_open_run(TorchExperiment, exp_name, base_dir, folder_format, resume, kwargs))
 
+    @classmethod
+    def of(cls, experiment: TorchExperiment) -> PytorchExperimentLogger:
+        """The logger of an existing experiment's run folder (``PytorchExperiment.elog``); opens no run."""
+        elog = cls.__new__(cls)
+        TorchExperimentLogger.__init__(elog, experiment)
+        return elog
+
     def close(self) -> None:
         """Mark the run finished and release it."""
         self.experiment.close()
+
+    @staticmethod
+    def get_input_gradient(
+        model: Any,
+        inpt: Any,
+        err_fn: Callable[[Any], Any],
+        grad_type: str = "vanilla",
+        n_runs: int = 20,
+        eps: float = 0.1,
+        abs: bool = False,
+        results_fn: Callable[..., Any] = lambda x, *y, **z: None,
+    ) -> Any:
+        """trixi's input gradient: ``err_fn`` gets the input (see :mod:`trixi.util.pytorchutils`)."""
+        from ...util.pytorchutils import get_input_gradient
+
+        return get_input_gradient(model, inpt, err_fn, grad_type, n_runs, eps, abs, results_fn)
+
+    def show_image_gradient(  # type: ignore[override]
+        self,
+        name: str,
+        model: Any,
+        inpt: Any,
+        err_fn: Callable[[Any], Any],
+        grad_type: str = "vanilla",
+        n_runs: int = 20,
+        eps: float = 0.1,
+        abs: bool = False,
+        **image_grid_params: Any,
+    ) -> Any:
+        """The input gradient of ``err_fn(inpt)`` (trixi's: ``err_fn`` calls the model) as the grid image
+        ``img/<name>.png``; ``normalize`` is True unless given (raw gradients would show black)."""
+        grads = self.get_input_gradient(model, inpt, err_fn, grad_type, n_runs, eps, abs)
+        image_grid_params.setdefault("normalize", True)
+        return self.show_image_grid(grads, name, **image_grid_params)
 
 
 __all__ = ["PytorchExperimentLogger"]
