@@ -99,8 +99,8 @@ class TrixiResultsLog:
         return json.dumps({name: element}).encode()
 
 
-def write_exp_json(config_dir: str | os.PathLike[str], name: str, start: str, state: str, epoch: int) -> Path:
-    """trixi's ``config/exp.json``, replaced atomically; ``start`` is the run's ISO start time."""
+def write_exp_json(config_dir: str | os.PathLike[str], name: str, start: Any, state: str, epoch: int) -> Path:
+    """trixi's ``config/exp.json``, replaced atomically; ``start`` is the run's ISO start time (now if None)."""
     try:
         started = _dt.datetime.fromisoformat(start).astimezone().strftime(_TIME_FORMAT)
     except (TypeError, ValueError):

@@ -217,12 +217,21 @@ class PytorchExperiment(TorchExperiment):
             flat["results"] = {k: self.results.log.last(k) for k in self.results}
         return flat
 
-    def load_checkpoint(self, name: Any = None, *args: Any, path: Any = None, **kwargs: Any) -> Any:  # type: ignore[override]
+    def load_checkpoint(  # type: ignore[override]
+        self,
+        name: Any = None,
+        save_types: Iterable[str] = SAVE_TYPES,
+        n_iter: int | None = None,
+        iter_format: str = "{:05d}",
+        prefix: bool = False,
+        path: Any = None,
+        **kwargs: Any,
+    ) -> Any:
         """trialog's ``load_checkpoint``; a ``.pth.tar`` written by :meth:`save_checkpoint` is checked against
         its recorded sha256 first (a mismatch is a CheckpointError, nothing is loaded)."""
         if path is not None and os.path.isfile(path):
             verify_flat_checkpoint(path)
-        return super().load_checkpoint(name, *args, path=path, **kwargs)
+        return super().load_checkpoint(name, save_types, n_iter, iter_format, prefix, path, **kwargs)
 
     def update_attributes(self, var_dict: Mapping[str, Any], ignore: Iterable[str] = ()) -> None:
         """Set the members named in ``var_dict`` (trixi's helper), skipping ``ignore``.
