@@ -42,6 +42,7 @@ class TrixiResultsLog:
         self._offset = 0  # bytes of the source already converted
         self._tail = b""  # the last converted bytes: a rewound and regrown source no longer starts with them
         self._counters: dict[Any, Any] = {}  # trixi's counter per name, for results recorded without one
+        self._parts: dict[tuple[Any, Any], tuple[str, str]] = {}  # (name, tag) -> the element's fixed text
         self._elements: list[bytes] = []
         self._pending = 0  # results added since the last rewrite
 
@@ -71,9 +72,10 @@ class TrixiResultsLog:
                 data = f.read(size)
         new = data[len(self._tail) :]
         end = new.rfind(b"\n") + 1  # complete lines only
-        for line in new[:end].splitlines():
-            if line.strip():
-                self._elements.append(self._element(json.loads(line)))
+        lines = [line for line in new[:end].splitlines() if line.strip()]
+        if lines:  # one parse for the batch: json's C decoder, not a call per record
+            for record in json.loads(b"[" + b",".join(lines) + b"]"):
+                self._elements.append(self._element(record))
         if end:
             self._offset += end
             self._tail = new[max(end - 64, 0) : end]
@@ -85,18 +87,28 @@ class TrixiResultsLog:
     def _element(self, record: Mapping[str, Any]) -> bytes:
         """trixi's element of a record; without a counter, trixi's count per name (0, 1, ... or on from the
         last counter given)."""
-        name, counter = record.get("name"), record.get("counter")
+        name, tag, counter = record.get("name"), record.get("tag"), record.get("counter")
         if counter is None:
             last = self._counters.get(name)
             counter = 0 if last is None else last + 1
         self._counters[name] = counter
-        element = {
-            "data": record.get("value"),
-            "label": record.get("tag"),
-            "epoch": record.get("epoch"),
-            "counter": counter,
-        }
-        return json.dumps({name: element}).encode()
+        key = (name, tag)
+        parts = self._parts.get(key)
+        if parts is None:
+            parts = self._parts[key] = (
+                "{" + json.dumps(name) + ': {"data": ',
+                ', "label": ' + json.dumps(tag) + ', "epoch": ',
+            )
+        return f'{parts[0]}{_json(record.get("value"))}{parts[1]}{_json(record.get("epoch"))}, "counter": {_json(counter)}}}}}'.encode()
+
+
+def _json(value: Any) -> str:
+    """``json.dumps(value)``, by hand for the plain numbers of a training loop (the hot path)."""
+    if type(value) is int:
+        return str(value)
+    if type(value) is float and value - value == 0.0:
+        return repr(value)
+    return json.dumps(value)
 
 
 def write_exp_json(config_dir: str | os.PathLike[str], name: str, start: Any, state: str, epoch: int) -> Path:
