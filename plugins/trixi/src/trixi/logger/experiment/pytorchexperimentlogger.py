@@ -26,17 +26,21 @@ class PytorchExperimentLogger(TorchExperimentLogger):
         **kwargs: Any,
     ) -> None:
         super().__init__(_open_run(TorchExperiment, exp_name, base_dir, folder_format, resume, kwargs))
+        self._owns_run = True
 
     @classmethod
     def of(cls, experiment: TorchExperiment) -> PytorchExperimentLogger:
         """The logger of an existing experiment's run folder (``PytorchExperiment.elog``); opens no run."""
         elog = cls.__new__(cls)
         TorchExperimentLogger.__init__(elog, experiment)
+        elog._owns_run = False
         return elog
 
     def close(self) -> None:
-        """Mark the run finished and release it."""
-        self.experiment.close()
+        """Mark the run this logger opened finished and release it (an experiment's ``elog`` leaves its
+        experiment alone: the experiment ends its run)."""
+        if self._owns_run:
+            self.experiment.close()
 
     @staticmethod
     def get_input_gradient(
