@@ -691,3 +691,34 @@ def test_grid_search_with_base_gives_independent_full_configs():
 def test_grid_search_bad_inputs(grid, message):
     with pytest.raises(ConfigError, match=message):
         GridSearch(grid)
+
+
+class _Allowed:
+    pass
+
+
+def _allowed_fn():
+    return 1
+
+
+def test_builtin_and_allowed_classes_round_trip_and_others_stay_tags(tmp_path):
+    from trialog.config import allow_config_types
+
+    c = Config(
+        cls=str, err=ValueError, mine=_Allowed, fn=_allowed_fn, popen=Unresolved("type", "subprocess.Popen")
+    )
+    c.dump(tmp_path / "c.json")
+    loaded = Config(tmp_path / "c.json")
+    assert loaded.cls is str and loaded.err is ValueError  # built-in classes: nothing to import
+    assert loaded.mine == Unresolved("type", f"{__name__}._Allowed")  # not allowed yet: never imported
+    assert loaded.fn == Unresolved("function", f"{__name__}._allowed_fn")
+    allow_config_types(_Allowed, _allowed_fn)
+    loaded = Config(tmp_path / "c.json")
+    assert loaded.mine is _Allowed and loaded.fn is _allowed_fn
+    assert loaded.popen == Unresolved("type", "subprocess.Popen")
+    evil = Config()
+    evil.loads('{"f": "__function__(builtins.eval)"}')
+    assert evil.f == Unresolved("function", "builtins.eval")  # built-in functions are not restored
+    assert json.loads(loaded.dumps()) == json.loads((tmp_path / "c.json").read_text())
+    with pytest.raises(ConfigError, match="allow_config_types takes classes and functions"):
+        allow_config_types("subprocess.Popen")

@@ -192,3 +192,23 @@ def test_resume_before_any_checkpoint_starts_over(tmp_path):
     straight.run()
     straight.close()
     assert _records(run_dir) == _records(straight.run_dir)
+
+
+def test_a_finished_run_is_resumed_in_the_same_process_even_when_finishing_failed(tmp_path):
+    """The run folder lock ends with the run: after run() returns, or raises while finishing (a subclass's
+    end step), a second Experiment in this process resumes the folder; the failed one is recorded as an error."""
+    first = Counting(n_epochs=1, seed=1, base_dir=tmp_path, loggers={}, save_sources=False)
+    first.run()
+    again = Counting(n_epochs=2, base_dir=tmp_path, resume=first.run_dir, loggers={}, save_sources=False)
+    again.run()
+
+    class FailsWhileFinishing(Counting):
+        def finish_run(self, status=None):
+            raise OSError("end step failed")
+
+    failing = FailsWhileFinishing(n_epochs=1, base_dir=tmp_path, loggers={}, save_sources=False)
+    with pytest.raises(OSError, match="end step failed"):
+        failing.run()
+    assert json.loads((failing.run_dir / "run.json").read_text())["status"] == "error"
+    resumed = Counting(n_epochs=1, base_dir=tmp_path, resume=failing.run_dir, loggers={}, save_sources=False)
+    resumed.close()

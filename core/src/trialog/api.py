@@ -20,7 +20,8 @@ Groups of names:
   defaults included), ``LOGGER_DEFAULTS`` (hook -> {parameter: default}), the one place defaults live
 - errors: ``TrialogError``, ``ConfigError``, ``LoggerConfigError``, ``PluginError``,
   ``CheckpointError``, ``RunFolderError``, ``CorruptFileError``, ``DiskFullError``, ``TrialogWarning``
-- experiments and runs: ``Experiment``, ``Config``, ``GridSearch``, ``Run``, ``CombinedLogger``,
+- experiments and runs: ``Experiment``, ``Config``, ``GridSearch``, ``allow_config_types`` (classes a
+  config file may restore), ``Run``, ``CombinedLogger``,
   ``ResumeFrom`` (a run folder to resume, with ``fallback``), ``latest_run``, ``Monitor`` and
   ``MonitorHook`` (xmen's ``"{regex}@{N}{trigger}"`` monitor; a framework plugin adds hooks to it),
   ``peak_rss_mb`` (the process's peak resident memory, a ``sys/`` probe)
@@ -98,6 +99,7 @@ _LAZY: dict[str, str] = {
     "PluginHooks": "plugins",
     "Config": "config",
     "GridSearch": "config",
+    "allow_config_types": "config",
     "Run": "run",
     "ResumeFrom": "run",
     "latest_run": "run",
@@ -189,7 +191,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from . import plugins, registry, render
     from .animation import encode_gif, to_frames
     from .checkpoint import MANIFEST_NAME, CheckpointEntry, CheckpointManager, WritebackFile
-    from .config import Config, GridSearch
+    from .config import Config, GridSearch, allow_config_types
     from .decorators import experimentify, with_args_as_config
     from .delivery import Delivery, DeliveryReport
     from .direction import metric_mode

@@ -4,12 +4,16 @@ Files use trixi's JSON tags (``"__type__(mod.Cls)"``, ``"__function__(mod.f)"``,
 ``"__tuple__((1, 2))"``, ``"__set__({1, 2})"``, ``"__int__(3)"`` / ``"__float__(0.5)"`` for numeric keys).
 Loading never imports anything: the first three become :class:`Unresolved` markers that dump back to
 the same text, and only :meth:`Config.resolve` / :meth:`Config.init_objects`, called by the user's own
-code, import their targets.
+code, import their targets. Two kinds of tag come back as the object itself, because restoring them
+imports nothing: ``__type__(builtins.X)`` when ``X`` is a built-in class (``str``, ``dict``,
+``ValueError``...), and the classes and functions of the allow-list the user extends with
+:func:`allow_config_types` (registered objects, looked up by their dotted name).
 """
 
 from __future__ import annotations
 
 import ast
+import builtins
 import copy
 import importlib
 import itertools
@@ -27,7 +31,7 @@ from typing import IO, Any
 from .errors import ConfigError, DiskFullError, TrialogWarning
 from .fileio import write_atomic
 
-__all__ = ["Config", "GridSearch", "Unresolved"]
+__all__ = ["Config", "GridSearch", "Unresolved", "allow_config_types"]
 
 _TAG = re.compile(r"__(int|float|tuple|set|type|function|module)__\((.*)\)", re.DOTALL)
 _YAML_SUFFIXES = (".yml", ".yaml")
@@ -69,6 +73,38 @@ class Unresolved:
             raise ConfigError(
                 f"cannot resolve {self}: {exc}; install the package that provides it or fix the config"
             ) from exc
+
+
+#: The allow-list of :func:`allow_config_types`: dotted name -> the registered class or function.
+_ALLOWED: dict[str, Any] = {}
+
+
+def allow_config_types(*objects: Any) -> None:
+    """Let config files restore these classes or functions on load (``__type__``/``__function__`` tags).
+
+    A tag naming a registered object by its dotted name (``module.QualName``) is loaded as that object;
+    nothing is imported, since the object is already here. Other tags stay :class:`Unresolved` (only
+    built-in classes such as ``str`` are restored without registering). Anything but a class or a
+    function is a ConfigError.
+    """
+    for obj in objects:
+        if not isinstance(obj, (type, types.FunctionType, types.BuiltinFunctionType)):
+            raise ConfigError(
+                f"allow_config_types takes classes and functions, not {type(obj).__name__} {obj!r}"
+            )
+        _ALLOWED[f"{obj.__module__}.{obj.__qualname__}"] = obj
+
+
+def _restorable(kind: str, target: str) -> Any:
+    """The object a ``__type__``/``__function__`` tag names when restoring it imports nothing, else None."""
+    if kind == "type" and target.startswith("builtins."):
+        obj = getattr(builtins, target[len("builtins.") :], None)
+        if isinstance(obj, type):
+            return obj
+    obj = _ALLOWED.get(target)
+    if obj is not None and (kind == "type") == isinstance(obj, type):
+        return obj
+    return None
 
 
 # --- trixi's JSON tags: Python values <-> JSON-able values -------------------------------------------
@@ -175,7 +211,8 @@ def _from_tag(text: str) -> Any:
         return text
     kind, body = match.groups()
     if kind in ("type", "function", "module"):
-        return Unresolved(kind, body)
+        restored = None if kind == "module" else _restorable(kind, body)
+        return Unresolved(kind, body) if restored is None else restored
     # Literal tags are parsed with ast.literal_eval, which evaluates no code; text that does not parse
     # stays the string it was, so an odd user string never breaks loading.
     try:

@@ -470,7 +470,7 @@ class Experiment:
         except Exception as exc:
             self.fail_run(exc, "error")
             raise
-        self.finish_run()
+        self._finish_or_fail()
 
     def run_test(self, setup: bool = True) -> None:
         """Run the test stage: (setup, prepare,) test, end_test; a resumed run restores its model state first."""
@@ -489,7 +489,17 @@ class Experiment:
         except Exception as exc:
             self.fail_run(exc, "error")
             raise
-        self.finish_run("finished")
+        self._finish_or_fail("finished")
+
+    def _finish_or_fail(self, status: str | None = None) -> None:
+        """:meth:`finish_run`; if it fails before the run is recorded as ended (a subclass's end checkpoint,
+        a full disk), the run is failed with that error instead, so its lock is released either way."""
+        try:
+            self.finish_run(status)
+        except BaseException as exc:
+            if self._run_lock.held:
+                self.fail_run(exc, "killed" if isinstance(exc, KeyboardInterrupt) else "error")
+            raise
 
     def stop(self) -> None:
         """Ask :meth:`run` to stop after the current epoch (status "stopped"; ``end()`` still runs)."""

@@ -205,8 +205,8 @@ def test_pytorch_plot_file_logger_show_image_grid_heatmap(tmp_path):
     assert np.array_equal(_png(img / "heatmap.png"), make_grid(only_map))
     with pytest.raises(ConfigError, match=r"show_image_grid_heatmap: image_args: option\(s\) 'padding'"):
         logger.show_image_grid_heatmap(heat, image_args={"padding": 0})
-    with pytest.raises(ConfigError, match=r"show_image_grid_heatmap: option\(s\) 'title'"):
-        logger.show_image_grid_heatmap(heat, title="t")
+    with pytest.raises(ConfigError, match=r"show_image_grid_heatmap: option\(s\) 'cmap'"):
+        logger.show_image_grid_heatmap(heat, cmap="gray")
     with pytest.raises(ConfigError, match=r"ratio must be in \[0, 1\]"):
         logger.show_image_grid_heatmap(heat, back, ratio=2.0)
 
@@ -533,9 +533,10 @@ def test_pytorch_visdom_logger_diagnostics_arrive_through_the_hooks(visdom_port)
         logger = PytorchVisdomLogger(
             "trixi-diag", server="http://127.0.0.1", port=visdom_port, auto_close=False
         )
-        logger.show_image_gradient(model, inpt, lambda out: out[:, 1].sum(), name="saliency", nrow=2)
-        logger.show_image_gradient(model, inpt, lambda out: out[:, 1].sum(), "vanilla-smooth", n_runs=3, eps=0.05,
-                                   abs=True, name="smooth")  # fmt: skip
+        # trixi's err_fn gets the input and calls the model itself (trixi.util.pytorchutils)
+        logger.show_image_gradient(model, inpt, lambda x: model(x)[:, 1].sum(), name="saliency", nrow=2)
+        logger.show_image_gradient(model, inpt, lambda x: model(x)[:, 1].sum(), "vanilla-smooth", n_runs=3,
+                                   eps=0.05, abs=True, name="smooth")  # fmt: skip
         logger.show_image_grid_heatmap(heat, back, name="heat", image_args={"nrow": 2})
         logger.show_video(frames, name="clip", fps=5)
         logger.show_video(frames.transpose(0, 3, 1, 2), name="clip_chw", dim="LxCxHxW", scale=2.0)
@@ -575,7 +576,7 @@ def test_pytorch_visdom_logger_diagnostics_arrive_through_the_hooks(visdom_port)
     with pytest.raises(ConfigError, match=r"show_image_grid_heatmap: option\(s\) 'env_appendix'"):
         logger.show_image_grid_heatmap(heat, back, env_appendix="-maps")
     with pytest.raises(ConfigError, match=r"grad_type 'smooth' unknown"):
-        logger.show_image_gradient(model, inpt, lambda out: out.sum(), grad_type="smooth")
+        logger.show_image_gradient(model, inpt, lambda x: model(x).sum(), grad_type="smooth")
     with pytest.raises(ConfigError, match=r"2 input sizes given"):
         logger.plot_model_structure(model, [(1, 1, 6, 6), (1, 3)])
     with pytest.raises(ConfigError, match=r"call backward\(\) first"):
@@ -738,3 +739,53 @@ def test_constructor_argument_errors_are_named(tmp_path):
         from trixi.logger.plt import NumpySeabornPlotLogger
 
         NumpySeabornPlotLogger(style="dark")
+
+
+# ----------------------------------------------------------------------------- trixi's **kwargs (issue 22)
+def test_title_and_other_trixi_keywords_on_visdom(visdom_port):
+    """trixi passes ``title=`` to every logger method: a window title on Visdom. Other keywords trixi's
+    ``**kwargs`` swallowed are accepted with a warning naming them; trixi's Visdom options without a
+    counterpart stay errors."""
+    from trixi.logger.visdom import PytorchVisdomLogger
+
+    logger = PytorchVisdomLogger(
+        "trixi-kwargs", server="http://127.0.0.1", port=visdom_port, auto_close=False
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", TrialogWarning)
+        logger.show_value(1.0, "loss", counter=0, title="Training loss")
+        logger.show_text("hello", "notes", title="Notes")
+        logger.show_image_grid_heatmap(torch.rand(2, 1, 4, 4), name="heat", title="Heat maps")
+        logger.show_roc_curve(
+            torch.tensor([0.9, 0.2, 0.7, 0.1]), torch.tensor([1, 0, 1, 0]), "roc", title="ROC"
+        )
+    with pytest.warns(TrialogWarning, match=r"show_value: keyword argument\(s\) 'smooth' ignored"):
+        logger.show_value(2.0, "loss", counter=1, smooth=True)
+    with pytest.raises(ConfigError, match=r"show_text: option\(s\) 'env_appendix' not provided"):
+        logger.show_text("x", "notes", env_appendix="-other")
+    logger.flush()
+    windows = _windows(visdom_port, "trixi-kwargs")
+    assert logger.close()["visdom"]["failures"] == 0
+    assert windows["loss"]["title"] == "Training loss"
+    assert windows["loss"]["content"]["data"][0]["y"] == [1.0, 2.0]
+    assert windows["notes"]["title"] == "Notes"
+    assert windows["heat"]["title"] == "Heat maps"
+    assert windows["roc"]["title"].startswith("ROC (AUC")
+
+
+def test_title_on_the_file_loggers_is_the_figure_or_png_title(tmp_path):
+    from PIL import Image
+    from trixi.logger.file import PytorchPlotFileLogger
+
+    logger = PytorchPlotFileLogger(tmp_path / "img", tmp_path / "plot")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", TrialogWarning)
+        logger.show_value(1.0, "loss", title="Training loss")
+        logger.show_image(torch.rand(3, 4, 5), "sample", title="A sample")
+        logger.show_image_grid_heatmap(torch.rand(2, 1, 4, 4), name="heat", title="Heat maps")
+    with pytest.raises(ConfigError, match=r"show_value: option\(s\) 'cmap' not provided"):
+        logger.show_value(1.0, "loss", cmap="gray")  # trixi handed it to matplotlib: never dropped
+    logger.close()
+    assert Image.open(tmp_path / "img" / "sample.png").info["Title"] == "A sample"
+    assert Image.open(tmp_path / "img" / "heat.png").info["Title"] == "Heat maps"
+    assert (tmp_path / "plot" / "loss.png").is_file()

@@ -173,10 +173,12 @@ def show_heatmap_grid(
     colormap: Any = "jet",
     nrow: int = 8,
     counter: int | None = None,
+    title: str | None = None,
 ) -> np.ndarray:
-    """Show :func:`trialog_torch.diagnostics.heatmap_overlay` as the image grid ``name``; returns the overlay."""
+    """Show :func:`trialog_torch.diagnostics.heatmap_overlay` as the image grid ``name`` (titled ``title``);
+    returns the overlay."""
     overlay = heatmap_overlay(heatmap, background, ratio, normalize, colormap)
-    target.show_image_grid(overlay, name, counter=counter, nrow=nrow, normalize=False)
+    target.show_image_grid(overlay, name, counter=counter, nrow=nrow, normalize=False, title=title)
     return overlay
 
 

@@ -142,6 +142,7 @@ class VisdomLogger:
         self._warned = False
         self._recheck: set[str] = set()
         self._curves: dict[str, dict[str, _Trace]] = {}
+        self._titles: dict[str, str] = {}  # curve window -> the title show_value(title=) gave it
         self._text_windows: set[str] = set()
         self._histories: dict[str, list[np.ndarray]] = {}
         self._extra_errors: set[str] = set()
@@ -291,7 +292,7 @@ class VisdomLogger:
                     for n, t, end, start in pending
                 ]
             for name, trace, end, xs, ys in batch:
-                opts = {"title": window, "showlegend": True}
+                opts = {"title": self._titles.get(window, window), "showlegend": True}
                 sent = self._request(
                     functools.partial(
                         self._vis.line,
@@ -355,11 +356,20 @@ class VisdomLogger:
     # ------------------------------------------------------------------ hooks
     @hookimpl
     def show_value(
-        self, value: float, name: str, counter: int | None, tag: str | None, call: int | None = None
+        self,
+        value: float,
+        name: str,
+        counter: int | None,
+        tag: str | None,
+        title: str | None,
+        call: int | None = None,
     ) -> None:
-        """Append a point to window ``tag`` (or ``name``), trace ``name``; x is ``counter``, the call number
-        or (a direct call) the next step."""
+        """Append a point to window ``tag`` (or ``name``, titled ``title`` once given), trace ``name``; x is
+        ``counter``, the call number or (a direct call) the next step."""
         window = tag if tag is not None else name
+        if title is not None:
+            with self._cond:
+                self._titles[window] = str(title)
         if counter is not None:
             self._append(window, name, counter, value)
         else:
@@ -415,12 +425,13 @@ class VisdomLogger:
             self._mark_dirty(window)
 
     @hookimpl
-    def show_text(self, text: str, name: str | None) -> None:
-        """Append text (HTML-escaped, line breaks kept) to window ``name`` (default ``text``)."""
+    def show_text(self, text: str, name: str | None, title: str | None) -> None:
+        """Append text (HTML-escaped, line breaks kept) to window ``name`` (default ``text``, titled ``title``)."""
         window = name or "text"
         body = html.escape(str(text)).replace("\n", "<br>")
         append = window in self._text_windows
-        if self._request(lambda: self._vis.text(body, win=window, env=self.env, append=append)):
+        opts = None if title is None else {"title": str(title)}
+        if self._request(lambda: self._vis.text(body, win=window, env=self.env, append=append, opts=opts)):
             self._text_windows.add(window)
 
     @hookimpl

@@ -11,9 +11,12 @@ from typing import Any
 
 from trialog_torch.elog import get_last_file
 from trialog_torch.experiment import SAVE_TYPES, TorchExperiment
+from trialog_torch.utils import name_and_iter_to_filename
 
 from trialog.api import Config, ConfigError
 from trialog.api import experimentify as _experimentify
+
+from ._layout import TrixiResultsLog, verify_flat_checkpoint, write_exp_json, write_flat_checkpoint
 
 #: trixi's logger frequency for a declaration without one ("name": "identifier").
 _DEFAULT_FREQUENCY = 10
@@ -118,6 +121,10 @@ class PytorchExperiment(TorchExperiment):
             append_rnd_to_name=append_rnd_to_name,
             **kwargs,
         )
+        #: trixi's ``result/results-log.json``, derived from ``result/results.jsonl``.
+        self.trixi_results_log = TrixiResultsLog(self.result_dir)
+        if self.trixi_results_log.source.is_file() and self.trixi_results_log.source.stat().st_size:
+            self.trixi_results_log.sync()  # a resumed run: its results so far
 
     def add_result(  # type: ignore[override]
         self,
@@ -140,9 +147,120 @@ class PytorchExperiment(TorchExperiment):
             plot_running_mean=plot_running_mean,
         )
 
+        self.trixi_results_log.note()
+
     def add_result_without_epoch(self, val: Any, name: str) -> None:  # type: ignore[override]
         """Record a value without epoch and without plotting (trixi's fast path)."""
         super().add_result_without_epoch(val, name, plot_result=False)
+        self.trixi_results_log.note()
+
+    # ------------------------------------------------------------------ trixi's files (see ._layout)
+    def _write_trixi_state(self, state: str) -> None:
+        self.trixi_results_log.sync()
+        write_exp_json(self.config_dir, self.name, self.meta.data.get("start"), state, self.epoch or 0)
+
+    def begin_run(self) -> None:
+        """The core's run start, then trixi's ``config/exp.json`` (state "Started")."""
+        super().begin_run()
+        self._write_trixi_state("Started")
+
+    def end_epoch(self, epoch: int) -> None:
+        """The epoch end (checkpoints, summary), then trixi's ``results-log.json`` and ``exp.json``."""
+        super().end_epoch(epoch)
+        self._write_trixi_state("Started")
+
+    def finish_run(self, status: str | None = None) -> None:
+        """trixi's ``results-log.json`` and ``exp.json`` (state "Ended"), then the run's end
+        (``checkpoint_last``, run.json, the lock released)."""
+        self._write_trixi_state("Ended")
+        super().finish_run(status)
+
+    def fail_run(self, exc: BaseException, status: str = "error") -> None:
+        """trixi's ``results-log.json`` and ``exp.json`` (state "Error"), then the core's failure record."""
+        try:
+            self._write_trixi_state("Error")
+        except Exception:  # the failure itself must still be recorded
+            pass
+        super().fail_run(exc, status)
+
+    def save_results(self, name: str = "results.json") -> Any:  # type: ignore[override]
+        """The results summary (trialog's), and trixi's ``results-log.json`` brought up to date."""
+        out = super().save_results(name)
+        self.trixi_results_log.sync()
+        return out
+
+    def save_checkpoint(  # type: ignore[override]
+        self,
+        name: str | None = None,
+        save_types: Iterable[str] | None = None,
+        n_iter: int | None = None,
+        iter_format: str = "{:05d}",
+        prefix: bool = False,
+        **kwargs: Any,
+    ) -> Any:
+        """trialog's checkpoint; a named one (``checkpoint_current``, ``checkpoint_last``, ...) is also written
+        where trixi writes it: ``checkpoint/<name>.pth.tar``, trixi's flat ``{attribute: state}`` (atomic,
+        its sha256 recorded beside it and checked on load)."""
+        entry = super().save_checkpoint(name, save_types, n_iter, iter_format, prefix, **kwargs)
+        if name is not None:
+            filename = name_and_iter_to_filename(name, n_iter, ".pth.tar", iter_format, prefix)
+            write_flat_checkpoint(self.checkpoint_dir / filename, self._flat_state(save_types))
+        return entry
+
+    def _flat_state(self, save_types: Iterable[str] | None) -> dict[str, Any]:
+        types = tuple(save_types or self.default_save_types)
+        state = self.get_checkpoint_state(types)
+        flat: dict[str, Any] = {}
+        for kind in ("model", "optimizer", "scheduler", "simple", "th_vars"):
+            flat.update(state.get(kind, {}))
+        if "results" in types:
+            flat["results"] = {k: self.results.log.last(k) for k in self.results}
+        return flat
+
+    def load_checkpoint(  # type: ignore[override]
+        self,
+        name: Any = None,
+        save_types: Iterable[str] = SAVE_TYPES,
+        n_iter: int | None = None,
+        iter_format: str = "{:05d}",
+        prefix: bool = False,
+        path: Any = None,
+        **kwargs: Any,
+    ) -> Any:
+        """trialog's ``load_checkpoint``; a ``.pth.tar`` written by :meth:`save_checkpoint` is checked against
+        its recorded sha256 first (a mismatch is a CheckpointError, nothing is loaded)."""
+        if path is not None and os.path.isfile(path):
+            verify_flat_checkpoint(path)
+        return super().load_checkpoint(name, save_types, n_iter, iter_format, prefix, path, **kwargs)
+
+    def update_attributes(self, var_dict: Mapping[str, Any], ignore: Iterable[str] = ()) -> None:
+        """Set the members named in ``var_dict`` (trixi's helper), skipping ``ignore``.
+
+        ``"results"`` (a read-only view of the run's results log) is loaded as trixi's resume path does
+        (``self.results.load(...)``): each ``name: value`` or ``name: {"data", "label", "epoch", "counter"}``
+        element is recorded as a result of this run.
+        """
+        skip = set(ignore)
+        rest = {k: v for k, v in var_dict.items() if k != "results"}
+        if "results" in var_dict and "results" not in skip:
+            results = var_dict["results"]
+            if not isinstance(results, Mapping):
+                raise ConfigError(
+                    f"update_attributes: 'results' must be a mapping of name -> value, not {type(results).__name__}"
+                )
+            for name, value in results.items():
+                self.results[name] = value
+        super().update_attributes(rest, ignore=tuple(skip))
+
+    @property
+    def elog(self) -> Any:
+        """trixi's :class:`~trixi.logger.experiment.PytorchExperimentLogger` over this run folder."""
+        elog = self.__dict__.get("_elog")
+        if elog is None:
+            from ..logger.experiment.pytorchexperimentlogger import PytorchExperimentLogger
+
+            elog = self.__dict__["_elog"] = PytorchExperimentLogger.of(self)
+        return elog
 
     def _logger_of(self, module: str) -> Any:
         for obj in self.loggers.values():

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import atexit
 import importlib
+import warnings
 import weakref
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from typing import Any
 
-from trialog.api import CombinedLogger, ConfigError
+from trialog.api import CombinedLogger, ConfigError, TrialogWarning
 
 from .abstractlogger import AbstractLogger
 
@@ -30,14 +31,43 @@ def backend(module: str, distribution: str, where: str) -> Any:
         ) from exc
 
 
-def refuse(method: str, options: Mapping[str, Any], allowed: Iterable[str] = ()) -> None:
-    """A ConfigError naming the trixi options of ``method`` that trialog-trixi does not provide."""
-    unknown = sorted(set(options) - set(allowed))
-    if unknown:
+#: trixi's per-call Visdom options that have no trialog counterpart: refused by name, never dropped.
+MEANINGFUL = frozenset({"opts", "env_appendix", "caption", "show_legend", "reduce_to_n_samples"})
+
+
+def refuse(method: str, options: dict[str, Any], allowed: Iterable[str] = (), ignored: bool = False) -> Any:
+    """Check the extra keyword arguments of a trixi ``method``; returns ``options.get("title")``.
+
+    ``title`` (trixi's window or figure title: the caller passes it on) and the names in ``allowed`` stay
+    in ``options``. Any other keyword is a ConfigError naming it, except with ``ignored`` (the methods
+    whose ``**kwargs`` trixi itself ignored: Visdom, TensorBoard, Slack, Telegram), where a keyword that
+    is not one of trixi's :data:`MEANINGFUL` options is removed from ``options`` with a ``TrialogWarning``
+    naming it (accepted as trixi accepts it, never silently). The file and seaborn loggers stay strict:
+    trixi handed their keywords to matplotlib/seaborn (``cmap``, ``palette``), so dropping one would
+    change the picture silently.
+    """
+    unknown = sorted(set(options) - set(allowed) - {"title"})
+    refused = [k for k in unknown if not ignored or k in MEANINGFUL]
+    if refused:
         raise ConfigError(
-            f"{method}: option(s) {', '.join(map(repr, unknown))} not provided by trialog-trixi "
+            f"{method}: option(s) {', '.join(map(repr, refused))} not provided by trialog-trixi "
             "(see docs/trixi.md)"
         )
+    if unknown:
+        warnings.warn(
+            f"{method}: keyword argument(s) {', '.join(map(repr, unknown))} ignored (trixi ignores them too)",
+            TrialogWarning,
+            stacklevel=3,
+        )
+        for key in unknown:
+            del options[key]
+    return options.get("title")
+
+
+def untitled(method: str, options: dict[str, Any]) -> None:
+    """For a method whose trialog counterpart draws no title: ``title`` is removed with a TrialogWarning."""
+    if options.pop("title", None) is not None:
+        warnings.warn(f"{method}: title ignored (this window has no title)", TrialogWarning, stacklevel=3)
 
 
 class DispatchedLogger(AbstractLogger):
@@ -77,4 +107,4 @@ def _close_at_exit() -> None:
         logger.close()
 
 
-__all__ = ["DispatchedLogger", "backend", "refuse"]
+__all__ = ["MEANINGFUL", "DispatchedLogger", "backend", "refuse", "untitled"]

@@ -9,7 +9,7 @@ from trialog_file import FileLogger
 
 from trialog.api import ConfigError
 
-from .._dispatched import DispatchedLogger, refuse
+from .._dispatched import DispatchedLogger, refuse, untitled
 from ..abstractlogger import threaded
 from ..plt.numpyseabornplotlogger import NumpySeabornPlotLogger
 
@@ -62,7 +62,7 @@ class NumpyPlotFileLogger(DispatchedLogger, NumpySeabornPlotLogger):
         """Add a point to the curve ``name``, drawn in ``plot_dir/<tag or name>.png``."""
         _png("show_value", file_format)
         refuse("show_value", kwargs)
-        self.clog.show_value(value=value, name=name, counter=counter, tag=tag)
+        self.clog.show_value(value=value, name=name, counter=counter, tag=tag, **kwargs)
 
     def show_barplot(self, array: Any, name: str, file_format: str = ".png", **kwargs: Any) -> None:  # type: ignore[override]
         """Save a bar plot as ``plot_dir/<name>.png``."""
@@ -99,6 +99,7 @@ class NumpyPlotFileLogger(DispatchedLogger, NumpySeabornPlotLogger):
     def show_matplot_plt(self, figure: Any, name: str, file_format: str = ".png", **kwargs: Any) -> None:
         """Save a matplotlib figure (rendered at the call) as ``img_dir/<name>.png``."""
         _png("show_matplot_plt", file_format)
+        untitled("show_matplot_plt", kwargs)
         refuse("show_matplot_plt", kwargs, ("counter",))
         self.clog.show_figure(figure=figure, name=name, **kwargs)
 

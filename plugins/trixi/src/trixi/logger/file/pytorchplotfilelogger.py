@@ -12,7 +12,7 @@ from trialog_torch.utils import name_and_iter_to_filename
 
 from trialog.api import CombinedLogger, ConfigError, to_numpy
 
-from .._dispatched import backend, refuse
+from .._dispatched import backend, refuse, untitled
 from .numpyplotfilelogger import NumpyPlotFileLogger
 
 #: torchvision ``save_image`` arguments the file logger's grid takes.
@@ -24,16 +24,19 @@ def _stem(name: str, n_iter: Any, iter_format: str, prefix: bool) -> str:
     return name_and_iter_to_filename(stem, n_iter, "", iter_format, prefix)
 
 
-def _save(clog: Any, tensor: Any, stem: str, image_args: Mapping[str, Any] | None, grid: bool) -> None:
-    """One file as torchvision's ``save_image`` writes it: a 4-D batch (or ``grid``) as one grid image."""
+def _save(
+    clog: Any, tensor: Any, stem: str, image_args: Mapping[str, Any] | None, grid: bool, title: Any = None
+) -> None:
+    """One file as torchvision's ``save_image`` writes it: a 4-D batch (or ``grid``) as one grid image
+    (``title``: the PNG's Title)."""
     args = dict(image_args or {})
     refuse("image_args", args, _IMAGE_ARGS)
     array = to_numpy(tensor)
     if grid or np.ndim(array) == 4 or args:
         batch = array if np.ndim(array) == 4 or isinstance(array, (list, tuple)) else np.asarray(array)[None]
-        clog.show_image_grid(images=batch, name=stem, **args)
+        clog.show_image_grid(images=batch, name=stem, title=title, **args)
     else:
-        clog.show_image(image=array, name=stem)
+        clog.show_image(image=array, name=stem, title=title)
 
 
 def _static(image_dir: str | os.PathLike[str], save: Any) -> None:
@@ -145,9 +148,9 @@ class PytorchPlotFileLogger(NumpyPlotFileLogger):
         image_args: Mapping[str, Any] | None = None,
         **kwargs: Any,
     ) -> None:
-        """``save_image`` (trixi's logger interface)."""
-        refuse("show_image", kwargs)
-        self.save_image(image, name, n_iter, iter_format, prefix, image_args)
+        """``save_image`` (trixi's logger interface; ``title=`` the PNG's Title)."""
+        title = refuse("show_image", kwargs)
+        _save(self.clog, image, _stem(name, n_iter, iter_format, prefix), image_args, grid=False, title=title)
 
     def show_image_grid(
         self,
@@ -159,9 +162,9 @@ class PytorchPlotFileLogger(NumpyPlotFileLogger):
         image_args: Mapping[str, Any] | None = None,
         **kwargs: Any,
     ) -> None:
-        """``save_image_grid`` (trixi's logger interface)."""
-        refuse("show_image_grid", kwargs)
-        self.save_image_grid(images, name, n_iter, prefix, iter_format, image_args)
+        """``save_image_grid`` (trixi's logger interface; ``title=`` the PNG's Title)."""
+        title = refuse("show_image_grid", kwargs)
+        _save(self.clog, images, _stem(name, n_iter, iter_format, prefix), image_args, grid=True, title=title)
 
     def show_image_grid_heatmap(
         self,
@@ -184,7 +187,7 @@ class PytorchPlotFileLogger(NumpyPlotFileLogger):
         ``colormap``: a matplotlib colormap or its name, or OpenCV's constant (trixi's ``cv2.COLORMAP_JET``);
         ``image_args`` may hold ``nrow``.
         """
-        refuse("show_image_grid_heatmap", kwargs)
+        title = refuse("show_image_grid_heatmap", kwargs)
         args = dict(image_args or {})
         refuse("show_image_grid_heatmap: image_args", args, ("nrow",))
         routing = backend(
@@ -199,6 +202,7 @@ class PytorchPlotFileLogger(NumpyPlotFileLogger):
             normalize,
             colormap,
             nrow=int(args.get("nrow", 8)),
+            title=title,
         )
 
     def show_images(
@@ -212,6 +216,7 @@ class PytorchPlotFileLogger(NumpyPlotFileLogger):
         **kwargs: Any,
     ) -> None:
         """``save_images`` of ``images`` under the file names ``name`` (one per image)."""
+        untitled("show_images", kwargs)
         refuse("show_images", kwargs)
         names = [name] if isinstance(name, str) else list(name)
         if len(names) != len(images):

@@ -62,7 +62,7 @@ class ChatLogger(DispatchedLogger):
                 f"show_text: extra positional arguments {args!r} are not provided by trialog-trixi"
             )
         refuse("show_text", kwargs, ("name",))
-        self.clog.show_text(text=str(text), name=kwargs.get("name"))
+        self.clog.show_text(text=str(text), name=kwargs.pop("name", None), **kwargs)
 
     def print(self, text: Any, *args: Any, **kwargs: Any) -> None:
         """``show_text(text)``."""
@@ -81,7 +81,7 @@ class ChatLogger(DispatchedLogger):
         ``min_interval`` seconds (a constructor option, default 60) and at close."""
         refuse("show_value", kwargs)
         self._delete_last("show_value", delete_last)
-        self.clog.show_value(value=value, name=name, counter=counter, tag=tag)
+        self.clog.show_value(value=value, name=name, counter=counter, tag=tag, **kwargs)
 
     def show_image(self, image: Any, name: Any = None, delete_last: bool = True, **kwargs: Any) -> None:  # type: ignore[override]
         """Post an image: an array or tensor, or the path of a PNG file."""
@@ -115,7 +115,7 @@ class ChatLogger(DispatchedLogger):
         _grid_options("show_image_grid", padding, range, scale_each, pad_value)
         self._delete_last("show_image_grid", delete_last)
         self.clog.show_image_grid(
-            images=image_array, name=name or "image_grid", nrow=nrow, normalize=normalize
+            images=image_array, name=name or "image_grid", nrow=nrow, normalize=normalize, **kwargs
         )
 
     def show_barplot(

@@ -42,12 +42,14 @@ class NumpySeabornPlotLogger(AbstractLogger):
         self, value: Any, name: Any, counter: Any = None, tag: Any = None, show: bool = True, **kwargs: Any
     ) -> Any:
         """Append ``value`` to the curve ``name`` (in the plot ``tag``, else ``name``) and draw the plot."""
-        refuse("show_value", kwargs)
+        title = refuse("show_value", kwargs)
         plot = tag if tag is not None else name
         counters, values = self._curves.setdefault(plot, {}).setdefault(name, ([], []))
         counters.append(len(counters) if counter is None else to_scalar(to_numpy(counter)))
         values.append(float(to_scalar(to_numpy(value))))
-        return self._done(plot, render.value_curves(self._curves[plot], str(plot)))
+        return self._done(
+            plot, render.value_curves(self._curves[plot], str(plot if title is None else title))
+        )
 
     def show_barplot(self, array: Any, name: Any = None, show: bool = True, **kwargs: Any) -> Any:
         """A bar plot of a 1-D array (2-D: one group of bars per row)."""

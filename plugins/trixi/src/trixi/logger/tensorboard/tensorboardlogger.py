@@ -35,14 +35,14 @@ class TensorboardLogger(DispatchedLogger):
     def show_image(self, image: Any, name: str = "Image", counter: int | None = None, **kwargs: Any) -> None:
         """An image at step ``counter``."""
         refuse("show_image", kwargs)
-        self.clog.show_image(image=image, name=name, counter=counter)
+        self.clog.show_image(image=image, name=name, counter=counter, **kwargs)
 
     def show_images(
         self, images: Any, name: str = "Images", counter: int | None = None, **kwargs: Any
     ) -> None:
         """A batch (N, C, H, W): one image per item, tagged ``name/0``, ``name/1``, ..."""
         refuse("show_images", kwargs)
-        self.clog.show_images(images=images, name=name, counter=counter)
+        self.clog.show_images(images=images, name=name, counter=counter, **kwargs)
 
     def show_value(
         self,
@@ -54,12 +54,12 @@ class TensorboardLogger(DispatchedLogger):
     ) -> None:
         """A scalar; values sharing ``tag`` are drawn in one chart."""
         refuse("show_value", kwargs)
-        self.clog.show_value(value=value, name=name, counter=counter, tag=tag)
+        self.clog.show_value(value=value, name=name, counter=counter, tag=tag, **kwargs)
 
     def show_text(self, text: str, name: str = "Text", counter: int | None = None, **kwargs: Any) -> None:
         """A text at step ``counter``."""
         refuse("show_text", kwargs)
-        self.clog.show_text(text=text, name=name, counter=counter)
+        self.clog.show_text(text=text, name=name, counter=counter, **kwargs)
 
     def show_image_grid(
         self,
@@ -78,14 +78,14 @@ class TensorboardLogger(DispatchedLogger):
         refuse("show_image_grid", kwargs)
         _grid_options(padding, range, scale_each, pad_value)
         self.clog.show_image_grid(
-            images=image_array, name=name, counter=counter, nrow=nrow, normalize=normalize
+            images=image_array, name=name, counter=counter, nrow=nrow, normalize=normalize, **kwargs
         )
 
     def show_barplot(
         self, array: Any, name: str = "barplot", counter: int | None = None, **kwargs: Any
     ) -> None:
         """A bar plot, as an image."""
-        refuse("show_barplot", kwargs, ("labels", "title"))
+        refuse("show_barplot", kwargs, ("labels",))
         self.clog.show_barplot(array=array, name=name, counter=counter, **kwargs)
 
     def show_lineplot(
@@ -97,21 +97,21 @@ class TensorboardLogger(DispatchedLogger):
         **kwargs: Any,
     ) -> None:
         """A line plot, as an image."""
-        refuse("show_lineplot", kwargs, ("labels", "title"))
+        refuse("show_lineplot", kwargs, ("labels",))
         self.clog.show_lineplot(y_vals=y_vals, x_vals=x_vals, name=name, counter=counter, **kwargs)
 
     def show_scatterplot(
         self, array: Any, name: str = "scatterplot", counter: int | None = None, **kwargs: Any
     ) -> None:
         """A scatter plot, as an image."""
-        refuse("show_scatterplot", kwargs, ("labels", "title"))
+        refuse("show_scatterplot", kwargs, ("labels",))
         self.clog.show_scatterplot(array=array, name=name, counter=counter, **kwargs)
 
     def show_piechart(
         self, array: Any, name: str = "piechart", counter: int | None = None, **kwargs: Any
     ) -> None:
         """A pie chart, as an image."""
-        refuse("show_piechart", kwargs, ("labels", "title"))
+        refuse("show_piechart", kwargs, ("labels",))
         self.clog.show_piechart(array=array, name=name, counter=counter, **kwargs)
 
     def show_embedding(
@@ -127,7 +127,7 @@ class TensorboardLogger(DispatchedLogger):
         refuse("show_embedding", kwargs)
         if label_img is not None:
             raise ConfigError("show_embedding: label_img is not provided by trialog-trixi")
-        self.clog.show_embedding(features=tensor, name=name, counter=counter, labels=labels)
+        self.clog.show_embedding(features=tensor, name=name, counter=counter, labels=labels, **kwargs)
 
     def show_histogram(
         self, array: Any, name: str = "Histogram", counter: int | None = None, **kwargs: Any
@@ -141,7 +141,9 @@ class TensorboardLogger(DispatchedLogger):
     ) -> None:
         """A precision-recall curve of scores ``tensor`` against 0/1 ``labels`` (TensorBoard's PR plugin)."""
         refuse("show_pr_curve", kwargs)
-        self.clog.show_pr_curve(tensor, labels, name, counter=counter)  # trixi's order is the hook's
+        self.clog.show_pr_curve(
+            tensor, labels, name, counter=counter, **kwargs
+        )  # trixi's order is the hook's
 
 
 __all__ = ["TensorboardLogger"]

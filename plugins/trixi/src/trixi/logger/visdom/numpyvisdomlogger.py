@@ -8,7 +8,7 @@ from typing import Any
 
 from trialog.api import ConfigError
 
-from .._dispatched import DispatchedLogger, backend, refuse
+from .._dispatched import DispatchedLogger, backend, refuse, untitled
 
 _visdom = backend("trialog_visdom", "trialog-visdom", "trixi.logger.visdom")
 
@@ -26,7 +26,7 @@ def _plain(method: str, kwargs: dict[str, Any], allowed: Iterable[str] = ()) -> 
         kwargs.pop("show_legend", None)
     if kwargs.get("caption") is None:
         kwargs.pop("caption", None)
-    refuse(method, kwargs, allowed)
+    refuse(method, kwargs, allowed, ignored=True)
     return kwargs
 
 
@@ -97,7 +97,7 @@ class NumpyVisdomLogger(DispatchedLogger):
         """Append ``value`` to the line ``name`` in window ``tag`` (else ``name``)."""
         _plain("show_value", kwargs)
         self.clog.show_value(
-            value=value, name=name if name is not None else "value", counter=counter, tag=tag
+            value=value, name=name if name is not None else "value", counter=counter, tag=tag, **kwargs
         )
 
     def show_values(self, val_dict: Mapping[str, Any]) -> None:
@@ -108,21 +108,21 @@ class NumpyVisdomLogger(DispatchedLogger):
     def show_text(self, text: str, name: Any = None, **kwargs: Any) -> None:
         """A text in window ``name`` (later texts are appended)."""
         _plain("show_text", kwargs)
-        self.clog.show_text(text=text, name=name or "text")
+        self.clog.show_text(text=text, name=name or "text", **kwargs)
 
     def show_progress(self, num: float, total: float | None = None, name: Any = None, **kwargs: Any) -> None:
         """Progress as a pie: ``num`` of ``total``, or a fraction in [0, 1]."""
-        _plain("show_progress", kwargs)
+        untitled("show_progress", _plain("show_progress", kwargs))
         self.logger.show_progress(num, total, name or "progress")
 
     def show_histogram(self, array: Any, name: Any = None, bins: int = 30, **kwargs: Any) -> None:
         """The histogram of ``array``."""
-        _plain("show_histogram", kwargs, ("title",))
+        _plain("show_histogram", kwargs)
         self.clog.show_histogram(array=array, name=name or "histogram", bins=bins, **kwargs)
 
     def show_histogram_3d(self, array: Any, name: str, bins: int = 50, **kwargs: Any) -> None:
         """Histograms of the last samples, one row each."""
-        _plain("show_histogram_3d", kwargs)
+        untitled("show_histogram_3d", _plain("show_histogram_3d", kwargs))
         self.logger.show_histogram_3d(array, name, bins)
 
     def show_barplot(
@@ -190,12 +190,12 @@ class NumpyVisdomLogger(DispatchedLogger):
 
     def show_svg(self, svg: str, name: Any = None, **kwargs: Any) -> None:
         """An SVG document."""
-        _plain("show_svg", kwargs, ("title",))
+        _plain("show_svg", kwargs)
         self.logger.show_svg(svg, name or "svg", kwargs.get("title"))
 
     def show_matplot_plt(self, plt: Any, name: Any = None, **kwargs: Any) -> None:
         """A matplotlib figure, rendered to an image at the call."""
-        _plain("show_matplot_plt", kwargs)
+        untitled("show_matplot_plt", _plain("show_matplot_plt", kwargs))
         self.clog.show_figure(figure=plt, name=name or "figure")
 
     def show_plotly_plt(self, *args: Any, **kwargs: Any) -> None:

@@ -7,7 +7,7 @@ from typing import Any
 
 from trialog.api import ConfigError, to_frames
 
-from .._dispatched import backend, refuse
+from .._dispatched import backend, refuse, untitled
 from .numpyvisdomlogger import NumpyVisdomLogger, _plain
 
 
@@ -56,11 +56,13 @@ class PytorchVisdomLogger(NumpyVisdomLogger):
         metric: Iterable[str] = ("roc-auc", "pr-score"),
         use_sub_process: bool = False,
         tag_name: str | None = None,
+        **kwargs: Any,
     ) -> None:
         """Each metric of scores ``tensor`` against ``labels`` as a point of its line in window ``tag_name``
         (else ``name``), as ``exp.elog.show_classification_metrics`` (``trialog_torch.routing``) shows them;
         ``"confusion-matrix"`` and ``"per-class"`` add a heat map and a bar plot. ``use_sub_process`` is
         accepted and ignored (the Visdom logger sends from its own thread)."""
+        untitled("show_classification_metrics", _plain("show_classification_metrics", kwargs))
         _routing("show_classification_metrics").show_classification_metrics(
             self.clog, tensor, labels, name, metric, tag_name=tag_name
         )
@@ -72,9 +74,10 @@ class PytorchVisdomLogger(NumpyVisdomLogger):
         name: str,
         reduce_to_n_samples: int | None = None,
         use_sub_process: bool = False,
+        **kwargs: Any,
     ) -> None:
-        """A precision-recall curve of scores ``tensor`` against 0/1 ``labels``."""
-        self._curve("show_pr_curve", tensor, labels, name, reduce_to_n_samples)
+        """A precision-recall curve of scores ``tensor`` against 0/1 ``labels`` (``title=`` the window's)."""
+        self._curve("show_pr_curve", tensor, labels, name, reduce_to_n_samples, kwargs)
 
     def show_roc_curve(
         self,
@@ -83,13 +86,26 @@ class PytorchVisdomLogger(NumpyVisdomLogger):
         name: str,
         reduce_to_n_samples: int | None = None,
         use_sub_process: bool = False,
+        **kwargs: Any,
     ) -> None:
-        """A ROC curve of scores ``tensor`` against 0/1 ``labels``."""
-        self._curve("show_roc_curve", tensor, labels, name, reduce_to_n_samples)
+        """A ROC curve of scores ``tensor`` against 0/1 ``labels`` (``title=`` the window's)."""
+        self._curve("show_roc_curve", tensor, labels, name, reduce_to_n_samples, kwargs)
 
-    def _curve(self, hook: str, tensor: Any, labels: Any, name: str, reduce_to_n_samples: int | None) -> None:
-        refuse(hook, {} if reduce_to_n_samples is None else {"reduce_to_n_samples": 1})
-        getattr(self.clog, hook)(tensor, labels, name)  # trixi's (tensor, labels) is the hooks' order
+    def _curve(
+        self,
+        hook: str,
+        tensor: Any,
+        labels: Any,
+        name: str,
+        reduce_to_n_samples: int | None,
+        kwargs: dict[str, Any],
+    ) -> None:
+        if reduce_to_n_samples is not None:
+            kwargs["reduce_to_n_samples"] = reduce_to_n_samples
+        title = _plain(hook, kwargs).get("title")
+        getattr(self.clog, hook)(
+            tensor, labels, name, title=title
+        )  # trixi's (tensor, labels) is the hooks' order
 
     def show_embedding(
         self,
@@ -107,7 +123,9 @@ class PytorchVisdomLogger(NumpyVisdomLogger):
         _plain("show_embedding", kwargs)
         if n_dims != 2 or meth_args:
             raise ConfigError("show_embedding: only n_dims=2 without meth_args is provided by trialog-trixi")
-        self.clog.show_embedding(features=tensor, name=name or "embedding", labels=labels, method=method)
+        self.clog.show_embedding(
+            features=tensor, name=name or "embedding", labels=labels, method=method, **kwargs
+        )
 
     def show_image_grid(  # type: ignore[override]
         self,
@@ -140,11 +158,19 @@ class PytorchVisdomLogger(NumpyVisdomLogger):
 
         ``colormap``: a matplotlib colormap or its name, or OpenCV's constant; ``image_args`` may hold ``nrow``.
         """
-        _plain("show_image_grid_heatmap", kwargs)
+        title = _plain("show_image_grid_heatmap", kwargs).get("title")
         args = dict(image_args or {})
         refuse("show_image_grid_heatmap: image_args", args, ("nrow",))
         _routing("show_image_grid_heatmap").show_heatmap_grid(
-            self.clog, heatmap, background, name, ratio, normalize, colormap, nrow=int(args.get("nrow", 8))
+            self.clog,
+            heatmap,
+            background,
+            name,
+            ratio,
+            normalize,
+            colormap,
+            nrow=int(args.get("nrow", 8)),
+            title=title,
         )
 
     def show_image_gradient(
@@ -158,14 +184,14 @@ class PytorchVisdomLogger(NumpyVisdomLogger):
         abs: bool = False,
         **image_grid_params: Any,
     ) -> None:
-        """The input gradient (saliency map) of ``err_fn(model(inpt))`` by ``grad_type`` (vanilla,
-        vanilla-smooth, guided, guided-smooth) as an image grid; ``image_grid_params`` are
+        """The input gradient (saliency map) of ``err_fn(inpt)`` by ``grad_type`` (vanilla, vanilla-smooth,
+        guided, guided-smooth) as an image grid (trixi's: ``err_fn`` gets the input and calls the model, see
+        :mod:`trixi.util.pytorchutils`); ``image_grid_params`` are
         :meth:`show_image_grid`'s (``name``, ``title``, ``nrow``, ``normalize``; ``normalize`` is True
         unless given, as on ``exp.elog``: raw gradients are far below 1 and would show black)."""
-        diagnostics = backend(
-            "trialog_torch.diagnostics", "trialog-torch", "PytorchVisdomLogger.show_image_gradient"
-        )
-        grads = diagnostics.get_input_gradient(model, inpt, err_fn, grad_type, n_runs, eps, abs)
+        from ...util.pytorchutils import get_input_gradient
+
+        grads = get_input_gradient(model, inpt, err_fn, grad_type, n_runs, eps, abs)
         image_grid_params.setdefault("name", "image_gradient")
         image_grid_params.setdefault("normalize", True)
         self.show_image_grid(grads, **image_grid_params)
@@ -198,7 +224,7 @@ class PytorchVisdomLogger(NumpyVisdomLogger):
         Not graphviz's SVG (graphviz is not a dependency). The forward pass runs on the model's device, so
         ``use_cuda`` and ``delete_tmp_on_close`` (no temporary file) are accepted and not used.
         """
-        _plain("plot_model_structure", kwargs)
+        untitled("plot_model_structure", _plain("plot_model_structure", kwargs))
         _routing("plot_model_structure").show_model_structure(
             self.clog, model, input_size, name, forward_kwargs
         )
