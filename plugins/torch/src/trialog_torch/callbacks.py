@@ -206,7 +206,10 @@ class GradientClipping(Callback):
         self._params = [p for p in trainer.model.parameters() if p.requires_grad]
 
     def on_before_optimizer_step(self, trainer: Trainer) -> None:
-        params = trainer.optimizer_params.get(trainer.stepping, self._params)
+        # a trainer-like object without named optimizers clips what setup found
+        params = getattr(trainer, "optimizer_params", {}).get(
+            getattr(trainer, "stepping", None), self._params
+        )
         if self.value is not None:
             torch.nn.utils.clip_grad_value_(params, self.value)
         if self.max_norm is not None:

@@ -7,7 +7,7 @@ model output as it came out, when a sample's output has at most ``max_values`` v
 classification trainers, ``top_k_index``/``top_k_score`` (softmax scores of the ``top_k`` best classes).
 The segmentation trainer writes each predicted map as a PNG coloured by class
 (``result/predictions/<split>/<id or index>.png``) with the class → name/colour legend in
-``<split>_classes.json``, and the npz row names the file. Configured by ``trainer.predictions``::
+``<split>_classes.json``, and the row names it in ``image``. Configured by ``trainer.predictions``::
 
     "predictions": true                                   # npz, top 5
     "predictions": {"format": "csv", "top_k": 3, "color_map": {"0": [0, 0, 0]}}
@@ -177,12 +177,12 @@ class Predictions:
             self.files.append(f"{self.split}/{name}")
 
     def table(self) -> dict[str, np.ndarray]:
-        """The rows as columns: ``index``, ``id``, ``file`` and every column added."""
+        """The rows as columns: ``index``, ``id``, ``image`` (segmentation maps) and every column added."""
         out: dict[str, np.ndarray] = {"index": np.arange(self.count, dtype=np.int64)}
         if self.ids:
             out["id"] = np.asarray(self.ids)
         if self.files:
-            out["file"] = np.asarray(self.files)
+            out["image"] = np.asarray(self.files)
         for name, parts in self.columns.items():
             out[name] = np.concatenate(parts) if len(parts) > 1 else parts[0]
         return out
