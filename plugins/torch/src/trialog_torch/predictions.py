@@ -197,7 +197,7 @@ class Predictions:
         else:
             path = self.folder / f"{self.split}.npz"
             buffer = io.BytesIO()
-            np.savez(buffer, **table)
+            np.savez(buffer, **table)  # type: ignore[arg-type]  # numpy's stub types **kwds as its bool option
             write_atomic(path, buffer.getvalue())
         if self.files:
             colors = palette(max(self.classes, 1), self.options.color_map)

@@ -25,6 +25,13 @@ list of its own); ``class_names`` (rows of the confusion matrix and report); ``i
 ``test/iou``) with the metric as tag, so train and validation curves share a plot; ``monitor`` names one
 of them. Every ``log_every`` steps the step's loss goes to the loggers as ``train/step_loss``.
 
+``type`` may be an import path of a :class:`Trainer` subclass (``"my_pkg.gan:GANTrainer"``, see
+:func:`trainer_class`) whose :meth:`Trainer.training_step` returns one loss or ``{optimizer name: loss}``
+for the named optimizers of ``optimization`` (``{"generator": {"optimizer": ..., "modules": ...}, ...}``);
+``accumulate`` adds up the gradients of that many batches per step. ``test_on`` (``"best"``/``"last"``)
+picks the weights ``data.test`` is evaluated with, ``predictions`` makes that test write one row per sample
+(:mod:`trialog_torch.predictions`); :meth:`Trainer.evaluate_run` evaluates a trained run's checkpoint.
+
 The per-step path stays lean: losses and metric inputs are kept as tensor references and reduced in
 batches, and the loss reaches the host (``.item()``) only on steps that are logged.
 
@@ -188,6 +195,11 @@ def _run_checkpoints(run: Path, monitor: str, mode: str) -> CheckpointManager:
             "trained run"
         )
     return CheckpointManager(folder, format="torch", monitor=monitor, mode=mode)
+
+
+def _epoch(entry: CheckpointEntry) -> int:
+    """The epoch a checkpoint was saved at (its step when the manifest has no epoch)."""
+    return int(entry.epoch if entry.epoch is not None else entry.step)
 
 
 class _EpochAccumulator:
@@ -992,7 +1004,7 @@ class Trainer:
         exp.begin_run()
         try:
             entry = self.load_weights(checkpoint, run)
-            self.epoch = entry.epoch
+            self.epoch = _epoch(entry)
             exp.print(
                 f"evaluating {run} checkpoint {checkpoint!r} (step {entry.step}, epoch {entry.epoch}) on {split}"
             )
@@ -1000,7 +1012,7 @@ class Trainer:
             predictions = self._predictions(split, options, loader)
             values = self.evaluate(loader, split, predictions)
             predictions.write()
-            values[f"{split}/epoch"] = float(entry.epoch)
+            values[f"{split}/epoch"] = float(self.epoch)
             self._record_final(values, split)
         except BaseException as exc:
             exp.fail_run(exc, "killed" if isinstance(exc, KeyboardInterrupt) else "error")
@@ -1170,7 +1182,7 @@ class Trainer:
         if self.test_loader is not None:
             tested = self.epoch
             if self.test_on == "best":
-                tested = self.load_weights("best").epoch
+                tested = _epoch(self.load_weights("best"))
             predictions = None
             if self.predictions is not None and self.experiment is not None:
                 if distributed.is_distributed():
