@@ -25,13 +25,9 @@ MODEL_PY = """
 from torch import nn
 
 
-class Net(nn.Module):
+class Net(nn.Sequential):
     def __init__(self, in_features=4, num_classes=3):
-        super().__init__()
-        self.layer = nn.Sequential(nn.Linear(in_features, 16), nn.ReLU(), nn.Dropout(0.2), nn.Linear(16, num_classes))
-
-    def forward(self, x):
-        return self.layer(x)
+        super().__init__(nn.Linear(in_features, 16), nn.ReLU(), nn.Dropout(0.2), nn.Linear(16, num_classes))
 """
 
 DATA_PY = """

@@ -390,6 +390,8 @@ def _check_evaluation(cfg: Mapping[str, Any], run: Path, split: str, resume: Any
 
     if resume is not None or cfg.get("kfold") is not None:
         raise ConfigError("--eval evaluates one trained run; it cannot be combined with --resume or 'kfold'")
+    if int(os.environ.get("WORLD_SIZE", "1") or 1) > 1:
+        raise ConfigError("--eval runs in one process; start it without torchrun")
     if not (run / "checkpoint" / MANIFEST_NAME).is_file():
         raise ConfigError(
             f"--eval {run}: not a run folder with checkpoints (no checkpoint/{MANIFEST_NAME}); give the folder "
