@@ -329,3 +329,12 @@ def test_accumulating_gradients_equals_the_larger_batch(tmp_path: Path) -> None:
     odd = _linear_trainer(tmp_path, "odd", batch_size=8, accumulate=3)
     odd.fit()
     assert odd.global_step == 2
+
+
+def test_a_single_optimizer_keeps_the_checkpoint_layout_of_before(tmp_path: Path) -> None:
+    trainer = _linear_trainer(tmp_path, "single", batch_size=8, accumulate=1)
+    assert list(trainer.optimizers) == ["optimizer"] and trainer.optimizers["optimizer"] is trainer.optimizer
+    trainer.fit()
+    state = _last_state(trainer.run_dir)
+    assert set(state["optimizer"]) == {"optimizer"}  # what older runs hold, and what resume reads
+    assert "train/lr" in trainer.history[-1] and not any(k.endswith("_lr") for k in trainer.history[-1])

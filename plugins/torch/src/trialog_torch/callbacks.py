@@ -41,7 +41,8 @@ class Callback:
         """An epoch starts."""
 
     def on_before_optimizer_step(self, trainer: Trainer) -> None:
-        """Gradients are ready (unscaled under AMP) and the optimizer is about to step."""
+        """Gradients are ready (unscaled under AMP) and an optimizer is about to step: once per stepping
+        optimizer, named by ``trainer.stepping`` (its parameters: ``trainer.optimizer_params[trainer.stepping]``)."""
 
     def on_batch_end(self, trainer: Trainer, step: int) -> None:
         """The optimizer stepped; ``step`` counts optimizer steps since the run began."""
