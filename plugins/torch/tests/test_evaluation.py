@@ -192,6 +192,8 @@ def test_eval_errors_are_named_before_any_folder_is_made(project, tmp_path: Path
     assert not (tmp_path / "runs").exists()
     rc, _, err = _run(capsys, config, "--eval", tmp_path, "--checkpoint", "newest")
     assert rc == 1 and "--checkpoint must be 'best', 'last' or a step number, got 'newest'" in err
+    rc, _, err = _run(capsys, config, "--split", "val")
+    assert rc == 1 and "--checkpoint and --split go with --eval RUN" in err
 
 
 def test_csv_predictions_from_the_python_api(project, tmp_path: Path) -> None:

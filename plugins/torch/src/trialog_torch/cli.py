@@ -73,7 +73,7 @@ def add_commands(subparsers: Any) -> None:
             "  trialog run examples/digits/config.json\n"
             "  trialog run config.json --set trainer.epochs=3 --set data.loader.batch_size=128\n"
             "  trialog run config.json --resume last\n"
-            "  trialog run config.json --eval runs/digits_20260101-120000 --checkpoint best --split test\n"
+            "  trialog run config.json --eval runs/20260101-120000_digits --checkpoint best --split test\n"
             '  trialog run config.json --set \'kfold={"k": 5, "stratified": true}\' --set data.val=null'
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -110,12 +110,11 @@ def add_commands(subparsers: Any) -> None:
     )
     parser.add_argument(
         "--checkpoint",
-        default="best",
         metavar="best|last|STEP",
         help="with --eval: which checkpoint of RUN (default: best)",
     )
     parser.add_argument(
-        "--split", default="test", choices=("test", "val"), help="with --eval: the data split (default: test)"
+        "--split", choices=("test", "val"), help="with --eval: the data split (default: test)"
     )
     parser.add_argument("--purpose", help="why this run exists (stored in run.json; see trialog runs ls)")
     parser.add_argument("--quiet", action="store_true", default=None, help="no progress bars")
@@ -156,9 +155,7 @@ def run_command(args: argparse.Namespace) -> int:
             purpose=args.purpose,
             quiet=args.quiet,
             base_dir=args.base_dir,
-            evaluate=getattr(args, "eval_run", None),
-            checkpoint=_checkpoint_arg(getattr(args, "checkpoint", "best")),
-            split=getattr(args, "split", "test"),
+            **_evaluation_args(args),
         )
     except TrialogError as exc:
         print(f"trialog run: error: {_one_line(exc)}", file=sys.stderr)
@@ -180,14 +177,21 @@ def run_command(args: argparse.Namespace) -> int:
     return 0
 
 
-def _checkpoint_arg(value: str) -> str | int:
-    """``--checkpoint``: "best", "last" or a step number."""
-    if value in ("best", "last"):
-        return value
+def _evaluation_args(args: argparse.Namespace) -> dict[str, Any]:
+    """``--eval``, ``--checkpoint`` ("best", "last" or a step number) and ``--split`` for run_config."""
+    run, checkpoint, split = (getattr(args, name, None) for name in ("eval_run", "checkpoint", "split"))
+    if run is None:
+        if checkpoint is not None or split is not None:
+            raise ConfigError("--checkpoint and --split go with --eval RUN")
+        return {}
+    if checkpoint is None or checkpoint in ("best", "last"):
+        return {"evaluate": run, "checkpoint": checkpoint or "best", "split": split or "test"}
     try:
-        return int(value)
+        return {"evaluate": run, "checkpoint": int(checkpoint), "split": split or "test"}
     except ValueError:
-        raise ConfigError(f"--checkpoint must be 'best', 'last' or a step number, got {value!r}") from None
+        raise ConfigError(
+            f"--checkpoint must be 'best', 'last' or a step number, got {checkpoint!r}"
+        ) from None
 
 
 def _one_line(exc: BaseException) -> str:
