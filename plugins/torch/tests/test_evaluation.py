@@ -19,7 +19,7 @@ from trialog_torch.trainers import ClassificationTrainer, SegmentationTrainer
 
 from trialog.api import CheckpointManager, decode_png
 from trialog.cli import main
-from trialog.errors import ConfigError
+from trialog.errors import ConfigError, TrialogWarning
 
 MODEL_PY = """
 from torch import nn
@@ -296,3 +296,26 @@ def test_segmentation_writes_coloured_prediction_maps(tmp_path: Path) -> None:
         image = decode_png((folder / rows["image"][i]).read_bytes())
         assert image.shape == (5, 7, 3)
         assert np.array_equal(image, colors[maps[i]])
+
+
+class _NanWhenEvaluated(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.layer = nn.Linear(3, 2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.layer(x) if self.training else self.layer(x) * float("nan")
+
+
+def test_without_a_best_checkpoint_the_last_weights_are_tested_with_a_warning(tmp_path: Path) -> None:
+    x, y = torch.randn(8, 3), torch.randint(0, 2, (8,))
+    loader = DataLoader(TensorDataset(x, y), batch_size=4)
+    config = {"seed": 0, "trainer": {"device": "cpu", "epochs": 2, "monitor": "val/loss"}}
+    trainer = ClassificationTrainer(
+        config, _NanWhenEvaluated(), loader, loader, loader, base_dir=tmp_path, loggers={}
+    )
+    with pytest.warns(
+        TrialogWarning, match=r"no checkpoint has a value of 'val/loss'; testing the last weights"
+    ):
+        final = trainer.fit()
+    assert final["test/epoch"] == 1.0

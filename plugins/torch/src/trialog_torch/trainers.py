@@ -49,6 +49,7 @@ import contextlib
 import math
 import sys
 import time
+import warnings
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -63,6 +64,7 @@ from trialog.api import (
     CheckpointError,
     CheckpointManager,
     ConfigError,
+    TrialogWarning,
     metric_mode,
 )
 
@@ -1174,6 +1176,21 @@ class Trainer:
         for metric in self.eval_metrics:
             metric.render(self.log, f"{phase}/", None)
 
+    def _has_best(self) -> bool:
+        """Whether a checkpoint has a value of the monitor (all NaN: no); warns when not. Same on every rank."""
+        has_best = None
+        if self.is_main and self.experiment is not None and self.experiment.checkpoints is not None:
+            self.experiment.wait_checkpoints()
+            has_best = self.experiment.checkpoints.best() is not None
+        if distributed.broadcast_object(has_best):
+            return True
+        warnings.warn(
+            f"trainer.test_on 'best': no checkpoint has a value of {self.monitor!r}; testing the last weights",
+            TrialogWarning,
+            stacklevel=3,
+        )
+        return False
+
     def end_phase(self) -> None:
         """After the last epoch: test metrics (when a test loader was given) and the final metrics."""
         final = dict(self.history[-1]) if self.history else {}
@@ -1181,7 +1198,7 @@ class Trainer:
             final[f"best/{self.monitor}"] = self.best
         if self.test_loader is not None:
             tested = self.epoch
-            if self.test_on == "best":
+            if self.test_on == "best" and self._has_best():
                 tested = _epoch(self.load_weights("best"))
             predictions = None
             if self.predictions is not None and self.experiment is not None:
