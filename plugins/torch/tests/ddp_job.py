@@ -46,8 +46,9 @@ def _fit(out_dir: Path, name: str, epochs: int, resume: Any = None) -> tuple[dic
         },
     }
     train, val = _data()
+    # the validation data is the test data too: tested with the best checkpoint, which only rank 0 can read
     trainer = ClassificationTrainer(
-        config, model, train, val, base_dir=out_dir / "runs", loggers={}, resume=resume, quiet=True
+        config, model, train, val, val, base_dir=out_dir / "runs", loggers={}, resume=resume, quiet=True
     )
     batches = len(trainer.train_loader)
     final = trainer.fit()

@@ -41,7 +41,8 @@ class Callback:
         """An epoch starts."""
 
     def on_before_optimizer_step(self, trainer: Trainer) -> None:
-        """Gradients are ready (unscaled under AMP) and the optimizer is about to step."""
+        """Gradients are ready (unscaled under AMP) and an optimizer is about to step: once per stepping
+        optimizer, named by ``trainer.stepping`` (its parameters: ``trainer.optimizer_params[trainer.stepping]``)."""
 
     def on_batch_end(self, trainer: Trainer, step: int) -> None:
         """The optimizer stepped; ``step`` counts optimizer steps since the run began."""
@@ -126,12 +127,16 @@ class LRSchedulerCallback(Callback):
     """Steps a learning-rate scheduler per ``"epoch"`` or per ``"batch"``.
 
     ``ReduceLROnPlateau`` is fed the monitored metric at each epoch end. ``scheduler`` is a built scheduler
-    or a spec ``{"type": ..., "params": ...}`` built on the trainer's optimizer in ``setup``.
+    or a spec ``{"type": ..., "params": ...}`` built in ``setup`` on the trainer's optimizer, or on the
+    one named ``optimizer`` of ``trainer.optimizers``.
     """
 
-    def __init__(self, scheduler: Any, step: str = "epoch", monitor: str | None = None) -> None:
+    def __init__(
+        self, scheduler: Any, step: str = "epoch", monitor: str | None = None, optimizer: str | None = None
+    ) -> None:
         if step not in ("epoch", "batch"):
             raise ValueError(f"step must be 'epoch' or 'batch', got {step!r}")
+        self.optimizer = optimizer
         self.spec = scheduler
         self.scheduler: Any = None if _is_spec(scheduler) else scheduler
         self.step = step
@@ -152,7 +157,13 @@ class LRSchedulerCallback(Callback):
             if isinstance(factory, type) and issubclass(factory, torch.optim.lr_scheduler.ReduceLROnPlateau):
                 # a plateau on accuracy must be a maximum: follow the trainer's mode unless told otherwise
                 params.setdefault("mode", trainer.mode)
-            self.scheduler = build_object({"type": factory, "params": params}, key, trainer.optimizer)
+            if self.optimizer is not None and self.optimizer not in trainer.optimizers:
+                raise ConfigError(
+                    f"config key '{self.key}': no optimizer named {self.optimizer!r}; the trainer's optimizers "
+                    f"are {sorted(trainer.optimizers)}"
+                )
+            optimizer = trainer.optimizer if self.optimizer is None else trainer.optimizers[self.optimizer]
+            self.scheduler = build_object({"type": factory, "params": params}, key, optimizer)
 
     @property
     def _plateau(self) -> bool:
@@ -177,7 +188,10 @@ class LRSchedulerCallback(Callback):
 
 
 class GradientClipping(Callback):
-    """Clip gradients by total norm (``max_norm``, ``norm_type``) and/or by value (``value``)."""
+    """Clip gradients by total norm (``max_norm``, ``norm_type``) and/or by value (``value``).
+
+    With several optimizers each one's parameters are clipped on their own, before its step.
+    """
 
     def __init__(
         self, max_norm: float | None = None, norm_type: float = 2.0, value: float | None = None
@@ -193,10 +207,14 @@ class GradientClipping(Callback):
         self._params = [p for p in trainer.model.parameters() if p.requires_grad]
 
     def on_before_optimizer_step(self, trainer: Trainer) -> None:
+        # a trainer-like object without named optimizers clips what setup found
+        params = getattr(trainer, "optimizer_params", {}).get(
+            getattr(trainer, "stepping", None), self._params
+        )
         if self.value is not None:
-            torch.nn.utils.clip_grad_value_(self._params, self.value)
+            torch.nn.utils.clip_grad_value_(params, self.value)
         if self.max_norm is not None:
-            torch.nn.utils.clip_grad_norm_(self._params, self.max_norm, norm_type=self.norm_type)
+            torch.nn.utils.clip_grad_norm_(params, self.max_norm, norm_type=self.norm_type)
 
 
 def _is_spec(value: Any) -> bool:

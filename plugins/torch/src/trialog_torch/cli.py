@@ -74,6 +74,7 @@ def add_commands(subparsers: Any) -> None:
             "  trialog run examples/digits/config.json\n"
             "  trialog run config.json --set trainer.epochs=3 --set data.loader.batch_size=128\n"
             "  trialog run config.json --resume last\n"
+            "  trialog run config.json --eval runs/20260101-120000_digits --checkpoint best --split test\n"
             '  trialog run config.json --set \'kfold={"k": 5, "stratified": true}\' --set data.val=null'
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -99,6 +100,22 @@ def add_commands(subparsers: Any) -> None:
         "--skip-unreadable",
         action="store_true",
         help="with --resume last: skip run folders whose run.json cannot be read instead of stopping",
+    )
+    parser.add_argument(
+        "--eval",
+        dest="eval_run",
+        type=Path,
+        metavar="RUN",
+        help="evaluate a checkpoint of the run folder RUN without training; writes metrics and predictions "
+        "into a new run folder <name>-eval beside RUN (RUN itself is never written)",
+    )
+    parser.add_argument(
+        "--checkpoint",
+        metavar="best|last|STEP",
+        help="with --eval: which checkpoint of RUN (default: best)",
+    )
+    parser.add_argument(
+        "--split", choices=("test", "val"), help="with --eval: the data split (default: test)"
     )
     parser.add_argument("--purpose", help="why this run exists (stored in run.json; see trialog runs ls)")
     parser.add_argument("--quiet", action="store_true", default=None, help="no progress bars")
@@ -139,6 +156,7 @@ def run_command(args: argparse.Namespace) -> int:
             purpose=args.purpose,
             quiet=args.quiet,
             base_dir=args.base_dir,
+            **_evaluation_args(args),
         )
     except TrialogError as exc:
         print(f"trialog run: error: {_one_line(exc)}", file=sys.stderr)
@@ -158,6 +176,23 @@ def run_command(args: argparse.Namespace) -> int:
                 f"  {name}: {stats['mean']:.4g} ± {stats['std']:.2g} (min {stats['min']:.4g}, max {stats['max']:.4g})"
             )
     return 0
+
+
+def _evaluation_args(args: argparse.Namespace) -> dict[str, Any]:
+    """``--eval``, ``--checkpoint`` ("best", "last" or a step number) and ``--split`` for run_config."""
+    run, checkpoint, split = (getattr(args, name, None) for name in ("eval_run", "checkpoint", "split"))
+    if run is None:
+        if checkpoint is not None or split is not None:
+            raise ConfigError("--checkpoint and --split go with --eval RUN")
+        return {}
+    if checkpoint is None or checkpoint in ("best", "last"):
+        return {"evaluate": run, "checkpoint": checkpoint or "best", "split": split or "test"}
+    try:
+        return {"evaluate": run, "checkpoint": int(checkpoint), "split": split or "test"}
+    except ValueError:
+        raise ConfigError(
+            f"--checkpoint must be 'best', 'last' or a step number, got {checkpoint!r}"
+        ) from None
 
 
 def _one_line(exc: BaseException) -> str:
@@ -185,8 +220,16 @@ def run_config(
     base_dir: str | Path | None = None,
     config_dir: str | Path | None = None,
     purpose: str | None = None,
+    evaluate: str | Path | None = None,
+    checkpoint: str | int = "best",
+    split: str = "test",
 ) -> RunOutcome:
     """Build everything ``config`` names and train; the Python face of ``trialog run``.
+
+    With ``evaluate`` (a trained run's folder) nothing is trained: checkpoint ``checkpoint`` ("best",
+    "last" or a step) of that run is evaluated on ``split``, in a new run folder ``<name>-eval`` beside it
+    (or in ``base_dir``) that receives the metrics, ``<split>/epoch`` and ``result/predictions/<split>.npz``;
+    the evaluated run is only read.
 
     Args:
         config: a config file path or an already loaded mapping.
@@ -208,6 +251,11 @@ def run_config(
         default_name = path.stem if path.stem != "config" else path.resolve().parent.name
 
     _check_top_level(cfg)
+    if evaluate is not None:
+        _check_evaluation(cfg, Path(evaluate), split, resume)
+        cfg["evaluated"] = {"run": str(Path(evaluate).resolve()), "checkpoint": checkpoint, "split": split}
+        if base_dir is None:
+            base_dir = Path(evaluate).resolve().parent
     if purpose:
         cfg["purpose"] = purpose  # Experiment records it in run.json (trialog.registry)
     seed = cfg.get("seed")
@@ -227,6 +275,12 @@ def run_config(
         datasets = {
             split: _build_dataset(cfg, split) for split in DATA_SPLITS if cfg["data"].get(split) is not None
         }
+        if evaluate is not None:
+            run_dir, metrics = _fit(
+                cfg, trainer_cls, datasets, name=f"{name}-eval", resume=None, quiet=quiet, base_dir=base_dir,
+                evaluate=(Path(evaluate), checkpoint, split),
+            )  # fmt: skip
+            return RunOutcome([run_dir], [metrics])
         if cfg.get("kfold") is not None:
             return _run_kfold(
                 cfg, trainer_cls, datasets, name=name, resume=resume, quiet=quiet, base_dir=base_dir
@@ -246,8 +300,10 @@ def _fit(
     resume: str | None,
     quiet: bool | None,
     base_dir: str | Path | None,
+    evaluate: tuple[Path, str | int, str] | None = None,
 ) -> tuple[Path | None, dict[str, Any]]:
-    """Seed, build the model and loaders, check the first batch, train; (run folder, final metrics)."""
+    """Seed, build the model and loaders, check the first batch, train (or ``evaluate``: run folder,
+    checkpoint, split); (run folder, final metrics)."""
     if cfg.get("seed") is not None:
         _seed_everything(cfg["seed"])
     model = _build_model(cfg)
@@ -265,7 +321,7 @@ def _fit(
         resume=resume,
         quiet=quiet,
     )
-    metrics = trainer.fit()
+    metrics = trainer.fit() if evaluate is None else trainer.evaluate_run(*evaluate)
     run_dir = trainer.run_dir  # None on DDP ranks other than 0, which write nothing
     return (None if run_dir is None else Path(run_dir)), dict(metrics or {})
 
@@ -333,6 +389,25 @@ def _run_kfold(
     return RunOutcome(run_dirs, [dict(r) for r in results], summary)
 
 
+def _check_evaluation(cfg: Mapping[str, Any], run: Path, split: str, resume: Any) -> None:
+    """``--eval``: a run folder with checkpoints, a split the config has, no resume or k-fold."""
+    from trialog.api import MANIFEST_NAME
+
+    if resume is not None or cfg.get("kfold") is not None:
+        raise ConfigError("--eval evaluates one trained run; it cannot be combined with --resume or 'kfold'")
+    if int(os.environ.get("WORLD_SIZE", "1") or 1) > 1:
+        raise ConfigError("--eval runs in one process; start it without torchrun")
+    if not (run / "checkpoint" / MANIFEST_NAME).is_file():
+        raise ConfigError(
+            f"--eval {run}: not a run folder with checkpoints (no checkpoint/{MANIFEST_NAME}); give the folder "
+            "of a trained run"
+        )
+    if split not in ("test", "val"):
+        raise ConfigError(f"--split must be 'test' or 'val', got {split!r}")
+    if cfg["data"].get(split) is None:
+        raise ConfigError(f"config key 'data.{split}' is missing: --eval with --split {split} needs it")
+
+
 def _fold_seed(spec: Mapping[str, Any], cfg: Mapping[str, Any]) -> int:
     seed = spec.get("seed", cfg.get("seed"))
     if not isinstance(seed, int) or isinstance(seed, bool):
@@ -382,17 +457,9 @@ def _check_top_level(cfg: Mapping[str, Any]) -> None:
 
 
 def _trainer_class(cfg: Mapping[str, Any]) -> Any:
-    from trialog.api import plugins
+    from .trainers import trainer_class
 
-    name = cfg["trainer"]["type"]
-    if not isinstance(name, str):
-        raise ConfigError(
-            f"config key 'trainer.type' must be a trainer name such as \"classification\", got {name!r}"
-        )
-    try:
-        return plugins.load("trialog.trainers", name)
-    except TrialogError as exc:
-        raise ConfigError(f"config key 'trainer.type': {exc}") from exc
+    return trainer_class(cfg["trainer"]["type"])
 
 
 def _build_dataset(cfg: Mapping[str, Any], split: str) -> Any:

@@ -150,8 +150,8 @@ class TorchExperiment(Experiment):
         return found
 
     def get_pytorch_optimizers(self, from_config: bool = True) -> dict[str, torch.optim.Optimizer]:
-        """Optimizers held by attributes and, optionally, by the config."""
-        found = {k: v for k, v in self._public_items() if isinstance(v, torch.optim.Optimizer)}
+        """Optimizers held by attributes (also in dicts: ``"optimizers.generator"``) and, optionally, by the config."""
+        found = _held(self._public_items(), (torch.optim.Optimizer,))
         if from_config and isinstance(self.config, Mapping):
             for key, value in self.config.items():
                 if isinstance(value, torch.optim.Optimizer):
@@ -159,13 +159,13 @@ class TorchExperiment(Experiment):
         return found
 
     def get_pytorch_schedulers(self) -> dict[str, Any]:
-        """LR schedulers (ReduceLROnPlateau included) and AMP grad scalers held by attributes."""
+        """LR schedulers (ReduceLROnPlateau included) and AMP grad scalers held by attributes (also in dicts)."""
         kinds: tuple[type, ...] = (
             torch.optim.lr_scheduler.LRScheduler,
             torch.optim.lr_scheduler.ReduceLROnPlateau,
             torch.amp.GradScaler,
         )
-        return {k: v for k, v in self._public_items() if isinstance(v, kinds)}
+        return _held(self._public_items(), kinds)
 
     def get_pytorch_tensors(self, ignore: Iterable[str] = ()) -> dict[str, torch.Tensor]:
         """Tensor attributes (not the parameters inside modules, which the model state holds)."""
@@ -183,8 +183,8 @@ class TorchExperiment(Experiment):
 
     def checkpointed_attributes(self) -> list[str]:
         """Modules, optimizers, schedulers, tensors and simple attributes: what the torch save types store."""
-        names = {key.split(".", 1)[0] for key in self.get_pytorch_modules(from_config=False)}
-        names |= set(self.get_pytorch_optimizers(from_config=False)) | set(self.get_pytorch_schedulers())
+        held = [*self.get_pytorch_modules(from_config=False), *self.get_pytorch_optimizers(from_config=False)]
+        names = {key.split(".", 1)[0] for key in [*held, *self.get_pytorch_schedulers()]}
         names |= set(self.get_pytorch_tensors()) | set(self.get_simple_variables())
         return sorted(names)
 
@@ -539,6 +539,17 @@ class TorchExperiment(Experiment):
         if self.meta.data.get("status") not in ("finished", "stopped"):
             self.save_checkpoint(name="checkpoint_exit")
         self.wait_checkpoints()
+
+
+def _held(items: Iterable[tuple[str, Any]], kinds: tuple[type, ...]) -> dict[str, Any]:
+    """The values of ``kinds`` among ``items`` and inside plain dicts of them (keyed ``"attr.key"``)."""
+    found: dict[str, Any] = {}
+    for key, value in items:
+        if isinstance(value, kinds):
+            found[key] = value
+        elif type(value) is dict:
+            found.update((f"{key}.{k}", v) for k, v in value.items() if isinstance(v, kinds))
+    return found
 
 
 def _check_save_types(save_types: Iterable[str], what: str) -> tuple[str, ...]:

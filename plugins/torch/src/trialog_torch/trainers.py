@@ -28,6 +28,13 @@ of them. Every ``log_every`` steps the step's loss goes to the loggers as ``trai
 next batch), ``sys/compute_s`` (the rest of the loop: forward, backward, step, as the host sees it; CUDA work
 still queued is not waited for), ``sys/rss_peak_mb`` and, once CUDA is in use, ``sys/gpu_mem_peak_mb``.
 
+``type`` may be an import path of a :class:`Trainer` subclass (``"my_pkg.gan:GANTrainer"``, see
+:func:`trainer_class`) whose :meth:`Trainer.training_step` returns one loss or ``{optimizer name: loss}``
+for the named optimizers of ``optimization`` (``{"generator": {"optimizer": ..., "modules": ...}, ...}``);
+``accumulate`` adds up the gradients of that many batches per step. ``test_on`` (``"best"``/``"last"``)
+picks the weights ``data.test`` is evaluated with, ``predictions`` makes that test write one row per sample
+(:mod:`trialog_torch.predictions`); :meth:`Trainer.evaluate_run` evaluates a trained run's checkpoint.
+
 The per-step path stays lean: losses and metric inputs are kept as tensor references and reduced in
 batches, and the loss reaches the host (``.item()``) only on steps that are logged.
 
@@ -45,6 +52,7 @@ import contextlib
 import math
 import sys
 import time
+import warnings
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -53,13 +61,23 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader
 
-from trialog.api import ConfigError, metric_mode, peak_rss_mb
+from trialog.api import (
+    MANIFEST_NAME,
+    CheckpointEntry,
+    CheckpointError,
+    CheckpointManager,
+    ConfigError,
+    TrialogWarning,
+    metric_mode,
+    peak_rss_mb,
+)
 
 from . import distributed
-from .building import build_object, split_spec
+from .building import build_object, import_object, split_spec
 from .callbacks import Callback, GradientClipping, LRSchedulerCallback, build_callbacks
 from .experiment import TorchExperiment
 from .metrics import Metric, RocAuc, build_metrics
+from .predictions import PredictionOptions, Predictions
 from .schedules import build_schedules
 from .workers import loader_callbacks
 
@@ -70,6 +88,7 @@ __all__ = [
     "SegmentationTrainer",
     "Trainer",
     "TrainerExperiment",
+    "trainer_class",
 ]
 
 #: Keys a ``trainer`` section may hold.
@@ -86,6 +105,9 @@ TRAINER_KEYS = frozenset(
         "callbacks",
         "amp",
         "grad_clip",
+        "accumulate",
+        "test_on",
+        "predictions",
         "log_every",
         "checkpoint",
         "input_key",
@@ -97,6 +119,10 @@ TRAINER_KEYS = frozenset(
     }
 )
 OPTIMIZATION_KEYS = frozenset({"loss", "optimizer", "scheduler"})
+#: Keys of one named optimizer in ``trainer.optimization`` (``{"generator": {...}, "discriminator": {...}}``).
+NAMED_OPTIMIZER_KEYS = frozenset({"optimizer", "scheduler", "modules"})
+#: The name of the optimizer of a single-optimizer config (``optimization.optimizer``).
+SINGLE = "optimizer"
 #: CheckpointManager options a ``trainer.checkpoint`` mapping may set.
 CHECKPOINT_KEYS = frozenset({"keep_last", "keep_best", "async_save", "format"})
 
@@ -179,6 +205,22 @@ def probe_values(data_wait_s: float, compute_s: float) -> dict[str, float]:
     return values
 
 
+def _run_checkpoints(run: Path, monitor: str, mode: str) -> CheckpointManager:
+    """The checkpoint series of another run folder, read-only, ranked by ``monitor``/``mode``."""
+    folder = run / "checkpoint"
+    if not (folder / MANIFEST_NAME).is_file():
+        raise CheckpointError(
+            f"{run} is not a run folder with checkpoints (no {folder / MANIFEST_NAME}); give the folder of a "
+            "trained run"
+        )
+    return CheckpointManager(folder, format="torch", monitor=monitor, mode=mode)
+
+
+def _epoch(entry: CheckpointEntry) -> int:
+    """The epoch a checkpoint was saved at (its step when the manifest has no epoch)."""
+    return int(entry.epoch if entry.epoch is not None else entry.step)
+
+
 class _EpochAccumulator:
     """An epoch's losses and metric inputs, kept as tensor references and reduced in batches.
 
@@ -210,7 +252,7 @@ class _EpochAccumulator:
         """Keep one batch's loss (a 0-dim tensor) and, for the metrics, its detached output and target."""
         self.losses.append(loss)
         self.sizes.append(size)
-        if not self.metrics:
+        if not self.metrics or output is None:
             return
         if not (isinstance(output, torch.Tensor) and isinstance(target, torch.Tensor)):
             for metric in self.metrics:
@@ -297,6 +339,12 @@ class Trainer:
         self.probes = section.get("probes", True)
         if not isinstance(self.probes, bool):
             raise ConfigError(f"config key 'trainer.probes' must be true or false, got {self.probes!r}")
+        #: Batches whose gradients add up before each optimizer step (``trainer.accumulate``).
+        self.accumulate = self._int(section, "accumulate", 1, minimum=1)
+        #: Which weights ``data.test`` is evaluated with after training: "best" checkpoint or "last" weights.
+        self.test_on: str = self._test_on(section)
+        #: How predictions are written (``trainer.predictions``), or None: not at the end of training.
+        self.predictions: PredictionOptions | None = PredictionOptions.from_config(section.get("predictions"))
         self.input_key = section.get("input_key", "input")
         self.target_key = section.get("target_key", "target")
         self.quiet = (not sys.stderr.isatty()) if quiet is None else bool(quiet)
@@ -338,8 +386,7 @@ class Trainer:
         if self.mode not in ("min", "max"):
             raise ConfigError(f"config key 'trainer.mode' must be 'min' or 'max', got {self.mode!r}")
         self.callbacks: list[Callback] = build_callbacks(section.get("callbacks"))
-        if self.scheduler_callback is not None:
-            self.callbacks.insert(0, self.scheduler_callback)
+        self.callbacks[:0] = self.scheduler_callbacks.values()
         if section.get("grad_clip") is not None:
             self.callbacks.insert(0, self._grad_clip(section["grad_clip"]))
 
@@ -355,6 +402,10 @@ class Trainer:
 
         self.global_step = 0
         self.epoch = 0
+        #: The optimizer whose step is being prepared (what ``on_before_optimizer_step`` callbacks act on).
+        self.stepping: str = next(iter(self.optimizers))
+        self._pending: set[str] = set()
+        self._recorded: tuple[Any, Any] | None = None
         self.history: list[dict[str, float]] = []
         self.best: float | None = None
         self.stop_reason: str | None = None
@@ -395,13 +446,27 @@ class Trainer:
         return f"{phase}/loss"
 
     def _build_optimization(self, spec: Mapping[str, Any]) -> None:
+        """Loss, optimizer(s) and their schedulers from ``trainer.optimization``.
+
+        One optimizer: ``{"loss", "optimizer", "scheduler"}`` (named "optimizer"). Several: every key
+        besides ``loss`` names one, ``{"optimizer": ..., "scheduler": ..., "modules": [...]}``, whose
+        ``modules`` (attribute paths in the model, default all of it) say which parameters it updates.
+        """
         key = "trainer.optimization"
         if not isinstance(spec, Mapping):
             raise ConfigError(f"config key '{key}' must be a mapping with loss, optimizer, scheduler")
-        unknown = sorted(set(spec) - OPTIMIZATION_KEYS)
-        if unknown:
+        named = {name: item for name, item in spec.items() if name not in OPTIMIZATION_KEYS}
+        for name, item in named.items():
+            if not isinstance(item, Mapping):
+                raise ConfigError(
+                    f"config key '{key}' has unknown key {name!r} (not a mapping, so not a named optimizer); "
+                    f"allowed: {sorted(OPTIMIZATION_KEYS)} or named optimizers "
+                    '{"generator": {"optimizer": ..., "modules": ...}, ...}'
+                )
+        if named and {"optimizer", "scheduler"} & set(spec):
             raise ConfigError(
-                f"config key '{key}' has unknown key(s) {unknown}; allowed: {sorted(OPTIMIZATION_KEYS)}"
+                f"config key '{key}' mixes 'optimizer'/'scheduler' with named optimizers {sorted(named)}; "
+                "give one optimizer (optimizer, scheduler) or named ones, each with its own optimizer and scheduler"
             )
         self.loss_fn: Callable[..., torch.Tensor] = build_object(
             spec.get("loss", self.default_loss),
@@ -412,30 +477,93 @@ class Trainer:
         )
         if isinstance(self.loss_fn, nn.Module):
             self.loss_fn = self.loss_fn.to(self.device)
-        params = [p for p in self.model.parameters() if p.requires_grad]
-        self.optimizer: torch.optim.Optimizer = build_object(
+        #: The optimizers by name, in config order ("optimizer" for a single-optimizer config).
+        self.optimizers: dict[str, torch.optim.Optimizer] = {}
+        #: The parameters each optimizer updates (what its gradients are computed and clipped for).
+        self.optimizer_params: dict[str, list[nn.Parameter]] = {}
+        #: The scheduler callbacks by optimizer name.
+        self.scheduler_callbacks: dict[str, LRSchedulerCallback] = {}
+        if not named:
+            self._add_optimizer(SINGLE, spec, key)
+        for name, item in named.items():
+            unknown = sorted(set(item) - NAMED_OPTIMIZER_KEYS)
+            if unknown or "optimizer" not in item:
+                raise ConfigError(
+                    f"config key '{key}.{name}' must hold 'optimizer' (and optionally 'scheduler', 'modules'); "
+                    f"got {sorted(item)}"
+                )
+            self._add_optimizer(name, item, f"{key}.{name}")
+        #: The first optimizer (the only one of a single-optimizer config).
+        self.optimizer: torch.optim.Optimizer = next(iter(self.optimizers.values()))
+        self.scheduler_callback: LRSchedulerCallback | None = next(
+            iter(self.scheduler_callbacks.values()), None
+        )
+
+    def _add_optimizer(self, name: str, spec: Mapping[str, Any], key: str) -> None:
+        params = self._parameters(spec.get("modules"), f"{key}.modules")
+        taken = {id(p) for group in self.optimizer_params.values() for p in group}
+        if any(id(p) in taken for p in params):
+            raise ConfigError(
+                f"config key '{key}.modules': parameters of {spec.get('modules')!r} are already updated by "
+                f"another optimizer of {sorted(self.optimizers)}; give each optimizer its own modules"
+            )
+        optimizer = build_object(
             spec.get("optimizer", {"type": "torch.optim.Adam", "params": {"lr": 1e-3}}),
             f"{key}.optimizer",
             params,
             modules=("torch.optim",),
             kind="optimizer",
         )
-        if not isinstance(self.optimizer, torch.optim.Optimizer):
+        if not isinstance(optimizer, torch.optim.Optimizer):
             raise ConfigError(
-                f"config key '{key}.optimizer' built a {type(self.optimizer).__name__}, not a torch.optim.Optimizer"
+                f"config key '{key}.optimizer' built a {type(optimizer).__name__}, not a torch.optim.Optimizer"
             )
-        self.scheduler_callback: LRSchedulerCallback | None = None
+        self.optimizers[name] = optimizer
+        self.optimizer_params[name] = params
         scheduler = spec.get("scheduler")
         if scheduler is not None:
             _, _, extras = split_spec(scheduler, f"{key}.scheduler", extra_keys=("step", "monitor"))
             if isinstance(scheduler, Mapping):
                 scheduler = {k: v for k, v in scheduler.items() if k in ("type", "params")}
             try:
-                callback = LRSchedulerCallback(scheduler, **extras)
+                callback = LRSchedulerCallback(scheduler, **extras, optimizer=name)
             except ValueError as err:
                 raise ConfigError(f"config key '{key}.scheduler.step': {err}") from err
             callback.key = f"{key}.scheduler"
-            self.scheduler_callback = callback
+            self.scheduler_callbacks[name] = callback
+
+    def _parameters(self, modules: Any, key: str) -> list[nn.Parameter]:
+        """The trainable parameters of the model, or of the submodules ``modules`` names."""
+        if modules is None:
+            return [p for p in self.model.parameters() if p.requires_grad]
+        names = [modules] if isinstance(modules, str) else modules
+        if not isinstance(names, (list, tuple)) or not all(isinstance(n, str) for n in names) or not names:
+            raise ConfigError(f"config key '{key}' must be a module name or a list of them, got {modules!r}")
+        params: dict[int, nn.Parameter] = {}
+        for module_name in names:
+            try:
+                module = self.model.get_submodule(module_name)
+            except AttributeError as err:
+                children = [n for n, _ in self.model.named_children()]
+                raise ConfigError(
+                    f"config key '{key}': model {_describe(self.model)} has no submodule {module_name!r}; "
+                    f"its children: {children}"
+                ) from err
+            params.update((id(p), p) for p in module.parameters() if p.requires_grad)
+        if not params:
+            raise ConfigError(f"config key '{key}': {modules!r} holds no trainable parameters")
+        return list(params.values())
+
+    def _test_on(self, section: Mapping[str, Any]) -> str:
+        value = section.get("test_on", "best" if self.save_freq else "last")
+        if value not in ("best", "last"):
+            raise ConfigError(f"config key 'trainer.test_on' must be 'best' or 'last', got {value!r}")
+        if value == "best" and not self.save_freq:
+            raise ConfigError(
+                "config key 'trainer.test_on': 'best' loads the best checkpoint, but trainer.save_freq is 0 "
+                "(no checkpoints); set save_freq >= 1 or test_on 'last'"
+            )
+        return str(value)
 
     def _amp_dtype(self, spec: Any) -> torch.dtype | None:
         """The autocast dtype: bf16 on CPU, fp16 on CUDA (with a GradScaler); None when AMP is off."""
@@ -564,7 +692,7 @@ class Trainer:
         """Model, optimizer, grad scaler and :meth:`progress_state` in one dict (RNG states and results aside)."""
         return {
             "model": self.model.state_dict(),
-            "optimizer": self.optimizer.state_dict(),
+            "optimizers": {name: opt.state_dict() for name, opt in self.optimizers.items()},
             "scaler": self.scaler.state_dict() if self.scaler is not None else {},
             "progress": self.progress_state(),
         }
@@ -572,7 +700,9 @@ class Trainer:
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
         """Restore what :meth:`state_dict` returned."""
         self.model.load_state_dict(state["model"])
-        self.optimizer.load_state_dict(state["optimizer"])
+        saved = state["optimizers"] if "optimizers" in state else {SINGLE: state["optimizer"]}
+        for name, optimizer in self.optimizers.items():
+            optimizer.load_state_dict(saved[name])
         if self.scaler is not None and state.get("scaler"):
             self.scaler.load_state_dict(state["scaler"])
         self.load_progress_state(state["progress"])
@@ -671,20 +801,86 @@ class Trainer:
         self._checked_first_batch = True
         return output, loss
 
-    def _backward_step(self, loss: torch.Tensor) -> None:
-        self.optimizer.zero_grad(set_to_none=True)
+    def training_step(self, batch: Any) -> torch.Tensor | Mapping[str, torch.Tensor]:
+        """One batch's loss(es): override it for a step of your own (a GAN, a multi-task loss...).
+
+        Return a scalar tensor (for the only, or first, optimizer) or ``{optimizer name: loss}`` for the
+        optimizers of ``trainer.optimization`` that step on this batch. The trainer runs it under AMP
+        autocast and does the rest: zeroing, backward (each loss into its own optimizer's parameters
+        only, so a generator loss leaves no gradient in the discriminator), GradScaler scaling,
+        ``trainer.accumulate`` batches per step, gradient clipping per optimizer, the optimizer steps (in
+        config order, after every backward) and the per-step schedulers. Call :meth:`record_outputs` to
+        feed the training metrics. The default: ``unpack``, ``forward``, ``compute_loss``.
+        """
+        inputs, target = self.unpack(batch)
+        inputs, target = _to_device(inputs, self.device), _to_device(target, self.device)
+        output, loss = self._step_forward(inputs, target)
+        self.record_outputs(output, target)
+        return loss
+
+    def record_outputs(self, output: Any, target: Any) -> None:
+        """Give this training step's model output and target to the training metrics."""
+        self._recorded = (output, target)
+
+    def _named_losses(self, losses: Any) -> dict[str, torch.Tensor]:
+        named = {next(iter(self.optimizers)): losses} if isinstance(losses, torch.Tensor) else losses
+        if not isinstance(named, Mapping) or not named:
+            raise ConfigError(
+                f"{type(self).__name__}.training_step must return a scalar loss tensor or a mapping "
+                f"{{optimizer name: loss}}, got {_shape(losses)}"
+            )
+        for name, loss in named.items():
+            if name not in self.optimizers:
+                raise ConfigError(
+                    f"{type(self).__name__}.training_step returned a loss for {name!r}; the optimizers of "
+                    f"'trainer.optimization' are {sorted(self.optimizers)}"
+                )
+            if not isinstance(loss, torch.Tensor) or loss.dim() != 0:
+                raise ConfigError(
+                    f"{type(self).__name__}.training_step: the loss for {name!r} must be a scalar tensor, "
+                    f"got {_shape(loss)}"
+                )
+        return dict(named)
+
+    def _backward(self, losses: Mapping[str, torch.Tensor]) -> None:
+        """Backward of each loss into its optimizer's parameters (scaled under AMP, divided when accumulating)."""
+        if not self._pending:
+            for optimizer in self.optimizers.values():
+                optimizer.zero_grad(set_to_none=True)
+        items = list(losses.items())
+        for i, (name, loss) in enumerate(items):
+            if self.accumulate > 1:
+                loss = loss / self.accumulate
+            if self.scaler is not None:
+                loss = self.scaler.scale(loss)
+            if len(self.optimizers) == 1:
+                loss.backward()
+            else:
+                torch.autograd.backward(
+                    loss, inputs=self.optimizer_params[name], retain_graph=i < len(items) - 1
+                )
+            self._pending.add(name)
+
+    def _optimizer_step(self) -> None:
+        """Step every optimizer that got a loss since the last step (clipping callbacks first), in config order."""
+        for name, optimizer in self.optimizers.items():
+            if name not in self._pending:
+                continue
+            self.stepping = name
+            if self.scaler is not None:
+                self.scaler.unscale_(optimizer)
+            for callback in self.callbacks:
+                callback.on_before_optimizer_step(self)
+            if self.scaler is not None:
+                self.scaler.step(optimizer)
+            else:
+                optimizer.step()
         if self.scaler is not None:
-            self.scaler.scale(loss).backward()
-            self.scaler.unscale_(self.optimizer)
-            for callback in self.callbacks:
-                callback.on_before_optimizer_step(self)
-            self.scaler.step(self.optimizer)
             self.scaler.update()
-        else:
-            loss.backward()
-            for callback in self.callbacks:
-                callback.on_before_optimizer_step(self)
-            self.optimizer.step()
+        self._pending.clear()
+        self.global_step += 1
+        for callback in self.callbacks:
+            callback.on_batch_end(self, self.global_step)
 
     def _progress(self, loader: Any, desc: str) -> Any:
         if self.quiet or not self.is_main:
@@ -695,45 +891,79 @@ class Trainer:
         return tqdm(loader, desc=desc, total=total, leave=False, dynamic_ncols=True)
 
     def train_epoch(self, epoch: int) -> dict[str, float]:
-        """Train one epoch; returns {"train/loss": ..., "train/<metric>": ...} reduced over ranks."""
+        """Train one epoch; returns {"train/loss": ..., "train/<metric>": ...} reduced over ranks.
+
+        With several optimizers ``train/loss`` is the sum of their losses and ``train/<name>_loss``,
+        ``train/<name>_lr`` are each one's.
+        """
         self.net.train()
         set_epoch = getattr(getattr(self.train_loader, "sampler", None), "set_epoch", None)
         if set_epoch is not None:
             set_epoch(epoch)
         acc = _EpochAccumulator(self.train_metrics, self.metric_pair)
-        log = self.log if self.log_every else None
+        parts = {name: _EpochAccumulator([], self.metric_pair) for name in self.optimizers}
+        single = list(self.optimizers) == [SINGLE]
         bar = self._progress(self.train_loader, f"epoch {epoch} train")
+        micro = 0
         waited = computed = 0.0
         started = time.perf_counter()
         for batch in bar:
             fetched = time.perf_counter()
             waited += fetched - started
-            inputs, target = self.unpack(batch)
-            inputs, target = _to_device(inputs, self.device), _to_device(target, self.device)
-            output, loss = self._step_forward(inputs, target)
-            self._backward_step(loss)
-            self.global_step += 1
-            detached = loss.detach()
-            acc.add(detached, _batch_size(target), output, target)
-            for callback in self.callbacks:
-                callback.on_batch_end(self, self.global_step)
-            if self.log_every and self.global_step % self.log_every == 0:
-                value = detached.item()
-                if log is not None:
-                    log.show_value(value, "train/step_loss", counter=self.global_step, tag="step_loss")
-                if bar is not self.train_loader:
-                    bar.set_postfix(loss=f"{value:.4g}", refresh=False)
+            self._recorded = None
+            with self._autocast():
+                losses = self._named_losses(self.training_step(batch))
+            self._backward(losses)
+            micro += 1
+            output, target = self._recorded if self._recorded is not None else (None, None)
+            size = _batch_size(target if self._recorded is not None else batch)
+            detached = {name: loss.detach() for name, loss in losses.items()}
+            total = (
+                next(iter(detached.values()))
+                if len(detached) == 1
+                else torch.stack(list(detached.values())).sum()
+            )
+            acc.add(total, size, output, target)
+            if not single:
+                for name, loss in detached.items():
+                    parts[name].add(loss, size, None, None)
+            if micro % self.accumulate == 0:
+                self._optimizer_step()
+                self._log_step(total, bar)
             started = time.perf_counter()
             computed += started - fetched
+        if self._pending:  # the last, shorter accumulation of the epoch
+            self._optimizer_step()
         values = self._reduce("train", acc, self.train_metrics)
-        values["train/lr"] = float(self.optimizer.param_groups[0]["lr"])
+        if single:
+            values["train/lr"] = float(self.optimizer.param_groups[0]["lr"])
+        else:
+            for name, part in parts.items():
+                loss_value = self._reduce("train", part, []).get("train/loss")
+                if loss_value is not None:
+                    values[f"train/{name}_loss"] = loss_value
+                values[f"train/{name}_lr"] = float(self.optimizers[name].param_groups[0]["lr"])
         if self.probes:
             values.update(probe_values(waited, computed))
         return values
 
+    def _log_step(self, loss: torch.Tensor, bar: Any) -> None:
+        if not (self.log_every and self.global_step % self.log_every == 0):
+            return
+        value = loss.item()
+        if self.log is not None:
+            self.log.show_value(value, "train/step_loss", counter=self.global_step, tag="step_loss")
+        if bar is not self.train_loader:
+            bar.set_postfix(loss=f"{value:.4g}", refresh=False)
+
     @torch.no_grad()
-    def evaluate(self, loader: Iterable[Any], phase: str = "val") -> dict[str, float]:
-        """Loss and metrics over ``loader`` without gradients; keys are ``<phase>/<name>``."""
+    def evaluate(
+        self, loader: Iterable[Any], phase: str = "val", predictions: Predictions | None = None
+    ) -> dict[str, float]:
+        """Loss and metrics over ``loader`` without gradients; keys are ``<phase>/<name>``.
+
+        ``predictions`` collects one row per sample (see :meth:`prediction_rows`); write it afterwards.
+        """
         self.net.eval()
         acc = _EpochAccumulator(self.eval_metrics, self.metric_pair)
         for batch in self._progress(loader, f"epoch {self.epoch} {phase}"):
@@ -741,7 +971,105 @@ class Trainer:
             inputs, target = _to_device(inputs, self.device), _to_device(target, self.device)
             output, loss = self._step_forward(inputs, target)
             acc.add(loss, _batch_size(target), output, target)
+            if predictions is not None:
+                predictions.add(self.prediction_rows(output, target), batch)
         return self._reduce(phase, acc, self.eval_metrics)
+
+    def prediction_rows(self, output: Any, target: Any) -> dict[str, torch.Tensor]:
+        """A batch's prediction columns, first dimension the samples: the model output and the target."""
+        rows: dict[str, torch.Tensor] = {}
+        if isinstance(target, torch.Tensor):
+            rows["target"] = target
+        if isinstance(output, torch.Tensor):
+            rows["output"] = output
+        return rows
+
+    def load_weights(self, checkpoint: str | int = "best", run: str | Path | None = None) -> CheckpointEntry:
+        """Load the model weights of checkpoint ``"best"``, ``"last"`` or a step, of this run or of the run folder
+        ``run``; returns its manifest entry (``entry.epoch`` is the epoch it was saved at). Under DDP rank 0
+        reads it and every rank gets the weights."""
+        payload: Any = None
+        if self.is_main:
+            if run is None:
+                if self.experiment is None or self.experiment.checkpoints is None:
+                    raise CheckpointError("this run keeps no checkpoints (trainer.save_freq is 0)")
+                self.experiment.wait_checkpoints()
+                manager = self.experiment.checkpoints
+            else:
+                manager = _run_checkpoints(Path(run), self.monitor, self.mode)
+            state, entry = manager.load(checkpoint, map_location="cpu")
+            weights = (
+                state.get("user", {}).get("model", {}).get("model") if isinstance(state, Mapping) else None
+            )
+            if weights is None:
+                raise CheckpointError(f"checkpoint {entry.path} holds no weights of a trainer's 'model'")
+            payload = (weights, entry)
+        weights, entry = distributed.broadcast_object(payload)
+        try:
+            self.model.load_state_dict(weights)
+        except RuntimeError as err:
+            raise CheckpointError(
+                f"checkpoint {entry.path} does not fit model {_describe(self.model)}: {err}"
+            ) from err
+        return entry
+
+    def evaluate_run(
+        self,
+        run: str | Path,
+        checkpoint: str | int = "best",
+        split: str = "test",
+        loader: Iterable[Any] | None = None,
+    ) -> dict[str, float]:
+        """Evaluate a checkpoint of the run folder ``run`` on ``split`` without training.
+
+        This trainer's own run folder (a new one, never the evaluated run's) receives the metrics as
+        results ``<split>/<metric>`` plus ``<split>/epoch`` (the checkpoint's epoch), and the predictions
+        (``result/predictions/<split>.npz`` or ``.csv``). ``loader`` defaults to the trainer's loader of
+        ``split``. Returns the metrics.
+        """
+        if split not in ("test", "val", "train"):
+            raise ConfigError(f"the split to evaluate must be 'test', 'val' or 'train', got {split!r}")
+        if loader is None:
+            loader = {"test": self.test_loader, "val": self.val_loader, "train": self.train_loader}[split]
+        if loader is None:
+            raise ConfigError(f"config key 'data.{split}' is missing: evaluating split {split!r} needs it")
+        if distributed.is_distributed():
+            raise ConfigError("evaluating a run works in one process; run it without torchrun")
+        exp = self.experiment
+        exp.begin_run()
+        try:
+            entry = self.load_weights(checkpoint, run)
+            self.epoch = _epoch(entry)
+            exp.print(
+                f"evaluating {run} checkpoint {checkpoint!r} (step {entry.step}, epoch {entry.epoch}) on {split}"
+            )
+            options = self.predictions or PredictionOptions()
+            predictions = self._predictions(split, options, loader)
+            values = self.evaluate(loader, split, predictions)
+            predictions.write()
+            values[f"{split}/epoch"] = float(self.epoch)
+            self._record_final(values, split)
+        except BaseException as exc:
+            exp.fail_run(exc, "killed" if isinstance(exc, KeyboardInterrupt) else "error")
+            raise
+        else:
+            exp.finish_run()
+        finally:
+            exp.close()
+        return values
+
+    def _predictions(self, split: str, options: PredictionOptions, loader: Any) -> Predictions:
+        return Predictions(
+            self.prediction_folder(),
+            split,
+            options,
+            class_names=self.section.get("class_names"),
+            dataset=getattr(loader, "dataset", None),
+        )
+
+    def prediction_folder(self) -> Path:
+        """Where predictions are written: ``<run folder>/result/predictions``."""
+        return Path(self.experiment.result_dir) / "predictions"
 
     def _reduce(self, phase: str, acc: _EpochAccumulator, metrics: list[Metric]) -> dict[str, float]:
         loss_sum, seen = acc.finish()
@@ -874,28 +1202,92 @@ class Trainer:
         distributed.barrier()
         return dict(self.final)
 
+    def _record_final(self, values: Mapping[str, float], phase: str) -> None:
+        """Results without an epoch (what a test or an evaluation produced) and what the metrics draw."""
+        if self.experiment is None:
+            return
+        for key, value in values.items():
+            self.experiment.add_result_without_epoch(value, key, tag=key.split("/", 1)[-1])
+        for metric in self.eval_metrics:
+            metric.render(self.log, f"{phase}/", None)
+
+    def _has_best(self) -> bool:
+        """Whether a checkpoint has a value of the monitor (all NaN: no); warns when not. Same on every rank."""
+        has_best = None
+        if self.is_main and self.experiment is not None and self.experiment.checkpoints is not None:
+            self.experiment.wait_checkpoints()
+            has_best = self.experiment.checkpoints.best() is not None
+        if distributed.broadcast_object(has_best):
+            return True
+        warnings.warn(
+            f"trainer.test_on 'best': no checkpoint has a value of {self.monitor!r}; testing the last weights",
+            TrialogWarning,
+            stacklevel=3,
+        )
+        return False
+
     def end_phase(self) -> None:
         """After the last epoch: test metrics (when a test loader was given) and the final metrics."""
         final = dict(self.history[-1]) if self.history else {}
         if self.best is not None:
             final[f"best/{self.monitor}"] = self.best
         if self.test_loader is not None:
-            test = self.evaluate(self.test_loader, "test")
-            if self.experiment is not None:
-                for key, value in test.items():
-                    self.experiment.add_result_without_epoch(value, key, tag=key.split("/", 1)[-1])
-                for metric in self.eval_metrics:
-                    metric.render(self.log, "test/", None)
+            tested = self.epoch
+            if self.test_on == "best" and self._has_best():
+                tested = _epoch(self.load_weights("best"))
+            predictions = None
+            if self.predictions is not None and self.experiment is not None:
+                if distributed.is_distributed():
+                    raise ConfigError("config key 'trainer.predictions' is not supported under torchrun yet")
+                predictions = self._predictions("test", self.predictions, self.test_loader)
+            test = self.evaluate(self.test_loader, "test", predictions)
+            if predictions is not None:
+                predictions.write()
+            test["test/epoch"] = float(tested)
+            self._record_final(test, "test")
             final.update(test)
         if self.stop_reason is not None and self.experiment is not None:
             self.experiment.print(f"{self.task} trainer stopped after epoch {self.epoch}: {self.stop_reason}")
         self.final = final
 
 
+def trainer_class(name: Any, key: str = "trainer.type") -> type[Trainer]:
+    """The Trainer subclass ``trainer.type`` names: an installed ``trialog.trainers`` entry point
+    (``"classification"``) or an import path (``"my_pkg.gan:GANTrainer"``, ``"my_pkg.gan.GANTrainer"``).
+
+    Either way it must be a subclass of :class:`Trainer`; anything else is a ConfigError naming ``key``.
+    """
+    from trialog.api import TrialogError, plugins
+
+    if not isinstance(name, str) or not name.strip():
+        raise ConfigError(
+            f'config key \'{key}\' must name a trainer, such as "classification" or "my_pkg.mod:MyTrainer", '
+            f"got {name!r}"
+        )
+    if ":" in name or "." in name:
+        found = import_object(name, key)
+        where = f"import path {name!r}"
+    else:
+        try:
+            found = plugins.load("trialog.trainers", name)
+        except TrialogError as exc:
+            raise ConfigError(
+                f"config key '{key}': {exc} (a trainer of your own is named by import path, 'my_pkg.mod:MyTrainer')"
+            ) from exc
+        where = f"entry point {name!r}"
+    if not (isinstance(found, type) and issubclass(found, Trainer)):
+        raise ConfigError(
+            f"config key '{key}': {where} is {found!r}, not a subclass of trialog_torch.trainers.Trainer; "
+            "subclass Trainer (or ClassificationTrainer...) and override training_step"
+        )
+    return found
+
+
 class TrainerExperiment(TorchExperiment):
     """A TorchExperiment whose stages are a trainer's (what :meth:`Trainer.fit` drives on rank 0).
 
-    The trainer's model, optimizer, scheduler and grad scaler are attributes, so TorchExperiment's
+    The trainer's model, optimizer, scheduler and grad scaler are attributes (several named optimizers
+    and their schedulers: the dicts ``optimizers`` and ``schedulers``), so TorchExperiment's
     discovery checkpoints them in its usual layout (``load_checkpoint``, partial loading and
     ``resume_save_types`` work as for any TorchExperiment); the trainer's counters, history and callback
     states ride along under ``"trainer"``. ``run()`` works too (train/validate/end are the trainer's
@@ -909,9 +1301,13 @@ class TrainerExperiment(TorchExperiment):
         self.trainer = trainer
         super().__init__(**kwargs)
         self.model = trainer.model
-        self.optimizer = trainer.optimizer
-        if trainer.scheduler_callback is not None:
-            self.scheduler = trainer.scheduler_callback.scheduler
+        if list(trainer.optimizers) == [SINGLE]:
+            self.optimizer = trainer.optimizer
+            if trainer.scheduler_callback is not None:
+                self.scheduler = trainer.scheduler_callback.scheduler
+        else:
+            self.optimizers = dict(trainer.optimizers)
+            self.schedulers = {name: cb.scheduler for name, cb in trainer.scheduler_callbacks.items()}
         if trainer.scaler is not None:
             self.scaler = trainer.scaler
 
@@ -949,6 +1345,21 @@ class ClassificationTrainer(Trainer):
                 target = target.to(output.dtype).reshape(output.shape)
         return self.loss_fn(output, target)
 
+    def prediction_rows(self, output: Any, target: Any) -> dict[str, torch.Tensor]:
+        """Output and target, plus the ``top_k`` classes and their softmax scores for (N, C) logits."""
+        rows = super().prediction_rows(output, target)
+        if isinstance(output, torch.Tensor) and output.dim() == 2 and output.shape[1] > 1:
+            k = min((self.predictions or PredictionOptions()).top_k, int(output.shape[1]))
+            if isinstance(self.loss_fn, nn.NLLLoss):  # the model outputs log-probabilities
+                scores = output.float().exp()
+            elif isinstance(self.loss_fn, (nn.BCELoss, nn.BCEWithLogitsLoss)):  # multi-label
+                scores = output.float() if isinstance(self.loss_fn, nn.BCELoss) else output.float().sigmoid()
+            else:
+                scores = output.float().softmax(1)
+            top = scores.topk(k, dim=1)
+            rows["top_k_index"], rows["top_k_score"] = top.indices, top.values
+        return rows
+
 
 class SegmentationTrainer(ClassificationTrainer):
     """Per-pixel classification: (N, C, H, W) logits vs (N, H, W) class maps."""
@@ -956,6 +1367,13 @@ class SegmentationTrainer(ClassificationTrainer):
     task = "segmentation"
     default_metrics: tuple[Any, ...] = ("accuracy", "iou", "dice")
     default_monitor = "val/iou"
+
+    def prediction_rows(self, output: Any, target: Any) -> dict[str, torch.Tensor]:
+        """The predicted class map of each sample (written as a coloured PNG), and target/output when small."""
+        rows = Trainer.prediction_rows(self, output, target)
+        if isinstance(output, torch.Tensor) and output.dim() >= 3:
+            rows["map"] = output.argmax(1) if output.shape[1] > 1 else (output[:, 0] > 0).long()
+        return rows
 
 
 class RegressionTrainer(Trainer):
