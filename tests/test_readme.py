@@ -77,7 +77,7 @@ def test_the_use_example_runs_and_talks(fresh_env, tmp_path):
     )
     assert proc.returncode == 0, proc.stderr
     (run_dir,) = (tmp_path / "runs").iterdir()
-    lines = proc.stdout.splitlines()
+    lines = [line for line in proc.stderr.splitlines() if line.startswith("trialog: ")]
     assert lines[0] == f"trialog: run 'toy' -> {Path('runs') / run_dir.name}"
     assert [line.split()[1:3] for line in lines[1:6]] == [["epoch", f"{e}/5"] for e in range(1, 6)]
     assert lines[6].startswith("trialog: run 'toy' finished in ")

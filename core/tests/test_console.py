@@ -23,7 +23,7 @@ class Toy(Experiment):
 def test_a_run_prints_its_folder_each_epoch_and_the_best_values(tmp_path, capsys):
     exp = Toy(name="toy", n_epochs=2, base_dir=tmp_path, loggers={})
     exp.run()
-    lines = capsys.readouterr().out.splitlines()
+    lines = capsys.readouterr().err.splitlines()
     assert lines[0] == f"trialog: run 'toy' -> {exp.run_dir}"
     assert lines[1] == "trialog: epoch 1/2  accuracy 0.25  loss 7.5"
     assert lines[2] == "trialog: epoch 2/2  accuracy 0.5  loss 5"
@@ -41,14 +41,14 @@ def test_an_epoch_line_shows_only_what_that_epoch_added(tmp_path, capsys):
                 self.add_result(1.0, "lr")
 
     Sometimes(name="s", n_epochs=2, base_dir=tmp_path, loggers={}).run()
-    lines = capsys.readouterr().out.splitlines()
+    lines = capsys.readouterr().err.splitlines()
     assert lines[1] == "trialog: epoch 1/2  loss 0  lr 1"
     assert lines[2] == "trialog: epoch 2/2  loss 1"
 
 
 def test_quiet_prints_nothing(tmp_path, capsys):
     Toy(name="toy", n_epochs=2, base_dir=tmp_path, loggers={}, quiet=True).run()
-    assert capsys.readouterr().out == ""
+    assert capsys.readouterr().err == ""
 
 
 def test_a_failed_run_says_what_failed_and_where(tmp_path, capsys):
@@ -59,7 +59,7 @@ def test_a_failed_run_says_what_failed_and_where(tmp_path, capsys):
     exp = Boom(name="boom", n_epochs=1, base_dir=tmp_path, loggers={})
     with pytest.raises(ValueError):
         exp.run()
-    out = capsys.readouterr().out.splitlines()
+    out = capsys.readouterr().err.splitlines()
     assert out[-1] == f"trialog: run 'boom' failed: ValueError: boom -> {exp.run_dir}"
 
 
@@ -70,6 +70,6 @@ def test_a_resumed_run_says_where_it_continues(tmp_path, capsys):
     capsys.readouterr()
     again = Toy(name="toy", n_epochs=2, base_dir=tmp_path, loggers={}, resume=first.run_dir)
     again.run()
-    lines = capsys.readouterr().out.splitlines()
+    lines = capsys.readouterr().err.splitlines()
     assert lines[0] == f"trialog: run 'toy' resumed -> {first.run_dir}"
     assert lines[1] == "trialog: epoch 2/2  accuracy 0.5  loss 5"

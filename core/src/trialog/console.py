@@ -1,7 +1,8 @@
 """The ``console`` entry of ``trialog.plugins``: a run says where it writes, how each epoch went and how it ended.
 
 Registered through the core's own entry points like any third-party plugin. It prints plain lines to
-standard output (they read the same in a terminal, a notebook, a SLURM log or ``tee``)::
+standard error, like a progress bar (they read the same in a terminal, a notebook or a SLURM log, and
+leave standard output to the program: ``trialog runs ls --json > runs.json`` stays JSON)::
 
     trialog: run 'toy' -> runs/20261206-081500_toy
     trialog: epoch 1/5  loss[train] 0.1216  error[val] 0.2635
@@ -30,7 +31,7 @@ _seen: weakref.WeakKeyDictionary[Any, tuple[float, dict[str, int]]] = weakref.We
 
 
 def _say(text: str) -> None:
-    print(f"trialog: {text}", file=sys.stdout, flush=True)
+    print(f"trialog: {text}", file=sys.stderr, flush=True)
 
 
 def _quiet(experiment: Any) -> bool:
@@ -97,7 +98,7 @@ def on_run_end(experiment: Any, run: Mapping[str, Any], summary: Mapping[str, An
         if isinstance(stats.get("min"), (int, float)) and isinstance(stats.get("max"), (int, float)):
             mode = metric_mode(key.split("[")[0])
             line += f"   best {_number(stats[mode])} ({mode})"
-        print(line, file=sys.stdout, flush=True)
+        print(line, file=sys.stderr, flush=True)
 
 
 @hookimpl

@@ -31,6 +31,7 @@ import contextlib
 import difflib
 import importlib
 import inspect
+import os
 import random
 import secrets
 import sys
