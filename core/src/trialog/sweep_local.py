@@ -243,7 +243,7 @@ def preload(sweep_dir: Path) -> None:
     """Import what every trial of the sweep imports: trialog, its plugins, the trainer, the user's modules."""
     import importlib
 
-    from . import cli, plugins
+    from . import cli, plugins, provenance
     from .sweep import saved_spec
 
     data = read_sweep(sweep_dir)
@@ -252,6 +252,7 @@ def preload(sweep_dir: Path) -> None:
     if config_dir not in sys.path:
         sys.path.insert(0, config_dir)
     plugins.get_plugin_manager()
+    provenance.package_versions()  # cached per process: every run.json lists the installed packages
     if spec.experiment:
         importlib.import_module(spec.experiment.partition(":")[0])
     else:
@@ -270,14 +271,19 @@ def preload(sweep_dir: Path) -> None:
 
 
 def _child(
-    request: Mapping[str, Any], snapshot: Any, threads: int, answer_fd: int, wakeup: tuple[int, int]
+    request: Mapping[str, Any], snapshot: Any, threads: int, closing: tuple[int, ...], learn_fd: int
 ) -> None:
-    """In the forked trial process: a fresh process's state, the trial's log as stdout/stderr, the trial."""
+    """In the forked trial process: a fresh process's state, the trial's log as stdout/stderr, the trial.
+
+    At its end it tells the server (``learn_fd``) which modules the trial imported, so the server imports
+    them too and the next trials start with them (a trial's lazy imports: sklearn, matplotlib...).
+    """
     code = 1
+    before = set(sys.modules)
     try:
         signal.set_wakeup_fd(-1)
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-        for fd in (answer_fd, *wakeup):
+        for fd in closing:
             os.close(fd)
         _die_with_parent(os.getppid())
         log_fd = os.open(request["log"], os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
@@ -297,6 +303,10 @@ def _child(
         traceback.print_exc()
         code = 1
     finally:
+        with contextlib.suppress(BaseException):
+            imported = sorted(name for name in set(sys.modules) - before if not name.startswith("__"))
+            os.write(learn_fd, json.dumps(imported).encode())
+            os.close(learn_fd)
         with contextlib.suppress(BaseException):
             atexit._run_exitfuncs()  # what the interpreter's exit would run
         with contextlib.suppress(BaseException):
@@ -322,6 +332,7 @@ def serve(sweep_dir: Path) -> int:
     signal.set_wakeup_fd(wake_w)
     answers = os.fdopen(answer_fd, "w", buffering=1)
     children: dict[int, int] = {}
+    learning: dict[int, bytes] = {}  # a pipe from each running trial: the modules it imported
     selector = selectors.DefaultSelector()
     selector.register(sys.stdin.fileno(), selectors.EVENT_READ, "stdin")
     selector.register(wake_r, selectors.EVENT_READ, "child")
@@ -332,6 +343,16 @@ def serve(sweep_dir: Path) -> int:
             if key.data == "child":
                 with contextlib.suppress(BlockingIOError):
                     os.read(wake_r, 4096)
+                continue
+            if key.data == "learn":
+                fd = int(key.fd)
+                data = os.read(fd, 65536)
+                if data:
+                    learning[fd] += data
+                    continue
+                selector.unregister(fd)
+                os.close(fd)
+                _learn(learning.pop(fd))
                 continue
             chunk = os.read(sys.stdin.fileno(), 65536)
             if not chunk:
@@ -344,9 +365,14 @@ def serve(sweep_dir: Path) -> int:
                 request = json.loads(line)
                 sys.stdout.flush()
                 sys.stderr.flush()
+                learn_r, learn_w = os.pipe()
                 pid = os.fork()
                 if pid == 0:
-                    _child(request, snapshot, threads, answer_fd, (wake_r, wake_w))
+                    others = (answer_fd, wake_r, wake_w, learn_r, *learning)
+                    _child(request, snapshot, threads, others, learn_w)
+                os.close(learn_w)
+                learning[learn_r] = b""
+                selector.register(learn_r, selectors.EVENT_READ, "learn")
                 children[pid] = request["id"]
                 _answer(answers, {"id": request["id"], "pid": pid})
         while children:
@@ -360,6 +386,17 @@ def serve(sweep_dir: Path) -> int:
             if request_id is not None:
                 _answer(answers, {"id": request_id, "rc": os.waitstatus_to_exitcode(status)})
     return 0
+
+
+def _learn(data: bytes) -> None:
+    """Import in the server what a trial imported (never run: no thread starts, no torch computation)."""
+    import importlib
+
+    with contextlib.suppress(ValueError):
+        for name in json.loads(data or b"[]"):
+            if name not in sys.modules:
+                with contextlib.suppress(BaseException):
+                    importlib.import_module(name)
 
 
 def _answer(stream: IO[str], answer: Mapping[str, Any]) -> None:

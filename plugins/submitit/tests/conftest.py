@@ -79,12 +79,12 @@ def read_gate(gate: Path) -> int:
     return int(data)
 
 
-def make_gate(folder: Path, hold: bool = False) -> Path:
+def make_gate(folder: Path, hold: bool = False, name: str = "gate") -> Path:
     """A gate FIFO (and, ``hold``, its release FIFO: a trial past the gate waits until release_gate)."""
-    gate = folder / "gate"
+    gate = folder / name
     os.mkfifo(gate)
     if hold:
-        os.mkfifo(folder / "gate.go")
+        os.mkfifo(folder / f"{name}.go")
     return gate
 
 

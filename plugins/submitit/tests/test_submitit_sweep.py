@@ -156,32 +156,29 @@ def _squeue_ids() -> str:
 
 
 def test_slurm_job_array_scancel_is_retried_and_requeue_resumes_exactly(slurm, tmp_path):
-    gate = make_gate(tmp_path, hold=True)
-    path = write_sweep(tmp_path / "cfg", {"grid": {"gate": [None, str(gate), str(gate)]}})
+    cancel, requeue = make_gate(tmp_path, True, "cancel"), make_gate(tmp_path, True, "requeue")
+    path = write_sweep(tmp_path / "cfg", {"grid": {"gate": [None, str(cancel), str(requeue)]}})
     sweep = open_sweep(path, "submitit", base_dir=tmp_path / "o")
     driver, errors = _drive(SubmititSweeper(parallel=3, options={"cluster": "slurm", "poll": "0.5"}), sweep)
-    first = read_gate(gate)
-    second = read_gate(gate)  # both gated trials are mid-epoch 1 now
+    pids = {read_gate(cancel), read_gate(requeue)}  # both gated trials wait mid-epoch 1 now
     trials = read_sweep(sweep.folder)["trials"]
-    jobs = {t["id"]: t["job"]["id"] for t in trials}
-    assert len({j.split("_")[0] for j in jobs.values()}) == 1 and all(
-        "_" in j for j in jobs.values()
-    )  # one array
-    cancelled, requeued = trials[1]["id"], trials[2]["id"]
-    subprocess.run(["scancel", jobs[cancelled]], check=True)
-    subprocess.run(["scontrol", "requeue", jobs[requeued]], check=True)
-    again = {read_gate(gate), read_gate(gate)}  # the resubmitted and the requeued job at the gate again
-    assert not again & {first, second}
-    release_gate(gate)
-    release_gate(gate)
+    jobs = [t["job"]["id"] for t in trials]
+    assert len({j.split("_")[0] for j in jobs}) == 1 and all("_" in j for j in jobs)  # one job array
+    subprocess.run(["scancel", jobs[1]], check=True)
+    subprocess.run(["scontrol", "requeue", jobs[2]], check=True)
+    assert read_gate(cancel) not in pids  # the resubmitted job at the gate again
+    release_gate(cancel)
+    assert read_gate(requeue) not in pids  # the requeued job (SLURM starts it again after its requeue delay)
+    release_gate(requeue)
     driver.join(HANG)
     assert not errors and not driver.is_alive(), _squeue_ids()
     data = read_sweep(sweep.folder)["trials"]
     assert [t["status"] for t in data] == ["finished"] * 3
     reference = _records(sweep.folder / data[0]["run"])
-    by_id = {t["id"]: t for t in data}
-    for trial_id in (cancelled, requeued):
-        assert _records(sweep.folder / by_id[trial_id]["run"]) == reference
-        assert Run(sweep.folder / by_id[trial_id]["run"]).meta["resumes"]
-    assert by_id[cancelled]["attempts"] == 2 and by_id[cancelled]["job"]["id"] != jobs[cancelled]
-    assert by_id[requeued]["attempts"] == 1 and by_id[requeued]["job"]["id"] == jobs[requeued]
+    for trial in data[1:]:
+        assert _records(sweep.folder / trial["run"]) == reference
+        assert Run(sweep.folder / trial["run"]).meta["resumes"]
+    assert (
+        data[1]["attempts"] == 2 and data[1]["job"]["id"] != jobs[1]
+    )  # scancel: a failed attempt, resubmitted
+    assert data[2]["attempts"] == 1 and data[2]["job"]["id"] == jobs[2]  # requeued: the same job went on
