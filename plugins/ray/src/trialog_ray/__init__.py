@@ -373,7 +373,10 @@ class RaySweeper:
 
         # reuse_actors: a worker that ran a trial runs the next one (no new process importing torch);
         # _fresh_worker resets it first. A trial whose worker died still gets a new one (crash isolation).
-        options: dict[str, Any] = {"max_concurrent_trials": self.parallel, "reuse_actors": True}
+        # Not with a scheduler that stops trials (ASHA): a stopped trial's thread may still run in its
+        # worker when the next trial starts there, so each trial gets its own worker then.
+        reuse = spec.early_stopping is None
+        options: dict[str, Any] = {"max_concurrent_trials": self.parallel, "reuse_actors": reuse}
         if spec.metric is not None:
             options.update(metric=spec.metric, mode=spec.mode)
         if spec.search == "optuna":
