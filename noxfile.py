@@ -149,7 +149,7 @@ def lint(session: nox.Session) -> None:
 @nox.session
 def bench(session: nox.Session) -> None:
     """Benchmarks: each prints its figures and the ratio to its baseline, measured in the same run."""
-    _install(session, *ALL, "pandas", torch=True)  # pandas: bench_series' baseline reader
+    _install(session, *ALL, "pandas", "optuna", torch=True)  # pandas, optuna: bench baselines
     scripts = sorted(ROOT.glob("benchmarks/bench_*.py"))
     wanted = set(session.posargs)
     for script in scripts:
