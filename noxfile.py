@@ -18,11 +18,11 @@ PLUGINS = ("file", "tensorboard", "visdom", "notify", "slack", "telegram", "torc
 # the local ./plugins/browser only when the browser's path comes first on the command line.
 ALL = [
     "./core[test]",
-    *(f"./plugins/{p}[test]" for p in (*PLUGINS, "browser", "ray") if p != "trixi"),
+    *(f"./plugins/{p}[test]" for p in (*PLUGINS, "browser", "ray", "submitit") if p != "trixi"),
     "./plugins/trixi[test]",
 ]
 
-nox.options.sessions = ["lint", "core", *PLUGINS, "browser", "ray", "integration"]
+nox.options.sessions = ["lint", "core", *PLUGINS, "browser", "ray", "submitit", "integration"]
 nox.options.default_venv_backend = "venv"
 nox.options.error_on_missing_interpreters = True
 
@@ -85,6 +85,17 @@ def ray(session: nox.Session) -> None:
 
 
 @nox.session
+def submitit(session: nox.Session) -> None:
+    """trialog-submitit on submitit's local executor, and on a real single-node SLURM its test fixture starts.
+
+    The fixture runs munged, slurmctld and slurmd (Debian's `munge` and `slurm-wlm`) as root from a temporary
+    folder and stops them after; without them (or root) the SLURM tests skip, saying why.
+    """
+    _install(session, "./core", "./plugins/submitit[test]")
+    _pytest(session, "plugins/submitit/tests")
+
+
+@nox.session
 def browser(session: nox.Session) -> None:
     """trialog-browser with the core, its tests in a real headless Chromium (Debian's chromium + chromedriver)."""
     _ensure_chromium(session)
@@ -122,7 +133,7 @@ def integration(session: nox.Session) -> None:
 
 #: Every import package whose public API the type checker covers (mypy.ini maps them to their src folders).
 TYPED_PACKAGES = ("trialog", "trialog_file", "trialog_tensorboard", "trialog_visdom", "trialog_notify",
-                  "trialog_slack", "trialog_telegram", "trialog_torch", "trialog_browser", "trialog_ray", "trixi")  # fmt: skip
+                  "trialog_slack", "trialog_telegram", "trialog_torch", "trialog_browser", "trialog_ray", "trialog_submitit", "trixi")  # fmt: skip
 
 
 @nox.session
@@ -138,7 +149,7 @@ def lint(session: nox.Session) -> None:
 @nox.session
 def bench(session: nox.Session) -> None:
     """Benchmarks: each prints its figures and the ratio to its baseline, measured in the same run."""
-    _install(session, *ALL, "pandas", torch=True)  # pandas: bench_series' baseline reader
+    _install(session, *ALL, "pandas", "optuna", torch=True)  # pandas, optuna: bench baselines
     scripts = sorted(ROOT.glob("benchmarks/bench_*.py"))
     wanted = set(session.posargs)
     for script in scripts:
@@ -169,7 +180,7 @@ def bump(session: nox.Session) -> None:
     new = session.posargs[0]
     files = [
         ROOT / "core" / "pyproject.toml",
-        *(ROOT / "plugins" / p / "pyproject.toml" for p in (*PLUGINS, "browser", "ray")),
+        *(ROOT / "plugins" / p / "pyproject.toml" for p in (*PLUGINS, "browser", "ray", "submitit")),
     ]
     for path in files:
         text = path.read_text()

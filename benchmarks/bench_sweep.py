@@ -1,17 +1,24 @@
-"""Sweeps: what a sweeper costs per trial, and what ``local --parallel 2`` gains on 2 cores.
+"""Sweeps: what each sweeper costs per trial, beside what the same trials cost without a sweeper.
 
-The same 8 tiny digits trials (1 epoch, a 4-channel CNN, no loggers) run
+Two workloads, each swept as a grid:
 
-* one after another in this process through ``run_config`` (what ``trialog run`` does): the baseline;
-* by the ``local`` sweeper with ``--parallel 1`` and ``--parallel 2`` (a process per trial: a fresh
-  interpreter importing torch, plus sweep.json bookkeeping);
-* by the ``ray`` sweeper, one trial at a time on a local Ray instance (its start reported apart).
+* 20 trivial trials (an Experiment of one epoch that records one number), and
+* 8 tiny digits trials (1 epoch, a 4-channel CNN, no loggers; the ``trialog run`` trainer).
 
-Several minutes on a busy 2-core machine: 8 trials x (baseline, local x2, ray).
+Baselines, measured in the same run:
 
-Per-trial overhead = (sweeper wall time - baseline wall time) / 8. Ray's issue #11004 measured Tune's
-scheduling overhead at ~0.2 s per trivial trial; a process per trial costs the interpreter and torch
-import (~1-3 s on a busy 2-core machine).
+* **in process**: the trials one after another in this process (``Experiment.run`` / ``run_config``,
+  what ``trialog run`` does), after one warm-up trial;
+* **bare Ray Tune**: a plain Tune function trainable doing the same work (the trial in the Ray worker,
+  ``tune.report`` at the end), on the same local Ray instance;
+* **Optuna in process**: ``study.optimize`` over the same trials.
+
+Swept by ``local --parallel 1`` and ``--parallel 2`` (trials forked from the warm trial server),
+``ray`` (reused workers) and ``submitit`` (its local executor: a process per trial). Per-trial overhead =
+(wall time - in-process wall time) / trials; the Ray sweeper's beside the bare trainable's. Every trial
+computes with one thread (the sweep's ``resources.cpu``), the in-process baseline too.
+
+Several minutes on a busy 2-core machine.
 """
 
 from __future__ import annotations
@@ -20,7 +27,9 @@ import json
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _common import report
@@ -36,44 +45,126 @@ FIXED = {
     "model.params.hidden": 16,
     "loggers": {},
 }
+TRIVIAL = """
+from trialog import Experiment
 
 
-def sweep_file(folder: Path) -> Path:
-    spec = {
+class Trivial(Experiment):
+    def train(self, epoch):
+        self.add_result(float(self.config["x"]) * 2.0, "y", tag="train")
+"""
+N_TRIVIAL = 20
+
+
+class Workload:
+    """A grid of trials, its sweep file and how to run one of its trials in this process."""
+
+    def __init__(
+        self, name: str, sweep: dict[str, Any], values: list[Any], one: Callable[[Any, str, Path], None]
+    ):
+        self.name, self.sweep, self.values, self.one = name, sweep, values, one
+
+    def sweep_file(self, folder: Path) -> Path:
+        path = folder / f"{self.name}.json"
+        path.write_text(json.dumps(self.sweep))
+        return path
+
+
+def trivial(folder: Path) -> Workload:
+    (folder / "trivialexp.py").write_text(TRIVIAL)
+    sys.path.insert(0, str(folder))
+    values = list(range(N_TRIVIAL))
+    sweep = {
+        "name": "trivial",
+        "n_epochs": 1,
+        "x": 0,
+        "sweep": {"experiment": "trivialexp:Trivial", "grid": {"x": values}, "metric": "y", "mode": "max"},
+    }
+
+    def one(x: Any, name: str, base: Path) -> None:
+        if str(folder) not in sys.path:  # a Ray worker
+            sys.path.insert(0, str(folder))
+        from trivialexp import Trivial
+
+        exp = Trivial(config={"x": x}, name=name, n_epochs=1, base_dir=base)
+        try:
+            exp.run()
+        finally:
+            exp.close()
+
+    return Workload("trivial", sweep, values, one)
+
+
+def digits() -> Workload:
+    sweep = {
         "sweep": {
             "config": str(DIGITS),
-            "name": "bench",
+            "name": "digits",
             "grid": {LR: RATES},
             "set": FIXED,
             "metric": "val/accuracy",
             "mode": "max",
         }
     }
-    path = folder / "sweep.json"
-    path.write_text(json.dumps(spec))
-    return path
 
+    def one(lr: Any, name: str, base: Path) -> None:
+        from trialog_torch.cli import run_config
 
-def sequential(base: Path) -> float:
-    from trialog_torch.cli import run_config
-
-    def one(lr: float, name: str) -> None:
         overrides = [f"{key}={json.dumps(value)}" for key, value in FIXED.items()]
         run_config(DIGITS, overrides=[*overrides, f"{LR}={lr}", f"name={name}"], quiet=True, base_dir=base)
 
-    one(RATES[0], "warmup")  # imports and first-touch costs, paid once by any long-lived process
+    return Workload("digits", sweep, RATES, one)
+
+
+def in_process(work: Workload, base: Path) -> float:
+    work.one(
+        work.values[0], "warmup", base
+    )  # imports and first-touch costs, paid once by any long-lived process
     start = time.perf_counter()
-    for i, lr in enumerate(RATES):
-        one(lr, f"seq{i}")
+    for i, value in enumerate(work.values):
+        work.one(value, f"seq{i}", base)
     return time.perf_counter() - start
 
 
-def swept(sweeper: object, sweep_path: Path, base: Path) -> float:
+def optuna_in_process(work: Workload, base: Path) -> float:
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.create_study(sampler=optuna.samplers.GridSampler({"v": work.values}))
+
+    def objective(trial: Any) -> float:
+        work.one(trial.suggest_categorical("v", work.values), f"optuna{trial.number}", base)
+        return 0.0
+
+    start = time.perf_counter()
+    study.optimize(objective, n_trials=len(work.values))
+    return time.perf_counter() - start
+
+
+def bare_tune(work: Workload, base: Path) -> float:
+    from ray import tune
+
+    def trainable(config: dict[str, Any]) -> None:
+        work.one(config["v"], f"tune{config['v']}", base)
+        tune.report({"done": 1})
+
+    start = time.perf_counter()
+    tuner = tune.Tuner(
+        trainable,
+        param_space={"v": tune.grid_search(work.values)},
+        tune_config=tune.TuneConfig(max_concurrent_trials=1, reuse_actors=True),
+        run_config=tune.RunConfig(storage_path=str(base / "ray"), verbose=0),
+    )
+    tuner.fit()
+    return time.perf_counter() - start
+
+
+def swept(sweeper: Any, sweep_path: Path, base: Path) -> float:
     from trialog.sweep import open_sweep, read_sweep
 
     start = time.perf_counter()
-    sweep = open_sweep(sweep_path, sweeper.name, base_dir=base)  # type: ignore[attr-defined]
-    sweeper.run(sweep)  # type: ignore[attr-defined]
+    sweep = open_sweep(sweep_path, sweeper.name, base_dir=base)
+    sweeper.run(sweep)
     elapsed = time.perf_counter() - start
     statuses = {t["status"] for t in read_sweep(sweep.folder)["trials"]}
     if statuses != {"finished"}:
@@ -81,48 +172,63 @@ def swept(sweeper: object, sweep_path: Path, base: Path) -> float:
     return elapsed
 
 
-def main() -> None:
+def measure(work: Workload, tmp: Path) -> None:
+    import trialog_ray
+    from trialog_submitit import SubmititSweeper
+
     from trialog.sweep_local import LocalSweeper
 
-    n = len(RATES)
+    n = len(work.values)
+    path = work.sweep_file(tmp)
+    base = in_process(work, tmp / f"{work.name}-seq")
+    print(
+        f"{work.name}: {n} trials one after another in one process: {base:.3g} s ({base / n:.3g} s per trial)"
+    )
+
+    def overhead(label: str, wall: float, baseline: str, base_value: float, target: str) -> None:
+        report(
+            f"{work.name} {label} per-trial overhead", (wall - base) / n, "s", baseline, base_value, target
+        )
+
+    optuna = optuna_in_process(work, tmp / f"{work.name}-optuna")
+    optuna_overhead = (optuna - base) / n
+    print(f"{work.name} optuna in process per-trial overhead: {optuna_overhead:.3g} s")
+    for parallel in (1, 2):
+        wall = swept(LocalSweeper(parallel=parallel), path, tmp / f"{work.name}-local{parallel}")
+        # --parallel 2: the wall time of both slots (2 x wall), so the figure is the cost per trial
+        overhead(
+            f"local --parallel {parallel} (wall x {parallel} slots)",
+            wall * parallel,
+            "optuna in process",
+            optuna_overhead,
+            "<= 0.5 s",
+        )
+    wall = swept(SubmititSweeper(options={"cluster": "local", "poll": "0.1"}), path, tmp / f"{work.name}-sub")
+    overhead(
+        "submitit (local executor)", wall, "optuna in process", optuna_overhead, "none (a job per trial)"
+    )
+    bare = bare_tune(work, tmp / f"{work.name}-tune")
+    bare_overhead = (bare - base) / n
+    print(f"{work.name} bare Ray Tune function trainable per-trial overhead: {bare_overhead:.3g} s")
+    wall = swept(trialog_ray.RaySweeper(parallel=1), path, tmp / f"{work.name}-ray")
+    overhead("ray sweeper", wall, "bare Ray Tune trainable", bare_overhead, "<= 1.5x")
+
+
+def main() -> None:
+    import trialog_ray
+
     with tempfile.TemporaryDirectory() as tmp:
         tmp_path = Path(tmp)
-        path = sweep_file(tmp_path)
-        base = sequential(tmp_path / "seq")
-        print(
-            f"baseline: {n} trials one after another in one process: {base:.3g} s ({base / n:.3g} s per trial)"
-        )
-        local1 = swept(LocalSweeper(parallel=1), path, tmp_path / "l1")
-        report(
-            "local sweeper per-trial overhead",
-            (local1 - base) / n,
-            "s",
-            "per-trial run time",
-            base / n,
-            "< 5 s",
-        )
-        local2 = swept(LocalSweeper(parallel=2), path, tmp_path / "l2")
-        report("local --parallel 2 wall time", local2, "s", "local --parallel 1", local1, "speedup > 1.3x")
-        print(
-            f"local --parallel 2 speedup: {local1 / local2:.3g}x vs --parallel 1, {base / local2:.3g}x vs baseline"
-        )
+        import torch
 
-        import trialog_ray
-
+        torch.set_num_threads(1)  # as every trial of the sweeps (resources.cpu 1)
         start = time.perf_counter()
         trialog_ray.init_local(num_cpus=2, object_store_memory=100 * 1024 * 1024, log_to_driver=False)
-        ray_start = time.perf_counter() - start
-        print(f"ray: local instance started in {ray_start:.3g} s (not counted below)")
+        print(f"ray: local instance started in {time.perf_counter() - start:.3g} s (not counted below)")
         try:
-            ray1 = swept(trialog_ray.RaySweeper(parallel=1), path, tmp_path / "r1")
-            report(
-                "ray sweeper per-trial overhead",
-                (ray1 - base) / n,
-                "s",
-                "per-trial run time",
-                base / n,
-                "< 5 s",
-            )
+            wanted = sys.argv[1:] or ["trivial", "digits"]
+            for name in wanted:
+                measure(trivial(tmp_path) if name == "trivial" else digits(), tmp_path)
         finally:
             import ray
 

@@ -57,7 +57,8 @@ Groups of names:
   ``precision_recall``, ``pca_2d``; the last five are also names here, and ``binary_labels``, the 0/1 check
   every ROC/PR curve makes so swapped arguments are an error). The curve helpers take scikit-learn's
   ``(labels, scores)``; the ``show_roc_curve``/``show_pr_curve`` hooks take trixi's ``(tensor, labels, name)``
-- sweeps (for sweeper plugins): ``Sweep``, ``SweepSpec``, ``open_sweep``, ``read_sweep``, ``run_trial``
+- sweeps (for sweeper plugins): ``Sweep``, ``SweepSpec``, ``open_sweep``, ``read_sweep``, ``run_trial``,
+  ``ProcessSnapshot`` (a warm process's state, reset before each trial it runs)
 - plugin discovery: ``plugins`` (the module: ``names``, ``find``, ``load``, ``installed``)
 - testing helpers: ``LoopbackAPI``, ``json_reply``, ``trialog_warnings``
 - run browsing: ``compile_query``, ``QueryError``, ``run_fields``, ``search_text`` (the filter
@@ -126,6 +127,7 @@ _LAZY: dict[str, str] = {
     "open_sweep": "sweep",
     "read_sweep": "sweep",
     "run_trial": "sweep",
+    "ProcessSnapshot": "trialproc",
     # checkpoints
     "CheckpointManager": "checkpoint",
     "CheckpointEntry": "checkpoint",
@@ -234,6 +236,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .series import read_appended, read_columns
     from .sweep import Sweep, SweepSpec, open_sweep, read_sweep, run_trial
     from .testing import LoopbackAPI, json_reply, trialog_warnings
+    from .trialproc import ProcessSnapshot
 
 
 def __getattr__(name: str) -> Any:

@@ -81,6 +81,7 @@ from .run import (
     read_meta,
 )
 from .run import check_run_folder as _check_run_folder
+from .trialproc import apply_threads, threads_from_env
 
 #: Checkpoint options the Experiment handles itself; the rest go to CheckpointManager.
 _CHECKPOINT_DEFAULTS: dict[str, Any] = {"every": 1, "keep_last": 2}
@@ -343,6 +344,10 @@ class Experiment:
         if self._at_best is not None:
             meta["at_best"] = {"monitor": self._at_best[0], "mode": self._at_best[1]}
         meta["purpose"] = purpose or config.get("purpose") or resumed_meta.get("purpose")  # trialog.registry
+        threads = threads_from_env() or resumed_meta.get("threads")  # a sweep trial's (trialog.trialproc)
+        if threads is not None:
+            apply_threads(threads)  # a resumed trial computes with the threads it started with
+            meta["threads"] = threads
         if resume_from is not None:
             meta["resumed_from"] = str(resume_from.resolve())
             if not resume_new_folder:
@@ -464,7 +469,7 @@ class Experiment:
             self.start_epoch = self.n_epochs
             self.end()
             self.wait_checkpoints()  # an asynchronous save that failed fails the run
-        except KeyboardInterrupt as exc:
+        except (KeyboardInterrupt, SystemExit) as exc:  # SystemExit: a requeue signal's handler, sys.exit()
             self.fail_run(exc, "killed")
             raise
         except Exception as exc:
@@ -483,7 +488,7 @@ class Experiment:
             self.test()
             self.end_test()
             self.wait_checkpoints()
-        except KeyboardInterrupt as exc:
+        except (KeyboardInterrupt, SystemExit) as exc:  # SystemExit: a requeue signal's handler, sys.exit()
             self.fail_run(exc, "killed")
             raise
         except Exception as exc:

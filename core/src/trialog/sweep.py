@@ -76,7 +76,7 @@ _KEYS = (
     "search",
 )
 _EARLY_STOPPING_KEYS = ("type", "grace_period", "reduction_factor", "max_t", "brackets")
-_RESOURCE_KEYS = ("cpu", "gpu")
+_RESOURCE_KEYS = ("cpu", "gpu", "mem_gb", "time_min")  # mem_gb, time_min: cluster sweepers
 _SEARCHES = ("random", "optuna")
 
 
@@ -353,7 +353,9 @@ def _check_resources(value: Any) -> dict[str, float]:
         )
     unknown = sorted(set(value) - set(_RESOURCE_KEYS))
     if unknown:
-        raise ConfigError(f"sweep key 'resources' has unknown key(s) {unknown}; allowed: cpu, gpu")
+        raise ConfigError(
+            f"sweep key 'resources' has unknown key(s) {unknown}; allowed: {', '.join(_RESOURCE_KEYS)}"
+        )
     out = {"cpu": 1.0, "gpu": 0.0}
     for key, amount in value.items():
         if not _number(amount) or amount < 0:
@@ -464,6 +466,18 @@ class Sweep:
                 return t
         raise TrialogError(f"sweep {self.folder}: no trial {trial_id!r}")
 
+    @property
+    def options(self) -> dict[str, Any]:
+        """The driver options sweep.json records (``parallel``, ``address``, ``threads``, sweeper options)."""
+        options = self.data.setdefault("options", {})
+        options.setdefault("threads", trial_threads(self.spec))  # a sweep folder written before options
+        return options
+
+    @property
+    def threads(self) -> int:
+        """Every trial's thread count: fixed when the sweep was created, never from ``--parallel``."""
+        return int(self.options["threads"])
+
     def trial_name(self, trial_id: str) -> str:
         return f"{self.spec.name}_{trial_id}"
 
@@ -507,6 +521,7 @@ class Sweep:
                 "experiment": self.spec.experiment,
                 "config_file": str(config_file.resolve()),
                 "config": config,
+                "threads": self.threads,
             },
         )
         return file
@@ -574,6 +589,11 @@ def _free_folder(base: Path, name: str) -> Path:
     raise RunFolderError(f"no free sweep folder name {stem!r} in {base}")
 
 
+def trial_threads(spec: SweepSpec) -> int:
+    """The thread count of every trial of a new sweep: its ``resources.cpu`` (at least 1)."""
+    return max(1, int(spec.resources["cpu"]))
+
+
 def saved_spec(data: Mapping[str, Any], folder: Path) -> SweepSpec:
     """The spec a sweep.json recorded, validated again."""
     saved = data.get("spec") or {}
@@ -590,11 +610,13 @@ def open_sweep(
     resume: str | os.PathLike[str] | None = None,
     precompute: bool | None = None,
     spec: SweepSpec | None = None,
+    options: Mapping[str, Any] | None = None,
 ) -> Sweep:
     """Create a sweep folder for ``config`` (or reopen ``resume``); the spec is validated first.
 
     ``precompute``: list every trial now (default: for the deterministic search); a search that picks
     parameters as it goes (Optuna) adds trials itself. ``spec``: the already loaded spec of ``config``.
+    ``options``: the driver's options, recorded in sweep.json (``threads`` is added from the spec).
     """
     if resume is not None:
         folder = Path(resume).resolve()
@@ -624,6 +646,7 @@ def open_sweep(
         "mode": spec.mode,
         "trials": [],
         "best": None,
+        "options": {**(options or {}), "threads": trial_threads(spec)},
     }
     sweep = Sweep(folder, spec, sweeper, data)
     if precompute if precompute is not None else spec.search == "random":
@@ -655,8 +678,14 @@ def run_trial(
     """Run one trial in this process (an Experiment class, or the ``trialog run`` trainer); its run folder.
 
     ``resume``: the trial's run folder from an earlier attempt, continued with trialog's exact resume.
+    The trial computes with the thread count its run folder recorded (resume), else its trial file's.
     """
+    from .trialproc import apply_threads, recorded_threads
+
     trial = json.loads(Path(trial_file).read_text(encoding="utf-8"))
+    threads = recorded_threads(resume) or trial.get("threads")
+    if threads is not None:
+        apply_threads(threads)
     sweep_dir = Path(trial["sweep_dir"])
     config_dir = trial["config_dir"]
     if config_dir not in sys.path:

@@ -42,6 +42,12 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument(
         "--address", help="Ray cluster address (ray sweeper; default $RAY_ADDRESS, else a local one)"
     )
+    parser.add_argument(
+        "--option",
+        action="append",
+        metavar="KEY=VALUE",
+        help="a sweeper's own option (submitit: partition=..., account=..., cluster=local); repeatable",
+    )
     parser.add_argument("--base-dir", type=Path, metavar="DIR", help="where the sweep folder is created")
     parser.add_argument("--resume", type=Path, metavar="SWEEP_DIR", help="continue an interrupted sweep")
     parser.add_argument("--json", action="store_true", help="show: print sweep.json's trials as JSON")
@@ -63,7 +69,7 @@ def sweep_command(args: argparse.Namespace) -> int:
     if target[:1] == ["show"]:
         if len(target) != 2:
             raise ConfigError("usage: trialog sweep show SWEEP_DIR [--json]")
-        data = read_sweep(target[1])
+        data = _refreshed(target[1], read_sweep(target[1]))
         if args.json:
             json.dump({"trials": data["trials"], "best": data.get("best")}, sys.stdout, indent=2)
             print()
@@ -82,14 +88,93 @@ def sweep_command(args: argparse.Namespace) -> int:
         name = read_sweep(args.resume).get("sweeper")
     name = name or "local"
     spec = load_spec(target[0]) if target else None  # validated before anything is written
+    given = {"parallel": args.parallel, "address": args.address, "options": _parse_options(args.option)}
+    options = resolve_options(read_sweep(args.resume) if args.resume is not None else None, given)
     cls = plugins.load(GROUP, name)
-    sweeper = cls(parallel=args.parallel, address=args.address)
+    sweeper = cls(**_constructor_args(options))
     sweep = open_sweep(
-        target[0] if target else None, name, base_dir=args.base_dir, resume=args.resume, spec=spec
+        target[0] if target else None,
+        name,
+        base_dir=args.base_dir,
+        resume=args.resume,
+        spec=spec,
+        options=options,
     )
+    if args.resume is not None and sweep.options != {**sweep.options, **options}:
+        sweep.options.update(options)  # the changes resolve_options warned about
+        sweep.save()
     print(f"sweep folder: {sweep.folder}", flush=True)
     sweeper.run(sweep)
     data = read_sweep(sweep.folder)
     print(format_table(data))
     print(describe_best(data))
     return 0 if all(t["status"] == "finished" for t in data["trials"]) else 1
+
+
+def _parse_options(items: list[str] | None) -> dict[str, str] | None:
+    if not items:
+        return None
+    out = {}
+    for item in items:
+        key, eq, value = item.partition("=")
+        if not eq or not key:
+            raise ConfigError(f"--option takes KEY=VALUE (such as partition=gpu), got {item!r}")
+        out[key] = value
+    return out
+
+
+def resolve_options(data: dict[str, Any] | None, given: dict[str, Any]) -> dict[str, Any]:
+    """The driver options of a run: a new sweep's as given; a resumed one's as its sweep.json recorded them.
+
+    An option the command line gives for a resumed sweep that differs from the recorded one is applied
+    (and recorded) with a warning; trial results do not depend on it (each trial's threads are fixed
+    in sweep.json's ``options.threads``, and every other driver option only places the trials).
+    """
+    import warnings
+
+    from .errors import TrialogWarning
+
+    if data is None:
+        return {k: v for k, v in given.items() if v is not None}
+    recorded = dict(data.get("options") or {})
+    out = {k: v for k, v in recorded.items() if k in given}
+    for key, value in given.items():
+        if value is None:
+            continue
+        if key in recorded and recorded[key] != value:
+            warnings.warn(
+                f"trialog sweep --resume: --{key} {value!r} replaces the {recorded[key]!r} sweep.json recorded "
+                f"(trial results do not change: every trial keeps {recorded.get('threads', 1)} thread(s))",
+                TrialogWarning,
+                stacklevel=2,
+            )
+        out[key] = value
+    return out
+
+
+def _constructor_args(options: dict[str, Any]) -> dict[str, Any]:
+    args = {"parallel": options.get("parallel"), "address": options.get("address")}
+    if options.get("options"):
+        args["options"] = options["options"]  # only sweepers that take options of their own get them
+    return args
+
+
+def _refreshed(folder: str, data: dict[str, Any]) -> dict[str, Any]:
+    """sweep.json's trials as the sweeper sees them now (a ``refresh(sweep)`` classmethod, e.g. job states).
+
+    In memory only: the driver owns sweep.json. A sweeper that cannot load leaves the file's view.
+    """
+    from . import plugins
+    from .errors import TrialogError
+    from .sweep import open_sweep
+
+    name = data.get("sweeper")
+    try:
+        refresh = getattr(plugins.load(GROUP, str(name)), "refresh", None) if name else None
+    except TrialogError:
+        return data
+    if refresh is None:
+        return data
+    sweep = open_sweep(None, str(name), resume=folder)
+    refresh(sweep)
+    return sweep.data

@@ -57,3 +57,87 @@ def test_bad_trainer_key_in_a_sweep_is_named_before_any_trial(tmp_path, capsys):
     assert main(["sweep", str(path), "--base-dir", str(tmp_path / "out")]) == 1
     assert "'grid.trainer.epochz'" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
+
+
+def _digits_sweep(folder: Path, rates: list[float]) -> Path:
+    spec = {
+        "sweep": {
+            "config": str(DIGITS / "config.json"),
+            "name": "nb",
+            "grid": {LR: rates},
+            "set": {
+                "trainer.epochs": 2,
+                "trainer.save_freq": 1,
+                "trainer.optimization.scheduler.params.T_max": 2,
+                "model.params.channels": 4,
+                "model.params.hidden": 16,
+                "loggers": {},
+            },
+            "metric": "val/accuracy",
+            "mode": "max",
+        }
+    }
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "sweep.json"
+    path.write_text(json.dumps(spec))
+    return path
+
+
+def _numbers(folder: Path) -> dict[str, list[tuple]]:
+    """Every trial's recorded numbers (not its timings), by trial id."""
+    out = {}
+    for trial in read_sweep(folder)["trials"]:
+        records = Run(folder / trial["run"]).records
+        out[trial["id"]] = [
+            (r["name"], r.get("epoch"), r.get("counter"), r["value"])
+            for r in records
+            if not any(word in r["name"] for word in ("time", "per_s", "throughput", "seconds"))
+        ]
+    return out
+
+
+def test_digits_trials_do_not_depend_on_parallel_nor_on_a_resumed_driver(tmp_path):
+    """Issue 19's repro: --parallel 1, --parallel 2 and a killed-and-resumed --parallel 2 sweep agree bitwise."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    path = _digits_sweep(tmp_path / "cfg", [0.002, 0.01, 0.02])
+    results = {}
+    for parallel in (1, 2):
+        base = tmp_path / f"p{parallel}"
+        assert main(["sweep", str(path), "--parallel", str(parallel), "--base-dir", str(base)]) == 0
+        (folder,) = base.iterdir()
+        results[parallel] = _numbers(folder)
+    assert results[1] == results[2]
+    assert all(records for records in results[1].values())
+
+    base = tmp_path / "k"
+    argv = [
+        sys.executable,
+        "-m",
+        "trialog.cli",
+        "sweep",
+        str(path),
+        "--parallel",
+        "2",
+        "--base-dir",
+        str(base),
+    ]
+    driver = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 600  # bounds a hang only: the event is a trial's first checkpoint
+        while not list(base.glob("*/*/checkpoint/*")) and driver.poll() is None:
+            assert time.monotonic() < deadline, "no trial checkpointed"
+            time.sleep(0.05)
+        driver.send_signal(signal.SIGKILL)
+        driver.wait()
+    finally:
+        if driver.poll() is None:
+            driver.kill()
+            driver.wait()
+    (folder,) = base.iterdir()
+    assert {t["status"] for t in read_sweep(folder)["trials"]} != {"finished"}
+    assert main(["sweep", "--resume", str(folder)]) == 0  # --parallel as sweep.json recorded it
+    assert _numbers(folder) == results[2]

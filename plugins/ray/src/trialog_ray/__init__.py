@@ -24,6 +24,7 @@ from typing import Any
 
 from trialog.api import (
     ConfigError,
+    ProcessSnapshot,
     TrialogError,
     TrialogWarning,
     hookimpl,
@@ -149,10 +150,22 @@ def _damaged_tune_state(folder: Path) -> Path | None:
     return None
 
 
+_WORKER: list[ProcessSnapshot] = []  # the Ray worker's state before its first trial (reuse_actors)
+
+
+def _fresh_worker() -> None:
+    """A reused Ray worker starts each trial from the state it had before its first one."""
+    if _WORKER:
+        _WORKER[0].reset()
+    else:
+        _WORKER.append(ProcessSnapshot())
+
+
 def _trainable(config: dict[str, Any], sweep_dir: str) -> None:
     """One Tune trial: run (or resume) the trial's trialog run, reporting every epoch."""
     from ray import tune
 
+    _fresh_worker()
     sweep = open_sweep(None, "ray", resume=sweep_dir)  # read-only here: the driver owns sweep.json
     trial_id = config.get("trial_id") or tune.get_context().get_trial_id()
     try:
@@ -358,7 +371,12 @@ class RaySweeper:
     def _tune_config(self, spec: Any) -> Any:
         from ray import tune
 
-        options: dict[str, Any] = {"max_concurrent_trials": self.parallel}
+        # reuse_actors: a worker that ran a trial runs the next one (no new process importing torch);
+        # _fresh_worker resets it first. A trial whose worker died still gets a new one (crash isolation).
+        # Not with a scheduler that stops trials (ASHA): a stopped trial's thread may still run in its
+        # worker when the next trial starts there, so each trial gets its own worker then.
+        reuse = spec.early_stopping is None
+        options: dict[str, Any] = {"max_concurrent_trials": self.parallel, "reuse_actors": reuse}
         if spec.metric is not None:
             options.update(metric=spec.metric, mode=spec.mode)
         if spec.search == "optuna":

@@ -1183,7 +1183,7 @@ class Trainer:
                 self.end_phase()
                 if exp is not None:
                     exp.wait_checkpoints()  # an asynchronous save that failed fails the run
-            except KeyboardInterrupt as exc:
+            except (KeyboardInterrupt, SystemExit) as exc:  # SystemExit: a requeue signal's handler
                 if exp is not None:
                     exp.fail_run(exc, "killed")
                 raise
