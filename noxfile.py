@@ -91,6 +91,7 @@ def submitit(session: nox.Session) -> None:
     The fixture runs munged, slurmctld and slurmd (Debian's `munge` and `slurm-wlm`) as root from a temporary
     folder and stops them after; without them (or root) the SLURM tests skip, saying why.
     """
+    _ensure_debian(session, ("slurm-wlm", "munge"), ("slurmctld", "slurmd", "munged"), "SLURM")
     _install(session, "./core", "./plugins/submitit[test]")
     _pytest(session, "plugins/submitit/tests")
 
@@ -104,23 +105,32 @@ def browser(session: nox.Session) -> None:
 
 
 def _ensure_chromium(session: nox.Session) -> None:
-    # The browser tests skip (saying why) when Chromium is missing; install it where we can, as root.
+    _ensure_debian(session, ("chromium", "chromium-driver"), ("chromium", "/usr/bin/chromedriver"), "browser")
+
+
+def _ensure_debian(
+    session: nox.Session, packages: tuple[str, ...], needed: tuple[str, ...], tests: str
+) -> None:
+    """Install Debian ``packages`` unless every program or path in ``needed`` is there (as root, with apt-get).
+
+    The tests that need them skip, saying why, where they cannot be installed.
+    """
     import os
     import shutil
 
-    if shutil.which("chromium") and os.path.exists("/usr/bin/chromedriver"):
+    if all(shutil.which(n) or os.path.exists(n) for n in needed):
         return
     if not shutil.which("apt-get") or os.geteuid() != 0:
         session.warn(
-            "chromium/chromium-driver missing and not installable here (needs apt-get as root): browser tests skip"
+            f"{', '.join(packages)} missing and not installable here (needs apt-get as root): {tests} tests skip"
         )
         return
     env = {"DEBIAN_FRONTEND": "noninteractive"}
     try:
         session.run("apt-get", "update", "-qq", external=True, env=env)
-        session.run("apt-get", "install", "-y", "-qq", "chromium", "chromium-driver", external=True, env=env)
+        session.run("apt-get", "install", "-y", "-qq", *packages, external=True, env=env)
     except nox.command.CommandFailed as exc:
-        session.warn(f"apt-get could not install chromium ({exc}): browser tests skip")
+        session.warn(f"apt-get could not install {', '.join(packages)} ({exc}): {tests} tests skip")
 
 
 @nox.session
