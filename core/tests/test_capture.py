@@ -22,7 +22,8 @@ class PrintAndRaise(trialog.Experiment):
 
 
 def test_print_and_raise_leaves_console_and_traceback(tmp_path, capsys):
-    exp = PrintAndRaise(name="p", n_epochs=3, base_dir=tmp_path, loggers={})
+    # quiet: only what the experiment itself prints (trialog's console lines go to stderr.txt too)
+    exp = PrintAndRaise(name="p", n_epochs=3, base_dir=tmp_path, loggers={}, quiet=True)
     with pytest.raises(ValueError, match="boom"):
         exp.run()
     seen = capsys.readouterr()
@@ -57,7 +58,7 @@ def test_a_finished_run_keeps_its_console(tmp_path):
         def train(self, epoch):
             print("e", epoch)
 
-    exp = Prints(name="p", n_epochs=2, base_dir=tmp_path, loggers={})
+    exp = Prints(name="p", n_epochs=2, base_dir=tmp_path, loggers={}, quiet=True)
     exp.run()
     assert (exp.run_dir / "log" / "stdout.txt").read_text() == "e 0\ne 1\n"
     assert not (exp.run_dir / "log" / "error.txt").exists()

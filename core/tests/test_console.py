@@ -73,3 +73,14 @@ def test_a_resumed_run_says_where_it_continues(tmp_path, capsys):
     lines = capsys.readouterr().err.splitlines()
     assert lines[0] == f"trialog: run 'toy' resumed -> {first.run_dir}"
     assert lines[1] == "trialog: epoch 2/2  accuracy 0.5  loss 5"
+
+
+def test_the_console_lines_are_kept_with_the_run(tmp_path, capsys):
+    exp = Toy(name="toy", n_epochs=1, base_dir=tmp_path, loggers={})
+    exp.run()
+    seen = capsys.readouterr().err
+    kept = (exp.run_dir / "log" / "stderr.txt").read_text()
+    assert kept.splitlines()[:2] == seen.splitlines()[:2] == [
+        f"trialog: run 'toy' -> {exp.run_dir}",
+        "trialog: epoch 1/1  accuracy 0.25  loss 7.5",
+    ]
