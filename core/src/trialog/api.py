@@ -56,7 +56,9 @@ Groups of names:
 - testing helpers: ``LoopbackAPI``, ``json_reply``, ``trialog_warnings``
 - run browsing: ``compile_query``, ``QueryError``, ``run_fields``, ``search_text`` (the filter
   language), ``read_columns``, ``read_appended`` (fast series), ``registry`` (the module),
-  ``effective_status``, ``find_runs``, ``parse_time``, ``flatten``, ``config_difference``
+  ``effective_status``, ``find_runs``, ``parse_time``, ``flatten``, ``config_difference``; ``run_status``
+  (the one status of a run, for every reader), ``series_key`` / ``SeriesMap`` / ``stored_summary_current`` /
+  ``AmbiguousResultError`` (summaries per (name, tag): ``trialog.summaries``)
 """
 
 # The imports below are re-exports (listed in __all__, built from _LAZY): not unused.
@@ -154,6 +156,11 @@ _LAZY: dict[str, str] = {
     "read_columns": "series",
     "read_appended": "series",
     "effective_status": "run",
+    "run_status": "run",
+    "series_key": "summaries",
+    "SeriesMap": "summaries",
+    "stored_summary_current": "run",
+    "AmbiguousResultError": "errors",
     "find_runs": "run",
     "parse_time": "run",
     "flatten": "runs_cli",
@@ -200,7 +207,19 @@ if TYPE_CHECKING:  # pragma: no cover
     from .redact import find_credentials, looks_like_credential_name, redact, redact_text
     from .render import binary_labels, figure_to_array, figure_to_png, pca_2d, precision_recall, roc
     from .resultdict import LogDict, ResultDict, ResultElement, ResultLogDict
-    from .run import ResumeFrom, Run, effective_status, find_runs, latest_run, pack_sources, parse_time
+    from .errors import AmbiguousResultError
+    from .run import (
+        ResumeFrom,
+        Run,
+        effective_status,
+        find_runs,
+        latest_run,
+        pack_sources,
+        parse_time,
+        run_status,
+        stored_summary_current,
+    )
+    from .summaries import SeriesMap, series_key
     from .runs_cli import config_difference, flatten
     from .series import read_appended, read_columns
     from .sweep import Sweep, SweepSpec, open_sweep, read_sweep, run_trial

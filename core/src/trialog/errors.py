@@ -60,3 +60,10 @@ class DiskFullError(TrialogError, OSError):
 
 class CheckpointDiskFullError(DiskFullError, CheckpointError):
     """A checkpoint could not be written because the disk is full (both a DiskFullError and a CheckpointError)."""
+
+
+class AmbiguousResultError(TrialogError, KeyError):
+    """A bare result name asked for where it was logged under several tags (``accuracy``: train and val)."""
+
+    def __str__(self) -> str:  # KeyError would quote the whole message
+        return str(self.args[0]) if self.args else ""

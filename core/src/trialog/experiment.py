@@ -56,7 +56,7 @@ from typing import Any, ClassVar
 
 from .checkpoint import MANIFEST_NAME
 from .dispatch import to_scalar
-from .errors import ConfigError, RunFolderError, TrialogWarning
+from .errors import AmbiguousResultError, ConfigError, RunFolderError, TrialogWarning
 from .fileio import is_disk_full, write_atomic
 from .liveness import RunLock
 from .plugins import PluginHooks, get_plugin_manager
@@ -663,10 +663,18 @@ class Experiment:
         if plot_result and self._value_listeners:
             self.clog.show_value(value, name, counter=counter, tag=tag)
 
-    def get_result(self, name: str) -> Any:
-        """The last value recorded under ``name`` (None when there is none)."""
-        stats = self._results.stats.get(name)
-        return None if stats is None else stats.last
+    def get_result(self, name: str, tag: str | None = None) -> Any:
+        """The last value recorded under ``name`` and ``tag`` (None when there is none).
+
+        Without ``tag``, ``name`` is a series key (``"val/accuracy"``) or a name logged under one tag only;
+        a name logged under several tags is an :class:`~trialog.errors.AmbiguousResultError` naming them.
+        """
+        try:
+            return self._results.last(name, tag)
+        except AmbiguousResultError:
+            raise
+        except KeyError:
+            return None
 
     def save_results(self, name: str | None = None) -> dict[str, dict[str, Any]]:
         """Write the summary ``result/results.json`` now (it is also written at every epoch end); return it.

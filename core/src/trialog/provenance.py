@@ -214,5 +214,6 @@ def collect_metadata(
         "git": git,
         "trialog": trialog_versions,
         "packages": installed,
+        "result_keys": "series",  # result/results.json holds one entry per (name, tag): trialog.summaries
     }
     return meta, diff

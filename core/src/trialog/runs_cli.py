@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
-from .errors import TrialogError
+from .errors import AmbiguousResultError, TrialogError
 
 _BASE_COLUMNS = ("name", "status", "start", "duration", "epoch")
 _MISSING = "-"
@@ -30,7 +30,8 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         action="append",
         default=[],
         metavar="NAME[:min|max]",
-        help="add the last and best value of a result (best by min, the default, or max); repeatable",
+        help="add the last and best value of a result series, TAG/NAME (val/accuracy:max) or a NAME logged "
+        "under one tag only (best by min, the default, or max); repeatable",
     )
     ls.add_argument(
         "--sort",
@@ -211,6 +212,8 @@ def cmd_ls(args: argparse.Namespace, out: TextIO | None = None) -> int:
     for path in find_runs(args.dir):
         try:
             rows.append(_row(path, metrics))
+        except AmbiguousResultError:
+            raise  # -m accuracy where a run has train and val accuracy: the user must name one
         except TrialogError as exc:
             broken += 1
             print(f"trialog: skipping {path}: {exc}", file=sys.stderr)

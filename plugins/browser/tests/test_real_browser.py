@@ -191,7 +191,7 @@ def test_live_run_updates_without_reload(driver, tmp_path):
         assert driver.execute_script("return window.trialog.rows[0].status") == "running"
         driver.execute_script("window.__marker = 'overview'")
         exp.add_result(0.001, "loss", tag="train", counter=15)
-        _wait(driver, "return window.trialog.rows[0].results.loss.last === 0.001")
+        _wait(driver, "return window.trialog.rows[0].results['train/loss'].last === 0.001")
         assert driver.execute_script("return window.__marker") == "overview"
     exp.close()
 

@@ -44,6 +44,7 @@ from trialog.api import (
     read_appended,
     read_columns,
     registry,
+    series_key,
 )
 
 from . import downsample
@@ -344,8 +345,11 @@ class Browser:
             if meta.get("removed") and not show_all:
                 continue
             fields = fields_of(entry, status)
-            if not query.matches(fields) or (search and not matches_search(fields, search)):
-                continue
+            try:
+                if not query.matches(fields) or (search and not matches_search(fields, search)):
+                    continue
+            except QueryError as exc:  # a bare result name logged under several tags in this run
+                return _json({"error": str(exc)}, 400)
             rows.append(entry)
         rows.sort(key=lambda e: _sort_key(e, sort), reverse=desc)
         total = len(rows)
@@ -603,7 +607,7 @@ def _differing_keys(configs: list[dict[str, Any]]) -> list[str]:
 
 
 def _key_label(name: str, tag: str | None) -> str:
-    return f"{tag}/{name}" if tag else name
+    return series_key(name, tag)  # the key of the series in every summary: tag/name
 
 
 _COLUMNS: collections.OrderedDict[str, tuple[tuple[int, int], Any]] = collections.OrderedDict()

@@ -158,7 +158,8 @@ async function overview() {
     document.getElementById("next").disabled = page + 1 >= pages;
     state.rows = data.rows; state.total = data.total; state.ready = true;
     clearTimeout(timer);
-    if (data.rows.some((r) => r.status === "running")) timer = setTimeout(load, 1500);
+    // Always polled: a run that starts (or ends) while this page is open appears without a reload.
+    timer = setTimeout(load, data.rows.some((r) => r.status === "running") ? 1500 : 4000);
   }
 
   function updateCompare() {
