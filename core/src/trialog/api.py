@@ -59,6 +59,8 @@ Groups of names:
   ``effective_status``, ``find_runs``, ``parse_time``, ``flatten``, ``config_difference``; ``run_status``
   (the one status of a run, for every reader), ``series_key`` / ``SeriesMap`` / ``stored_summary_current`` /
   ``AmbiguousResultError`` (summaries per (name, tag): ``trialog.summaries``)
+- provenance: ``code_folder`` (while active, runs record that folder's code and git state: ``trialog run``
+  enters the config's folder)
 """
 
 # The imports below are re-exports (listed in __all__, built from _LAZY): not unused.
@@ -161,6 +163,7 @@ _LAZY: dict[str, str] = {
     "SeriesMap": "summaries",
     "stored_summary_current": "run",
     "AmbiguousResultError": "errors",
+    "code_folder": "provenance",
     "find_runs": "run",
     "parse_time": "run",
     "flatten": "runs_cli",
@@ -188,6 +191,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .dispatch import CombinedLogger, to_numpy, to_scalar
     from .elog import ExperimentLogger, inside
     from .errors import (
+        AmbiguousResultError,
         CheckpointError,
         ConfigError,
         CorruptFileError,
@@ -203,11 +207,11 @@ if TYPE_CHECKING:  # pragma: no cover
     from .hookspecs import LOGGER_DEFAULTS, LOGGER_SIGNATURES
     from .imaging import decode_png, encode_png, make_grid, to_float_chw, to_hwc_uint8
     from .plugins import PluginHooks
+    from .provenance import code_folder
     from .query import QueryError, compile_query, run_fields, search_text
     from .redact import find_credentials, looks_like_credential_name, redact, redact_text
     from .render import binary_labels, figure_to_array, figure_to_png, pca_2d, precision_recall, roc
     from .resultdict import LogDict, ResultDict, ResultElement, ResultLogDict
-    from .errors import AmbiguousResultError
     from .run import (
         ResumeFrom,
         Run,
@@ -219,9 +223,9 @@ if TYPE_CHECKING:  # pragma: no cover
         run_status,
         stored_summary_current,
     )
-    from .summaries import SeriesMap, series_key
     from .runs_cli import config_difference, flatten
     from .series import read_appended, read_columns
+    from .summaries import SeriesMap, series_key
     from .sweep import Sweep, SweepSpec, open_sweep, read_sweep, run_trial
     from .testing import LoopbackAPI, json_reply, trialog_warnings
 

@@ -61,6 +61,7 @@ from .fileio import is_disk_full, write_atomic
 from .liveness import RunLock
 from .plugins import PluginHooks, get_plugin_manager
 from .preflight import check_checkpoint_options, check_loggers
+from .provenance import code_roots, provenance_gaps
 from .redact import find_credentials, redact, redact_text
 from .run import (
     DEFAULT_FOLDER_FORMAT,
@@ -342,13 +343,21 @@ class Experiment:
         self.save_config(self.config, "config")
         if save_sources:
             try:
-                pack_sources(self.save_dir / "sources.zip")
+                packed = pack_sources(self.save_dir / "sources.zip")
             except OSError as exc:
                 warnings.warn(
                     f"trialog: could not write {self.save_dir / 'sources.zip'}: {exc}",
                     TrialogWarning,
                     stacklevel=3,
                 )
+            else:  # never silently: one warning when the code or its git state could not be recorded
+                gaps = provenance_gaps(packed, self.meta.data.get("git"), code_roots())
+                if gaps:
+                    warnings.warn(
+                        f"trialog: the provenance of run {self.run_dir.name} is incomplete: {gaps}",
+                        TrialogWarning,
+                        stacklevel=3,
+                    )
         self.checkpoints = CheckpointManager(
             self.checkpoint_dir, **self._checkpoint_options, on_saved=self._on_checkpoint_saved
         )

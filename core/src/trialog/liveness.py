@@ -123,7 +123,9 @@ def effective_status(meta: Mapping[str, Any], now: _dt.datetime | None = None) -
     return status
 
 
-def run_status(meta: Mapping[str, Any], run_dir: str | os.PathLike[str] | None = None) -> tuple[str, str | None]:
+def run_status(
+    meta: Mapping[str, Any], run_dir: str | os.PathLike[str] | None = None
+) -> tuple[str, str | None]:
     """``(status, why)``: the one status of a trialog run, for ``Run``, ``runs ls``, filters and the browser.
 
     ``meta`` is run.json as read (its stored status). A stored "running" is "killed" when the process is

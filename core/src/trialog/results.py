@@ -617,7 +617,9 @@ def results_by_series(records: Iterable[Mapping[str, Any]]) -> SeriesMap:
     return _grouped(records, lambda name, tag: series_key(name, tag), out)  # type: ignore[return-value]
 
 
-def _grouped(records: Iterable[Mapping[str, Any]], key: Any, out: dict[str, dict[str, Any]]) -> dict[str, Any]:
+def _grouped(
+    records: Iterable[Mapping[str, Any]], key: Any, out: dict[str, dict[str, Any]]
+) -> dict[str, Any]:
     """The arrays of :func:`results_by_name`, grouped by ``key(name, tag)``.
 
     ``value`` is a float array for scalars (an (n, k) array for lists of one length, an object array

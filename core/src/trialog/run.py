@@ -494,7 +494,9 @@ RESULT_KEYS = ("result_keys", "series")
 def stored_summary_current(meta: Mapping[str, Any]) -> bool:
     """Whether the stored ``result/results.json`` of the run with this run.json may stand for its records:
     the run ended (a killed run's summary lags behind) and wrote its summary per series."""
-    return meta.get("status") in ("finished", "error", "stopped") and meta.get(RESULT_KEYS[0]) == RESULT_KEYS[1]
+    return (
+        meta.get("status") in ("finished", "error", "stopped") and meta.get(RESULT_KEYS[0]) == RESULT_KEYS[1]
+    )
 
 
 def summarize(results: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, Any]]:

@@ -212,3 +212,20 @@ def test_long_curve_is_downsampled_and_zoom_fetches_full_resolution(driver, tmp_
         _wait(driver, "return window.trialog.charts['train/loss'].zoomed === true")
         zoomed = driver.execute_script("return window.trialog.charts['train/loss'].points")
         assert 990 <= zoomed <= 1010  # every sample of the window (the drag rounds to pixels)
+
+
+def test_overview_picks_up_a_new_run_without_a_reload(driver, tmp_path):
+    base = tmp_path / "runs"
+    base.mkdir()
+    with BrowserServer([base], cache_dir=tmp_path / "cache", refresh_every=0) as server:
+        driver.get(server.url)
+        _wait(driver, "return window.trialog.ready && window.trialog.total === 0")  # nothing running yet
+        driver.execute_script("window.__marker = 'same page'")
+        exp = Experiment(config={"lr": 0.1}, name="late", base_dir=base, loggers={}, save_sources=False)
+        exp.add_result(0.5, "loss", tag="train", counter=0)
+        _wait(
+            driver, "return window.trialog.rows.length === 1 && window.trialog.rows[0].status === 'running'"
+        )
+        exp.close()
+        _wait(driver, "return window.trialog.rows[0].status === 'finished'")
+        assert driver.execute_script("return window.__marker") == "same page"  # no reload happened
