@@ -24,7 +24,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from .errors import AmbiguousResultError, RunFolderError, TrialogError, TrialogWarning
+from .errors import AmbiguousResultError, CorruptFileError, RunFolderError, TrialogError, TrialogWarning
 from .fileio import disk_full_error, fsync_dir, is_disk_full, write_atomic
 from .fileio import json_default as _json_default
 from .summaries import SeriesMap, series_key
@@ -37,6 +37,7 @@ __all__ = [
     "ResultLog",
     "ResultRecords",
     "ResultStats",
+    "find_damage",
     "fsync_dir",
     "read_results",
     "read_trixi_results",
@@ -520,9 +521,12 @@ def read_results(path: str | os.PathLike[str], *, warn: bool = True) -> ResultRe
                 if lineno == len(lines) and not tail:
                     tail = raw + b"\n"  # the last line is garbled: same as a torn one
                     break
-                raise TrialogError(
-                    f"{path}, line {lineno}: not a results record ({e}); the log is corrupt before its last line"
-                ) from None
+                err = CorruptFileError(
+                    f"{path}, line {lineno}: not a results record ({e}); the log is corrupt before its last line "
+                    "(`trialog runs repair RUN` cuts it back to its checkpoint)"
+                )
+                err.line, err.offset = lineno, end  # type: ignore[attr-defined]
+                raise err from None
         end += len(raw) + 1
     records.valid_bytes = end
     if tail:
@@ -536,6 +540,39 @@ def read_results(path: str | os.PathLike[str], *, warn: bool = True) -> ResultRe
                 stacklevel=2,
             )
     return records
+
+
+_RECORD_START = b'{"name": '
+
+
+def find_damage(path: str | os.PathLike[str]) -> CorruptFileError | None:
+    """The error :func:`read_results` raises for this log (a record before the last line that is not one), or None.
+
+    The error names the file and line, and carries ``line`` and ``offset`` (the byte where the bad line
+    starts). A torn last line (a run killed mid-write) is not damage. A cheap scan first (every line one
+    record, as ``ResultLog`` writes them); only a log that fails it is parsed whole.
+    """
+    path = Path(path)
+    data = path.read_bytes()
+    end = data.rfind(b"\n")
+    if end < 0:
+        return None
+    body = data[:end]  # every line but a torn or garbled last one (read_results treats that as torn)
+    last = body.rfind(b"\n") + 1
+    body = body[:last]
+    lines = body.count(b"\n")
+    if lines == 0 or (
+        body.count(_RECORD_START) == lines
+        and body.count(b"}\n") == lines
+        and body.startswith(_RECORD_START)
+        and body.count(b"\n" + _RECORD_START) == lines - 1
+    ):
+        return None
+    try:
+        read_results(path, warn=False)
+    except CorruptFileError as exc:
+        return exc
+    return None
 
 
 def read_trixi_results(path: str | os.PathLike[str], *, warn: bool = True) -> ResultRecords:

@@ -25,7 +25,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from .errors import ConfigError, CorruptFileError, RunFolderError
+from .errors import ConfigError, CorruptFileError, RunFolderError, TrialogError
 from .fileio import check_inside, read_json, write_json
 from .fileio import dumps as _dumps
 
@@ -475,6 +475,31 @@ class Run:
 
                     return SeriesMap(read_json(file))
         return summarize(self.results)
+
+    @property
+    def problems(self) -> dict[str, str]:
+        """Damage a reader found, by file (``{"result/results.jsonl": "..., line 7: not a results record"}``).
+
+        Empty for an intact run. A torn last record (a killed run) is not damage; a corrupt record before it
+        is, and every surface says so (``runs ls``, ``runs show``, the browser); ``trialog runs repair``
+        cuts such a log back to its checkpoint.
+        """
+        from .results import find_damage, read_trixi_results
+
+        found: dict[str, str] = {}
+        try:
+            if self.kind == "trialog":
+                log = self._file("result", "results.jsonl")
+                damage = find_damage(log) if log.is_file() else None
+                if damage is not None:
+                    found["result/results.jsonl"] = str(damage)
+            else:
+                log = self._file("result", "results-log.json")
+                if log.is_file():
+                    read_trixi_results(log, warn=False)
+        except (TrialogError, OSError) as exc:
+            found[f"result/{log.name}"] = str(exc)
+        return found
 
     @property
     def checkpoints(self) -> list[dict[str, Any]]:

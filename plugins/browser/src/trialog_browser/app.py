@@ -297,6 +297,7 @@ class Browser:
             "starred": bool(meta.get("starred")),
             "removed": bool(meta.get("removed")),
             "purpose": meta.get("purpose"),
+            "problems": entry.get("problems") or {},  # {file: "..., line N: not a results record"}
             "config": entry["config"],
             "results": {
                 k: {"last": v.get("last"), "best": v.get("best"), "mode": v.get("mode")}

@@ -22,6 +22,7 @@ from typing import Any
 
 from trialog.api import (
     SeriesMap,
+    TrialogError,
     flatten,
     parse_time,
     read_columns,
@@ -152,7 +153,10 @@ def summarize_run(path: Path, resolved: bool = False) -> dict[str, Any]:
         plain = _read_json(path / "config" / "config.json", default={})
         if not isinstance(plain, dict):
             plain = Run(path).config.to_plain()
-        results = _trialog_results(path, raw)
+        try:
+            results = _trialog_results(path, raw)
+        except TrialogError:  # a damaged log: the row says where (problems, below), its curves are not shown
+            results = {}
     else:
         run = Run(path)
         kind = run.kind
@@ -169,6 +173,8 @@ def summarize_run(path: Path, resolved: bool = False) -> dict[str, Any]:
     git = raw.get("git") if isinstance(raw.get("git"), dict) else {}
     meta["commit"] = (git or {}).get("commit")
     meta["n_notes"] = len(raw.get("notes") or [])
+    # A damaged results log is never shown as a normal run (file and line; read again when the log changes).
+    problems = Run(path).problems
     for name, stats in results.items():
         mode = best_mode(name)
         stats["best"] = stats.get(mode)
@@ -181,6 +187,7 @@ def summarize_run(path: Path, resolved: bool = False) -> dict[str, Any]:
         "meta": meta,
         "config": _scalar_config(flatten(plain)),
         "results": results,
+        "problems": problems,
     }
 
 
