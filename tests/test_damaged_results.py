@@ -44,7 +44,7 @@ def _records(run_dir):
     ]
 
 
-def test_damage_is_shown_everywhere_repaired_and_resumed(tmp_path, capsys):
+def test_damage_is_shown_everywhere_repaired_and_resumed(tmp_path, capsys, monkeypatch):
     whole = Steps(config={}, name="whole", n_epochs=4, base_dir=tmp_path / "whole", loggers={})
     whole.run()
     whole.close()
@@ -64,7 +64,7 @@ def test_damage_is_shown_everywhere_repaired_and_resumed(tmp_path, capsys):
     where = f"line {bad_line}"
     assert where in next(iter(Run(run_dir).problems.values()))
     with pytest.raises(TrialogError, match=where):
-        Run(run_dir).records
+        list(Run(run_dir).records)
 
     assert main(["runs", "ls", str(base)]) == 0
     out = capsys.readouterr().out
@@ -88,15 +88,8 @@ def test_damage_is_shown_everywhere_repaired_and_resumed(tmp_path, capsys):
     with pytest.raises(TrialogError, match=where):  # the resume names the damage, it does not guess
         Steps(config={}, name="cut", n_epochs=4, base_dir=base, loggers={}, resume=run_dir)
 
-    monkey_answers = iter(["n"])
-    import builtins
-
-    real_input = builtins.input
-    builtins.input = lambda prompt="": next(monkey_answers)
-    try:
-        assert main(["runs", "repair", str(run_dir)]) == 1  # asked first: "n" leaves the log alone
-    finally:
-        builtins.input = real_input
+    monkeypatch.setattr("builtins.input", lambda prompt="": "n")
+    assert main(["runs", "repair", str(run_dir)]) == 1  # asked first: "n" leaves the log alone
     assert "left as it was" in capsys.readouterr().out and Run(run_dir).problems
     assert main(["runs", "repair", str(run_dir), "--yes"]) == 0
     assert "cut " in capsys.readouterr().out and not Run(run_dir).problems
