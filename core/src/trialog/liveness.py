@@ -136,10 +136,12 @@ def run_status(
     never "killed" for a moment (running -> finished, no flicker).
     """
     status = effective_status(meta)
-    stored = meta.get("status")
-    if stored != "running" or status == "running":
+    if meta.get("status") != "running" or run_dir is None:
         return status, None
-    if run_dir is None:
+    ended = lock_holder(run_dir).get("ended")
+    if ended:
+        return "error", f"ended: {ended}"
+    if status == "running":
         return status, None
     import json
 
@@ -149,9 +151,6 @@ def run_status(
         fresh = None
     if isinstance(fresh, dict) and fresh.get("status") != "running":
         return str(fresh.get("status") or "unknown"), None
-    ended = lock_holder(run_dir).get("ended")
-    if ended:
-        return "error", f"ended: {ended}"
     return status, None
 
 
