@@ -213,3 +213,10 @@ def test_one_status_for_cli_browser_and_filters(tmp_path, capsys):
             assert [Path(r["path"]).name for r in json.loads(out)] == [doomed_dir.name]
             rows = client.get("/api/runs", params={"q": "status=killed"}).json()["rows"]
             assert [r["folder"] for r in rows] == [doomed_dir.name]
+
+
+def test_flat_metric_dicts_name_series_and_unambiguous_bare_names():
+    from trialog.api import series_values
+
+    flat = series_values({("error", "val"): 1.0, ("accuracy", "train"): 0.9, ("accuracy", "val"): 0.8})
+    assert flat == {"val/error": 1.0, "error": 1.0, "train/accuracy": 0.9, "val/accuracy": 0.8}

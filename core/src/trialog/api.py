@@ -57,7 +57,7 @@ Groups of names:
 - run browsing: ``compile_query``, ``QueryError``, ``run_fields``, ``search_text`` (the filter
   language), ``read_columns``, ``read_appended`` (fast series), ``registry`` (the module),
   ``effective_status``, ``find_runs``, ``parse_time``, ``flatten``, ``config_difference``; ``run_status``
-  (the one status of a run, for every reader), ``series_key`` / ``SeriesMap`` / ``stored_summary_current`` /
+  (the one status of a run, for every reader), ``series_key`` / ``series_values`` / ``SeriesMap`` / ``stored_summary_current`` /
   ``AmbiguousResultError`` (summaries per (name, tag): ``trialog.summaries``)
 - provenance: ``code_folder`` (while active, runs record that folder's code and git state: ``trialog run``
   enters the config's folder)
@@ -161,6 +161,7 @@ _LAZY: dict[str, str] = {
     "run_status": "run",
     "series_key": "summaries",
     "SeriesMap": "summaries",
+    "series_values": "summaries",
     "stored_summary_current": "run",
     "AmbiguousResultError": "errors",
     "code_folder": "provenance",
@@ -225,7 +226,7 @@ if TYPE_CHECKING:  # pragma: no cover
     )
     from .runs_cli import config_difference, flatten
     from .series import read_appended, read_columns
-    from .summaries import SeriesMap, series_key
+    from .summaries import SeriesMap, series_key, series_values
     from .sweep import Sweep, SweepSpec, open_sweep, read_sweep, run_trial
     from .testing import LoopbackAPI, json_reply, trialog_warnings
 

@@ -47,6 +47,7 @@ from .provenance import git_info as git_info
 from .provenance import local_sources as local_sources
 from .provenance import pack_sources as pack_sources
 from .provenance import package_versions as package_versions
+from .summaries import SeriesMap
 
 #: Sub-folders of every run folder, as in trixi's ExperimentLogger.
 LAYOUT: tuple[str, ...] = ("checkpoint", "config", "img", "log", "plot", "result", "save")
@@ -458,7 +459,7 @@ class Run:
         return list(read_trixi_results(log, warn=False)) if log.is_file() else []
 
     @property
-    def summary(self) -> dict[str, dict[str, Any]]:
+    def summary(self) -> SeriesMap:
         """Per series (name, tag), keyed ``tag/name``: name, tag, last, min, max, mean, count.
 
         The stored ``result/results.json`` of a run that ended; computed from the records otherwise (the
@@ -524,7 +525,7 @@ def stored_summary_current(meta: Mapping[str, Any]) -> bool:
     )
 
 
-def summarize(results: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
+def summarize(results: Mapping[str, Mapping[str, Any]]) -> SeriesMap:
     """name / tag / last / min / max / mean / count per series, from :attr:`Run.results`-shaped arrays."""
     import numpy as np
 

@@ -23,7 +23,7 @@ from typing import Any
 
 from .errors import AmbiguousResultError
 
-__all__ = ["SeriesMap", "series_key", "split_key"]
+__all__ = ["SeriesMap", "series_key", "series_values", "split_key"]
 
 
 def series_key(name: str, tag: str | None) -> str:
@@ -31,6 +31,22 @@ def series_key(name: str, tag: str | None) -> str:
     if tag is None or tag == "" or name == tag or name.endswith("/" + tag):
         return name
     return f"{tag}/{name}"
+
+
+def series_values(values: Mapping[tuple[str, str | None], Any]) -> dict[str, Any]:
+    """``{(name, tag): v}`` -> ``{series key: v}``, plus ``{name: v}`` for each name only one tag has.
+
+    What a flat consumer (Ray Tune's metric dict) needs so that both ``val/accuracy`` and an unambiguous
+    bare ``error`` name a value, and an ambiguous bare name names none.
+    """
+    out = {series_key(name, tag): v for (name, tag), v in values.items()}
+    tags: dict[str, list[Any]] = {}
+    for (name, _), v in values.items():
+        tags.setdefault(name, []).append(v)
+    for name, found in tags.items():
+        if len(found) == 1:
+            out.setdefault(name, found[0])
+    return out
 
 
 def split_key(key: str) -> tuple[str, str | None]:
