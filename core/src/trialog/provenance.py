@@ -70,7 +70,8 @@ def provenance_gaps(sources: Sequence[str], git: Any, roots: Sequence[Path]) -> 
     gaps = []
     if not sources:
         gaps.append(
-            f"save/sources.zip is empty: no entry script and no imported module of yours lies under {where}"
+            f"save/sources.zip is empty: no entry script and no imported module of yours lies under {where} "
+            "(start the run with `python script.py`, or from the code's folder)"
         )
     if not (isinstance(git, dict) and git.get("commit")):
         why = (
@@ -81,7 +82,7 @@ def provenance_gaps(sources: Sequence[str], git: Any, roots: Sequence[Path]) -> 
         gaps.append(f"run.json has no git state: {why}")
     if not gaps:
         return None
-    return "; ".join(gaps) + " (start the run with `python script.py`, or from the code's folder)"
+    return "; ".join(gaps)
 
 
 @functools.lru_cache(maxsize=1)
