@@ -80,7 +80,11 @@ def test_the_console_lines_are_kept_with_the_run(tmp_path, capsys):
     exp.run()
     seen = capsys.readouterr().err
     kept = (exp.run_dir / "log" / "stderr.txt").read_text()
-    assert kept.splitlines()[:2] == seen.splitlines()[:2] == [
-        f"trialog: run 'toy' -> {exp.run_dir}",
-        "trialog: epoch 1/1  accuracy 0.25  loss 7.5",
-    ]
+    assert (
+        kept.splitlines()[:2]
+        == seen.splitlines()[:2]
+        == [
+            f"trialog: run 'toy' -> {exp.run_dir}",
+            "trialog: epoch 1/1  accuracy 0.25  loss 7.5",
+        ]
+    )

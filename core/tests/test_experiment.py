@@ -278,7 +278,8 @@ def test_results_api(tmp_path, events):
     assert ("quiet", 0.25, None, None) not in exp.loggers["rec"].values
     run = Run(exp.run_dir)
     assert np.isnan(run.results["test_acc"]["epoch"][0])
-    assert json.loads((exp.run_dir / "result" / "results.json").read_text())["test_acc"]["last"] == 0.9
+    stored = json.loads((exp.run_dir / "result" / "results.json").read_text())
+    assert stored["test/test_acc"] == summary["test_acc"] and stored["test/test_acc"]["last"] == 0.9
 
 
 def test_seeding_is_reproducible_and_rng_state_is_checkpointed(tmp_path, plugin):

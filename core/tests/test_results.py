@@ -356,7 +356,8 @@ def test_float_counters_are_stored_and_read_as_floats_int_counters_stay_ints(tmp
             log.add("acc", 0.5, counter=epoch, epoch=epoch)
         rec = log.add("loss", 0.1, counter=np.float32(2.5))
         assert type(rec["counter"]) is float and rec["counter"] == 2.5
-        assert log.best("loss", mode="max") == {"value": 1.0, "counter": 0.0, "epoch": 0}
+        assert log.best("loss", mode="max", tag="train") == {"value": 1.0, "counter": 0.0, "epoch": 0}
+        assert log.best("loss", mode="max") == {"value": 0.1, "counter": 2.5, "epoch": None}  # untagged
     recs = read_results(tmp_path)
     loss = [r["counter"] for r in recs if r["name"] == "loss"]
     assert loss == [0.0, 0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 1.75, 2.5]

@@ -96,14 +96,14 @@ def test_show(runs, capsys):
     assert code == 0
     assert "status    finished" in out and "seed      1" in out
     assert "model.dropout = 0.5" in out and "lr = 0.1" in out
-    acc_row = next(line.split() for line in out.splitlines() if line.split()[:1] == ["acc"])
-    assert acc_row == ["acc", "0.9", "0.7", "0.9", "0.8", "2"]  # last min max mean count
+    acc_row = next(line.split() for line in out.splitlines() if line.split()[:1] == ["val/acc"])
+    assert acc_row == ["val/acc", "0.9", "0.7", "0.9", "0.8", "2"]  # one row per series (tag/name)
     assert "step-00000001.npz" in out
     code, out, _ = cli(capsys, "runs", "show", str(made[1]), "--json")
     data = json.loads(out)
     assert data["meta"]["name"] == "high" and "packages" not in data["meta"]
     assert data["config"]["model"]["dropout"] == 0.5
-    assert data["summary"]["acc"]["max"] == 0.9
+    assert data["summary"]["val/acc"]["max"] == 0.9
     assert [c["epoch"] for c in data["checkpoints"]] == [0, 1]
 
 
@@ -112,7 +112,7 @@ def test_show_trixi_run(runs, capsys):
     code, out, _ = cli(capsys, "runs", "show", str(base / "old_trixi_run"), "--json")
     data = json.loads(out)
     assert code == 0 and data["kind"] == "trixi" and data["config"]["lr"] == 0.01
-    assert data["summary"]["loss"]["count"] == 9
+    assert data["summary"]["train/loss"]["count"] == 9  # trixi's label is the tag
 
 
 def test_diff(runs, capsys):

@@ -65,7 +65,11 @@ Groups of names:
   language), ``read_columns``, ``read_appended`` (fast series), ``registry`` (the module),
   ``run_file`` (a file of a run folder, refused when a symlink leads out of it: the one containment rule),
   ``effective_status``, ``find_runs``, ``parse_time``, ``flatten``, ``config_difference``, ``machine_line``
-  (run.json's ``machine`` in one line, as ``trialog runs show`` prints it)
+  (run.json's ``machine`` in one line, as ``trialog runs show`` prints it); ``run_status``
+  (the one status of a run, for every reader), ``series_key`` / ``series_values`` / ``SeriesMap`` / ``stored_summary_current`` /
+  ``AmbiguousResultError`` (summaries per (name, tag): ``trialog.summaries``)
+- provenance: ``code_folder`` (while active, runs record that folder's code and git state: ``trialog run``
+  enters the config's folder)
 """
 
 # The imports below are re-exports (listed in __all__, built from _LAZY): not unused.
@@ -172,6 +176,13 @@ _LAZY: dict[str, str] = {
     "read_appended": "series",
     "run_file": "run",
     "effective_status": "run",
+    "run_status": "run",
+    "series_key": "summaries",
+    "SeriesMap": "summaries",
+    "series_values": "summaries",
+    "stored_summary_current": "run",
+    "AmbiguousResultError": "errors",
+    "code_folder": "provenance",
     "find_runs": "run",
     "parse_time": "run",
     "flatten": "runs_cli",
@@ -200,6 +211,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .dispatch import CombinedLogger, to_numpy, to_scalar
     from .elog import ExperimentLogger, inside
     from .errors import (
+        AmbiguousResultError,
         CheckpointError,
         ConfigError,
         CorruptFileError,
@@ -218,6 +230,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .monitor import Monitor, MonitorHook, peak_rss_mb
     from .options import Range, check_option_values
     from .plugins import PluginHooks
+    from .provenance import code_folder
     from .query import QueryError, compile_query, run_fields, search_text
     from .redact import find_credentials, looks_like_credential_name, redact, redact_text
     from .render import binary_labels, figure_to_array, figure_to_png, pca_2d, precision_recall, roc
@@ -231,9 +244,12 @@ if TYPE_CHECKING:  # pragma: no cover
         pack_sources,
         parse_time,
         run_file,
+        run_status,
+        stored_summary_current,
     )
     from .runs_cli import config_difference, flatten
     from .series import read_appended, read_columns
+    from .summaries import SeriesMap, series_key, series_values
     from .sweep import Sweep, SweepSpec, open_sweep, read_sweep, run_trial
     from .testing import LoopbackAPI, json_reply, trialog_warnings
     from .trialproc import ProcessSnapshot

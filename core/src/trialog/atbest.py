@@ -75,9 +75,11 @@ def at_best_summary(
     records: Iterable[Mapping[str, Any]], monitor: str, mode: str
 ) -> dict[str, dict[str, Any]]:
     """:meth:`AtBest.summary` of result records (a killed run's, whose ``results.json`` lags behind)."""
+    from .summaries import series_key
+
     tracker = AtBest(monitor, mode)
     for rec in records:
-        tracker.update(rec["name"], rec["value"], rec["counter"], rec["epoch"])
+        tracker.update(series_key(rec["name"], rec.get("tag")), rec["value"], rec["counter"], rec["epoch"])
     return tracker.summary()
 
 

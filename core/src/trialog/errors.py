@@ -70,3 +70,10 @@ class ResultValueError(TrialogError, ValueError):
 class ResultsLostError(TrialogError):
     """A run cannot resume: its results log lost records it had when the checkpoint was taken (cut short or
     deleted); the message says how much, from which byte, and the ways on."""
+
+
+class AmbiguousResultError(TrialogError, KeyError):
+    """A bare result name asked for where it was logged under several tags (``accuracy``: train and val)."""
+
+    def __str__(self) -> str:  # KeyError would quote the whole message
+        return str(self.args[0]) if self.args else ""

@@ -59,13 +59,14 @@ from .capture import ConsoleCapture, write_error
 from .checkpoint import MANIFEST_NAME
 from .direction import metric_mode
 from .dispatch import to_scalar
-from .errors import ConfigError, RunFolderError, TrialogWarning
+from .errors import AmbiguousResultError, ConfigError, RunFolderError, TrialogWarning
 from .fileio import is_disk_full, write_atomic
 from .liveness import RunLock
 from .machine import describe_machine
 from .params import apply_params, argv_of
 from .plugins import PluginHooks, get_plugin_manager
 from .preflight import check_checkpoint_options, check_loggers
+from .provenance import code_roots, provenance_gaps
 from .redact import find_credentials, redact, redact_text
 from .run import (
     DEFAULT_FOLDER_FORMAT,
@@ -381,13 +382,21 @@ class Experiment:
         self.save_config(self.config, "config")
         if save_sources:
             try:
-                pack_sources(self.save_dir / "sources.zip")
+                packed = pack_sources(self.save_dir / "sources.zip")
             except OSError as exc:
                 warnings.warn(
                     f"trialog: could not write {self.save_dir / 'sources.zip'}: {exc}",
                     TrialogWarning,
                     stacklevel=3,
                 )
+            else:  # never silently: one warning when the code or its git state could not be recorded
+                gaps = provenance_gaps(packed, self.meta.data.get("git"), code_roots())
+                if gaps:
+                    warnings.warn(
+                        f"trialog: the provenance of run {self.run_dir.name} is incomplete: {gaps}",
+                        TrialogWarning,
+                        stacklevel=3,
+                    )
         self.checkpoints = CheckpointManager(
             self.checkpoint_dir, **self._checkpoint_options, on_saved=self._on_checkpoint_saved
         )
@@ -731,10 +740,18 @@ class Experiment:
         if plot_result and self._value_listeners:
             self.clog.show_value(value, name, counter=counter, tag=tag)
 
-    def get_result(self, name: str) -> Any:
-        """The last value recorded under ``name`` (None when there is none)."""
-        stats = self._results.stats.get(name)
-        return None if stats is None else stats.last
+    def get_result(self, name: str, tag: str | None = None) -> Any:
+        """The last value recorded under ``name`` and ``tag`` (None when there is none).
+
+        Without ``tag``, ``name`` is a series key (``"val/accuracy"``) or a name logged under one tag only;
+        a name logged under several tags is an :class:`~trialog.errors.AmbiguousResultError` naming them.
+        """
+        try:
+            return self._results.last(name, tag)
+        except AmbiguousResultError:
+            raise
+        except KeyError:
+            return None
 
     def save_results(self, name: str | None = None) -> dict[str, dict[str, Any]]:
         """Write the summary ``result/results.json`` now (it is also written at every epoch end); return it.

@@ -73,12 +73,16 @@ def fsync_dir(directory: str | os.PathLike[str]) -> None:
 
 
 def _temporary_beside(path: Path) -> tuple[int, str]:
-    """A new file next to ``path`` (O_EXCL, mode 0600), without tempfile: importing this stays light."""
+    """A new file next to ``path`` (O_EXCL), without tempfile: importing this stays light.
+
+    Created with mode 0666 less the umask, as ``open()`` creates a file: the renamed file is as readable as
+    any other file of the run (tempfile's 0600 made run.json owner-only under umask 022).
+    """
     for _ in range(100):
         tmp = str(path.parent / f".{path.name}.{os.urandom(6).hex()}.tmp")
         try:
             return os.open(
-                tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o600
+                tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o666
             ), tmp
         except FileExistsError:
             continue

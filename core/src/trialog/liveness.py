@@ -25,6 +25,7 @@ __all__ = [
     "now_iso",
     "parse_time",
     "pid_alive",
+    "run_status",
 ]
 
 #: A "running" run whose heartbeat is older than this many heartbeat intervals reads as killed.
@@ -120,6 +121,37 @@ def effective_status(meta: Mapping[str, Any], now: _dt.datetime | None = None) -
         if (now - beat).total_seconds() > STALE_INTERVALS * interval:
             return "killed"
     return status
+
+
+def run_status(
+    meta: Mapping[str, Any], run_dir: str | os.PathLike[str] | None = None
+) -> tuple[str, str | None]:
+    """``(status, why)``: the one status of a trialog run, for ``Run``, ``runs ls``, filters and the browser.
+
+    ``meta`` is run.json as read (its stored status). A stored "running" is "killed" when the process is
+    gone (same host: at once, from ``/proc``) or its heartbeat stopped (other hosts: ``STALE_INTERVALS``
+    intervals), and "error" when ``run.lock`` says the run ended but could not write run.json (a full
+    disk); ``why`` says which. A caller holding an older copy of run.json passes ``run_dir``: a run that
+    looks dead is checked against run.json on disk first, so a run that just finished reads "finished",
+    never "killed" for a moment (running -> finished, no flicker).
+    """
+    status = effective_status(meta)
+    if meta.get("status") != "running" or run_dir is None:
+        return status, None
+    ended = lock_holder(run_dir).get("ended")
+    if ended:
+        return "error", f"ended: {ended}"
+    if status == "running":
+        return status, None
+    import json
+
+    try:  # the process is gone: did it finish after our copy of run.json was read?
+        fresh = json.loads((Path(run_dir) / "run.json").read_bytes())
+    except (OSError, ValueError):
+        fresh = None
+    if isinstance(fresh, dict) and fresh.get("status") != "running":
+        return str(fresh.get("status") or "unknown"), None
+    return status, None
 
 
 _LOCK_SIZE = (

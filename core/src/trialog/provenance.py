@@ -1,4 +1,10 @@
-"""Provenance of a run: package versions, git state, the sources it ran, and the initial run.json."""
+"""Provenance of a run: package versions, git state, the sources it ran, and the initial run.json.
+
+Sources and git state come from where the user's code lives (:func:`code_roots`): the entry script's folder,
+the folders a config's modules are imported from (:func:`code_folder`, which ``trialog run`` enters), then
+the working directory — so a run started from anywhere records the same. :func:`provenance_gaps` says
+what could not be recorded, and why, for the one warning a run gives.
+"""
 
 from __future__ import annotations
 
@@ -19,6 +25,8 @@ from .fileio import disk_full_error, fsync_dir, is_disk_full
 from .liveness import _process_start_ticks, now_iso
 
 __all__ = [
+    "code_folder",
+    "code_roots",
     "collect_metadata",
     "entry_script",
     "git_info",
@@ -28,6 +36,53 @@ __all__ = [
 ]
 
 _GIT_TIMEOUT = 3.0
+_CODE_FOLDERS: list[Path] = []
+
+
+@contextlib.contextmanager
+def code_folder(folder: str | os.PathLike[str]) -> Any:
+    """While active, runs started in this process take sources and git state from ``folder`` too.
+
+    ``trialog run`` enters the config's folder (where ``"model:Net"`` is imported from), so a run started
+    from another working directory still records that code and its repository.
+    """
+    path = Path(folder).resolve()
+    _CODE_FOLDERS.append(path)
+    try:
+        yield path
+    finally:
+        with contextlib.suppress(ValueError):
+            _CODE_FOLDERS.remove(path)
+
+
+def code_roots() -> list[Path]:
+    """Where the user's code lives, in order: the entry script's folder, :func:`code_folder` folders, cwd."""
+    script = entry_script()
+    roots = [script.parent] if script is not None else []
+    roots += reversed(_CODE_FOLDERS)
+    roots.append(Path.cwd().resolve())
+    return list(dict.fromkeys(roots))
+
+
+def provenance_gaps(sources: Sequence[str], git: Any, roots: Sequence[Path]) -> str | None:
+    """What a run could not record and why (one sentence for one warning), or None when both were recorded."""
+    where = ", ".join(str(r) for r in roots)
+    gaps = []
+    if not sources:
+        gaps.append(
+            f"save/sources.zip is empty: no entry script and no imported module of yours lies under {where} "
+            "(start the run with `python script.py`, or from the code's folder)"
+        )
+    if not (isinstance(git, dict) and git.get("commit")):
+        why = (
+            "git is not installed"
+            if _git(["--version"], roots[0] if roots else ".") is None
+            else (f"none of {where} is inside a git repository")
+        )
+        gaps.append(f"run.json has no git state: {why}")
+    if not gaps:
+        return None
+    return "; ".join(gaps)
 
 
 @functools.lru_cache(maxsize=1)
@@ -96,8 +151,8 @@ def entry_script() -> Path | None:
     if not filename:
         return None
     path = Path(filename).resolve()
-    if not path.is_file() or _is_installed(path):
-        return None
+    if not path.is_file() or _is_installed(path) or path.is_relative_to(Path(__file__).resolve().parent):
+        return None  # python -m trialog: trialog's own __main__ is not the user's code
     return path
 
 
@@ -142,13 +197,12 @@ def local_sources(roots: Iterable[Path], script: Path | None = None) -> dict[str
 def pack_sources(zip_path: str | os.PathLike[str], roots: Iterable[Path] | None = None) -> list[str]:
     """Zip the entry script and the local modules it imported (trixi's SourcePacker); return the names.
 
-    ``roots`` default to the entry script's folder (when run as ``python script.py``) and the
-    working directory. Files in site-packages or the Python installation are left out.
+    ``roots`` default to :func:`code_roots` (the entry script's folder, the folders of the modules a config
+    names, the working directory). Files in site-packages or the Python installation are left out.
     """
     script = entry_script()
     if roots is None:
-        roots = [script.parent] if script is not None else []
-        roots.append(Path.cwd())
+        roots = code_roots()
     files = local_sources(roots, script)
     zip_path = Path(zip_path)
     tmp = zip_path.with_name(f".{zip_path.name}.tmp")
@@ -183,9 +237,14 @@ def collect_metadata(
 ) -> tuple[dict[str, Any], str | None]:
     """The initial run.json content (status "running") and the git diff text (None when clean / no git)."""
     installed, trialog_versions = package_versions()
-    script = entry_script()
-    git_cwd = git_dir or (script.parent if script is not None else os.getcwd())
-    git, diff = git_info(git_cwd)
+    if git_dir is not None:
+        git, diff = git_info(git_dir)
+    else:
+        git, diff = {"commit": None, "branch": None, "dirty": None}, None
+        for root in code_roots():  # the first of the code's folders that is inside a repository
+            git, diff = git_info(root)
+            if git["commit"]:
+                break
     pid = os.getpid()
     start = now_iso()
     try:
@@ -214,5 +273,6 @@ def collect_metadata(
         "git": git,
         "trialog": trialog_versions,
         "packages": installed,
+        "result_keys": "series",  # result/results.json holds one entry per (name, tag): trialog.summaries
     }
     return meta, diff

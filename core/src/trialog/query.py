@@ -5,10 +5,14 @@
     lr<0.01 and status=finished and tag:baseline
     (model.depth>=18 or name~resnet) and not starred
     loss.min<0.2 and seed!=3
+    val/accuracy.max>0.99 and train/loss.last<0.1
 
 A comparison is ``FIELD OP VALUE`` with OP one of ``= == != < <= > >= ~`` (``~``: contains, ignoring
 case). A field is looked up in a run's fields (:func:`run_fields`): exactly, then as ``config.FIELD``,
-then as ``FIELD.last`` (a bare result name means its last value). ``tag:T`` tests a tag, a bare
+then as ``FIELD.last`` (a bare result name means its last value). Results are summarised per series
+(name, tag) and named ``tag/name.STAT`` (``val/accuracy.max``; :mod:`trialog.summaries`); a bare
+``accuracy.max`` means the one series of that name where only one tag has it, and is a :class:`QueryError`
+naming the series where several do (a run with train and val accuracy). ``tag:T`` tests a tag, a bare
 ``starred`` / ``removed`` a flag; ``and``, ``or``, ``not`` and parentheses combine. A run lacking the
 field does not match. Values are numbers, ``true``/``false``/``null``, bare words or quoted strings.
 """
@@ -22,6 +26,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from .errors import TrialogError
+from .summaries import split_key
 
 __all__ = ["Query", "QueryError", "compile_query", "run_fields"]
 
@@ -170,10 +175,26 @@ class Query:
         return _comparison(raw, op, _value(val[0], val[1]))
 
 
+_STATS = ("last", "min", "max", "mean", "count")
+#: run_fields' entry listing, per bare result name logged under several tags, its series keys.
+AMBIGUOUS = "\x00ambiguous"
+
+
 def _lookup(fields: Mapping[str, Any], name: str) -> tuple[bool, Any]:
     for key in (name, f"config.{name}", f"{name}.last"):
         if key in fields:
             return True, fields[key]
+    ambiguous = fields.get(AMBIGUOUS)
+    if ambiguous:
+        base, _, stat = name.rpartition(".")
+        if stat not in _STATS:
+            base, stat = name, "last"
+        if base in ambiguous:
+            options = " or ".join(f"{k}.{stat}" for k in ambiguous[base])
+            raise QueryError(
+                f"{name!r} is ambiguous in run {fields.get('folder') or fields.get('name')!r}: {base!r} is logged "
+                f"under several tags; write {options}"
+            )
     return False, None
 
 
@@ -259,10 +280,21 @@ def run_fields(
         fields["commit"] = git.get("commit")
     for key, value in config.items():
         fields[f"config.{key}"] = value
-    for name, stats in summary.items():
-        for stat in ("last", "min", "max", "mean", "count"):
+    pairs = getattr(summary, "pairs", {})
+    by_name: dict[str, list[str]] = {}
+    for key, stats in summary.items():
+        for stat in _STATS:
             if stat in stats:
-                fields[f"{name}.{stat}"] = stats[stat]
+                fields[f"{key}.{stat}"] = stats[stat]
+        name = (pairs.get(key) or split_key(key))[0]
+        if name != key:
+            by_name.setdefault(name, []).append(key)
+    for name, keys in by_name.items():  # a bare name: its one series, or nothing and a named ambiguity
+        if len(keys) == 1:
+            for stat in _STATS:
+                fields.setdefault(f"{name}.{stat}", fields.get(f"{keys[0]}.{stat}"))
+        elif not any(f"{name}.{stat}" in fields for stat in _STATS):
+            fields.setdefault(AMBIGUOUS, {})[name] = keys
     if extra:
         fields.update(extra)
     return fields

@@ -58,7 +58,7 @@ class ResultDict(Mapping[str, Any]):
         return self._experiment._results
 
     def __getitem__(self, name: str) -> Any:
-        return self.log.last(name)
+        return self.log.latest(name)
 
     def __setitem__(self, name: str, value: Any) -> None:
         exp = self._experiment
@@ -74,13 +74,13 @@ class ResultDict(Mapping[str, Any]):
         raise TypeError("results are append-only: a recorded result cannot be deleted")
 
     def __iter__(self) -> Iterator[str]:
-        return iter(self.log.names())
+        return iter(self.log.result_names())
 
     def __len__(self) -> int:
-        return len(self.log.names())
+        return len(self.log.result_names())
 
     def __contains__(self, name: object) -> bool:
-        return name in self.log.stats
+        return name in self.log._latest
 
     def __getattr__(self, attr: str) -> Any:
         if attr.startswith("__") or attr == "_experiment":

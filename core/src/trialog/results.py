@@ -9,7 +9,8 @@ given, so integer counters read back as ints.
 
 Each record reaches the operating system with one ``os.write`` on an ``O_APPEND`` descriptor, so a process
 killed with SIGKILL loses nothing it already added. ``result/results.json`` (the summary: last, min, max,
-mean, count per name) is replaced atomically, so readers never see half of it.
+mean, count per series, that is per (name, tag), keyed ``tag/name`` as :mod:`trialog.summaries` says; run.json
+says ``"result_keys": "series"``) is replaced atomically, so readers never see half of it.
 """
 
 from __future__ import annotations
@@ -24,9 +25,17 @@ from pathlib import Path
 from typing import Any
 
 from .atbest import AtBest
-from .errors import ResultValueError, RunFolderError, TrialogError, TrialogWarning
+from .errors import (
+    AmbiguousResultError,
+    CorruptFileError,
+    ResultValueError,
+    RunFolderError,
+    TrialogError,
+    TrialogWarning,
+)
 from .fileio import disk_full_error, fsync_dir, is_disk_full, write_atomic
 from .fileio import json_default as _json_default
+from .summaries import SeriesMap, series_key
 
 LOG_NAME = "results.jsonl"
 SUMMARY_NAME = "results.json"
@@ -36,10 +45,12 @@ __all__ = [
     "ResultLog",
     "ResultRecords",
     "ResultStats",
+    "find_damage",
     "fsync_dir",
     "read_results",
     "read_trixi_results",
     "results_by_name",
+    "results_by_series",
     "write_atomic",
 ]
 
@@ -165,7 +176,10 @@ def _coerce_int(value: Any, what: str, name: str) -> int | None:
 
 
 class ResultLog:
-    """Append-only results log of one run (``result_dir/results.jsonl``) with a running summary per name.
+    """Append-only results log of one run (``result_dir/results.jsonl``) with a running summary per series.
+
+    A series is a (name, tag) pair; summaries are keyed ``tag/name`` (:func:`trialog.summaries.series_key`),
+    and a bare name finds its series where only one tag has it.
 
     Not meant to be shared between threads: records from two threads stay whole lines, but their summary
     updates may interleave.
@@ -178,7 +192,9 @@ class ResultLog:
         self.path = self.result_dir / LOG_NAME
         self.summary_path = self.result_dir / SUMMARY_NAME
         self._prefixes: dict[tuple[str, str | None], str] = {}
-        self._stats: dict[str, ResultStats] = {}
+        self._stats: SeriesMap = SeriesMap()
+        self._pair_stats: dict[tuple[str, str | None], ResultStats] = {}
+        self._latest: dict[str, ResultStats] = {}  # per name: the series it was last added to (any tag)
         self._fd: int | None = None
         self._series: Any = None
         self._summary_kept = False
@@ -263,13 +279,23 @@ class ResultLog:
         self._size += len(line)
         if self._series is not None:
             self._series.append(name, tag, value, counter, epoch, now, len(line))
-        stats = self._stats.get(name)
+        stats = self._pair_stats.get((name, tag))
         if stats is None:
-            stats = self._stats[name] = ResultStats()
+            stats = self._new_stats(name, tag)
         stats.update(value, counter, epoch)
+        self._latest[name] = stats
         if self._at_best is not None:
-            self._at_best.update(name, value, counter, epoch)
+            self._at_best.update(series_key(name, tag), value, counter, epoch)
         return {"name": name, "tag": tag, "value": value, "counter": counter, "epoch": epoch, "time": now}
+
+    def _new_stats(self, name: str, tag: str | None) -> ResultStats:
+        key = series_key(name, tag)
+        stats = dict.get(self._stats, key)  # a name already reading tag/name is that series
+        if stats is None:
+            stats = self._stats[key] = ResultStats()
+            self._stats.pairs[key] = (name, tag)
+        self._pair_stats[(name, tag)] = stats
+        return stats
 
     def _open_series(self) -> Any:
         # The columnar sidecar (trialog.series) is a cache of the log: a failure to keep it costs speed only.
@@ -318,36 +344,51 @@ class ResultLog:
 
     @property
     def stats(self) -> Mapping[str, ResultStats]:
-        """Running statistics per result name."""
+        """Running statistics per series key (``tag/name``; a bare name finds its one series)."""
         return self._stats
 
     def names(self) -> list[str]:
+        """The series keys, in the order they were first added."""
         return list(self._stats)
 
-    def summary(self) -> dict[str, dict[str, Any]]:
-        """``{name: {"last", "min", "max", "mean", "count"}}`` for every name added so far."""
-        summary = {name: s.as_dict() for name, s in self._stats.items()}
+    def summary(self) -> SeriesMap:
+        """``{key: {"last", "min", "max", "mean", "count"}}`` for every series so far (``.pairs``: key ->
+        (name, tag)), and the ``at_best/<key>`` values when a monitor is kept (:mod:`trialog.atbest`)."""
+        summary = SeriesMap({key: s.as_dict() for key, s in self._stats.items()}, self._stats.pairs)
         if self._at_best is not None:
             summary.update(self._at_best.summary())
         return summary
 
-    def last(self, name: str) -> Any:
-        """The last value added under ``name``."""
-        return self._get(name).last
+    def result_names(self) -> list[str]:
+        """The result names (not series: a name logged under two tags counts once), first added first."""
+        return list(dict.fromkeys(name for name, _ in self._pair_stats))
 
-    def best(self, name: str, mode: str = "min") -> dict[str, Any] | None:
-        """``{"value", "counter", "epoch"}`` of the lowest (mode "min") or highest (mode "max") value of ``name``."""
-        return self._get(name).best(mode)
-
-    def _get(self, name: str) -> ResultStats:
+    def latest(self, name: str) -> Any:
+        """The value added last under ``name``, whatever its tag (trixi's ``ResultLogDict[name]``)."""
         try:
-            return self._stats[name]
+            return self._latest[name].last
         except KeyError:
-            known = ", ".join(map(repr, self._stats)) or "none yet"
+            known = ", ".join(map(repr, self.result_names())) or "none yet"
             raise KeyError(f"no result named {name!r} in {self.path}; known names: {known}") from None
 
+    def last(self, name: str, tag: str | None = None) -> Any:
+        """The last value added under ``name`` (and ``tag``; without it the name must have one tag)."""
+        return self._get(name, tag).last
+
+    def best(self, name: str, mode: str = "min", tag: str | None = None) -> dict[str, Any] | None:
+        """``{"value", "counter", "epoch"}`` of the lowest (mode "min") or highest (mode "max") value of ``name``."""
+        return self._get(name, tag).best(mode)
+
+    def _get(self, name: str, tag: str | None = None) -> ResultStats:
+        try:
+            return self._stats[self._stats.key_of(name, tag)]  # type: ignore[no-any-return]
+        except AmbiguousResultError:
+            raise
+        except KeyError as exc:
+            raise KeyError(f"{self.path}: {exc.args[0]}") from None
+
     def save_summary(self) -> Path:
-        """Atomically replace ``results.json`` with the current summary; returns its path.
+        """Atomically replace ``results.json`` with the current summary (keyed per series); returns its path.
 
         After :meth:`keep_summary` the file on disk is left as it is."""
         if self._summary_kept:
@@ -387,17 +428,22 @@ class ResultLog:
 
     def _rebuild(self, repair: bool) -> None:
         self._stats.clear()
+        self._stats.pairs.clear()
+        self._pair_stats.clear()
+        self._latest.clear()
         if self._at_best is not None:
             self._at_best.reset()
         records = read_results(self.path, warn=False)
         for rec in records:
-            name = rec["name"]
-            stats = self._stats.get(name)
+            stats = self._pair_stats.get((rec["name"], rec["tag"]))
             if stats is None:
-                stats = self._stats[name] = ResultStats()
+                stats = self._new_stats(rec["name"], rec["tag"])
             stats.update(rec["value"], rec["counter"], rec["epoch"])
+            self._latest[rec["name"]] = stats
             if self._at_best is not None:
-                self._at_best.update(name, rec["value"], rec["counter"], rec["epoch"])
+                self._at_best.update(
+                    series_key(rec["name"], rec["tag"]), rec["value"], rec["counter"], rec["epoch"]
+                )
         if repair and records.truncated:
             # New records must not be glued onto a torn line: cut the log back to its last complete record.
             warnings.warn(
@@ -450,7 +496,7 @@ class ResultLog:
         self.close()
 
     def __repr__(self) -> str:
-        state = "closed" if self._fd is None else f"{len(self._stats)} names"
+        state = "closed" if self._fd is None else f"{len(self._stats)} series"
         return f"ResultLog({str(self.result_dir)!r}, {state})"
 
 
@@ -521,9 +567,12 @@ def read_results(path: str | os.PathLike[str], *, warn: bool = True) -> ResultRe
                 if lineno == len(lines) and not tail:
                     tail = raw + b"\n"  # the last line is garbled: same as a torn one
                     break
-                raise TrialogError(
-                    f"{path}, line {lineno}: not a results record ({e}); the log is corrupt before its last line"
-                ) from None
+                err = CorruptFileError(
+                    f"{path}, line {lineno}: not a results record ({e}); the log is corrupt before its last line "
+                    "(`trialog runs repair RUN` cuts it back to its checkpoint)"
+                )
+                err.line, err.offset = lineno, end  # type: ignore[attr-defined]
+                raise err from None
         end += len(raw) + 1
     records.valid_bytes = end
     if tail:
@@ -537,6 +586,39 @@ def read_results(path: str | os.PathLike[str], *, warn: bool = True) -> ResultRe
                 stacklevel=2,
             )
     return records
+
+
+_RECORD_START = b'{"name": '
+
+
+def find_damage(path: str | os.PathLike[str]) -> CorruptFileError | None:
+    """The error :func:`read_results` raises for this log (a record before the last line that is not one), or None.
+
+    The error names the file and line, and carries ``line`` and ``offset`` (the byte where the bad line
+    starts). A torn last line (a run killed mid-write) is not damage. A cheap scan first (every line one
+    record, as ``ResultLog`` writes them); only a log that fails it is parsed whole.
+    """
+    path = Path(path)
+    data = path.read_bytes()
+    end = data.rfind(b"\n")
+    if end < 0:
+        return None
+    body = data[:end]  # every line but a torn or garbled last one (read_results treats that as torn)
+    last = body.rfind(b"\n") + 1
+    body = body[:last]
+    lines = body.count(b"\n")
+    if lines == 0 or (
+        body.count(_RECORD_START) == lines
+        and body.count(b"}\n") == lines
+        and body.startswith(_RECORD_START)
+        and body.count(b"\n" + _RECORD_START) == lines - 1
+    ):
+        return None
+    try:
+        read_results(path, warn=False)
+    except CorruptFileError as exc:
+        return exc
+    return None
 
 
 def read_trixi_results(path: str | os.PathLike[str], *, warn: bool = True) -> ResultRecords:
@@ -607,6 +689,22 @@ def _trixi_records(element: Mapping[str, Any]) -> list[dict[str, Any]]:
 def results_by_name(records: Iterable[Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
     """Group records per name into arrays: ``{name: {"value", "counter", "epoch", "time", "tag"}}``.
 
+    All tags of a name in one group (``tag`` tells them apart); :func:`results_by_series` keeps them apart.
+    """
+    return _grouped(records, lambda name, tag: name, {})
+
+
+def results_by_series(records: Iterable[Mapping[str, Any]]) -> SeriesMap:
+    """Like :func:`results_by_name`, one group per series (name, tag), keyed ``tag/name`` (a SeriesMap)."""
+    out = SeriesMap()
+    return _grouped(records, lambda name, tag: series_key(name, tag), out)  # type: ignore[return-value]
+
+
+def _grouped(
+    records: Iterable[Mapping[str, Any]], key: Any, out: dict[str, dict[str, Any]]
+) -> dict[str, Any]:
+    """The arrays of :func:`results_by_name`, grouped by ``key(name, tag)``.
+
     ``value`` is a float array for scalars (an (n, k) array for lists of one length, an object array
     otherwise); ``counter`` and ``epoch`` are int64 arrays, or float64 where some are floats (counters) or
     missing (NaN);
@@ -615,10 +713,13 @@ def results_by_name(records: Iterable[Mapping[str, Any]]) -> dict[str, dict[str,
     import numpy as np
 
     grouped: dict[str, dict[str, list[Any]]] = {}
+    pairs = getattr(out, "pairs", {})
     for rec in records:
-        g = grouped.get(rec["name"])
+        k = key(rec["name"], rec.get("tag"))
+        g = grouped.get(k)
         if g is None:
-            g = grouped[rec["name"]] = {"value": [], "counter": [], "epoch": [], "time": [], "tag": []}
+            pairs.setdefault(k, (rec["name"], rec.get("tag")))
+            g = grouped[k] = {"value": [], "counter": [], "epoch": [], "time": [], "tag": []}
         g["value"].append(rec["value"])
         g["counter"].append(rec.get("counter"))
         g["epoch"].append(rec.get("epoch"))
@@ -641,7 +742,6 @@ def results_by_name(records: Iterable[Mapping[str, Any]]) -> dict[str, dict[str,
             return arr
         return arr
 
-    out: dict[str, dict[str, Any]] = {}
     for name, g in grouped.items():
         out[name] = {
             "value": vals(g["value"]),

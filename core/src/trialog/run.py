@@ -25,7 +25,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from .errors import ConfigError, CorruptFileError, RunFolderError
+from .errors import ConfigError, CorruptFileError, RunFolderError, TrialogError
 from .fileio import check_inside, read_json, write_json
 from .fileio import dumps as _dumps
 
@@ -39,6 +39,7 @@ from .liveness import lock_holder as lock_holder
 from .liveness import now_iso as now_iso
 from .liveness import parse_time as parse_time
 from .liveness import pid_alive as pid_alive
+from .liveness import run_status as run_status
 from .provenance import _GIT_TIMEOUT as _GIT_TIMEOUT
 from .provenance import collect_metadata as collect_metadata
 from .provenance import entry_script as entry_script
@@ -46,6 +47,7 @@ from .provenance import git_info as git_info
 from .provenance import local_sources as local_sources
 from .provenance import pack_sources as pack_sources
 from .provenance import package_versions as package_versions
+from .summaries import SeriesMap
 
 #: Sub-folders of every run folder, as in trixi's ExperimentLogger.
 LAYOUT: tuple[str, ...] = ("checkpoint", "config", "img", "log", "plot", "result", "save")
@@ -354,13 +356,10 @@ class Run:
         if self.kind == "trialog":
             meta = read_meta(self.path)
             meta["stored_status"] = meta.get("status")
-            meta["status"] = effective_status(meta)
-            if meta.get("stored_status") == "running":
-                # run.json could not be written as the run ended (a full disk): run.lock says so in place.
-                ended = lock_holder(self.path).get("ended")
-                if ended:
-                    meta["status"] = "error"
-                    meta["error"] = f"ended: {ended}"
+            # run.json could not be written as the run ended (a full disk): run.lock says so in place.
+            meta["status"], ended = run_status(meta, self.path)
+            if ended:
+                meta["error"] = ended
             return meta
         return self._trixi_meta()
 
@@ -435,17 +434,23 @@ class Run:
 
     @property
     def results(self) -> dict[str, dict[str, Any]]:
-        """Results per name: ``{"loss": {"value": array, "counter": array, "epoch": array, "tag": [...]}}``."""
+        """Results per series (name, tag), keyed ``tag/name`` (:mod:`trialog.summaries`):
+        ``{"train/loss": {"value": array, "counter": array, "epoch": array, "tag": [...]}}``.
+
+        A bare name finds its series where only one tag has it (``results["loss"]``).
+        """
+        from .summaries import SeriesMap
+
         if self.kind == "trialog":
             log = self._file("result", "results.jsonl")
             if not log.is_file():
-                return {}
-            from .series import read_series
+                return SeriesMap()
+            from .series import read_series_by_key
 
-            return read_series(log)
-        from .results import results_by_name
+            return read_series_by_key(log)  # type: ignore[no-any-return]
+        from .results import results_by_series
 
-        return results_by_name(self.records)
+        return results_by_series(self.records)
 
     @property
     def records(self) -> list[dict[str, Any]]:
@@ -462,25 +467,54 @@ class Run:
         return list(read_trixi_results(log, warn=False)) if log.is_file() else []
 
     @property
-    def summary(self) -> dict[str, dict[str, Any]]:
-        """Per result name: last, min, max, mean, count.
+    def summary(self) -> SeriesMap:
+        """Per series (name, tag), keyed ``tag/name``: name, tag, last, min, max, mean, count.
 
         The stored ``result/results.json`` of a run that ended; computed from the records otherwise (the
-        summary of a killed run lags behind its records).
+        summary of a killed run lags behind its records, and trialog 0.1.0's summary merged the tags of a
+        name). A bare name finds its series where only one tag has it.
         """
-        if self.kind == "trialog" and read_meta(self.path).get("status") in ("finished", "error", "stopped"):
+        meta = read_meta(self.path) if self.kind == "trialog" else {}
+        if stored_summary_current(meta):
             file = self._file("result", "results.json")
             if file.is_file():
                 # A damaged summary is never shown: the records it summarises give the same figures.
                 with contextlib.suppress(CorruptFileError, OSError):
-                    return read_json(file)  # type: ignore[no-any-return]
+                    from .summaries import SeriesMap
+
+                    return SeriesMap(read_json(file))
         summary = summarize(self.results)
-        watched = read_meta(self.path).get("at_best") if self.kind == "trialog" else None
+        watched = meta.get("at_best")
         if isinstance(watched, dict) and watched.get("monitor"):
             from .atbest import at_best_summary
 
             summary.update(at_best_summary(self.records, watched["monitor"], watched.get("mode", "min")))
         return summary
+
+    @property
+    def problems(self) -> dict[str, str]:
+        """Damage a reader found, by file (``{"result/results.jsonl": "..., line 7: not a results record"}``).
+
+        Empty for an intact run. A torn last record (a killed run) is not damage; a corrupt record before it
+        is, and every surface says so (``runs ls``, ``runs show``, the browser); ``trialog runs repair``
+        cuts such a log back to its checkpoint.
+        """
+        from .results import find_damage, read_trixi_results
+
+        found: dict[str, str] = {}
+        try:
+            if self.kind == "trialog":
+                log = self._file("result", "results.jsonl")
+                damage = find_damage(log) if log.is_file() else None
+                if damage is not None:
+                    found["result/results.jsonl"] = str(damage)
+            else:
+                log = self._file("result", "results-log.json")
+                if log.is_file():
+                    read_trixi_results(log, warn=False)
+        except (TrialogError, OSError) as exc:
+            found[f"result/{log.name}"] = str(exc)
+        return found
 
     @property
     def checkpoints(self) -> list[dict[str, Any]]:
@@ -493,17 +527,34 @@ class Run:
         return sorted(entries, key=lambda e: e.get("step", 0)) if isinstance(entries, list) else []
 
 
-def summarize(results: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
-    """last / min / max / mean / count per result name, from :attr:`Run.results`-shaped arrays."""
+#: run.json's mark of a run whose result/results.json is keyed per series (trialog 0.1.0's merged the tags).
+RESULT_KEYS = ("result_keys", "series")
+
+
+def stored_summary_current(meta: Mapping[str, Any]) -> bool:
+    """Whether the stored ``result/results.json`` of the run with this run.json may stand for its records:
+    the run ended (a killed run's summary lags behind) and wrote its summary per series."""
+    return (
+        meta.get("status") in ("finished", "error", "stopped") and meta.get(RESULT_KEYS[0]) == RESULT_KEYS[1]
+    )
+
+
+def summarize(results: Mapping[str, Mapping[str, Any]]) -> SeriesMap:
+    """name / tag / last / min / max / mean / count per series, from :attr:`Run.results`-shaped arrays."""
     import numpy as np
 
-    out: dict[str, dict[str, Any]] = {}
-    for name, columns in results.items():
+    from .summaries import SeriesMap, split_key
+
+    pairs = getattr(results, "pairs", {})
+    out = SeriesMap()
+    for key, columns in results.items():
         values = np.asarray(columns.get("value", []))
         if values.size == 0 or values.dtype.kind not in "biuf":
             continue
         values = values.astype(float)
-        out[name] = {
+        name, tag = pairs.get(key) or split_key(key)
+        out.pairs[key] = (name, tag)
+        out[key] = {
             "last": float(values[-1]),
             "min": float(values.min()),
             "max": float(values.max()),

@@ -6,12 +6,13 @@ import argparse
 import datetime as _dt
 import json
 import math
+import os
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
-from .errors import TrialogError
+from .errors import AmbiguousResultError, TrialogError
 
 _BASE_COLUMNS = ("name", "status", "start", "duration", "epoch")
 _MISSING = "-"
@@ -30,7 +31,8 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         action="append",
         default=[],
         metavar="NAME[:min|max]",
-        help="add the last and best value of a result (best by min, the default, or max); repeatable",
+        help="add the last and best value of a result series, TAG/NAME (val/accuracy:max) or a NAME logged "
+        "under one tag only (best by min, the default, or max); repeatable",
     )
     ls.add_argument(
         "--sort",
@@ -53,9 +55,12 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     diff.set_defaults(func=cmd_diff)
 
     repair = sub.add_parser(
-        "repair", help="rebuild a run's checkpoint manifest from its checkpoint files (each is verified)"
+        "repair",
+        help="rebuild a run's checkpoint manifest from its checkpoint files (each is verified) and cut a "
+        "damaged results log back to the checkpoint the run resumes from (asks first)",
     )
     repair.add_argument("run", help="a run folder")
+    repair.add_argument("--yes", "-y", action="store_true", help="cut a damaged results log without asking")
     repair.set_defaults(func=cmd_repair)
     add_registry_parsers(sub, ls)
 
@@ -154,6 +159,7 @@ def _row(path: Path, metrics: Sequence[tuple[str, str]]) -> dict[str, Any]:
         "duration": _duration(meta),
         "epoch": meta.get("epoch"),
         "metrics": _metric_values(run, metrics),
+        "problems": run.problems,  # a damaged results log is never listed as a normal run
     }
 
 
@@ -211,6 +217,8 @@ def cmd_ls(args: argparse.Namespace, out: TextIO | None = None) -> int:
     for path in find_runs(args.dir):
         try:
             rows.append(_row(path, metrics))
+        except AmbiguousResultError:
+            raise  # -m accuracy where a run has train and val accuracy: the user must name one
         except TrialogError as exc:
             broken += 1
             print(f"trialog: skipping {path}: {exc}", file=sys.stderr)
@@ -232,7 +240,7 @@ def cmd_ls(args: argparse.Namespace, out: TextIO | None = None) -> int:
     for r in rows:
         cells = [
             str(r["name"]),
-            str(r["status"]),
+            str(r["status"]) + (" DAMAGED" if r["problems"] else ""),
             _short_time(r["start"]),
             format_duration(r["duration"]),
             _fmt(r["epoch"]),
@@ -241,6 +249,9 @@ def cmd_ls(args: argparse.Namespace, out: TextIO | None = None) -> int:
             cells += [_fmt(r["metrics"][name]["last"]), _fmt(r["metrics"][name]["best"])]
         table.append(cells)
     _table(headers, table, out)
+    for r in rows:
+        for file, problem in r["problems"].items():
+            print(f"DAMAGED {r['path']}: {file}: {problem}", file=out)
     return 0
 
 
@@ -283,6 +294,8 @@ def cmd_show(args: argparse.Namespace, out: TextIO | None = None) -> int:
     plain_config = config.to_plain() if hasattr(config, "to_plain") else dict(config)
     summary = section("results", lambda: run.summary, {})
     checkpoints = section("checkpoints", lambda: run.checkpoints, [])
+    damaged = run.problems  # {file: what is wrong and where}
+    problems.update(damaged)
     links = run.links() if run.kind == "trialog" else []
     if args.json:
         data = {
@@ -325,7 +338,8 @@ def cmd_show(args: argparse.Namespace, out: TextIO | None = None) -> int:
         where = "inside the run folder" if inside else "OUTSIDE the run folder, not followed"
         print(f"{'link':<9} {entry} is a symbolic link to {target} ({where})", file=out)
     for name, problem in problems.items():
-        print(f"{'problem':<9} {name} not shown: {problem}", file=out)
+        what = "DAMAGED" if name in damaged else "not shown"
+        print(f"{'problem':<9} {name} {what}: {problem}", file=out)
     print("\nconfig", file=out)
     for key, value in flatten(plain_config).items():
         print(f"  {key} = {json.dumps(_json_safe(value), default=str)}", file=out)
@@ -453,18 +467,80 @@ def cmd_repair(args: argparse.Namespace, out: TextIO | None = None) -> int:
     directory = check_inside(run.path, run.path / "checkpoint")
     with RunLock(run.path):  # not while an Experiment writes the folder
         entries, problems = repair_manifest(directory)
-    for entry in entries:
+        for entry in entries:
+            print(
+                f"listed  step {entry.step}  epoch {_fmt(entry.epoch)}  {entry.file}  ({entry.format})",
+                file=out,
+            )
+        for problem in problems:
+            print(f"skipped {problem} (left in place)", file=out)
         print(
-            f"listed  step {entry.step}  epoch {_fmt(entry.epoch)}  {entry.file}  ({entry.format})", file=out
+            f"wrote {directory / 'index.json'}: {len(entries)} checkpoint(s)"
+            + (f", {len(problems)} file(s) unreadable" if problems else ""),
+            file=out,
         )
-    for problem in problems:
-        print(f"skipped {problem} (left in place)", file=out)
-    print(
-        f"wrote {directory / 'index.json'}: {len(entries)} checkpoint(s)"
-        + (f", {len(problems)} file(s) unreadable" if problems else ""),
-        file=out,
+        cut = _repair_results(run, directory, bool(getattr(args, "yes", False)), out)
+    return 0 if (entries or not problems) and cut else 1
+
+
+def _confirm(question: str) -> bool:
+    try:
+        answer = input(f"{question} [y/N] ")
+    except EOFError:
+        answer = ""
+    return answer.strip().lower() in ("y", "yes")
+
+
+def _repair_results(run: Any, directory: Path, yes: bool, out: TextIO) -> bool:
+    """Cut a damaged results log back to the results position of the checkpoint a resume starts from.
+
+    Everything after that position is written again by the resumed run, so nothing the checkpoint vouches
+    for is lost. Damage before it cannot be cut away (the records the checkpoint's epochs produced are
+    gone): that is said, and nothing changes. False when the log stays damaged.
+    """
+    from .checkpoint import CheckpointManager
+    from .results import find_damage
+    from .series import sidecar_paths
+
+    if run.kind != "trialog":
+        return True
+    log = run.path / "result" / "results.jsonl"
+    damage = find_damage(log) if log.is_file() else None
+    if damage is None:
+        print(f"{log}: intact", file=out)
+        return True
+    print(f"DAMAGED {damage}", file=out)
+    manager = CheckpointManager(directory)
+    latest = manager.latest()
+    if latest is None:
+        position, source = 0, "no checkpoint: the resumed run starts over from epoch 0"
+    else:
+        state, entry = manager.load("last")
+        position = int(state["trialog"]["results_position"])
+        source = f"checkpoint step {entry.step} (epoch {entry.epoch}) resumes from byte {position}"
+    if position > damage.offset:  # type: ignore[attr-defined]
+        print(
+            f"cannot repair {log}: line {damage.line} lies before where {source}; the records of the epochs "  # type: ignore[attr-defined]
+            "that checkpoint holds are damaged. Resume from an earlier run, or remove the damaged line by hand",
+            file=out,
+        )
+        return False
+    size = log.stat().st_size
+    question = (
+        f"cut {log} from {size} to {position} bytes ({source}; the damaged line {damage.line} and "  # type: ignore[attr-defined]
+        f"the records after the checkpoint go, the resumed run writes them again)?"
     )
-    return 0 if entries or not problems else 1
+    if not yes and not _confirm(question):
+        print(f"{log}: left as it was", file=out)
+        return False
+    with open(log, "r+b") as fh:
+        fh.truncate(position)
+        fh.flush()
+        os.fsync(fh.fileno())
+    for sidecar in sidecar_paths(log):  # a cache of the log: rebuilt from the log on the next read
+        sidecar.unlink(missing_ok=True)
+    print(f"cut {log} to {position} bytes: `--resume` continues from there", file=out)
+    return True
 
 
 __all__ = [
@@ -632,14 +708,9 @@ def cmd_rm(args: argparse.Namespace, out: TextIO | None = None) -> int:
         set_removed(args.run, True)
         print(f"{args.run}: removed (hidden; trialog runs restore {args.run} brings it back)", file=out)
         return 0
-    if not args.yes:
-        try:
-            answer = input(f"delete {args.run} and everything in it for good? [y/N] ")
-        except EOFError:
-            answer = ""
-        if answer.strip().lower() not in ("y", "yes"):
-            print("nothing deleted", file=out)
-            return 1
+    if not args.yes and not _confirm(f"delete {args.run} and everything in it for good?"):
+        print("nothing deleted", file=out)
+        return 1
     purge(args.run)
     print(f"{args.run}: deleted", file=out)
     return 0

@@ -569,12 +569,31 @@ def read_series(log: str | os.PathLike[str]) -> dict[str, dict[str, Any]]:
     return by_name(read_columns(log))
 
 
-def by_name(columns: Mapping[tuple[str, str | None], Mapping[str, np.ndarray]]) -> dict[str, dict[str, Any]]:
-    """Merge per-(name, tag) columns into per-name ones, in the order the records were written."""
+def read_series_by_key(log: str | os.PathLike[str]) -> Any:
+    """Results per series (name, tag), keyed ``tag/name`` (a :class:`trialog.summaries.SeriesMap`)."""
+    from .summaries import SeriesMap, series_key
+
+    columns = read_columns(log)
+    out = SeriesMap()
+    for name, tag in columns:
+        out.pairs.setdefault(series_key(name, tag), (name, tag))
+    return by_name(columns, series_key, out)
+
+
+def by_name(
+    columns: Mapping[tuple[str, str | None], Mapping[str, np.ndarray]],
+    key: Any = None,
+    out: dict[str, dict[str, Any]] | None = None,
+) -> Any:
+    """Merge per-(name, tag) columns into per-name ones (per ``key(name, tag)`` when given), in record order.
+
+    Fills and returns ``out`` (a new dict by default).
+    """
     grouped: dict[str, list[tuple[str | None, Mapping[str, np.ndarray]]]] = {}
     for (name, tag), cols in columns.items():
-        grouped.setdefault(name, []).append((tag, cols))
-    out: dict[str, dict[str, Any]] = {}
+        grouped.setdefault(key(name, tag) if key else name, []).append((tag, cols))
+    if out is None:
+        out = {}
     for name, items in grouped.items():
         if len(items) == 1:
             tag, cols = items[0]

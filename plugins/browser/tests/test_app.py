@@ -18,7 +18,8 @@ def test_overview_lists_filters_sorts_and_pages(served):
     assert data["total"] == 3 and {r["name"] for r in data["rows"]} == {"alpha", "beta", "gamma"}
     assert "lr" in data["config_columns"] and "seed" in data["config_columns"]
     assert "model.depth" not in data["config_columns"]  # equal in every run
-    assert {c["name"]: c["mode"] for c in data["result_columns"]} == {"acc": "max", "loss": "min"}
+    # one column per series (name, tag), named tag/name as everywhere
+    assert {c["name"]: c["mode"] for c in data["result_columns"]} == {"val/acc": "max", "train/loss": "min"}
     rows = client.get("/api/runs", params={"q": "lr<0.01 and status=finished and tag:baseline"}).json()[
         "rows"
     ]

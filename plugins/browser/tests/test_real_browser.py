@@ -195,7 +195,7 @@ def test_live_run_updates_without_reload(driver, tmp_path):
         assert driver.execute_script("return window.trialog.rows[0].status") == "running"
         driver.execute_script("window.__marker = 'overview'")
         exp.add_result(0.001, "loss", tag="train", counter=15)
-        _wait(driver, "return window.trialog.rows[0].results.loss.last === 0.001")
+        _wait(driver, "return window.trialog.rows[0].results['train/loss'].last === 0.001")
         assert driver.execute_script("return window.__marker") == "overview"
     exp.close()
 
@@ -262,3 +262,20 @@ def test_a_damaged_run_page_names_the_damage_and_shows_the_rest(driver, tmp_path
         _wait(driver, "return window.trialog.ready && window.trialog.rows.length === 1")
         assert driver.execute_script("return window.trialog.rows[0].damaged[0].file") == "config/config.json"
         _shot(driver, tmp_path, "damaged-overview")
+
+
+def test_overview_picks_up_a_new_run_without_a_reload(driver, tmp_path):
+    base = tmp_path / "runs"
+    base.mkdir()
+    with BrowserServer([base], cache_dir=tmp_path / "cache", refresh_every=0) as server:
+        driver.get(server.url)
+        _wait(driver, "return window.trialog.ready && window.trialog.total === 0")  # nothing running yet
+        driver.execute_script("window.__marker = 'same page'")
+        exp = Experiment(config={"lr": 0.1}, name="late", base_dir=base, loggers={}, save_sources=False)
+        exp.add_result(0.5, "loss", tag="train", counter=0)
+        _wait(
+            driver, "return window.trialog.rows.length === 1 && window.trialog.rows[0].status === 'running'"
+        )
+        exp.close()
+        _wait(driver, "return window.trialog.rows[0].status === 'finished'")
+        assert driver.execute_script("return window.__marker") == "same page"  # no reload happened

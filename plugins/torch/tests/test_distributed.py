@@ -65,7 +65,7 @@ def _check(out_dir: Path) -> None:
     assert [r["run_dir"] for r in full] == [str(out_dir / "runs" / Path(full[0]["run_dir"]).name), None]
     assert len(list((out_dir / "runs").iterdir())) == 2  # "full" and "part" (resumed in place)
     records = [json.loads(line) for line in (Path(full[0]["run_dir"]) / "result" / "results.jsonl").open()]
-    assert [r["epoch"] for r in records if r["name"] == "val/accuracy"] == [0, 1]
+    assert [r["epoch"] for r in records if (r["name"], r["tag"]) == ("accuracy", "val")] == [0, 1]
     assert (
         len(json.loads((Path(full[0]["run_dir"]) / "checkpoint" / "index.json").read_text())["entries"]) == 2
     )

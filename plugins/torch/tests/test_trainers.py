@@ -102,7 +102,7 @@ def test_classification_trains_and_records(tmp_path: Path) -> None:
     results = [
         json.loads(line) for line in (trainer.run_dir / "result" / "results.jsonl").read_text().splitlines()
     ]
-    accuracy = [r for r in results if r["name"] == "val/accuracy"]
+    accuracy = [r for r in results if (r["name"], r["tag"]) == ("accuracy", "val")]  # metric, phase
     assert [r["epoch"] for r in accuracy] == [0, 1, 2, 3]
     steps = [v for v in log.values if v[0] == "train/step_loss"]
     assert [v[2] for v in steps] == list(range(3, 4 * 9 + 1, 3))  # 9 batches per epoch, every 3rd step
@@ -516,7 +516,7 @@ def test_dict_batches_test_loader_and_progress_bars(
     records = [
         json.loads(line) for line in (trainer.run_dir / "result" / "results.jsonl").read_text().splitlines()
     ]
-    assert [r["epoch"] for r in records if r["name"] == "test/accuracy"] == [None]
+    assert [r["epoch"] for r in records if (r["name"], r["tag"]) == ("accuracy", "test")] == [None]
     err = capsys.readouterr().err
     assert "classification" in err and "epoch 1 train" in err  # the epoch bar and the batch bars
 

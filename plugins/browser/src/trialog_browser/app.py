@@ -50,6 +50,7 @@ from trialog.api import (
     read_columns,
     registry,
     run_file,
+    series_key,
 )
 
 from . import downsample
@@ -324,6 +325,7 @@ class Browser:
             "removed": bool(meta.get("removed")),
             "purpose": meta.get("purpose"),
             "damaged": entry.get("damaged") or [],
+            "problems": entry.get("problems") or {},  # {file: "..., line N: not a results record"}
             "config": entry["config"],
             "results": {
                 k: {"last": v.get("last"), "best": v.get("best"), "mode": v.get("mode")}
@@ -365,7 +367,10 @@ class Browser:
         sort = qp.get("sort", "start")
         desc = qp.get("desc", "1") == "1"
         self._refresh()
-        rows, columns, names = self._overview(query, (qp.get("q", ""), search, show_all, sort, desc))
+        try:
+            rows, columns, names = self._overview(query, (qp.get("q", ""), search, show_all, sort, desc))
+        except QueryError as exc:  # a bare result name logged under several tags in a run
+            return _json({"error": str(exc)}, 400)
         total = len(rows)
         shown = [self.row(e) for e in rows[page * per : (page + 1) * per]]
         return _json(
@@ -690,7 +695,7 @@ def _differing_keys(configs: list[dict[str, Any]]) -> list[str]:
 
 
 def _key_label(name: str, tag: str | None) -> str:
-    return f"{tag}/{name}" if tag else name
+    return series_key(name, tag)  # the key of the series in every summary: tag/name
 
 
 _COLUMNS: collections.OrderedDict[str, tuple[tuple[int, int], Any]] = collections.OrderedDict()

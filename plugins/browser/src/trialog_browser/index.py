@@ -21,16 +21,19 @@ from pathlib import Path
 from typing import Any
 
 from trialog.api import (
-    effective_status,
+    SeriesMap,
     flatten,
     parse_time,
     read_columns,
     run_fields,
     run_file,
+    run_status,
     search_text,
+    series_key,
+    stored_summary_current,
 )
 
-CACHE_FORMAT = 4
+CACHE_FORMAT = 5  # 4: results per series (name, tag), keyed tag/name; 5: damage and problems both
 #: trixi's browser kept a run's new name, star and "ignore" flag in this file of the run folder.
 TRIXI_META_FILE = ".exp_info"
 #: Result names whose best value is the largest (everything else: the smallest).
@@ -167,6 +170,11 @@ def summarize_run(path: Path, resolved: bool = False) -> dict[str, Any]:
     git = raw.get("git") if isinstance(raw.get("git"), dict) else {}
     meta["commit"] = (git or {}).get("commit")
     meta["n_notes"] = len(raw.get("notes") or [])
+    # A damaged results log is never shown as a normal run (file and line; read again when the log changes).
+    problems = damage_of(damaged, "result", lambda: Run(path).problems, {})
+    for file, error in problems.items():
+        if not any(d.get("file") == file for d in damaged):
+            damaged.append({"file": file, "error": error})
     for name, stats in results.items():
         mode = best_mode(name)
         stats["best"] = stats.get(mode)
@@ -180,6 +188,7 @@ def summarize_run(path: Path, resolved: bool = False) -> dict[str, Any]:
         "config": _scalar_config(flatten(plain)),
         "results": results,
         "damaged": damaged,
+        "problems": problems,
     }
 
 
@@ -238,8 +247,9 @@ def _trialog_results(path: Path, meta: dict[str, Any]) -> dict[str, dict[str, An
         log_mtime = log.stat().st_mtime_ns
     except OSError:
         return {}
-    # A run that ended wrote its summary after its last record: one small JSON file instead of the series.
-    if meta.get("status") in ("finished", "error", "stopped"):
+    # A run that ended wrote its summary (per series) after its last record: one small JSON file instead of
+    # the series. trialog 0.1.0's summary merged the tags of a name: those runs are read from the series.
+    if stored_summary_current(meta):
         try:
             fresh = summary_file.stat().st_mtime_ns >= log_mtime
         except OSError:
@@ -259,7 +269,7 @@ def _trialog_results(path: Path, meta: dict[str, Any]) -> dict[str, dict[str, An
     for (name, tag), cols in read_columns(log).items():
         values = cols["value"]
         if values.dtype.kind in "iuf" and values.ndim == 1 and values.size:
-            _merge_stats(results, name, values, tag)
+            _merge_stats(results, series_key(name, tag), values)
     return results
 
 
@@ -267,7 +277,7 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
-def _merge_stats(results: dict[str, dict[str, Any]], name: str, values: Any, tag: Any) -> None:
+def _merge_stats(results: dict[str, dict[str, Any]], name: str, values: Any) -> None:
     import numpy as np
 
     as_float = values.astype(np.float64, copy=False)
@@ -282,7 +292,8 @@ def _merge_stats(results: dict[str, dict[str, Any]], name: str, values: Any, tag
     if entry is None:
         results[name] = new
         return
-    # A name logged under several tags (train/val): "last" is the later tag's, min/max over all.
+    # Two (name, tag) pairs with one key (trialog 0.1.0's "val/accuracy" tagged "accuracy" beside an untagged
+    # "val/accuracy"): one series.
     entry["last"] = new["last"]
     entry["count"] += new["count"]
     for key, pick in (("min", min), ("max", max)):
@@ -437,12 +448,13 @@ def _is_run_sig(sig: list[Any]) -> bool:
 
 
 def status_of(entry: dict[str, Any]) -> str:
-    """The live status: a "running" run whose process is gone or whose heartbeat stopped reads "stale"."""
+    """The live status, by the core's one rule (``trialog.api.run_status``, as ``Run`` and ``runs ls``):
+    a "running" run whose process is gone reads "killed"; one that just finished reads its new status."""
     meta = entry["meta"]
     stored = str(meta.get("status") or "unknown")
     if entry.get("kind") != "trialog" or stored != "running":
         return stored
-    return "running" if effective_status(meta) == "running" else "stale"
+    return run_status(meta, entry["path"])[0]
 
 
 def duration_of(entry: dict[str, Any], status: str) -> float | None:
@@ -463,7 +475,7 @@ def fields_of(entry: dict[str, Any], status: str) -> dict[str, Any]:
     meta = dict(entry["meta"])
     meta["status"] = status
     return run_fields(
-        meta, entry["config"], entry["results"], {"folder": entry["folder"], "kind": entry["kind"]}
+        meta, entry["config"], SeriesMap(entry["results"]), {"folder": entry["folder"], "kind": entry["kind"]}
     )
 
 

@@ -32,6 +32,7 @@ from trialog.api import (
     plugins,
     read_sweep,
     run_trial,
+    series_values,
 )
 
 __all__ = ["RaySweeper", "init_local", "tune_space"]
@@ -86,7 +87,7 @@ class _Reporter:
     """A ``trialog.plugins``-style hook object: reports each epoch's scalar results to Tune."""
 
     def __init__(self) -> None:
-        self.values: dict[str, float] = {}
+        self.values: dict[tuple[str, str | None], float] = {}
         self.pending: tuple[int, dict[str, float]] | None = None
 
     @hookimpl
@@ -95,13 +96,13 @@ class _Reporter:
         self.values = {}
 
     @hookimpl
-    def on_result_added(self, name: str, value: Any, epoch: int | None) -> None:
+    def on_result_added(self, name: str, value: Any, epoch: int | None, tag: str | None) -> None:
         if epoch is not None and isinstance(value, numbers.Real) and not isinstance(value, bool):
-            self.values[name] = float(value)
+            self.values[(name, tag)] = float(value)  # per series: val/accuracy, never train's for val's
 
     @hookimpl
     def on_epoch_end(self, epoch: int) -> None:
-        self.pending = (epoch, {**self.values, "epoch": epoch})
+        self.pending = (epoch, {**series_values(self.values), "epoch": epoch})
 
     @hookimpl
     def on_checkpoint_saved(self, experiment: Any, epoch: int | None) -> None:
@@ -202,7 +203,8 @@ def _status(run_dir: Path) -> str | None:
 def _last_values(run_dir: Path) -> dict[str, float]:
     from trialog.api import Run
 
-    return {name: stats["last"] for name, stats in Run(run_dir).summary.items()}
+    summary = Run(run_dir).summary
+    return series_values({summary.pair(key): stats["last"] for key, stats in summary.items()})
 
 
 class _SweepCallback:

@@ -40,7 +40,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from trialog.api import ConfigError, ResumeFrom, TrialogError, latest_run
+from trialog.api import ConfigError, ResumeFrom, TrialogError, code_folder, latest_run
 
 __all__ = ["RunOutcome", "add_commands", "run_command", "run_config"]
 
@@ -643,7 +643,8 @@ def _seed_everything(seed: int) -> None:
 
 @contextlib.contextmanager
 def _importable(folder: Path, cfg: Mapping[str, Any]) -> Iterator[None]:
-    """Put ``folder`` first on ``sys.path`` while building, so ``"model:Net"`` is the config's own model.py.
+    """Put ``folder`` first on ``sys.path`` while building, so ``"model:Net"`` is the config's own model.py,
+    and make it a code folder of the run (``trialog.api.code_folder``: sources and git state from there).
 
     A module of the same name imported earlier from elsewhere (another config's model.py) is dropped
     from ``sys.modules`` first, or the import would silently return the stale one.
@@ -661,7 +662,8 @@ def _importable(folder: Path, cfg: Mapping[str, Any]) -> Iterator[None]:
     sys.path.insert(0, entry)
     importlib.invalidate_caches()
     try:
-        yield
+        with code_folder(folder):  # the run's sources.zip and git state come from here, whatever the cwd
+            yield
     finally:
         with contextlib.suppress(ValueError):
             sys.path.remove(entry)

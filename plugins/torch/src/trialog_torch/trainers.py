@@ -176,6 +176,12 @@ def _shape(value: Any) -> str:
     return type(value).__name__
 
 
+def _metric_and_phase(key: str) -> tuple[str, str | None]:
+    """``"val/accuracy"`` -> ``("accuracy", "val")``: the result name is the metric, the tag its phase."""
+    phase, sep, metric = key.partition("/")
+    return (metric, phase) if sep and metric else (key, None)
+
+
 def _to_device(value: Any, device: torch.device) -> Any:
     if isinstance(value, torch.Tensor):
         return value.to(device, non_blocking=True)
@@ -1089,12 +1095,16 @@ class Trainer:
     def _record(
         self, values: Mapping[str, float], epoch: int, metrics: list[Metric], phase: str | None
     ) -> None:
-        """Results and plots on rank 0: add_result per value, then what the metrics draw."""
+        """Results and plots on rank 0: add_result per value, then what the metrics draw.
+
+        trialog's naming convention: ``"val/accuracy"`` is the metric ``accuracy`` tagged with its phase ``val``
+        (the series key ``val/accuracy`` in every summary; :mod:`trialog.summaries`).
+        """
         if self.experiment is None:
             return
         for key, value in values.items():
-            tag = key.split("/", 1)[-1]
-            self.experiment.add_result(value, key, counter=epoch, tag=tag)
+            name, tag = _metric_and_phase(key)
+            self.experiment.add_result(value, name, counter=epoch, tag=tag)
         if phase is not None:
             for metric in metrics:
                 metric.render(self.log, f"{phase}/", epoch)
@@ -1207,7 +1217,8 @@ class Trainer:
         if self.experiment is None:
             return
         for key, value in values.items():
-            self.experiment.add_result_without_epoch(value, key, tag=key.split("/", 1)[-1])
+            name, tag = _metric_and_phase(key)
+            self.experiment.add_result_without_epoch(value, name, tag=tag)
         for metric in self.eval_metrics:
             metric.render(self.log, f"{phase}/", None)
 

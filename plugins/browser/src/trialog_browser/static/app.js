@@ -90,6 +90,13 @@ function badge(status) {
 
 // ------------------------------------------------------------------------------------------ charts
 
+function damaged(row) {
+  // A damaged results log is said on the row: which file, which line (the title has the whole message).
+  const found = Object.entries(row.problems || {});
+  if (!found.length) return null;
+  return el("span", { class: "badge s-error damaged", title: found.map(([f, p]) => `${f}: ${p}`).join("\n"), text: "damaged" });
+}
+
 function chartWidth(container) {
   return Math.max(320, Math.min(container.clientWidth || 600, 600) - 8);
 }
@@ -159,7 +166,7 @@ async function overview() {
         ...r.tags.map((t) => el("span", { class: "tag", text: t })));
       if (r.purpose) name.append(el("div", { class: "purpose", text: r.purpose }));
       const tr = el("tr", { "data-id": r.id, class: r.removed ? "removed" : "" },
-        el("td", {}, box), name, el("td", {}, badge(r.status)), el("td", { text: fmtTime(r.start) }),
+        el("td", {}, box), name, el("td", {}, badge(r.status), damaged(r)), el("td", { text: fmtTime(r.start) }),
         el("td", { text: fmtDuration(r.duration) }), el("td", { class: "num", text: fmt(r.epoch) }),
         el("td", { class: "mono", text: r.commit ? r.commit.slice(0, 7) : "–" }));
       data.config_columns.forEach((c) => tr.append(el("td", { class: "num", text: fmt(r.config[c]) })));
@@ -176,7 +183,8 @@ async function overview() {
     document.getElementById("next").disabled = page + 1 >= pages;
     state.rows = data.rows; state.total = data.total; state.ready = true;
     clearTimeout(timer);
-    if (data.rows.some((r) => r.status === "running")) timer = setTimeout(load, 1500);
+    // Always polled: a run that starts (or ends) while this page is open appears without a reload.
+    timer = setTimeout(load, data.rows.some((r) => r.status === "running") ? 1500 : 4000);
   }
 
   function updateCompare() {
@@ -273,6 +281,8 @@ async function runPage() {
 
   const row = info.row, meta = info.meta;
   document.getElementById("run-status").replaceWith(Object.assign(badge(row.status), { id: "run-status" }));
+  const hurt = damaged(row);
+  if (hurt) document.getElementById("run-status").after(" ", hurt);
   document.getElementById("run-sub").textContent = `${row.folder} · started ${fmtTime(row.start)} · ${fmtDuration(row.duration)} · epoch ${fmt(row.epoch)}`;
   showRegistry(info.registry, row);
   const editable = !!info.registry;

@@ -83,10 +83,9 @@ class ExperimentReader:
         return "<br>".join(html.escape(line) for line in text.splitlines())
 
     def get_results(self) -> dict[str, Any]:
-        """The last value of every result name."""
-        return {
-            name: columns["value"][-1] for name, columns in self.run.results.items() if len(columns["value"])
-        }
+        """The last value of every result name, whatever its tag (trixi's results.json; trialog's own
+        summaries are per (name, tag))."""
+        return {rec["name"]: rec["value"] for rec in self.run.records}
 
     def get_results_log(self) -> dict[str, dict[str, dict[str, list[Any]]]]:
         """``{tag: {name: {"counter": [...], "data": [...]}}}`` from the streamed results log."""
