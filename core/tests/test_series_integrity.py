@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from trialog import series
-from trialog.results import ResultLog, results_by_name
+from trialog.results import ResultLog, results_by_name, results_by_series
 from trialog.run import Run
 from trialog.series import read_columns, sidecar_paths
 
@@ -31,7 +31,7 @@ def _run(path, start=0.0):
 def _assert_agree(path):
     run = Run(path)
     fast = run.results
-    slow = results_by_name(run.records)
+    slow = results_by_series(run.records)
     assert fast.keys() == slow.keys()
     for name, cols in slow.items():
         for column in ("value", "counter", "epoch"):
@@ -177,7 +177,7 @@ def test_records_beyond_int64_already_on_disk_are_read(tmp_path):
     assert np.isnan(results["loss"]["epoch"][-1])
     assert results["big"]["value"].tolist() == [2**70]
     assert results["big"]["counter"].tolist() == [float(-(2**64))]
-    slow = results_by_name(run.records)
+    slow = results_by_series(run.records)
     assert slow["loss"]["counter"][-1] == float(2**63)
     assert run.summary["loss"]["count"] == N + 1
 
