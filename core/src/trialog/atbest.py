@@ -35,19 +35,27 @@ class AtBest:
         self.reset()
 
     def reset(self) -> None:
+        #: The series key a bare leader name (``"acc"``) stands for: the first series of that name seen.
+        self._bound: str | None = None
         self.best: float | None = None
         self.epoch: int | None = None
         self._group: Any = object()  # no record's epoch
         self._current: dict[str, tuple[Any, Any]] = {}
         self._kept: dict[str, tuple[Any, Any]] = {}
 
-    def update(self, name: str, value: Any, counter: Any, epoch: int | None) -> None:
-        """Feed one record (in the order of the results log)."""
+    def update(self, name: str, value: Any, counter: Any, epoch: int | None, bare: str | None = None) -> None:
+        """Feed one record (in the order of the results log): ``name`` its series key (``val/acc``), ``bare``
+        the record's own name (``acc``), which a leader given without its tag matches (the first series of
+        that name it meets: give ``tag/name`` where several tags have the name)."""
         if epoch != self._group:
             self._group = epoch
             self._current = {}  # the kept group stays the dict it was: later records of it no longer land there
         self._current[name] = (value, counter)
-        if name != self.leader or isinstance(value, bool) or not isinstance(value, (int, float)):
+        if name != self.leader and name != self._bound:
+            if self._bound is not None or bare != self.leader:
+                return
+            self._bound = name
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
             return
         if math.isnan(value):
             return
@@ -79,7 +87,13 @@ def at_best_summary(
 
     tracker = AtBest(monitor, mode)
     for rec in records:
-        tracker.update(series_key(rec["name"], rec.get("tag")), rec["value"], rec["counter"], rec["epoch"])
+        tracker.update(
+            series_key(rec["name"], rec.get("tag")),
+            rec["value"],
+            rec["counter"],
+            rec["epoch"],
+            bare=rec["name"],
+        )
     return tracker.summary()
 
 

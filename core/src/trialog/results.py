@@ -285,7 +285,7 @@ class ResultLog:
         stats.update(value, counter, epoch)
         self._latest[name] = stats
         if self._at_best is not None:
-            self._at_best.update(series_key(name, tag), value, counter, epoch)
+            self._at_best.update(series_key(name, tag), value, counter, epoch, bare=name)
         return {"name": name, "tag": tag, "value": value, "counter": counter, "epoch": epoch, "time": now}
 
     def _new_stats(self, name: str, tag: str | None) -> ResultStats:
@@ -442,7 +442,11 @@ class ResultLog:
             self._latest[rec["name"]] = stats
             if self._at_best is not None:
                 self._at_best.update(
-                    series_key(rec["name"], rec["tag"]), rec["value"], rec["counter"], rec["epoch"]
+                    series_key(rec["name"], rec["tag"]),
+                    rec["value"],
+                    rec["counter"],
+                    rec["epoch"],
+                    bare=rec["name"],
                 )
         if repair and records.truncated:
             # New records must not be glued onto a torn line: cut the log back to its last complete record.

@@ -328,6 +328,7 @@ def test_at_best_values_are_result_columns_and_filterable(tmp_path):
     with BrowserServer([base], cache_dir=tmp_path / "cache", refresh_every=0) as server:
         with httpx.Client(base_url=server.url.rstrip("/"), timeout=600) as client:
             data = client.get("/api/runs").json()
-            assert {"at_best/acc", "at_best/loss"} <= {c["name"] for c in data["result_columns"]}
-            rows = client.get("/api/runs", params={"q": "at_best/acc.last > 0.7"}).json()["rows"]
+            # keyed per series like every summary: the monitor "acc" is the series val/acc
+            assert {"at_best/val/acc", "at_best/train/loss"} <= {c["name"] for c in data["result_columns"]}
+            rows = client.get("/api/runs", params={"q": "at_best/val/acc.last > 0.7"}).json()["rows"]
             assert [r["name"] for r in rows] == ["watched"]
