@@ -185,7 +185,7 @@ def _breaks(config: dict, where: str, value) -> dict:
         ("model.params", {"in_features": 4, "num_classes": -1}, "config key 'model.params'"),
         ("model.params", {"in_features": 7}, "config key 'model': Net failed on the first batch"),
         ("data.train.type", "data:Nope", "config key 'data.train.type'"),
-        ("data.train.params", {"n": "many"}, "config key 'data.train.params'"),
+        ("data.train.params", {"n": "many"}, "config key 'data.train.params.n': Blobs takes a number"),
         ("data.loader", {"batch_size": 16, "batchsize": 3}, "config key 'data.loader'"),
         ("data.train", KeyError, "config key 'data.train' is missing"),
         ("trainer.type", "no_such_trainer", "config key 'trainer.type'"),

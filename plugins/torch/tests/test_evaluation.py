@@ -94,7 +94,12 @@ def project(tmp_path: Path):
 
 def _results(run_dir: Path) -> dict[str, float]:
     lines = (run_dir / "result" / "results.jsonl").read_text().splitlines()
-    return {r["name"]: r["value"] for r in map(json.loads, lines) if r["epoch"] is None}
+    # keyed by series (tag/name): the metric tagged with its phase, as every summary keys it
+    return {
+        (f"{r['tag']}/{r['name']}" if r["tag"] else r["name"]): r["value"]
+        for r in map(json.loads, lines)
+        if r["epoch"] is None
+    }
 
 
 def _run(capsys, *argv) -> tuple[int, str, str]:

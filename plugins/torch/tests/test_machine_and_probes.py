@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 import torch
 from trialog_torch import hooks
 
@@ -76,7 +77,11 @@ def test_trainer_records_data_wait_compute_and_memory_per_epoch(tmp_path, monkey
     clock = _Clock()
     monkeypatch.setattr(trainers, "time", clock)
     loader = torch.utils.data.DataLoader(_SlowData(clock), batch_size=4)
-    config = {"name": "slow", "seed": 1, "trainer": {"type": "classification", "epochs": 2, "device": "cpu"}}
+    config = {
+        "name": "slow",
+        "seed": 1,
+        "trainer": {"type": "classification", "epochs": 2, "device": "cpu", "probes": True},
+    }
     trainer = trainers.ClassificationTrainer(
         config, _Net(clock), loader, base_dir=tmp_path, loggers={}, quiet=True
     )
@@ -84,7 +89,8 @@ def test_trainer_records_data_wait_compute_and_memory_per_epoch(tmp_path, monkey
     by_name: dict[str, list] = {}
     for line in (trainer.run_dir / "result" / "results.jsonl").read_text().splitlines():
         record = json.loads(line)
-        by_name.setdefault(record["name"], []).append((record["epoch"], record["value"]))
+        key = f"{record['tag']}/{record['name']}" if record["tag"] else record["name"]  # the series key
+        by_name.setdefault(key, []).append((record["epoch"], record["value"]))
     # 8 samples of one unit each wait for data, 2 batches of a quarter unit compute, in each epoch
     assert by_name["sys/data_wait_s"] == [(0, 8.0), (1, 8.0)]
     assert by_name["sys/compute_s"] == [(0, 0.5), (1, 0.5)]
@@ -92,11 +98,14 @@ def test_trainer_records_data_wait_compute_and_memory_per_epoch(tmp_path, monkey
     assert not any(k.startswith("sys/") for k in final)  # measurements stay out of the metrics
 
 
-def test_probes_can_be_turned_off(tmp_path):
+@pytest.mark.parametrize("probes", [False, None])
+def test_probes_are_off_unless_asked_for(tmp_path, probes):
     from trialog_torch import trainers
 
     loader = torch.utils.data.DataLoader(_SlowData(_Clock()), batch_size=4)
-    config = {"name": "off", "seed": 1, "trainer": {"type": "classification", "epochs": 1, "probes": False}}
+    config = {"name": "off", "seed": 1, "trainer": {"type": "classification", "epochs": 1}}
+    if probes is not None:
+        config["trainer"]["probes"] = probes
     trainer = trainers.ClassificationTrainer(
         config, torch.nn.Linear(4, 2), loader, base_dir=tmp_path, loggers={}, quiet=True
     )

@@ -21,10 +21,10 @@ The run's seed is the config's top-level ``seed`` (one key for the experiment, t
 trainer). Other keys: ``checkpoint`` (CheckpointManager options such as ``keep_last``, ``keep_best``,
 ``async_save``); ``train_metrics`` (true: the ``metrics`` on training data too, false: only the loss, or a
 list of its own); ``class_names`` (rows of the confusion matrix and report); ``input_key``/``target_key``
-(for batches that are dicts). Results are named ``<phase>/<metric>`` (``train/loss``, ``val/accuracy``,
-``test/iou``) with the metric as tag, so train and validation curves share a plot; ``monitor`` names one
-of them. Every ``log_every`` steps the step's loss goes to the loggers as ``train/step_loss``.
-``probes`` (default true) records per training epoch ``sys/data_wait_s`` (time spent waiting for the loader's
+(for batches that are dicts). Results are the metric tagged with its phase, the series ``train/loss``,
+``val/accuracy``, ``test/iou`` (:mod:`trialog.summaries`); ``monitor`` names one of them. Every ``log_every`` steps the step's loss goes to the loggers as ``train/step_loss``.
+``probes`` (default false: timings differ between any two runs, so they stay out of a results log that
+a resumed run reproduces exactly; true to record them) records per training epoch ``sys/data_wait_s`` (time spent waiting for the loader's
 next batch), ``sys/compute_s`` (the rest of the loop: forward, backward, step, as the host sees it; CUDA work
 still queued is not waited for), ``sys/rss_peak_mb`` and, once CUDA is in use, ``sys/gpu_mem_peak_mb``.
 
@@ -342,7 +342,7 @@ class Trainer:
         self.epochs = self._int(section, "epochs", 1, minimum=0)
         self.save_freq = self._int(section, "save_freq", 1, minimum=0)
         self.log_every = self._int(section, "log_every", 0, minimum=0)
-        self.probes = section.get("probes", True)
+        self.probes = section.get("probes", False)
         if not isinstance(self.probes, bool):
             raise ConfigError(f"config key 'trainer.probes' must be true or false, got {self.probes!r}")
         #: Batches whose gradients add up before each optimizer step (``trainer.accumulate``).
