@@ -37,9 +37,7 @@ def runs_records(
     records = []
     for run_dir, sweep in walk_runs(base):
         try:
-            fields = run_filter_fields(
-                run_dir, {"folder": relative_folder(run_dir, base), "sweep": relative_folder(sweep, base)}
-            )
+            fields = run_filter_fields(run_dir, {"folder": relative_folder(run_dir, base), "sweep": sweep})
         except TrialogError:
             continue
         if (fields["removed"] and not removed) or not query.matches(fields):

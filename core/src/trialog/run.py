@@ -274,10 +274,11 @@ def walk_runs(
     *,
     is_run: Callable[[Path], bool] | None = None,
     links: bool = True,
-) -> list[tuple[Path, Path | None]]:
+) -> list[tuple[Path, str | None]]:
     """Every run folder under ``base_dir``, nested folders too, with the sweep folder each belongs to.
 
-    Returns ``[(run folder, sweep folder or None)]`` sorted by path. A run folder is never descended into
+    Returns ``[(run folder, sweep or None)]`` sorted by path, the sweep as its folder relative to ``base_dir``
+    (``base_dir``'s name when that is the sweep folder). A run folder is never descended into
     (its ``save/`` may hold anything), nor are hidden folders or symbolic links to folders; folders deeper than
     ``max_depth`` below ``base_dir`` are not looked at (a linked run folder is listed, unless ``links=False``,
     and never followed further). ``is_run`` tells a run folder (default: trialog's or trixi's files in it); the
@@ -292,11 +293,11 @@ def walk_runs(
         is_run = _is_any_run
     if is_run(base):
         return [(base, None)]
-    found: list[tuple[Path, Path | None]] = []
+    found: list[tuple[Path, str | None]] = []
 
-    def visit(folder: Path, depth: int, sweep: Path | None) -> None:
+    def visit(folder: Path, depth: int, sweep: str | None) -> None:
         if (folder / SWEEP_MARKER).is_file():
-            sweep = folder
+            sweep = str(folder.relative_to(base)) if folder != base else base.name
         try:
             with os.scandir(folder) as it:
                 children = sorted(

@@ -144,10 +144,8 @@ def _metric_values(run: Any, metrics: Sequence[tuple[str, str]]) -> dict[str, An
     return out
 
 
-def relative_folder(path: Path | None, base: Path) -> str | None:
-    """``path`` relative to the listed folder ``base`` (``"."`` for ``base`` itself; None for None)."""
-    if path is None:
-        return None
+def relative_folder(path: Path, base: Path) -> str:
+    """``path`` relative to the listed folder ``base`` (``"."`` for ``base`` itself)."""
     try:
         return str(path.relative_to(base))
     except ValueError:
@@ -155,7 +153,7 @@ def relative_folder(path: Path | None, base: Path) -> str | None:
 
 
 def _row(
-    path: Path, metrics: Sequence[tuple[str, str]], base: Path | None = None, sweep: Path | None = None
+    path: Path, metrics: Sequence[tuple[str, str]], base: Path | None = None, sweep: str | None = None
 ) -> dict[str, Any]:
     """One run's row of ``runs ls``; ``folder`` and ``sweep`` are relative to the listed folder ``base``."""
     from .run import Run
@@ -166,7 +164,7 @@ def _row(
     return {
         "path": str(path),
         "folder": relative_folder(path, base),
-        "sweep": relative_folder(sweep, base),
+        "sweep": sweep,
         "kind": run.kind,
         "name": meta.get("name") or path.name,
         "status": meta.get("status"),
