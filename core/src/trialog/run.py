@@ -264,8 +264,6 @@ def _is_any_run(path: Path) -> bool:
 
 #: How deep :func:`walk_runs` looks below the folder it is given (``runs/sweep/trial`` is depth 2).
 WALK_DEPTH = 4
-#: A folder holding this file is a sweep folder (:data:`trialog.sweep.SWEEP_FILE`); its runs are its trials.
-SWEEP_MARKER = "sweep.json"
 
 
 def walk_runs(
@@ -289,6 +287,8 @@ def walk_runs(
     base = Path(base_dir)
     if not base.is_dir():
         raise RunFolderError(f"{str(base)!r} is not a folder of runs (it does not exist or is not a folder)")
+    from .sweep import SWEEP_FILE  # a folder holding it is a sweep folder; its runs are its trials
+
     if is_run is None:
         is_run = _is_any_run
     if is_run(base):
@@ -296,7 +296,7 @@ def walk_runs(
     found: list[tuple[Path, str | None]] = []
 
     def visit(folder: Path, depth: int, sweep: str | None) -> None:
-        if (folder / SWEEP_MARKER).is_file():
+        if (folder / SWEEP_FILE).is_file():
             sweep = str(folder.relative_to(base)) if folder != base else base.name
         try:
             with os.scandir(folder) as it:
