@@ -53,11 +53,23 @@ def test_ls_table_with_metrics_sorted_best_first(runs, capsys):
     code, out, err = cli(capsys, "runs", "ls", str(base), "--metric", "acc:max", "--sort", "acc")
     assert code == 0, err
     lines = out.splitlines()
-    assert lines[0].split() == ["name", "status", "start", "duration", "epoch", "acc", "last", "acc", "max"]
+    assert lines[0].split() == [
+        "name",
+        "status",
+        "start",
+        "duration",
+        "epoch",
+        "acc",
+        "last",
+        "acc",
+        "max",
+        "folder",
+    ]
     rows = [line.split() for line in lines[1:]]
     assert [r[0] for r in rows] == ["high", "trixi_example", "low"]
-    assert rows[0][1] == "finished" and rows[0][-2:] == ["0.9", "0.9"]
-    assert rows[1][-2:] == ["0.7", "0.7"] and rows[2][-2:] == ["0.6", "0.6"]
+    assert rows[0][1] == "finished" and rows[0][-3:-1] == ["0.9", "0.9"]
+    assert rows[1][-3:-1] == ["0.7", "0.7"] and rows[2][-3:-1] == ["0.6", "0.6"]
+    assert rows[1][-1] == "old_trixi_run"  # where each run is, relative to the folder listed
 
 
 def test_ls_json(runs, capsys):

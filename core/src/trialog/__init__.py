@@ -26,6 +26,7 @@ _LAZY = {
     "ConfigError": "errors",
     "PluginError": "errors",
     "TrialogWarning": "errors",
+    "runs_frame": "frame",
 }
 
 __all__ = [
@@ -45,6 +46,7 @@ __all__ = [
     "hookimpl",
     "hookspec",
     "param",
+    "runs_frame",
 ]
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -53,6 +55,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .dispatch import CombinedLogger
     from .errors import ConfigError, PluginError, TrialogError, TrialogWarning
     from .experiment import Experiment
+    from .frame import runs_frame
     from .monitor import Monitor, MonitorHook
     from .params import param
     from .run import Run

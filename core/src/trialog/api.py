@@ -64,7 +64,7 @@ Groups of names:
 - run browsing: ``compile_query``, ``QueryError``, ``run_fields``, ``search_text`` (the filter
   language), ``read_columns``, ``read_appended`` (fast series), ``registry`` (the module),
   ``run_file`` (a file of a run folder, refused when a symlink leads out of it: the one containment rule),
-  ``effective_status``, ``find_runs``, ``parse_time``, ``flatten``, ``config_difference``, ``machine_line``
+  ``effective_status``, ``find_runs``, ``walk_runs`` (nested folders and sweeps), ``parse_time``, ``flatten``, ``config_difference``, ``machine_line``
   (run.json's ``machine`` in one line, as ``trialog runs show`` prints it); ``run_status``
   (the one status of a run, for every reader), ``series_key`` / ``series_values`` / ``SeriesMap`` / ``stored_summary_current`` /
   ``AmbiguousResultError`` (summaries per (name, tag): ``trialog.summaries``)
@@ -184,6 +184,7 @@ _LAZY: dict[str, str] = {
     "AmbiguousResultError": "errors",
     "code_folder": "provenance",
     "find_runs": "run",
+    "walk_runs": "run",
     "parse_time": "run",
     "flatten": "runs_cli",
     "config_difference": "runs_cli",
@@ -246,6 +247,7 @@ if TYPE_CHECKING:  # pragma: no cover
         run_file,
         run_status,
         stored_summary_current,
+        walk_runs,
     )
     from .runs_cli import config_difference, flatten
     from .series import read_appended, read_columns

@@ -178,6 +178,8 @@ class Query:
 _STATS = ("last", "min", "max", "mean", "count")
 #: run_fields' entry listing, per bare result name logged under several tags, its series keys.
 AMBIGUOUS = "\x00ambiguous"
+#: run_fields' entry listing the bare-name shorthands it added (``accuracy.max`` for ``val/accuracy.max``).
+ALIASES = "\x00aliases"
 
 
 def _lookup(fields: Mapping[str, Any], name: str) -> tuple[bool, Any]:
@@ -292,7 +294,10 @@ def run_fields(
     for name, keys in by_name.items():  # a bare name: its one series, or nothing and a named ambiguity
         if len(keys) == 1:
             for stat in _STATS:
-                fields.setdefault(f"{name}.{stat}", fields.get(f"{keys[0]}.{stat}"))
+                alias = f"{name}.{stat}"
+                if alias not in fields:
+                    fields[alias] = fields.get(f"{keys[0]}.{stat}")
+                    fields.setdefault(ALIASES, []).append(alias)
         elif not any(f"{name}.{stat}" in fields for stat in _STATS):
             fields.setdefault(AMBIGUOUS, {})[name] = keys
     if extra:

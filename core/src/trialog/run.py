@@ -21,7 +21,7 @@ import json
 import os
 import re
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -256,6 +256,66 @@ def find_runs(base_dir: str | os.PathLike[str]) -> list[Path]:
     if not base.is_dir():
         raise RunFolderError(f"{str(base)!r} is not a folder of runs (it does not exist or is not a folder)")
     return sorted(p for p in base.iterdir() if p.is_dir() and (is_trialog_run(p) or is_trixi_run(p)))
+
+
+def _is_any_run(path: Path) -> bool:
+    return is_trialog_run(path) or is_trixi_run(path)
+
+
+#: How deep :func:`walk_runs` looks below the folder it is given (``runs/sweep/trial`` is depth 2).
+WALK_DEPTH = 4
+
+
+def walk_runs(
+    base_dir: str | os.PathLike[str],
+    max_depth: int = WALK_DEPTH,
+    *,
+    is_run: Callable[[Path], bool] | None = None,
+    links: bool = True,
+) -> list[tuple[Path, str | None]]:
+    """Every run folder under ``base_dir``, nested folders too, with the sweep folder each belongs to.
+
+    Returns ``[(run folder, sweep or None)]`` sorted by path, the sweep as its folder relative to ``base_dir``
+    (``base_dir``'s name when that is the sweep folder). A run folder is never descended into
+    (its ``save/`` may hold anything), nor are hidden folders or symbolic links to folders; folders deeper than
+    ``max_depth`` below ``base_dir`` are not looked at (a linked run folder is listed, unless ``links=False``,
+    and never followed further). ``is_run`` tells a run folder (default: trialog's or trixi's files in it); the
+    browser's index passes one that keeps the stats it makes. A run's sweep is the nearest folder above it (inside
+    ``base_dir``, or ``base_dir`` itself) that holds ``sweep.json``. ``base_dir`` itself being a run folder
+    gives that one run.
+    """
+    base = Path(base_dir)
+    if not base.is_dir():
+        raise RunFolderError(f"{str(base)!r} is not a folder of runs (it does not exist or is not a folder)")
+    from .sweep import SWEEP_FILE  # a folder holding it is a sweep folder; its runs are its trials
+
+    if is_run is None:
+        is_run = _is_any_run
+    if is_run(base):
+        return [(base, None)]
+    found: list[tuple[Path, str | None]] = []
+
+    def visit(folder: Path, depth: int, sweep: str | None) -> None:
+        if (folder / SWEEP_FILE).is_file():
+            sweep = str(folder.relative_to(base)) if folder != base else base.name
+        try:
+            with os.scandir(folder) as it:
+                children = sorted(
+                    (e.name, e.is_symlink()) for e in it if not e.name.startswith(".") and e.is_dir()
+                )
+        except OSError:
+            return  # a folder that vanished or cannot be read holds no runs
+        for name, link in children:
+            if link and not links:
+                continue
+            path = folder / name
+            if is_run(path):
+                found.append((path, sweep))  # a linked run folder is listed, as find_runs does
+            elif depth < max_depth and not link:
+                visit(path, depth + 1, sweep)
+
+    visit(base, 1, None)
+    return sorted(found, key=lambda item: item[0])
 
 
 def latest_run(base_dir: str | os.PathLike[str], *, skip_unreadable: bool = False) -> Path:

@@ -144,13 +144,27 @@ def _metric_values(run: Any, metrics: Sequence[tuple[str, str]]) -> dict[str, An
     return out
 
 
-def _row(path: Path, metrics: Sequence[tuple[str, str]]) -> dict[str, Any]:
+def relative_folder(path: Path, base: Path) -> str:
+    """``path`` relative to the listed folder ``base`` (``"."`` for ``base`` itself)."""
+    try:
+        return str(path.relative_to(base))
+    except ValueError:
+        return str(path)
+
+
+def _row(
+    path: Path, metrics: Sequence[tuple[str, str]], base: Path | None = None, sweep: str | None = None
+) -> dict[str, Any]:
+    """One run's row of ``runs ls``; ``folder`` and ``sweep`` are relative to the listed folder ``base``."""
     from .run import Run
 
     run = Run(path)
     meta = run.meta
+    base = path.parent if base is None else base
     return {
         "path": str(path),
+        "folder": relative_folder(path, base),
+        "sweep": sweep,
         "kind": run.kind,
         "name": meta.get("name") or path.name,
         "status": meta.get("status"),
@@ -201,7 +215,7 @@ def _json_safe(value: Any) -> Any:
 
 def cmd_ls(args: argparse.Namespace, out: TextIO | None = None) -> int:
     """``trialog runs ls DIR``."""
-    from .run import find_runs
+    from .run import walk_runs
 
     out = out or sys.stdout
     metrics = [parse_metric(m) for m in args.metric]
@@ -214,9 +228,10 @@ def cmd_ls(args: argparse.Namespace, out: TextIO | None = None) -> int:
         )
     rows = []
     broken = 0
-    for path in find_runs(args.dir):
+    base = Path(args.dir)
+    for path, sweep in walk_runs(base):
         try:
-            rows.append(_row(path, metrics))
+            rows.append(_row(path, metrics, base, sweep))
         except AmbiguousResultError:
             raise  # -m accuracy where a run has train and val accuracy: the user must name one
         except TrialogError as exc:
@@ -236,6 +251,8 @@ def cmd_ls(args: argparse.Namespace, out: TextIO | None = None) -> int:
     headers = [*_BASE_COLUMNS]
     for name, mode in metrics:
         headers += [f"{name} last", f"{name} {mode}"]
+    sweeps = any(r["sweep"] for r in rows)
+    headers += ["sweep", "folder"] if sweeps else ["folder"]
     table = []
     for r in rows:
         cells = [
@@ -247,6 +264,7 @@ def cmd_ls(args: argparse.Namespace, out: TextIO | None = None) -> int:
         ]
         for name, _ in metrics:
             cells += [_fmt(r["metrics"][name]["last"]), _fmt(r["metrics"][name]["best"])]
+        cells += [_fmt(r["sweep"]), str(r["folder"])] if sweeps else [str(r["folder"])]
         table.append(cells)
     _table(headers, table, out)
     for r in rows:
@@ -320,6 +338,7 @@ def cmd_show(args: argparse.Namespace, out: TextIO | None = None) -> int:
                 value = f"{value} ({source} says {meta['stored_status']})"
             print(f"{key:<9} {value}", file=out)
     print(f"{'duration':<9} {format_duration(_duration(meta))}", file=out)
+    show_registry(meta, out)
     git = meta.get("git") or {}
     if git.get("commit"):
         print(
@@ -368,6 +387,28 @@ def cmd_show(args: argparse.Namespace, out: TextIO | None = None) -> int:
     else:
         print("  (none)", file=out)
     return 0
+
+
+def show_registry(meta: Mapping[str, Any], out: TextIO) -> None:
+    """The registry fields (trialog.registry) of ``runs show``: display name, purpose, tags, star, removal, notes."""
+    from .registry import registry_of
+
+    reg = registry_of(meta)
+    if reg["display_name"]:
+        print(f"{'shown as':<9} {reg['display_name']}", file=out)
+    if reg["purpose"]:
+        print(f"{'purpose':<9} {reg['purpose']}", file=out)
+    print(f"{'tags':<9} {' '.join(reg['tags']) or '(none)'}", file=out)
+    print(f"{'starred':<9} {'yes' if reg['starred'] else 'no'}", file=out)
+    if reg["removed"]:
+        print(f"{'removed':<9} yes (hidden from runs ls; trialog runs restore brings it back)", file=out)
+    for note in reg["notes"]:
+        when = _short_time(note.get("time")) if isinstance(note, Mapping) else _MISSING
+        text = note.get("text") if isinstance(note, Mapping) else note
+        lines = str(text).splitlines() or [""]
+        print(f"{'note':<9} {when}  {lines[0]}", file=out)
+        for line in lines[1:]:
+            print(f"{'':<9} {' ' * len(when)}  {line}", file=out)
 
 
 def flatten(data: Any, prefix: str = "") -> dict[str, Any]:
@@ -605,8 +646,12 @@ def add_registry_parsers(sub: Any, ls: argparse.ArgumentParser) -> None:
     restore.set_defaults(func=cmd_restore)
 
 
-def run_filter_fields(path: Path) -> dict[str, Any]:
-    """The fields the filter language sees for the run folder ``path`` (see trialog.query)."""
+def run_filter_fields(path: Path, extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The fields the filter language sees for the run folder ``path`` (see trialog.query).
+
+    The one implementation of "the fields of a run" for the CLI and :func:`trialog.runs_frame`; ``extra``
+    (``folder``, ``sweep``: where the run was listed) overrides the defaults.
+    """
     from .query import run_fields
     from .run import Run
 
@@ -614,7 +659,13 @@ def run_filter_fields(path: Path) -> dict[str, Any]:
     meta = run.meta
     config = run.config
     plain = config.to_plain() if hasattr(config, "to_plain") else dict(config)
-    return run_fields(meta, flatten(plain), run.summary, {"folder": path.name, "kind": run.kind})
+    where = {"folder": path.name, "kind": run.kind, "duration": _duration(meta), **(extra or {})}
+    return run_fields(meta, flatten(plain), run.summary, where)
+
+
+def config_of(fields: Mapping[str, Any]) -> dict[str, Any]:
+    """The flattened config (dotted keys) among a run's filter fields."""
+    return {key[7:]: value for key, value in fields.items() if key.startswith("config.")}
 
 
 def filter_rows(rows: list[dict[str, Any]], args: argparse.Namespace) -> list[dict[str, Any]]:
@@ -628,7 +679,7 @@ def filter_rows(rows: list[dict[str, Any]], args: argparse.Namespace) -> list[di
     kept = []
     for row in rows:
         try:
-            fields = run_filter_fields(Path(row["path"]))
+            fields = run_filter_fields(Path(row["path"]), {"folder": row["folder"], "sweep": row["sweep"]})
         except TrialogError:
             continue
         if fields["removed"] and not show_all:
@@ -645,6 +696,7 @@ def filter_rows(rows: list[dict[str, Any]], args: argparse.Namespace) -> list[di
             starred=fields["starred"],
             removed=fields["removed"],
             purpose=fields.get("purpose"),
+            config=config_of(fields),
         )
         kept.append(row)
     return kept
@@ -654,17 +706,32 @@ def write_csv(rows: Sequence[Mapping[str, Any]], metrics: Sequence[tuple[str, st
     import csv
 
     writer = csv.writer(out)
-    headers = ["path", "name", "status", "start", "end", "duration", "epoch", "tags", "starred", "purpose"]
+    plain = ["path", "name", "status", "start", "end", "duration", "epoch"]
+    headers = [*plain, "tags", "starred", "purpose"]
     for name, mode in metrics:
         headers += [f"{name} last", f"{name} {mode}"]
-    writer.writerow(headers)
+    headers += ["folder", "sweep"]  # after the columns earlier versions wrote, which keep their places
+    keys: dict[str, None] = {}  # every run's config keys, in the order first seen
     for r in rows:
-        cells = [r.get(h) for h in headers[:7]]
+        keys.update(dict.fromkeys(r.get("config") or {}))
+    writer.writerow(headers + [f"config.{key}" for key in keys])
+    for r in rows:
+        cells = [r.get(h) for h in plain]
         cells += [" ".join(r.get("tags") or []), r.get("starred"), r.get("purpose")]
         for name, _ in metrics:
             cells += [r["metrics"][name]["last"], r["metrics"][name]["best"]]
+        cells += [r.get("folder"), r.get("sweep")]
+        config = r.get("config") or {}
+        cells += [_csv_value(config.get(key)) for key in keys]
         writer.writerow(["" if c is None else c for c in cells])
     return 0
+
+
+def _csv_value(value: Any) -> Any:
+    """A config value as one CSV cell: scalars as they are, lists and mappings as JSON."""
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    return json.dumps(_json_safe(value), default=str)
 
 
 def cmd_tag(args: argparse.Namespace, out: TextIO | None = None) -> int:

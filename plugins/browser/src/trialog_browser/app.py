@@ -314,6 +314,7 @@ class Browser:
             "id": entry["id"],
             "name": meta.get("display_name") or meta.get("name") or entry["folder"],
             "folder": entry["folder"],
+            "sweep": entry.get("sweep"),  # the sweep folder holding a trial (relative to the browsed folder)
             "kind": entry["kind"],
             "status": status,
             "start": meta.get("start"),

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from trialog.api import (
+    RunFolderError,
     SeriesMap,
     flatten,
     parse_time,
@@ -31,6 +32,7 @@ from trialog.api import (
     search_text,
     series_key,
     stored_summary_current,
+    walk_runs,
 )
 
 CACHE_FORMAT = 5  # 4: results per series (name, tag), keyed tag/name; 5: damage and problems both
@@ -341,24 +343,22 @@ class RunIndex:
 
     # -- scanning -------------------------------------------------------------------------------
 
-    def _folders(self) -> Iterable[tuple[Path, list[Any]]]:
-        """(run folder, signature) for each run under the browsed folders; one stat per file, no more."""
+    def _folders(self) -> Iterable[tuple[Path, list[Any], str | None]]:
+        """(run folder, signature, sweep) for each run under the browsed folders, nested ones too (the core's
+        ``walk_runs``: sweep folders, no hidden folders, never into a run); one stat per file, no more."""
+        sigs: dict[Path, list[Any]] = {}
+
+        def is_run(path: Path) -> bool:
+            sig = sigs[path] = _signature(path)
+            return _is_run_sig(sig)
+
         for base in self.dirs:
-            sig = _signature(base)
-            if _is_run_sig(sig):
-                yield base, sig
-                continue
-            try:
-                with os.scandir(base) as it:
-                    for entry in it:
-                        if entry.name.startswith(".") or not entry.is_dir(follow_symlinks=False):
-                            continue
-                        path = Path(entry.path)
-                        sig = _signature(path)
-                        if _is_run_sig(sig):
-                            yield path, sig
-            except OSError:
+            try:  # symlinked run folders are skipped: ids are made from resolved paths
+                found = walk_runs(base, is_run=is_run, links=False)
+            except RunFolderError:
                 continue  # a folder that vanished or cannot be read lists no runs
+            for path, sweep in found:
+                yield path, sigs[path], sweep
 
     def refresh(self, max_age: float = 0.0) -> int:
         """Rescan (unless the last scan is younger than ``max_age`` seconds); returns how many runs were reread."""
@@ -369,10 +369,10 @@ class RunIndex:
                 return 0
             seen: dict[str, dict[str, Any]] = {}
             reread = 0
-            for path, sig in self._folders():
+            for path, sig, sweep in self._folders():
                 rid = _id(path)  # path is already resolved: base is, and symlinked entries are skipped
                 old = self._entries.get(rid)
-                if old is not None and old.get("sig") == sig:
+                if old is not None and old.get("sig") == sig and old.get("sweep") == sweep:
                     seen[rid] = old
                     continue
                 try:
@@ -389,6 +389,7 @@ class RunIndex:
                         "damaged": [{"file": _main_file(path), "error": str(exc)[:500]}],
                     }
                 entry["sig"] = sig
+                entry["sweep"] = sweep  # the sweep folder holding the run, relative to the browsed folder
                 seen[rid] = entry
                 reread += 1
             changed = reread or len(seen) != len(self._entries)
@@ -417,6 +418,7 @@ class RunIndex:
         path = Path(entry["path"])
         fresh = summarize_run(path, resolved=True)
         fresh["sig"] = _signature(path)
+        fresh["sweep"] = entry.get("sweep")
         with self._lock:
             self._entries = {**self._entries, rid: fresh}
             self.version += 1
@@ -475,7 +477,10 @@ def fields_of(entry: dict[str, Any], status: str) -> dict[str, Any]:
     meta = dict(entry["meta"])
     meta["status"] = status
     return run_fields(
-        meta, entry["config"], SeriesMap(entry["results"]), {"folder": entry["folder"], "kind": entry["kind"]}
+        meta,
+        entry["config"],
+        SeriesMap(entry["results"]),
+        {"folder": entry["folder"], "kind": entry["kind"], "sweep": entry.get("sweep")},
     )
 
 
