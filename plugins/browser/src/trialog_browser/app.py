@@ -734,10 +734,11 @@ def legend_labels(entries: list[dict[str, Any]], diff: dict[str, list[Any]]) -> 
         labels.append(
             f"{name} " + " ".join(f"{k}={_text_value(diff[k][i])}" for k in keys[:4]) if keys else name
         )
-    for i, e in enumerate(entries):
-        if labels.count(labels[i]) > 1:
-            labels[i] = f"{labels[i]} ({e['folder']})"
-    return labels
+    repeated = {label for label in labels if labels.count(label) > 1}
+    return [
+        f"{label} ({e['folder']})" if label in repeated else label
+        for e, label in zip(entries, labels, strict=True)
+    ]
 
 
 def _key_label(name: str, tag: str | None) -> str:
