@@ -77,7 +77,7 @@ def _client(server):
 
 
 def test_config_columns_cover_every_experiment_shown_and_skip_the_name(mixed, tmp_path):
-    base, runs = mixed
+    base, _ = mixed
     with BrowserServer([base], cache_dir=tmp_path / "cache", refresh_every=0) as server, _client(server) as c:
         data = c.get("/api/runs").json()
         cols = data["config_columns"]

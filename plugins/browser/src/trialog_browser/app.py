@@ -668,6 +668,11 @@ def _text_value(value: Any) -> Any:
     return json.dumps(_clean(value), default=str)
 
 
+def _label_value(value: Any) -> str:
+    value = _text_value(value)
+    return value if isinstance(value, str) else json.dumps(value)
+
+
 def _sort_key(entry: dict[str, Any], key: str) -> tuple[int, Any]:
     meta = entry["meta"]
     if key in SORTABLE:
@@ -732,7 +737,7 @@ def legend_labels(entries: list[dict[str, Any]], diff: dict[str, list[Any]]) -> 
         twins = [j for j, n in enumerate(names) if n == name]
         keys = [k for k, vals in diff.items() if len({json.dumps(vals[j], default=str) for j in twins}) > 1]
         labels.append(
-            f"{name} " + " ".join(f"{k}={_text_value(diff[k][i])}" for k in keys[:4]) if keys else name
+            f"{name} " + " ".join(f"{k}={_label_value(diff[k][i])}" for k in keys[:4]) if keys else name
         )
     repeated = {label for label in labels if labels.count(label) > 1}
     return [
@@ -982,6 +987,8 @@ def _list_files(run: Path, kind: str, limit: int = 500) -> list[dict[str, Any]]:
         if len(out) >= limit:
             break
         whole = kind in LISTED_WHOLE
+        if whole and any(part.startswith(".") for part in path.relative_to(base).parts):
+            continue  # trialog's own bookkeeping (log/.trialog-checkpoints.json), not the user's
         if not whole and not FILE_TYPES.get(path.suffix.lower(), "").startswith("image/"):
             continue
         try:

@@ -407,7 +407,7 @@ async function runPage() {
   const best = {};
   for (const [key, r] of Object.entries(row.results || {})) best[key] = { last: r.last, best: r.best, mode: r.mode };
   function showFinals() {
-    finals.replaceChildren(el("tr", {}, ...["series", "final (last)", "best", ""].map((h) => el("th", { text: h }))));
+    finals.replaceChildren(el("tr", {}, ...[["series", ""], ["final (last)", "num"], ["best", "num"], ["", ""]].map(([h, c]) => el("th", { class: c, text: h }))));
     const keys = Object.keys(best).sort();
     for (const key of keys) {
       const b = best[key];
