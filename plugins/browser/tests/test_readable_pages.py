@@ -106,6 +106,7 @@ def test_run_answer_lists_log_save_and_an_empty_sources_zip(tmp_path):
     run = toy(base, "bc_mlp", {"lr": 0.002}, epochs=1)
     (run / "log" / "values.csv").write_text("step,loss\n0,1.0\n")
     (run / "log" / "events.bin").write_bytes(b"\x00\x01")
+    (run / "log" / ".trialog-checkpoints.json").write_text("{}")  # trialog's bookkeeping, not listed
     (run / "save").mkdir(exist_ok=True)
     with zipfile.ZipFile(run / "save" / "sources.zip", "w"):
         pass  # an archive with no files
@@ -119,6 +120,7 @@ def test_run_answer_lists_log_save_and_an_empty_sources_zip(tmp_path):
         info = c.get(f"/api/run/{rid}").json()
         logs = {f["name"]: f["text"] for f in info["files"]["log"]}
         assert logs["values.csv"] is True and logs["events.bin"] is False
+        assert not any(name.startswith(".") for name in logs)
         assert c.get(f"/api/run/{rid}/file/log/values.csv").text.startswith("step,loss")
         assert info["sources"] == [] and info["sources_zip"] is True
         saved = {
