@@ -16,6 +16,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from browser_helpers import run_experiment
 from test_security import _get, _status
 from trialog_browser.index import run_id
 from trialog_browser.serve import BrowserServer
@@ -35,21 +36,8 @@ class _Toy(Experiment):
         self.add_result(0.5 + 0.1 * epoch, "accuracy", tag="val", counter=epoch)
 
 
-def toy(base: Path, name: str, config: dict, epochs: int = 4, **kw) -> Path:
-    exp = _Toy(
-        config=config,
-        name=name,
-        n_epochs=epochs,
-        base_dir=base,
-        loggers={},
-        save_sources=False,
-        heartbeat_interval=0,
-        quiet=True,
-        **kw,
-    )
-    exp.run()
-    exp.close()
-    return exp.run_dir
+def toy(base: Path, name: str, config: dict, epochs: int = 4) -> Path:
+    return run_experiment(_Toy, base, name, config, epochs, quiet=True)
 
 
 def _mlp(base: Path, hidden: int, depth: int, lr: float = 0.002) -> Path:
