@@ -28,20 +28,33 @@ class _Quiet(Experiment):
 def make_run(
     base: Path, name: str, lr: float, seed: int = 0, epochs: int = 3, steps: int = 100, tags=(), **kw
 ):
-    exp = _Quiet(
-        config={"lr": lr, "model": {"depth": 18}, "seed": seed},
+    run_dir = run_experiment(
+        _Quiet,
+        base,
+        name,
+        {"lr": lr, "model": {"depth": 18}, "seed": seed},
+        epochs,
+        seed=seed,
+        steps=steps,
+        **kw,
+    )
+    if tags:
+        registry.update_tags(run_dir, list(tags))
+    return run_dir
+
+
+def run_experiment(cls, base: Path, name: str, config: dict, epochs: int, **kw) -> Path:
+    """Train ``cls`` (an Experiment) for ``epochs`` with no loggers and no sources: its run folder."""
+    exp = cls(
+        config=config,
         name=name,
         n_epochs=epochs,
-        seed=seed,
         base_dir=base,
         loggers={},
         save_sources=False,
         heartbeat_interval=0,
-        steps=steps,
         **kw,
     )
     exp.run()
     exp.close()
-    if tags:
-        registry.update_tags(exp.run_dir, list(tags))
     return exp.run_dir

@@ -6,7 +6,8 @@ Safety rules (trixi's browser broke each of them):
 - every change is a ``POST`` carrying the session's CSRF token (a cookie-bound HMAC) from a page
   of this origin (``Origin`` checked); a GET never changes anything;
 - runs are picked by index id, never by a path from the request; files come only from a run's
-  ``img/``, ``plot/`` and ``log/`` folders, after resolving symlinks, with an allow-list of types;
+  ``img/``, ``plot/`` and ``log/`` folders, after resolving symlinks, with an allow-list of types, and
+  from ``save/`` (the user's artifacts) only as downloads (``Content-Disposition: attachment``);
 - bodies are capped, templates autoescape, logs are sent as text and shown with ``textContent``.
 """
 
@@ -60,7 +61,9 @@ HERE = Path(__file__).parent
 MAX_BODY = 64 * 1024
 MAX_QUERY = 4096
 MAX_HEADERS = 16 * 1024
-FILE_KINDS = ("img", "plot", "log")
+FILE_KINDS = ("img", "plot", "log", "save")
+#: the kinds listed whole (every file, whatever its type): a text type is shown, ``save/`` is downloaded
+LISTED_WHOLE = ("log", "save")
 #: suffix -> media type of the files a run page may show
 FILE_TYPES = {
     ".png": "image/png",
@@ -70,7 +73,12 @@ FILE_TYPES = {
     ".webp": "image/webp",
     ".log": "text/plain; charset=utf-8",
     ".txt": "text/plain; charset=utf-8",
+    ".csv": "text/plain; charset=utf-8",
+    ".json": "text/plain; charset=utf-8",
+    ".jsonl": "text/plain; charset=utf-8",
 }
+#: config keys that would repeat a fixed overview column (shown only where they say something else)
+FIXED_COLUMNS = ("name",)
 MAX_TEXT_BYTES = 2 * 1024 * 1024
 SORTABLE = ("name", "status", "start", "duration", "epoch")
 COOKIE = "trialog_session"
@@ -369,27 +377,26 @@ class Browser:
         desc = qp.get("desc", "1") == "1"
         self._refresh()
         try:
-            rows, columns, names = self._overview(query, (qp.get("q", ""), search, show_all, sort, desc))
+            rows, names = self._overview(query, (qp.get("q", ""), search, show_all, sort, desc))
         except QueryError as exc:  # a bare result name logged under several tags in a run
             return _json({"error": str(exc)}, 400)
         total = len(rows)
         shown = [self.row(e) for e in rows[page * per : (page + 1) * per]]
+        columns = config_columns(shown)
         return _json(
             {
                 "total": total,
                 "page": page,
                 "per": per,
                 "rows": shown,
-                "config_columns": columns[:12],
+                "config_columns": columns,
                 "result_columns": [{"name": n, "mode": best_mode(n)} for n in names[:12]],
                 "indexed": len(self.index),
             }
         )
 
-    def _overview(
-        self, query: Any, key: tuple[Any, ...]
-    ) -> tuple[list[dict[str, Any]], list[str], list[str]]:
-        """(matching entries in order, differing config keys, result names) for one overview query."""
+    def _overview(self, query: Any, key: tuple[Any, ...]) -> tuple[list[dict[str, Any]], list[str]]:
+        """(matching entries in order, result names) for one overview query."""
         version = self.index.version
         now = time.monotonic()
         if self.refresh_every > 0:
@@ -409,10 +416,8 @@ class Browser:
                 continue
             rows.append(entry)
         rows.sort(key=lambda e: _sort_key(e, sort), reverse=desc)
-        # Config columns: the keys whose values differ between the matching runs.
-        columns = _differing_keys([e["config"] for e in rows[:2000]])
         names = sorted({n for e in rows[:2000] for n in e["results"]})
-        answer = (rows, columns, names)
+        answer = (rows, names)
         if self.refresh_every > 0:
             with self._overviews_lock:
                 self._overviews[key] = (version, now, answer)
@@ -438,6 +443,9 @@ class Browser:
         }
         checkpoints = damage_of(damaged, "checkpoint/index.json", lambda: run.checkpoints, []) if run else []
         sources = damage_of(damaged, "save/sources.zip", lambda: _sources(path), [])
+        has_sources = damage_of(
+            [], "save/sources.zip", lambda: run_file(path, "save", "sources.zip").is_file(), False
+        )
         if entry["kind"] == "trialog":
             damage_of(
                 damaged, "result/results.jsonl", lambda: run_file(path, "result", "results.jsonl"), None
@@ -470,6 +478,7 @@ class Browser:
             "files": files,
             "checkpoints": checkpoints,
             "sources": sources,
+            "sources_zip": bool(has_sources),  # sources: [] and sources_zip: an empty archive
             "others": [
                 {"id": e["id"], "name": _name(e)}
                 for e in itertools.islice((e for e in self.index.entries() if e["id"] != entry["id"]), 500)
@@ -531,6 +540,7 @@ class Browser:
                 "offset": new_offset,
                 "status": status_of(entry),
                 "epoch": entry["meta"].get("epoch"),
+                "duration": duration_of(entry, status_of(entry)),
             }
         )
 
@@ -539,6 +549,8 @@ class Browser:
         kind = request.path_params["kind"]
         name = request.path_params["name"]
         target = safe_file(Path(entry["path"]), kind, name)
+        if kind == "save":  # the user's artifacts: downloaded, never rendered by the browser
+            return FileResponse(target, media_type="application/octet-stream", filename=target.name)
         media = FILE_TYPES[target.suffix.lower()]
         if media.startswith("text/"):
             with open(target, "rb") as fh:
@@ -602,7 +614,10 @@ class Browser:
             if len(entries) > 1
             else {}
         )
-        runs = [{"id": e["id"], "name": self.row(e)["name"]} for e in entries]
+        runs = [
+            {"id": e["id"], "name": _name(e), "label": label}
+            for e, label in zip(entries, legend_labels(entries, diff), strict=True)
+        ]
         damaged: dict[str, dict[str, str]] = {}
         if not combine:
             series = {}
@@ -654,6 +669,11 @@ def _text_value(value: Any) -> Any:
     return json.dumps(_clean(value), default=str)
 
 
+def _label_value(value: Any) -> str:
+    value = _text_value(value)
+    return value if isinstance(value, str) else json.dumps(value)
+
+
 def _sort_key(entry: dict[str, Any], key: str) -> tuple[int, Any]:
     meta = entry["meta"]
     if key in SORTABLE:
@@ -681,18 +701,50 @@ def _sort_key(entry: dict[str, Any], key: str) -> tuple[int, Any]:
     return (1, str(value))
 
 
-def _differing_keys(configs: list[dict[str, Any]]) -> list[str]:
-    if len(configs) < 2:
+def config_columns(rows: list[dict[str, Any]]) -> list[str]:
+    """The overview's config columns for the rows shown: every key whose value differs between them (no cap).
+
+    Keys whose values differ among the runs that have them come first (``lr``, ``hidden``, ``model.depth``
+    of a sweep), then keys that only some of the runs have (another experiment's keys); a key that repeats a
+    fixed column (``name``) is left out where it equals that column in every row.
+    """
+    if len(rows) < 2:
         return []
     keys: dict[str, None] = {}
-    for c in configs:
-        keys.update(dict.fromkeys(c))
-    out = []
+    for r in rows:
+        keys.update(dict.fromkeys(r["config"]))
+    varying, partial = [], []
     for key in keys:
-        first = configs[0].get(key, KeyError)
-        if any(c.get(key, KeyError) != first for c in configs[1:]):
-            out.append(key)
-    return out
+        if key in FIXED_COLUMNS and all(r["config"].get(key, r[key]) == r[key] for r in rows):
+            continue
+        present = [r["config"][key] for r in rows if key in r["config"]]
+        distinct = {json.dumps(v, sort_keys=True, default=str) for v in present}
+        if len(distinct) > 1:
+            varying.append(key)
+        elif len(present) < len(rows):
+            partial.append(key)
+    return varying + partial
+
+
+def legend_labels(entries: list[dict[str, Any]], diff: dict[str, list[Any]]) -> list[str]:
+    """Labels that tell compared runs apart: the name, then the differing config keys where names repeat,
+    then the folder where even those are equal."""
+    names = [_name(e) for e in entries]
+    labels = []
+    for i, name in enumerate(names):
+        if names.count(name) == 1:
+            labels.append(name)
+            continue
+        twins = [j for j, n in enumerate(names) if n == name]
+        keys = [k for k, vals in diff.items() if len({json.dumps(vals[j], default=str) for j in twins}) > 1]
+        labels.append(
+            f"{name} " + " ".join(f"{k}={_label_value(diff[k][i])}" for k in keys[:4]) if keys else name
+        )
+    repeated = {label for label in labels if labels.count(label) > 1}
+    return [
+        f"{label} ({e['folder']})" if label in repeated else label
+        for e, label in zip(entries, labels, strict=True)
+    ]
 
 
 def _key_label(name: str, tag: str | None) -> str:
@@ -903,7 +955,9 @@ def _combine(members: list[dict[str, Any]], points: int) -> dict[str, Any]:
 
 
 def safe_file(run: Path, kind: str, name: str) -> Path:
-    """The file ``name`` inside ``run/kind`` (img, plot, log), or a 404/403: no traversal, no symlink out, known types only."""
+    """The file ``name`` inside ``run/kind`` (img, plot, log, save), or a 404/403: no traversal, no symlink out
+    (``run_file``: no link on the way leaves the run folder), known types only (any type under ``save/``,
+    which is only ever downloaded)."""
     if kind not in FILE_KINDS:
         raise HTTPException(404, "no such file")
     if not name or "\x00" in name or "\\" in name or name.startswith("/") or len(name) > 512:
@@ -911,12 +965,15 @@ def safe_file(run: Path, kind: str, name: str) -> Path:
     base = (run / kind).resolve()
     root = run.resolve()
     try:
+        run_file(run, kind, *name.split("/"))
         target = (base / name).resolve(strict=True)
+    except TrialogError:
+        raise HTTPException(403, "outside the run folder") from None
     except (OSError, RuntimeError):
         raise HTTPException(404, "no such file") from None
     if not target.is_relative_to(base) or not target.is_relative_to(root):
         raise HTTPException(403, "outside the run folder")
-    if target.suffix.lower() not in FILE_TYPES or not target.is_file():
+    if not target.is_file() or (kind != "save" and target.suffix.lower() not in FILE_TYPES):
         raise HTTPException(403, "not a file type the browser shows")
     return target
 
@@ -930,7 +987,10 @@ def _list_files(run: Path, kind: str, limit: int = 500) -> list[dict[str, Any]]:
     for path in sorted(base.rglob("*")):
         if len(out) >= limit:
             break
-        if path.suffix.lower() not in FILE_TYPES:
+        whole = kind in LISTED_WHOLE
+        if whole and any(part.startswith(".") for part in path.relative_to(base).parts):
+            continue  # trialog's own bookkeeping (log/.trialog-checkpoints.json), not the user's
+        if not whole and not FILE_TYPES.get(path.suffix.lower(), "").startswith("image/"):
             continue
         try:
             real = path.resolve(strict=True)
@@ -938,7 +998,10 @@ def _list_files(run: Path, kind: str, limit: int = 500) -> list[dict[str, Any]]:
             continue
         if not real.is_relative_to(root) or not real.is_file():
             continue  # a symlink pointing out of the run is not listed (and not served)
-        out.append({"name": path.relative_to(base).as_posix(), "size": real.stat().st_size})
+        item = {"name": path.relative_to(base).as_posix(), "size": real.stat().st_size}
+        if whole:  # shown as text (log/) where its type is a text type; save/ is downloaded
+            item["text"] = FILE_TYPES.get(path.suffix.lower(), "").startswith("text/")
+        out.append(item)
     return out
 
 

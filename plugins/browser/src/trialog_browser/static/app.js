@@ -67,6 +67,32 @@ function fmt(v) {
   return String(v);
 }
 
+// Tick labels with the digits that tell neighbouring ticks apart (0.0021 and 0.0022, not 0.002 twice).
+function tickDecimals(step) {
+  for (let d = 0; d <= 12; d++) {
+    const scaled = step * 10 ** d;
+    if (Math.abs(scaled - Math.round(scaled)) < 1e-6 * Math.max(1, scaled)) return d;
+  }
+  return 12;
+}
+
+function tickLabels(splits) {
+  const finite = splits.filter((v) => v !== null && Number.isFinite(v));
+  let step = Infinity;
+  for (let i = 1; i < finite.length; i++) { const d = Math.abs(finite[i] - finite[i - 1]); if (d > 0) step = Math.min(step, d); }
+  const mag = Math.max(0, ...finite.map(Math.abs));
+  const decimals = Number.isFinite(step) ? tickDecimals(step) : 0;
+  if (mag >= 1e6 || (mag > 0 && mag < 1e-3)) {
+    const exp = Math.floor(Math.log10(mag));
+    const digits = Math.min(10, Math.max(0, decimals + exp));
+    return splits.map((v) => (v === null ? "" : v === 0 ? "0" : v.toExponential(digits)));
+  }
+  return splits.map((v) => (v === null ? "" : v.toFixed(decimals)));
+}
+
+// An axis whose values are all whole numbers (epochs, steps) gets whole-number ticks only: no 0.2 steps.
+const INTEGER_INCRS = [1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1e3, 2e3, 2.5e3, 5e3, 1e4, 2e4, 5e4, 1e5, 2e5, 5e5, 1e6, 2e6, 5e6, 1e7, 1e8, 1e9];
+
 function fmtDuration(s) {
   if (s === null || s === undefined) return "–";
   s = Math.round(s);
@@ -110,10 +136,13 @@ function makeChart(container, key, title, seriesList, data, opts = {}) {
     label: s.label, stroke: s.stroke || COLORS[i % COLORS.length], width: s.width || 1.5,
     fill: s.fill, points: { show: false }, spanGaps: true,
   }));
+  const integerX = data[0].every((x) => x === null || Number.isInteger(x));
+  const xAxis = { stroke: "#64748b", grid: { stroke: "#eef2f7" }, values: (u, splits) => tickLabels(splits), label: opts.xLabel || "step", labelSize: 18, labelFont: "12px system-ui" };
+  if (integerX) xAxis.incrs = INTEGER_INCRS;
   const u = new uPlot({
-    width: chartWidth(container), height: 220, series, bands: opts.bands,
+    width: chartWidth(container), height: 240, series, bands: opts.bands,
     scales: { x: { time: false } },
-    axes: [{ stroke: "#64748b", grid: { stroke: "#eef2f7" } }, { stroke: "#64748b", grid: { stroke: "#eef2f7" }, size: 60 }],
+    axes: [xAxis, { stroke: "#64748b", grid: { stroke: "#eef2f7" }, size: 64, values: (u, splits) => tickLabels(splits) }],
     legend: { show: !opts.hideLegend && (seriesList.length > 1 || !!opts.legend) },
     cursor: { drag: { x: true, y: false } },
     hooks: opts.hooks || {},
@@ -139,12 +168,13 @@ async function overview() {
 
   function header(data) {
     const tr = el("tr");
-    tr.append(el("th", {}, ""));
+    tr.append(el("th", { class: "sel" }, ""));
     const cols = [["name", "name"], ["status", "status"], ["start", "start"], ["duration", "duration"], ["epoch", "epoch"], [null, "commit"]];
-    data.config_columns.forEach((c) => cols.push([`config.${c}`, c]));
+    const fixed = new Set(cols.map((c) => c[1]));
+    data.config_columns.forEach((c) => cols.push([`config.${c}`, fixed.has(c) ? `config.${c}` : c]));
     data.result_columns.forEach((c) => cols.push([`result.${c.name}`, `${c.name} (${c.mode})`]));
     for (const [key, label] of cols) {
-      const th = el("th", { class: key ? "sortable" : "" , text: label + (key === sort ? (desc ? " ↓" : " ↑") : "") });
+      const th = el("th", { class: (key ? "sortable" : "") + (key === "name" ? " name" : ""), text: label + (key === sort ? (desc ? " ↓" : " ↑") : "") });
       if (key) th.addEventListener("click", () => { if (sort === key) desc = !desc; else { sort = key; desc = key !== "name"; } load(); });
       tr.append(th);
     }
@@ -166,7 +196,7 @@ async function overview() {
         ...r.tags.map((t) => el("span", { class: "tag", text: t })));
       if (r.purpose) name.append(el("div", { class: "purpose", text: r.purpose }));
       const tr = el("tr", { "data-id": r.id, class: r.removed ? "removed" : "" },
-        el("td", {}, box), name, el("td", {}, badge(r.status), damaged(r)), el("td", { text: fmtTime(r.start) }),
+        el("td", { class: "sel" }, box), name, el("td", {}, badge(r.status), damaged(r)), el("td", { text: fmtTime(r.start) }),
         el("td", { text: fmtDuration(r.duration) }), el("td", { class: "num", text: fmt(r.epoch) }),
         el("td", { class: "mono", text: r.commit ? r.commit.slice(0, 7) : "–" }));
       data.config_columns.forEach((c) => tr.append(el("td", { class: "num", text: fmt(r.config[c]) })));
@@ -200,6 +230,10 @@ async function overview() {
       err.hidden = true;
       render(data);
     } catch (e) {
+      // A failed filter shows no rows: the rows of the previous filter under its error would read as its answer.
+      document.querySelector("#runs tbody").replaceChildren();
+      document.getElementById("page-info").textContent = "no runs: the filter has an error";
+      state.rows = []; state.total = 0;
       err.textContent = e.message; err.hidden = false; state.ready = true; state.error = e.message;
     }
   }
@@ -283,7 +317,12 @@ async function runPage() {
   document.getElementById("run-status").replaceWith(Object.assign(badge(row.status), { id: "run-status" }));
   const hurt = damaged(row);
   if (hurt) document.getElementById("run-status").after(" ", hurt);
-  document.getElementById("run-sub").textContent = `${row.folder} · started ${fmtTime(row.start)} · ${fmtDuration(row.duration)} · epoch ${fmt(row.epoch)}`;
+  const head = { epoch: row.epoch, duration: row.duration, points: 0 };
+  function showHead() {
+    document.getElementById("run-sub").textContent = `${row.folder} · started ${fmtTime(row.start)} · ${fmtDuration(head.duration)} · epoch ${fmt(head.epoch)} · ${head.points} points`;
+    state.head = { ...head };
+  }
+  showHead();
   showRegistry(info.registry, row);
   const editable = !!info.registry;
   for (const id of ["star", "rename", "remove", "edit-purpose"]) document.getElementById(id).disabled = !editable;
@@ -325,7 +364,14 @@ async function runPage() {
   } else ck.append(el("tr", {}, el("td", { class: "muted", text: "no checkpoints" })));
   const src = document.getElementById("sources");
   if (info.sources.length) for (const s of info.sources) src.append(el("li", {}, el("span", { class: "mono", text: s.name }), el("span", { class: "muted", text: ` ${fmt(s.size)} B` })));
-  else src.append(el("li", { class: "muted", text: "no sources.zip" }));
+  else src.append(el("li", { class: "muted", text: info.sources_zip ? "save/sources.zip is empty (no files were archived)" : "no save/sources.zip" }));
+  const saved = document.getElementById("saved");
+  const artifacts = info.files.save.filter((f) => f.name !== "sources.zip");
+  if (!artifacts.length) saved.append(el("li", { class: "muted", text: "nothing else in save/" }));
+  for (const f of artifacts) {
+    const url = `/api/run/${rid}/file/save/${f.name.split("/").map(encodeURIComponent).join("/")}`;
+    saved.append(el("li", {}, el("a", { class: "mono", href: url, download: f.name.split("/").pop() , text: f.name }), el("span", { class: "muted", text: ` ${fmt(f.size)} B` })));
+  }
 
   for (const [kind, target] of [["img", "images"], ["plot", "plots"]]) {
     const g = document.getElementById(target);
@@ -337,7 +383,8 @@ async function runPage() {
   }
   const logs = document.getElementById("logs");
   if (!info.files.log.length) logs.append(el("p", { class: "muted", text: "nothing in log/" }));
-  for (const f of info.files.log) {
+  for (const f of info.files.log.filter((f) => !f.text)) logs.append(el("p", { class: "mono" }, f.name, el("span", { class: "muted", text: ` ${fmt(f.size)} B (not a text file)` })));
+  for (const f of info.files.log.filter((f) => f.text)) {
     const pre = el("pre", { class: "log" });
     const det = el("details", {}, el("summary", { text: `${f.name} (${fmt(f.size)} B)` }), pre);
     det.addEventListener("toggle", async () => {
@@ -355,6 +402,27 @@ async function runPage() {
   const curves = document.getElementById("curves");
   if (!data.series.length) curves.append(el("p", { class: "muted", text: "no numeric results yet" }));
   const lines = {};
+  // final (last) and best value per series, kept up to date by the live tail
+  const finals = document.getElementById("finals");
+  const best = {};
+  for (const [key, r] of Object.entries(row.results || {})) best[key] = { last: r.last, best: r.best, mode: r.mode };
+  function showFinals() {
+    finals.replaceChildren(el("tr", {}, ...[["series", ""], ["final (last)", "num"], ["best", "num"], ["", ""]].map(([h, c]) => el("th", { class: c, text: h }))));
+    const keys = Object.keys(best).sort();
+    for (const key of keys) {
+      const b = best[key];
+      finals.append(el("tr", { "data-key": key }, el("td", { class: "mono", text: key }), el("td", { class: "num last-value", text: fmt(b.last) }), el("td", { class: "num best-value", text: fmt(b.best) }), el("td", { class: "muted", text: b.mode || "" })));
+    }
+    if (!keys.length) finals.append(el("tr", {}, el("td", { class: "muted", text: "no results yet" })));
+    state.finals = JSON.parse(JSON.stringify(best));
+  }
+  function record(key, y) {
+    const b = best[key] || (best[key] = { last: null, best: null, mode: null });
+    b.last = y;
+    const mode = b.mode || "min";
+    if (b.best === null || b.best === undefined || (mode === "max" ? y > b.best : y < b.best)) b.best = y;
+  }
+  showFinals();
   for (const [tag, list] of groupByTag(data.series)) {
     const section = el("div", { class: "tag-group" }, el("h3", { text: tag }));
     const grid = el("div", { class: "charts" });
@@ -362,6 +430,7 @@ async function runPage() {
     curves.append(section);
     for (const s of list) {
       lines[s.key] = { x: s.x.slice(), y: s.y.slice(), total: s.total };
+      head.points += s.total;
       let zooming = false;
       const u = makeChart(grid, s.key, `${s.name}  ·  ${s.total} points`, [{ label: s.name, stroke: COLORS[Object.keys(lines).length % COLORS.length] }], [s.x, s.y], {
         hooks: {
@@ -378,6 +447,7 @@ async function runPage() {
       u.root.addEventListener("dblclick", () => { const l = lines[s.key]; u.setData([l.x, l.y]); countPoints(s.key); state.charts[s.key].zoomed = false; });
     }
   }
+  showHead();
   state.offset = data.offset;
   state.ready = true;
 
@@ -387,6 +457,7 @@ async function runPage() {
   // The server says the log was truncated or replaced: reload every curve and tail from the new offset.
   async function reset() {
     const fresh = await getReadable(`/api/run/${rid}/series`);
+    head.points = fresh.series.reduce((n, s) => n + s.total, 0);
     for (const s of fresh.series) {
       if (!lines[s.key]) continue; // a new name: shown on reload
       lines[s.key] = { x: s.x.slice(), y: s.y.slice(), total: s.total };
@@ -408,7 +479,13 @@ async function runPage() {
         if (!l) continue; // a new name: shown on reload
         l.x.push(r.x === null ? l.x.length : r.x); l.y.push(r.y); touched.add(r.key);
         state.live.appended += 1;
+        head.points += 1;
+        record(r.key, r.y);
       }
+      if (t.epoch !== undefined) head.epoch = t.epoch;
+      if (t.duration !== undefined) head.duration = t.duration;
+      showHead();
+      if (touched.size) showFinals();
       for (const key of touched) {
         const c = state.charts[key];
         if (c && !c.zoomed) { c.chart.setData([lines[key].x, lines[key].y]); countPoints(key); }
@@ -440,7 +517,7 @@ async function comparePage() {
     }
     document.getElementById("n-runs").textContent = `${data.runs.length} runs`;
     const diff = document.getElementById("diff");
-    diff.replaceChildren(el("tr", {}, el("th", { text: "key" }), ...data.runs.map((r, i) => el("th", {}, el("span", { class: "swatch", style: `background:${COLORS[i % COLORS.length]}` }), el("a", { href: `/run/${r.id}`, text: r.name })))));
+    diff.replaceChildren(el("tr", {}, el("th", { text: "key" }), ...data.runs.map((r, i) => el("th", {}, el("span", { class: "swatch", style: `background:${COLORS[i % COLORS.length]}` }), el("a", { href: `/run/${r.id}`, text: r.label })))));
     for (const [k, vals] of Object.entries(data.diff)) diff.append(el("tr", {}, el("th", { text: k }), ...vals.map((v) => el("td", { class: "mono", text: fmt(v) }))));
     if (!Object.keys(data.diff).length) diff.append(el("tr", {}, el("td", { class: "muted", text: "the configs are equal" })));
     const curves = document.getElementById("curves");
@@ -454,7 +531,7 @@ async function comparePage() {
         const parts = [], labels = [];
         data.runs.forEach((r, i) => {
           const s = (data.series[r.id] || []).find((x) => x.key === key);
-          if (s) { parts.push([s.x, s.y]); labels.push({ label: r.name, stroke: COLORS[i % COLORS.length] }); }
+          if (s) { parts.push([s.x, s.y]); labels.push({ label: r.label, stroke: COLORS[i % COLORS.length] }); }
         });
         makeChart(grid, key, key, labels, uPlot.join(parts), { legend: true });
       }
