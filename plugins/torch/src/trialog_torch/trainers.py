@@ -23,7 +23,7 @@ trainer). Other keys: ``checkpoint`` (CheckpointManager options such as ``keep_l
 list of its own); ``class_names`` (rows of the confusion matrix and report); ``input_key``/``target_key``
 (for batches that are dicts). Results are named ``<phase>/<metric>`` (``train/loss``, ``val/accuracy``,
 ``test/iou``) with the metric as tag, so train and validation curves share a plot; ``monitor`` names one
-of them. Every ``log_every`` steps the step's loss goes to the loggers as ``train/step_loss``.
+of them, checked against :meth:`Trainer.produced_keys` before the run folder is made. Every ``log_every`` steps the step's loss goes to the loggers as ``train/step_loss``.
 ``probes`` (default true) records per training epoch ``sys/data_wait_s`` (time spent waiting for the loader's
 next batch), ``sys/compute_s`` (the rest of the loop: forward, backward, step, as the host sees it; CUDA work
 still queued is not waited for), ``sys/rss_peak_mb`` and, once CUDA is in use, ``sys/gpu_mem_peak_mb``.
@@ -391,6 +391,7 @@ class Trainer:
         self.mode: str = section.get("mode") or metric_mode(self.monitor)
         if self.mode not in ("min", "max"):
             raise ConfigError(f"config key 'trainer.mode' must be 'min' or 'max', got {self.mode!r}")
+        self._check_monitor(val_loader is not None)
         self.callbacks: list[Callback] = build_callbacks(section.get("callbacks"))
         self.callbacks[:0] = self.scheduler_callbacks.values()
         if section.get("grad_clip") is not None:
@@ -442,6 +443,47 @@ class Trainer:
         if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
             raise ConfigError(f"config key 'trainer.{key}' must be an integer >= {minimum}, got {value!r}")
         return value
+
+    def produced_keys(self, has_val: bool) -> list[str] | None:
+        """The keys an epoch's values will have (``train/loss``, ``val/accuracy``, ``val/iou/*``...), declared
+        before training so ``trainer.monitor`` is checked up front; None when they cannot be known in advance
+        (a subclass that replaces the epoch loop, or a metric that declares no :attr:`~Metric.KEYS`).
+
+        A subclass that changes what an epoch produces overrides this too (or returns None).
+        """
+        loops = ("train_epoch", "evaluate", "train_phase", "validate_phase", "_reduce")
+        if any(getattr(type(self), name) is not getattr(Trainer, name) for name in loops):
+            return None
+        keys = ["train/loss", "time/epoch_s"]
+        if list(self.optimizers) == [SINGLE]:
+            keys.append("train/lr")
+        else:
+            keys += [f"train/{name}_{what}" for name in self.optimizers for what in ("loss", "lr")]
+        phases = [("train", self.train_metrics)] + ([("val", self.eval_metrics)] if has_val else [])
+        for phase, metrics in phases:
+            if phase != "train":
+                keys.append(f"{phase}/loss")
+            for metric in metrics:
+                declared = metric.keys()
+                if declared is None:
+                    return None
+                keys += [f"{phase}/{key}" for key in declared]
+        return list(dict.fromkeys(keys))
+
+    def _check_monitor(self, has_val: bool) -> None:
+        """``trainer.monitor`` must name a value the epochs produce: checked before the run folder is made."""
+        import difflib
+        import fnmatch
+
+        keys = self.produced_keys(has_val)
+        if keys is None or any(fnmatch.fnmatchcase(self.monitor, key) for key in keys):
+            return
+        close = difflib.get_close_matches(self.monitor, keys, n=3)
+        hint = f"; did you mean {' or '.join(map(repr, close))}?" if close else ""
+        raise ConfigError(
+            f"config key 'trainer.monitor': metric '{self.monitor}' is not produced by this trainer; "
+            f"available: {keys}{'' if has_val else ' (no validation data, no val/ values)'}{hint}"
+        )
 
     def _default_monitor(self, has_val: bool) -> str:
         """The task's default monitor when its metric is configured, else the loss."""
