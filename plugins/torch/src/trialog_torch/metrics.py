@@ -203,7 +203,7 @@ class ConfusionMatrix(Metric):
     """Counts of (target, predicted) class pairs; rendered as a heat map, reported as its trace fraction."""
 
     name = "confusion_matrix"
-    KEYS = ()
+    KEYS: tuple[str, ...] | None = ()
 
     def __init__(
         self,
