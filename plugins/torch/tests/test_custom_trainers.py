@@ -130,9 +130,9 @@ def _cli(config: Path, *args: str, env: dict | None = None) -> subprocess.Comple
 def _results(run_dir: Path) -> list[tuple]:
     lines = (run_dir / "result" / "results.jsonl").read_text().splitlines()
     return [
-        (r["name"], r["value"], r["epoch"])
+        (f"{r['tag']}/{r['name']}" if r.get("tag") else r["name"], r["value"], r["epoch"])  # the series key
         for r in map(json.loads, lines)
-        if not r["name"].startswith("time/")
+        if not r["name"].startswith("time/") and r.get("tag") not in ("sys", "time")
     ]
 
 

@@ -94,7 +94,11 @@ def project(tmp_path: Path):
 
 def _results(run_dir: Path) -> dict[str, float]:
     lines = (run_dir / "result" / "results.jsonl").read_text().splitlines()
-    return {r["name"]: r["value"] for r in map(json.loads, lines) if r["epoch"] is None}
+    return {  # by series key: the name "loss" tagged "test" is test/loss
+        f"{r['tag']}/{r['name']}" if r.get("tag") else r["name"]: r["value"]
+        for r in map(json.loads, lines)
+        if r["epoch"] is None
+    }
 
 
 def _run(capsys, *argv) -> tuple[int, str, str]:

@@ -261,7 +261,7 @@ def _results(run_dir: Path) -> list[tuple[str, float, int]]:
     return [
         (r["name"], r["value"], r["epoch"])
         for r in map(json.loads, lines)
-        if not r["name"].startswith("sys/")
+        if not r["name"].startswith("sys/") and r.get("tag") not in ("sys", "time")
     ]
 
 
