@@ -570,3 +570,12 @@ def test_dict_batches_test_loader_and_progress_bars(
     trainer = ClassificationTrainer(config, _mlp(8, 2), train, base_dir=tmp_path, loggers={}, quiet=True)
     with pytest.raises(ConfigError, match=r"keys \['image', 'label'\].*trainer\.target_key"):
         trainer.fit()
+
+
+@pytest.mark.parametrize("flag", ["checkpoint_to_cpu", "deterministic", "save_checkpoints_default"])
+def test_torch_experiment_flags_are_bools(tmp_path: Path, flag: str) -> None:
+    from trialog_torch import TorchExperiment
+
+    with pytest.raises(ConfigError, match=f"TorchExperiment option '{flag}' must be true or false, got 'no'"):
+        TorchExperiment(name="x", base_dir=tmp_path / "runs", loggers={}, **{flag: "no"})
+    assert not (tmp_path / "runs").exists()
