@@ -5,6 +5,8 @@ intra-op thread), measured here in the same run. Against it:
 
 * trainer probes: the per-step clock reads of the data-wait/compute split, plus the per-epoch probe
   (``getrusage``, the GPU hook) spread over the steps of bench_trainer's epoch (100);
+* trainer step probes (``trainer.probes: {"every_steps": N}``): one ``Trainer._record_step_probes`` (the
+  probe and its four results into a run's results log) divided by N, for N = 100 and N = 10;
 * Monitor: a step of ``for x in m(loader): m.log(loss=...)`` with a ``time`` and a ``probe`` spec every 100
   steps and a ``log`` spec every 10 (recorded in the results log), minus the same bare loop, per step.
 
@@ -21,7 +23,7 @@ from torch import nn
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _common import per_call, report
-from trialog_torch.trainers import probe_values
+from trialog_torch.trainers import Trainer, probe_values
 
 import trialog
 
@@ -63,6 +65,23 @@ def trainer_probe_per_step() -> float:
     return per_step + per_epoch / STEPS_PER_EPOCH
 
 
+def step_probe(base: Path) -> float:
+    """Seconds one ``trainer.probes.every_steps`` probe costs (recorded into a real run's results log)."""
+    exp = trialog.Experiment(
+        name="bench-steps", base_dir=base, loggers={}, capture_output=False, save_sources=False
+    )
+    holder = type("Holder", (), {})()
+    holder.experiment, holder.global_step = exp, 0
+
+    def probe() -> None:
+        holder.global_step += 1
+        Trainer._record_step_probes(holder, 0.001, 0.002)  # type: ignore[arg-type]
+
+    cost = per_call(probe, 500, REPEAT)
+    exp.close()
+    return cost
+
+
 def monitor_per_step(base: Path) -> float:
     """Seconds a Monitor adds to one step (wrapping, counting, log(), its specs' share)."""
     exp = trialog.Experiment(
@@ -90,6 +109,7 @@ def main() -> None:
     step = training_step()
     with tempfile.TemporaryDirectory() as tmp:
         monitor = monitor_per_step(Path(tmp))
+        stepped = step_probe(Path(tmp))
     trainer = trainer_probe_per_step()
     print(f"# a training step: batch {BATCH}, MLP 128-512-512-10, Adam, 1 torch thread, best of {REPEAT}")
     report(
@@ -100,6 +120,15 @@ def main() -> None:
         step * 1e6,
         "<= 0.01x",
     )
+    for every in (100, 10):
+        report(
+            f"trainer step probes every_steps={every}, per step",
+            stepped / every * 1e6,
+            "us",
+            "training step",
+            step * 1e6,
+            "<= 0.01x",
+        )
     report(
         "Monitor per step (loop, log(), time/probe @100s, log @10s)",
         monitor * 1e6,

@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 import pytest
 
-from trialog import Experiment
+from trialog import ConfigError, Experiment
 from trialog.api import LoggerConfigError, Range, check_option_values, hookimpl
 
 
@@ -83,4 +83,31 @@ def test_loggers_given_as_a_string_is_named(tmp_path):
 def test_dispatcher_options_are_checked(tmp_path, key, value):
     with pytest.raises(LoggerConfigError, match=f"'{key}' must be"):
         Experiment(name="x", base_dir=tmp_path / "runs", loggers={"p": {"type": Probe, key: value}})
+    assert not (tmp_path / "runs").exists()
+
+
+@pytest.mark.parametrize("loggers", [5, True, 0.5])
+def test_loggers_neither_mapping_nor_list_is_named(tmp_path, loggers):
+    with pytest.raises(LoggerConfigError, match=r"'loggers' must be a mapping .* not a (int|bool|float)"):
+        Experiment(name="x", base_dir=tmp_path / "runs", loggers=loggers)
+    assert not (tmp_path / "runs").exists()
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [("quiet", "no"), ("save_sources", "false"), ("capture_output", 0), ("resume_new_folder", None)],
+)
+def test_experiment_flags_are_bools(tmp_path, key, value):
+    with pytest.raises(ConfigError, match=f"Experiment option '{key}' must be true or false, got {value!r}"):
+        Experiment(name="x", base_dir=tmp_path / "runs", loggers={}, **{key: value})
+    assert not (tmp_path / "runs").exists()
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [({"async_save": "no"}, "'async_save' must be"), ({"keep_last": "2"}, "'keep_last' must be")],
+)
+def test_checkpoint_option_values_are_checked(tmp_path, options, message):
+    with pytest.raises(ConfigError, match=f"checkpoint option {message}"):
+        Experiment(name="x", base_dir=tmp_path / "runs", loggers={}, checkpoint=options)
     assert not (tmp_path / "runs").exists()

@@ -46,7 +46,7 @@ Groups of names:
 - checkpoints: ``CheckpointManager``, ``CheckpointEntry``, ``WritebackFile``, ``MANIFEST_NAME``
 - option schemas: ``Range`` (``Annotated[int, Range(min=1)]`` bounds a constructor option),
   ``check_option_values`` (a logger's options against its constructor's annotations; the core runs it
-  on every configured logger before the run folder exists)
+  on every configured logger before the run folder exists), ``check_flags`` (flags must be bools)
 - files: ``write_atomic`` (temp file, fsync, rename, fsync folder; a full disk is ``DiskFullError``),
   ``write_json``, ``read_json`` (any corruption a named error)
 - values and images: ``to_numpy``, ``to_scalar``, ``to_hwc_uint8``, ``to_float_chw``, ``make_grid``,
@@ -146,6 +146,7 @@ _LAZY: dict[str, str] = {
     # option schemas: a constructor's annotations, checked before the run folder exists
     "Range": "options",
     "check_option_values": "options",
+    "check_flags": "preflight",
     # files: atomic durable writes, the one JSON reader
     "write_atomic": "fileio",
     "write_json": "fileio",
@@ -231,6 +232,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .monitor import Monitor, MonitorHook, peak_rss_mb
     from .options import Range, check_option_values
     from .plugins import PluginHooks
+    from .preflight import check_flags
     from .provenance import code_folder
     from .query import QueryError, compile_query, run_fields, search_text
     from .redact import find_credentials, looks_like_credential_name, redact, redact_text

@@ -65,7 +65,7 @@ from .liveness import RunLock
 from .machine import describe_machine
 from .params import apply_params, argv_of
 from .plugins import PluginHooks, get_plugin_manager
-from .preflight import check_checkpoint_options, check_loggers
+from .preflight import check_checkpoint_options, check_flags, check_loggers
 from .provenance import code_roots, provenance_gaps
 from .redact import find_credentials, redact, redact_text
 from .run import (
@@ -229,6 +229,19 @@ class Experiment:
     ):
         from .config import Config
 
+        check_flags(
+            "Experiment",
+            {
+                "resume_new_folder": resume_new_folder,
+                "append_rnd_to_name": append_rnd_to_name,
+                "save_sources": save_sources,
+                "resume_reset_epochs": resume_reset_epochs,
+                "resume_fallback": resume_fallback,
+                "resume_skip_unreadable": resume_skip_unreadable,
+                "capture_output": capture_output,
+                "quiet": quiet,
+            },
+        )
         if config is None:
             config = Config()
         elif isinstance(config, (str, os.PathLike)):

@@ -2,7 +2,8 @@
 
 :func:`check_loggers` parses each logger declaration, finds its plugin and checks its options against
 the logger's constructor and for credentials, without creating anything; :func:`check_checkpoint_options`
-checks ``checkpoint`` options against :class:`trialog.CheckpointManager`.
+checks ``checkpoint`` options (names and values) against :class:`trialog.CheckpointManager`;
+:func:`check_flags` refuses anything but ``True``/``False`` for a flag (``"no"`` would read as true).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any
 from .errors import ConfigError, LoggerConfigError
 from .redact import find_credentials
 
-__all__ = ["check_checkpoint_options", "check_loggers"]
+__all__ = ["check_checkpoint_options", "check_flags", "check_loggers"]
 
 
 def check_loggers(loggers: Mapping[str, Any] | Iterable[str] | None) -> None:
@@ -29,6 +30,12 @@ def check_loggers(loggers: Mapping[str, Any] | Iterable[str] | None) -> None:
             f"(e.g. {{{loggers!r}: {loggers!r}}}) or a list of logger types (e.g. [{loggers!r}]), not a string"
         )
     if not isinstance(loggers, Mapping):
+        if not isinstance(loggers, Iterable):
+            raise LoggerConfigError(
+                f"loggers={loggers!r}: 'loggers' must be a mapping of names to declarations "
+                "(e.g. {'file': 'file'}) or a list of logger types (e.g. ['file']), "
+                f"not a {type(loggers).__name__}"
+            )
         loggers = {str(kind): kind for kind in loggers}
     for name, decl in loggers.items():
         parsed = parse_declaration(str(name), decl)
@@ -54,3 +61,19 @@ def check_checkpoint_options(options: Mapping[str, Any]) -> None:
         raise ConfigError(
             f"checkpoint option(s) {', '.join(map(repr, unknown))} unknown; use {', '.join(allowed)}"
         )
+    from .options import _hints, option_problem
+
+    hints = _hints(CheckpointManager)
+    for key, value in options.items():
+        problem = option_problem(value, hints[key]) if key in hints else None
+        if problem:
+            raise ConfigError(f"checkpoint option {key!r} {problem}")
+
+
+def check_flags(label: str, flags: Mapping[str, Any]) -> None:
+    """Raise a ConfigError naming the option when a flag is not a bool (``"no"``, ``1``, ``None``)."""
+    for key, value in flags.items():
+        if not isinstance(value, bool):
+            raise ConfigError(
+                f"{label} option {key!r} must be true or false, got {value!r} ({type(value).__name__})"
+            )

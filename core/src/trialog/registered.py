@@ -72,6 +72,7 @@ def registered_command(args: argparse.Namespace) -> int:
     """``trialog sweep CONFIG --register`` and ``trialog sweep run SWEEP_DIR [--only ...]``."""
     from . import plugins
     from .sweep import describe_best, format_table, load_spec, open_sweep, read_sweep
+    from .sweep_console import talking
 
     target = list(args.target)
     if target[:1] == ["run"]:
@@ -82,7 +83,8 @@ def registered_command(args: argparse.Namespace) -> int:
         sweep = open_sweep(None, name, resume=target[1])
         for trial_id in choose_trials(sweep.trials, args.only, sweep.trial_name):
             sweep.update(trial_id, status="pending")
-        sweeper.run(sweep)
+        with talking(quiet=getattr(args, "quiet", False)):
+            sweeper.run(sweep)
         data = read_sweep(sweep.folder)
         print(format_table(data))
         print(describe_best(data))

@@ -527,10 +527,15 @@ class Sweep:
         return file
 
     def update(self, trial_id: str, **fields: Any) -> None:
-        """Set fields of one trial, recompute ``best`` and rewrite sweep.json."""
+        """Set fields of one trial, recompute ``best``, rewrite sweep.json and tell the sweep console."""
+        from .sweep_console import report
+
         with self._lock:
-            self.trial(trial_id).update(fields)
+            trial = self.trial(trial_id)
+            before = dict(trial)
+            trial.update(fields)
             self.save()
+            report(self, before, trial)
 
     def save(self) -> None:
         from .run import atomic_write_json

@@ -51,6 +51,11 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument("--base-dir", type=Path, metavar="DIR", help="where the sweep folder is created")
     parser.add_argument("--resume", type=Path, metavar="SWEEP_DIR", help="continue an interrupted sweep")
     parser.add_argument("--json", action="store_true", help="show: print sweep.json's trials as JSON")
+    parser.add_argument(
+        "--quiet",
+        action="store_true",
+        help="no line per trial start and end and no running best on stderr (the final table still prints)",
+    )
     from .registered import add_options
 
     add_options(parser)  # --register, --only (trialog sweep run)
@@ -60,6 +65,7 @@ def add_parser(subparsers: Any) -> None:
 def sweep_command(args: argparse.Namespace) -> int:
     from . import plugins
     from .sweep import describe_best, format_table, open_sweep, read_sweep
+    from .sweep_console import talking
 
     target = list(args.target)
     if target[:1] == ["run"] or getattr(args, "register", False):
@@ -104,7 +110,8 @@ def sweep_command(args: argparse.Namespace) -> int:
         sweep.options.update(options)  # the changes resolve_options warned about
         sweep.save()
     print(f"sweep folder: {sweep.folder}", flush=True)
-    sweeper.run(sweep)
+    with talking(quiet=args.quiet):
+        sweeper.run(sweep)
     data = read_sweep(sweep.folder)
     print(format_table(data))
     print(describe_best(data))

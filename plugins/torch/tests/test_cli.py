@@ -192,6 +192,13 @@ def _breaks(config: dict, where: str, value) -> dict:
         ("model", KeyError, "config key 'model' is missing"),
         ("kfold", {"k": 3}, "config key 'data.val' cannot be combined with 'kfold'"),
         ("trainer.seed", 3, "config key 'trainer.seed' is not used"),
+        ("trainer.monitor", "val/acc", "config key 'trainer.monitor': metric 'val/acc' is not produced"),
+        ("trainer.probes", {"every_steps": 0}, "config key 'trainer.probes.every_steps' must be an integer"),
+        (
+            "kfold",
+            {"k": 3, "stratified": "no"},
+            "config key 'kfold.stratified' must be true or false, got 'no'",
+        ),
         ("loggers", {"f": {"type": "file", "no_such_option": 1}}, "logger 'f' (file) does not accept"),
         ("loggers", {"x": "no_such_logger"}, "no_such_logger"),
         (

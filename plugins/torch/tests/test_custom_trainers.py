@@ -129,8 +129,11 @@ def _cli(config: Path, *args: str, env: dict | None = None) -> subprocess.Comple
 
 def _results(run_dir: Path) -> list[tuple]:
     lines = (run_dir / "result" / "results.jsonl").read_text().splitlines()
-    keys = ((f"{r['tag']}/{r['name']}" if r["tag"] else r["name"], r) for r in map(json.loads, lines))
-    return [(key, r["value"], r["epoch"]) for key, r in keys if not key.startswith("time/")]  # series keys
+    return [
+        (f"{r['tag']}/{r['name']}" if r.get("tag") else r["name"], r["value"], r["epoch"])  # the series key
+        for r in map(json.loads, lines)
+        if not r["name"].startswith("time/") and r.get("tag") not in ("sys", "time")
+    ]
 
 
 def _last_state(run_dir: Path) -> dict:

@@ -94,9 +94,8 @@ def project(tmp_path: Path):
 
 def _results(run_dir: Path) -> dict[str, float]:
     lines = (run_dir / "result" / "results.jsonl").read_text().splitlines()
-    # keyed by series (tag/name): the metric tagged with its phase, as every summary keys it
-    return {
-        (f"{r['tag']}/{r['name']}" if r["tag"] else r["name"]): r["value"]
+    return {  # by series key: the name "loss" tagged "test" is test/loss
+        f"{r['tag']}/{r['name']}" if r.get("tag") else r["name"]: r["value"]
         for r in map(json.loads, lines)
         if r["epoch"] is None
     }

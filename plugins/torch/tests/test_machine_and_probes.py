@@ -71,6 +71,15 @@ class _Net(torch.nn.Module):
         return self.lin(x)
 
 
+def _records(run_dir) -> list[dict]:
+    return [json.loads(line) for line in (run_dir / "result" / "results.jsonl").read_text().splitlines()]
+
+
+def _key(record: dict) -> str:
+    """The series key (``sys/data_wait_s``: the name ``data_wait_s`` tagged ``sys``)."""
+    return f"{record['tag']}/{record['name']}" if record.get("tag") else record["name"]
+
+
 def test_trainer_records_data_wait_compute_and_memory_per_epoch(tmp_path, monkeypatch):
     from trialog_torch import trainers
 
@@ -87,10 +96,8 @@ def test_trainer_records_data_wait_compute_and_memory_per_epoch(tmp_path, monkey
     )
     final = trainer.fit()
     by_name: dict[str, list] = {}
-    for line in (trainer.run_dir / "result" / "results.jsonl").read_text().splitlines():
-        record = json.loads(line)
-        key = f"{record['tag']}/{record['name']}" if record["tag"] else record["name"]  # the series key
-        by_name.setdefault(key, []).append((record["epoch"], record["value"]))
+    for record in _records(trainer.run_dir):
+        by_name.setdefault(_key(record), []).append((record["epoch"], record["value"]))
     # 8 samples of one unit each wait for data, 2 batches of a quarter unit compute, in each epoch
     assert by_name["sys/data_wait_s"] == [(0, 8.0), (1, 8.0)]
     assert by_name["sys/compute_s"] == [(0, 0.5), (1, 0.5)]
@@ -110,4 +117,46 @@ def test_probes_are_off_unless_asked_for(tmp_path, probes):
         config, torch.nn.Linear(4, 2), loader, base_dir=tmp_path, loggers={}, quiet=True
     )
     trainer.fit()
-    assert "sys/" not in (trainer.run_dir / "result" / "results.jsonl").read_text()
+    assert [r for r in _records(trainer.run_dir) if _key(r).startswith("sys/")] == []
+
+
+def test_probes_every_n_steps_record_the_steps_since_the_last_probe(tmp_path, monkeypatch):
+    from trialog_torch import trainers
+
+    clock = _Clock()
+    monkeypatch.setattr(trainers, "time", clock)
+    loader = torch.utils.data.DataLoader(_SlowData(clock), batch_size=2)  # 4 steps per epoch
+    trainer_section = {"type": "classification", "epochs": 2, "device": "cpu", "probes": {"every_steps": 2}}
+    config = {"name": "steps", "seed": 1, "trainer": trainer_section}
+    trainer = trainers.ClassificationTrainer(
+        config, _Net(clock), loader, base_dir=tmp_path, loggers={}, quiet=True
+    )
+    trainer.fit()
+    by_name: dict[str, list] = {}
+    for record in _records(trainer.run_dir):
+        by_name.setdefault(_key(record), []).append((record["epoch"], record["counter"], record["value"]))
+    # every 2nd optimizer step (global steps 2, 4 | 6, 8): 2 batches of 2 samples waited, 2 quarters computed
+    assert by_name["sys/step_data_wait_s"] == [(0, 2, 4.0), (0, 4, 4.0), (1, 6, 4.0), (1, 8, 4.0)]
+    assert by_name["sys/step_compute_s"] == [(0, 2, 0.5), (0, 4, 0.5), (1, 6, 0.5), (1, 8, 0.5)]
+    assert [c for _, c, v in by_name["sys/step_rss_peak_mb"] if v > 0] == [2, 4, 6, 8]
+    # the per-epoch probes stay as they were
+    assert [(e, v) for e, _, v in by_name["sys/data_wait_s"]] == [(0, 8.0), (1, 8.0)]
+
+
+@pytest.mark.parametrize(
+    ("probes", "message"),
+    [
+        ("yes", r"'trainer.probes' must be true, false or \{'every_steps': N\}, got 'yes'"),
+        ({"every_steps": 0}, r"'trainer.probes.every_steps' must be an integer >= 1, got 0"),
+        ({"every_steps": "10"}, r"'trainer.probes.every_steps' must be an integer >= 1, got '10'"),
+        ({"every_step": 10}, r"'trainer.probes' has unknown key\(s\) \['every_step'\]"),
+    ],
+)
+def test_bad_probes_are_named_before_the_folder(tmp_path, probes, message):
+    from trialog_torch import trainers
+
+    loader = torch.utils.data.DataLoader(_SlowData(_Clock()), batch_size=4)
+    config = {"name": "bad", "seed": 1, "trainer": {"type": "classification", "epochs": 1, "probes": probes}}
+    with pytest.raises(trialog.ConfigError, match=message):
+        trainers.ClassificationTrainer(config, torch.nn.Linear(4, 2), loader, base_dir=tmp_path, loggers={})
+    assert list(tmp_path.iterdir()) == []

@@ -92,6 +92,8 @@ def _numbers(folder: Path) -> dict[str, list[tuple]]:
             (r["name"], r.get("epoch"), r.get("counter"), r["value"])
             for r in records
             if not any(word in r["name"] for word in ("time", "per_s", "throughput", "seconds"))
+            and r.get("tag")
+            not in ("sys", "time")  # measurements: data_wait_s tagged sys, epoch_s tagged time
         ]
     return out
 

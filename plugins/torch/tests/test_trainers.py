@@ -11,7 +11,7 @@ import pytest
 import torch
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
-from trialog_torch.metrics import ConfusionMatrix
+from trialog_torch.metrics import ConfusionMatrix, Metric
 from trialog_torch.trainers import (
     AutoencoderTrainer,
     ClassificationTrainer,
@@ -261,7 +261,7 @@ def _results(run_dir: Path) -> list[tuple[str, float, int]]:
     return [
         (r["name"], r["value"], r["epoch"])
         for r in map(json.loads, lines)
-        if r["tag"] != "sys" and not r["name"].startswith("sys/")
+        if not r["name"].startswith("sys/") and r.get("tag") not in ("sys", "time")
     ]
 
 
@@ -436,19 +436,65 @@ def test_model_input_mismatch_names_model_and_input_shape(tmp_path: Path) -> Non
     assert json.loads((trainer.run_dir / "run.json").read_text())["status"] == "error"
 
 
-def test_unknown_monitor_is_named(tmp_path: Path) -> None:
+def test_unknown_monitor_is_named_before_the_run_folder(tmp_path: Path) -> None:
     train, val = _classification_data()
-    trainer = ClassificationTrainer(
-        _trainer_config("classification", epochs=1, monitor="val/acc"),
-        _mlp(8, 3),
-        train,
-        val,
-        base_dir=tmp_path,
-        loggers={},
-        quiet=True,
+    with pytest.raises(
+        ConfigError,
+        match=r"trainer\.monitor.*'val/acc'.*available: .*'val/accuracy'.*did you mean 'val/accuracy'",
+    ):
+        ClassificationTrainer(
+            _trainer_config("classification", epochs=1, monitor="val/acc"),
+            _mlp(8, 3),
+            train,
+            val,
+            base_dir=tmp_path,
+            loggers={},
+            quiet=True,
+        )
+    assert list(tmp_path.iterdir()) == []  # refused before training and before the folder was made
+    with pytest.raises(ConfigError, match=r"'val/accuracy'.*no validation data"):
+        ClassificationTrainer(
+            _trainer_config("classification", epochs=1, monitor="val/accuracy"),
+            _mlp(8, 3),
+            train,
+            base_dir=tmp_path,
+            loggers={},
+        )
+    assert list(tmp_path.iterdir()) == []
+    # what the metrics declare is accepted: per-class keys, every metric's own names, the training phase
+    for monitor, metrics in [
+        ("val/f1/1", ["classification_report"]),
+        ("val/top_2", [{"type": "top_k", "params": {"k": 2}}]),
+        ("train/accuracy", ["accuracy"]),
+        ("time/epoch_s", []),
+    ]:
+        config = _trainer_config("classification", epochs=1, monitor=monitor, metrics=metrics)
+        trainer = ClassificationTrainer(
+            config, _mlp(8, 3), train, val, base_dir=tmp_path, loggers={}, quiet=True
+        )
+        assert monitor in trainer.fit() or monitor == "time/epoch_s"
+
+
+def test_undeclared_metric_keys_leave_the_monitor_to_the_first_epoch(tmp_path: Path) -> None:
+    train, val = _classification_data()
+    config = _trainer_config(
+        "classification", epochs=1, monitor="val/custom", metrics=["accuracy", "test_trainers:Custom"]
     )
-    with pytest.raises(ConfigError, match=r"trainer\.monitor.*'val/acc'.*val/accuracy"):
-        trainer.fit()
+    trainer = ClassificationTrainer(config, _mlp(8, 3), train, val, base_dir=tmp_path, loggers={}, quiet=True)
+    assert trainer.produced_keys(True) is None  # Custom declares no KEYS
+    assert trainer.fit()["val/custom"] == 1.0
+
+
+class Custom(Metric):
+    """A metric that declares no KEYS (what a user's metric looks like)."""
+
+    name = "custom"
+
+    def update(self, output, target):
+        pass
+
+    def compute(self):
+        return {"custom": 1.0}
 
 
 def test_trainers_are_registered_entry_points() -> None:
@@ -524,3 +570,12 @@ def test_dict_batches_test_loader_and_progress_bars(
     trainer = ClassificationTrainer(config, _mlp(8, 2), train, base_dir=tmp_path, loggers={}, quiet=True)
     with pytest.raises(ConfigError, match=r"keys \['image', 'label'\].*trainer\.target_key"):
         trainer.fit()
+
+
+@pytest.mark.parametrize("flag", ["checkpoint_to_cpu", "deterministic", "save_checkpoints_default"])
+def test_torch_experiment_flags_are_bools(tmp_path: Path, flag: str) -> None:
+    from trialog_torch import TorchExperiment
+
+    with pytest.raises(ConfigError, match=f"TorchExperiment option '{flag}' must be true or false, got 'no'"):
+        TorchExperiment(name="x", base_dir=tmp_path / "runs", loggers={}, **{flag: "no"})
+    assert not (tmp_path / "runs").exists()

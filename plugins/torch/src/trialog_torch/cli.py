@@ -349,6 +349,8 @@ def _run_kfold(
         raise ConfigError(
             f"config key 'kfold' has unknown key(s) {unknown}; allowed: ['k', 'seed', 'stratified']"
         )
+    if not isinstance(spec.get("stratified", False), bool):
+        raise ConfigError(f"config key 'kfold.stratified' must be true or false, got {spec['stratified']!r}")
     if "k" not in spec:
         raise ConfigError("config key 'kfold.k' is missing: give the number of folds, e.g. \"k\": 5")
     if "val" in datasets:

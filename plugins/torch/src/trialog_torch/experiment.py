@@ -35,7 +35,14 @@ import numpy as np
 import torch
 from torch import nn
 
-from trialog.api import MANIFEST_NAME, CheckpointError, CheckpointManager, Experiment, TrialogWarning
+from trialog.api import (
+    MANIFEST_NAME,
+    CheckpointError,
+    CheckpointManager,
+    Experiment,
+    TrialogWarning,
+    check_flags,
+)
 
 from .utils import map_structure, move_to_device, name_and_iter_to_filename, resolve_device, update_model
 
@@ -92,6 +99,14 @@ class TorchExperiment(Experiment):
         save_checkpoints_default: bool = False,
         **kwargs: Any,
     ) -> None:
+        check_flags(
+            "TorchExperiment",
+            {
+                "checkpoint_to_cpu": checkpoint_to_cpu,
+                "deterministic": deterministic,
+                "save_checkpoints_default": save_checkpoints_default,
+            },
+        )
         self.save_checkpoints_default = bool(save_checkpoints_default)
         self.device: torch.device = resolve_device(device)
         self.resume_save_types = _check_save_types(resume_save_types, "resume_save_types")

@@ -50,6 +50,10 @@ class Metric:
 
     #: The key under which ``compute`` reports the main value (``val/<name>``).
     name: str = "metric"
+    #: The keys ``compute`` reports, declared so a trainer checks ``trainer.monitor`` before training:
+    #: ``"{name}"`` stands for :attr:`name`, a trailing ``/*`` for per-class keys (``iou/cat``). None: not
+    #: declared (a custom metric), and the monitor is checked once the first epoch produced its values.
+    KEYS: tuple[str, ...] | None = None
 
     def __init__(self) -> None:
         self._states: dict[str, torch.Tensor | None] = {}
@@ -91,6 +95,12 @@ class Metric:
         """The epoch's values as {key: float}; the main one under ``self.name``. Empty when nothing was seen."""
         raise NotImplementedError
 
+    def keys(self) -> tuple[str, ...] | None:
+        """The keys :meth:`compute` reports (patterns: ``iou/*``), or None when the class does not declare them."""
+        if self.KEYS is None:
+            return None
+        return tuple(key.replace("{name}", self.name) for key in self.KEYS)
+
     def render(self, log: Any, prefix: str, counter: int | None) -> None:
         """Draw non-scalar results through a dispatcher (``log.show_heatmap(...)``); default: nothing."""
 
@@ -128,6 +138,7 @@ class Accuracy(Metric):
     """Fraction of correct class predictions (pixels for segmentation); targets equal to ``ignore_index`` skip."""
 
     name = "accuracy"
+    KEYS = ("{name}",)
 
     def __init__(self, ignore_index: int | None = -100, threshold: float = 0.0) -> None:
         super().__init__()
@@ -150,6 +161,8 @@ class Accuracy(Metric):
 
 class TopK(Metric):
     """Fraction of samples whose target is among the ``k`` highest scores."""
+
+    KEYS = ("{name}",)
 
     def __init__(self, k: int = 5, ignore_index: int | None = -100) -> None:
         super().__init__()
@@ -190,6 +203,7 @@ class ConfusionMatrix(Metric):
     """Counts of (target, predicted) class pairs; rendered as a heat map, reported as its trace fraction."""
 
     name = "confusion_matrix"
+    KEYS: tuple[str, ...] | None = ()
 
     def __init__(
         self,
@@ -256,6 +270,7 @@ class ClassificationReport(ConfusionMatrix):
     """Per-class precision, recall and F1 plus their macro averages (sklearn's zero_division=0 rule)."""
 
     name = "f1_macro"
+    KEYS = ("precision_macro", "recall_macro", "f1_macro", "precision/*", "recall/*", "f1/*")
 
     def compute(self) -> dict[str, float]:
         cm = self.matrix()
@@ -300,6 +315,7 @@ class IoU(ConfusionMatrix):
     """Intersection over union per class and its mean over classes that occur (Jaccard index)."""
 
     name = "iou"
+    KEYS = ("{name}", "{name}/*")
     _score = "iou"
 
     def compute(self) -> dict[str, float]:
@@ -381,6 +397,7 @@ class RocAuc(Metric):
     """ROC-AUC and average precision of a binary problem; renders the ROC and PR curves."""
 
     name = "roc_auc"
+    KEYS = ("roc_auc", "average_precision")
 
     def __init__(self, probabilities: bool = False) -> None:
         super().__init__()
@@ -450,6 +467,7 @@ class Mse(Metric):
     """Mean squared error over every element."""
 
     name = "mse"
+    KEYS = ("{name}",)
 
     def __init__(self) -> None:
         super().__init__()
@@ -484,6 +502,7 @@ class R2(Metric):
     """Coefficient of determination per output column, averaged uniformly (sklearn's default)."""
 
     name = "r2"
+    KEYS = ("{name}",)
 
     def __init__(self) -> None:
         super().__init__()

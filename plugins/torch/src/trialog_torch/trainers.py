@@ -22,11 +22,14 @@ trainer). Other keys: ``checkpoint`` (CheckpointManager options such as ``keep_l
 ``async_save``); ``train_metrics`` (true: the ``metrics`` on training data too, false: only the loss, or a
 list of its own); ``class_names`` (rows of the confusion matrix and report); ``input_key``/``target_key``
 (for batches that are dicts). Results are the metric tagged with its phase, the series ``train/loss``,
-``val/accuracy``, ``test/iou`` (:mod:`trialog.summaries`); ``monitor`` names one of them. Every ``log_every`` steps the step's loss goes to the loggers as ``train/step_loss``.
+``val/accuracy``, ``test/iou`` (:mod:`trialog.summaries`); ``monitor`` names one of them, checked against
+:meth:`Trainer.produced_keys` before the run folder is made. Every ``log_every`` steps the step's loss goes to the loggers as ``train/step_loss``.
 ``probes`` (default false: timings differ between any two runs, so they stay out of a results log that
 a resumed run reproduces exactly; true to record them) records per training epoch ``sys/data_wait_s`` (time spent waiting for the loader's
 next batch), ``sys/compute_s`` (the rest of the loop: forward, backward, step, as the host sees it; CUDA work
-still queued is not waited for), ``sys/rss_peak_mb`` and, once CUDA is in use, ``sys/gpu_mem_peak_mb``.
+still queued is not waited for), ``sys/rss_peak_mb`` and, once CUDA is in use, ``sys/gpu_mem_peak_mb``;
+``{"every_steps": N}`` records them every N optimizer steps too, as ``sys/step_data_wait_s``... at counter
+``global_step`` (the time of the N steps since the last probe).
 
 ``type`` may be an import path of a :class:`Trainer` subclass (``"my_pkg.gan:GANTrainer"``, see
 :func:`trainer_class`) whose :meth:`Trainer.training_step` returns one loss or ``{optimizer name: loss}``
@@ -342,9 +345,8 @@ class Trainer:
         self.epochs = self._int(section, "epochs", 1, minimum=0)
         self.save_freq = self._int(section, "save_freq", 1, minimum=0)
         self.log_every = self._int(section, "log_every", 0, minimum=0)
-        self.probes = section.get("probes", False)
-        if not isinstance(self.probes, bool):
-            raise ConfigError(f"config key 'trainer.probes' must be true or false, got {self.probes!r}")
+        #: Whether ``sys/`` probes are recorded per epoch, and every how many optimizer steps (0: never).
+        self.probes, self.probe_every_steps = self._probes(section.get("probes", False))
         #: Batches whose gradients add up before each optimizer step (``trainer.accumulate``).
         self.accumulate = self._int(section, "accumulate", 1, minimum=1)
         #: Which weights ``data.test`` is evaluated with after training: "best" checkpoint or "last" weights.
@@ -391,6 +393,7 @@ class Trainer:
         self.mode: str = section.get("mode") or metric_mode(self.monitor)
         if self.mode not in ("min", "max"):
             raise ConfigError(f"config key 'trainer.mode' must be 'min' or 'max', got {self.mode!r}")
+        self._check_monitor(val_loader is not None)
         self.callbacks: list[Callback] = build_callbacks(section.get("callbacks"))
         self.callbacks[:0] = self.scheduler_callbacks.values()
         if section.get("grad_clip") is not None:
@@ -442,6 +445,63 @@ class Trainer:
         if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
             raise ConfigError(f"config key 'trainer.{key}' must be an integer >= {minimum}, got {value!r}")
         return value
+
+    def produced_keys(self, has_val: bool) -> list[str] | None:
+        """The keys an epoch's values will have (``train/loss``, ``val/accuracy``, ``val/iou/*``...), declared
+        before training so ``trainer.monitor`` is checked up front; None when they cannot be known in advance
+        (a subclass that replaces the epoch loop, or a metric that declares no :attr:`~Metric.KEYS`).
+
+        A subclass that changes what an epoch produces overrides this too (or returns None).
+        """
+        loops = ("train_epoch", "evaluate", "train_phase", "validate_phase", "_reduce")
+        if any(getattr(type(self), name) is not getattr(Trainer, name) for name in loops):
+            return None
+        keys = ["train/loss", "time/epoch_s"]
+        if list(self.optimizers) == [SINGLE]:
+            keys.append("train/lr")
+        else:
+            keys += [f"train/{name}_{what}" for name in self.optimizers for what in ("loss", "lr")]
+        phases = [("train", self.train_metrics)] + ([("val", self.eval_metrics)] if has_val else [])
+        for phase, metrics in phases:
+            if phase != "train":
+                keys.append(f"{phase}/loss")
+            for metric in metrics:
+                declared = metric.keys()
+                if declared is None:
+                    return None
+                keys += [f"{phase}/{key}" for key in declared]
+        return list(dict.fromkeys(keys))
+
+    def _check_monitor(self, has_val: bool) -> None:
+        """``trainer.monitor`` must name a value the epochs produce: checked before the run folder is made."""
+        import difflib
+        import fnmatch
+
+        keys = self.produced_keys(has_val)
+        if keys is None or any(fnmatch.fnmatchcase(self.monitor, key) for key in keys):
+            return
+        close = difflib.get_close_matches(self.monitor, keys, n=3)
+        hint = f"; did you mean {' or '.join(map(repr, close))}?" if close else ""
+        raise ConfigError(
+            f"config key 'trainer.monitor': metric '{self.monitor}' is not produced by this trainer; "
+            f"available: {keys}{'' if has_val else ' (no validation data, no val/ values)'}{hint}"
+        )
+
+    @staticmethod
+    def _probes(spec: Any) -> tuple[bool, int]:
+        """``trainer.probes``: true/false (per epoch), or ``{"every_steps": N}`` (per epoch and every N steps)."""
+        key = "trainer.probes"
+        if isinstance(spec, bool):
+            return spec, 0
+        if not isinstance(spec, Mapping):
+            raise ConfigError(f"config key '{key}' must be true, false or {{'every_steps': N}}, got {spec!r}")
+        unknown = sorted(set(spec) - {"every_steps"})
+        if unknown:
+            raise ConfigError(f"config key '{key}' has unknown key(s) {unknown}; allowed: ['every_steps']")
+        every = spec.get("every_steps")
+        if isinstance(every, bool) or not isinstance(every, int) or every < 1:
+            raise ConfigError(f"config key '{key}.every_steps' must be an integer >= 1, got {every!r}")
+        return True, every
 
     def _default_monitor(self, has_val: bool) -> str:
         """The task's default monitor when its metric is configured, else the loss."""
@@ -912,6 +972,7 @@ class Trainer:
         bar = self._progress(self.train_loader, f"epoch {epoch} train")
         micro = 0
         waited = computed = 0.0
+        probed = (0.0, 0.0)  # waited, computed at the last step probe
         started = time.perf_counter()
         for batch in bar:
             fetched = time.perf_counter()
@@ -933,11 +994,17 @@ class Trainer:
             if not single:
                 for name, loss in detached.items():
                     parts[name].add(loss, size, None, None)
+            probe_now = False
             if micro % self.accumulate == 0:
                 self._optimizer_step()
                 self._log_step(total, bar)
+                probe_now = bool(self.probe_every_steps) and self.global_step % self.probe_every_steps == 0
             started = time.perf_counter()
             computed += started - fetched
+            if probe_now:  # what the steps since the last probe waited and computed; its own cost in neither
+                self._record_step_probes(waited - probed[0], computed - probed[1])
+                probed = (waited, computed)
+                started = time.perf_counter()
         if self._pending:  # the last, shorter accumulation of the epoch
             self._optimizer_step()
         values = self._reduce("train", acc, self.train_metrics)
@@ -952,6 +1019,15 @@ class Trainer:
         if self.probes:
             values.update(probe_values(waited, computed))
         return values
+
+    def _record_step_probes(self, data_wait_s: float, compute_s: float) -> None:
+        """``trainer.probes.every_steps``: the ``sys/step_*`` probes of the steps since the last, at ``global_step``."""
+        if self.experiment is None:
+            return
+        for key, value in probe_values(data_wait_s, compute_s).items():
+            self.experiment.add_result(
+                value, f"step_{key.split('/', 1)[1]}", counter=self.global_step, tag="sys"
+            )
 
     def _log_step(self, loss: torch.Tensor, bar: Any) -> None:
         if not (self.log_every and self.global_step % self.log_every == 0):
