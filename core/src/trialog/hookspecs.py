@@ -212,9 +212,19 @@ class LoggerSpec:
 
     @hookspec
     def show_heatmap(
-        self, array: Array, name: str, counter: int | None = None, title: str | None = None
+        self,
+        array: Array,
+        name: str,
+        counter: int | None = None,
+        title: str | None = None,
+        labels: Sequence[str] | None = None,
+        xlabel: str | None = None,
+        ylabel: str | None = None,
     ) -> None:
         """Log a 2-D array as a heat map (a confusion matrix, an attention map).
+
+        ``labels`` name the rows and columns of a square array (a confusion matrix's classes), ``xlabel``
+        and ``ylabel`` its axes (``"predicted class"``, ``"true class"``); loggers that draw axes show them.
 
         Example: ``@hookimpl def show_heatmap(self, array, name): print(name, array.max())``
         """

@@ -439,11 +439,14 @@ class TensorBoardLogger:
 
     @hookimpl
     def show_heatmap(
-        self, array: Any, name: str, counter: int | None, title: str | None, call: int | None = None
-    ) -> None:
+        self, array: Any, name: str, counter: int | None, title: str | None,
+        labels: Sequence[str] | None, xlabel: str | None, ylabel: str | None, call: int | None = None,
+    ) -> None:  # fmt: skip
+        """An image of the heat map; ``labels``, ``xlabel``, ``ylabel`` as :func:`trialog.render.heatmap`."""
         from trialog.api import render
 
-        self._figure(name, render.heatmap(array, title or name), self._step("plot", name, counter, call=call))
+        figure = render.heatmap(array, title or name, xlabel=xlabel, ylabel=ylabel, labels=labels)
+        self._figure(name, figure, self._step("plot", name, counter, call=call))
 
     @hookimpl
     def show_histogram(

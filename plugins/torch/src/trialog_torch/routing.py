@@ -90,6 +90,8 @@ def show_classification_metrics(
             target.show_heatmap(
                 out["confusion_matrix"], f"{name}_confusion_matrix", counter=counter,
                 title=f"{name}: confusion matrix (rows: true class, columns: predicted)",
+                labels=[str(k) for k in range(len(out["confusion_matrix"]))],
+                xlabel="predicted class", ylabel="true class",
             )  # fmt: skip
         elif m == "per-class":
             table = np.stack([out["precision"], out["recall"], out["f1_per_class"]], axis=1)
