@@ -3,9 +3,11 @@
 Layout of what it writes (``logdir`` is ``<run_dir>/save/tensorboard`` unless given):
 
 - ``show_value(v, name)`` -> scalar ``name`` in the main run (``logdir``).
-- ``show_value(v, name, tag=t)`` -> scalar ``t`` in the sub-run ``logdir/t/name``: TensorBoard draws one chart
-  ``t`` with one line per name (``show_value(l, "train", tag="loss")`` and ``show_value(l, "val",
-  tag="loss")`` plot together), as tensorboardX's ``add_scalars`` and trixi did.
+- ``show_value(v, name, tag=t)`` -> scalar ``name`` in the sub-run ``logdir/t`` (one per tag: ``train/``,
+  ``val/``): TensorBoard draws one card per name with one line per tag (``show_value(l, "loss",
+  tag="train")`` and ``show_value(l, "loss", tag="val")`` overlay in the card ``loss``), the layout of
+  Keras' TensorBoard callback and Lightning (trialog's convention: the name is the quantity, the tag the
+  phase). An experiment is one run folder per tag, never one per (tag, name) pair.
 - images, image grids, figures and bar/line/scatter/pie/box/heat-map/ROC plots -> images (plots rendered
   with :mod:`trialog.render`), histograms -> histograms, text -> text, PR curves -> the PR-curve plugin,
   embeddings -> the projector (``logdir/<step>/<name>/``), videos -> animated GIF images (pillow; the
@@ -284,7 +286,7 @@ class TensorBoardLogger:
     def show_value(
         self, value: float, name: str, counter: int | None, tag: str | None, call: int | None = None
     ) -> None:
-        """A scalar: ``name`` in the main run, or chart ``tag`` with one line (sub-run) per name."""
+        """A scalar: ``name`` in the main run, or in the sub-run ``tag`` (card ``name``, one line per tag)."""
         from tensorboardX.proto.summary_pb2 import Summary
 
         value = float(value)
@@ -293,8 +295,7 @@ class TensorBoardLogger:
             self._write(Summary(value=[Summary.Value(tag=name, simple_value=value)]), step)
             self._last[name] = value
         else:
-            sub = f"{_path_part(tag)}/{_path_part(name)}"
-            self._write(Summary(value=[Summary.Value(tag=tag, simple_value=value)]), step, sub)
+            self._write(Summary(value=[Summary.Value(tag=name, simple_value=value)]), step, _path_part(tag))
             self._last[f"{tag}/{name}"] = value
 
     @hookimpl
