@@ -80,7 +80,9 @@ class LoggerSpec:
         tag: str | None = None,
         title: str | None = None,
     ) -> None:
-        """Log one scalar; values sharing ``tag`` belong in one plot, ``counter`` is the x position
+        """Log one scalar; ``name`` is the quantity (``"loss"``), ``tag`` the phase or variant
+        (``"train"``, ``"val"``): the file and TensorBoard loggers draw a plot / card per name with a line
+        per tag (trixi grouped by tag; ``group_by="tag"`` keeps that). ``counter`` is the x position
         (an int step, or a float such as trixi's ``epoch + i / len(loader)``).
 
         ``title``: the plot's title where the logger draws one (trixi's keyword).

@@ -192,6 +192,48 @@ def test_one_plot_per_name_with_a_line_per_tag_and_labelled_axes(tmp_path, logge
     assert image.shape == (480, 640, 3)
 
 
+def test_an_experiments_per_epoch_results_get_an_epoch_axis(tmp_path, drawn):
+    import trialog
+
+    class Toy(trialog.Experiment):
+        def train(self, epoch):
+            self.add_result(1.0 / (epoch + 1), "loss", counter=epoch, tag="train")
+
+        def validate(self, epoch):
+            self.add_result(2.0 / (epoch + 1), "loss", counter=epoch, tag="val")
+
+    loggers = {"file": {"type": "file", "plot_every_s": None}}
+    exp = Toy(name="t", n_epochs=3, base_dir=tmp_path, loggers=loggers, save_sources=False)
+    exp.run()
+    exp.close()
+    assert plotted_series(exp.run_dir / "plot" / "loss.png") == {
+        "train": ([0, 1, 2], [1.0, 0.5, 1.0 / 3]), "val": ([0, 1, 2], [2.0, 1.0, 2.0 / 3])
+    }  # fmt: skip
+    assert drawn.figures[-1] == {
+        "title": "loss per epoch",
+        "xlabel": "epoch",
+        "ylabel": "loss",
+        "legend": ["train", "val"],
+    }
+
+
+def test_group_by_tag_keeps_trixis_plot_per_tag(tmp_path, drawn):
+    lg = FileLogger(folder=tmp_path, plot_every_s=None, group_by="tag")
+    lg.show_value(1.0, "train_loss", 0, "loss")
+    lg.show_value(2.0, "val_loss", 0, "loss")
+    lg.show_value(0.5, "lr", None, None)
+    lg.close()
+    assert sorted(p.name for p in (tmp_path / "plot").iterdir()) == ["loss.png", "lr.png"]
+    assert plotted_series(tmp_path / "plot" / "loss.png") == {
+        "train_loss": ([0], [1.0]),
+        "val_loss": ([0], [2.0]),
+    }
+    figures = dict(zip([name for name, _ in drawn], drawn.figures))
+    assert figures["loss"]["title"] == "loss" and figures["loss"]["ylabel"] == ""  # mixed quantities
+    with pytest.raises(LoggerConfigError, match="group_by"):
+        FileLogger(folder=tmp_path, group_by="phase")
+
+
 def test_counters_that_are_not_all_the_epoch_make_a_counter_axis(tmp_path, logger, drawn):
     logger.on_epoch_start(0)
     logger.show_value(1.0, "loss", 0, "train")  # the epoch

@@ -29,6 +29,17 @@ def _scalars(acc: EventAccumulator, tag: str) -> list[tuple[int, float]]:
     return [(e.step, e.value) for e in acc.Scalars(tag)]
 
 
+def test_group_by_tag_keeps_the_add_scalars_layout(tmp_path):
+    logger = TensorBoardLogger(logdir=tmp_path, group_by="tag")
+    logger.show_value(1.0, "train", 0, "acc")
+    logger.show_value(2.0, "val", 0, "acc")
+    logger.close()
+    assert _scalars(_read(tmp_path / "acc" / "train"), "acc") == [(0, 1.0)]
+    assert _scalars(_read(tmp_path / "acc" / "val"), "acc") == [(0, 2.0)]
+    with pytest.raises(LoggerConfigError, match="group_by"):
+        TensorBoardLogger(logdir=tmp_path / "x", group_by="phase")
+
+
 def test_everything_arrives_through_the_combined_logger(tmp_path):
     rng = np.random.default_rng(0)
     with warnings.catch_warnings():

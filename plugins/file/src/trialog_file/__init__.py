@@ -125,6 +125,7 @@ class _Series:
         "counters",
         "csv_file",
         "csv_prefix",
+        "group",
         "kind",
         "label",
         "last",
@@ -135,15 +136,17 @@ class _Series:
         "values",
     )
 
-    def __init__(self, name: str, tag: str | None, plot: str, csv_file: str):
+    def __init__(self, name: str, tag: str | None, plot: str, csv_file: str, by_tag: bool = False):
         self.calls = 0  # show_value calls (the default counter); caller's thread only
         self.points = 0  # points the writer has seen
         self.counters: list[Any] = []
         self.values: list[float] = []
         self.stride = 1
         self.last: tuple[Any, float] | None = None  # the newest point when the window skipped it
-        self.name = name
-        self.label = name if tag is None else tag
+        #: the plot's quantity (its title and y label; None: the plot of a tag mixes quantities) and line
+        self.name = None if by_tag else name
+        self.label = name if tag is None or by_tag else tag
+        self.group = tag if by_tag else name
         #: what the counters are: "epoch", "step" (call numbers), "counter" (mixed or other), None (unknown:
         #: refilled after a resume); set on the caller's thread by show_value
         self.kind: str | None = None
@@ -207,6 +210,8 @@ class FileLogger:
         img_dir, plot_dir, log_dir: write images / plots and curves / the CSV and text logs straight into
             these folders instead of ``<folder>/img``, ``<folder>/plot``, ``<folder>/log`` (trixi's
             standalone file loggers take their folders so).
+        group_by: "name" (a curve plot per name, a line per tag: ``plot/loss.png`` with train and val) or
+            "tag" (trixi's layout, which trialog-trixi keeps: a plot per tag, a line per name).
     """
 
     background = False
@@ -225,6 +230,7 @@ class FileLogger:
         img_dir: str | os.PathLike[str] | None = None,
         plot_dir: str | os.PathLike[str] | None = None,
         log_dir: str | os.PathLike[str] | None = None,
+        group_by: Literal["name", "tag"] = "name",
     ):
         root = folder if folder is not None else run_dir
         kinds = {"img": img_dir, "plot": plot_dir, "log": log_dir}
@@ -239,7 +245,7 @@ class FileLogger:
             "file logger",
             FileLogger,
             {"plot_every_s": plot_every_s, "flush_every_s": flush_every_s, "overwrite": overwrite, "csv": csv,
-             "compress_level": compress_level},
+             "compress_level": compress_level, "group_by": group_by},
         )  # fmt: skip
         self.folder = Path(root)
         if self.folder.exists() and not self.folder.is_dir():
@@ -254,6 +260,7 @@ class FileLogger:
         self.overwrite = overwrite
         self.csv_mode = csv
         self.compress_level = compress_level
+        self.group_by = group_by
         #: Value curves drawn so far (each a full PNG); the throttling shows here.
         self.renders = 0
         # The one figure every curve is drawn into, cleared each time: redrawing costs no new memory.
@@ -328,9 +335,10 @@ class FileLogger:
             raise TrialogError(
                 f"file logger for {self.folder} is closed; show_value({name!r}) was not recorded"
             )
-        plot = _safe_name(name)
+        by_tag = self.group_by == "tag" and tag is not None
+        plot = _safe_name(tag if by_tag else name)
         csv_file = "values" if self.csv_mode == "single" else f"values/{_safe_name(name)}"
-        series = _Series(name, tag, plot, csv_file)
+        series = _Series(name, tag, plot, csv_file, by_tag)
         self._plots.setdefault(plot, []).append(series)
         self._series[(name, tag)] = series
         if len(self._series) == 1:
@@ -429,10 +437,10 @@ class FileLogger:
                 self._figure = render.new_figure()
             kinds = {s.kind for s in members if s.kind is not None}
             xlabel = kinds.pop() if len(kinds) == 1 else "counter"
-            name = members[0].name
-            title = f"{name} per {xlabel}" if xlabel != "counter" else name
+            group, quantity = str(members[0].group), members[0].name
+            title = f"{group} per {xlabel}" if xlabel != "counter" else group
             png = render.figure_to_png(
-                render.value_curves(series, name, self._figure, ylabel=name, xlabel=xlabel, title=title),
+                render.value_curves(series, group, self._figure, ylabel=quantity, xlabel=xlabel, title=title),
                 self.compress_level,
                 {SERIES_KEY: json.dumps(data, allow_nan=True, separators=(",", ":"))},
             )

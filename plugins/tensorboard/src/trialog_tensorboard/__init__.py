@@ -40,7 +40,7 @@ import time
 import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from trialog.api import (
     LoggerConfigError,
@@ -175,6 +175,9 @@ class TensorBoardLogger:
         max_queue: hand them over once this many are buffered in one event file.
         num_thresholds: thresholds of PR curves (TensorBoard caps them at 127).
         max_embedding_points: embeddings larger than this are subsampled (the projector gets slow).
+        group_by: "name" (a card per name, a sub-run per tag: Keras' layout) or "tag" (trixi's and
+            tensorboardX's ``add_scalars`` layout, which trialog-trixi keeps: a card per tag, a sub-run
+            ``tag/name`` per name).
     """
 
     background = True
@@ -188,6 +191,7 @@ class TensorBoardLogger:
         max_queue: Annotated[int, Range(min=1)] = 100,
         num_thresholds: Annotated[int, Range(min=2)] = 127,
         max_embedding_points: Annotated[int, Range(min=1)] = 10_000,
+        group_by: Literal["name", "tag"] = "name",
     ):
         if logdir is None and run_dir is None:
             raise LoggerConfigError(
@@ -199,12 +203,13 @@ class TensorBoardLogger:
             "tensorboard logger",
             TensorBoardLogger,
             {"flush_secs": flush_secs, "max_queue": max_queue, "num_thresholds": num_thresholds,
-             "max_embedding_points": max_embedding_points},
+             "max_embedding_points": max_embedding_points, "group_by": group_by},
         )  # fmt: skip
         self.flush_secs = float(flush_secs)
         self.max_queue = int(max_queue)
         self.num_thresholds = min(int(num_thresholds), 127)
         self.max_embedding_points = int(max_embedding_points)
+        self.group_by = group_by
         self._lock = threading.Lock()
         self._files: dict[str, _EventFile] = {}
         self._steps: dict[tuple[str, Any, Any], int] = {}
@@ -294,9 +299,13 @@ class TensorBoardLogger:
         if tag is None:
             self._write(Summary(value=[Summary.Value(tag=name, simple_value=value)]), step)
             self._last[name] = value
-        else:
-            self._write(Summary(value=[Summary.Value(tag=name, simple_value=value)]), step, _path_part(tag))
-            self._last[f"{tag}/{name}"] = value
+            return
+        if self.group_by == "tag":  # trixi's: card ``tag``, a sub-run per name
+            sub, card = f"{_path_part(tag)}/{_path_part(name)}", tag
+        else:  # Keras': card ``name``, a sub-run per tag
+            sub, card = _path_part(tag), name
+        self._write(Summary(value=[Summary.Value(tag=card, simple_value=value)]), step, sub)
+        self._last[f"{tag}/{name}"] = value
 
     @hookimpl
     def show_text(self, text: str, name: str | None, counter: int | None, call: int | None = None) -> None:
