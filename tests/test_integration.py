@@ -66,14 +66,14 @@ def test_results_reach_the_results_log_and_every_logger(run_dir):
 
     event_files = list(run_dir.rglob("events.out.tfevents.*"))
     assert event_files, "no TensorBoard event file in the run folder"
-    # trixi's convention: the tag is the chart, the names are its lines (one TensorBoard run per name)
-    logged = []
-    for path in event_files:
-        acc = EventAccumulator(str(path.parent), size_guidance={"scalars": 0})
-        acc.Reload()
-        if path.parent.name == "loss":
-            logged += [e.value for tag in acc.Tags()["scalars"] for e in acc.Scalars(tag)]
-    assert np.allclose(logged, [r["value"] for r in losses], atol=1e-6)
+    # Keras' layout: a run folder per tag (phase), the scalar named by the result: a card "loss" whose
+    # line "train" holds every loss, a card "acc" with the line "val"
+    logdir = run_dir / "save" / "tensorboard"
+    assert {p.parent.relative_to(logdir).as_posix() for p in event_files} == {".", "train", "val"}
+    train = EventAccumulator(str(logdir / "train"), size_guidance={"scalars": 0})
+    train.Reload()
+    assert train.Tags()["scalars"] == ["loss"]
+    assert np.allclose([e.value for e in train.Scalars("loss")], [r["value"] for r in losses], atol=1e-6)
 
 
 def test_runs_cli_lists_the_run(run_dir):

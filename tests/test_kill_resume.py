@@ -61,7 +61,8 @@ def views(run_dir: Path) -> dict:
 
     with open(run_dir / "log" / "values.csv", newline="") as handle:
         rows = [(r["name"], r["tag"], r["counter"], r["value"]) for r in csv.DictReader(handle)]
-    curves = {p.name: plotted_series(p) for p in sorted((run_dir / "plot").glob("*.png"))}
+    plots = run_dir / "plot"
+    curves = {p.relative_to(plots).as_posix(): plotted_series(p) for p in sorted(plots.rglob("*.png"))}
     scalars = {}
     for folder in sorted({p.parent for p in run_dir.rglob("events.out.tfevents.*")}):
         acc = EventAccumulator(str(folder), size_guidance={"scalars": 0})

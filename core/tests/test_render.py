@@ -30,6 +30,9 @@ CASES = {
     "boxplot": lambda: render.boxplot(RNG.random((20, 3)), labels=["a", "b", "c"]),
     "histogram": lambda: render.histogram(RNG.normal(size=500), bins=20),
     "heatmap": lambda: render.heatmap(RNG.random((4, 4))),
+    "confusion_matrix": lambda: render.confusion_matrix(
+        RNG.integers(0, 9, (10, 10)), [f"c{i}" for i in range(10)]
+    ),
     "pr_curve": lambda: render.pr_curve(LABELS, SCORES, title="pr"),
     "roc_curve": lambda: render.roc_curve(LABELS, SCORES),
     "embedding": lambda: render.embedding(RNG.random((40, 8)), labels=np.arange(40) % 2),
@@ -54,6 +57,33 @@ def test_value_curves_has_one_line_per_series_with_all_points():
     assert [line.get_label() for line in lines] == ["a", "b"]
     assert lines[0].get_xdata().tolist() == [1, 2, 3] and lines[1].get_ydata().tolist() == [0.0, 1.0]
     assert fig.axes[0].get_title() == "loss"
+
+
+def test_value_curves_label_the_axes_and_name_every_line():
+    fig = render.value_curves(
+        {"train": ([0, 1], [1.0, 0.5])}, "loss", ylabel="loss", xlabel="epoch", title="loss per epoch"
+    )
+    (ax,) = fig.axes
+    assert (ax.get_title(), ax.get_xlabel(), ax.get_ylabel()) == ("loss per epoch", "epoch", "loss")
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["train"]  # one line still says which
+    render.figure_to_array(fig)
+    assert all(float(t).is_integer() for t in ax.get_xticks())  # epochs: no 0.5
+
+
+def test_a_confusion_matrix_names_its_axes_and_every_class():
+    names = [f"class {i}" for i in range(12)]
+    fig = render.confusion_matrix(np.eye(12, dtype=int) * 5, names, title="val/confusion matrix")
+    ax = fig.axes[0]
+    render.figure_to_array(fig)
+    assert (ax.get_xlabel(), ax.get_ylabel()) == ("predicted class", "true class")
+    assert [t.get_text() for t in ax.get_xticklabels()] == names  # every class, not every second
+    assert [t.get_text() for t in ax.get_yticklabels()] == names
+    unnamed = render.heatmap(np.ones((15, 15)))
+    assert [t.get_text() for t in unnamed.axes[0].get_xticklabels()] == [str(i) for i in range(15)]
+    with pytest.raises(TrialogError, match="got 2 labels for 12 items"):
+        render.confusion_matrix(np.eye(12), ["a", "b"])
+    with pytest.raises(TrialogError, match="square"):
+        render.heatmap(np.ones((2, 3)), labels=["a", "b"])
 
 
 def test_precision_recall_and_roc_match_sklearn():

@@ -408,7 +408,15 @@ class CombinedLogger:
             **ctl: Any,
         ) -> None: ...
         def show_heatmap(
-            self, array: Array, name: str, counter: int | None = None, title: str | None = None, **ctl: Any
+            self,
+            array: Array,
+            name: str,
+            counter: int | None = None,
+            title: str | None = None,
+            labels: Sequence[str] | None = None,
+            xlabel: str | None = None,
+            ylabel: str | None = None,
+            **ctl: Any,
         ) -> None: ...
         def show_pr_curve(
             self,

@@ -80,7 +80,9 @@ class LoggerSpec:
         tag: str | None = None,
         title: str | None = None,
     ) -> None:
-        """Log one scalar; values sharing ``tag`` belong in one plot, ``counter`` is the x position
+        """Log one scalar; ``name`` is the quantity (``"loss"``), ``tag`` the phase or variant
+        (``"train"``, ``"val"``): the file and TensorBoard loggers draw a plot / card per name with a line
+        per tag (trixi grouped by tag; ``group_by="tag"`` keeps that). ``counter`` is the x position
         (an int step, or a float such as trixi's ``epoch + i / len(loader)``).
 
         ``title``: the plot's title where the logger draws one (trixi's keyword).
@@ -212,9 +214,19 @@ class LoggerSpec:
 
     @hookspec
     def show_heatmap(
-        self, array: Array, name: str, counter: int | None = None, title: str | None = None
+        self,
+        array: Array,
+        name: str,
+        counter: int | None = None,
+        title: str | None = None,
+        labels: Sequence[str] | None = None,
+        xlabel: str | None = None,
+        ylabel: str | None = None,
     ) -> None:
         """Log a 2-D array as a heat map (a confusion matrix, an attention map).
+
+        ``labels`` name the rows and columns of a square array (a confusion matrix's classes), ``xlabel``
+        and ``ylabel`` its axes (``"predicted class"``, ``"true class"``); loggers that draw axes show them.
 
         Example: ``@hookimpl def show_heatmap(self, array, name): print(name, array.max())``
         """

@@ -21,6 +21,7 @@ __all__ = [
     "barplot",
     "binary_labels",
     "boxplot",
+    "confusion_matrix",
     "embedding",
     "figure_to_array",
     "figure_to_png",
@@ -44,6 +45,8 @@ FIGSIZE = (6.4, 4.8)
 DPI = 100
 # Above this many cells a heat map's numbers would be unreadable (and slow to draw).
 _ANNOTATE_MAX_CELLS = 100
+# Up to this many rows / columns a heat map names each one; beyond, the labels would overlap.
+_ALL_TICKS_MAX = 30
 
 
 def _agg() -> tuple[Any, Any]:
@@ -96,25 +99,47 @@ def _labels(labels: Sequence[Any] | None, count: int, what: str) -> list[str] | 
     return labels
 
 
-def value_curves(series: Mapping[Any, tuple[Any, Any]], name: str, figure: Any = None) -> Any:
-    """One line per key of ``series`` ({label: (counters, values)}), titled ``name``; trixi's value plot.
+def value_curves(
+    series: Mapping[Any, tuple[Any, Any]],
+    name: str,
+    figure: Any = None,
+    *,
+    ylabel: str | None = None,
+    xlabel: str = "counter",
+    title: str | None = None,
+) -> Any:
+    """One line per key of ``series`` ({label: (counters, values)}) on one axis; trixi's value plot.
+
+    ``name`` titles the plot unless ``title`` is given; ``ylabel`` names the quantity on the y axis (one
+    quantity per axis: the lines are its phases or tags, as Keras and Lightning draw them), ``xlabel``
+    what the counters count (``"epoch"``, ``"step"``). Every line is in the legend, even a single one, so
+    the picture says which phase it shows.
 
     ``figure``: draw into this figure (from :func:`new_figure`), cleared first, instead of a new one: a
     logger that redraws its curves every few seconds reuses one figure and its canvas' pixel buffer, so
     its memory stays flat (a new figure each time leaves garbage only the cyclic collector frees).
     """
+    heading = title if title is not None else name
     if figure is None:
-        fig, ax = _axes(name)
+        fig, ax = _axes(heading)
     else:
         fig = figure
         fig.clear()
         ax = fig.add_subplot(1, 1, 1)
-        ax.set_title(name)
+        ax.set_title(heading)
     for label, (counters, values) in series.items():
-        ax.plot(np.asarray(counters), np.asarray(values, dtype=float), label=str(label))
-    ax.set_xlabel("counter")
+        counters, values = np.asarray(counters), np.asarray(values, dtype=float)
+        # a lone point has no line to draw: a marker keeps it visible
+        ax.plot(counters, values, label=str(label), marker="o" if values.size == 1 else None)
+    ax.set_xlabel(xlabel)
+    if ylabel:
+        ax.set_ylabel(ylabel)
+    if xlabel in ("epoch", "step"):
+        from matplotlib.ticker import MaxNLocator
+
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # no epoch 0.5
     ax.grid(True, alpha=0.3)
-    if len(series) > 1:
+    if series:
         ax.legend(loc="best")
     return fig
 
@@ -226,18 +251,57 @@ def histogram(array: Any, bins: int = 30, title: str | None = None) -> Any:
     return fig
 
 
-def heatmap(array: Any, title: str | None = None) -> Any:
-    """A 2-D array as an image with a colour bar; small arrays (confusion matrices) get their numbers."""
+def heatmap(
+    array: Any,
+    title: str | None = None,
+    *,
+    xlabel: str | None = None,
+    ylabel: str | None = None,
+    labels: Sequence[Any] | None = None,
+) -> Any:
+    """A 2-D array as an image with a colour bar; small arrays (confusion matrices) get their numbers.
+
+    ``xlabel``/``ylabel`` name the axes (a confusion matrix: ``"predicted class"``, ``"true class"``);
+    ``labels`` name the rows and columns of a square array (the class names), each one shown (up to
+    ``_ALL_TICKS_MAX`` of them; beyond, matplotlib picks the ticks).
+    """
     data = _array(array, "heatmap array", (2,)).astype(float)
+    rows, cols = data.shape
+    names = None
+    if labels is not None:
+        if rows != cols:
+            raise TrialogError(
+                f"heatmap labels name the rows and columns of a square array, got shape {data.shape}"
+            )
+        names = _labels(labels, rows, "heatmap")
     fig, ax = _axes(title)
+    fig.set_layout_engine("constrained")  # long, rotated class names and the axis labels stay inside
     mesh = ax.imshow(data, aspect="auto", interpolation="nearest", cmap="viridis")
     fig.colorbar(mesh, ax=ax)
+    # every row and column gets its tick (matplotlib's default shows every second one)
+    if cols <= _ALL_TICKS_MAX:
+        ax.set_xticks(np.arange(cols))
+        ax.set_xticklabels(names if names is not None else [str(i) for i in range(cols)],
+                           rotation=90 if names is not None and max(map(len, names)) > 3 else 0)  # fmt: skip
+    if rows <= _ALL_TICKS_MAX:
+        ax.set_yticks(np.arange(rows))
+        ax.set_yticklabels(names if names is not None else [str(i) for i in range(rows)])
+    if xlabel:
+        ax.set_xlabel(xlabel)
+    if ylabel:
+        ax.set_ylabel(ylabel)
     if data.size <= _ANNOTATE_MAX_CELLS:
         middle = np.nanmin(data) + (np.nanmax(data) - np.nanmin(data)) / 2
         for (row, col), value in np.ndenumerate(data):
             ax.text(col, row, f"{value:.3g}", ha="center", va="center", fontsize=8,
                     color="black" if value > middle else "white")  # fmt: skip
     return fig
+
+
+def confusion_matrix(matrix: Any, labels: Sequence[Any] | None = None, title: str | None = None) -> Any:
+    """A (true, predicted) count matrix as a :func:`heatmap`: rows the true class, columns the predicted
+    one, both axes labelled so, every class named (``labels``, default the indices)."""
+    return heatmap(matrix, title, xlabel="predicted class", ylabel="true class", labels=labels)
 
 
 def binary_labels(labels: Any, scores: Any, what: str) -> tuple[np.ndarray, np.ndarray]:

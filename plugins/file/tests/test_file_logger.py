@@ -11,7 +11,7 @@ import time
 
 import numpy as np
 import pytest
-from trialog_file import FileLogger
+from trialog_file import FileLogger, plotted_series
 
 from trialog import render
 from trialog.errors import LoggerConfigError, TrialogError
@@ -32,13 +32,26 @@ def logger(tmp_path):
 
 @pytest.fixture
 def drawn(monkeypatch):
-    """Records the series of every value-curve figure drawn: [(plot name, {label: (counters, values)})]."""
-    calls: list[tuple[str, dict]] = []
+    """Records the series of every value-curve figure drawn: [(plot name, {label: (counters, values)})];
+    ``calls.figures``: the figures (title, axis labels and legend read back from them)."""
+
+    class Calls(list):
+        figures: list = []
+
+    calls = Calls()
+    calls.figures = []
     original = render.value_curves
 
-    def recording(series, name, figure=None):
+    def recording(series, name, figure=None, **labels):
         calls.append((name, {k: (list(c), list(v)) for k, (c, v) in series.items()}))
-        return original(series, name, figure)
+        fig = original(series, name, figure, **labels)
+        (ax,) = fig.axes
+        legend = ax.get_legend()
+        calls.figures.append({
+            "title": ax.get_title(), "xlabel": ax.get_xlabel(), "ylabel": ax.get_ylabel(),
+            "legend": [t.get_text() for t in legend.get_texts()] if legend else [],
+        })  # fmt: skip
+        return fig
 
     monkeypatch.setattr(render, "value_curves", recording)
     return calls
@@ -139,19 +152,95 @@ def test_csv_per_name_and_off(tmp_path):
     assert (tmp_path / "b" / "plot" / "loss.png").is_file()
 
 
-def test_values_sharing_a_tag_share_a_plot(tmp_path, logger, drawn):
-    for step in range(3):
-        logger.show_value(1.0 / (step + 1), "train_loss", step, "loss")
-        logger.show_value(2.0 / (step + 1), "val_loss", step, "loss")
+def test_one_plot_per_name_with_a_line_per_tag_and_labelled_axes(tmp_path, logger, drawn):
+    # Keras / Lightning: one quantity per axis; train and val loss overlay, loss and accuracy never share
+    for epoch in range(3):
+        logger.on_epoch_start(epoch)
+        logger.show_value(1.0 / (epoch + 1), "loss", epoch, "train")
+        logger.show_value(2.0 / (epoch + 1), "loss", epoch, "val")
+        logger.show_value(0.5 + epoch / 10, "accuracy", epoch, "train")
     logger.show_value(0.5, "lr", None, None)
+    logger.show_value(1.0, "val/f1", 7, None)  # a name with "/" (trixi: a sub-folder) and counters of its own
     logger.flush()
-    assert sorted(p.name for p in (tmp_path / "plot").iterdir()) == ["loss.png", "lr.png"]
+    assert sorted(p.relative_to(tmp_path / "plot").as_posix() for p in (tmp_path / "plot").rglob("*.png")) == [
+        "accuracy.png", "loss.png", "lr.png", "val/f1.png"
+    ]  # fmt: skip
     by_plot = dict(drawn)
-    assert by_plot["loss"]["train_loss"] == ([0, 1, 2], [1.0, 0.5, 1.0 / 3])
-    assert by_plot["loss"]["val_loss"][1] == [2.0, 1.0, 2.0 / 3]
-    assert by_plot["lr"] == {"lr": ([1], [0.5])}
+    assert by_plot["loss"] == {
+        "train": ([0, 1, 2], [1.0, 0.5, 1.0 / 3]),
+        "val": ([0, 1, 2], [2.0, 1.0, 2.0 / 3]),
+    }
+    assert by_plot["accuracy"] == {"train": ([0, 1, 2], [0.5, 0.6, 0.7])}
+    assert by_plot["lr"] == {"lr": ([1], [0.5])}  # no tag: the line is named after the value
+    figures = dict(zip([name for name, _ in drawn], drawn.figures))
+    assert figures["loss"] == {
+        "title": "loss per epoch",
+        "xlabel": "epoch",
+        "ylabel": "loss",
+        "legend": ["train", "val"],
+    }
+    assert figures["accuracy"]["ylabel"] == "accuracy" and figures["accuracy"]["legend"] == ["train"]
+    assert figures["lr"] == {"title": "lr per step", "xlabel": "step", "ylabel": "lr", "legend": ["lr"]}
+    assert figures["val/f1"] == {
+        "title": "val/f1",
+        "xlabel": "counter",
+        "ylabel": "val/f1",
+        "legend": ["val/f1"],
+    }
+    assert plotted_series(tmp_path / "plot" / "loss.png") == by_plot["loss"]
     image = decode_png((tmp_path / "plot" / "loss.png").read_bytes())
     assert image.shape == (480, 640, 3)
+
+
+def test_an_experiments_per_epoch_results_get_an_epoch_axis(tmp_path, drawn):
+    import trialog
+
+    class Toy(trialog.Experiment):
+        def train(self, epoch):
+            self.add_result(1.0 / (epoch + 1), "loss", counter=epoch, tag="train")
+
+        def validate(self, epoch):
+            self.add_result(2.0 / (epoch + 1), "loss", counter=epoch, tag="val")
+
+    loggers = {"file": {"type": "file", "plot_every_s": None}}
+    exp = Toy(name="t", n_epochs=3, base_dir=tmp_path, loggers=loggers, save_sources=False)
+    exp.run()
+    exp.close()
+    assert plotted_series(exp.run_dir / "plot" / "loss.png") == {
+        "train": ([0, 1, 2], [1.0, 0.5, 1.0 / 3]), "val": ([0, 1, 2], [2.0, 1.0, 2.0 / 3])
+    }  # fmt: skip
+    assert drawn.figures[-1] == {
+        "title": "loss per epoch",
+        "xlabel": "epoch",
+        "ylabel": "loss",
+        "legend": ["train", "val"],
+    }
+
+
+def test_group_by_tag_keeps_trixis_plot_per_tag(tmp_path, drawn):
+    lg = FileLogger(folder=tmp_path, plot_every_s=None, group_by="tag")
+    lg.show_value(1.0, "train_loss", 0, "loss")
+    lg.show_value(2.0, "val_loss", 0, "loss")
+    lg.show_value(0.5, "lr", None, None)
+    lg.close()
+    assert sorted(p.name for p in (tmp_path / "plot").iterdir()) == ["loss.png", "lr.png"]
+    assert plotted_series(tmp_path / "plot" / "loss.png") == {
+        "train_loss": ([0], [1.0]),
+        "val_loss": ([0], [2.0]),
+    }
+    figures = dict(zip([name for name, _ in drawn], drawn.figures))
+    assert figures["loss"]["title"] == "loss" and figures["loss"]["ylabel"] == ""  # mixed quantities
+    with pytest.raises(LoggerConfigError, match="group_by"):
+        FileLogger(folder=tmp_path, group_by="phase")
+
+
+def test_counters_that_are_not_all_the_epoch_make_a_counter_axis(tmp_path, logger, drawn):
+    logger.on_epoch_start(0)
+    logger.show_value(1.0, "loss", 0, "train")  # the epoch
+    logger.show_value(2.0, "loss", 5, "train")  # not the epoch
+    logger.show_value(3.0, "loss", None, "val")  # a call number
+    logger.flush()
+    assert drawn.figures[-1]["xlabel"] == "counter" and drawn.figures[-1]["title"] == "loss"
 
 
 def test_curves_are_drawn_only_at_flush_and_close_when_plot_every_s_is_none(tmp_path, logger, drawn):
@@ -441,7 +530,7 @@ def test_through_combined_logger(tmp_path):
     assert summary["f"]["failures"] == 0
     rows = read_csv(tmp_path / "log" / "values.csv")
     assert [(r["counter"], r["value"]) for r in rows] == [(str(i + 1), repr(i * 1.5)) for i in range(5)]
-    for path in ("plot/train.png", "img/img_00001.png", "plot/bars_00001.png", "log/default.log"):
+    for path in ("plot/loss.png", "img/img_00001.png", "plot/bars_00001.png", "log/default.log"):
         assert (tmp_path / path).is_file(), path
 
 

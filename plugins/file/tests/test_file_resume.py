@@ -19,13 +19,13 @@ def test_a_curve_png_carries_the_points_it_was_drawn_from(tmp_path):
     logger = FileLogger(folder=tmp_path, plot_every_s=None)
     for i in range(5):
         logger.show_value(i * 0.5, "loss", None, "train")
-        logger.show_value(i * 0.25, "val", i * 10, "train")
+        logger.show_value(i * 0.25, "loss", i * 10, "val")
     logger.close()
-    assert plotted_series(tmp_path / "plot" / "train.png") == {
-        "loss": ([1, 2, 3, 4, 5], [0.0, 0.5, 1.0, 1.5, 2.0]),
+    assert plotted_series(tmp_path / "plot" / "loss.png") == {
+        "train": ([1, 2, 3, 4, 5], [0.0, 0.5, 1.0, 1.5, 2.0]),
         "val": ([0, 10, 20, 30, 40], [0.0, 0.25, 0.5, 0.75, 1.0]),
     }
-    (tmp_path / "other.png").write_bytes((tmp_path / "plot" / "train.png").read_bytes()[:40])
+    (tmp_path / "other.png").write_bytes((tmp_path / "plot" / "loss.png").read_bytes()[:40])
     with pytest.raises(TrialogError, match=r"other\.png"):
         plotted_series(tmp_path / "other.png")
 
@@ -88,5 +88,5 @@ def test_without_a_csv_the_curves_are_refilled_from_the_results_log(tmp_path):
     resumed = Toy(n_epochs=3, base_dir=tmp_path, resume=first.run_dir, loggers=loggers, save_sources=False)
     resumed.run()
     resumed.close()
-    counters, values = plotted_series(first.run_dir / "plot" / "train.png")["loss"]
+    counters, values = plotted_series(first.run_dir / "plot" / "loss.png")["train"]
     assert counters == list(range(1, 10)) and values == [float(v) for v in range(9)]

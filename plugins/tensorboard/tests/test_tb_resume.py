@@ -29,11 +29,11 @@ def test_a_resume_cuts_back_to_the_checkpoint_and_purges_what_a_live_reader_alre
     first = TensorBoardLogger(logdir=logdir)
     for step in range(3):
         first.show_value(float(step), "loss", None, None)
-        first.show_value(float(step), "train", None, "acc")
+        first.show_value(float(step), "acc", None, "train")
     first.on_checkpoint(0)  # the checkpoint: steps 0-2 are on disk now
     for step in range(3, 6):
         first.show_value(float(step), "loss", None, None)
-        first.show_value(float(step), "train", None, "acc")
+        first.show_value(float(step), "acc", None, "train")
     first.flush()  # the events past the checkpoint reached the disk too; then the process is "killed"
     live = EventAccumulator(str(logdir), size_guidance={"scalars": 0})  # a TensorBoard watching meanwhile
     assert [s for s, _ in _scalars(logdir, "loss", live)] == [0, 1, 2, 3, 4, 5]
@@ -43,11 +43,11 @@ def test_a_resume_cuts_back_to_the_checkpoint_and_purges_what_a_live_reader_alre
     second.on_resume(0, None)
     for step in range(3, 5):
         second.show_value(10.0 + step, "loss", None, None)
-        second.show_value(10.0 + step, "train", None, "acc")
+        second.show_value(10.0 + step, "acc", None, "train")
     second.close()
     expected = [(0, 0.0), (1, 1.0), (2, 2.0), (3, 13.0), (4, 14.0)]
     assert _scalars(logdir, "loss") == expected  # a fresh reader: the files were cut back
-    assert _scalars(logdir / "acc" / "train", "acc") == expected
+    assert _scalars(logdir / "train", "acc") == expected
     assert _scalars(logdir, "loss", live) == expected  # the live reader purged steps 3-5 (purge_step)
 
 

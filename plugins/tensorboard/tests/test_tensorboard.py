@@ -29,6 +29,17 @@ def _scalars(acc: EventAccumulator, tag: str) -> list[tuple[int, float]]:
     return [(e.step, e.value) for e in acc.Scalars(tag)]
 
 
+def test_group_by_tag_keeps_the_add_scalars_layout(tmp_path):
+    logger = TensorBoardLogger(logdir=tmp_path, group_by="tag")
+    logger.show_value(1.0, "train", 0, "acc")
+    logger.show_value(2.0, "val", 0, "acc")
+    logger.close()
+    assert _scalars(_read(tmp_path / "acc" / "train"), "acc") == [(0, 1.0)]
+    assert _scalars(_read(tmp_path / "acc" / "val"), "acc") == [(0, 2.0)]
+    with pytest.raises(LoggerConfigError, match="group_by"):
+        TensorBoardLogger(logdir=tmp_path / "x", group_by="phase")
+
+
 def test_everything_arrives_through_the_combined_logger(tmp_path):
     rng = np.random.default_rng(0)
     with warnings.catch_warnings():
@@ -36,8 +47,9 @@ def test_everything_arrives_through_the_combined_logger(tmp_path):
         clog = CombinedLogger({"tb": {"type": "tensorboard", "flush_secs": 60}}, run_dir=tmp_path)
         for step in range(5):
             clog.show_value(1.0 / (step + 1), "loss", counter=step)
-            clog.show_value(float(step), "train", counter=step, tag="acc")
-            clog.show_value(float(step) * 2, "val", counter=step, tag="acc")
+            clog.show_value(float(step), "acc", counter=step, tag="train")
+            clog.show_value(float(step) * 2, "acc", counter=step, tag="val")
+            clog.show_value(float(step) / 2, "loss", counter=step, tag="train")
         clog.show_text("hello **world**", "notes")
         clog.show_image(rng.random((3, 20, 30)), "img")
         clog.show_images(rng.random((2, 1, 8, 9)), "batch")
@@ -62,9 +74,15 @@ def test_everything_arrives_through_the_combined_logger(tmp_path):
     logdir = tmp_path / "save" / "tensorboard"
     main = _read(logdir)
     assert _scalars(main, "loss") == [(s, pytest.approx(1.0 / (s + 1))) for s in range(5)]
-    # Tagged values: one sub-run per name, all under the chart "acc".
-    assert _scalars(_read(logdir / "acc" / "train"), "acc") == [(s, float(s)) for s in range(5)]
-    assert _scalars(_read(logdir / "acc" / "val"), "acc") == [(s, 2.0 * s) for s in range(5)]
+    # Tagged values, Keras' layout: one sub-run per tag (phase), the scalar named by the value, so the card
+    # "acc" overlays train and val and the card "loss" the main run's and train's lines.
+    runs = sorted(p.parent.relative_to(logdir).as_posix() for p in logdir.rglob("events.out.tfevents.*"))
+    assert runs == [".", "train", "val"]
+    train, val = _read(logdir / "train"), _read(logdir / "val")
+    assert sorted(train.Tags()["scalars"]) == ["acc", "loss"] and val.Tags()["scalars"] == ["acc"]
+    assert _scalars(train, "acc") == [(s, float(s)) for s in range(5)]
+    assert _scalars(val, "acc") == [(s, 2.0 * s) for s in range(5)]
+    assert _scalars(train, "loss") == [(s, s / 2) for s in range(5)]
 
     images = {tag: main.Images(tag)[-1] for tag in main.Tags()["images"]}
     assert (images["img"].width, images["img"].height) == (30, 20)

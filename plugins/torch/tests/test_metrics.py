@@ -79,11 +79,11 @@ def test_confusion_matrix_and_heatmap() -> None:
     calls = []
 
     class Log:
-        def show_heatmap(self, array, name, counter, title):
-            calls.append((array, name, counter))
+        def show_heatmap(self, array, name, counter, title, labels, xlabel, ylabel):
+            calls.append((array, name, counter, labels, xlabel, ylabel))
 
     metric.render(Log(), "val/", 3)
-    assert calls[0][1:] == ("val/confusion_matrix", 3)
+    assert calls[0][1:] == ("val/confusion_matrix", 3, ["0", "1", "2"], "predicted class", "true class")
     np.testing.assert_array_equal(calls[0][0], expected)
 
 

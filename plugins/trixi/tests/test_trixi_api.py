@@ -149,8 +149,8 @@ def test_trixi_logger_frequency_default_is_ten():
 
     out = _trixi_loggers({"tb": "tensorboard", "v": ("visdom", {"port": 1}), "s": ("slack", {}, 2)}, 1)
     assert out == {
-        "file": ("file", {}, 1),
-        "tb": ("tensorboard", {}, 10),
+        "file": ("file", {"group_by": "tag"}, 1),  # trixi's layout: a plot / card per tag
+        "tb": ("tensorboard", {"group_by": "tag"}, 10),
         "v": ("visdom", {"port": 1}, 10),
         "s": ("slack", {}, 2),
     }

@@ -3,7 +3,8 @@
 Layout (trixi's)::
 
     <run folder>/
-        plot/<tag or name>.png           value curves, redrawn from memory at most every plot_every_s
+        plot/<name>.png                  value curves: one plot per name, one line per tag (train, val),
+                                         redrawn from memory at most every plot_every_s
         plot/<name>_<counter>.png        bar, line, scatter, pie, box, histogram, heat map, PR, ROC, embedding
         img/<name>_<counter>.png         show_image, show_image_grid, show_figure
         img/<name>_<i>_<counter>.png     show_images: one file per image of the batch
@@ -24,7 +25,14 @@ Counters: a value's ``counter``, or else its call number from the dispatcher plu
 name and tag, counting every call: with ``every: 10`` the counters are 1, 11, 21, ...; a direct call
 counts its own calls), which a resumed run continues.
 
-Each curve PNG carries the points it was drawn from (a tEXt chunk, read back by :func:`plotted_series`).
+Value curves show one quantity per axis, as Keras and Lightning draw them: ``plot/loss.png`` holds the
+``loss`` of every tag (one line each: ``train``, ``val``; a value without a tag is a line named after
+itself), its y axis labelled ``loss``, its x axis with what the counters are: ``epoch`` when every counter
+was the epoch the experiment was in (``on_epoch_start``), ``step`` for default counters (the call
+numbers), else ``counter``. (trixi drew one plot per *tag* with a line per name, so a ``train`` plot
+mixed the loss and the accuracy on one axis; a defect this logger does not repeat. ``exp.elog``'s
+``show_value`` keeps trixi's layout.) Each curve PNG carries the points it was drawn from (a tEXt chunk,
+read back by :func:`plotted_series`).
 
 Kill and resume (trialog's resume contract, ``on_checkpoint`` / ``on_resume``): at each checkpoint the
 CSV rows logged so far are written and fsynced and the CSV's size recorded in
@@ -117,22 +125,31 @@ class _Series:
         "counters",
         "csv_file",
         "csv_prefix",
+        "group",
+        "kind",
         "label",
         "last",
+        "name",
         "plot",
         "points",
         "stride",
         "values",
     )
 
-    def __init__(self, name: str, tag: str | None, plot: str, csv_file: str):
+    def __init__(self, name: str, tag: str | None, plot: str, csv_file: str, by_tag: bool = False):
         self.calls = 0  # show_value calls (the default counter); caller's thread only
         self.points = 0  # points the writer has seen
         self.counters: list[Any] = []
         self.values: list[float] = []
         self.stride = 1
         self.last: tuple[Any, float] | None = None  # the newest point when the window skipped it
-        self.label = name
+        #: the plot's quantity (its title and y label; None: the plot of a tag mixes quantities) and line
+        self.name = None if by_tag else name
+        self.label = name if tag is None or by_tag else tag
+        self.group = tag if by_tag else name
+        #: what the counters are: "epoch", "step" (call numbers), "counter" (mixed or other), None (unknown:
+        #: refilled after a resume); set on the caller's thread by show_value
+        self.kind: str | None = None
         self.plot = plot
         self.csv_prefix = f"{_csv_field(name)},{_csv_field(tag)}"
         self.csv_file = csv_file
@@ -193,6 +210,8 @@ class FileLogger:
         img_dir, plot_dir, log_dir: write images / plots and curves / the CSV and text logs straight into
             these folders instead of ``<folder>/img``, ``<folder>/plot``, ``<folder>/log`` (trixi's
             standalone file loggers take their folders so).
+        group_by: "name" (a curve plot per name, a line per tag: ``plot/loss.png`` with train and val) or
+            "tag" (trixi's layout, which trialog-trixi keeps: a plot per tag, a line per name).
     """
 
     background = False
@@ -211,6 +230,7 @@ class FileLogger:
         img_dir: str | os.PathLike[str] | None = None,
         plot_dir: str | os.PathLike[str] | None = None,
         log_dir: str | os.PathLike[str] | None = None,
+        group_by: Literal["name", "tag"] = "name",
     ):
         root = folder if folder is not None else run_dir
         kinds = {"img": img_dir, "plot": plot_dir, "log": log_dir}
@@ -225,7 +245,7 @@ class FileLogger:
             "file logger",
             FileLogger,
             {"plot_every_s": plot_every_s, "flush_every_s": flush_every_s, "overwrite": overwrite, "csv": csv,
-             "compress_level": compress_level},
+             "compress_level": compress_level, "group_by": group_by},
         )  # fmt: skip
         self.folder = Path(root)
         if self.folder.exists() and not self.folder.is_dir():
@@ -240,6 +260,7 @@ class FileLogger:
         self.overwrite = overwrite
         self.csv_mode = csv
         self.compress_level = compress_level
+        self.group_by = group_by
         #: Value curves drawn so far (each a full PNG); the throttling shows here.
         self.renders = 0
         # The one figure every curve is drawn into, cleared each time: redrawing costs no new memory.
@@ -247,6 +268,8 @@ class FileLogger:
         self._series: dict[tuple[str, str | None], _Series] = {}
         self._plots: dict[str, list[_Series]] = {}
         self._drawn: dict[str, int] = {}
+        # The epoch the experiment is in (on_epoch_start): a counter equal to it makes an "epoch" x axis.
+        self._epoch: int | None = None
         # Appended by the caller, taken by the writer (deque: both ends thread-safe without a lock).
         self._rows: deque[tuple[_Series, Any, float, float]] = deque()
         self._unbatched = 0
@@ -277,13 +300,18 @@ class FileLogger:
     def show_value(
         self, value: float, name: str, counter: int | None, tag: str | None, call: int | None = None
     ) -> None:
-        """Record a scalar: a CSV row and a point of the curve ``plot/<tag or name>.png``."""
+        """Record a scalar: a CSV row and a point of the line ``tag`` in the curve ``plot/<name>.png``."""
         series = self._series.get((name, tag))
         if series is None:
             series = self._new_series(name, tag)
         series.calls += 1
         if counter is None:
             counter = series.calls if call is None else call + 1
+            kind = "step"
+        else:
+            kind = "epoch" if counter == self._epoch else "counter"
+        if series.kind != kind and series.kind != "counter":
+            series.kind = kind if series.kind is None else "counter"
         self._rows.append((series, counter, float(value), time.time()))
         self._unbatched += 1
         if self._unbatched >= ROWS_PER_BATCH:
@@ -307,9 +335,10 @@ class FileLogger:
             raise TrialogError(
                 f"file logger for {self.folder} is closed; show_value({name!r}) was not recorded"
             )
-        plot = _safe_name(tag if tag is not None else name)
+        by_tag = self.group_by == "tag" and tag is not None
+        plot = _safe_name(tag if by_tag else name)
         csv_file = "values" if self.csv_mode == "single" else f"values/{_safe_name(name)}"
-        series = _Series(name, tag, plot, csv_file)
+        series = _Series(name, tag, plot, csv_file, by_tag)
         self._plots.setdefault(plot, []).append(series)
         self._series[(name, tag)] = series
         if len(self._series) == 1:
@@ -406,8 +435,12 @@ class FileLogger:
             data = {label: [c.tolist(), v.tolist()] for label, (c, v) in series.items()}
             if self._figure is None:
                 self._figure = render.new_figure()
+            kinds = {s.kind for s in members if s.kind is not None}
+            xlabel = kinds.pop() if len(kinds) == 1 else "counter"
+            group, quantity = str(members[0].group), members[0].name
+            title = f"{group} per {xlabel}" if xlabel != "counter" else group
             png = render.figure_to_png(
-                render.value_curves(series, plot, self._figure),
+                render.value_curves(series, group, self._figure, ylabel=quantity, xlabel=xlabel, title=title),
                 self.compress_level,
                 {SERIES_KEY: json.dumps(data, allow_nan=True, separators=(",", ":"))},
             )
@@ -554,11 +587,17 @@ class FileLogger:
         self._save_figure(name, counter, render.histogram(array, bins, title or name))
 
     @hookimpl
-    def show_heatmap(self, array: Any, name: str, counter: int | None, title: str | None) -> None:
-        """Draw a heat map to ``plot/<name>_<counter>.png``."""
+    def show_heatmap(
+        self, array: Any, name: str, counter: int | None, title: str | None,
+        labels: Sequence[str] | None, xlabel: str | None, ylabel: str | None,
+    ) -> None:  # fmt: skip
+        """Draw a heat map to ``plot/<name>_<counter>.png``; the extra keywords ``labels`` (names of the rows
+        and columns, each one shown), ``xlabel`` and ``ylabel`` as :func:`trialog.render.heatmap` (a confusion
+        matrix passes its class names and ``"predicted class"`` / ``"true class"``)."""
         from trialog.api import render
 
-        self._save_figure(name, counter, render.heatmap(array, title or name))
+        figure = render.heatmap(array, title or name, xlabel=xlabel, ylabel=ylabel, labels=labels)
+        self._save_figure(name, counter, figure)
 
     @hookimpl
     def show_pr_curve(
@@ -599,6 +638,11 @@ class FileLogger:
         write_atomic(self._path("config", "logger_config.json"), data.encode("utf-8"))
 
     # ------------------------------------------------------- resume contract
+    @hookimpl
+    def on_epoch_start(self, epoch: int) -> None:
+        """Note the experiment's epoch: curves whose counters are the epoch get an ``epoch`` x axis."""
+        self._epoch = epoch
+
     @hookimpl
     def on_checkpoint(self, step: int) -> None:
         """Write and fsync every CSV row logged so far and record the CSV sizes for checkpoint ``step``."""

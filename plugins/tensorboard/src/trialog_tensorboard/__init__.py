@@ -3,9 +3,11 @@
 Layout of what it writes (``logdir`` is ``<run_dir>/save/tensorboard`` unless given):
 
 - ``show_value(v, name)`` -> scalar ``name`` in the main run (``logdir``).
-- ``show_value(v, name, tag=t)`` -> scalar ``t`` in the sub-run ``logdir/t/name``: TensorBoard draws one chart
-  ``t`` with one line per name (``show_value(l, "train", tag="loss")`` and ``show_value(l, "val",
-  tag="loss")`` plot together), as tensorboardX's ``add_scalars`` and trixi did.
+- ``show_value(v, name, tag=t)`` -> scalar ``name`` in the sub-run ``logdir/t`` (one per tag: ``train/``,
+  ``val/``): TensorBoard draws one card per name with one line per tag (``show_value(l, "loss",
+  tag="train")`` and ``show_value(l, "loss", tag="val")`` overlay in the card ``loss``), the layout of
+  Keras' TensorBoard callback and Lightning (trialog's convention: the name is the quantity, the tag the
+  phase). An experiment is one run folder per tag, never one per (tag, name) pair.
 - images, image grids, figures and bar/line/scatter/pie/box/heat-map/ROC plots -> images (plots rendered
   with :mod:`trialog.render`), histograms -> histograms, text -> text, PR curves -> the PR-curve plugin,
   embeddings -> the projector (``logdir/<step>/<name>/``), videos -> animated GIF images (pillow; the
@@ -38,7 +40,7 @@ import time
 import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from trialog.api import (
     LoggerConfigError,
@@ -173,6 +175,9 @@ class TensorBoardLogger:
         max_queue: hand them over once this many are buffered in one event file.
         num_thresholds: thresholds of PR curves (TensorBoard caps them at 127).
         max_embedding_points: embeddings larger than this are subsampled (the projector gets slow).
+        group_by: "name" (a card per name, a sub-run per tag: Keras' layout) or "tag" (trixi's and
+            tensorboardX's ``add_scalars`` layout, which trialog-trixi keeps: a card per tag, a sub-run
+            ``tag/name`` per name).
     """
 
     background = True
@@ -186,6 +191,7 @@ class TensorBoardLogger:
         max_queue: Annotated[int, Range(min=1)] = 100,
         num_thresholds: Annotated[int, Range(min=2)] = 127,
         max_embedding_points: Annotated[int, Range(min=1)] = 10_000,
+        group_by: Literal["name", "tag"] = "name",
     ):
         if logdir is None and run_dir is None:
             raise LoggerConfigError(
@@ -197,12 +203,13 @@ class TensorBoardLogger:
             "tensorboard logger",
             TensorBoardLogger,
             {"flush_secs": flush_secs, "max_queue": max_queue, "num_thresholds": num_thresholds,
-             "max_embedding_points": max_embedding_points},
+             "max_embedding_points": max_embedding_points, "group_by": group_by},
         )  # fmt: skip
         self.flush_secs = float(flush_secs)
         self.max_queue = int(max_queue)
         self.num_thresholds = min(int(num_thresholds), 127)
         self.max_embedding_points = int(max_embedding_points)
+        self.group_by = group_by
         self._lock = threading.Lock()
         self._files: dict[str, _EventFile] = {}
         self._steps: dict[tuple[str, Any, Any], int] = {}
@@ -284,7 +291,7 @@ class TensorBoardLogger:
     def show_value(
         self, value: float, name: str, counter: int | None, tag: str | None, call: int | None = None
     ) -> None:
-        """A scalar: ``name`` in the main run, or chart ``tag`` with one line (sub-run) per name."""
+        """A scalar: ``name`` in the main run, or in the sub-run ``tag`` (card ``name``, one line per tag)."""
         from tensorboardX.proto.summary_pb2 import Summary
 
         value = float(value)
@@ -292,10 +299,13 @@ class TensorBoardLogger:
         if tag is None:
             self._write(Summary(value=[Summary.Value(tag=name, simple_value=value)]), step)
             self._last[name] = value
-        else:
-            sub = f"{_path_part(tag)}/{_path_part(name)}"
-            self._write(Summary(value=[Summary.Value(tag=tag, simple_value=value)]), step, sub)
-            self._last[f"{tag}/{name}"] = value
+            return
+        if self.group_by == "tag":  # trixi's: card ``tag``, a sub-run per name
+            sub, card = f"{_path_part(tag)}/{_path_part(name)}", tag
+        else:  # Keras': card ``name``, a sub-run per tag
+            sub, card = _path_part(tag), name
+        self._write(Summary(value=[Summary.Value(tag=card, simple_value=value)]), step, sub)
+        self._last[f"{tag}/{name}"] = value
 
     @hookimpl
     def show_text(self, text: str, name: str | None, counter: int | None, call: int | None = None) -> None:
@@ -439,11 +449,14 @@ class TensorBoardLogger:
 
     @hookimpl
     def show_heatmap(
-        self, array: Any, name: str, counter: int | None, title: str | None, call: int | None = None
-    ) -> None:
+        self, array: Any, name: str, counter: int | None, title: str | None,
+        labels: Sequence[str] | None, xlabel: str | None, ylabel: str | None, call: int | None = None,
+    ) -> None:  # fmt: skip
+        """An image of the heat map; ``labels``, ``xlabel``, ``ylabel`` as :func:`trialog.render.heatmap`."""
         from trialog.api import render
 
-        self._figure(name, render.heatmap(array, title or name), self._step("plot", name, counter, call=call))
+        figure = render.heatmap(array, title or name, xlabel=xlabel, ylabel=ylabel, labels=labels)
+        self._figure(name, figure, self._step("plot", name, counter, call=call))
 
     @hookimpl
     def show_histogram(

@@ -247,9 +247,11 @@ class ConfusionMatrix(Metric):
     def render(self, log: Any, prefix: str, counter: int | None) -> None:
         cm = self.matrix()
         if cm is not None:
+            # every class named, the axes "true class" (rows) and "predicted class" (columns)
             log.show_heatmap(
-                cm, name=f"{prefix}{self.name}", counter=counter, title=f"{prefix}confusion matrix"
-            )
+                cm, name=f"{prefix}{self.name}", counter=counter, title=f"{prefix}confusion matrix",
+                labels=self.labels(), xlabel="predicted class", ylabel="true class",
+            )  # fmt: skip
 
 
 def _per_class_scores(cm: np.ndarray) -> dict[str, np.ndarray]:

@@ -11,8 +11,9 @@ implements, so the file logger, TensorBoard and Visdom all show them without cod
     show_heatmap_grid(exp.clog, saliency, images, "saliency")         # coloured maps over the images
     show_model_structure(exp.clog, model, (1, 3, 32, 32), "net")      # the structure as a text
 
-What each hook becomes: a metric value -> ``show_value(value, metric, tag=tag_name or name)`` (one
-chart ``name`` with one line per metric, as trixi's ``show_classification_metrics`` drew);
+What each hook becomes: a metric value -> ``show_value(value, metric, tag=tag_name or name)`` (the
+file and TensorBoard loggers draw a chart per metric with a line ``name``; with ``group_by="tag"``, as
+trialog-trixi's loggers, one chart ``name`` with one line per metric, as trixi drew it);
 ``"confusion-matrix"`` -> ``show_heatmap``; ``"per-class"`` -> ``show_barplot`` of precision, recall and
 F1 per class; model statistics -> ``show_barplot`` (mean, std, abs max per parameter) and
 ``show_histogram`` per parameter (``<name>/<parameter>``); gradient flow -> ``show_barplot`` (mean and max
@@ -90,6 +91,8 @@ def show_classification_metrics(
             target.show_heatmap(
                 out["confusion_matrix"], f"{name}_confusion_matrix", counter=counter,
                 title=f"{name}: confusion matrix (rows: true class, columns: predicted)",
+                labels=[str(k) for k in range(len(out["confusion_matrix"]))],
+                xlabel="predicted class", ylabel="true class",
             )  # fmt: skip
         elif m == "per-class":
             table = np.stack([out["precision"], out["recall"], out["f1_per_class"]], axis=1)

@@ -38,7 +38,8 @@ def get_vars_from_sys_argv(argv: Iterable[str] | None = None) -> tuple[str | Non
 
 
 def _trixi_loggers(loggers: Mapping[str, Any] | None, explogger_freq: int) -> dict[str, Any]:
-    out: dict[str, Any] = {"file": ("file", {}, int(explogger_freq))}
+    # trixi's layout: values sharing a tag are one plot / card (trialog's loggers draw a plot per name)
+    out: dict[str, Any] = {"file": ("file", {"group_by": "tag"}, int(explogger_freq))}
     for name, decl in (loggers or {}).items():
         if isinstance(decl, str):
             decl = (decl, {}, _DEFAULT_FREQUENCY)
@@ -46,6 +47,12 @@ def _trixi_loggers(loggers: Mapping[str, Any] | None, explogger_freq: int) -> di
             decl = (decl[0], decl[1], _DEFAULT_FREQUENCY)
         elif isinstance(decl, (tuple, list)) and len(decl) == 1:
             decl = (decl[0], {}, _DEFAULT_FREQUENCY)
+        if (
+            isinstance(decl, (tuple, list))
+            and decl[0] in ("file", "tensorboard")
+            and isinstance(decl[1], Mapping)
+        ):
+            decl = (decl[0], {"group_by": "tag", **decl[1]}, *decl[2:])
         out[str(name)] = decl
     return out
 

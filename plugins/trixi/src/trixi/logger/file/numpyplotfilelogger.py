@@ -39,7 +39,8 @@ class NumpyPlotFileLogger(DispatchedLogger, NumpySeabornPlotLogger):
         switch_backend: bool = True,
         **kwargs: Any,
     ) -> None:
-        options: dict[str, Any] = {"overwrite": True, "csv": "off", **kwargs}
+        # trixi's layout: a plot per tag, a line per name
+        options: dict[str, Any] = {"overwrite": True, "csv": "off", "group_by": "tag", **kwargs}
         logger = FileLogger(folder=plot_dir, img_dir=img_dir, plot_dir=plot_dir, **options)
         super().__init__(logger, "file")
         self.img_dir, self.plot_dir = str(img_dir), str(plot_dir)

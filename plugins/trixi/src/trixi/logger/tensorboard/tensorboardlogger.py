@@ -29,7 +29,9 @@ class TensorboardLogger(DispatchedLogger):
     """
 
     def __init__(self, target_dir: str | os.PathLike[str], **kwargs: Any) -> None:
-        super().__init__(_tb.TensorBoardLogger(logdir=target_dir, **kwargs), "tensorboard")
+        super().__init__(
+            _tb.TensorBoardLogger(logdir=target_dir, **{"group_by": "tag", **kwargs}), "tensorboard"
+        )
         self.target_dir = str(target_dir)
 
     def show_image(self, image: Any, name: str = "Image", counter: int | None = None, **kwargs: Any) -> None:
