@@ -155,7 +155,8 @@ def test_digits_grid_on_ray(cluster, tmp_path, capsys):
     best = max(data["trials"], key=lambda t: t["metric"])
     assert data["best"]["metric"] == best["metric"]
     assert main(["runs", "ls", str(folder)]) == 0
-    assert capsys.readouterr().out.count("digits-ray_t000") == 4
+    rows = capsys.readouterr().out.splitlines()[1:]  # one row per trial, its name and its folder
+    assert len(rows) == 4 and all(row.startswith("digits-ray_t000") for row in rows)
 
 
 def test_trial_killed_mid_epoch_is_retried_by_tune_and_ends_like_an_unkilled_one(cluster, tmp_path):
