@@ -66,7 +66,7 @@ def test_the_install_block_installs_what_it_says(fresh_env):
 
 def test_the_use_example_runs_and_talks(fresh_env, tmp_path):
     env_dir, env, _ = fresh_env
-    (example,) = _section_blocks("Use", "python")
+    example = _section_blocks("Use", "python")[0]  # the first: the example the section opens with
     proc = subprocess.run(
         [env_dir / "bin" / "python", "-c", example],
         cwd=tmp_path,
