@@ -7,6 +7,7 @@ no numpy, torch, matplotlib or plugin.
 from __future__ import annotations
 
 import importlib
+import os
 from typing import TYPE_CHECKING, Any
 
 from ._markers import hookimpl, hookspec
@@ -61,13 +62,40 @@ if TYPE_CHECKING:  # pragma: no cover
     from .run import Run
 
 
+# Names a plugin distribution provides through the ``trialog.exports`` entry-point group, and where they live.
+_MOVED: dict[str, str] = {}
+
+
 def __getattr__(name: str) -> Any:
     module = _LAZY.get(name)
-    if module is None:
+    if module is not None:
+        value = getattr(importlib.import_module(f".{module}", __name__), name)
+    elif name.startswith("_") or _is_submodule(name):  # ``from . import x`` asks before importing x
         raise AttributeError(f"module 'trialog' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    else:
+        value = _exported(name)
     globals()[name] = value
     return value
+
+
+def _is_submodule(name: str) -> bool:
+    here = os.path.dirname(__file__)
+    return os.path.exists(os.path.join(here, name + ".py")) or os.path.isdir(os.path.join(here, name))
+
+
+def _exported(name: str) -> Any:
+    """``trialog.<name>`` from the distribution that registers it in ``trialog.exports``."""
+    from . import plugins
+    from .errors import UnknownPluginError
+
+    try:
+        return plugins.load("trialog.exports", name)
+    except UnknownPluginError:
+        if name not in _MOVED:
+            raise AttributeError(f"module 'trialog' has no attribute {name!r}") from None
+    raise AttributeError(
+        f"trialog.{name} comes with {_MOVED[name]}, which is not installed: pip install {_MOVED[name]}"
+    )
 
 
 def __dir__() -> list[str]:

@@ -26,6 +26,8 @@ GROUPS: dict[str, str] = {
     "trialog.checkpoints": "checkpoint format",
     "trialog.plugins": "plugin",
     "trialog.sweepers": "sweeper",
+    # a name of the ``trialog`` namespace a plugin distribution provides (``from trialog import Monitor``)
+    "trialog.exports": "top-level name",
 }
 DISABLE_ENV = "TRIALOG_DISABLE_PLUGINS"
 
