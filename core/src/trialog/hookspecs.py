@@ -439,7 +439,7 @@ class FrameworkSpec:
 
     @hookspec
     def probe_resources(self) -> Mapping[str, float] | None:
-        """Return resource figures under ``sys/`` names (a Monitor ``probe`` spec records them); all answers merged.
+        """Return resource figures under ``sys/`` names (trialog-xmen's Monitor ``probe`` spec records them); answers merged.
 
         Example: ``@hookimpl def probe_resources(): return {"sys/gpu_mem_peak_mb": peak_mb()}``
         """
