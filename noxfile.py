@@ -13,7 +13,7 @@ import nox
 ROOT = pathlib.Path(__file__).parent
 CONSTRAINTS = str(ROOT / ".ci" / "constraints.txt")
 TORCH = "torch==2.13.0"  # the local CPU wheel; installed before anything that depends on torch
-PLUGINS = ("file", "tensorboard", "visdom", "notify", "slack", "telegram", "torch", "trixi")
+PLUGINS = ("file", "tensorboard", "visdom", "notify", "slack", "telegram", "torch", "trixi", "xmen")
 # trialog-trixi last: its test extra asks for trialog-browser==0.1.0, and pip (25.x) resolves that against
 # the local ./plugins/browser only when the browser's path comes first on the command line.
 ALL = [
@@ -53,7 +53,7 @@ def _plugin_session(plugin: str) -> None:
         # tensorboard, visdom, slack and telegram loggers and trialog-browser; slack and telegram build
         # on trialog-notify (from this checkout, not a registry).
         extra = {
-            "torch": ["./plugins/file"],
+            "torch": ["./plugins/file", "./plugins/xmen"],  # TorchMonitor builds on trialog-xmen's Monitor
             "trixi": [
                 "./plugins/file",
                 "./plugins/torch",
@@ -143,7 +143,7 @@ def integration(session: nox.Session) -> None:
 
 #: Every import package whose public API the type checker covers (mypy.ini maps them to their src folders).
 TYPED_PACKAGES = ("trialog", "trialog_file", "trialog_tensorboard", "trialog_visdom", "trialog_notify",
-                  "trialog_slack", "trialog_telegram", "trialog_torch", "trialog_browser", "trialog_ray", "trialog_submitit", "trixi")  # fmt: skip
+                  "trialog_slack", "trialog_telegram", "trialog_torch", "trialog_browser", "trialog_ray", "trialog_submitit", "trixi", "trialog_xmen")  # fmt: skip
 
 
 @nox.session

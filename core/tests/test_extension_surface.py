@@ -265,3 +265,34 @@ def test_is_simple_and_metric_mode():
     }.items():  # fmt: skip
         assert metric_mode(name) == mode, name
     assert metric_mode("val/something", default=None) is None and metric_mode("lr", default="max") == "max"
+
+
+def test_config_hooks_fill_defaults_before_the_overrides_and_check_after(tmp_path):
+    class Declared(trialog.Experiment):
+        DEFAULTS = {"lr": 0.1, "depth": 2}
+
+    class Declarations:
+        @hookimpl
+        def config_defaults(self, experiment_class, argv):
+            return getattr(experiment_class, "DEFAULTS", None)
+
+        @hookimpl
+        def check_config(self, experiment_class, config):
+            if config.get("lr", 1) <= 0:
+                raise ConfigError(f"config 'lr' must be positive, not {config['lr']!r}")
+
+    pm = get_plugin_manager()
+    pm.register(Declarations(), name="test-declarations")
+    try:
+        exp = Declared(config={"depth": 5}, base_dir=tmp_path, update_from_argv=["--lr", "0.5"], **OPTS)
+        assert (exp.config["lr"], exp.config["depth"]) == (0.5, 5)  # the override and the config win
+        exp.close()
+        plain = trialog.Experiment(base_dir=tmp_path, **OPTS)  # a class that declares nothing
+        assert "lr" not in plain.config
+        plain.close()
+        before = sorted(tmp_path.iterdir())
+        with pytest.raises(ConfigError, match="config 'lr' must be positive"):
+            Declared(base_dir=tmp_path, update_from_argv=["--lr", "-1"], **OPTS)
+        assert sorted(tmp_path.iterdir()) == before  # refused before the run folder exists
+    finally:
+        pm.unregister(name="test-declarations")

@@ -96,3 +96,18 @@ def seed_rngs(seed):
 def test_unknown_group_is_named():
     with pytest.raises(UnknownPluginError, match=r"trialog\.loggers"):
         plugins.names("trialog.nonsense")
+
+
+def test_a_name_moved_out_of_the_core_says_what_to_install(monkeypatch):
+    import trialog
+
+    def not_installed(group, name):
+        raise UnknownPluginError(f"no plugin {name!r} in {group}")
+
+    monkeypatch.setattr(plugins, "load", not_installed)
+    for name in ("Monitor", "MonitorHook", "param"):
+        monkeypatch.delitem(vars(trialog), name, raising=False)  # a value an earlier test cached
+        with pytest.raises(
+            AttributeError, match=f"trialog.{name} comes with trialog-xmen.*pip install trialog-xmen"
+        ):
+            getattr(trialog, name)

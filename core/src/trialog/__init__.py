@@ -19,9 +19,6 @@ _LAZY = {
     "GridSearch": "config",
     "Experiment": "experiment",
     "Run": "run",
-    "Monitor": "monitor",
-    "MonitorHook": "monitor",
-    "param": "params",
     "CheckpointManager": "checkpoint",
     "TrialogError": "errors",
     "ConfigError": "errors",
@@ -37,8 +34,6 @@ __all__ = [
     "ConfigError",
     "Experiment",
     "GridSearch",
-    "Monitor",
-    "MonitorHook",
     "PluginError",
     "Run",
     "TrialogError",
@@ -46,7 +41,6 @@ __all__ = [
     "__version__",
     "hookimpl",
     "hookspec",
-    "param",
     "runs_frame",
 ]
 
@@ -57,13 +51,15 @@ if TYPE_CHECKING:  # pragma: no cover
     from .errors import ConfigError, PluginError, TrialogError, TrialogWarning
     from .experiment import Experiment
     from .frame import runs_frame
-    from .monitor import Monitor, MonitorHook
-    from .params import param
     from .run import Run
 
 
 # Names a plugin distribution provides through the ``trialog.exports`` entry-point group, and where they live.
-_MOVED: dict[str, str] = {}
+_MOVED: dict[str, str] = {
+    "Monitor": "trialog-xmen",
+    "MonitorHook": "trialog-xmen",
+    "param": "trialog-xmen",
+}
 
 
 def __getattr__(name: str) -> Any:

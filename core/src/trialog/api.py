@@ -22,8 +22,7 @@ Groups of names:
   ``CheckpointError``, ``RunFolderError``, ``CorruptFileError``, ``DiskFullError``, ``TrialogWarning``
 - experiments and runs: ``Experiment``, ``Config``, ``GridSearch``, ``allow_config_types`` (classes a
   config file may restore), ``Run``, ``CombinedLogger``,
-  ``ResumeFrom`` (a run folder to resume, with ``fallback``), ``latest_run``, ``Monitor`` and
-  ``MonitorHook`` (xmen's ``"{regex}@{N}{trigger}"`` monitor; a framework plugin adds hooks to it),
+  ``ResumeFrom`` (a run folder to resume, with ``fallback``), ``latest_run``,
   ``peak_rss_mb`` (the process's peak resident memory, a ``sys/`` probe)
 - trixi's names: ``ExperimentLogger`` (``exp.elog``), ``ResultDict`` (``exp.results``), ``ResultElement``,
   ``ResultLogDict`` and ``LogDict`` (trixi's standalone result/log dicts with a file of their own),
@@ -109,9 +108,7 @@ _LAZY: dict[str, str] = {
     "ResumeFrom": "run",
     "latest_run": "run",
     "CombinedLogger": "dispatch",
-    "Monitor": "monitor",
-    "MonitorHook": "monitor",
-    "peak_rss_mb": "monitor",
+    "peak_rss_mb": "machine",
     # background delivery
     "Delivery": "delivery",
     "DeliveryReport": "delivery",
@@ -228,8 +225,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .fileio import read_json, write_atomic, write_json
     from .hookspecs import LOGGER_DEFAULTS, LOGGER_SIGNATURES
     from .imaging import decode_png, encode_png, make_grid, to_float_chw, to_hwc_uint8
-    from .machine import machine_line
-    from .monitor import Monitor, MonitorHook, peak_rss_mb
+    from .machine import machine_line, peak_rss_mb
     from .options import Range, check_option_values
     from .plugins import PluginHooks
     from .preflight import check_flags

@@ -63,7 +63,7 @@ from .errors import AmbiguousResultError, ConfigError, RunFolderError, TrialogWa
 from .fileio import is_disk_full, write_atomic
 from .liveness import RunLock
 from .machine import describe_machine
-from .params import apply_params, argv_of
+from .overrides import prepare_config
 from .plugins import PluginHooks, get_plugin_manager
 from .preflight import check_checkpoint_options, check_flags, check_loggers
 from .provenance import code_roots, provenance_gaps
@@ -160,8 +160,8 @@ class Experiment:
         save_sources: zip the entry script and the local modules it imported to ``save/sources.zip``.
         heartbeat_interval: seconds between run.json heartbeats while running (0: only at epoch ends).
         update_from_argv: apply ``--a.b 3`` overrides to the config: True reads ``sys.argv[1:]``, a list
-            is used as it is. Only keys the config has can be set; others are a ConfigError. ``--help``
-            prints the declared parameters (:mod:`trialog.params`) and exits.
+            is used as it is. Only keys the config has can be set; others are a ConfigError. With trialog-xmen,
+            ``--help`` prints the declared parameters (``trialog.param``) and exits (:mod:`trialog.overrides`).
         resume_reset_epochs: a resumed run starts again at epoch 0 after restoring its state (trixi's
             fine-tuning behaviour; trixi's default was True, here False so that a resume continues exactly).
         exp_name: trixi's name for ``name`` (used when ``name`` is not given).
@@ -257,8 +257,8 @@ class Experiment:
             resumed_meta = read_meta(resume_from)
             if not config and (resume_from / "config" / "config.json").is_file():
                 config = Config(resume_from / "config" / "config.json")
-        # declared parameters (trialog.params) fill the config, then the overrides apply and are type-checked
-        apply_params(type(self), config, argv_of(update_from_argv))
+        # plugins' declared defaults (trialog-xmen's params) fill the config, the overrides apply, plugins check it
+        prepare_config(type(self), config, update_from_argv)
         self.config = config
         #: True: the ``console`` plugin prints nothing for this run (no folder, epoch or summary lines).
         self.quiet = bool(quiet)

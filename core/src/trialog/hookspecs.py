@@ -439,7 +439,7 @@ class FrameworkSpec:
 
     @hookspec
     def probe_resources(self) -> Mapping[str, float] | None:
-        """Return resource figures under ``sys/`` names (a Monitor ``probe`` spec records them); all answers merged.
+        """Return resource figures under ``sys/`` names (trialog-xmen's Monitor ``probe`` spec records them); answers merged.
 
         Example: ``@hookimpl def probe_resources(): return {"sys/gpu_mem_peak_mb": peak_mb()}``
         """
@@ -449,6 +449,29 @@ class FrameworkSpec:
         """Return what the framework knows of the machine for run.json's ``machine`` (GPUs, CUDA); answers merged.
 
         Example: ``@hookimpl def describe_machine(): return {"cuda": torch.version.cuda}``
+        """
+
+    @hookspec
+    def config_defaults(self, experiment_class: type, argv: list[str] | None) -> Mapping[str, Any] | None:
+        """Return defaults ``experiment_class`` declares, for the config keys it lacks (before the ``argv``
+        overrides apply; the config given wins). Called by :func:`trialog.overrides.prepare_config` before the
+        run folder exists; an exception propagates (a ConfigError naming the key). A plugin may answer
+        ``--help`` in ``argv`` here: print and ``raise SystemExit(0)``. trialog-xmen: ``trialog.param``.
+
+        Example: ``@hookimpl def config_defaults(experiment_class): return getattr(experiment_class, "DEFAULTS", None)``
+        """
+
+    @hookspec
+    def check_config(self, experiment_class: type, config: Any) -> None:
+        """Check ``config`` after the overrides applied (before the run folder exists): raise a ConfigError
+        naming the key whose value ``experiment_class``'s declarations refuse; the error propagates.
+
+        Example::
+
+            @hookimpl
+            def check_config(config):
+                if config.get("lr", 1) <= 0:
+                    raise ConfigError(f"config 'lr' must be positive, not {config['lr']!r}")
         """
 
     @hookspec

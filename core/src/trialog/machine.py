@@ -4,13 +4,15 @@
 node list, partition), the conda environment, and the environment variables on :data:`ENV_ALLOW_LIST` (values
 that look like credentials are redacted, names that look like them are never read). The GPUs (models, count,
 memory) and the CUDA/cuDNN versions come from the framework plugins' ``describe_machine`` hook
-(trialog-torch); their answers are merged in.
+(trialog-torch); their answers are merged in. :func:`peak_rss_mb` is the process's memory peak, the ``sys/``
+probe a trainer and trialog-xmen's Monitor record.
 """
 
 from __future__ import annotations
 
 import os
 import platform
+import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -112,4 +114,22 @@ def machine_line(machine: Mapping[str, Any]) -> str:
     return "; ".join(parts)
 
 
-__all__ = ["ENV_ALLOW_LIST", "allowed_environ", "cpu_model", "describe_machine", "machine_line", "ram_gb"]
+def peak_rss_mb() -> float:
+    """The process's peak resident memory in MiB (``resource.getrusage``; 0.0 where it is not available)."""
+    try:
+        import resource
+    except ImportError:  # Windows
+        return 0.0
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024
+
+
+__all__ = [
+    "ENV_ALLOW_LIST",
+    "allowed_environ",
+    "cpu_model",
+    "describe_machine",
+    "machine_line",
+    "peak_rss_mb",
+    "ram_gb",
+]

@@ -1,4 +1,4 @@
-"""``TorchMonitor``: xmen's TorchMonitor — a :class:`trialog.api.Monitor` that also checkpoints torch objects.
+"""``TorchMonitor``: xmen's TorchMonitor — a ``trialog.Monitor`` (trialog-xmen) that also checkpoints torch objects.
 
 ::
 
@@ -10,7 +10,7 @@
             m.log(loss=loss, model=model, opt=opt, x=x)
     m.load(model=model, opt=opt)       # the latest "model" and "opt" checkpoints; the counters follow
 
-A ``ckpt`` spec saves the ``state_dict()`` of each value given to :meth:`~trialog.api.Monitor.log` whose name
+A ``ckpt`` spec saves the ``state_dict()`` of each value given to :meth:`trialog_xmen.Monitor.log` whose name
 matches it (a module, an optimizer, a scheduler...) with the monitor's counters into the checkpoint series
 ``checkpoint/monitor-<name>/`` of the Experiment (torch format, checksummed manifest), keeping the last
 ``ckpt_keep`` (None: all). The TensorBoard specs (``sca img hist fig txt vid``) are the core Monitor's: they
@@ -22,7 +22,15 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from trialog.api import ConfigError, Monitor, MonitorHook
+from trialog.api import ConfigError
+
+try:
+    from trialog_xmen import Monitor, MonitorHook
+except ImportError as exc:  # pragma: no cover - the names say how to get it
+    raise ImportError(
+        "trialog_torch.TorchMonitor builds on trialog-xmen's Monitor: pip install trialog-xmen "
+        "(or trialog-torch[xmen])"
+    ) from exc
 
 SERIES_PREFIX = "monitor-"
 

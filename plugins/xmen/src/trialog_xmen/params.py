@@ -16,16 +16,18 @@ the key, before the run folder exists), and reads through the instance (``self.l
 ``--help`` / ``-h`` among the overrides prints :func:`params_help` and exits (status 0). The type is the
 annotation when it is a plain class (``int``, ``float``, ``str``, ``bool``, ``list``, ``dict``), else
 ``type(default)``.
+
+The core asks for the declared defaults and the checks through its ``config_defaults`` and ``check_config``
+hooks (this module is trialog-xmen's ``trialog.plugins`` entry point), before the run folder exists.
 """
 
 from __future__ import annotations
 
 import inspect
-import sys
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from .errors import ConfigError
+from trialog.api import ConfigError, hookimpl
 
 _MISSING = object()
 
@@ -103,19 +105,21 @@ def check_value(p: Param, value: Any, what: str = "the value") -> None:
         raise ConfigError(f"parameter {p.name!r}: {what} is {value!r}, not one of {list(p.choices)}")
 
 
-def apply_params(cls: type, config: Any, argv: Sequence[str] | None) -> None:
-    """Fill ``config`` with ``cls``'s declared defaults, apply ``argv`` overrides (``--help`` prints and exits),
-    and check every declared parameter's value."""
-    declared = declared_params(cls)
-    for name, p in declared.items():
-        if name not in config:
-            config[name] = p.default
-    if argv is not None:
-        if "--help" in argv or "-h" in argv:
-            print(params_help(cls))
-            raise SystemExit(0)
-        config.update_from_argv(list(argv))
-    for name, p in declared.items():
+@hookimpl
+def config_defaults(experiment_class: type, argv: list[str] | None) -> dict[str, Any] | None:
+    """The ``config_defaults`` hook: ``experiment_class``'s declared defaults (``--help`` in ``argv`` prints
+    :func:`params_help` and exits); each default is checked first."""
+    declared = declared_params(experiment_class)
+    if argv is not None and ("--help" in argv or "-h" in argv):
+        print(params_help(experiment_class))
+        raise SystemExit(0)
+    return {name: p.default for name, p in declared.items()} or None
+
+
+@hookimpl
+def check_config(experiment_class: type, config: Any) -> None:
+    """The ``check_config`` hook: every declared parameter's value, after the overrides."""
+    for name, p in declared_params(experiment_class).items():
         check_value(p, config[name], f"config {name!r}")
 
 
@@ -146,11 +150,12 @@ def _plain_type(annotation: Any) -> type | None:
     return None
 
 
-def argv_of(update_from_argv: bool | Sequence[str]) -> list[str] | None:
-    """The overrides an Experiment's ``update_from_argv`` names (None: no overrides)."""
-    if update_from_argv is False:
-        return None
-    return list(sys.argv[1:] if update_from_argv is True else update_from_argv)
-
-
-__all__ = ["Param", "apply_params", "argv_of", "check_value", "declared_params", "param", "params_help"]
+__all__ = [
+    "Param",
+    "check_config",
+    "check_value",
+    "config_defaults",
+    "declared_params",
+    "param",
+    "params_help",
+]

@@ -8,10 +8,10 @@ import warnings
 from pathlib import Path
 
 import pytest
+from trialog_xmen import Spec
 
 import trialog
 from trialog.errors import ConfigError, TrialogWarning
-from trialog.monitor import Spec
 from trialog.results import read_results
 
 HANG = 1800

@@ -1,4 +1,4 @@
-"""``trialog.Monitor``: xmen's Monitor — ``"{regex}@{N}{trigger}"`` specs fired by counted loops.
+"""``trialog.Monitor`` (``trialog_xmen.Monitor``): xmen's Monitor — ``"{regex}@{N}{trigger}"`` specs fired by counted loops.
 
 A Monitor counts five nested triggers, ``step`` ``epoch`` ``era`` ``eon`` ``supereon`` (``s e er eo se``).
 Wrapping loops counts them (the innermost wrapped loop counts steps, the one around it epochs, ...)::
@@ -61,14 +61,13 @@ from __future__ import annotations
 
 import functools
 import re
-import sys
 import time
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .errors import ConfigError, TrialogWarning
+from trialog.api import ConfigError, TrialogWarning, peak_rss_mb
 
 #: The triggers, innermost first, and their abbreviations (xmen's).
 TRIGGERS: tuple[str, ...] = ("step", "epoch", "era", "eon", "supereon")
@@ -499,16 +498,6 @@ def _clock() -> float:
     return time.perf_counter()
 
 
-def peak_rss_mb() -> float:
-    """The process's peak resident memory in MiB (``resource.getrusage``; 0.0 where it is not available)."""
-    try:
-        import resource
-    except ImportError:  # Windows
-        return 0.0
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024
-
-
 __all__ = [
     "ABBREVIATIONS",
     "LOGGER_SPECS",
@@ -516,6 +505,5 @@ __all__ = [
     "Monitor",
     "MonitorHook",
     "Spec",
-    "peak_rss_mb",
     "trigger_name",
 ]
