@@ -143,7 +143,7 @@ def integration(session: nox.Session) -> None:
 
 #: Every import package whose public API the type checker covers (mypy.ini maps them to their src folders).
 TYPED_PACKAGES = ("trialog", "trialog_file", "trialog_tensorboard", "trialog_visdom", "trialog_notify",
-                  "trialog_slack", "trialog_telegram", "trialog_torch", "trialog_browser", "trialog_ray", "trialog_submitit", "trixi", "trialog_xmen")  # fmt: skip
+                  "trialog_slack", "trialog_telegram", "trialog_torch", "trialog_browser", "trialog_ray", "trialog_submitit", "trixi", "trialog_trixi", "trialog_xmen")  # fmt: skip
 
 
 @nox.session

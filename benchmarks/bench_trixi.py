@@ -1,5 +1,5 @@
 """trialog-trixi's cost: add_result through trixi's PytorchExperiment adapter and ``exp.results[name] = v``
-(trixi's ResultLogDict write) vs the native TorchExperiment.add_result, all without loggers.
+(trixi's ResultLogDict write, trialog_trixi.torchelog.TrixiTorchExperiment) vs the native TorchExperiment.add_result, all without loggers.
 
 The adapter also keeps trixi's ``result/results-log.json`` (derived from ``results.jsonl``, replaced
 atomically whenever the results have grown by a quarter); the last row times the adapter's add_result
@@ -36,12 +36,16 @@ def _time(make, call, finish=None) -> float:
 
 def main() -> None:
     from trialog_torch import TorchExperiment
+    from trialog_trixi.torchelog import TrixiTorchExperiment
     from trixi.experiment.pytorchexperiment import PytorchExperiment
 
     kwargs = {"checkpoint": False, "save_sources": False}
 
     def native(folder: Path):
         return TorchExperiment(name="native", base_dir=folder, loggers={}, **kwargs)
+
+    def trixi_names(folder: Path):  # the native class with trixi's names (exp.results: ResultLogDict)
+        return TrixiTorchExperiment(name="names", base_dir=folder, loggers={}, **kwargs)
 
     def trixi(folder: Path):
         # trixi's adapter always adds the experiment logger (trialog's file logger); plot_result=False below
@@ -66,7 +70,7 @@ def main() -> None:
 
         return set_value
 
-    results = _time(native, results_setter)
+    results = _time(trixi_names, results_setter)
     with_file = _time(
         trixi,
         lambda e: lambda v, i: e.add_result(v, "loss", i, "train", plot_result=False),

@@ -16,7 +16,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from trialog.api import Experiment, registry
+from trialog.api import Experiment, registry, write_json
 
 OUT = Path(__file__).parent / "img"
 
@@ -36,7 +36,10 @@ class Toy(Experiment):
         self.add_result(acc - 0.02 * (epoch % 2), "accuracy", tag="val", counter=epoch)
         self.add_result(math.exp(-speed * (epoch + 1)) + 0.15, "loss", tag="val", counter=epoch)
         if c.get("save_model") and epoch == self.n_epochs - 1:
-            self.save_dict({"hidden": c["hidden"], "weights": [0.1] * 32}, "model/final_weights")
+            (self.save_dir / "model").mkdir(exist_ok=True)
+            write_json(
+                self.save_dir / "model" / "final_weights.json", {"hidden": c["hidden"], "weights": [0.1] * 32}
+            )
 
 
 def make(base: Path, name: str, config: dict, seed: int = 0, epochs: int = 6) -> Path:

@@ -341,15 +341,6 @@ def test_run_folder_api(tmp_path, events):
     exp.save_config(cfg, "other")
     assert exp.load_config("other").a.b == [1, 2]
     assert exp.load_config().lr == 0.5  # the experiment's own config was saved as config/config.json
-    exp.save_dict({"x": np.arange(2), "y": "z"}, "sub/d")
-    assert exp.load_dict("sub/d") == {"x": [0, 1], "y": "z"}
-    exp.save_numpy_data(np.eye(2), "arr")
-    np.testing.assert_array_equal(exp.load_numpy_data("arr"), np.eye(2))
-    exp.save_pickle({"k": (1, 2)}, "obj.pkl")
-    assert exp.load_pickle("obj.pkl") == {"k": (1, 2)}
-    src = tmp_path / "notes.txt"
-    src.write_text("hello")
-    assert exp.save_file(src, "files").read_text() == "hello"
     exp.print("epoch", 3, "done")
     exp.close()
     assert exp.loggers["rec"].texts == ["epoch 3 done"]

@@ -389,7 +389,7 @@ def test_experiment_float_counters_end_to_end(tmp_path):
     for i in range(4):
         exp.add_result(0.5 * i, "loss", counter=1 + i / 4, tag="train")
     exp.add_result(1.0, "acc", counter=3)
-    exp.results["lr"] = {"data": 0.1, "label": "opt", "epoch": 0, "counter": 0.5}
+    exp.add_result(0.1, "lr", counter=0.5, tag="opt")
     exp.close()
     run = Run(exp.run_dir)
     assert run.results["loss"]["counter"].tolist() == [1.0, 1.25, 1.5, 1.75]

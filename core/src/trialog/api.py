@@ -24,11 +24,9 @@ Groups of names:
   config file may restore), ``Run``, ``CombinedLogger``,
   ``ResumeFrom`` (a run folder to resume, with ``fallback``), ``latest_run``,
   ``peak_rss_mb`` (the process's peak resident memory, a ``sys/`` probe)
-- trixi's names: ``ExperimentLogger`` (``exp.elog``), ``ResultDict`` (``exp.results``), ``ResultElement``,
-  ``ResultLogDict`` and ``LogDict`` (trixi's standalone result/log dicts with a file of their own),
-  ``experimentify`` (a plain class made an Experiment), ``with_args_as_config`` (a function's arguments
-  as the Config ``fn_args_as_config``),
-  ``inside`` (a path kept inside its folder, else ConfigError), ``pack_sources`` (zip the sources)
+- trixi's run folders (trixi's names themselves come with trialog-trixi: ``trialog_trixi``):
+  ``read_trixi_results`` (trixi's ``results-log.json``, closed or not), ``coerce_counter`` (the one rule for a
+  result's counter), ``pack_sources`` (zip the sources)
 - the extension surface of ``Experiment`` (see its docs): ``RestoreContext`` (what
   ``Experiment.restoring`` holds while a checkpoint is restored), ``RESTORE_KINDS``, ``is_simple`` (what
   the "simple" attributes are), ``PluginHooks`` (isolated ``trialog.plugins`` hook calls). Methods:
@@ -47,7 +45,9 @@ Groups of names:
   ``check_option_values`` (a logger's options against its constructor's annotations; the core runs it
   on every configured logger before the run folder exists), ``check_flags`` (flags must be bools)
 - files: ``write_atomic`` (temp file, fsync, rename, fsync folder; a full disk is ``DiskFullError``),
-  ``write_json``, ``read_json`` (any corruption a named error)
+  ``write_json``, ``read_json`` (any corruption a named error); ``fileio`` (the module: also ``inside``, the
+  one name guard of every ``save_*``/``load_*`` into a run sub-folder, ``json_default``, ``is_disk_full``,
+  ``disk_full_error``, ``fsync_dir``)
 - values and images: ``to_numpy``, ``to_scalar``, ``to_hwc_uint8``, ``to_float_chw``, ``make_grid``,
   ``encode_png``, ``decode_png``; video frames (``show_video``): ``to_frames``, ``encode_gif`` (an
   animated GIF; needs ``trialog[video]``, i.e. pillow)
@@ -112,16 +112,10 @@ _LAZY: dict[str, str] = {
     # background delivery
     "Delivery": "delivery",
     "DeliveryReport": "delivery",
-    # trixi's names (issue 10): exp.elog, exp.results, source packing
-    "ExperimentLogger": "elog",
-    "inside": "elog",
-    "ResultDict": "resultdict",
-    "ResultElement": "resultdict",
-    "ResultLogDict": "resultdict",
-    "LogDict": "resultdict",
+    # trixi's run folders (trialog-trixi builds trixi's names on these): source packing, trixi's results log
+    "read_trixi_results": "results",
+    "coerce_counter": "results",
     "pack_sources": "run",
-    "experimentify": "decorators",
-    "with_args_as_config": "decorators",
     # sweeps
     "Sweep": "sweep",
     "SweepSpec": "sweep",
@@ -148,6 +142,7 @@ _LAZY: dict[str, str] = {
     "write_atomic": "fileio",
     "write_json": "fileio",
     "read_json": "fileio",
+    "fileio": "fileio:",
     # values and images
     "to_numpy": "dispatch",
     "to_scalar": "dispatch",
@@ -200,15 +195,13 @@ _LAZY: dict[str, str] = {
 __all__ = sorted([*_LAZY, "hookimpl", "hookspec"])
 
 if TYPE_CHECKING:  # pragma: no cover
-    from . import plugins, registry, render
+    from . import fileio, plugins, registry, render
     from .animation import encode_gif, to_frames
     from .checkpoint import MANIFEST_NAME, CheckpointEntry, CheckpointManager, WritebackFile
     from .config import Config, GridSearch, allow_config_types
-    from .decorators import experimentify, with_args_as_config
     from .delivery import Delivery, DeliveryReport
     from .direction import metric_mode
     from .dispatch import CombinedLogger, to_numpy, to_scalar
-    from .elog import ExperimentLogger, inside
     from .errors import (
         AmbiguousResultError,
         CheckpointError,
@@ -233,7 +226,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .query import QueryError, compile_query, run_fields, search_text
     from .redact import find_credentials, looks_like_credential_name, redact, redact_text
     from .render import binary_labels, figure_to_array, figure_to_png, pca_2d, precision_recall, roc
-    from .resultdict import LogDict, ResultDict, ResultElement, ResultLogDict
+    from .results import coerce_counter, read_trixi_results
     from .run import (
         ResumeFrom,
         Run,

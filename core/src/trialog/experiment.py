@@ -41,10 +41,8 @@ import collections
 import contextlib
 import copy
 import functools
-import json
 import os
 import secrets
-import shutil
 import threading
 import traceback as _traceback
 import warnings
@@ -60,7 +58,7 @@ from .checkpoint import MANIFEST_NAME
 from .direction import metric_mode
 from .dispatch import to_scalar
 from .errors import AmbiguousResultError, ConfigError, RunFolderError, TrialogWarning
-from .fileio import is_disk_full, write_atomic
+from .fileio import inside, is_disk_full, write_atomic
 from .liveness import RunLock
 from .machine import describe_machine
 from .overrides import prepare_config
@@ -664,17 +662,9 @@ class Experiment:
     # ------------------------------------------------------------------ results
     @property
     def results(self) -> Any:
-        """The run's results (``result/results.jsonl``) as a :class:`trialog.resultdict.ResultDict`.
-
-        ``results["loss"]`` reads the last value, ``results["loss"] = v`` records one; the
-        :class:`trialog.results.ResultLog` methods (``stats``, ``summary()``, ``best()``) work on it too.
-        """
-        view = self.__dict__.get("_results_view")
-        if view is None:
-            from .resultdict import ResultDict
-
-            view = self.__dict__["_results_view"] = ResultDict(self)
-        return view
+        """The run's results log (``result/results.jsonl``): a :class:`trialog.results.ResultLog`
+        (``latest(name)``, ``stats``, ``summary()``, ``best()``); record results with :meth:`add_result`."""
+        return self._results
 
     def add_result(
         self,
@@ -766,16 +756,10 @@ class Experiment:
         except KeyError:
             return None
 
-    def save_results(self, name: str | None = None) -> dict[str, dict[str, Any]]:
-        """Write the summary ``result/results.json`` now (it is also written at every epoch end); return it.
-
-        ``name`` (trixi's argument): also write the summary to ``result/<name>``.
-        """
+    def save_results(self) -> dict[str, dict[str, Any]]:
+        """Write the summary ``result/results.json`` now (it is also written at every epoch end); return it."""
         self._results.save_summary()
-        summary = self._results.summary()
-        if name is not None and name not in ("results.json", "results"):
-            self.elog.save_result(summary, name)
-        return summary
+        return self._results.summary()
 
     # ------------------------------------------------------------------ what a checkpoint holds
     def get_simple_variables(self, ignore: Sequence[str] = ()) -> dict[str, Any]:
@@ -1178,7 +1162,7 @@ class Experiment:
         """Save a config (Config or mapping) as ``config/<name>.json`` (credentials redacted)."""
         from .config import Config
 
-        path = self.config_dir / _with_suffix(name, ".json")
+        path = inside(self.config_dir, _with_suffix(name, ".json"), "config name")
         path.parent.mkdir(parents=True, exist_ok=True)
         if find_credentials(data):
             data = Config(config=redact(data)) if isinstance(data, Config) else redact(data)
@@ -1192,62 +1176,7 @@ class Experiment:
         """Load ``config/<name>.json`` as a :class:`trialog.Config` (tags stay unresolved)."""
         from .config import Config
 
-        return Config(self.config_dir / _with_suffix(name, ".json"))
-
-    def save_dict(self, data: Mapping[str, Any], path: str) -> Path:
-        """Save a dict as JSON in ``save/<path>.json`` (numpy values become lists)."""
-        target = self.save_dir / _with_suffix(path, ".json")
-        target.parent.mkdir(parents=True, exist_ok=True)
-        _write_json(target, data)
-        return target
-
-    def load_dict(self, path: str) -> Any:
-        """Load ``save/<path>.json``."""
-        target = self.save_dir / _with_suffix(path, ".json")
-        return json.loads(target.read_text(encoding="utf-8"))
-
-    def save_numpy_data(self, data: Any, path: str) -> Path:
-        """Save an array as ``save/<path>.npy``."""
-        import numpy as np
-
-        target = self.save_dir / _with_suffix(path, ".npy")
-        target.parent.mkdir(parents=True, exist_ok=True)
-        np.save(target, data, allow_pickle=False)
-        return target
-
-    def load_numpy_data(self, path: str) -> Any:
-        """Load ``save/<path>.npy`` (never unpickles)."""
-        import numpy as np
-
-        return np.load(self.save_dir / _with_suffix(path, ".npy"), allow_pickle=False)
-
-    def save_pickle(self, data: Any, path: str) -> Path:
-        """Pickle ``data`` to ``save/<path>``. Prefer :meth:`save_dict` / :meth:`save_numpy_data`."""
-        import pickle
-
-        target = self.save_dir / path
-        target.parent.mkdir(parents=True, exist_ok=True)
-        with open(target, "wb") as fh:
-            pickle.dump(data, fh)
-        return target
-
-    def load_pickle(self, path: str) -> Any:
-        """Unpickle ``save/<path>``.
-
-        Unsafe for files you did not write yourself: unpickling runs code named in the file.
-        """
-        import pickle
-
-        with open(self.save_dir / path, "rb") as fh:
-            return pickle.load(fh)
-
-    def save_file(self, filepath: str | os.PathLike[str], path: str | None = None) -> Path:
-        """Copy a file into ``save/`` (or ``save/<path>/``)."""
-        target_dir = self.save_dir if path is None else self.save_dir / path
-        target_dir.mkdir(parents=True, exist_ok=True)
-        target = target_dir / Path(filepath).name
-        shutil.copy2(filepath, target)
-        return target
+        return Config(inside(self.config_dir, _with_suffix(name, ".json"), "config name"))
 
     def note(self, text: str | int, remove: bool = False) -> list[dict[str, Any]]:
         """Leave a timestamped note in run.json (xmen's ``note``); ``remove=True``: remove note number ``text``
@@ -1262,25 +1191,22 @@ class Experiment:
         builtins.print(text, flush=True)
         self.clog.show_text(text)
 
-    # ------------------------------------------------------------------ trixi's names (issue 10)
-    @property
-    def exp_name(self) -> str:
-        """trixi's name for :attr:`name`."""
-        return self.name
+    # ------------------------------------------------------------------ names trialog-trixi adds
+    def __getattr__(self, name: str) -> Any:
+        # only reached when normal lookup fails: say where trixi's names went instead of a bare AttributeError
+        if name in _TRIXI_MEMBERS:
+            raise AttributeError(
+                f"{type(self).__name__}.{name} is trixi's API, which comes with trialog-trixi: pip install "
+                "trialog-trixi and subclass trialog_trixi.TrixiExperiment (or trixi's Experiment / PytorchExperiment)"
+            )
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
-    @property
-    def elog(self) -> Any:
-        """trixi's experiment logger over this run folder (a :class:`trialog.elog.ExperimentLogger`)."""
-        elog = self.__dict__.get("_elog")
-        if elog is None:
-            from .elog import ExperimentLogger
 
-            elog = self.__dict__["_elog"] = ExperimentLogger(self)
-        return elog
-
-    def get_result_without_epoch(self, name: str) -> Any:
-        """trixi's name for :meth:`get_result`: the last value recorded under ``name``."""
-        return self.get_result(name)
+#: Members trialog-trixi's classes add (its ``TrixiAPI`` mixin): named in the error above.
+_TRIXI_MEMBERS = frozenset(
+    "elog exp_name get_result_without_epoch save_dict load_dict save_numpy_data load_numpy_data save_pickle "
+    "load_pickle save_file".split()
+)
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -22,13 +22,14 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from .errors import CorruptFileError, DiskFullError, RunFolderError
+from .errors import ConfigError, CorruptFileError, DiskFullError, RunFolderError
 
 __all__ = [
     "check_inside",
     "disk_full_error",
     "dumps",
     "fsync_dir",
+    "inside",
     "is_disk_full",
     "json_default",
     "read_json",
@@ -243,6 +244,20 @@ def check_inside(root: str | os.PathLike[str], path: str | os.PathLike[str]) -> 
         f"{where}, outside the run folder {root}; trialog does not follow links out of a run folder "
         f"({path} -> {real}). Replace the link with a real file or folder"
     )
+
+
+def inside(folder: str | os.PathLike[str], relative: str | os.PathLike[str], what: str = "path") -> Path:
+    """``folder / relative``; a ConfigError naming ``relative`` when it would leave ``folder`` (``..``, absolute).
+
+    The one name guard of every ``save_*``/``load_*`` that takes a name inside a run folder's sub-folder,
+    checked before anything is written or read.
+    """
+    rel = Path(relative)
+    if rel.is_absolute() or ".." in rel.parts or str(relative) in ("", "."):
+        raise ConfigError(
+            f"{what} {str(relative)!r} must be a relative path inside {str(folder)!r} (no '..', not absolute)"
+        )
+    return Path(folder) / rel
 
 
 def _no_link_below(root: Path, path: Path) -> bool:

@@ -45,6 +45,7 @@ __all__ = [
     "ResultLog",
     "ResultRecords",
     "ResultStats",
+    "coerce_counter",
     "find_damage",
     "fsync_dir",
     "read_results",
@@ -146,7 +147,7 @@ def _out_of_range(what: str, name: str, value: int) -> ResultValueError:
     )
 
 
-def _coerce_counter(value: Any, name: str) -> int | float:
+def coerce_counter(value: Any, name: str) -> int | float:
     """An integer counter stays an int; a finite float (or a numpy/torch float scalar) becomes a float."""
     try:
         return int(value.__index__())
@@ -254,7 +255,7 @@ class ResultLog:
         if counter is not None and type(counter) is not int:
             # A finite float is kept (it formats as its repr, exact in JSON); anything else is converted.
             if type(counter) is not float or counter - counter != 0.0:
-                counter = _coerce_counter(counter, name)
+                counter = coerce_counter(counter, name)
         if type(counter) is int and not _INT64_MIN <= counter <= _INT64_MAX:
             raise _out_of_range("counter", name, counter)
         if epoch is not None:

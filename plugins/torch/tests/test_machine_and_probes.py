@@ -33,7 +33,7 @@ def test_gpu_memory_probe_only_once_cuda_is_in_use(tmp_path):
     for _ in m(range(1)):
         pass
     exp.close()
-    assert exp.results["sys/gpu_mem_peak_mb"] >= 4 and x.sum().item() == 1024 * 1024
+    assert exp.results.latest("sys/gpu_mem_peak_mb") >= 4 and x.sum().item() == 1024 * 1024
 
 
 class _Clock:

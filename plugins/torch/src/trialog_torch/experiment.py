@@ -503,16 +503,6 @@ class TorchExperiment(Experiment):
             self.save_end_checkpoint()
         super().finish_run(status)
 
-    @property
-    def elog(self) -> Any:
-        """trixi's PytorchExperimentLogger over this run folder (:class:`trialog_torch.elog.TorchExperimentLogger`)."""
-        elog = self.__dict__.get("_elog")
-        if elog is None:
-            from .elog import TorchExperimentLogger
-
-            elog = self.__dict__["_elog"] = TorchExperimentLogger(self)
-        return elog
-
     def prepare_resume(self) -> int:
         """trixi's name for :meth:`restore_resumed`: restore the resumed run's latest checkpoint once."""
         return self.restore_resumed(full=True)

@@ -1,13 +1,14 @@
-"""``trixi.experiment.experiment``: trixi's abstract Experiment, as :class:`trialog.Experiment`."""
+"""``trixi.experiment.experiment``: trixi's abstract Experiment, as :class:`trialog_trixi.TrixiExperiment`
+(:class:`trialog.Experiment` with trixi's names: ``elog``, ``results``, ``save_dict``, ...)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from trialog.api import Experiment as _TrialogExperiment
+from trialog_trixi import TrixiExperiment
 
 
-class Experiment(_TrialogExperiment):
+class Experiment(TrixiExperiment):
     """trixi's ``Experiment(n_epochs=0)``: setup, prepare, n_epochs × (train, validate), end.
 
     trialog's Experiment always has a run folder (``base_dir``, default ``runs``), so results and

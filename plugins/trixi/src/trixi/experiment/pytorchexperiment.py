@@ -9,12 +9,12 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from trialog_torch.elog import get_last_file
 from trialog_torch.experiment import SAVE_TYPES, TorchExperiment
 from trialog_torch.utils import name_and_iter_to_filename
+from trialog_trixi.decorators import experimentify as _experimentify
+from trialog_trixi.torchelog import TrixiTorchExperiment, get_last_file
 
 from trialog.api import Config, ConfigError
-from trialog.api import experimentify as _experimentify
 
 from ._layout import TrixiResultsLog, verify_flat_checkpoint, write_exp_json, write_flat_checkpoint
 
@@ -57,7 +57,7 @@ def _trixi_loggers(loggers: Mapping[str, Any] | None, explogger_freq: int) -> di
     return out
 
 
-class PytorchExperiment(TorchExperiment):
+class PytorchExperiment(TrixiTorchExperiment):
     """trixi's PytorchExperiment: trixi's constructor arguments and defaults on trialog's TorchExperiment.
 
     Differences (see docs/trixi.md): a run folder always exists (``base_dir`` default ``runs``); a plain

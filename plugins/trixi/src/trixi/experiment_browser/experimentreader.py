@@ -14,8 +14,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from trialog_trixi import TrixiExperiment
 
-from trialog.api import ConfigError, Experiment, Run
+from trialog.api import ConfigError, Run
 
 _META_FILE = ".exp_info"
 
@@ -205,7 +206,7 @@ class CombiExperimentReader(ExperimentReader):
             common = os.path.commonpath(sources)
             target_dir = str(Path(common).parent) if common in sources else common
         combined = self.get_results_log()
-        exp = Experiment(
+        exp = TrixiExperiment(
             config=self.get_config(),
             name=self.exp_name,
             n_epochs=0,

@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from trialog.api import Config, with_args_as_config
+from trialog_trixi.decorators import with_args_as_config
+
+from trialog.api import Config
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 

@@ -7,13 +7,13 @@ tag_name=None, results_fn=...)`` calls ``results_fn(value, metric, tag_name or n
 the metrics (``out["roc-auc"]``, plus trialog's accuracy, confusion matrix and curves).
 
 These are the functions behind ``PytorchExperimentLogger``'s static methods of the same names (one
-implementation, :class:`trialog_torch.elog.TorchExperimentLogger` over
+implementation, :class:`trialog_trixi.torchelog.TorchExperimentLogger` over
 :func:`trialog_torch.diagnostics.get_classification_metrics`). ``use_sub_process`` is accepted and the work
 is done in the caller's process (the values are returned and ``results_fn`` runs here); labels that are
 not class indices are a ConfigError instead of trixi's warning and ``None``.
 """
 
-from trialog_torch.elog import TorchExperimentLogger
+from trialog_trixi.torchelog import TorchExperimentLogger
 
 get_roc_curve = TorchExperimentLogger.get_roc_curve
 get_pr_curve = TorchExperimentLogger.get_pr_curve

@@ -7,8 +7,9 @@ from typing import Any
 import numpy as np
 from trialog_torch.diagnostics import get_tensor_embedding
 from trialog_torch.utils import name_and_iter_to_filename
+from trialog_trixi.resultdict import LogDict, ResultElement, ResultLogDict
 
-from trialog.api import LogDict, ResultElement, ResultLogDict, figure_to_array, make_grid
+from trialog.api import figure_to_array, make_grid
 
 
 def np_make_grid(

@@ -5,8 +5,9 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from trialog_trixi.elog import ExperimentLogger as _ExperimentLogger
+
 from trialog.api import ConfigError, Experiment
-from trialog.api import ExperimentLogger as _ExperimentLogger
 
 _DEFAULT_FORMAT = "%Y%m%d-%H%M%S_{experiment_name}"
 

@@ -6,8 +6,8 @@ import os
 from collections.abc import Callable
 from typing import Any
 
-from trialog_torch.elog import TorchExperimentLogger
 from trialog_torch.experiment import TorchExperiment
+from trialog_trixi.torchelog import TorchExperimentLogger
 
 from .experimentlogger import _DEFAULT_FORMAT, _open_run
 

@@ -1,4 +1,4 @@
-"""trixi's result dicts: ``Experiment.results`` over the run's log, and the standalone ``ResultLogDict``/``LogDict``.
+"""trixi's result dicts: ``exp.results`` of trialog-trixi's experiments over the run's log, and the standalone ``ResultLogDict``/``LogDict``.
 
 ``exp.results["loss"]`` is the last value recorded under "loss"; ``exp.results["loss"] = 0.3`` records
 a value (one line in ``result/results.jsonl`` at once, like :meth:`trialog.Experiment.add_result` without
@@ -33,8 +33,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from .errors import ConfigError, CorruptFileError, TrialogError, TrialogWarning
-from .fileio import disk_full_error, fsync_dir, is_disk_full, json_default
+from trialog.api import ConfigError, CorruptFileError, TrialogError, TrialogWarning, fileio
 
 
 class ResultElement(dict):  # type: ignore[type-arg]
@@ -47,45 +46,66 @@ class ResultElement(dict):  # type: ignore[type-arg]
 
 
 class ResultDict(Mapping[str, Any]):
-    """The results of one experiment as a mapping name -> last value, writable like trixi's ResultLogDict."""
+    """The results of one experiment as a mapping name -> last value, writable like trixi's ResultLogDict.
 
-    def __init__(self, experiment: Any) -> None:
+    Args:
+        experiment: the experiment that records what is assigned (:meth:`trialog.Experiment.add_result`).
+        log: its :class:`trialog.results.ResultLog` (``Experiment.results`` of the core class).
+    """
+
+    def __init__(self, experiment: Any, log: Any) -> None:
+        from trialog.api import Experiment
+
         self._experiment = experiment
+        self._log = log
+        # the core's own methods: a subclass's add_result may take trixi's arguments (``label``)
+        self._add = Experiment.add_result
+        self._add_without_epoch = Experiment.add_result_without_epoch
 
     @property
     def log(self) -> Any:
         """The underlying :class:`trialog.results.ResultLog`."""
-        return self._experiment._results
+        return self._log
 
     def __getitem__(self, name: str) -> Any:
-        return self.log.latest(name)
+        return self._log.latest(name)
 
     def __setitem__(self, name: str, value: Any) -> None:
         exp = self._experiment
         if type(value) is float or type(value) is int:  # the hot path of a training loop
-            exp._add_result(value, name, None, None, False, epoch=exp.epoch)
+            self._add(exp, value, name, plot_result=False)
         elif isinstance(value, Mapping) and "data" in value and ("label" in value or "epoch" in value):
+            data, counter, label = value["data"], value.get("counter"), value.get("label")
             epoch = value.get("epoch", exp.epoch)
-            exp._add_result(value["data"], name, value.get("counter"), value.get("label"), False, epoch=epoch)
+            if epoch is None:
+                self._add_without_epoch(exp, data, name, counter, label, plot_result=False)
+            elif epoch == exp.epoch:
+                self._add(exp, data, name, counter, label, plot_result=False)
+            else:  # trixi's element names its own epoch: record it under that one
+                current, exp.epoch = exp.epoch, epoch
+                try:
+                    self._add(exp, data, name, counter, label, plot_result=False)
+                finally:
+                    exp.epoch = current
         else:
-            exp._add_result(value, name, None, None, False, epoch=exp.epoch)
+            self._add(exp, value, name, plot_result=False)
 
     def __delitem__(self, name: str) -> None:
         raise TypeError("results are append-only: a recorded result cannot be deleted")
 
     def __iter__(self) -> Iterator[str]:
-        return iter(self.log.result_names())
+        return iter(self._log.result_names())
 
     def __len__(self) -> int:
-        return len(self.log.result_names())
+        return len(self._log.result_names())
 
     def __contains__(self, name: object) -> bool:
-        return name in self.log._latest
+        return name in self._log.result_names()
 
     def __getattr__(self, attr: str) -> Any:
-        if attr.startswith("__") or attr == "_experiment":
+        if attr.startswith("_"):
             raise AttributeError(attr)
-        return getattr(self.log, attr)
+        return getattr(self._log, attr)
 
     def __repr__(self) -> str:
         return f"ResultDict({ {k: self[k] for k in self}!r})"
@@ -125,14 +145,14 @@ class LogDict(dict):  # type: ignore[type-arg]
             path.parent.mkdir(parents=True, exist_ok=True)
             self._fd = os.open(path, flags | (os.O_TRUNC if mode == "w" else 0), 0o644)
         except OSError as exc:
-            if is_disk_full(exc):
-                raise disk_full_error(path, exc) from exc
+            if fileio.is_disk_full(exc):
+                raise fileio.disk_full_error(path, exc) from exc
             what = "is a symbolic link; trialog does not write through links" if path.is_symlink() else ""
             raise TrialogError(
                 f"cannot open {self.file_name} for {type(self).__name__}: {what or exc.strerror or exc}"
             ) from None
         if not existed:
-            fsync_dir(path.parent)  # the new file's name survives a power loss
+            fileio.fsync_dir(path.parent)  # the new file's name survives a power loss
 
     def _write(self, text: str) -> None:
         fd = self._fd
@@ -146,8 +166,8 @@ class LogDict(dict):  # type: ignore[type-arg]
             # A line cut short (a full disk, a signal) must not stay: the next one would be glued onto it.
             with contextlib.suppress(OSError):
                 os.ftruncate(fd, os.fstat(fd).st_size - (len(line) - len(data)))
-            if is_disk_full(exc):
-                raise disk_full_error(self.file_name, exc) from exc
+            if fileio.is_disk_full(exc):
+                raise fileio.disk_full_error(self.file_name, exc) from exc
             raise
         if self.to_console:
             print(text, file=sys.stdout, flush=True)
@@ -226,7 +246,7 @@ class ResultLogDict(LogDict):
             raise
 
     def _continue_file(self) -> None:
-        from .results import read_trixi_results
+        from trialog.api import read_trixi_results
 
         size = os.fstat(self._fd).st_size  # type: ignore[arg-type]
         if size == 0:
@@ -263,14 +283,14 @@ class ResultLogDict(LogDict):
             self._write(",")
 
     def __setitem__(self, key: str, item: Any) -> None:
-        from .results import _coerce_counter
+        from trialog.api import coerce_counter
 
         if not isinstance(key, str):
             raise TrialogError(f"ResultLogDict {self.file_name}: a result name must be a string, not {key!r}")
         if _is_element(item):
             data = item["data"]
             if item.get("counter") is not None:
-                self._counters[key] = _coerce_counter(item["counter"], key)
+                self._counters[key] = coerce_counter(item["counter"], key)
             element = {"data": data, "label": item["label"], "epoch": item["epoch"]}
         else:
             data = item
@@ -279,7 +299,7 @@ class ResultLogDict(LogDict):
         element["counter"] = counter
         element = {k: v for k, v in element.items() if v is not None}
         try:
-            text = json.dumps({key: element}, default=json_default)
+            text = json.dumps({key: element}, default=fileio.json_default)
         except (TypeError, ValueError) as exc:
             raise TrialogError(
                 f"ResultLogDict {self.file_name}: the value of {key!r} ({type(data).__name__}) cannot be "
@@ -299,7 +319,7 @@ class ResultLogDict(LogDict):
 
         A ResultElement's counter continues the count of its name (the next assignment gets counter + 1).
         """
-        from .results import _coerce_counter
+        from trialog.api import coerce_counter
 
         if not isinstance(reload_dict, Mapping):
             raise TrialogError(
@@ -310,7 +330,7 @@ class ResultLogDict(LogDict):
             if _is_element(item):
                 data = item["data"]
                 if item.get("counter") is not None:
-                    self._counters[key] = _coerce_counter(item["counter"], key)
+                    self._counters[key] = coerce_counter(item["counter"], key)
             self._counters[key] = self._counters.get(key, 0) + 1
             super().__setitem__(key, data)
 

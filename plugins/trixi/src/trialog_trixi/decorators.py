@@ -22,7 +22,7 @@ import inspect
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from .errors import ConfigError
+from trialog.api import ConfigError
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 
@@ -76,9 +76,9 @@ def experimentify(
     ``__init__`` with ``args``/``kwargs``. A method name the class does not have is a ConfigError.
     """
     if base is None:
-        from .experiment import Experiment
+        from .experiment import TrixiExperiment
 
-        base = Experiment
+        base = TrixiExperiment
     names = {"setup": setup_fn, "train": train_fn, "validate": validate_fn, "end": end_fn, "test": test_fn}
 
     def decorate(cls: type) -> type:
@@ -132,7 +132,7 @@ def with_args_as_config(f: _F, name: str = "fn_args_as_config") -> _F:
     restored (or removed) when the call returns, so it never outlives the call (a recursive call sees its
     own arguments, its caller its own again). Like trixi's, not for threads: the global is one per module.
     """
-    from .config import Config
+    from trialog.api import Config
 
     signature = inspect.signature(f)
     missing = object()

@@ -1,10 +1,11 @@
-"""trialog.decorators: experimentify (a class made an Experiment) and with_args_as_config."""
+"""trialog_trixi.decorators: experimentify (a class made an Experiment) and with_args_as_config."""
 
 from __future__ import annotations
 
 import pytest
+from trialog_trixi import experimentify, with_args_as_config
 
-from trialog.api import Config, ConfigError, Experiment, Run, experimentify, with_args_as_config
+from trialog.api import Config, ConfigError, Experiment, Run
 
 
 def _options(tmp_path, **more):

@@ -1,4 +1,4 @@
-"""``Experiment.elog``: trixi's ExperimentLogger over a trialog run folder.
+"""``exp.elog`` of trialog-trixi's experiments: trixi's ExperimentLogger over a trialog run folder.
 
 The folders (``work_dir``, ``config_dir``, ``result_dir``, ...) and trixi's ExperimentLogger methods,
 writing files into the experiment's run folder::
@@ -8,7 +8,9 @@ writing files into the experiment's run folder::
     exp.elog.load_dict("meta")["shape"] == (3, 4)
 
 Differences to trixi (defects there): a file name that leaves its folder (``"../x"``, an absolute path)
-is a :class:`trialog.errors.ConfigError` before anything is written; JSON files are written atomically.
+is a :class:`trialog.errors.ConfigError` before anything is written (the core's one name guard,
+``trialog.api.fileio.inside``, as for ``exp.save_dict``: :mod:`trialog_trixi.files`); JSON files are written
+atomically.
 """
 
 from __future__ import annotations
@@ -17,25 +19,16 @@ import builtins
 import datetime as _dt
 import json
 import os
-import shutil
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from .errors import ConfigError
+from trialog.api import ConfigError, fileio
+
+from . import files
 
 #: trixi's TextFileLogger line format: ``2026-11-21 10:02:00,324 - INFO - text``.
 _TEXT_FORMAT = "{time} - {level} - {text}\n"
-
-
-def inside(folder: Path, relative: str | os.PathLike[str], what: str) -> Path:
-    """``folder / relative``, refused with ConfigError when it would leave ``folder`` (path traversal)."""
-    rel = Path(relative)
-    if rel.is_absolute() or ".." in rel.parts or str(relative) in ("", "."):
-        raise ConfigError(
-            f"{what} {str(relative)!r} must be a relative path inside {str(folder)!r} (no '..', not absolute)"
-        )
-    return folder / rel
 
 
 def _with_format(name: str, file_format: str) -> str:
@@ -137,12 +130,12 @@ class ExperimentLogger:
 
     # ------------------------------------------------------------------ images and plots
     def _target(self, folder: Path, name: str, file_format: str) -> Path:
-        path = inside(folder, _with_format(name, file_format), "file name")
+        path = fileio.inside(folder, _with_format(name, file_format), "file name")
         path.parent.mkdir(parents=True, exist_ok=True)
         return path
 
     def _save_figure(self, fig: Any, name: str, file_format: str) -> Path:
-        from . import render
+        from trialog.api import render
 
         path = self._target(self.experiment.plot_dir, name, file_format)
         with render.LOCK:
@@ -151,14 +144,14 @@ class ExperimentLogger:
 
     def show_image(self, image: Any, name: str, file_format: str = ".png", **kwargs: Any) -> Path:
         """Save an image ((H, W), (C, H, W) or (H, W, C)) as ``img/<name><file_format>``."""
-        from .imaging import encode_png, to_hwc_uint8
+        from trialog.api import encode_png, to_hwc_uint8
 
         path = self._target(self.experiment.img_dir, name, file_format)
         hwc = to_hwc_uint8(image, normalize=bool(kwargs.get("normalize", False)))
         if path.suffix.lower() == ".png":
             path.write_bytes(encode_png(hwc))
         else:
-            from . import render
+            from trialog.api import render
 
             fig = render.new_figure()
             ax = fig.add_subplot(1, 1, 1)
@@ -178,14 +171,14 @@ class ExperimentLogger:
     def show_image_grid(self, images: Any, name: str, file_format: str = ".png", **kwargs: Any) -> Path:
         """Save a batch (N, C, H, W) tiled as one grid image ``img/<name><file_format>`` (``nrow``, ``padding``,
         ``normalize``, ``pad_value`` as in torchvision)."""
-        from .imaging import make_grid
+        from trialog.api import make_grid
 
         grid_args = {k: kwargs[k] for k in ("nrow", "padding", "normalize", "pad_value") if k in kwargs}
         return self.show_image(make_grid(images, **grid_args), name, file_format)
 
     def show_barplot(self, array: Any, name: str, file_format: str = ".png", **kwargs: Any) -> Path:
         """Save a bar plot as ``plot/<name><file_format>``."""
-        from . import render
+        from trialog.api import render
 
         return self._save_figure(
             render.barplot(array, kwargs.get("labels"), kwargs.get("title", name)), name, file_format
@@ -193,7 +186,7 @@ class ExperimentLogger:
 
     def show_boxplot(self, array: Any, name: str, file_format: str = ".png", **kwargs: Any) -> Path:
         """Save a box plot as ``plot/<name><file_format>``."""
-        from . import render
+        from trialog.api import render
 
         return self._save_figure(
             render.boxplot(array, kwargs.get("labels"), kwargs.get("title", name)), name, file_format
@@ -201,7 +194,7 @@ class ExperimentLogger:
 
     def show_piechart(self, array: Any, name: str, file_format: str = ".png", **kwargs: Any) -> Path:
         """Save a pie chart as ``plot/<name><file_format>``."""
-        from . import render
+        from trialog.api import render
 
         return self._save_figure(
             render.piechart(array, kwargs.get("labels"), kwargs.get("title", name)), name, file_format
@@ -209,7 +202,7 @@ class ExperimentLogger:
 
     def show_scatterplot(self, array: Any, name: str, file_format: str = ".png", **kwargs: Any) -> Path:
         """Save a scatter plot of an (N, 2) array as ``plot/<name><file_format>``."""
-        from . import render
+        from trialog.api import render
 
         return self._save_figure(
             render.scatterplot(array, kwargs.get("labels"), kwargs.get("title", name)), name, file_format
@@ -224,7 +217,7 @@ class ExperimentLogger:
         **kwargs: Any,
     ) -> Path:
         """Save a line plot as ``plot/<name><file_format>``."""
-        from . import render
+        from trialog.api import render
 
         fig = render.lineplot(y_vals, x_vals, kwargs.get("labels"), kwargs.get("title", name))
         return self._save_figure(fig, name, file_format)
@@ -245,8 +238,7 @@ class ExperimentLogger:
         **kwargs: Any,
     ) -> Path:
         """Append ``value`` to a line plot ``plot/<tag or name><file_format>`` (one line per name)."""
-        from . import render
-        from .dispatch import to_scalar
+        from trialog.api import render, to_scalar
 
         name = name or "value"
         plot = tag or name
@@ -259,9 +251,9 @@ class ExperimentLogger:
     # ------------------------------------------------------------------ text
     def show_text(self, text: Any, name: str | None = None, logger: str = "default", **kwargs: Any) -> None:
         """Append ``text`` (prefixed by ``name``) to ``log/<logger>.log`` in trixi's format."""
-        from .redact import redact_text
+        from trialog.api import redact_text
 
-        path = inside(self.experiment.log_dir, _with_format(logger, ".log"), "logger name")
+        path = fileio.inside(self.experiment.log_dir, _with_format(logger, ".log"), "logger name")
         path.parent.mkdir(parents=True, exist_ok=True)
         line = str(text) if name is None else f"{name}: {text}"
         stamp = _dt.datetime.now().strftime("%Y-%m-%d %H:%M:%S,%f")[:-3]
@@ -285,23 +277,21 @@ class ExperimentLogger:
         **kwargs: Any,
     ) -> Path:
         """Save ``data`` as ``result/<name>.json`` (atomically)."""
-        path = inside(self.experiment.result_dir, _with_format(name, ".json"), "result name")
+        path = fileio.inside(self.experiment.result_dir, _with_format(name, ".json"), "result name")
         path.parent.mkdir(parents=True, exist_ok=True)
         _write_text_atomic(path, _dumps(data, indent, separators, encoder_cls, **kwargs))
         return path
 
     def save_config(self, data: Any, name: str, **kwargs: Any) -> Path:
         """Save a config as ``config/<name>.json`` (credentials redacted)."""
-        from .config import Config
+        from trialog.api import Config
 
-        inside(self.experiment.config_dir, _with_format(name, ".json"), "config name")
         if isinstance(data, Mapping) and not isinstance(data, Config):
             data = Config(config=dict(data))  # trixi's tags keep tuples and sets
         return Path(self.experiment.save_config(data, name))
 
     def load_config(self, name: str, **kwargs: Any) -> Any:
         """Load ``config/<name>.json`` as a :class:`trialog.Config` (code tags are never imported here)."""
-        inside(self.experiment.config_dir, _with_format(name, ".json"), "config name")
         return self.experiment.load_config(name)
 
     def save_dict(
@@ -314,10 +304,9 @@ class ExperimentLogger:
         **kwargs: Any,
     ) -> Path:
         """Save a dict as ``save/<path>.json``; tuples and sets are kept (trixi's ``__tuple__`` tags)."""
-        from .config import Config
+        from trialog.api import Config
 
-        target = inside(self.experiment.save_dir, _with_format(path, ".json"), "path")
-        target.parent.mkdir(parents=True, exist_ok=True)
+        target = files.target(self.experiment.save_dir, path, ".json", create=True)
         if encoder_cls is not None:
             text = json.dumps(data, cls=encoder_cls, indent=indent, separators=separators, **kwargs)
         else:
@@ -329,38 +318,29 @@ class ExperimentLogger:
 
     def load_dict(self, path: str) -> Any:
         """Load ``save/<path>.json`` (tuples and sets come back as such)."""
-        from .config import Config
+        from trialog.api import Config
 
-        target = inside(self.experiment.save_dir, _with_format(path, ".json"), "path")
-        return _plain_dict(Config(target))
+        return _plain_dict(Config(files.target(self.experiment.save_dir, path, ".json")))
 
     def save_numpy_data(self, data: Any, path: str) -> Path:
         """Save an array as ``save/<path>.npy``."""
-        inside(self.experiment.save_dir, path, "path")
-        return Path(self.experiment.save_numpy_data(data, path))
+        return files.save_numpy(self.experiment.save_dir, data, path)
 
     def load_numpy_data(self, path: str) -> Any:
         """Load ``save/<path>.npy`` (never unpickles)."""
-        inside(self.experiment.save_dir, path, "path")
-        return self.experiment.load_numpy_data(path)
+        return files.load_numpy(self.experiment.save_dir, path)
 
     def save_pickle(self, data: Any, path: str) -> Path:
         """Pickle ``data`` to ``save/<path>``."""
-        inside(self.experiment.save_dir, path, "path")
-        return Path(self.experiment.save_pickle(data, path))
+        return files.save_pickle(self.experiment.save_dir, data, path)
 
     def load_pickle(self, path: str) -> Any:
         """Unpickle ``save/<path>`` (unsafe for files you did not write)."""
-        inside(self.experiment.save_dir, path, "path")
-        return self.experiment.load_pickle(path)
+        return files.load_pickle(self.experiment.save_dir, path)
 
     def save_file(self, filepath: str | os.PathLike[str], path: str | None = None) -> Path:
         """Copy a file into ``save/`` (or ``save/<path>/``)."""
-        folder = self.experiment.save_dir if path is None else inside(self.experiment.save_dir, path, "path")
-        folder.mkdir(parents=True, exist_ok=True)
-        target = folder / Path(filepath).name
-        shutil.copy2(filepath, target)
-        return target
+        return files.save_file(self.experiment.save_dir, filepath, path)
 
 
 class _KeepUnknown(dict):  # type: ignore[type-arg]
@@ -378,17 +358,16 @@ def _plain_dict(value: Any) -> Any:
 
 
 def _dumps(data: Any, indent: int, separators: tuple[str, str], encoder_cls: Any, **kwargs: Any) -> str:
-    from .fileio import json_default  # the one encoder policy
 
     if encoder_cls is not None:
         return json.dumps(data, cls=encoder_cls, indent=indent, separators=separators, **kwargs)
-    return json.dumps(data, indent=indent, separators=separators, default=json_default, **kwargs)
+    return json.dumps(data, indent=indent, separators=separators, default=fileio.json_default, **kwargs)
 
 
 def _write_text_atomic(path: Path, text: str) -> None:
-    from .results import write_atomic
+    from trialog.api import write_atomic
 
     write_atomic(path, text.encode("utf-8"))
 
 
-__all__ = ["ExperimentLogger", "inside"]
+__all__ = ["ExperimentLogger"]

@@ -1,4 +1,6 @@
-"""trixi's names on the core Experiment: exp_name, exp.elog (ExperimentLogger), exp.results (ResultLogDict)."""
+"""trixi's names on trialog-trixi's TrixiExperiment: exp_name, exp.elog (ExperimentLogger), exp.results
+(ResultLogDict), trixi's file API (save_dict, ...) behind the core's one name guard; the core's own
+trialog.Experiment has none of them and says where they went."""
 
 from __future__ import annotations
 
@@ -6,14 +8,15 @@ import json
 
 import numpy as np
 import pytest
+from trialog_trixi import ExperimentLogger, ResultDict, ResultElement, TrixiExperiment
 
-from trialog import Experiment
-from trialog.api import ConfigError, ExperimentLogger, ResultDict, ResultElement
+import trialog
+from trialog.api import ConfigError
 
 
 @pytest.fixture
 def exp(tmp_path):
-    e = Experiment(exp_name="trixi_names", base_dir=tmp_path, loggers={}, save_sources=False)
+    e = TrixiExperiment(exp_name="trixi_names", base_dir=tmp_path, loggers={}, save_sources=False)
     yield e
     e.close()
 
@@ -96,6 +99,71 @@ def test_paths_leaving_the_run_folder_are_refused(exp, bad):
     with pytest.raises(ConfigError):
         exp.elog.show_text("x", logger=bad)
     assert not (exp.run_dir.parent / "escape.json").exists()
+
+
+def test_run_folder_api(exp, tmp_path):
+    exp.save_dict({"x": np.arange(2), "y": "z"}, "sub/d")
+    assert exp.load_dict("sub/d") == {"x": [0, 1], "y": "z"}
+    exp.save_numpy_data(np.eye(2), "arr")
+    np.testing.assert_array_equal(exp.load_numpy_data("arr"), np.eye(2))
+    exp.save_pickle({"k": (1, 2)}, "obj.pkl")
+    assert exp.load_pickle("obj.pkl") == {"k": (1, 2)}
+    src = tmp_path / "notes.txt"
+    src.write_text("hello")
+    assert exp.save_file(src, "files").read_text() == "hello"
+    assert {"arr.npy", "files", "obj.pkl", "sub"} <= {p.name for p in exp.save_dir.iterdir()}
+
+
+def _tree(folder):
+    # every file and folder but the temporary files of atomic writes (run.json's heartbeat)
+    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if not p.name.startswith("."))
+
+
+def test_save_dict_outside_save_is_refused_before_anything_is_written(exp, tmp_path):
+    before = _tree(tmp_path)
+    with pytest.raises(ConfigError, match=r"path '\.\./x\.json' must be a relative path inside"):
+        exp.save_dict({}, "../x")
+    assert _tree(tmp_path) == before  # trialog 0.1 wrote run_dir/x.json
+    src = tmp_path / "src.txt"
+    src.write_text("s")
+    before = _tree(tmp_path)
+    refused = {
+        "save_dict": lambda p: exp.save_dict({"a": 1}, p),
+        "save_numpy_data": lambda p: exp.save_numpy_data(np.eye(2), p),
+        "save_pickle": lambda p: exp.save_pickle(1, p),
+        "save_file": lambda p: exp.save_file(src, p),
+        "elog.save_dict": lambda p: exp.elog.save_dict({"a": 1}, p),
+        "elog.save_numpy_data": lambda p: exp.elog.save_numpy_data(np.eye(2), p),
+        "elog.save_pickle": lambda p: exp.elog.save_pickle(1, p),
+        "elog.save_file": lambda p: exp.elog.save_file(src, p),
+        "save_config": lambda p: exp.save_config({"a": 1}, p),
+        "elog.save_config": lambda p: exp.elog.save_config({"a": 1}, p),
+    }
+    for what, call in refused.items():
+        for bad in ("../x", "a/../../y", str(tmp_path / "abs")):
+            with pytest.raises(ConfigError, match="must be a relative path inside"):
+                call(bad)
+                pytest.fail(f"{what}({bad!r}) was not refused")
+    assert _tree(tmp_path) == before
+    (exp.run_dir / "x.json").write_text("{}")
+    (exp.run_dir / "x.npy").write_bytes(b"")
+    for load in (exp.load_dict, exp.load_numpy_data, exp.load_pickle, exp.load_config, exp.elog.load_dict):
+        with pytest.raises(ConfigError, match=r"'\.\./x"):
+            load("../x")
+
+
+def test_the_core_experiment_names_trialog_trixi_for_trixis_members(tmp_path):
+    plain = trialog.Experiment(base_dir=tmp_path, loggers={}, save_sources=False)
+    for name in ("elog", "save_dict", "load_pickle", "exp_name", "get_result_without_epoch"):
+        with pytest.raises(
+            AttributeError, match=f"Experiment.{name} is trixi's API.*pip install trialog-trixi"
+        ):
+            getattr(plain, name)
+        assert not hasattr(plain, name)
+    with pytest.raises(AttributeError, match="has no attribute 'no_such_member'"):
+        plain.no_such_member  # noqa: B018
+    assert plain.results.latest  # the core's own results: the ResultLog
+    plain.close()
 
 
 def test_results_read_write_iterate_like_result_log_dict(exp):

@@ -10,8 +10,9 @@ import textwrap
 
 import numpy as np
 import pytest
+from trialog_trixi import LogDict, ResultLogDict
 
-from trialog.api import ConfigError, CorruptFileError, LogDict, ResultLogDict, Run, TrialogError
+from trialog.api import ConfigError, CorruptFileError, Run, TrialogError
 from trialog.errors import TrialogWarning
 from trialog.results import read_trixi_results
 
@@ -87,7 +88,7 @@ def test_a_killed_writer_loses_nothing_and_the_torn_element_is_cut_on_reopen(tmp
     script = textwrap.dedent(
         f"""
         import os, signal
-        from trialog.api import ResultLogDict
+        from trialog_trixi import ResultLogDict
         d = ResultLogDict("r.json", {str(tmp_path)!r})
         for i in range(100):
             d["loss"] = float(i)

@@ -1,6 +1,7 @@
-"""``TorchExperiment.elog``: trixi's PytorchExperimentLogger over a trialog run folder.
+"""``exp.elog`` of :class:`TrixiTorchExperiment` (and trixi's PytorchExperiment): trixi's PytorchExperimentLogger
+over a trialog run folder.
 
-Adds model and checkpoint files to :class:`trialog.elog.ExperimentLogger`: ``save_model``/``load_model``
+Adds model and checkpoint files to :class:`trialog_trixi.elog.ExperimentLogger`: ``save_model``/``load_model``
 (a state dict in ``checkpoint/<name>.pth``), ``save_checkpoint(name, **objects)`` /
 ``load_checkpoint(name, **objects)`` (state dicts of modules and optimizers, tensors and simple values in
 ``checkpoint/<name>.pth.tar``), ``load_last_checkpoint``, ``get_save_checkpoint_fn`` and ``save_at_exit``.
@@ -21,11 +22,14 @@ from typing import Any
 
 import torch
 from torch import nn
+from trialog_torch.checkpoint import TorchFormat
+from trialog_torch.experiment import TorchExperiment
+from trialog_torch.utils import name_and_iter_to_filename, update_model
 
-from trialog.api import CheckpointError, ExperimentLogger, inside
+from trialog.api import CheckpointError, fileio
 
-from .checkpoint import TorchFormat
-from .utils import name_and_iter_to_filename, update_model
+from .elog import ExperimentLogger
+from .experiment import TrixiAPI
 
 _CHECKPOINT_ENDING = ".pth.tar"
 _MODEL_ENDING = ".pth"
@@ -113,7 +117,7 @@ class TorchExperimentLogger(ExperimentLogger):
         filename = name_and_iter_to_filename(name, n_iter, "", iter_format, prefix)
         if not filename.endswith((".pth", ".tar", ".pt")):
             filename += ending
-        return inside(self.experiment.checkpoint_dir, filename, "checkpoint name")
+        return fileio.inside(self.experiment.checkpoint_dir, filename, "checkpoint name")
 
     def save_model(
         self,
@@ -244,7 +248,7 @@ class TorchExperimentLogger(ExperimentLogger):
         **image_grid_params: Any,
     ) -> Path:
         """Save the input gradient (saliency map) of ``err_fn(model(inpt))`` as the grid image ``img/<name>.png``."""
-        from .diagnostics import get_input_gradient
+        from trialog_torch.diagnostics import get_input_gradient
 
         grads = get_input_gradient(model, inpt, err_fn, grad_type, n_runs, eps, abs)
         image_grid_params.setdefault("normalize", True)
@@ -266,11 +270,10 @@ class TorchExperimentLogger(ExperimentLogger):
         ``histograms=False`` sends the bars only (the file logger draws one PNG per histogram).
         """
         import numpy as np
+        from trialog_torch.diagnostics import model_statistics
+        from trialog_torch.routing import show_model_statistics
 
         from trialog.api import render
-
-        from .diagnostics import model_statistics
-        from .routing import show_model_statistics
 
         stats = model_statistics(model, plot_grad=plot_grad)
         if not stats:
@@ -306,11 +309,10 @@ class TorchExperimentLogger(ExperimentLogger):
         """Mean and max absolute gradient per weight tensor, in forward order, as ``plot/<name>_gradient_flow.png``;
         also a bar plot ``<name>_gradient_flow`` (one group per layer) on every configured logger."""
         import numpy as np
+        from trialog_torch.diagnostics import gradient_flow
+        from trialog_torch.routing import show_gradient_flow
 
         from trialog.api import render
-
-        from .diagnostics import gradient_flow
-        from .routing import show_gradient_flow
 
         flow = gradient_flow(model)
         if not flow:
@@ -335,9 +337,9 @@ class TorchExperimentLogger(ExperimentLogger):
     ) -> Path:
         """The model's structure as a text graph (no graphviz) in ``log/<name>.txt``, also shown as text
         ``name`` on every configured logger (``show_text``)."""
-        from .routing import show_model_structure
+        from trialog_torch.routing import show_model_structure
 
-        path = inside(self.experiment.log_dir, f"{name}.txt", "name")
+        path = fileio.inside(self.experiment.log_dir, f"{name}.txt", "name")
         text = show_model_structure(self.experiment.clog, model, input_size, name, forward_kwargs)
         path.write_text(text + "\n", encoding="utf-8")
         return path
@@ -361,7 +363,7 @@ class TorchExperimentLogger(ExperimentLogger):
         ``use_sub_process`` is accepted and ignored (the loggers that are slow already run in background).
         Returns the metrics (:func:`trialog_torch.diagnostics.get_classification_metrics`).
         """
-        from .routing import show_classification_metrics
+        from trialog_torch.routing import show_classification_metrics
 
         return show_classification_metrics(
             self.experiment.clog, tensor, labels, name, metric, tag_name=tag_name, counter=counter
@@ -387,9 +389,9 @@ class TorchExperimentLogger(ExperimentLogger):
         ``colormap``: a matplotlib name, an OpenCV constant (trixi's ``cv2.COLORMAP_JET``) or a callable;
         ``image_args`` / ``kwargs`` may hold make_grid's ``nrow`` and ``padding``.
         """
-        from trialog.api import ConfigError, make_grid
+        from trialog_torch.diagnostics import heatmap_overlay
 
-        from .diagnostics import heatmap_overlay
+        from trialog.api import ConfigError, make_grid
 
         if not isinstance(name, str):
             raise ConfigError(
@@ -452,7 +454,7 @@ class TorchExperimentLogger(ExperimentLogger):
     def _write_bytes(self, folder: Path, name: str, ending: str, data: bytes) -> Path:
         from trialog.api import write_atomic
 
-        path = inside(folder, name if name.endswith(ending) else name + ending, "file name")
+        path = fileio.inside(folder, name if name.endswith(ending) else name + ending, "file name")
         path.parent.mkdir(parents=True, exist_ok=True)
         write_atomic(path, data)
         return path
@@ -461,7 +463,7 @@ class TorchExperimentLogger(ExperimentLogger):
     @staticmethod
     def get_input_gradient(*args: Any, **kwargs: Any) -> Any:
         """:func:`trialog_torch.diagnostics.get_input_gradient`."""
-        from .diagnostics import get_input_gradient
+        from trialog_torch.diagnostics import get_input_gradient
 
         return get_input_gradient(*args, **kwargs)
 
@@ -477,7 +479,7 @@ class TorchExperimentLogger(ExperimentLogger):
     ) -> dict[str, Any]:
         """The metrics (:func:`trialog_torch.diagnostics.get_classification_metrics`); each of ``metric``
         is passed to ``results_fn(value, name, tag)``."""
-        from .diagnostics import get_classification_metrics
+        from trialog_torch.diagnostics import get_classification_metrics
 
         out = get_classification_metrics(tensor, labels, name, metric)
         for key, value in out["metric"].items():
@@ -513,7 +515,7 @@ class TorchExperimentLogger(ExperimentLogger):
 
 def _curve(tensor: Any, labels: Any, kind: str, n: int | None) -> tuple[Any, Any]:
     """The two arrays of a ROC ("roc": fpr, tpr) or PR ("pr": precision, recall) curve, thinned to ``n`` points."""
-    from .diagnostics import get_classification_metrics
+    from trialog_torch.diagnostics import get_classification_metrics
 
     first, second = get_classification_metrics(tensor, labels)[kind]
     if n:
@@ -528,4 +530,17 @@ def _reduce(n: int, k: int) -> Any:
     return np.unique(np.linspace(0, n - 1, num=min(n, k)).astype(int))
 
 
-__all__ = ["TorchExperimentLogger", "get_last_file", "load_checkpoint_file", "save_checkpoint_file"]
+class TrixiTorchExperiment(TrixiAPI, TorchExperiment):
+    """:class:`trialog_torch.TorchExperiment` with trixi's names (:class:`~trialog_trixi.experiment.TrixiAPI`);
+    its ``elog`` is a :class:`TorchExperimentLogger` (trixi's PytorchExperimentLogger)."""
+
+    elog_class = TorchExperimentLogger
+
+
+__all__ = [
+    "TorchExperimentLogger",
+    "TrixiTorchExperiment",
+    "get_last_file",
+    "load_checkpoint_file",
+    "save_checkpoint_file",
+]
