@@ -16,7 +16,9 @@ import sys
 import tempfile
 from pathlib import Path
 
-from trialog.api import Experiment, registry
+from trialog_runs import registry
+
+from trialog.api import Experiment
 
 OUT = Path(__file__).parent / "img"
 

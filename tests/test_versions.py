@@ -50,5 +50,6 @@ def test_each_plugin_registers_itself_through_entry_points():
             "trialog.checkpoints",
             "trialog.plugins",
             "trialog.sweepers",
+            "trialog.exports",
         }
         assert groups, path

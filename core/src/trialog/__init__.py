@@ -27,7 +27,6 @@ _LAZY = {
     "ConfigError": "errors",
     "PluginError": "errors",
     "TrialogWarning": "errors",
-    "runs_frame": "frame",
 }
 
 __all__ = [
@@ -47,7 +46,6 @@ __all__ = [
     "hookimpl",
     "hookspec",
     "param",
-    "runs_frame",
 ]
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -56,14 +54,15 @@ if TYPE_CHECKING:  # pragma: no cover
     from .dispatch import CombinedLogger
     from .errors import ConfigError, PluginError, TrialogError, TrialogWarning
     from .experiment import Experiment
-    from .frame import runs_frame
     from .monitor import Monitor, MonitorHook
     from .params import param
     from .run import Run
 
 
 # Names a plugin distribution provides through the ``trialog.exports`` entry-point group, and where they live.
-_MOVED: dict[str, str] = {}
+_MOVED: dict[str, str] = {
+    "runs_frame": "trialog-runs",
+}
 
 
 def __getattr__(name: str) -> Any:

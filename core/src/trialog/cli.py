@@ -1,4 +1,4 @@
-"""The ``trialog`` command line: ``plugins list``, ``runs ...``, ``sweep ...`` and commands that plugins add."""
+"""The ``trialog`` command line: ``plugins list``, ``sweep ...`` and commands that plugins add (``runs``, ``run``, ...)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,9 @@ from typing import Any
 
 from ._version import __version__
 
-CORE_COMMANDS = ("plugins", "runs", "sweep")
+CORE_COMMANDS = ("plugins", "sweep")
+#: Commands a plugin distribution adds -> that distribution (named when the command is missing).
+PLUGIN_COMMANDS = {"runs": "trialog-runs"}
 _GROUP_ALIASES = {
     "loggers": "trialog.loggers",
     "trainers": "trialog.trainers",
@@ -36,10 +38,6 @@ def build_parser(with_plugin_commands: bool) -> argparse.ArgumentParser:
     plist.set_defaults(func=_plugins_list)
     plugins.set_defaults(func=_plugins_list, check=False, json=False, group=None)
 
-    from . import runs_cli
-
-    runs_cli.add_parser(sub)
-
     from . import sweep_cli
 
     sweep_cli.add_parser(sub)
@@ -60,6 +58,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     first = next((a for a in args_list if not a.startswith("-")), None)
     # Core commands never import plugins, so `trialog plugins list` works even when one is broken.
     parser = build_parser(with_plugin_commands=first not in CORE_COMMANDS)
+    missing = PLUGIN_COMMANDS.get(first or "")
+    if missing and first not in _commands(parser):
+        print(
+            f"trialog: `trialog {first}` comes with {missing}, which is not installed: pip install {missing}",
+            file=sys.stderr,
+        )
+        return 2
     args = parser.parse_args(args_list)
     func = getattr(args, "func", None)
     if func is None:
@@ -74,6 +79,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except BrokenPipeError:
         return 0
+
+
+def _commands(parser: argparse.ArgumentParser) -> set[str]:
+    """The sub-command names ``parser`` knows (the core's and the installed plugins')."""
+    return {
+        name
+        for action in parser._actions
+        if isinstance(action, argparse._SubParsersAction)
+        for name in action.choices
+    }
 
 
 def _plugins_list(args: argparse.Namespace) -> int:
