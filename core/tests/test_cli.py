@@ -116,7 +116,7 @@ def test_runs_without_trialog_runs_names_the_distribution(capsys, monkeypatch):
     finally:
         monkeypatch.delenv(plugins.DISABLE_ENV)
         plugins.refresh()
-    assert code == 2 and "`trialog runs` comes with trialog-runs" in err and "pip install trialog-runs" in err
+    assert code == 1 and "`trialog runs` comes with trialog-runs" in err and "pip install trialog-runs" in err
 
 
 def test_runs_frame_without_trialog_runs_names_the_distribution():

@@ -49,7 +49,23 @@ def build_parser(with_plugin_commands: bool) -> argparse.ArgumentParser:
             plugin_registry.get_plugin_manager().hook.add_cli_commands(subparsers=sub)
         except Exception as exc:  # a broken plugin must not take `trialog --help` down with it
             print(f"trialog: plugin commands unavailable: {exc}", file=sys.stderr)
+        for command, distribution in PLUGIN_COMMANDS.items():
+            if command not in sub.choices:  # the plugin is not installed: the command says which one is
+                _add_missing_command(sub, command, distribution)
     return parser
+
+
+def _add_missing_command(sub: Any, command: str, distribution: str) -> None:
+    from .errors import TrialogError
+
+    def missing(args: argparse.Namespace) -> int:
+        raise TrialogError(
+            f"`trialog {command}` comes with {distribution}, which is not installed: pip install {distribution}"
+        )
+
+    stub = sub.add_parser(command, help=f"(not installed: pip install {distribution})", add_help=False)
+    stub.add_argument("rest", nargs=argparse.REMAINDER)
+    stub.set_defaults(func=missing)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -58,13 +74,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     first = next((a for a in args_list if not a.startswith("-")), None)
     # Core commands never import plugins, so `trialog plugins list` works even when one is broken.
     parser = build_parser(with_plugin_commands=first not in CORE_COMMANDS)
-    missing = PLUGIN_COMMANDS.get(first or "")
-    if missing and first not in _commands(parser):
-        print(
-            f"trialog: `trialog {first}` comes with {missing}, which is not installed: pip install {missing}",
-            file=sys.stderr,
-        )
-        return 2
     args = parser.parse_args(args_list)
     func = getattr(args, "func", None)
     if func is None:
@@ -79,16 +88,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except BrokenPipeError:
         return 0
-
-
-def _commands(parser: argparse.ArgumentParser) -> set[str]:
-    """The sub-command names ``parser`` knows (the core's and the installed plugins')."""
-    return {
-        name
-        for action in parser._actions
-        if isinstance(action, argparse._SubParsersAction)
-        for name in action.choices
-    }
 
 
 def _plugins_list(args: argparse.Namespace) -> int:
