@@ -1,4 +1,4 @@
-"""The run filter language (trialog.query) shared by `trialog runs ls --where` and the browser."""
+"""The run filter language (trialog_runs.query) shared by `trialog runs ls --where` and the browser."""
 
 from __future__ import annotations
 
