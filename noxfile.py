@@ -13,7 +13,7 @@ import nox
 ROOT = pathlib.Path(__file__).parent
 CONSTRAINTS = str(ROOT / ".ci" / "constraints.txt")
 TORCH = "torch==2.13.0"  # the local CPU wheel; installed before anything that depends on torch
-PLUGINS = ("file", "tensorboard", "visdom", "notify", "slack", "telegram", "torch", "trixi", "xmen")
+PLUGINS = ("file", "tensorboard", "visdom", "notify", "slack", "telegram", "torch", "trixi", "xmen", "runs")
 # trialog-trixi last: its test extra asks for trialog-browser==0.1.0, and pip (25.x) resolves that against
 # the local ./plugins/browser only when the browser's path comes first on the command line.
 ALL = [
@@ -58,6 +58,7 @@ def _plugin_session(plugin: str) -> None:
                 "./plugins/file",
                 "./plugins/torch",
                 "./plugins/notify",
+                "./plugins/runs",  # before the browser, which depends on it
                 *(f"./plugins/{p}" for p in ("tensorboard", "visdom", "slack", "telegram", "browser")),
             ],
             "slack": ["./plugins/notify"],
@@ -80,7 +81,16 @@ for _plugin in PLUGINS:
 @nox.session
 def ray(session: nox.Session) -> None:
     """trialog-ray on one local Ray instance (started once per test module), trials of trialog-torch."""
-    _install(session, "./core", "./plugins/file", "./plugins/torch", "./plugins/ray[test]", torch=True)
+    # trialog-runs: the tests list the trials with `trialog runs ls`
+    _install(
+        session,
+        "./core",
+        "./plugins/file",
+        "./plugins/torch",
+        "./plugins/runs",
+        "./plugins/ray[test]",
+        torch=True,
+    )
     _pytest(session, "plugins/ray/tests")
 
 
@@ -100,7 +110,8 @@ def submitit(session: nox.Session) -> None:
 def browser(session: nox.Session) -> None:
     """trialog-browser with the core, its tests in a real headless Chromium (Debian's chromium + chromedriver)."""
     _ensure_chromium(session)
-    _install(session, "./core", "./plugins/browser[test]")
+    # the browser builds on trialog-runs (from this checkout, not a registry)
+    _install(session, "./core", "./plugins/runs", "./plugins/browser[test]")
     _pytest(session, "plugins/browser/tests")
 
 
@@ -143,7 +154,8 @@ def integration(session: nox.Session) -> None:
 
 #: Every import package whose public API the type checker covers (mypy.ini maps them to their src folders).
 TYPED_PACKAGES = ("trialog", "trialog_file", "trialog_tensorboard", "trialog_visdom", "trialog_notify",
-                  "trialog_slack", "trialog_telegram", "trialog_torch", "trialog_browser", "trialog_ray", "trialog_submitit", "trixi", "trialog_trixi", "trialog_xmen")  # fmt: skip
+                  "trialog_slack", "trialog_telegram", "trialog_torch", "trialog_browser", "trialog_ray", "trialog_submitit", "trixi", "trialog_trixi", "trialog_xmen",
+                  "trialog_runs")  # fmt: skip
 
 
 @nox.session

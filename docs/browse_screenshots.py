@@ -16,7 +16,9 @@ import sys
 import tempfile
 from pathlib import Path
 
-from trialog.api import Experiment, registry, write_json
+from trialog_runs import registry
+
+from trialog.api import Experiment, write_json
 
 OUT = Path(__file__).parent / "img"
 

@@ -35,7 +35,14 @@ def test_values_from_the_min_val_loss_epoch(tmp_path, capsys):
     assert summary["at_best/test/acc"] == {"last": 0.9, "min": 0.9, "max": 0.9, "epoch": 1, "counter": None}
     assert summary["at_best/train/loss"]["last"] == 0.8 and summary["at_best/val/loss"]["counter"] == 10
     assert summary["test/acc"]["last"] == 0.5  # the plain summary is unchanged
-    # runs ls -m and the filter language read them like any result
+
+
+def test_runs_ls_reads_at_best_values(tmp_path, capsys):
+    """runs ls -m and the filter language read them like any result (trialog-runs: the integration session)."""
+    pytest.importorskip("trialog_runs")
+    exp = Scripted(name="s", n_epochs=3, base_dir=tmp_path, loggers={}, monitor="val/loss")
+    exp.run()
+    exp.close()
     assert main(["runs", "ls", str(tmp_path), "--json", "-m", "at_best/test/acc"]) == 0
     (row,) = json.loads(capsys.readouterr().out)
     assert row["metrics"]["at_best/test/acc"]["last"] == 0.9

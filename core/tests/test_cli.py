@@ -104,3 +104,27 @@ def test_every_public_name_resolves():
 
     for name in trialog.__all__:
         assert getattr(trialog, name) is not None, name
+
+
+def test_runs_without_trialog_runs_names_the_distribution(capsys, monkeypatch):
+    from trialog import plugins
+
+    monkeypatch.setenv(plugins.DISABLE_ENV, "runs")  # as if trialog-runs were not installed
+    plugins.refresh()
+    try:
+        code, _out, err = run_cli(capsys, "runs", "ls", "somewhere")
+    finally:
+        monkeypatch.delenv(plugins.DISABLE_ENV)
+        plugins.refresh()
+    assert code == 1 and "`trialog runs` comes with trialog-runs" in err and "pip install trialog-runs" in err
+
+
+def test_runs_frame_without_trialog_runs_names_the_distribution():
+    import importlib.util
+
+    if importlib.util.find_spec("trialog_runs") is not None:
+        pytest.skip("trialog-runs is installed: trialog.runs_frame is its export")
+    import trialog
+
+    with pytest.raises(AttributeError, match="pip install trialog-runs"):
+        _ = trialog.runs_frame

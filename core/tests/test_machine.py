@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import os
 
+import pytest
+
 import trialog
 from trialog.cli import main
 from trialog.machine import allowed_environ, describe_machine, machine_line
@@ -41,12 +43,24 @@ def test_describe_machine_from_an_environment():
     assert "2 GPU (H100)" in line and "CUDA 12.4, cuDNN 90100" in line and "SLURM job 4242" in line
 
 
-def test_run_json_holds_the_machine_and_runs_show_prints_it(tmp_path, capsys, monkeypatch):
+def _machine_run(tmp_path, monkeypatch):
     monkeypatch.setenv("SLURM_JOB_ID", "777")
     exp = trialog.Experiment(name="m", base_dir=tmp_path, loggers={})
     exp.close()
+    return exp
+
+
+def test_run_json_holds_the_machine(tmp_path, monkeypatch):
+    exp = _machine_run(tmp_path, monkeypatch)
     machine = json.loads((exp.run_dir / "run.json").read_text())["machine"]
     assert machine["cpu_count"] == os.cpu_count() and machine["slurm"] == {"job_id": "777"}
+
+
+def test_runs_show_prints_the_machine(tmp_path, capsys, monkeypatch):
+    pytest.importorskip(
+        "trialog_runs"
+    )  # `trialog runs show` comes with trialog-runs (the integration session)
+    exp = _machine_run(tmp_path, monkeypatch)
     assert main(["runs", "show", str(exp.run_dir)]) == 0
     out = capsys.readouterr().out
     (line,) = [x for x in out.splitlines() if x.startswith("machine")]

@@ -326,3 +326,27 @@ def test_latest_run_by_start_not_mtime(tmp_path):
     assert find_runs(tmp_path) == [new, old]
     with pytest.raises(RunFolderError, match="no trialog run"):
         latest_run(tmp_path / "a-new" / "img")
+
+
+def test_update_run_meta_is_the_one_outside_writer_and_the_heartbeat_keeps_its_registry_keys(
+    tmp_path, trixi_run
+):
+    from trialog.api import RegistryError, registry_of, update_run_meta
+    from trialog.run import REGISTRY_KEYS, RunMeta
+
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    meta = RunMeta(run_dir, {"name": "r", "status": "running"}, heartbeat_interval=0)
+    data = update_run_meta(run_dir, lambda d: d.update(tags=["a"], starred=True, name="changed outside"))
+    assert data["tags"] == ["a"] and registry_of(data)["starred"] is True
+    meta.update(epoch=1)  # the running experiment's next write
+    on_disk = json.loads((run_dir / "run.json").read_text())
+    assert on_disk["tags"] == ["a"] and on_disk["starred"] is True and on_disk["epoch"] == 1
+    assert on_disk["name"] == "r"  # not a registry key: the experiment's own value wins
+    assert {"tags", "starred", "notes"} <= set(REGISTRY_KEYS)
+    trixi = tmp_path / "trixi"
+    shutil.copytree(trixi_run, trixi)
+    with pytest.raises(RegistryError, match="trixi run folder"):
+        update_run_meta(trixi, lambda d: d.update(tags=["x"]))
+    with pytest.raises(RunFolderError, match=r"no run\.json"):
+        update_run_meta(tmp_path, lambda d: None)

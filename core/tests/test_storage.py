@@ -30,9 +30,9 @@ from trialog.errors import (
     TrialogError,
     TrialogWarning,
 )
+from trialog.repair import repair_run
 from trialog.results import ResultLog
 from trialog.run import ResumeFrom, Run, latest_run, read_meta
-from trialog.runs_cli import cmd_ls, cmd_repair, cmd_show
 
 #: subprocess timeout in seconds: it bounds only a hang (a machine under full load needs far less)
 HANG = 1800
@@ -233,7 +233,7 @@ def test_manifest_missing_or_empty_with_files_is_an_error_offering_repair(tmp_pa
     assert (run_dir / "result" / "results.jsonl").read_bytes() == results_before  # nothing truncated
 
     out = io.StringIO()
-    assert cmd_repair(argparse.Namespace(run=str(run_dir)), out) == 0
+    assert repair_run(run_dir, out, confirm=lambda question: False)
     assert "listed  step 1  epoch 1  step-00000001.npz" in out.getvalue()
     Counting(n_epochs=4, base_dir=base, resume=run_dir, loggers={}, save_sources=False).run()
     assert _scores(run_dir) == reference
@@ -290,13 +290,6 @@ def test_every_json_file_gives_a_named_error_for_any_corruption(tmp_path, junk):
         read_meta(run_dir)
     with pytest.raises(RunFolderError, match=r"run\.json"):
         Counting(base_dir=tmp_path, resume=run_dir, loggers={}, save_sources=False)
-    with pytest.raises(RunFolderError, match=r"run\.json"):
-        cmd_show(argparse.Namespace(run=str(run_dir), json=False, packages=False), io.StringIO())
-    ls_args = argparse.Namespace(dir=str(tmp_path), metric=[], sort="start", reverse=False, json=False)
-    err = io.StringIO()
-    with contextlib.redirect_stderr(err):
-        cmd_ls(ls_args, io.StringIO())
-    assert f"skipping {run_dir}" in err.getvalue() and "run.json" in err.getvalue()
 
     run_dir = _finished(tmp_path, n_epochs=1, seed=7)
     (run_dir / "checkpoint" / "index.json").write_bytes(junk if junk != b"[1, 2, 3]" else b'"text"')
@@ -304,8 +297,26 @@ def test_every_json_file_gives_a_named_error_for_any_corruption(tmp_path, junk):
         _ = Run(run_dir).checkpoints
     with pytest.raises(CheckpointError, match=r"index\.json"):
         Counting(base_dir=tmp_path, resume=run_dir, loggers={}, save_sources=False)
+
+
+@pytest.mark.parametrize("junk", JUNK, ids=["binary", "truncated", "array", "empty", "nul"])
+def test_runs_ls_and_show_name_any_corrupt_json_file(tmp_path, junk):
+    """``trialog runs`` (trialog-runs; the integration session) on the same damage."""
+    cli = pytest.importorskip("trialog_runs.cli")
+    run_dir = _finished(tmp_path, n_epochs=1)
+    (run_dir / "run.json").write_bytes(junk)
+    with pytest.raises(RunFolderError, match=r"run\.json"):
+        cli.cmd_show(argparse.Namespace(run=str(run_dir), json=False, packages=False), io.StringIO())
+    ls_args = argparse.Namespace(dir=str(tmp_path), metric=[], sort="start", reverse=False, json=False)
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err):
+        cli.cmd_ls(ls_args, io.StringIO())
+    assert f"skipping {run_dir}" in err.getvalue() and "run.json" in err.getvalue()
+
+    run_dir = _finished(tmp_path, n_epochs=1, seed=7)
+    (run_dir / "checkpoint" / "index.json").write_bytes(junk if junk != b"[1, 2, 3]" else b'"text"')
     out = io.StringIO()
-    cmd_show(argparse.Namespace(run=str(run_dir), json=False, packages=False), out)
+    cli.cmd_show(argparse.Namespace(run=str(run_dir), json=False, packages=False), out)
     assert "checkpoints not shown" in out.getvalue() and "index.json" in out.getvalue()
 
 
@@ -521,6 +532,7 @@ def test_a_real_full_tmpfs(tiny_tmpfs):
 
 
 def test_runs_show_names_links_and_never_follows_them_out(tmp_path, capsys):
+    cli = pytest.importorskip("trialog_runs.cli")  # trialog-runs: the integration session
     run_dir = _finished(tmp_path / "runs", n_epochs=1)
     outside = tmp_path / "elsewhere"
     outside.mkdir()
@@ -530,7 +542,7 @@ def test_runs_show_names_links_and_never_follows_them_out(tmp_path, capsys):
     with pytest.raises(RunFolderError, match=r"config is a symbolic link to .*elsewhere"):
         _ = Run(run_dir).config
     out = io.StringIO()
-    cmd_show(argparse.Namespace(run=str(run_dir), json=False, packages=False), out)
+    cli.cmd_show(argparse.Namespace(run=str(run_dir), json=False, packages=False), out)
     text = out.getvalue()
     assert f"config is a symbolic link to {outside} (OUTSIDE the run folder, not followed)" in text
     assert "s3cr3t-value" not in text and "planted" not in text

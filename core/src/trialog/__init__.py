@@ -24,7 +24,6 @@ _LAZY = {
     "ConfigError": "errors",
     "PluginError": "errors",
     "TrialogWarning": "errors",
-    "runs_frame": "frame",
 }
 
 __all__ = [
@@ -59,6 +58,7 @@ _MOVED: dict[str, str] = {
     "Monitor": "trialog-xmen",
     "MonitorHook": "trialog-xmen",
     "param": "trialog-xmen",
+    "runs_frame": "trialog-runs",
 }
 
 

@@ -60,10 +60,14 @@ Groups of names:
   ``ProcessSnapshot`` (a warm process's state, reset before each trial it runs)
 - plugin discovery: ``plugins`` (the module: ``names``, ``find``, ``load``, ``installed``)
 - testing helpers: ``LoopbackAPI``, ``json_reply``, ``trialog_warnings``
-- run browsing: ``compile_query``, ``QueryError``, ``run_fields``, ``search_text`` (the filter
-  language), ``read_columns``, ``read_appended`` (fast series), ``registry`` (the module),
+- run folders (for trialog-runs and trialog-browser; the filter language, the registry and the
+  ``trialog runs`` helpers are ``trialog_runs``'): ``read_columns``, ``read_appended`` (fast series),
+  ``update_run_meta`` (the one writer of run.json from outside the run: a locked read-modify-write),
+  ``registry_of`` (a run.json's registry fields), ``change_note`` / ``check_text`` (``exp.note``'s writer
+  and its text rule), ``RegistryError``, ``repair_run`` (``trialog runs repair``: checkpoint manifest and
+  damaged results log),
   ``run_file`` (a file of a run folder, refused when a symlink leads out of it: the one containment rule),
-  ``effective_status``, ``find_runs``, ``walk_runs`` (nested folders and sweeps), ``parse_time``, ``flatten``, ``config_difference``, ``machine_line``
+  ``effective_status``, ``find_runs``, ``walk_runs`` (nested folders and sweeps), ``parse_time``, ``machine_line``
   (run.json's ``machine`` in one line, as ``trialog runs show`` prints it); ``run_status``
   (the one status of a run, for every reader), ``series_key`` / ``series_values`` / ``SeriesMap`` / ``stored_summary_current`` /
   ``AmbiguousResultError`` (summaries per (name, tag): ``trialog.summaries``)
@@ -160,11 +164,13 @@ _LAZY: dict[str, str] = {
     "precision_recall": "render",
     "pca_2d": "render",
     "binary_labels": "render",
-    # run browsing (trialog-browser): filters, fast series, the registry
-    "compile_query": "query",
-    "QueryError": "query",
-    "run_fields": "query",
-    "search_text": "query",
+    # run folders: reading (trialog-runs, trialog-browser), fast series, the registry's one writer
+    "update_run_meta": "run",
+    "registry_of": "run",
+    "change_note": "notes",
+    "check_text": "notes",
+    "repair_run": "repair",
+    "RegistryError": "errors",
     "read_columns": "series",
     "read_appended": "series",
     "run_file": "run",
@@ -179,10 +185,7 @@ _LAZY: dict[str, str] = {
     "find_runs": "run",
     "walk_runs": "run",
     "parse_time": "run",
-    "flatten": "runs_cli",
-    "config_difference": "runs_cli",
     "machine_line": "machine",
-    "registry": "registry:",
     # modules
     "render": "render:",
     "plugins": "plugins:",
@@ -195,7 +198,7 @@ _LAZY: dict[str, str] = {
 __all__ = sorted([*_LAZY, "hookimpl", "hookspec"])
 
 if TYPE_CHECKING:  # pragma: no cover
-    from . import fileio, plugins, registry, render
+    from . import fileio, plugins, render
     from .animation import encode_gif, to_frames
     from .checkpoint import MANIFEST_NAME, CheckpointEntry, CheckpointManager, WritebackFile
     from .config import Config, GridSearch, allow_config_types
@@ -210,6 +213,7 @@ if TYPE_CHECKING:  # pragma: no cover
         DiskFullError,
         LoggerConfigError,
         PluginError,
+        RegistryError,
         RunFolderError,
         TrialogError,
         TrialogWarning,
@@ -219,13 +223,14 @@ if TYPE_CHECKING:  # pragma: no cover
     from .hookspecs import LOGGER_DEFAULTS, LOGGER_SIGNATURES
     from .imaging import decode_png, encode_png, make_grid, to_float_chw, to_hwc_uint8
     from .machine import machine_line, peak_rss_mb
+    from .notes import change_note, check_text
     from .options import Range, check_option_values
     from .plugins import PluginHooks
     from .preflight import check_flags
     from .provenance import code_folder
-    from .query import QueryError, compile_query, run_fields, search_text
     from .redact import find_credentials, looks_like_credential_name, redact, redact_text
     from .render import binary_labels, figure_to_array, figure_to_png, pca_2d, precision_recall, roc
+    from .repair import repair_run
     from .results import coerce_counter, read_trixi_results
     from .run import (
         ResumeFrom,
@@ -235,12 +240,13 @@ if TYPE_CHECKING:  # pragma: no cover
         latest_run,
         pack_sources,
         parse_time,
+        registry_of,
         run_file,
         run_status,
         stored_summary_current,
+        update_run_meta,
         walk_runs,
     )
-    from .runs_cli import config_difference, flatten
     from .series import read_appended, read_columns
     from .summaries import SeriesMap, series_key, series_values
     from .sweep import Sweep, SweepSpec, open_sweep, read_sweep, run_trial

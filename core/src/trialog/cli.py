@@ -1,4 +1,4 @@
-"""The ``trialog`` command line: ``plugins list``, ``runs ...``, ``sweep ...`` and commands that plugins add."""
+"""The ``trialog`` command line: ``plugins list``, ``sweep ...`` and commands that plugins add (``runs``, ``run``, ...)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,9 @@ from typing import Any
 
 from ._version import __version__
 
-CORE_COMMANDS = ("plugins", "runs", "sweep")
+CORE_COMMANDS = ("plugins", "sweep")
+#: Commands a plugin distribution adds -> that distribution (named when the command is missing).
+PLUGIN_COMMANDS = {"runs": "trialog-runs"}
 _GROUP_ALIASES = {
     "loggers": "trialog.loggers",
     "trainers": "trialog.trainers",
@@ -36,10 +38,6 @@ def build_parser(with_plugin_commands: bool) -> argparse.ArgumentParser:
     plist.set_defaults(func=_plugins_list)
     plugins.set_defaults(func=_plugins_list, check=False, json=False, group=None)
 
-    from . import runs_cli
-
-    runs_cli.add_parser(sub)
-
     from . import sweep_cli
 
     sweep_cli.add_parser(sub)
@@ -51,7 +49,23 @@ def build_parser(with_plugin_commands: bool) -> argparse.ArgumentParser:
             plugin_registry.get_plugin_manager().hook.add_cli_commands(subparsers=sub)
         except Exception as exc:  # a broken plugin must not take `trialog --help` down with it
             print(f"trialog: plugin commands unavailable: {exc}", file=sys.stderr)
+        for command, distribution in PLUGIN_COMMANDS.items():
+            if command not in sub.choices:  # the plugin is not installed: the command says which one is
+                _add_missing_command(sub, command, distribution)
     return parser
+
+
+def _add_missing_command(sub: Any, command: str, distribution: str) -> None:
+    from .errors import TrialogError
+
+    def missing(args: argparse.Namespace) -> int:
+        raise TrialogError(
+            f"`trialog {command}` comes with {distribution}, which is not installed: pip install {distribution}"
+        )
+
+    stub = sub.add_parser(command, help=f"(not installed: pip install {distribution})", add_help=False)
+    stub.add_argument("rest", nargs=argparse.REMAINDER)
+    stub.set_defaults(func=missing)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

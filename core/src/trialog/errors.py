@@ -39,6 +39,10 @@ class RunFolderError(TrialogError, FileNotFoundError):
     """A path is not a run folder (or not a readable one)."""
 
 
+class RegistryError(TrialogError, ValueError):
+    """A change of a run's registry fields that is not allowed (bad tag, empty note, a trixi run, ...)."""
+
+
 class CheckpointError(TrialogError):
     """A checkpoint cannot be written, found or read."""
 

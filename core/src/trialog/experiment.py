@@ -355,7 +355,9 @@ class Experiment:
         meta["machine"] = describe_machine(self.plugin_hooks)
         if self._at_best is not None:
             meta["at_best"] = {"monitor": self._at_best[0], "mode": self._at_best[1]}
-        meta["purpose"] = purpose or config.get("purpose") or resumed_meta.get("purpose")  # trialog.registry
+        meta["purpose"] = (
+            purpose or config.get("purpose") or resumed_meta.get("purpose")
+        )  # a registry field (trialog.run.REGISTRY_KEYS)
         threads = threads_from_env() or resumed_meta.get("threads")  # a sweep trial's (trialog.trialproc)
         if threads is not None:
             apply_threads(threads)  # a resumed trial computes with the threads it started with

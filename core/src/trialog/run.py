@@ -21,7 +21,7 @@ import json
 import os
 import re
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -158,6 +158,75 @@ def read_meta(path: str | os.PathLike[str]) -> dict[str, Any]:
         raise RunFolderError(f"{str(path)!r} is not a trialog run folder: it has no {META_FILE}") from None
 
 
+#: run.json keys another process may change while the run is alive (:func:`update_run_meta`): the registry of
+#: trialog-runs and the browser, and ``exp.note``. :class:`RunMeta` keeps the values of these found on disk.
+REGISTRY_KEYS: tuple[str, ...] = ("purpose", "notes", "tags", "starred", "display_name", "removed")
+
+
+@contextlib.contextmanager
+def locked(run_dir: str | os.PathLike[str]) -> Iterator[None]:
+    """Hold the exclusive ``flock`` on the run folder itself (blocks until free).
+
+    The folder, not a lock file: it always exists, leaves nothing behind, and survives the atomic
+    replacement of run.json (a lock on run.json would be on the old inode).
+    """
+    import fcntl
+
+    fd = os.open(Path(run_dir), os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock
+
+
+def _merge_registry(data: dict[str, Any], file: Path) -> None:
+    """Copy the registry keys of the run.json at ``file`` (when readable) into ``data``; call under :func:`locked`."""
+    try:
+        on_disk = json.loads(file.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return
+    if isinstance(on_disk, dict):
+        for key in REGISTRY_KEYS:
+            if key in on_disk:
+                data[key] = on_disk[key]
+
+
+def update_run_meta(
+    run_dir: str | os.PathLike[str], change: Callable[[dict[str, Any]], None]
+) -> dict[str, Any]:
+    """Change the run.json of ``run_dir`` from outside its experiment: ``change(data)`` edits the dict in place.
+
+    A read-modify-write under the folder's exclusive lock (the one :class:`RunMeta` takes for its heartbeat
+    writes) with an atomic replace; returns the new run.json. Only :data:`REGISTRY_KEYS` survive a running
+    experiment's next write. A trixi run folder is a :class:`RegistryError` (it has no run.json to change).
+    """
+    from .errors import RegistryError
+
+    path = Path(run_dir)
+    if not is_trialog_run(path):
+        if is_trixi_run(path):
+            raise RegistryError(f"{str(path)!r} is a trixi run folder; its registry fields cannot be changed")
+        raise RunFolderError(f"{str(path)!r} is not a trialog run folder: it has no {META_FILE}")
+    with locked(path):
+        data = read_meta(path)
+        change(data)
+        atomic_write_json(path / META_FILE, data)
+    return data
+
+
+def registry_of(meta: Mapping[str, Any]) -> dict[str, Any]:
+    """The registry fields of a run.json mapping (:data:`REGISTRY_KEYS`), with their defaults."""
+    return {
+        "purpose": meta.get("purpose"),
+        "notes": list(meta.get("notes") or []),
+        "tags": list(meta.get("tags") or []),
+        "starred": bool(meta.get("starred")),
+        "display_name": meta.get("display_name"),
+        "removed": bool(meta.get("removed")),
+    }
+
+
 class RunMeta:
     """The writer of one run's ``run.json``: atomic updates and a heartbeat thread.
 
@@ -197,12 +266,10 @@ class RunMeta:
             self._write_merged()
 
     def _write_merged(self) -> None:
-        # Notes, tags, stars... (trialog.registry) may have been written by another process since our
-        # last write: take them from disk under the registry's lock instead of overwriting them.
-        from .registry import locked, merge_registry
-
+        # Notes, tags, stars... (REGISTRY_KEYS) may have been written by another process since our
+        # last write (update_run_meta): take them from disk under the folder's lock instead of overwriting them.
         with locked(self.path):
-            merge_registry(self._data, self.file)
+            _merge_registry(self._data, self.file)
             atomic_write_json(self.file, self._data)
 
     def beat(self) -> None:
@@ -384,9 +451,7 @@ class Run:
 
     @property
     def registry(self) -> dict[str, Any]:
-        """purpose, notes, tags, starred, display_name, removed (:mod:`trialog.registry`)."""
-        from .registry import registry_of
-
+        """purpose, notes, tags, starred, display_name, removed (:func:`registry_of`; trialog-runs edits them)."""
         return registry_of(self.meta)
 
     @property

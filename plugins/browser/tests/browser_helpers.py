@@ -5,7 +5,9 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-from trialog.api import Experiment, registry
+from trialog_runs import registry
+
+from trialog.api import Experiment
 
 
 class _Quiet(Experiment):

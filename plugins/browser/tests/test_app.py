@@ -195,7 +195,7 @@ def test_index_cache_rereads_only_changed_runs(runs, tmp_path):
     assert index.refresh() == 0
     again = RunIndex([base], tmp_path / "cache")  # a restarted browser starts from the cache file
     assert len(again) == 3 and again.refresh() == 0
-    from trialog.api import registry
+    from trialog_runs import registry
 
     registry.add_note(made["a"], "touch")
     assert again.refresh() == 1

@@ -14,8 +14,9 @@ import pytest
 from browser_helpers import make_run
 from trialog_browser.index import run_id
 from trialog_browser.serve import BrowserServer
+from trialog_runs import registry
 
-from trialog.api import Experiment, encode_png, registry
+from trialog.api import Experiment, encode_png
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 DRIVER = "/usr/bin/chromedriver"

@@ -40,16 +40,15 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 from starlette.types import ASGIApp, Receive, Scope, Send
+from trialog_runs import registry
+from trialog_runs.cli import config_difference
+from trialog_runs.query import QueryError, compile_query
 
 from trialog.api import (
-    QueryError,
     TrialogError,
-    compile_query,
-    config_difference,
     machine_line,
     read_appended,
     read_columns,
-    registry,
     run_file,
     series_key,
 )

@@ -20,16 +20,16 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+from trialog_runs.cli import flatten
+from trialog_runs.query import run_fields, search_text
+
 from trialog.api import (
     RunFolderError,
     SeriesMap,
-    flatten,
     parse_time,
     read_columns,
-    run_fields,
     run_file,
     run_status,
-    search_text,
     series_key,
     stored_summary_current,
     walk_runs,

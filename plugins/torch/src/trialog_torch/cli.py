@@ -258,7 +258,7 @@ def run_config(
         if base_dir is None:
             base_dir = Path(evaluate).resolve().parent
     if purpose:
-        cfg["purpose"] = purpose  # Experiment records it in run.json (trialog.registry)
+        cfg["purpose"] = purpose  # Experiment records it in run.json (a registry field: trialog-runs)
     seed = cfg.get("seed")
     if seed is None and resume is None:
         # The model is built before the trainer seeds anything, so a seed is needed now; the trainer's

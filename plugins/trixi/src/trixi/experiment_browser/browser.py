@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
 
-from trialog.api import RunFolderError, registry
+from trialog.api import RunFolderError
 
 from .dataprocessing import COLORMAP, IGNORE_KEYS, make_graphs, merge_results
 from .experimentreader import CombiExperimentReader, ExperimentReader
@@ -346,6 +346,13 @@ def experiment_plots(base_dir: str) -> Any:
     return Response(body, media_type="application/json")
 
 
+def _registry() -> Any:
+    """trialog-runs' registry of a trialog run (installed with trialog-browser, which serves these views)."""
+    from trialog_runs import registry
+
+    return registry
+
+
 def _change(
     base_dir: str, view: str, trialog: Callable[[Path], Any], trixi: Callable[[ExperimentReader], Any]
 ) -> Any:
@@ -369,7 +376,7 @@ def experiment_remove(base_dir: str) -> Any:
     return _change(
         base_dir,
         "experiment_remove",
-        lambda path: registry.set_removed(path, True),
+        lambda path: _registry().set_removed(path, True),
         lambda reader: reader.ignore_experiment(),
     )
 
@@ -385,7 +392,7 @@ def experiment_star(base_dir: str) -> Any:
     return _change(
         base_dir,
         "experiment_star",
-        lambda path: registry.set_starred(path, star),
+        lambda path: _registry().set_starred(path, star),
         lambda reader: reader.update_meta_info(star=star),
     )
 
@@ -400,7 +407,7 @@ def experiment_rename(base_dir: str) -> Any:
     return _change(
         base_dir,
         "experiment_rename",
-        lambda path: registry.rename(path, name),
+        lambda path: _registry().rename(path, name),
         lambda reader: reader.update_meta_info(name=name),
     )
 

@@ -1,10 +1,9 @@
-"""The run filter language (trialog.query) shared by `trialog runs ls --where` and the browser."""
+"""The run filter language (trialog_runs.query) shared by `trialog runs ls --where` and the browser."""
 
 from __future__ import annotations
 
 import pytest
-
-from trialog.query import QueryError, compile_query, run_fields
+from trialog_runs.query import QueryError, compile_query, run_fields
 
 RUN = run_fields(
     {"name": "resnet", "status": "finished", "tags": ["baseline", "v2"], "starred": True, "seed": 3},
@@ -47,12 +46,20 @@ def test_malformed_is_a_clear_error(text):
         compile_query(text)
 
 
-def test_browser_names_are_in_trialog_api():
+def test_browsing_names_come_from_trialog_runs_not_the_core_api():
     import trialog.api as api
-    from trialog import query, registry, run, runs_cli, series
+    from trialog import run, series
 
-    assert api.compile_query is query.compile_query and api.run_fields is query.run_fields
     assert api.read_columns is series.read_columns and api.read_appended is series.read_appended
-    assert api.registry is registry and api.find_runs is run.find_runs
-    assert api.flatten is runs_cli.flatten and api.config_difference is runs_cli.config_difference
-    assert {"QueryError", "search_text", "effective_status", "parse_time"} <= set(dir(api))
+    assert api.find_runs is run.find_runs and api.update_run_meta is run.update_run_meta
+    moved = {
+        "compile_query",
+        "QueryError",
+        "run_fields",
+        "search_text",
+        "flatten",
+        "config_difference",
+        "registry",
+    }
+    assert not moved & set(dir(api))
+    assert {"effective_status", "parse_time", "registry_of", "change_note"} <= set(dir(api))

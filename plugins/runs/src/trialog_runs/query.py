@@ -10,7 +10,7 @@
 A comparison is ``FIELD OP VALUE`` with OP one of ``= == != < <= > >= ~`` (``~``: contains, ignoring
 case). A field is looked up in a run's fields (:func:`run_fields`): exactly, then as ``config.FIELD``,
 then as ``FIELD.last`` (a bare result name means its last value). Results are summarised per series
-(name, tag) and named ``tag/name.STAT`` (``val/accuracy.max``; :mod:`trialog.summaries`); a bare
+(name, tag) and named ``tag/name.STAT`` (``val/accuracy.max``; :class:`trialog.api.SeriesMap`); a bare
 ``accuracy.max`` means the one series of that name where only one tag has it, and is a :class:`QueryError`
 naming the series where several do (a run with train and val accuracy). ``tag:T`` tests a tag, a bare
 ``starred`` / ``removed`` a flag; ``and``, ``or``, ``not`` and parentheses combine. A run lacking the
@@ -25,8 +25,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from .errors import TrialogError
-from .summaries import split_key
+from trialog.api import SeriesMap, TrialogError
 
 __all__ = ["Query", "QueryError", "compile_query", "run_fields"]
 
@@ -282,13 +281,13 @@ def run_fields(
         fields["commit"] = git.get("commit")
     for key, value in config.items():
         fields[f"config.{key}"] = value
-    pairs = getattr(summary, "pairs", {})
+    series = summary if isinstance(summary, SeriesMap) else SeriesMap(summary)
     by_name: dict[str, list[str]] = {}
     for key, stats in summary.items():
         for stat in _STATS:
             if stat in stats:
                 fields[f"{key}.{stat}"] = stats[stat]
-        name = (pairs.get(key) or split_key(key))[0]
+        name = series.pair(key)[0]
         if name != key:
             by_name.setdefault(name, []).append(key)
     for name, keys in by_name.items():  # a bare name: its one series, or nothing and a named ambiguity

@@ -7,10 +7,10 @@ import multiprocessing
 import shutil
 
 import pytest
+from trialog_runs.registry import RegistryError, add_note, rename, set_removed, set_starred, update_tags
 
 from trialog.cli import main
 from trialog.errors import RunFolderError
-from trialog.registry import RegistryError, add_note, rename, set_removed, set_starred, update_tags
 from trialog.run import Run, RunMeta, collect_metadata, create_run_folder
 
 
@@ -95,7 +95,10 @@ def test_bad_changes_are_refused_before_writing(tmp_path, call):
 
 def test_trixi_runs_are_read_only(tmp_path):
     trixi = tmp_path / "trixi"
-    shutil.copytree(__import__("pathlib").Path(__file__).parent / "data" / "trixi-run-example", trixi)
+    shutil.copytree(
+        __import__("pathlib").Path(__file__).parents[3] / "core" / "tests" / "data" / "trixi-run-example",
+        trixi,
+    )
     with pytest.raises(RegistryError, match="trixi"):
         add_note(trixi, "x")
     with pytest.raises(RunFolderError):

@@ -1,10 +1,13 @@
-"""``trialog.runs_frame``: the runs under a folder as a pandas DataFrame (like ``mlflow.search_runs``).
+"""``trialog.runs_frame`` (with trialog-runs installed): the runs under a folder as a pandas DataFrame.
+
+Like ``mlflow.search_runs``; trialog-runs provides the top-level name through the ``trialog.exports``
+entry-point group, so ``from trialog import runs_frame`` works (``from trialog_runs import runs_frame`` too).
 
 One row per run folder (nested folders and sweeps included, as ``trialog runs ls`` finds them), one
-column per field the filter language sees (:func:`trialog.query.run_fields`): the run's fields
+column per field the filter language sees (:func:`trialog_runs.query.run_fields`): the run's fields
 (``name``, ``status``, ``start``, ``tags``...), ``config.<dotted key>`` and ``<tag>/<name>.<stat>`` per
-result series (:mod:`trialog.summaries`), plus ``path``, ``folder`` and ``sweep`` (relative to the folder
-given) and ``duration`` in seconds. pandas is the optional extra ``trialog[pandas]``, imported on call.
+result series, plus ``path``, ``folder`` and ``sweep`` (relative to the folder
+given) and ``duration`` in seconds. pandas is the optional extra ``trialog-runs[pandas]``, imported on call.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from .errors import TrialogError
+from trialog.api import TrialogError, walk_runs
 
 __all__ = ["runs_frame", "runs_records"]
 
@@ -25,12 +28,11 @@ def runs_records(
 ) -> list[dict[str, Any]]:
     """The rows :func:`runs_frame` is made of, as plain dicts (no pandas needed).
 
-    ``where`` is a filter (``"lr<0.01 and status=finished"``, see :mod:`trialog.query`); removed runs
+    ``where`` is a filter (``"lr<0.01 and status=finished"``, see :mod:`trialog_runs.query`); removed runs
     (``trialog runs rm``) are left out unless ``removed=True``. A run that cannot be read is skipped.
     """
+    from .cli import relative_folder, run_filter_fields
     from .query import ALIASES, AMBIGUOUS, compile_query
-    from .run import walk_runs
-    from .runs_cli import relative_folder, run_filter_fields
 
     query = compile_query(where)
     base = Path(path)
@@ -53,13 +55,13 @@ def runs_frame(path: str | os.PathLike[str], where: str | None = None, *, remove
     """A pandas DataFrame with one row per run under ``path`` (see the module docstring for the columns).
 
     ``trialog.runs_frame("runs", where="status=finished").sort_values("val/accuracy.max")``. Needs pandas
-    (``pip install trialog[pandas]``); without it a :class:`TrialogError` says so.
+    (``pip install 'trialog-runs[pandas]'``); without it a :class:`TrialogError` says so.
     """
     try:
         import pandas as pd
     except ImportError:
         raise TrialogError(
-            "trialog.runs_frame needs pandas, an optional extra of trialog: pip install 'trialog[pandas]'"
+            "trialog.runs_frame needs pandas, an optional extra of trialog-runs: pip install 'trialog-runs[pandas]'"
         ) from None
     records = runs_records(path, where, removed=removed)
     columns: dict[str, None] = dict.fromkeys(_FIRST)

@@ -1,4 +1,11 @@
-"""``trialog runs ls|show|diff``: list run folders, show one, compare configs (trialog and trixi runs)."""
+"""``trialog runs ls|show|diff|repair|note|tag|star|rename|rm|restore``: the run folders on the command line.
+
+List run folders (``--where``, the filter language of :mod:`trialog_runs.query`), show one, compare configs
+(trialog and trixi runs), repair one, and change the registry fields (:mod:`trialog_runs.registry`). The
+``trialog runs`` command is added through the ``add_cli_commands`` hook (:mod:`trialog_runs.hooks`); the
+helpers here (:func:`flatten`, :func:`config_difference`, :func:`run_filter_fields`) are public for
+trialog-browser.
+"""
 
 from __future__ import annotations
 
@@ -6,13 +13,22 @@ import argparse
 import datetime as _dt
 import json
 import math
-import os
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
-from .errors import AmbiguousResultError, TrialogError
+from trialog.api import (
+    AmbiguousResultError,
+    Run,
+    TrialogError,
+    machine_line,
+    metric_mode,
+    parse_time,
+    registry_of,
+    repair_run,
+    walk_runs,
+)
 
 _BASE_COLUMNS = ("name", "status", "start", "duration", "epoch")
 _MISSING = "-"
@@ -77,8 +93,6 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 def parse_metric(spec: str) -> tuple[str, str]:
     """``"acc:max"`` -> ("acc", "max"); ``"loss"`` -> ("loss", "min"); without a mode, :func:`metric_mode`'s."""
-    from .direction import metric_mode
-
     name, sep, mode = spec.rpartition(":")
     if not sep:
         return spec, metric_mode(spec)
@@ -88,8 +102,6 @@ def parse_metric(spec: str) -> tuple[str, str]:
 
 
 def _duration(meta: Mapping[str, Any]) -> float | None:
-    from .run import parse_time
-
     start = parse_time(meta.get("start"))
     if start is None:
         return None
@@ -118,8 +130,6 @@ def format_duration(seconds: float | None) -> str:
 
 
 def _short_time(value: Any) -> str:
-    from .run import parse_time
-
     parsed = parse_time(value)
     return parsed.astimezone().strftime("%Y-%m-%d %H:%M:%S") if parsed else _MISSING
 
@@ -156,8 +166,6 @@ def _row(
     path: Path, metrics: Sequence[tuple[str, str]], base: Path | None = None, sweep: str | None = None
 ) -> dict[str, Any]:
     """One run's row of ``runs ls``; ``folder`` and ``sweep`` are relative to the listed folder ``base``."""
-    from .run import Run
-
     run = Run(path)
     meta = run.meta
     base = path.parent if base is None else base
@@ -215,8 +223,6 @@ def _json_safe(value: Any) -> Any:
 
 def cmd_ls(args: argparse.Namespace, out: TextIO | None = None) -> int:
     """``trialog runs ls DIR``."""
-    from .run import walk_runs
-
     out = out or sys.stdout
     metrics = [parse_metric(m) for m in args.metric]
     metric_names = [name for name, _ in metrics]
@@ -292,8 +298,6 @@ _SHOW_FIELDS = (
 
 def cmd_show(args: argparse.Namespace, out: TextIO | None = None) -> int:
     """``trialog runs show RUN``."""
-    from .run import Run
-
     out = out or sys.stdout
     run = Run(args.run)
     meta = run.meta
@@ -350,8 +354,6 @@ def cmd_show(args: argparse.Namespace, out: TextIO | None = None) -> int:
     if meta.get("trialog"):
         print(f"{'trialog':<9} " + ", ".join(f"{k} {v}" for k, v in meta["trialog"].items()), file=out)
     if isinstance(meta.get("machine"), dict):
-        from .machine import machine_line
-
         print(f"{'machine':<9} {machine_line(meta['machine'])}", file=out)
     for entry, target, inside in links:
         where = "inside the run folder" if inside else "OUTSIDE the run folder, not followed"
@@ -390,9 +392,7 @@ def cmd_show(args: argparse.Namespace, out: TextIO | None = None) -> int:
 
 
 def show_registry(meta: Mapping[str, Any], out: TextIO) -> None:
-    """The registry fields (trialog.registry) of ``runs show``: display name, purpose, tags, star, removal, notes."""
-    from .registry import registry_of
-
+    """The registry fields (trialog_runs.registry) of ``runs show``: display name, purpose, tags, star, removal, notes."""
     reg = registry_of(meta)
     if reg["display_name"]:
         print(f"{'shown as':<9} {reg['display_name']}", file=out)
@@ -463,8 +463,6 @@ def _differs(a: Any, b: Any) -> bool:
 
 def cmd_diff(args: argparse.Namespace, out: TextIO | None = None) -> int:
     """``trialog runs diff RUN RUN...``."""
-    from .run import Run
-
     out = out or sys.stdout
     if len(args.runs) < 2:
         raise TrialogError("trialog runs diff needs at least two run folders")
@@ -497,31 +495,10 @@ def cmd_diff(args: argparse.Namespace, out: TextIO | None = None) -> int:
 
 
 def cmd_repair(args: argparse.Namespace, out: TextIO | None = None) -> int:
-    """``trialog runs repair RUN``: rebuild ``checkpoint/index.json`` from the files, verifying each."""
-    from .checkpoint import repair_manifest
-    from .fileio import check_inside
-    from .liveness import RunLock
-    from .run import Run
-
-    out = out or sys.stdout
-    run = Run(args.run)
-    directory = check_inside(run.path, run.path / "checkpoint")
-    with RunLock(run.path):  # not while an Experiment writes the folder
-        entries, problems = repair_manifest(directory)
-        for entry in entries:
-            print(
-                f"listed  step {entry.step}  epoch {_fmt(entry.epoch)}  {entry.file}  ({entry.format})",
-                file=out,
-            )
-        for problem in problems:
-            print(f"skipped {problem} (left in place)", file=out)
-        print(
-            f"wrote {directory / 'index.json'}: {len(entries)} checkpoint(s)"
-            + (f", {len(problems)} file(s) unreadable" if problems else ""),
-            file=out,
-        )
-        cut = _repair_results(run, directory, bool(getattr(args, "yes", False)), out)
-    return 0 if (entries or not problems) and cut else 1
+    """``trialog runs repair RUN``: rebuild ``checkpoint/index.json`` from the files, verifying each, and cut a
+    damaged results log back to its checkpoint (asks first unless ``--yes``; :func:`trialog.api.repair_run`)."""
+    yes = bool(getattr(args, "yes", False))
+    return 0 if repair_run(args.run, out or sys.stdout, lambda question: yes or _confirm(question)) else 1
 
 
 def _confirm(question: str) -> bool:
@@ -530,58 +507,6 @@ def _confirm(question: str) -> bool:
     except EOFError:
         answer = ""
     return answer.strip().lower() in ("y", "yes")
-
-
-def _repair_results(run: Any, directory: Path, yes: bool, out: TextIO) -> bool:
-    """Cut a damaged results log back to the results position of the checkpoint a resume starts from.
-
-    Everything after that position is written again by the resumed run, so nothing the checkpoint vouches
-    for is lost. Damage before it cannot be cut away (the records the checkpoint's epochs produced are
-    gone): that is said, and nothing changes. False when the log stays damaged.
-    """
-    from .checkpoint import CheckpointManager
-    from .results import find_damage
-    from .series import sidecar_paths
-
-    if run.kind != "trialog":
-        return True
-    log = run.path / "result" / "results.jsonl"
-    damage = find_damage(log) if log.is_file() else None
-    if damage is None:
-        print(f"{log}: intact", file=out)
-        return True
-    print(f"DAMAGED {damage}", file=out)
-    manager = CheckpointManager(directory)
-    latest = manager.latest()
-    if latest is None:
-        position, source = 0, "no checkpoint: the resumed run starts over from epoch 0"
-    else:
-        state, entry = manager.load("last")
-        position = int(state["trialog"]["results_position"])
-        source = f"checkpoint step {entry.step} (epoch {entry.epoch}) resumes from byte {position}"
-    if position > damage.offset:  # type: ignore[attr-defined]
-        print(
-            f"cannot repair {log}: line {damage.line} lies before where {source}; the records of the epochs "  # type: ignore[attr-defined]
-            "that checkpoint holds are damaged. Resume from an earlier run, or remove the damaged line by hand",
-            file=out,
-        )
-        return False
-    size = log.stat().st_size
-    question = (
-        f"cut {log} from {size} to {position} bytes ({source}; the damaged line {damage.line} and "  # type: ignore[attr-defined]
-        f"the records after the checkpoint go, the resumed run writes them again)?"
-    )
-    if not yes and not _confirm(question):
-        print(f"{log}: left as it was", file=out)
-        return False
-    with open(log, "r+b") as fh:
-        fh.truncate(position)
-        fh.flush()
-        os.fsync(fh.fileno())
-    for sidecar in sidecar_paths(log):  # a cache of the log: rebuilt from the log on the next read
-        sidecar.unlink(missing_ok=True)
-    print(f"cut {log} to {position} bytes: `--resume` continues from there", file=out)
-    return True
 
 
 __all__ = [
@@ -597,7 +522,7 @@ __all__ = [
 ]
 
 
-# ------------------------------------------------------------------------ the registry (trialog.registry)
+# -------------------------------------------------------------------- the registry (trialog_runs.registry)
 
 
 def add_registry_parsers(sub: Any, ls: argparse.ArgumentParser) -> None:
@@ -647,13 +572,12 @@ def add_registry_parsers(sub: Any, ls: argparse.ArgumentParser) -> None:
 
 
 def run_filter_fields(path: Path, extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """The fields the filter language sees for the run folder ``path`` (see trialog.query).
+    """The fields the filter language sees for the run folder ``path`` (see :mod:`trialog_runs.query`).
 
-    The one implementation of "the fields of a run" for the CLI and :func:`trialog.runs_frame`; ``extra``
+    The one implementation of "the fields of a run" for the CLI and :func:`trialog_runs.frame.runs_frame`; ``extra``
     (``folder``, ``sweep``: where the run was listed) overrides the defaults.
     """
     from .query import run_fields
-    from .run import Run
 
     run = Run(path)
     meta = run.meta

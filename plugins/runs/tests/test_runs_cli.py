@@ -7,11 +7,11 @@ import shutil
 from pathlib import Path
 
 import pytest
+from trialog_runs.cli import config_difference, format_duration, parse_metric
 
 import trialog
 from trialog.cli import main
 from trialog.run import parse_time
-from trialog.runs_cli import config_difference, format_duration, parse_metric
 
 
 class Scripted(trialog.Experiment):

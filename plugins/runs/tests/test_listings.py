@@ -11,11 +11,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from trialog_runs.registry import add_note, rename, set_purpose, set_starred, update_tags
 
 import trialog
 from trialog.cli import main
 from trialog.errors import TrialogError
-from trialog.registry import add_note, rename, set_purpose, set_starred, update_tags
 from trialog.run import latest_run, walk_runs
 from trialog.sweep import open_sweep
 
@@ -170,7 +170,7 @@ def test_runs_frame(runs):
 
 def test_runs_frame_leaves_removed_runs_out(runs):
     base, flat, _sweep, _trials = runs
-    from trialog.registry import set_removed
+    from trialog_runs.registry import set_removed
 
     set_removed(flat[0], True)
     assert flat[0].name not in trialog.runs_frame(base)["folder"].tolist()
@@ -180,8 +180,14 @@ def test_runs_frame_leaves_removed_runs_out(runs):
 def test_runs_frame_without_pandas_names_the_extra(tmp_path, monkeypatch):
     make_run(tmp_path / "runs")
     monkeypatch.setitem(sys.modules, "pandas", None)
-    with pytest.raises(TrialogError, match=r"trialog\[pandas\]"):
+    with pytest.raises(TrialogError, match=r"trialog-runs\[pandas\]"):
         trialog.runs_frame(tmp_path / "runs")
+
+
+def test_runs_frame_is_trialog_runs_export():
+    from trialog_runs import frame, runs_frame
+
+    assert trialog.runs_frame is runs_frame is frame.runs_frame
 
 
 def test_import_trialog_does_not_import_pandas():
