@@ -48,7 +48,9 @@ Groups of names:
   ``check_option_values`` (a logger's options against its constructor's annotations; the core runs it
   on every configured logger before the run folder exists), ``check_flags`` (flags must be bools)
 - files: ``write_atomic`` (temp file, fsync, rename, fsync folder; a full disk is ``DiskFullError``),
-  ``write_json``, ``read_json`` (any corruption a named error)
+  ``write_json`` (the one JSON writer), ``read_json`` (any corruption a named error)
+- optional dependencies: ``optional_import`` (import on first use; a missing one is a named error with
+  its ``pip install`` line)
 - values and images: ``to_numpy``, ``to_scalar``, ``to_hwc_uint8``, ``to_float_chw``, ``make_grid``,
   ``encode_png``, ``decode_png``; video frames (``show_video``): ``to_frames``, ``encode_gif`` (an
   animated GIF; needs ``trialog[video]``, i.e. pillow)
@@ -56,7 +58,9 @@ Groups of names:
   hook returning a matplotlib Figure, plus ``figure_to_array``/``figure_to_png``, ``roc``,
   ``precision_recall``, ``pca_2d``; the last five are also names here, and ``binary_labels``, the 0/1 check
   every ROC/PR curve makes so swapped arguments are an error). The curve helpers take scikit-learn's
-  ``(labels, scores)``; the ``show_roc_curve``/``show_pr_curve`` hooks take trixi's ``(tensor, labels, name)``
+  ``(labels, scores)``; the ``show_roc_curve``/``show_pr_curve`` hooks take trixi's ``(tensor, labels, name)``.
+  ``FigureHooks``: a logger base class implementing the plot hooks with ``render``; the logger defines
+  ``emit_figure(name, counter, figure, call)``, where a drawn figure goes
 - sweeps (for sweeper plugins): ``Sweep``, ``SweepSpec``, ``open_sweep``, ``read_sweep``, ``run_trial``,
   ``ProcessSnapshot`` (a warm process's state, reset before each trial it runs)
 - plugin discovery: ``plugins`` (the module: ``names``, ``find``, ``load``, ``installed``)
@@ -151,6 +155,7 @@ _LAZY: dict[str, str] = {
     "write_atomic": "fileio",
     "write_json": "fileio",
     "read_json": "fileio",
+    "optional_import": "optional",
     # values and images
     "to_numpy": "dispatch",
     "to_scalar": "dispatch",
@@ -168,6 +173,7 @@ _LAZY: dict[str, str] = {
     "precision_recall": "render",
     "pca_2d": "render",
     "binary_labels": "render",
+    "FigureHooks": "figurehooks",
     # run browsing (trialog-browser): filters, fast series, the registry
     "compile_query": "query",
     "QueryError": "query",
@@ -187,7 +193,7 @@ _LAZY: dict[str, str] = {
     "find_runs": "run",
     "walk_runs": "run",
     "parse_time": "run",
-    "flatten": "runs_cli",
+    "flatten": "config",
     "config_difference": "runs_cli",
     "machine_line": "machine",
     "registry": "registry:",
@@ -206,7 +212,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from . import plugins, registry, render
     from .animation import encode_gif, to_frames
     from .checkpoint import MANIFEST_NAME, CheckpointEntry, CheckpointManager, WritebackFile
-    from .config import Config, GridSearch, allow_config_types
+    from .config import Config, GridSearch, allow_config_types, flatten
     from .decorators import experimentify, with_args_as_config
     from .delivery import Delivery, DeliveryReport
     from .direction import metric_mode
@@ -225,11 +231,13 @@ if TYPE_CHECKING:  # pragma: no cover
         TrialogWarning,
     )
     from .experiment import RESTORE_KINDS, Experiment, RestoreContext, is_simple
+    from .figurehooks import FigureHooks
     from .fileio import read_json, write_atomic, write_json
     from .hookspecs import LOGGER_DEFAULTS, LOGGER_SIGNATURES
     from .imaging import decode_png, encode_png, make_grid, to_float_chw, to_hwc_uint8
     from .machine import machine_line
     from .monitor import Monitor, MonitorHook, peak_rss_mb
+    from .optional import optional_import
     from .options import Range, check_option_values
     from .plugins import PluginHooks
     from .preflight import check_flags
@@ -251,7 +259,7 @@ if TYPE_CHECKING:  # pragma: no cover
         stored_summary_current,
         walk_runs,
     )
-    from .runs_cli import config_difference, flatten
+    from .runs_cli import config_difference
     from .series import read_appended, read_columns
     from .summaries import SeriesMap, series_key, series_values
     from .sweep import Sweep, SweepSpec, open_sweep, read_sweep, run_trial

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import TrialogError
+from .optional import optional_import
 
 __all__ = ["runs_frame", "runs_records"]
 
@@ -55,12 +56,7 @@ def runs_frame(path: str | os.PathLike[str], where: str | None = None, *, remove
     ``trialog.runs_frame("runs", where="status=finished").sort_values("val/accuracy.max")``. Needs pandas
     (``pip install trialog[pandas]``); without it a :class:`TrialogError` says so.
     """
-    try:
-        import pandas as pd
-    except ImportError:
-        raise TrialogError(
-            "trialog.runs_frame needs pandas, an optional extra of trialog: pip install 'trialog[pandas]'"
-        ) from None
+    pd = optional_import("pandas", "trialog.runs_frame", "trialog[pandas]")
     records = runs_records(path, where, removed=removed)
     columns: dict[str, None] = dict.fromkeys(_FIRST)
     for record in records:

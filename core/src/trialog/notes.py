@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from .errors import TrialogError
-from .registry import MAX_NOTE, RegistryError, _text, _update, add_note
+from .registry import MAX_NOTE, RegistryError, add_note, bounded_text, update_meta
 
 
 def change_note(
@@ -34,14 +34,14 @@ def change_note(
                 raise RegistryError(f"{str(run_dir)!r} has {len(notes)} note(s); there is no note {text}")
             del notes[text]
         else:
-            wanted = _text(text, "note", MAX_NOTE)
+            wanted = bounded_text(text, "note", MAX_NOTE)
             index = next((i for i, n in enumerate(notes) if n.get("text") == wanted), None)
             if index is None:
                 raise RegistryError(f"{str(run_dir)!r} has no note {wanted!r}")
             del notes[index]
         data["notes"] = notes
 
-    return list(_update(run_dir, drop)["notes"])
+    return list(update_meta(run_dir, drop)["notes"])
 
 
 def select_runs(target: str, where: str | None = None) -> list[Path]:

@@ -74,7 +74,7 @@ def merge_registry(data: dict[str, Any], file: str | os.PathLike[str]) -> None:
                 data[key] = on_disk[key]
 
 
-def _update(run_dir: str | os.PathLike[str], change: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
+def update_meta(run_dir: str | os.PathLike[str], change: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
     from .run import META_FILE, atomic_write_json, is_trialog_run, read_meta
 
     path = Path(run_dir)
@@ -107,7 +107,7 @@ def _now() -> str:
     return now_iso()
 
 
-def _text(value: Any, what: str, limit: int) -> str:
+def bounded_text(value: Any, what: str, limit: int) -> str:
     if not isinstance(value, str):
         raise RegistryError(f"{what} must be text, not {type(value).__name__}")
     value = value.strip()
@@ -122,8 +122,8 @@ def _text(value: Any, what: str, limit: int) -> str:
 
 def add_note(run_dir: str | os.PathLike[str], text: str) -> dict[str, Any]:
     """Append a timestamped note (notes are never edited; :func:`trialog.notes.change_note` removes one)."""
-    note = {"time": _now(), "text": _text(text, "note", MAX_NOTE)}
-    return _update(run_dir, lambda d: d.__setitem__("notes", [*(d.get("notes") or []), note]))
+    note = {"time": _now(), "text": bounded_text(text, "note", MAX_NOTE)}
+    return update_meta(run_dir, lambda d: d.__setitem__("notes", [*(d.get("notes") or []), note]))
 
 
 def check_tag(tag: str) -> str:
@@ -144,12 +144,12 @@ def update_tags(
         tags += [t for t in dict.fromkeys(add) if t not in tags]
         d["tags"] = tags
 
-    return _update(run_dir, change)
+    return update_meta(run_dir, change)
 
 
 def set_starred(run_dir: str | os.PathLike[str], starred: bool | None = None) -> dict[str, Any]:
     """Star or unstar a run; ``None`` toggles."""
-    return _update(
+    return update_meta(
         run_dir,
         lambda d: d.__setitem__("starred", (not d.get("starred")) if starred is None else bool(starred)),
     )
@@ -157,20 +157,20 @@ def set_starred(run_dir: str | os.PathLike[str], starred: bool | None = None) ->
 
 def rename(run_dir: str | os.PathLike[str], name: str | None) -> dict[str, Any]:
     """Set the display name (``None`` or "" goes back to the experiment name); the folder never moves."""
-    value = None if not name else _text(name, "name", MAX_NAME)
+    value = None if not name else bounded_text(name, "name", MAX_NAME)
     if value is not None and "\n" in value:
         raise RegistryError("name must be one line")
-    return _update(run_dir, lambda d: d.__setitem__("display_name", value))
+    return update_meta(run_dir, lambda d: d.__setitem__("display_name", value))
 
 
 def set_purpose(run_dir: str | os.PathLike[str], purpose: str | None) -> dict[str, Any]:
-    value = None if not purpose else _text(purpose, "purpose", MAX_NOTE)
-    return _update(run_dir, lambda d: d.__setitem__("purpose", value))
+    value = None if not purpose else bounded_text(purpose, "purpose", MAX_NOTE)
+    return update_meta(run_dir, lambda d: d.__setitem__("purpose", value))
 
 
 def set_removed(run_dir: str | os.PathLike[str], removed: bool = True) -> dict[str, Any]:
     """Soft-delete (hidden from listings unless asked for) or restore a run."""
-    return _update(run_dir, lambda d: d.__setitem__("removed", bool(removed)))
+    return update_meta(run_dir, lambda d: d.__setitem__("removed", bool(removed)))
 
 
 def purge(run_dir: str | os.PathLike[str]) -> None:

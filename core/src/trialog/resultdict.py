@@ -263,14 +263,14 @@ class ResultLogDict(LogDict):
             self._write(",")
 
     def __setitem__(self, key: str, item: Any) -> None:
-        from .results import _coerce_counter
+        from .results import coerce_counter
 
         if not isinstance(key, str):
             raise TrialogError(f"ResultLogDict {self.file_name}: a result name must be a string, not {key!r}")
         if _is_element(item):
             data = item["data"]
             if item.get("counter") is not None:
-                self._counters[key] = _coerce_counter(item["counter"], key)
+                self._counters[key] = coerce_counter(item["counter"], key)
             element = {"data": data, "label": item["label"], "epoch": item["epoch"]}
         else:
             data = item
@@ -299,7 +299,7 @@ class ResultLogDict(LogDict):
 
         A ResultElement's counter continues the count of its name (the next assignment gets counter + 1).
         """
-        from .results import _coerce_counter
+        from .results import coerce_counter
 
         if not isinstance(reload_dict, Mapping):
             raise TrialogError(
@@ -310,7 +310,7 @@ class ResultLogDict(LogDict):
             if _is_element(item):
                 data = item["data"]
                 if item.get("counter") is not None:
-                    self._counters[key] = _coerce_counter(item["counter"], key)
+                    self._counters[key] = coerce_counter(item["counter"], key)
             self._counters[key] = self._counters.get(key, 0) + 1
             super().__setitem__(key, data)
 

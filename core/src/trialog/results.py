@@ -33,7 +33,7 @@ from .errors import (
     TrialogError,
     TrialogWarning,
 )
-from .fileio import disk_full_error, fsync_dir, is_disk_full, write_atomic
+from .fileio import disk_full_error, fsync_dir, is_disk_full, write_atomic, write_json
 from .fileio import json_default as _json_default
 from .summaries import SeriesMap, series_key
 
@@ -146,7 +146,7 @@ def _out_of_range(what: str, name: str, value: int) -> ResultValueError:
     )
 
 
-def _coerce_counter(value: Any, name: str) -> int | float:
+def coerce_counter(value: Any, name: str) -> int | float:
     """An integer counter stays an int; a finite float (or a numpy/torch float scalar) becomes a float."""
     try:
         return int(value.__index__())
@@ -254,7 +254,7 @@ class ResultLog:
         if counter is not None and type(counter) is not int:
             # A finite float is kept (it formats as its repr, exact in JSON); anything else is converted.
             if type(counter) is not float or counter - counter != 0.0:
-                counter = _coerce_counter(counter, name)
+                counter = coerce_counter(counter, name)
         if type(counter) is int and not _INT64_MIN <= counter <= _INT64_MAX:
             raise _out_of_range("counter", name, counter)
         if epoch is not None:
@@ -393,8 +393,7 @@ class ResultLog:
         After :meth:`keep_summary` the file on disk is left as it is."""
         if self._summary_kept:
             return self.summary_path
-        data = json.dumps(self.summary(), indent=2, default=_json_default).encode()
-        write_atomic(self.summary_path, data)
+        write_json(self.summary_path, self.summary())
         return self.summary_path
 
     def keep_summary(self) -> None:

@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
+from .config import flatten
 from .errors import AmbiguousResultError, TrialogError
 
 _BASE_COLUMNS = ("name", "status", "start", "duration", "epoch")
@@ -409,22 +410,6 @@ def show_registry(meta: Mapping[str, Any], out: TextIO) -> None:
         print(f"{'note':<9} {when}  {lines[0]}", file=out)
         for line in lines[1:]:
             print(f"{'':<9} {' ' * len(when)}  {line}", file=out)
-
-
-def flatten(data: Any, prefix: str = "") -> dict[str, Any]:
-    """Nested dicts to dotted keys (``{"a": {"b": 1}}`` -> ``{"a.b": 1}``); lists stay values."""
-    if not isinstance(data, Mapping):
-        return {prefix: data} if prefix else {}
-    out: dict[str, Any] = {}
-    if not data and prefix:
-        out[prefix] = {}
-    for key, value in data.items():
-        full = f"{prefix}.{key}" if prefix else str(key)
-        if isinstance(value, Mapping) and value:
-            out.update(flatten(value, full))
-        else:
-            out[full] = value
-    return out
 
 
 _ABSENT = object()
