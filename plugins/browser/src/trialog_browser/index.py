@@ -33,6 +33,7 @@ from trialog.api import (
     series_key,
     stored_summary_current,
     walk_runs,
+    write_json,
 )
 
 CACHE_FORMAT = 5  # 4: results per series (name, tag), keyed tag/name; 5: damage and problems both
@@ -337,9 +338,8 @@ class RunIndex:
     def _save_cache(self) -> None:
         with contextlib.suppress(OSError):
             self.cache_file.parent.mkdir(parents=True, exist_ok=True)
-            tmp = self.cache_file.with_name(f".{self.cache_file.name}.{os.getpid()}.tmp")
-            tmp.write_text(json.dumps({"format": CACHE_FORMAT, "entries": self._entries}), encoding="utf-8")
-            os.replace(tmp, self.cache_file)
+            data = {"format": CACHE_FORMAT, "entries": self._entries}
+            write_json(self.cache_file, data, indent=None, durable=False)  # a cache: rebuilt when lost
 
     # -- scanning -------------------------------------------------------------------------------
 
