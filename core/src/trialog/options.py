@@ -196,11 +196,11 @@ def option_hints(target: Any) -> Mapping[str, Any]:
     """The annotations of :func:`option_parameters` (a subclass's own first), resolved; {} if one cannot be."""
     hints: dict[str, Any] = {}
     for function in _constructor_chain(target):
+        if isinstance(function, type):  # no constructor of its own: a class's annotations are not options
+            continue
         try:
             found = typing.get_type_hints(function, include_extras=True)
-        except (
-            Exception
-        ):  # a name the annotations use is not importable here: check nothing rather than guess
+        except Exception:  # a name an annotation uses is not importable here: check nothing, never guess
             return {}
         for name, hint in found.items():
             hints.setdefault(name, hint)
