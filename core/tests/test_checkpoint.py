@@ -348,7 +348,7 @@ if sys.argv[2] == "format":
             die()
     mgr.format = Killed()
 else:  # the new file is complete under its final name, the manifest is not yet replaced
-    ck.write_atomic = die
+    ck.write_json = die  # the manifest is written by the one JSON writer
 mgr.save({"w": np.full(1000, 2.0)}, step=2)
 """
 

@@ -28,4 +28,3 @@ def test_exp_note_add_and_remove_by_index_or_text(tmp_path):
     with pytest.raises(RegistryError, match="has no note 'nope'"):
         exp.note("nope", remove=True)
     exp.close()
-

@@ -52,3 +52,24 @@ def test_trialog_warnings_collects_only_ours_repeats_included():
         warnings.warn("unrelated", DeprecationWarning, stacklevel=1)
         assert warned == []  # filled when the block ends
     assert warned == ["logger 'x' failed", "logger 'x' failed"]
+
+
+def test_a_closed_gate_holds_requests_until_the_test_opens_it():
+    import threading
+
+    with Echo() as api:
+        api.gate = threading.Event()
+        answers = []
+        client = threading.Thread(
+            target=lambda: answers.append(
+                urllib.request.urlopen(f"http://127.0.0.1:{api.port}/g", timeout=600).status
+            )
+        )
+        try:
+            client.start()
+            assert api.wait_for(lambda a: a.held == 1)
+            assert api.seen == [] and answers == []  # held: not answered yet
+        finally:
+            api.gate.set()
+        client.join(600)
+        assert answers == [200] and api.seen == [("/g", b"")]

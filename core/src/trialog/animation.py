@@ -15,7 +15,8 @@ from typing import Any
 
 import numpy as np
 
-from .errors import ConfigError, TrialogError
+from .errors import ConfigError
+from .optional import optional_import
 
 __all__ = ["DIMS", "encode_gif", "to_frames"]
 
@@ -84,12 +85,7 @@ def encode_gif(frames: Any, fps: float = 25, scale: float = 1.0, loop: int = 0) 
     if not (isinstance(fps, (int, float)) and not isinstance(fps, bool) and fps > 0):
         raise ConfigError(f"fps must be a positive number, got {fps!r}")
     images = to_frames(frames, scale=scale)
-    try:
-        from PIL import Image
-    except ImportError as exc:
-        raise TrialogError(
-            f"encoding an animated GIF needs pillow ({exc}); pip install pillow (or trialog[video])"
-        ) from exc
+    Image = optional_import("PIL.Image", "encoding an animated GIF", "trialog[video]", package="pillow")
     pictures = []
     for frame in images:
         channels = frame.shape[2]

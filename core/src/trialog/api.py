@@ -45,9 +45,11 @@ Groups of names:
   ``check_option_values`` (a logger's options against its constructor's annotations; the core runs it
   on every configured logger before the run folder exists), ``check_flags`` (flags must be bools)
 - files: ``write_atomic`` (temp file, fsync, rename, fsync folder; a full disk is ``DiskFullError``),
-  ``write_json``, ``read_json`` (any corruption a named error); ``fileio`` (the module: also ``inside``, the
-  one name guard of every ``save_*``/``load_*`` into a run sub-folder, ``json_default``, ``is_disk_full``,
-  ``disk_full_error``, ``fsync_dir``)
+  ``write_json`` (the one JSON writer), ``read_json`` (any corruption a named error); ``fileio`` (the module:
+  also ``inside``, the one name guard of every ``save_*``/``load_*`` into a run sub-folder, ``json_default``,
+  ``is_disk_full``, ``disk_full_error``, ``fsync_dir``)
+- optional dependencies: ``optional_import`` (import on first use; a missing one is a named error with
+  its ``pip install`` line)
 - values and images: ``to_numpy``, ``to_scalar``, ``to_hwc_uint8``, ``to_float_chw``, ``make_grid``,
   ``encode_png``, ``decode_png``; video frames (``show_video``): ``to_frames``, ``encode_gif`` (an
   animated GIF; needs ``trialog[video]``, i.e. pillow)
@@ -55,7 +57,9 @@ Groups of names:
   hook returning a matplotlib Figure, plus ``figure_to_array``/``figure_to_png``, ``roc``,
   ``precision_recall``, ``pca_2d``; the last five are also names here, and ``binary_labels``, the 0/1 check
   every ROC/PR curve makes so swapped arguments are an error). The curve helpers take scikit-learn's
-  ``(labels, scores)``; the ``show_roc_curve``/``show_pr_curve`` hooks take trixi's ``(tensor, labels, name)``
+  ``(labels, scores)``; the ``show_roc_curve``/``show_pr_curve`` hooks take trixi's ``(tensor, labels, name)``.
+  ``FigureHooks``: a logger base class implementing the plot hooks with ``render``; the logger defines
+  ``emit_figure(name, counter, figure, call)``, where a drawn figure goes
 - sweeps (for sweeper plugins): ``Sweep``, ``SweepSpec``, ``open_sweep``, ``read_sweep``, ``run_trial``,
   ``ProcessSnapshot`` (a warm process's state, reset before each trial it runs)
 - plugin discovery: ``plugins`` (the module: ``names``, ``find``, ``load``, ``installed``)
@@ -147,6 +151,7 @@ _LAZY: dict[str, str] = {
     "write_json": "fileio",
     "read_json": "fileio",
     "fileio": "fileio:",
+    "optional_import": "optional",
     # values and images
     "to_numpy": "dispatch",
     "to_scalar": "dispatch",
@@ -171,6 +176,7 @@ _LAZY: dict[str, str] = {
     "check_text": "notes",
     "repair_run": "repair",
     "RegistryError": "errors",
+    "FigureHooks": "figurehooks",
     "read_columns": "series",
     "read_appended": "series",
     "run_file": "run",
@@ -185,6 +191,7 @@ _LAZY: dict[str, str] = {
     "find_runs": "run",
     "walk_runs": "run",
     "parse_time": "run",
+    "flatten": "config",
     "machine_line": "machine",
     # modules
     "render": "render:",
@@ -201,7 +208,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from . import fileio, plugins, render
     from .animation import encode_gif, to_frames
     from .checkpoint import MANIFEST_NAME, CheckpointEntry, CheckpointManager, WritebackFile
-    from .config import Config, GridSearch, allow_config_types
+    from .config import Config, GridSearch, allow_config_types, flatten
     from .delivery import Delivery, DeliveryReport
     from .direction import metric_mode
     from .dispatch import CombinedLogger, to_numpy, to_scalar
@@ -219,11 +226,13 @@ if TYPE_CHECKING:  # pragma: no cover
         TrialogWarning,
     )
     from .experiment import RESTORE_KINDS, Experiment, RestoreContext, is_simple
+    from .figurehooks import FigureHooks
     from .fileio import read_json, write_atomic, write_json
     from .hookspecs import LOGGER_DEFAULTS, LOGGER_SIGNATURES
     from .imaging import decode_png, encode_png, make_grid, to_float_chw, to_hwc_uint8
     from .machine import machine_line, peak_rss_mb
     from .notes import change_note, check_text
+    from .optional import optional_import
     from .options import Range, check_option_values
     from .plugins import PluginHooks
     from .preflight import check_flags

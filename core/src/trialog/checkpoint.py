@@ -43,7 +43,6 @@ For example::
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
 import operator
 import os
@@ -58,7 +57,7 @@ from typing import Any
 
 from .checksum import DEFAULT_ALGORITHM, file_checksum, new_hasher, split_checksum
 from .errors import CheckpointDiskFullError, CheckpointError, CorruptFileError, DiskFullError, TrialogWarning
-from .fileio import disk_full_error, is_disk_full, read_json, write_atomic
+from .fileio import disk_full_error, is_disk_full, read_json, write_json
 from .npz import NpzFormat
 from .writeback import WritebackFile
 
@@ -264,7 +263,7 @@ class CheckpointManager:
             "mode": self.mode,
             "entries": [e.as_dict() for e in entries],
         }
-        write_atomic(self.manifest_path, json.dumps(data, indent=1).encode())
+        write_json(self.manifest_path, data, indent=1)
 
     # -- queries ---------------------------------------------------------------------------------------------
 
@@ -746,5 +745,5 @@ def repair_manifest(directory: str | os.PathLike[str]) -> tuple[list[CheckpointE
         "repaired": True,
         "entries": [e.as_dict() for e in kept],
     }
-    write_atomic(manifest, json.dumps(data, indent=1).encode())
+    write_json(manifest, data, indent=1)
     return kept, problems

@@ -30,8 +30,9 @@ from typing import IO, Any
 
 from .errors import ConfigError, DiskFullError, TrialogWarning
 from .fileio import write_atomic
+from .optional import optional_import
 
-__all__ = ["Config", "GridSearch", "Unresolved", "allow_config_types"]
+__all__ = ["Config", "GridSearch", "Unresolved", "allow_config_types", "flatten"]
 
 _TAG = re.compile(r"__(int|float|tuple|set|type|function|module)__\((.*)\)", re.DOTALL)
 _YAML_SUFFIXES = (".yml", ".yaml")
@@ -235,13 +236,8 @@ def _is_yaml(file_: Any) -> bool:
 
 
 def _import_yaml(source: str) -> Any:
-    try:
-        import yaml
-    except ImportError as exc:
-        raise ConfigError(
-            f"{source}: YAML configs need PyYAML; pip install 'trialog[yaml]' or use a .json file"
-        ) from exc
-    return yaml
+    purpose = f"{source}: a YAML config"
+    return optional_import("yaml", purpose, "trialog[yaml]", package="PyYAML", error=ConfigError)
 
 
 def _parse(text: str, source: str, yaml_format: bool) -> Mapping[Any, Any]:
@@ -268,7 +264,7 @@ def _parse(text: str, source: str, yaml_format: bool) -> Mapping[Any, Any]:
     return data
 
 
-def _read(file_: str | os.PathLike[str] | IO[str]) -> Mapping[Any, Any]:
+def read_config_file(file_: str | os.PathLike[str] | IO[str]) -> Mapping[Any, Any]:
     if hasattr(file_, "read"):
         return _parse(file_.read(), str(getattr(file_, "name", "<stream>")), _is_yaml(file_))
     path = Path(file_)
@@ -658,7 +654,7 @@ class Config(dict):  # type: ignore[type-arg]
 
     def load(self, file_: str | os.PathLike[str] | IO[str]) -> None:
         """Update from a JSON (or ``.yml``/``.yaml``) file. Tags stay :class:`Unresolved`; nothing is imported."""
-        self.update(_from_plain(_read(file_)))
+        self.update(_from_plain(read_config_file(file_)))
 
     def loads(self, json_str: str) -> None:
         """Update from JSON text; like trixi, the outer braces may be left out (``'"a": 1'``)."""
@@ -749,7 +745,10 @@ class Config(dict):  # type: ignore[type-arg]
                 key stays a dict, and nested non-string keys are gathered into a dict under their
                 parent's key.
         """
-        return dict(_flat_items(self, keep_lists, max_split_size, flatten_int))
+        join = (str, int) if flatten_int else (str,)
+        return flatten(
+            self, keep_lists=keep_lists, max_split_size=max_split_size, join=join, keep_empty=False
+        )
 
     # command line
 
@@ -799,31 +798,65 @@ class Config(dict):  # type: ignore[type-arg]
         )
 
 
+def flatten(
+    data: Any,
+    *,
+    keep_lists: bool = True,
+    max_split_size: int | None = None,
+    join: tuple[type, ...] | None = None,
+    keep_empty: bool = True,
+) -> dict[Any, Any]:
+    """Nested mappings to dotted keys: ``{"a": {"b": 1}, "l": [1]}`` -> ``{"a.b": 1, "l": [1]}``.
+
+    The one config flattener (``trialog runs``, the browser, the notifiers, TensorBoard's hparams,
+    :meth:`Config.flat`). By default every key is joined as text and an empty mapping stays a value
+    (``{"a": {}}`` -> ``{"a": {}}``); anything that is not a mapping flattens to ``{}``.
+
+    Args:
+        keep_lists: keep lists and tuples whole; if False they are split into ``"l.0"``, ``"l.1"``
+            (one level; the items themselves are not flattened).
+        max_split_size: lists longer than this are kept whole anyway (0 or None: no limit).
+        join: the key types joined into dotted keys (None: every key, as text); a mapping under
+            another key stays a value, and nested keys of another type are gathered into a mapping
+            under their parent's key (trixi's ``flat``).
+        keep_empty: an empty mapping stays a value; if False it is left out.
+    """
+    if not isinstance(data, Mapping):
+        return {}
+    return dict(_flat_items(data, keep_lists, max_split_size, join, keep_empty))
+
+
 def _flat_items(
-    mapping: Mapping[Any, Any], keep_lists: bool, max_split_size: int | None, flatten_int: bool
+    mapping: Mapping[Any, Any],
+    keep_lists: bool,
+    max_split_size: int | None,
+    join: tuple[type, ...] | None,
+    keep_empty: bool,
 ) -> Iterator[tuple[Any, Any]]:
     def joinable(key: Any) -> bool:
-        return isinstance(key, str) or (flatten_int and isinstance(key, int))
+        return join is None or isinstance(key, join)
 
     for key, value in mapping.items():
-        if isinstance(value, Mapping) and joinable(key):
+        label = str(key) if join is None else key
+        if isinstance(value, Mapping) and joinable(key) and (value or not keep_empty):
             rest = {}
-            for subkey, subvalue in _flat_items(value, keep_lists, max_split_size, flatten_int):
+            for subkey, subvalue in _flat_items(value, keep_lists, max_split_size, join, keep_empty):
                 if joinable(subkey):
                     yield f"{key}.{subkey}", subvalue
                 else:
                     rest[subkey] = subvalue
             if rest:
-                yield str(key), rest
-        elif isinstance(value, (list, tuple)):
-            keep = keep_lists or not joinable(key) or bool(max_split_size and len(value) > max_split_size)
-            if keep:
-                yield key, value
-            else:
-                for index, item in enumerate(value):
-                    yield f"{key}.{index}", item
+                yield label, rest
+        elif (
+            isinstance(value, (list, tuple))
+            and not keep_lists
+            and joinable(key)
+            and not (max_split_size and len(value) > max_split_size)
+        ):
+            for index, item in enumerate(value):
+                yield f"{key}.{index}", item
         else:
-            yield key, value
+            yield label, value
 
 
 def _resolve_tree(value: Any, path: str) -> Any:

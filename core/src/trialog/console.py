@@ -30,7 +30,7 @@ from .direction import metric_mode
 _seen: weakref.WeakKeyDictionary[Any, tuple[float, dict[str, int]]] = weakref.WeakKeyDictionary()
 
 
-def _say(text: str) -> None:
+def say(text: str) -> None:
     print(f"trialog: {text}", file=sys.stderr, flush=True)
 
 
@@ -62,9 +62,9 @@ def on_run_start(experiment: Any, run: Mapping[str, Any]) -> None:
     )
     where = getattr(experiment, "run_dir", "?")
     if run.get("resumed_from"):
-        _say(f"run {run.get('name')!r} resumed -> {where}")
+        say(f"run {run.get('name')!r} resumed -> {where}")
     else:
-        _say(f"run {run.get('name')!r} -> {where}")
+        say(f"run {run.get('name')!r} -> {where}")
 
 
 @hookimpl
@@ -78,7 +78,7 @@ def on_epoch_end(experiment: Any, epoch: int) -> None:
     _seen[experiment] = (started, {k: int(s.get("count", 0)) for k, s in summary.items()})
     total = getattr(experiment, "n_epochs", 0)
     values = "  ".join(f"{k} {_number(s.get('last'))}" for k, s in sorted(fresh.items()))
-    _say(f"epoch {epoch + 1}/{total}  {values}".rstrip())
+    say(f"epoch {epoch + 1}/{total}  {values}".rstrip())
 
 
 @hookimpl
@@ -88,7 +88,7 @@ def on_run_end(experiment: Any, run: Mapping[str, Any], summary: Mapping[str, An
         return
     started, _ = _seen.pop(experiment, (None, {}))
     took = f" in {time.monotonic() - started:.1f} s" if started is not None else ""
-    _say(
+    say(
         f"run {run.get('name')!r} {run.get('status', 'ended')}{took} -> {getattr(experiment, 'run_dir', '?')}"
     )
     rows = [(str(k), s) for k, s in summary.items() if isinstance(s, Mapping) and "last" in s]
@@ -107,6 +107,6 @@ def on_run_error(experiment: Any, run: Mapping[str, Any], error: BaseException) 
     if _quiet(experiment):
         return
     _seen.pop(experiment, None)
-    _say(
+    say(
         f"run {run.get('name')!r} failed: {type(error).__name__}: {error} -> {getattr(experiment, 'run_dir', '?')}"
     )

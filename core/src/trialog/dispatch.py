@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from . import hookspecs
 from .delivery import DROP_OLDEST, POLICIES, Delivery
 from .errors import LoggerConfigError, TrialogError, TrialogWarning
-from .options import check_option_values
+from .options import check_option_values, option_parameters
 
 if TYPE_CHECKING:
     from .hookspecs import Array
@@ -200,7 +200,7 @@ def check_class(
         cls, type_name = kind, getattr(kind, "__name__", repr(kind))
     params: Mapping[str, inspect.Parameter]
     try:
-        params = inspect.signature(cls).parameters
+        params = option_parameters(cls)  # a subclass taking **kwargs shares its base's options
     except (TypeError, ValueError):
         params = {}
     for key in reserved:

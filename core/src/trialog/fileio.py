@@ -18,7 +18,7 @@ import errno
 import json
 import os
 import stat
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -158,10 +158,21 @@ def _find_unserializable(value: Any, where: str) -> tuple[str, Any] | None:
     return None
 
 
-def dumps(data: Any, *, indent: int | None = None, sort_keys: bool = False) -> str:
-    """``json.dumps`` with :func:`json_default`; a value it cannot store is a TypeError naming its key."""
+def dumps(
+    data: Any,
+    *,
+    indent: int | None = None,
+    sort_keys: bool = False,
+    fallback: Callable[[Any], Any] | None = None,
+    ensure_ascii: bool = True,
+) -> str:
+    """``json.dumps`` with :func:`json_default`; a value it cannot store is a TypeError naming its key.
+
+    ``fallback`` (e.g. ``str``) stores such a value instead of refusing it.
+    """
+    encode = json_default if fallback is None else _with_fallback(fallback)
     try:
-        return json.dumps(data, indent=indent, sort_keys=sort_keys, default=json_default)
+        return json.dumps(data, indent=indent, sort_keys=sort_keys, default=encode, ensure_ascii=ensure_ascii)
     except TypeError as exc:
         found = _find_unserializable(data, "")
         if found is None:
@@ -173,10 +184,31 @@ def dumps(data: Any, *, indent: int | None = None, sort_keys: bool = False) -> s
         ) from exc
 
 
-def write_json(path: str | os.PathLike[str], data: Any, *, indent: int | None = 2) -> None:
-    """Write ``data`` as JSON to ``path`` atomically and durably (see :func:`write_atomic`)."""
-    text = dumps(data, indent=indent)
-    write_atomic(path, (text + "\n").encode("utf-8"))
+def _with_fallback(fallback: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    def encode(obj: Any) -> Any:
+        try:
+            return json_default(obj)
+        except TypeError:
+            return fallback(obj)
+
+    return encode
+
+
+def write_json(
+    path: str | os.PathLike[str],
+    data: Any,
+    *,
+    indent: int | None = 2,
+    durable: bool = True,
+    fallback: Callable[[Any], Any] | None = None,
+) -> None:
+    """The one JSON writer: ``data`` (UTF-8, the encoder policy of :func:`dumps`) to ``path`` atomically.
+
+    ``durable=False`` skips the fsyncs (a cache rewritten often; see :func:`write_atomic`); ``fallback``
+    as :func:`dumps`.
+    """
+    text = dumps(data, indent=indent, fallback=fallback, ensure_ascii=False)
+    write_atomic(path, (text + "\n").encode("utf-8"), durable=durable)
 
 
 def read_json(

@@ -65,7 +65,7 @@ def _proc_stat(pid: int) -> list[str] | None:
     return stat[stat.rfind(")") + 2 :].split()
 
 
-def _process_start_ticks(pid: int) -> int | None:
+def process_start_ticks(pid: int) -> int | None:
     """The start time of ``pid`` in clock ticks since boot (Linux), to tell a reused pid from ours."""
     fields = _proc_stat(pid)
     try:

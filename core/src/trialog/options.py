@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import collections.abc
 import functools
+import inspect
 import math
 import os
 import types
@@ -33,7 +34,7 @@ from typing import Any
 
 from .errors import LoggerConfigError
 
-__all__ = ["Range", "check_option_values", "option_problem"]
+__all__ = ["Range", "check_option_values", "option_hints", "option_parameters", "option_problem"]
 
 
 @dataclass(frozen=True)
@@ -141,19 +142,75 @@ def option_problem(value: Any, hint: Any) -> str | None:
     return _ranges(hint, value)
 
 
+def _constructor_chain(target: Any) -> list[Any]:
+    """The constructors whose parameters are ``target``'s options: its own, then, while one takes ``**kwargs``,
+    the next base class's that defines one (a subclass passes the rest on with ``super().__init__(**kwargs)``)."""
+    if not isinstance(target, type):
+        return [target]
+    chain = []
+    for cls in target.__mro__:
+        init = cls.__dict__.get("__init__")
+        if init is None or cls is object:
+            continue
+        chain.append(init)
+        try:
+            params = inspect.signature(init).parameters.values()
+        except (TypeError, ValueError):
+            break
+        if not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params):
+            break
+    return chain or [target]
+
+
 @functools.lru_cache(maxsize=256)
-def _hints(target: Any) -> Mapping[str, Any]:
-    func = target.__init__ if isinstance(target, type) else target  # type: ignore[misc]
-    try:
-        return typing.get_type_hints(func, include_extras=True)
-    except Exception:  # a name the annotations use is not importable here: check nothing rather than guess
-        return {}
+def option_parameters(target: Any) -> Mapping[str, inspect.Parameter]:
+    """The options of a class (or function): its constructor's parameters, ``self`` left out.
+
+    A constructor taking ``**kwargs`` shares its base class's options: the base's parameters are added
+    (followed up the base classes while each takes ``**kwargs``), so a subclass declares only its own.
+    ``**kwargs`` stays in the result only where the chain ends in one (no base class names the rest).
+    """
+    params: dict[str, inspect.Parameter] = {}
+    var_keyword = None
+    chain = _constructor_chain(target)
+    for i, function in enumerate(chain):
+        try:
+            signature = inspect.signature(function)
+        except (TypeError, ValueError):
+            return {}
+        for j, (name, param) in enumerate(signature.parameters.items()):
+            if function is not target and j == 0:  # self
+                continue
+            if param.kind is inspect.Parameter.VAR_KEYWORD:
+                if i == len(chain) - 1:
+                    var_keyword = param
+                continue
+            params.setdefault(name, param)
+    if var_keyword is not None:
+        params[var_keyword.name] = var_keyword
+    return params
+
+
+@functools.lru_cache(maxsize=256)
+def option_hints(target: Any) -> Mapping[str, Any]:
+    """The annotations of :func:`option_parameters` (a subclass's own first), resolved; {} if one cannot be."""
+    hints: dict[str, Any] = {}
+    for function in _constructor_chain(target):
+        if isinstance(function, type):  # no constructor of its own: a class's annotations are not options
+            continue
+        try:
+            found = typing.get_type_hints(function, include_extras=True)
+        except Exception:  # a name an annotation uses is not importable here: check nothing, never guess
+            return {}
+        for name, hint in found.items():
+            hints.setdefault(name, hint)
+    return hints
 
 
 def check_option_values(label: str, target: Any, options: Mapping[str, Any]) -> None:
     """Raise LoggerConfigError ``"{label}: option 'key' must be ..., got ..."`` for a value its annotation rules out."""
     try:
-        hints = _hints(target)
+        hints = option_hints(target)
     except TypeError:  # unhashable target
         return
     for key, value in options.items():

@@ -61,9 +61,9 @@ def check_checkpoint_options(options: Mapping[str, Any]) -> None:
         raise ConfigError(
             f"checkpoint option(s) {', '.join(map(repr, unknown))} unknown; use {', '.join(allowed)}"
         )
-    from .options import _hints, option_problem
+    from .options import option_hints, option_problem
 
-    hints = _hints(CheckpointManager)
+    hints = option_hints(CheckpointManager)
     for key, value in options.items():
         problem = option_problem(value, hints[key]) if key in hints else None
         if problem:

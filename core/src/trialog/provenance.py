@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from .fileio import disk_full_error, fsync_dir, is_disk_full
-from .liveness import _process_start_ticks, now_iso
+from .liveness import now_iso, process_start_ticks
 
 __all__ = [
     "code_folder",
@@ -261,7 +261,7 @@ def collect_metadata(
         "host": socket.gethostname(),
         "user": user,
         "pid": pid,
-        "pid_start_ticks": _process_start_ticks(pid),
+        "pid_start_ticks": process_start_ticks(pid),
         "python": platform.python_version(),
         "python_executable": sys.executable,
         "platform": platform.platform(),

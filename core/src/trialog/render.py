@@ -16,6 +16,7 @@ import numpy as np
 
 from .errors import TrialogError
 from .imaging import encode_png
+from .optional import optional_import
 
 __all__ = [
     "barplot",
@@ -51,15 +52,9 @@ _ALL_TICKS_MAX = 30
 
 def _agg() -> tuple[Any, Any]:
     """matplotlib's (Figure, FigureCanvasAgg), or a TrialogError saying which extra installs it."""
-    try:
-        from matplotlib.backends.backend_agg import FigureCanvasAgg
-        from matplotlib.figure import Figure
-    except ImportError as exc:
-        raise TrialogError(
-            f"drawing plots needs matplotlib, which is not installed ({exc}); it comes with trialog's "
-            "'plots' extra: pip install 'trialog[plots]'"
-        ) from exc
-    return Figure, FigureCanvasAgg
+    backend = optional_import("matplotlib.backends.backend_agg", "drawing plots", "trialog[plots]")
+    figure = optional_import("matplotlib.figure", "drawing plots", "trialog[plots]")
+    return figure.Figure, backend.FigureCanvasAgg
 
 
 def new_figure(title: str | None = None, figsize: tuple[float, float] = FIGSIZE, dpi: int = DPI) -> Any:

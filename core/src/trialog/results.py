@@ -33,7 +33,7 @@ from .errors import (
     TrialogError,
     TrialogWarning,
 )
-from .fileio import disk_full_error, fsync_dir, is_disk_full, write_atomic
+from .fileio import disk_full_error, fsync_dir, is_disk_full, write_atomic, write_json
 from .fileio import json_default as _json_default
 from .summaries import SeriesMap, series_key
 
@@ -394,8 +394,7 @@ class ResultLog:
         After :meth:`keep_summary` the file on disk is left as it is."""
         if self._summary_kept:
             return self.summary_path
-        data = json.dumps(self.summary(), indent=2, default=_json_default).encode()
-        write_atomic(self.summary_path, data)
+        write_json(self.summary_path, self.summary())
         return self.summary_path
 
     def keep_summary(self) -> None:

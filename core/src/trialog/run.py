@@ -33,14 +33,12 @@ from .fileio import dumps as _dumps
 from .liveness import LOCK_FILE as LOCK_FILE
 from .liveness import STALE_INTERVALS as STALE_INTERVALS
 from .liveness import RunLock as RunLock
-from .liveness import _process_start_ticks as _process_start_ticks
 from .liveness import effective_status as effective_status
 from .liveness import lock_holder as lock_holder
 from .liveness import now_iso as now_iso
 from .liveness import parse_time as parse_time
 from .liveness import pid_alive as pid_alive
 from .liveness import run_status as run_status
-from .provenance import _GIT_TIMEOUT as _GIT_TIMEOUT
 from .provenance import collect_metadata as collect_metadata
 from .provenance import entry_script as entry_script
 from .provenance import git_info as git_info

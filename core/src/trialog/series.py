@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 
 from .errors import TrialogError
+from .fileio import write_json
 
 SERIES_NAME = "results.series"
 KEYS_NAME = "results.series.json"
@@ -88,9 +89,7 @@ def _write_table(
     data = {"format": _FORMAT, "keys": [list(k) for k in keys], "rows": rows, "covered": covered, "crc": crc}
     if stamp is not None:
         data["stamp"] = stamp
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(data), encoding="utf-8")
-    os.replace(tmp, path)
+    write_json(path, data, indent=None, durable=False)
 
 
 def _read_table(path: Path) -> dict[str, Any] | None:

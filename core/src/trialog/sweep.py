@@ -366,12 +366,14 @@ def _check_resources(value: Any) -> dict[str, float]:
 
 def load_spec(path: str | os.PathLike[str]) -> SweepSpec:
     """Read a sweep file (JSON or YAML): a config with a ``sweep`` block, or one naming ``sweep.config``."""
-    from .config import Config, _read
+    from .config import Config, read_config_file
 
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"sweep file {str(path)!r} does not exist; give a config with a 'sweep' block")
-    raw = _read(path)  # as written: Config would split the dotted keys of the sweep block into nesting
+    raw = read_config_file(
+        path
+    )  # as written: Config would split the dotted keys of the sweep block into nesting
     if "sweep" not in raw:
         raise ConfigError(f'{path}: no \'sweep\' block; add "sweep": {{"grid": {{...}}, ...}} to the config')
     block = copy.deepcopy(raw["sweep"])
@@ -741,7 +743,7 @@ def format_table(data: Mapping[str, Any]) -> str:
                 str(t.get("id")),
                 str(t.get("status")),
                 "-" if m is None else f"{m:.4g}",
-                *(_fmt(params.get(k)) for k in keys),
+                *(format_value(params.get(k)) for k in keys),
                 str(t.get("run") or "-"),
             ]
         )
@@ -751,7 +753,7 @@ def format_table(data: Mapping[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def _fmt(value: Any) -> str:
+def format_value(value: Any) -> str:
     if value is None:
         return "-"
     if isinstance(value, float):

@@ -22,7 +22,7 @@ import threading
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from .console import _say
+from .console import say
 
 __all__ = ["SweepConsole", "active", "talking"]
 
@@ -36,11 +36,11 @@ class SweepConsole:
 
     def changed(self, sweep: Any, before: Mapping[str, Any], after: Mapping[str, Any]) -> None:
         """Called by ``Sweep.update`` (under the sweep's lock) after sweep.json was rewritten."""
-        from .sweep import _fmt, trial_metric
+        from .sweep import format_value, trial_metric
 
         status = after.get("status")
         trial_id = after.get("id")
-        params = " ".join(f"{k}={_fmt(v)}" for k, v in sorted((after.get("params") or {}).items()))
+        params = " ".join(f"{k}={format_value(v)}" for k, v in sorted((after.get("params") or {}).items()))
         where = f" -> {sweep.folder / after['run']}" if after.get("run") else ""
         counted = [t for t in sweep.trials if t.get("status") != "registered"]
         done = f"[{sum(t.get('status') in _ENDED for t in counted)}/{len(counted)} done]"
@@ -50,38 +50,38 @@ class SweepConsole:
         if started:
             attempt = int(after.get("attempts") or 1)
             again = f" (attempt {attempt})" if attempt > 1 else ""
-            _say(f"trial {trial_id} started{again} {done}: {params or '(no parameters)'}{where}")
+            say(f"trial {trial_id} started{again} {done}: {params or '(no parameters)'}{where}")
         elif status == "running" and after.get("error") and after.get("error") != before.get("error"):
-            _say(f"trial {trial_id}: {after['error']}")
+            say(f"trial {trial_id}: {after['error']}")
         if status == before.get("status") or status not in _ENDED:
             return
         metric = sweep.spec.metric
         if status == "finished":
             value = trial_metric(after)
-            result = f"{metric}={_fmt(value)}" if metric else "no metric set"
+            result = f"{metric}={format_value(value)}" if metric else "no metric set"
             best = after.get("best_metric")
             if metric and best is not None and best != value:
-                result += f" (its {sweep.spec.mode} {_fmt(best)})"
-            _say(f"trial {trial_id} finished {done}: {result}{where}")
+                result += f" (its {sweep.spec.mode} {format_value(best)})"
+            say(f"trial {trial_id} finished {done}: {result}{where}")
         else:
-            _say(f"trial {trial_id} failed {done}: {after.get('error') or 'no reason recorded'}{where}")
+            say(f"trial {trial_id} failed {done}: {after.get('error') or 'no reason recorded'}{where}")
         self.best(sweep)
 
     def best(self, sweep: Any) -> None:
         """The running best: the best finished trial so far (sweep.json's ``best``)."""
-        from .sweep import _fmt
+        from .sweep import format_value
 
         best = sweep.data.get("best")
         metric = sweep.spec.metric
         if not metric:
             return
         if not best:
-            _say(f"best so far: none (no finished trial with {metric})")
+            say(f"best so far: none (no finished trial with {metric})")
             return
-        params = " ".join(f"{k}={_fmt(v)}" for k, v in sorted((best.get("params") or {}).items()))
+        params = " ".join(f"{k}={format_value(v)}" for k, v in sorted((best.get("params") or {}).items()))
         where = f" -> {sweep.folder / best['run']}" if best.get("run") else ""
-        _say(
-            f"best so far: {best['id']} {metric}={_fmt(best.get('metric'))} ({sweep.spec.mode}) {params}{where}"
+        say(
+            f"best so far: {best['id']} {metric}={format_value(best.get('metric'))} ({sweep.spec.mode}) {params}{where}"
         )
 
 

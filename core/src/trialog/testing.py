@@ -58,12 +58,16 @@ class LoopbackAPI:
     """Lifetime, slow answers and waiting for a fake HTTP API on 127.0.0.1 (one thread per request).
 
     Subclasses implement :meth:`respond` and keep their records under ``self._cond``, so that
-    :meth:`wait_for` sees them; ``requests`` counts the requests answered so far.
+    :meth:`wait_for` sees them; ``requests`` counts the requests answered so far. An API that does not
+    answer yet: set ``gate`` to an unset ``threading.Event`` and every request waits (after ``delay``)
+    until the test sets it; ``held`` counts the requests that arrived while it was unset.
     """
 
     def __init__(self, delay: float = 0.0) -> None:
         self.delay = delay
         self.requests = 0
+        self.gate: threading.Event | None = None
+        self.held = 0
         self._cond = threading.Condition()
         self._stopped = threading.Event()
         self._server: ThreadingHTTPServer | None = None
@@ -133,6 +137,12 @@ class _Handler(BaseHTTPRequestHandler):
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         if api.delay and api._stopped.wait(api.delay):
             return  # the fake is shutting down: drop the connection
+        gate = api.gate
+        if gate is not None and not gate.is_set():
+            with api._cond:
+                api.held += 1
+                api._cond.notify_all()
+            gate.wait(60)  # a test that closed the gate opens it (in a finally) before it stops the fake
         try:
             status, headers, data = api.respond(self.path, self.headers, body)
             self.send_response(status)

@@ -370,6 +370,29 @@ def test_full_outbox_drops_oldest_text_but_keeps_notifications(token):
     assert stats["dropped"] >= 6 and stats["sent"] == len(texts)
 
 
+# ---------------------------------------------------------------------------------------------- options
+def test_the_notifier_options_are_slacks_without_restating_them(token):
+    """SlackLogger declares only its own options; the transport's and every notifier's come from its bases."""
+    from trialog.options import option_parameters
+
+    params = option_parameters(SlackLogger)
+    assert {"channel", "user_email", "token_env", "timeout", "retries", "min_interval", "max_pending"} <= set(
+        params
+    )
+    assert "kwargs" not in params
+    with pytest.raises(
+        LoggerConfigError, match=r"logger 's' \(slack\) does not accept option\(s\) 'min_intervall'"
+    ):
+        CombinedLogger({"s": {"type": "slack", "channel": "C0000001", "min_intervall": 1}})
+    with pytest.raises(
+        LoggerConfigError, match=r"logger 's' \(slack\): option 'max_points' must be an integer"
+    ):
+        CombinedLogger({"s": {"type": "slack", "channel": "C0000001", "max_points": "many"}})
+    logger = SlackLogger(channel="C0000001", min_interval=5, retries=0, timeout=2)
+    assert (logger.min_interval, logger.retries, logger.timeout) == (5.0, 0, 2.0)
+    logger.close()
+
+
 # ---------------------------------------------------------------------------------------------- secrets
 def test_token_option_is_refused_and_not_echoed(token):
     with pytest.raises(LoggerConfigError, match="SLACK_BOT_TOKEN") as info:

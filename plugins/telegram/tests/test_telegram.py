@@ -296,6 +296,35 @@ def test_close_waits_a_bounded_time_for_a_slow_server(token):
     assert clog["tg"].stats["undelivered"] == 1
 
 
+# ---------------------------------------------------------------------------------------------- options
+def test_the_notifier_options_are_telegrams_without_restating_them(token):
+    """TelegramLogger declares only its own options; the transport's and every notifier's come from its bases."""
+    from trialog.options import option_parameters
+
+    params = option_parameters(TelegramLogger)
+    assert {
+        "chat_id",
+        "base_file_url",
+        "token_env",
+        "timeout",
+        "retries",
+        "min_interval",
+        "max_pending",
+    } <= set(params)
+    assert "kwargs" not in params
+    with pytest.raises(
+        LoggerConfigError, match=r"logger 'tg' \(telegram\) does not accept option\(s\) 'min_intervall'"
+    ):
+        CombinedLogger({"tg": {"type": "telegram", "chat_id": 1, "min_intervall": 1}})
+    with pytest.raises(
+        LoggerConfigError, match=r"logger 'tg' \(telegram\): option 'max_points' must be an integer"
+    ):
+        CombinedLogger({"tg": {"type": "telegram", "chat_id": 1, "max_points": "many"}})
+    logger = TelegramLogger(chat_id=1, min_interval=5, retries=0, timeout=2)
+    assert (logger.min_interval, logger.retries, logger.timeout) == (5.0, 0, 2.0)
+    logger.close()
+
+
 # ---------------------------------------------------------------------------------------------- secrets
 def test_token_option_is_refused_and_not_echoed(token):
     with pytest.raises(LoggerConfigError, match="TELEGRAM_BOT_TOKEN") as info:

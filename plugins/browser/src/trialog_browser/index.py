@@ -20,12 +20,12 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from trialog_runs.cli import flatten
 from trialog_runs.query import run_fields, search_text
 
 from trialog.api import (
     RunFolderError,
     SeriesMap,
+    flatten,
     parse_time,
     read_columns,
     run_file,
@@ -33,6 +33,7 @@ from trialog.api import (
     series_key,
     stored_summary_current,
     walk_runs,
+    write_json,
 )
 
 CACHE_FORMAT = 5  # 4: results per series (name, tag), keyed tag/name; 5: damage and problems both
@@ -337,9 +338,8 @@ class RunIndex:
     def _save_cache(self) -> None:
         with contextlib.suppress(OSError):
             self.cache_file.parent.mkdir(parents=True, exist_ok=True)
-            tmp = self.cache_file.with_name(f".{self.cache_file.name}.{os.getpid()}.tmp")
-            tmp.write_text(json.dumps({"format": CACHE_FORMAT, "entries": self._entries}), encoding="utf-8")
-            os.replace(tmp, self.cache_file)
+            data = {"format": CACHE_FORMAT, "entries": self._entries}
+            write_json(self.cache_file, data, indent=None, durable=False)  # a cache: rebuilt when lost
 
     # -- scanning -------------------------------------------------------------------------------
 

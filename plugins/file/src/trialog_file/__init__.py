@@ -56,7 +56,7 @@ import time
 import warnings
 import weakref
 from collections import deque
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -64,6 +64,7 @@ import numpy as np
 
 from trialog.api import (
     Delivery,
+    FigureHooks,
     LoggerConfigError,
     Range,
     TrialogError,
@@ -194,7 +195,7 @@ class _TextHandler(logging.Handler):
             self.handleError(record)
 
 
-class FileLogger:
+class FileLogger(FigureHooks):
     """Writes everything logged into a run folder: PNG curves, plots and images, a CSV, text logs.
 
     Args:
@@ -527,115 +528,19 @@ class FileLogger:
         self._save_file("img", name, counter, encode_gif(frames, fps=fps), ".gif")
 
     # ------------------------------------------------------------------ plots
-    @hookimpl
-    def show_barplot(
-        self, array: Any, name: str, counter: int | None, labels: Sequence[str] | None,
-        title: str | None,
-    ) -> None:  # fmt: skip
-        """Draw a bar plot to ``plot/<name>_<counter>.png``."""
-        from trialog.api import render
+    # show_barplot ... show_embedding come from FigureHooks: each drawn figure lands here.
+    def emit_figure(self, name: str, counter: int | None, figure: Any, call: int | None) -> None:
+        """A drawn plot hook's figure as ``plot/<name>_<counter>.png`` (the logger's own counters)."""
+        from trialog.api import figure_to_array
 
-        self._save_figure(name, counter, render.barplot(array, labels, title or name))
-
-    @hookimpl
-    def show_lineplot(
-        self, y_vals: Any, x_vals: Any | None, name: str, counter: int | None,
-        labels: Sequence[str] | None, title: str | None,
-    ) -> None:  # fmt: skip
-        """Draw a line plot to ``plot/<name>_<counter>.png``."""
-        from trialog.api import render
-
-        self._save_figure(name, counter, render.lineplot(y_vals, x_vals, labels, title or name))
-
-    @hookimpl
-    def show_scatterplot(
-        self, array: Any, name: str, counter: int | None, labels: Sequence[str] | None,
-        title: str | None,
-    ) -> None:  # fmt: skip
-        """Draw a scatter plot of (N, 2) points to ``plot/<name>_<counter>.png``."""
-        from trialog.api import render
-
-        self._save_figure(name, counter, render.scatterplot(array, labels, title or name))
-
-    @hookimpl
-    def show_piechart(
-        self, array: Any, name: str, counter: int | None, labels: Sequence[str] | None,
-        title: str | None,
-    ) -> None:  # fmt: skip
-        """Draw a pie chart to ``plot/<name>_<counter>.png``."""
-        from trialog.api import render
-
-        self._save_figure(name, counter, render.piechart(array, labels, title or name))
-
-    @hookimpl
-    def show_boxplot(
-        self, array: Any, name: str, counter: int | None, labels: Sequence[str] | None,
-        title: str | None,
-    ) -> None:  # fmt: skip
-        """Draw a box plot to ``plot/<name>_<counter>.png``."""
-        from trialog.api import render
-
-        self._save_figure(name, counter, render.boxplot(array, labels, title or name))
-
-    @hookimpl
-    def show_histogram(
-        self, array: Any, name: str, counter: int | None, bins: int, title: str | None
-    ) -> None:
-        """Draw a histogram to ``plot/<name>_<counter>.png``."""
-        from trialog.api import render
-
-        self._save_figure(name, counter, render.histogram(array, bins, title or name))
-
-    @hookimpl
-    def show_heatmap(
-        self, array: Any, name: str, counter: int | None, title: str | None,
-        labels: Sequence[str] | None, xlabel: str | None, ylabel: str | None,
-    ) -> None:  # fmt: skip
-        """Draw a heat map to ``plot/<name>_<counter>.png``; the extra keywords ``labels`` (names of the rows
-        and columns, each one shown), ``xlabel`` and ``ylabel`` as :func:`trialog.render.heatmap` (a confusion
-        matrix passes its class names and ``"predicted class"`` / ``"true class"``)."""
-        from trialog.api import render
-
-        figure = render.heatmap(array, title or name, xlabel=xlabel, ylabel=ylabel, labels=labels)
-        self._save_figure(name, counter, figure)
-
-    @hookimpl
-    def show_pr_curve(
-        self, tensor: Any, labels: Any, name: str, counter: int | None, title: str | None
-    ) -> None:
-        """Draw a precision-recall curve of scores ``tensor`` against 0/1 ``labels`` to ``plot/<name>_<counter>.png``."""
-        from trialog.api import render
-
-        what = f"FileLogger.show_pr_curve({name!r})"
-        self._save_figure(name, counter, render.pr_curve(labels, tensor, title or name, what))
-
-    @hookimpl
-    def show_roc_curve(
-        self, tensor: Any, labels: Any, name: str, counter: int | None, title: str | None
-    ) -> None:
-        """Draw a ROC curve of scores ``tensor`` against 0/1 ``labels`` to ``plot/<name>_<counter>.png``."""
-        from trialog.api import render
-
-        what = f"FileLogger.show_roc_curve({name!r})"
-        self._save_figure(name, counter, render.roc_curve(labels, tensor, title or name, what))
-
-    @hookimpl
-    def show_embedding(
-        self, features: Any, name: str, counter: int | None, labels: Sequence[Any] | None,
-        title: str | None,
-    ) -> None:  # fmt: skip
-        """Draw an embedding (PCA to 2-D) to ``plot/<name>_<counter>.png``."""
-        from trialog.api import render
-
-        self._save_figure(name, counter, render.embedding(features, labels, title or name))
+        self._save_png("plot", name, counter, figure_to_array(figure), None)
 
     # ----------------------------------------------------------------- config
     @hookimpl
     def log_config(self, config: Mapping[str, Any]) -> None:
         """Write ``config/logger_config.json`` (values JSON cannot hold are written as strings)."""
         self._check_open("log_config")
-        data = json.dumps(dict(config), indent=2, default=str, ensure_ascii=False) + "\n"
-        write_atomic(self._path("config", "logger_config.json"), data.encode("utf-8"))
+        write_json(self._path("config", "logger_config.json"), dict(config), fallback=str)
 
     # ------------------------------------------------------- resume contract
     @hookimpl
@@ -813,11 +718,6 @@ class FileLogger:
         if isinstance(counter, (int, np.integer)):
             self._counters[key] = max(int(counter), self._counters.get(key, 0))
         return counter
-
-    def _save_figure(self, name: str, counter: Any, figure: Any) -> None:
-        from trialog.api import figure_to_array
-
-        self._save_png("plot", name, counter, figure_to_array(figure), None)
 
     def _save_png(
         self, kind: str, name: str, counter: Any, image: np.ndarray, title: str | None, resolved: bool = False

@@ -39,6 +39,7 @@ from trialog.api import (
     Delivery,
     LoggerConfigError,
     TrialogWarning,
+    flatten,
     hookimpl,
     looks_like_credential_name,
     metric_mode,
@@ -49,6 +50,7 @@ __all__ = [
     "JOB",
     "NOTIFY_EVENTS",
     "TRANSIENT",
+    "BotNotifier",
     "Notice",
     "Notifier",
     "ScrubFilter",
@@ -173,20 +175,11 @@ def _short(value: Any, width: int = 60) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def _flatten(data: Mapping[str, Any], prefix: str = "") -> Iterable[tuple[str, Any]]:
-    for key, value in data.items():
-        dotted = f"{prefix}{key}"
-        if isinstance(value, Mapping) and value:
-            yield from _flatten(value, dotted + ".")
-        else:
-            yield dotted, value
-
-
 def config_lines(config: Mapping[str, Any] | None, max_keys: int = 20) -> list[str]:
     """The first ``max_keys`` settings of a config as ``dotted.key: value``; secret-looking keys are masked."""
     if not config:
         return []
-    items = list(_flatten(config))
+    items = list(flatten(config).items())
     lines = [f"{k}: {'***' if looks_like_credential_name(k) else _short(v)}" for k, v in items[:max_keys]]
     if len(items) > max_keys:
         lines.append(f"… and {len(items) - max_keys} more")
@@ -374,6 +367,22 @@ class Notifier(abc.ABC):
     ``_send_image(png, caption, filename) -> handle``, ``_delete(handle)``, ``_classify(exc) -> (class,
     wait seconds or None)`` with class :data:`FATAL`, :data:`JOB` or :data:`TRANSIENT`, ``_release()``.
     ``kind`` names the backend in messages; ``_secrets()`` lists what to scrub from error texts.
+
+    The constructor's options are every notifier's: a subclass takes its own and passes the rest on
+    with ``**kwargs`` (``super().__init__(**kwargs)``); its options schema then includes these, checked
+    by the core before the run folder exists (``trialog.api.check_option_values``).
+
+    Args:
+        run_dir: the run folder (given by the experiment).
+        title: prefix of every post (default: the run's name).
+        min_interval: seconds between two uploads of one value curve (values are only recorded in between).
+        delete_last: delete the previous post of a name when posting a new one (trixi's behaviour).
+        notify: which run notifications to post: any of ``"start"``, ``"end"``, ``"error"``.
+        close_timeout: seconds ``close()`` waits for pending posts (the final notification).
+        max_pending: posts waiting to be sent before the oldest non-notification is dropped.
+        max_points: points kept per value curve (longer curves are thinned evenly).
+        traceback_lines: lines of the traceback in the error notification.
+        config_keys: config settings listed in the start notification.
     """
 
     background = True
@@ -837,6 +846,47 @@ class Notifier(abc.ABC):
                 TrialogWarning,
                 stacklevel=2,
             )
+
+
+class BotNotifier(Notifier):
+    """A notifier posting through a chat service's web API with a bot token (Slack's, Telegram's).
+
+    Its options are the transport's; a subclass (the service) adds its own and passes these, and the
+    :class:`Notifier` options, on with ``**kwargs``.
+
+    Args:
+        token_env: the environment variable holding the bot token; the config only ever holds this name.
+        token: refused (options are stored with the run's config); use ``token_env``.
+        base_url: the web API's root (tests point it at a fake).
+        timeout: seconds one HTTP request may take.
+        retries: retries of one request after a rate limit, a connection error or a 5xx.
+        max_retry_wait: the longest wait a rate limit may ask for inside a request; a longer one makes
+            the notifier pause (and retry later) instead.
+        **kwargs: the :class:`Notifier` options (``run_dir``, ``title``, ``min_interval``, ...).
+    """
+
+    def __init__(
+        self,
+        *,
+        token_env: str,
+        token: str | None = None,
+        base_url: str | None = None,
+        timeout: float = 10.0,
+        retries: int = 2,
+        max_retry_wait: float = 30.0,
+        **kwargs: Any,
+    ):
+        check_transport(self.kind, timeout, retries)
+        self._token = resolve_token(self.kind, token, token_env)
+        super().__init__(**kwargs)
+        self.token_env = token_env
+        self.base_url = base_url
+        self.timeout = float(timeout)
+        self.retries = retries
+        self.max_retry_wait = float(max_retry_wait)
+
+    def _secrets(self) -> tuple[str, ...]:
+        return (self._token.value,)
 
 
 def _filename(name: str) -> str:

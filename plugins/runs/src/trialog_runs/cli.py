@@ -22,6 +22,7 @@ from trialog.api import (
     AmbiguousResultError,
     Run,
     TrialogError,
+    flatten,
     machine_line,
     metric_mode,
     parse_time,
@@ -409,22 +410,6 @@ def show_registry(meta: Mapping[str, Any], out: TextIO) -> None:
         print(f"{'note':<9} {when}  {lines[0]}", file=out)
         for line in lines[1:]:
             print(f"{'':<9} {' ' * len(when)}  {line}", file=out)
-
-
-def flatten(data: Any, prefix: str = "") -> dict[str, Any]:
-    """Nested dicts to dotted keys (``{"a": {"b": 1}}`` -> ``{"a.b": 1}``); lists stay values."""
-    if not isinstance(data, Mapping):
-        return {prefix: data} if prefix else {}
-    out: dict[str, Any] = {}
-    if not data and prefix:
-        out[prefix] = {}
-    for key, value in data.items():
-        full = f"{prefix}.{key}" if prefix else str(key)
-        if isinstance(value, Mapping) and value:
-            out.update(flatten(value, full))
-        else:
-            out[full] = value
-    return out
 
 
 _ABSENT = object()

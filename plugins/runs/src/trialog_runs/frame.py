@@ -16,7 +16,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from trialog.api import TrialogError, walk_runs
+from trialog.api import TrialogError, optional_import, walk_runs
 
 __all__ = ["runs_frame", "runs_records"]
 
@@ -57,12 +57,7 @@ def runs_frame(path: str | os.PathLike[str], where: str | None = None, *, remove
     ``trialog.runs_frame("runs", where="status=finished").sort_values("val/accuracy.max")``. Needs pandas
     (``pip install 'trialog-runs[pandas]'``); without it a :class:`TrialogError` says so.
     """
-    try:
-        import pandas as pd
-    except ImportError:
-        raise TrialogError(
-            "trialog.runs_frame needs pandas, an optional extra of trialog-runs: pip install 'trialog-runs[pandas]'"
-        ) from None
+    pd = optional_import("pandas", "trialog.runs_frame", "trialog-runs[pandas]")
     records = runs_records(path, where, removed=removed)
     columns: dict[str, None] = dict.fromkeys(_FIRST)
     for record in records:

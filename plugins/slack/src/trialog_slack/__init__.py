@@ -9,20 +9,15 @@ are handled is :class:`trialog_notify.Notifier`'s job; this module is the Slack 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from trialog_notify import (
     FATAL,
     JOB,
-    NOTIFY_EVENTS,
     TRANSIENT,
+    BotNotifier,
     Notice,
-    Notifier,
-    check_transport,
-    resolve_token,
 )
 
 from trialog.api import LoggerConfigError
@@ -117,7 +112,7 @@ class _Post:
     file_id: str | None = None
 
 
-class SlackLogger(Notifier):
+class SlackLogger(BotNotifier):
     """Posts run notifications, value curves, plots, images and text to a Slack channel or DM.
 
     Args:
@@ -127,21 +122,9 @@ class SlackLogger(Notifier):
             then ``conversations.open``, as trixi did).
         token_env: the environment variable holding the bot token (``xoxb-…``); the config only ever
             holds this name.
-        token: refused (options are stored with the run's config); use ``token_env``.
-        base_url: the Web API root (default ``https://slack.com/api/``; tests point it at a fake).
-        title: prefix of every post (default: the run's name).
-        min_interval: seconds between two uploads of one value curve (values are only recorded in between).
-        delete_last: delete the previous post of a name when posting a new one (trixi's behaviour).
-        notify: which run notifications to post: any of ``"start"``, ``"end"``, ``"error"``.
-        timeout: seconds one HTTP request may take.
-        retries: retries of one request after a 429, a connection error or a 5xx.
-        max_retry_wait: longest ``Retry-After`` waited for inside a request; longer ones make the
-            notifier pause (and retry later) instead.
-        close_timeout: seconds ``close()`` waits for pending posts (the final notification).
-        max_pending: posts waiting to be sent before the oldest non-notification is dropped.
-        max_points: points kept per value curve (longer curves are thinned evenly).
-        traceback_lines: lines of the traceback in the error notification.
-        config_keys: config settings listed in the start notification.
+        **kwargs: the transport's options (``token``, ``base_url``, default ``https://slack.com/api/``;
+            ``timeout``, ``retries``, ``max_retry_wait``: :class:`trialog_notify.BotNotifier`) and every
+            notifier's (``run_dir``, ``title``, ``min_interval``, ``notify``, ...: :class:`trialog_notify.Notifier`).
     """
 
     kind = "slack"
@@ -151,65 +134,32 @@ class SlackLogger(Notifier):
         channel: str | None = None,
         user_email: str | None = None,
         token_env: str = "SLACK_BOT_TOKEN",
-        token: str | None = None,
-        base_url: str | None = None,
-        run_dir: str | Path | None = None,
-        title: str | None = None,
-        min_interval: float = 60.0,
-        delete_last: bool = True,
-        notify: Sequence[str] = NOTIFY_EVENTS,
-        timeout: float = 10.0,
-        retries: int = 2,
-        max_retry_wait: float = 30.0,
-        close_timeout: float = 5.0,
-        max_pending: int = 50,
-        max_points: int = 2000,
-        traceback_lines: int = 20,
-        config_keys: int = 20,
+        **kwargs: Any,
     ):
         if bool(channel) == bool(user_email):
             raise LoggerConfigError(
                 "slack logger: give exactly one of 'channel' (an id like C0123456 or a name like #runs) "
                 f"and 'user_email' (a direct message), got channel={channel!r}, user_email={user_email!r}"
             )
-        check_transport("slack", timeout, retries)
-        self._token = resolve_token("slack", token, token_env)
-        super().__init__(
-            run_dir=run_dir,
-            title=title,
-            min_interval=min_interval,
-            delete_last=delete_last,
-            notify=notify,
-            close_timeout=close_timeout,
-            max_pending=max_pending,
-            max_points=max_points,
-            traceback_lines=traceback_lines,
-            config_keys=config_keys,
-        )
+        super().__init__(token_env=token_env, **kwargs)
         from slack_sdk import WebClient
 
         self.channel = channel
         self.user_email = user_email
-        self.token_env = token_env
-        self.base_url = base_url
-        self.timeout = float(timeout)
         self._channel_id: str | None = channel if channel and _CHANNEL_ID.fullmatch(channel) else None
         options: dict[str, Any] = {}
-        if base_url is not None:
-            options["base_url"] = base_url if base_url.endswith("/") else base_url + "/"
+        if self.base_url is not None:
+            options["base_url"] = self.base_url if self.base_url.endswith("/") else self.base_url + "/"
         self._client = WebClient(
             token=self._token.value,
             timeout=self.timeout,  # type: ignore[arg-type]  # urllib takes float seconds
-            retry_handlers=_retry_handlers(retries, float(max_retry_wait)),
+            retry_handlers=_retry_handlers(self.retries, self.max_retry_wait),
             **options,
         )
 
     def __repr__(self) -> str:
         target = f"channel={self.channel!r}" if self.channel else f"user_email={self.user_email!r}"
         return f"SlackLogger({target}, token_env={self.token_env!r})"
-
-    def _secrets(self) -> tuple[str, ...]:
-        return (self._token.value,)
 
     # ------------------------------------------------------------------ transport (sender thread)
     def _target(self) -> str:

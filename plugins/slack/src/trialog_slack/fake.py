@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import threading
 from dataclasses import dataclass, field
 from email.message import Message
 from typing import Any
@@ -83,22 +82,12 @@ class FakeSlack(LoopbackAPI):
         self.calls: list[tuple[str, dict[str, Any]]] = []
         self._faults: list[_Fault] = []
         self._ids = itertools.count(1)
-        #: An unset Event here holds every request unanswered until it is set (an API that does not
-        #: answer yet); ``held`` counts the requests that arrived while it was unset.
-        self.gate: threading.Event | None = None
-        self.held = 0
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}/api/"
 
     def respond(self, path: str, headers: Message, body: bytes) -> tuple[int, dict[str, str], bytes]:
-        gate = self.gate
-        if gate is not None and not gate.is_set():
-            with self._cond:
-                self.held += 1
-                self._cond.notify_all()
-            gate.wait(60)  # a test that closed the gate opens it (in a finally) before it stops the fake
         url = urlsplit(path)
         if url.path.startswith("/upload/"):
             status = self._upload(url.path.rsplit("/", 1)[1], body)

@@ -15,20 +15,16 @@ import html
 import logging
 import struct
 import threading
-from collections.abc import Awaitable, Callable, Sequence
-from pathlib import Path
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from trialog_notify import (
     FATAL,
     JOB,
-    NOTIFY_EVENTS,
     TRANSIENT,
+    BotNotifier,
     Notice,
-    Notifier,
     ScrubFilter,
-    check_transport,
-    resolve_token,
 )
 
 from trialog.api import LoggerConfigError
@@ -80,29 +76,19 @@ def _retry_after(exc: Any) -> float:
     return value.total_seconds() if isinstance(value, _dt.timedelta) else float(value)
 
 
-class TelegramLogger(Notifier):
+class TelegramLogger(BotNotifier):
     """Posts run notifications, value curves, plots, images and text to a Telegram chat.
 
     Args:
         chat_id: the chat to post to (a user's or group's number, or ``"@channelname"``).
         token_env: the environment variable holding the bot token (``123456:ABC…``); the config only
             ever holds this name.
-        token: refused (options are stored with the run's config); use ``token_env``.
-        base_url, base_file_url: the Bot API roots (default ``https://api.telegram.org/bot`` and
-            ``…/file/bot``; the token is appended; tests point them at a fake).
-        title: prefix of every post (default: the run's name).
-        min_interval: seconds between two uploads of one value curve (values are only recorded in between).
-        delete_last: delete the previous post of a name when posting a new one (trixi's behaviour).
-        notify: which run notifications to post: any of ``"start"``, ``"end"``, ``"error"``.
-        timeout: seconds one HTTP request may take (connect, read, write each).
-        retries: retries of one request after RetryAfter (flood control), a network error or a 5xx.
-        max_retry_wait: longest RetryAfter waited for inside a request; longer ones make the notifier
-            pause (and retry later) instead.
-        close_timeout: seconds ``close()`` waits for pending posts (the final notification).
-        max_pending: posts waiting to be sent before the oldest non-notification is dropped.
-        max_points: points kept per value curve (longer curves are thinned evenly).
-        traceback_lines: lines of the traceback in the error notification.
-        config_keys: config settings listed in the start notification.
+        base_file_url: the Bot API's file root (default ``https://api.telegram.org/file/bot``; the token
+            is appended; tests point it at a fake, as ``base_url``, default ``https://api.telegram.org/bot``).
+        **kwargs: the transport's options (``token``, ``base_url``, ``timeout`` for each of connect,
+            read and write, ``retries`` after RetryAfter (flood control), a network error or a 5xx,
+            ``max_retry_wait``: :class:`trialog_notify.BotNotifier`) and every notifier's (``run_dir``,
+            ``title``, ``min_interval``, ``notify``, ...: :class:`trialog_notify.Notifier`).
     """
 
     kind = "telegram"
@@ -111,45 +97,13 @@ class TelegramLogger(Notifier):
         self,
         chat_id: int | str | None = None,
         token_env: str = "TELEGRAM_BOT_TOKEN",
-        token: str | None = None,
-        base_url: str | None = None,
         base_file_url: str | None = None,
-        run_dir: str | Path | None = None,
-        title: str | None = None,
-        min_interval: float = 60.0,
-        delete_last: bool = True,
-        notify: Sequence[str] = NOTIFY_EVENTS,
-        timeout: float = 10.0,
-        retries: int = 2,
-        max_retry_wait: float = 30.0,
-        close_timeout: float = 5.0,
-        max_pending: int = 50,
-        max_points: int = 2000,
-        traceback_lines: int = 20,
-        config_keys: int = 20,
+        **kwargs: Any,
     ):
         chat = _chat_id(chat_id)
-        check_transport("telegram", timeout, retries)
-        self._token = resolve_token("telegram", token, token_env)
-        super().__init__(
-            run_dir=run_dir,
-            title=title,
-            min_interval=min_interval,
-            delete_last=delete_last,
-            notify=notify,
-            close_timeout=close_timeout,
-            max_pending=max_pending,
-            max_points=max_points,
-            traceback_lines=traceback_lines,
-            config_keys=config_keys,
-        )
+        super().__init__(token_env=token_env, **kwargs)
         self.chat_id = chat
-        self.token_env = token_env
-        self.base_url = base_url
         self.base_file_url = base_file_url
-        self.timeout = float(timeout)
-        self.retries = retries
-        self.max_retry_wait = float(max_retry_wait)
         self._session = _Session()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._loop_thread: threading.Thread | None = None
@@ -164,9 +118,6 @@ class TelegramLogger(Notifier):
 
     def __repr__(self) -> str:
         return f"TelegramLogger(chat_id={self.chat_id!r}, token_env={self.token_env!r})"
-
-    def _secrets(self) -> tuple[str, ...]:
-        return (self._token.value,)
 
     # ------------------------------------------------------------------ the private event loop
     def _ensure_loop(self) -> asyncio.AbstractEventLoop:

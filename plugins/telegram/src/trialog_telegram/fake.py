@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import threading
 import time
 from dataclasses import dataclass, field
 from email.message import Message
@@ -65,10 +64,6 @@ class FakeTelegram(LoopbackAPI):
         #: chat id -> the supergroup id it was upgraded to (answered as Telegram does, with migrate_to_chat_id).
         self.migrated: dict[str, int] = {}
         self._ids = itertools.count(1)
-        #: An unset Event here holds every request unanswered until it is set (an API that does not
-        #: answer yet); ``held`` counts the requests that arrived while it was unset.
-        self.gate: threading.Event | None = None
-        self.held = 0
 
     @property
     def base_url(self) -> str:
@@ -79,12 +74,6 @@ class FakeTelegram(LoopbackAPI):
         return f"http://127.0.0.1:{self.port}/file/bot"
 
     def respond(self, path: str, headers: Message, body: bytes) -> tuple[int, dict[str, str], bytes]:
-        gate = self.gate
-        if gate is not None and not gate.is_set():
-            with self._cond:
-                self.held += 1
-                self._cond.notify_all()
-            gate.wait(60)  # a test that closed the gate opens it (in a finally) before it stops the fake
         path = urlsplit(path).path
         with self._cond:
             self.paths.append(path)

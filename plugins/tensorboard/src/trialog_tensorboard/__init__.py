@@ -43,10 +43,12 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from trialog.api import (
+    FigureHooks,
     LoggerConfigError,
     Range,
     TrialogWarning,
     check_option_values,
+    flatten,
     hookimpl,
     read_json,
     write_json,
@@ -69,16 +71,13 @@ def _path_part(text: str) -> str:
 def flatten_config(config: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
     """Nested config -> {"a.b": value} with values TensorBoard's hparams accept (bool, number, str)."""
     flat: dict[str, Any] = {}
-    for key, value in config.items():
-        full = f"{prefix}{key}"
-        if isinstance(value, Mapping):
-            flat.update(flatten_config(value, full + "."))
-        elif value is None or isinstance(value, (bool, int, float, str)):
-            flat[full] = value
+    for key, value in flatten(config, keep_empty=False).items():
+        if value is None or isinstance(value, (bool, int, float, str)):
+            flat[prefix + key] = value
         elif hasattr(value, "item") and getattr(value, "size", 2) == 1:
-            flat[full] = value.item()
+            flat[prefix + key] = value.item()
         else:
-            flat[full] = str(value)
+            flat[prefix + key] = str(value)
     return flat
 
 
@@ -160,7 +159,7 @@ class _EventFile:
         self.file.close()
 
 
-class TensorBoardLogger:
+class TensorBoardLogger(FigureHooks):
     """Writes every logger hook as TensorBoard events (tensorboardX protos) under ``logdir``.
 
     ``background = True``: the dispatcher feeds it from a bounded queue on its own thread, so the
@@ -286,6 +285,12 @@ class TensorBoardLogger:
 
         self._image(tag, figure_to_array(figure), step)
 
+    # show_barplot, show_lineplot, show_scatterplot, show_piechart, show_boxplot, show_heatmap and
+    # show_roc_curve come from FigureHooks (TensorBoard has no native form of them): drawn, then here.
+    def emit_figure(self, name: str, counter: int | None, figure: Any, call: int | None) -> None:
+        """A drawn plot hook's figure as an image summary ``name``."""
+        self._figure(name, figure, self._step("plot", name, counter, call=call))
+
     # ---------------------------------------------------------------- hooks
     @hookimpl
     def show_value(
@@ -369,96 +374,6 @@ class TensorBoardLogger:
         )
 
     @hookimpl
-    def show_barplot(
-        self,
-        array: Any,
-        name: str,
-        counter: int | None,
-        labels: Sequence[str] | None,
-        title: str | None,
-        call: int | None = None,
-    ) -> None:
-        from trialog.api import render
-
-        self._figure(
-            name, render.barplot(array, labels, title or name), self._step("plot", name, counter, call=call)
-        )
-
-    @hookimpl
-    def show_lineplot(
-        self,
-        y_vals: Any,
-        x_vals: Any,
-        name: str,
-        counter: int | None,
-        labels: Sequence[str] | None,
-        title: str | None,
-        call: int | None = None,
-    ) -> None:
-        from trialog.api import render
-
-        figure = render.lineplot(y_vals, x_vals, labels, title or name)
-        self._figure(name, figure, self._step("plot", name, counter, call=call))
-
-    @hookimpl
-    def show_scatterplot(
-        self,
-        array: Any,
-        name: str,
-        counter: int | None,
-        labels: Sequence[str] | None,
-        title: str | None,
-        call: int | None = None,
-    ) -> None:
-        from trialog.api import render
-
-        figure = render.scatterplot(array, labels, title or name)
-        self._figure(name, figure, self._step("plot", name, counter, call=call))
-
-    @hookimpl
-    def show_piechart(
-        self,
-        array: Any,
-        name: str,
-        counter: int | None,
-        labels: Sequence[str] | None,
-        title: str | None,
-        call: int | None = None,
-    ) -> None:
-        from trialog.api import render
-
-        self._figure(
-            name, render.piechart(array, labels, title or name), self._step("plot", name, counter, call=call)
-        )
-
-    @hookimpl
-    def show_boxplot(
-        self,
-        array: Any,
-        name: str,
-        counter: int | None,
-        labels: Sequence[str] | None,
-        title: str | None,
-        call: int | None = None,
-    ) -> None:
-        from trialog.api import render
-
-        self._figure(
-            name, render.boxplot(array, labels, title or name), self._step("plot", name, counter, call=call)
-        )
-
-    @hookimpl
-    def show_heatmap(
-        self, array: Any, name: str, counter: int | None, title: str | None,
-        labels: Sequence[str] | None, xlabel: str | None, ylabel: str | None, call: int | None = None,
-    ) -> None:  # fmt: skip
-        """An image of the heat map; ``labels``, ``xlabel``, ``ylabel`` as :func:`trialog.render.heatmap`."""
-        from trialog.api import render
-
-        figure = render.heatmap(array, title or name, xlabel=xlabel, ylabel=ylabel, labels=labels)
-        self._figure(name, figure, self._step("plot", name, counter, call=call))
-
-    @hookimpl
     def show_histogram(
         self, array: Any, name: str, counter: int | None, bins: int, call: int | None = None
     ) -> None:
@@ -491,24 +406,6 @@ class TensorBoardLogger:
             )
         summary = pr_curve(name, positives.astype(np.int64), scores, num_thresholds=self.num_thresholds)
         self._write(summary, self._step("pr", name, counter, call=call))
-
-    @hookimpl
-    def show_roc_curve(
-        self,
-        tensor: Any,
-        labels: Any,
-        name: str,
-        counter: int | None,
-        title: str | None,
-        call: int | None = None,
-    ) -> None:
-        """TensorBoard has no ROC plugin: the curve (with its AUC) is drawn and logged as an image."""
-        from trialog.api import render
-
-        figure = render.roc_curve(
-            labels, tensor, title or name, f"TensorBoardLogger.show_roc_curve({name!r})"
-        )
-        self._figure(name, figure, self._step("plot", name, counter, call=call))
 
     @hookimpl
     def show_embedding(

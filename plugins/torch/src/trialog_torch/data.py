@@ -29,7 +29,7 @@ __all__ = [
 ]
 
 
-def _as_labels(labels: Any, what: str) -> np.ndarray:
+def as_labels(labels: Any, what: str) -> np.ndarray:
     """Labels as a 1-D numpy array (from a list, an array or a tensor)."""
     if isinstance(labels, torch.Tensor):
         labels = labels.detach().cpu().numpy()
@@ -49,7 +49,7 @@ def dataset_labels(dataset: Dataset) -> np.ndarray:
     for attribute in ("targets", "labels"):
         labels = getattr(dataset, attribute, None)
         if labels is not None and not callable(labels):
-            return _as_labels(labels, f"{type(dataset).__name__}.{attribute}")
+            return as_labels(labels, f"{type(dataset).__name__}.{attribute}")
     try:
         items = [dataset[i] for i in range(len(dataset))]  # type: ignore[arg-type]
         labels = [item[1] for item in items]
@@ -59,7 +59,7 @@ def dataset_labels(dataset: Dataset) -> np.ndarray:
             f"or return (input, label) items ({exc})"
         ) from exc
     plain = [label.item() if isinstance(label, (torch.Tensor, np.ndarray)) else label for label in labels]
-    return _as_labels(plain, f"labels of {type(dataset).__name__}")
+    return as_labels(plain, f"labels of {type(dataset).__name__}")
 
 
 class ClassBalancedSampler(Sampler[int]):
@@ -89,7 +89,7 @@ class ClassBalancedSampler(Sampler[int]):
         num_replicas: int | None = None,
         rank: int | None = None,
     ) -> None:
-        array = _as_labels(labels, "labels")
+        array = as_labels(labels, "labels")
         if array.size == 0:
             raise ConfigError("ClassBalancedSampler needs at least one label, got an empty sequence")
         self.classes, inverse = np.unique(array, return_inverse=True)
@@ -180,7 +180,7 @@ def stratified_kfold(
     """
     n = len(dataset)  # type: ignore[arg-type]
     _check_k(k, n)
-    array = dataset_labels(dataset) if labels is None else _as_labels(labels, "labels")
+    array = dataset_labels(dataset) if labels is None else as_labels(labels, "labels")
     if len(array) != n:
         raise ConfigError(f"stratified_kfold got {len(array)} labels for a dataset of {n} samples")
     classes, counts = np.unique(array, return_counts=True)

@@ -21,7 +21,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from trialog.api import ConfigError
+from trialog.api import ConfigError, optional_import
 
 GRAD_TYPES = ("vanilla", "vanilla-smooth", "guided", "guided-smooth")
 
@@ -222,10 +222,9 @@ def _colormap(colormap: Any) -> Callable[[np.ndarray], np.ndarray]:
     if callable(colormap):
         return colormap  # type: ignore[no-any-return]
     name = CV2_COLORMAPS.get(colormap) if isinstance(colormap, int) else colormap
-    try:
-        from matplotlib import colormaps
-    except ImportError as exc:
-        raise ConfigError(f"heat maps are coloured with matplotlib ({exc}); pip install matplotlib") from exc
+    colormaps = optional_import(
+        "matplotlib", "colouring a heat map", "trialog[plots]", error=ConfigError
+    ).colormaps
     if not isinstance(name, str) or name not in colormaps:
         raise ConfigError(
             f"colormap {colormap!r} unknown; pass a matplotlib colormap name ('jet', 'viridis', ...), "
@@ -318,19 +317,13 @@ def get_tensor_embedding(
         raise ConfigError(
             f"embedding method {method!r} unknown; choose one of {', '.join(EMBEDDING_METHODS)}"
         )
-    try:
-        if method == "umap":
-            import umap  # type: ignore[import-not-found]
-
-            return np.asarray(
-                umap.UMAP(n_components=n_dims, n_neighbors=n_neigh, **meth_args).fit_transform(x)
-            )
-        from sklearn import manifold  # type: ignore[import-untyped]
-    except ImportError as exc:
-        package = "umap-learn" if method == "umap" else "scikit-learn"
-        raise ConfigError(
-            f"embedding method {method!r} needs {package} ({exc}); pip install {package}, or use method='pca'"
-        ) from exc
+    purpose = f"embedding method {method!r}"
+    if method == "umap":
+        umap = optional_import("umap", purpose, "umap-learn", package="umap-learn", error=ConfigError)
+        return np.asarray(umap.UMAP(n_components=n_dims, n_neighbors=n_neigh, **meth_args).fit_transform(x))
+    manifold = optional_import(
+        "sklearn.manifold", purpose, "scikit-learn", package="scikit-learn", error=ConfigError
+    )
     if method == "tsne":
         perplexity = meth_args.pop("perplexity", min(float(n_neigh), (x.shape[0] - 1) / 3))
         est = manifold.TSNE(n_components=n_dims, perplexity=perplexity, init="pca", **meth_args)

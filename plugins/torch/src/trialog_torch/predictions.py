@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,7 +25,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from trialog.api import ConfigError, encode_png, write_atomic
+from trialog.api import ConfigError, encode_png, write_atomic, write_json
 
 __all__ = ["PredictionOptions", "Predictions", "palette"]
 
@@ -206,7 +205,7 @@ class Predictions:
                 {"index": i, "name": names[i] if i < len(names) else str(i), "color": colors[i].tolist()}
                 for i in range(self.classes)
             ]
-            write_atomic(self.folder / f"{self.split}_classes.json", json.dumps(legend, indent=1).encode())
+            write_json(self.folder / f"{self.split}_classes.json", legend, indent=1)
         return path
 
 

@@ -39,7 +39,7 @@ from torch.utils.data import Sampler
 from trialog.api import ConfigError
 
 from .callbacks import Callback
-from .data import ClassBalancedSampler, _as_labels, dataset_labels
+from .data import ClassBalancedSampler, as_labels, dataset_labels
 
 if TYPE_CHECKING:  # pragma: no cover
     from .trainers import Trainer
@@ -133,7 +133,7 @@ class _Prevalence(SeededSampler):
     ) -> None:
         super().__init__(seed=seed, num_replicas=num_replicas, rank=rank)
         name = type(self).__name__
-        array = _as_labels(labels, "labels")
+        array = as_labels(labels, "labels")
         if array.size == 0:
             raise ConfigError(f"{name} needs at least one label, got an empty sequence")
         self.classes, inverse = np.unique(array, return_inverse=True)

@@ -25,7 +25,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from trialog.api import CheckpointError, CorruptFileError, write_atomic
+from trialog.api import CheckpointError, CorruptFileError, write_atomic, write_json
 
 RESULTS_LOG = "results-log.json"
 EXP_JSON = "exp.json"
@@ -125,7 +125,7 @@ def write_exp_json(config_dir: str | os.PathLike[str], name: str, start: Any, st
         "epoch": epoch,
     }
     path = Path(config_dir) / EXP_JSON
-    write_atomic(path, (json.dumps(data, indent=4) + "\n").encode(), durable=False)
+    write_json(path, data, indent=4, durable=False)
     return path
 
 
@@ -150,9 +150,9 @@ def write_flat_checkpoint(path: str | os.PathLike[str], flat: Mapping[str, Any])
     sums = Path(str(target) + CHECKSUM_SUFFIX)
     old = [s for s in _sums(target) if s != digest][:1]
     # The new checksum first (beside the old one), then the file, then the new checksum alone.
-    write_atomic(sums, json.dumps({"sha256": [digest, *old]}).encode())
+    write_json(sums, {"sha256": [digest, *old]}, indent=None)
     write_atomic(target, data)
-    write_atomic(sums, json.dumps({"sha256": [digest]}).encode())
+    write_json(sums, {"sha256": [digest]}, indent=None)
     return target
 
 

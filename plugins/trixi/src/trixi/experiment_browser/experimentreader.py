@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 from trialog_trixi import TrixiExperiment
 
-from trialog.api import ConfigError, Run
+from trialog.api import ConfigError, Run, write_json
 
 _META_FILE = ".exp_info"
 
@@ -124,9 +124,7 @@ class ExperimentReader:
         for key, value in (("name", name), ("star", star), ("ignore", ignore)):
             if value is not None:
                 info[key] = value
-        tmp = self._meta_path().with_suffix(".tmp")
-        tmp.write_text(json.dumps(info), encoding="utf-8")
-        os.replace(tmp, self._meta_path())
+        write_json(self._meta_path(), info, indent=None)
         self.read_meta_info()
         if name is not None:
             self.exp_name = name
