@@ -95,13 +95,9 @@ def test_a_missing_optional_dependency_names_the_purpose_and_the_install_line(mo
         optional_import("nosuchpkg", "reading", "nosuch", package="Nosuch", error=ConfigError)
 
 
-def test_pandas_and_pillow_use_it(monkeypatch, tmp_path):
+def test_pillow_uses_it(monkeypatch, tmp_path):
     from trialog.animation import encode_gif
-    from trialog.frame import runs_frame
 
-    monkeypatch.setitem(sys.modules, "pandas", None)
-    with pytest.raises(TrialogError, match=r"runs_frame needs pandas.*pip install 'trialog\[pandas\]'"):
-        runs_frame(tmp_path)
     monkeypatch.setitem(sys.modules, "PIL.Image", None)
     monkeypatch.setitem(sys.modules, "PIL", None)
     with pytest.raises(TrialogError, match=r"GIF needs pillow.*pip install 'trialog\[video\]'"):

@@ -20,7 +20,8 @@ Groups of names:
   defaults included), ``LOGGER_DEFAULTS`` (hook -> {parameter: default}), the one place defaults live
 - errors: ``TrialogError``, ``ConfigError``, ``LoggerConfigError``, ``PluginError``,
   ``CheckpointError``, ``RunFolderError``, ``CorruptFileError``, ``DiskFullError``, ``TrialogWarning``
-- experiments and runs: ``Experiment``, ``Config``, ``GridSearch``, ``allow_config_types`` (classes a
+- experiments and runs: ``Experiment``, ``Config``, ``flatten`` (the one config flattener: dotted keys),
+  ``GridSearch``, ``allow_config_types`` (classes a
   config file may restore), ``Run``, ``CombinedLogger``,
   ``ResumeFrom`` (a run folder to resume, with ``fallback``), ``latest_run``,
   ``peak_rss_mb`` (the process's peak resident memory, a ``sys/`` probe)

@@ -193,3 +193,16 @@ def test_runs_frame_is_trialog_runs_export():
 def test_import_trialog_does_not_import_pandas():
     code = "import sys, trialog; trialog.runs_frame; assert 'pandas' not in sys.modules, 'pandas imported'"
     subprocess.run([sys.executable, "-c", code], check=True, timeout=600)
+
+
+def test_runs_frame_without_pandas_names_the_extra(monkeypatch, tmp_path):
+    """The one lazy-import helper: a missing pandas is a named error with trialog-runs' pandas extra."""
+    import sys
+
+    from trialog_runs.frame import runs_frame
+
+    from trialog.errors import TrialogError
+
+    monkeypatch.setitem(sys.modules, "pandas", None)
+    with pytest.raises(TrialogError, match=r"runs_frame needs pandas.*pip install 'trialog-runs\[pandas\]'"):
+        runs_frame(tmp_path)

@@ -57,7 +57,6 @@ def test_browsing_names_come_from_trialog_runs_not_the_core_api():
         "QueryError",
         "run_fields",
         "search_text",
-        "flatten",
         "config_difference",
         "registry",
     }
