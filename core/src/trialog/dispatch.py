@@ -13,13 +13,14 @@ import functools
 import inspect
 import time
 import warnings
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import hookspecs
 from ._markers import Impl, logger_impls
-from .delivery import DROP_OLDEST, POLICIES, Delivery
+from .contracts import logger_stats, logger_traits
+from .delivery import POLICIES, Delivery
 from .errors import FailurePolicy, LoggerConfigError, TrialogError, TrialogWarning, warn_once
 from .options import check_option_values
 
@@ -102,7 +103,7 @@ class _Logger(FailurePolicy):
 class _Decl:
     """A parsed logger declaration: what to build and the dispatcher's own options for it."""
 
-    __slots__ = ("background", "every", "kind", "options", "policy", "queue_size", "reserved")
+    __slots__ = ("background", "checked", "every", "kind", "options", "policy", "queue_size", "reserved")
 
     def __init__(self, kind: Any, options: dict[str, Any], every: Any = 1) -> None:
         self.kind = kind
@@ -112,6 +113,8 @@ class _Decl:
         self.queue_size: Any = DEFAULT_QUEUE_SIZE
         self.policy: str | None = None
         self.reserved: list[str] = []  # dispatcher keys written flat (they may clash with the plugin's)
+        #: (class, type name, constructor parameters) once :func:`parse_loggers` checked it; None for an object
+        self.checked: tuple[Any, str, Mapping[str, inspect.Parameter]] | None = None
 
 
 def parse_declaration(name: str, decl: Any) -> _Decl:
@@ -213,10 +216,47 @@ def check_class(
     return cls, type_name, params
 
 
-def _instantiate(
-    name: str, kind: Any, options: dict[str, Any], run_dir: Path | None, reserved: Iterable[str] = ()
-) -> tuple[Any, str]:
-    cls, type_name, params = check_class(name, kind, options, reserved)
+def parse_loggers(
+    loggers: Mapping[str, Any] | Iterable[str] | None, vet: Callable[[str, _Decl], None] | None = None
+) -> dict[str, _Decl]:
+    """Every logger declaration parsed and its class found and checked against its options, creating nothing.
+
+    ``loggers`` maps names to declarations (or lists logger types); declarations parsed already pass
+    through, so a config is parsed and checked once (``trialog.preflight`` before the run folder exists,
+    then ``CombinedLogger``). ``vet(name, decl)`` sees each one before its class is looked up.
+    """
+    if loggers is None:
+        return {}
+    if isinstance(loggers, (str, bytes)):
+        raise LoggerConfigError(
+            f"loggers={loggers!r}: 'loggers' must be a mapping of names to declarations "
+            f"(e.g. {{{loggers!r}: {loggers!r}}}) or a list of logger types (e.g. [{loggers!r}]), not a string"
+        )
+    if not isinstance(loggers, Mapping):
+        if not isinstance(loggers, Iterable):
+            raise LoggerConfigError(
+                f"loggers={loggers!r}: 'loggers' must be a mapping of names to declarations "
+                "(e.g. {'file': 'file'}) or a list of logger types (e.g. ['file']), "
+                f"not a {type(loggers).__name__}"
+            )
+        loggers = {str(kind): kind for kind in loggers}
+    parsed = {}
+    for name, decl in loggers.items():
+        if not isinstance(decl, _Decl):
+            decl = parse_declaration(str(name), decl)
+            if vet is not None:
+                vet(str(name), decl)
+            if isinstance(decl.kind, str) or inspect.isclass(decl.kind):
+                decl.checked = check_class(str(name), decl.kind, decl.options, decl.reserved)
+        parsed[str(name)] = decl
+    return parsed
+
+
+def _instantiate(name: str, decl: _Decl, run_dir: Path | None) -> tuple[Any, str]:
+    if decl.checked is None:
+        return decl.kind, type(decl.kind).__name__  # an already-built logger object
+    cls, type_name, params = decl.checked
+    options = dict(decl.options)
     if "run_dir" in params and "run_dir" not in options:
         options["run_dir"] = run_dir
     try:
@@ -260,11 +300,10 @@ class CombinedLogger(_TypedHooks):
         self._closed = False
         self._summary: dict[str, Any] = {}
         self._by_hook: dict[str, list[_Logger]] = {}
-        if loggers is not None and not isinstance(loggers, Mapping):
-            loggers = {str(kind): kind for kind in loggers}
+        declarations = parse_loggers(loggers)
         try:
-            for name, decl in (loggers or {}).items():
-                self._add(str(name), decl)
+            for name, decl in declarations.items():
+                self._add(name, decl)
         except BaseException:
             self.close()
             raise
@@ -275,26 +314,15 @@ class CombinedLogger(_TypedHooks):
         self._state: dict[str, dict[Any, list[Any]]] = {h: {} for h in hookspecs.LOGGER_HOOKS}
         self._value_state = self._state["show_value"]
 
-    def _add(self, name: str, decl: Any) -> None:
+    def _add(self, name: str, decl: _Decl) -> None:
         if any(lg.name == name for lg in self._loggers):
             raise LoggerConfigError(f"logger name {name!r} is declared twice")
-        decl = parse_declaration(name, decl)
-        kind = decl.kind
-        if isinstance(kind, str) or inspect.isclass(kind):
-            obj, type_name = _instantiate(name, kind, decl.options, self.run_dir, decl.reserved)
-        else:
-            obj, type_name = kind, type(kind).__name__
-        background = decl.background
-        if background is None:
-            background = bool(getattr(obj, "background", False))
+        obj, type_name = _instantiate(name, decl, self.run_dir)
         logger = _Logger(name, type_name, obj, decl.every, self.max_failures)
-        if background:
+        traits = logger_traits(obj, logger.label)
+        if decl.background if decl.background is not None else traits.background:
             # File writers declare ``queue_policy = "block"``: they wait for room instead of losing values.
-            policy = decl.policy or getattr(obj, "queue_policy", DROP_OLDEST)
-            if policy not in POLICIES:
-                raise LoggerConfigError(
-                    f"logger {logger.label}: its queue_policy must be one of {', '.join(POLICIES)}, got {policy!r}"
-                )
+            policy = decl.policy or traits.queue_policy
 
             def deliver(item: Any, lg: _Logger = logger) -> None:
                 self._invoke(lg, *item)
@@ -598,9 +626,9 @@ class CombinedLogger(_TypedHooks):
                     disabled=lg.disabled,
                     last_error=lg.last_error,
                 )
-            stats = getattr(lg.obj, "stats", None)
-            if isinstance(stats, Mapping):  # a logger's own counters (a notifier's undelivered posts, ...)
-                entry["stats"] = dict(stats)
+            stats = logger_stats(lg.obj)
+            if stats is not None:  # a logger's own counters (a notifier's undelivered posts, ...)
+                entry["stats"] = stats
             self._summary[lg.name] = entry
             if entry["failures"] or entry["dropped"] or entry["undelivered"]:
                 lost.append(
