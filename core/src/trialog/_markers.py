@@ -74,32 +74,16 @@ def read_impl(function: Any, hook: str, label: str | None = None) -> Impl:
 
 
 class HookimplMarker:
-    """pluggy's hookimpl marker (same options), and logger hooks made callable on their own."""
+    """pluggy's hookimpl marker (the same options: ``tryfirst``, ``specname``, ...), checking what it marks
+    against the spec, and making logger hooks callable on their own."""
 
     project_name = PROJECT
 
-    def __call__(
-        self,
-        function: Any = None,
-        hookwrapper: bool = False,
-        optionalhook: bool = False,
-        tryfirst: bool = False,
-        trylast: bool = False,
-        specname: str | None = None,
-        wrapper: bool = False,
-    ) -> Any:
+    def __call__(self, function: Any = None, **options: Any) -> Any:
         def mark(func: Any) -> Any:
-            _mark(
-                func,
-                hookwrapper=hookwrapper,
-                optionalhook=optionalhook,
-                tryfirst=tryfirst,
-                trylast=trylast,
-                specname=specname,
-                wrapper=wrapper,
-            )
-            hook = specname or getattr(func, "__name__", "")
-            if hookwrapper or wrapper or hook not in hookspecs.PARAMS:
+            _mark(func, **options)
+            hook = options.get("specname") or getattr(func, "__name__", "")
+            if options.get("hookwrapper") or options.get("wrapper") or hook not in hookspecs.PARAMS:
                 return func
             impl = read_impl(func, hook)  # a mistake is named where it is written
             return direct_callable(func, hook, impl) if hook in hookspecs.LOGGER_SIGNATURES else func

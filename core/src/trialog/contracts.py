@@ -9,7 +9,6 @@ against it and the core checks what it loads once, here (:func:`logger_traits`, 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
 from .delivery import DROP_OLDEST, POLICIES
@@ -18,7 +17,6 @@ from .errors import CheckpointError, LoggerConfigError
 __all__ = [
     "CheckpointFormat",
     "LoggerClass",
-    "LoggerTraits",
     "Trainer",
     "check_format",
     "logger_stats",
@@ -44,16 +42,8 @@ class LoggerClass(Protocol):
     def stats(self) -> Mapping[str, Any]: ...
 
 
-@dataclass(frozen=True)
-class LoggerTraits:
-    """A logger's :class:`LoggerClass` declarations, checked."""
-
-    background: bool = False
-    queue_policy: str = DROP_OLDEST
-
-
-def logger_traits(obj: Any, label: str) -> LoggerTraits:
-    """``obj``'s declared ``background`` and ``queue_policy`` (the defaults where it declares none), or a
+def logger_traits(obj: Any, label: str) -> tuple[bool, str]:
+    """``obj``'s declared ``(background, queue_policy)`` (the defaults where it declares none), or a
     LoggerConfigError naming ``label`` for a value of the wrong kind."""
     background = getattr(obj, "background", False)
     policy = getattr(obj, "queue_policy", DROP_OLDEST)
@@ -63,7 +53,7 @@ def logger_traits(obj: Any, label: str) -> LoggerTraits:
         raise LoggerConfigError(
             f"logger {label}: its queue_policy must be one of {', '.join(POLICIES)}, got {policy!r}"
         )
-    return LoggerTraits(background, policy)
+    return background, policy
 
 
 def logger_stats(obj: Any) -> dict[str, Any] | None:

@@ -227,18 +227,13 @@ def parse_loggers(
     """
     if loggers is None:
         return {}
-    if isinstance(loggers, (str, bytes)):
+    if isinstance(loggers, (str, bytes)) or not isinstance(loggers, Iterable):
+        kind = "string" if isinstance(loggers, (str, bytes)) else type(loggers).__name__
         raise LoggerConfigError(
-            f"loggers={loggers!r}: 'loggers' must be a mapping of names to declarations "
-            f"(e.g. {{{loggers!r}: {loggers!r}}}) or a list of logger types (e.g. [{loggers!r}]), not a string"
+            f"loggers={loggers!r}: 'loggers' must be a mapping of names to declarations (e.g. "
+            f"{{'file': 'file'}}) or a list of logger types (e.g. ['file']), not a {kind}"
         )
     if not isinstance(loggers, Mapping):
-        if not isinstance(loggers, Iterable):
-            raise LoggerConfigError(
-                f"loggers={loggers!r}: 'loggers' must be a mapping of names to declarations "
-                "(e.g. {'file': 'file'}) or a list of logger types (e.g. ['file']), "
-                f"not a {type(loggers).__name__}"
-            )
         loggers = {str(kind): kind for kind in loggers}
     parsed = {}
     for name, decl in loggers.items():
@@ -319,10 +314,10 @@ class CombinedLogger(_TypedHooks):
             raise LoggerConfigError(f"logger name {name!r} is declared twice")
         obj, type_name = _instantiate(name, decl, self.run_dir)
         logger = _Logger(name, type_name, obj, decl.every, self.max_failures)
-        traits = logger_traits(obj, logger.label)
-        if decl.background if decl.background is not None else traits.background:
+        background, policy = logger_traits(obj, logger.label)
+        if decl.background if decl.background is not None else background:
             # File writers declare ``queue_policy = "block"``: they wait for room instead of losing values.
-            policy = decl.policy or traits.queue_policy
+            policy = decl.policy or policy
 
             def deliver(item: Any, lg: _Logger = logger) -> None:
                 self._invoke(lg, *item)

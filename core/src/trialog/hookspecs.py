@@ -22,25 +22,13 @@ Example logger::
     PrintLogger().show_value(1.0, "loss")          # a direct call: tag is the spec's default, None
 
 Defaults live here, once: in the ``LoggerSpec`` signatures (``counter: int | None = None``), read into
-``LOGGER_SIGNATURES`` and ``DEFAULTS``; the specs themselves are never changed. The dispatcher
-(``CombinedLogger``, whose typed surface *is* ``LoggerSpec``) and direct calls (``trialog._markers``)
-fill missing arguments from them; an implementation's own default of a spec parameter is never used.
-
-Default counters: a call without ``counter`` has a call number, counted by the dispatcher per hook, name
-and tag over every call (0, 1, 2, ...; with ``every: 10`` the delivered ones are 0, 10, 20, ...), kept in
-checkpoints and continued after a resume. An implementation that declares ``call: int | None = None``
-receives it (``None`` for a direct call, or when a counter was given) and uses it as its default counter.
-The resume contract (``on_checkpoint``, ``on_resume`` in ``LifecycleSpec``) brings a logger's output back
-to the checkpoint a killed run resumes from.
-
-Extra keyword arguments (trixi's ``**kwargs``: ``title=``, ``method=``, ``file_format=``, ...) go to an
-implementation that declares them as keyword parameters with a default, or ``**kwargs``; any other
-implementation does not get them (they are ignored, as trixi's loggers ignored what they did not use).
-A parameter without a default in the spec is required everywhere (``show_value(1.0)`` is a TypeError
-naming ``name``, through the dispatcher or directly).
-
-To add a hook: write it in ``LoggerSpec`` with its defaults, ``**kwargs`` and a docstring; the
-dispatcher's method, its type, its defaults and direct calls follow from it.
+``LOGGER_SIGNATURES`` and ``LOGGER_DEFAULTS``; the specs themselves are never changed. The dispatcher
+(``CombinedLogger``, typed by ``LoggerSpec`` itself) and direct calls fill what a call leaves out from
+them; how an implementation is read against its spec (defaults, extra keywords such as trixi's
+``file_format=``, the call number ``call=None``) is ``trialog._markers``'. To add a hook: write it in
+``LoggerSpec`` with its defaults, ``**kwargs`` and a docstring; everything else follows from it. The
+resume contract (``on_checkpoint``, ``on_resume`` in ``LifecycleSpec``) brings a logger's output back to
+the checkpoint a killed run resumes from.
 
 Lifecycle hooks are implemented by loggers (called through the dispatcher, like any logger hook) and
 by ``trialog.plugins`` modules (called one by one with the live experiment, see ``trialog.plugins``).

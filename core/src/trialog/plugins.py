@@ -264,14 +264,3 @@ class PluginHooks:
             if result is not None:
                 results.append(result)
         return results
-
-
-_hooks: PluginHooks | None = None
-
-
-def plugin_hooks() -> PluginHooks:
-    """The process-wide :class:`PluginHooks` over :func:`get_plugin_manager` (failures counted per process)."""
-    global _hooks
-    if _hooks is None or _hooks.manager is not get_plugin_manager():
-        _hooks = PluginHooks(get_plugin_manager())
-    return _hooks
