@@ -91,6 +91,7 @@ def seed_rngs(seed):
     monkeypatch.setenv(plugins.DISABLE_ENV, "seeder")
     plugins.refresh()
     assert plugins.get_plugin_manager().get_plugin("seeder") is None
+    assert plugins.get_plugin_manager().is_blocked("seeder")  # blocked through the manager
 
 
 def test_unknown_group_is_named():

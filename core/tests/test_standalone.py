@@ -1,4 +1,5 @@
-"""A logger's hook implementations called on their own (trialog.standalone), as trixi's docs call loggers."""
+"""Hook implementations read against their specs (trialog._markers): called on their own, as trixi's docs
+call loggers, and through the dispatcher; parameters with defaults are passed (0.1.0's contract)."""
 
 import inspect
 
@@ -6,8 +7,10 @@ import pluggy
 import pytest
 
 from trialog import hookimpl, hookspecs
+from trialog._markers import RAW_ATTRIBUTE, raw_impl
 from trialog.dispatch import CombinedLogger
-from trialog.standalone import RAW_ATTRIBUTE, raw_impl
+from trialog.errors import LoggerConfigError
+from trialog.plugins import PluginHooks
 
 
 class Partial:
@@ -71,13 +74,103 @@ def test_bad_direct_calls_are_named():
         logger.show_text("a", "b", 1, "t", "extra")
 
 
-def test_a_spec_parameter_with_a_default_is_refused_at_the_definition():
-    with pytest.raises(TypeError, match=r"Bad.show_text: parameter 'name' of hook show_text has a default"):
+class Defaults:
+    """Written the obvious way (0.1.0's contract): spec parameters with defaults of their own."""
 
-        class Bad:
-            @hookimpl
-            def show_text(self, text, name=None):
-                pass
+    def __init__(self):
+        self.calls = []
+
+    @hookimpl
+    def show_value(self, value, name, counter=None, tag="mine"):
+        self.calls.append((value, name, counter, tag))
+
+    @hookimpl
+    def show_histogram(self, array, file_format=".png", bins=None):  # an extra keyword before a spec one
+        self.calls.append((array, file_format, bins))
+
+    @hookimpl
+    def show_text(self, text, *, name="?", title=None):  # spec parameters by keyword only
+        self.calls.append((text, name, title))
+
+
+def test_spec_parameters_with_defaults_are_passed_through_the_dispatcher():
+    clog = CombinedLogger({"d": Defaults()})
+    clog.show_value(1.0, "loss", 3, "train")
+    clog.show_value(2.0, "loss", tag="val")
+    clog.show_value(3.0, "acc")  # the spec's defaults (None), never the implementation's own
+    clog.show_histogram([1], "h", file_format=".svg")
+    clog.show_histogram([2], "h", bins=7)
+    clog.show_text("hi", "notes", title="T")
+    assert clog["d"].calls == [
+        (1.0, "loss", 3, "train"),
+        (2.0, "loss", None, "val"),
+        (3.0, "acc", None, None),
+        ([1], ".svg", 30),
+        ([2], ".png", 7),
+        ("hi", "notes", "T"),
+    ]
+    clog.close()
+
+
+def test_spec_parameters_with_defaults_are_passed_in_a_direct_call():
+    logger = Defaults()
+    logger.show_value(1.0, "loss", 3, "train")
+    logger.show_value(2.0, "loss")
+    logger.show_histogram([1], "h", 10, 5, file_format=".svg")
+    logger.show_text("hi", title="T")
+    assert logger.calls == [
+        (1.0, "loss", 3, "train"),
+        (2.0, "loss", None, None),
+        ([1], ".svg", 5),
+        ("hi", None, "T"),
+    ]
+
+
+def test_a_plugin_hook_with_defaults_gets_every_spec_parameter_it_names():
+    class Plugin:
+        seen = []
+
+        @hookimpl
+        def on_epoch_end(self, epoch=None, experiment="unset"):
+            self.seen.append((epoch, experiment))
+
+    pm = pluggy.PluginManager(hookspecs.PROJECT)
+    pm.add_hookspecs(hookspecs.LifecycleSpec)
+    pm.register(Plugin(), name="defaults")
+    PluginHooks(pm).call("on_epoch_end", experiment="exp", epoch=4)
+    assert Plugin.seen == [(4, "exp")]
+
+
+def test_the_specs_are_never_changed_and_no_manager_is_made_per_logger(monkeypatch):
+    spec = hookspecs.LoggerSpec.show_value
+    assert spec.__defaults__ == (None, None, None) and "__signature__" not in vars(spec)
+    assert str(hookspecs.LOGGER_SIGNATURES["show_value"]).startswith("(value: 'float', name: 'str', counter")
+
+    def no_manager(*args, **kwargs):
+        raise AssertionError("a pluggy PluginManager was made for a logger")
+
+    monkeypatch.setattr(pluggy, "PluginManager", no_manager)
+    clog = CombinedLogger({"p": Partial(), "d": Defaults()})
+    clog.show_value(1.0, "x", tag="t")
+    assert clog["p"].calls == [("value", 1.0, "x", "t")] and clog["d"].calls == [(1.0, "x", None, "t")]
+    clog.close()
+
+
+@pytest.mark.parametrize(
+    "body, match",
+    [
+        (
+            "@hookimpl\n    def show_valu(self, value): pass",
+            "'show_valu', which is no logger or lifecycle hook",
+        ),
+        ("@hookimpl(wrapper=True)\n    def flush(self): yield", "flush is a hook wrapper"),
+    ],
+)
+def test_a_logger_hook_the_dispatcher_cannot_call_is_named(body, match):
+    namespace = {"hookimpl": hookimpl}
+    exec(f"class Odd:\n    {body}\n    @hookimpl\n    def show_text(self, text): pass", namespace)
+    with pytest.raises(LoggerConfigError, match=match):
+        CombinedLogger({"odd": namespace["Odd"]()})
 
 
 def test_a_parameter_outside_the_spec_is_refused_at_the_definition():
@@ -89,44 +182,15 @@ def test_a_parameter_outside_the_spec_is_refused_at_the_definition():
                 pass
 
 
-def test_pluggy_sees_the_implementations_own_parameters():
-    pm = pluggy.PluginManager("trialog")
-    pm.add_hookspecs(hookspecs.LoggerSpec)
-    pm.add_hookspecs(hookspecs.LifecycleSpec)
-    logger = Partial()
-    pm.register(logger)
-    impls = {c.name: c.get_hookimpls()[0] for c in pm.get_hookcallers(logger)}
-    # pluggy sees the spec's parameters in the spec's order (it passes them all), whatever pluggy version
-    assert impls["show_image"].argnames == ("image", "name", "counter", "title")
-    assert impls["show_histogram"].argnames == ("array", "name", "counter", "bins", "title")
-    # The spec is all-required for pluggy; its defaults are kept in LOGGER_SIGNATURES.
-    assert pm.hook.show_value.spec.argnames == ("value", "name", "counter", "tag", "title")
-    assert str(hookspecs.LOGGER_SIGNATURES["show_value"]).startswith("(value: 'float', name: 'str', counter")
-    assert list(inspect.signature(Partial.show_value).parameters) == [
-        "self",
-        "value",
-        "name",
-        "counter",
-        "tag",
-        "title",
-    ]
-
-
-def test_a_hook_call_through_pluggy_reaches_the_implementation_in_its_own_order():
-    """The implementation declares (title, image): pluggy's call must not scramble them."""
-    pm = pluggy.PluginManager("trialog")
-    pm.add_hookspecs(hookspecs.LoggerSpec)
-    logger = Partial()
-    pm.register(logger)
-    pm.hook.show_image(image="pixels", name="n", counter=None, title="T")
-    pm.hook.show_value(value=1.0, name="loss", counter=7, tag="train", title=None)
-    assert logger.calls[-2:] == [("image", "pixels", "T"), ("value", 1.0, "loss", "train")]
+def test_the_implementation_keeps_its_own_signature():
+    assert list(inspect.signature(Partial.show_image).parameters) == ["self", "title", "image"]
+    assert raw_impl(Partial().show_image).__name__ == "show_image"
 
 
 def test_the_dispatcher_calls_the_implementation_not_the_wrapper():
     clog = CombinedLogger({"p": Partial()})
     (logger,) = clog._loggers
-    function = logger.impls["show_value"][0]
+    function = logger.impls["show_value"].call
     assert not hasattr(function, RAW_ATTRIBUTE) and function.__self__ is clog["p"]
     assert raw_impl(clog["p"].show_value).__func__ is function.__func__
     clog.show_image("pixels", "img", title="T")

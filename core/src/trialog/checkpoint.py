@@ -14,7 +14,8 @@ name. Temporary files of a crashed save (``.trialog-tmp-*``) are ignored when re
 first ``save`` of the next manager on the folder (the writer; reading never deletes anything, so
 ``trialog runs show`` on a live run is safe). One writing manager per folder.
 
-Format plugins (entry-point group ``trialog.checkpoints``; the core ships ``npz``) are classes with:
+Format plugins (entry-point group ``trialog.checkpoints``; the core ships ``npz``) are classes with (the
+typed contract: ``trialog.contracts.CheckpointFormat``):
 
 - ``extension`` (class attribute, e.g. ``".npz"``),
 - ``save(self, state, path)``: write ``state`` to ``path`` (a temporary file the manager fsyncs and
@@ -136,14 +137,9 @@ def resolve_format(fmt: Any) -> tuple[str, Any]:
     else:
         obj = fmt
         name = getattr(fmt, "name", None) or (fmt.__name__ if isinstance(fmt, type) else _format_name(fmt))
-    instance = obj() if isinstance(obj, type) else obj
-    missing = [attr for attr in ("extension", "save", "load", "snapshot") if not hasattr(instance, attr)]
-    if missing:
-        raise CheckpointError(
-            f"checkpoint format {name!r} ({type(instance).__module__}.{type(instance).__qualname__}) lacks "
-            f"{', '.join(missing)}; a format needs extension, save(state, path), load(path) and snapshot(state)"
-        )
-    return name, instance
+    from .contracts import check_format
+
+    return name, check_format(name, obj() if isinstance(obj, type) else obj)
 
 
 def _accepts_into(snapshot: Callable[..., Any]) -> bool:

@@ -29,7 +29,7 @@ from collections.abc import Callable, Hashable
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from .errors import TrialogWarning
+from .errors import TrialogWarning, warn_once
 
 __all__ = ["BLOCK", "DROP_OLDEST", "POLICIES", "Delivery", "DeliveryReport"]
 
@@ -112,7 +112,7 @@ class Delivery:
         self._closing = False
         self._stopped = False
         self._thread: threading.Thread | None = None
-        self._warned_error = False
+        self._warned: set[str] = set()
         self._delivered = 0
         self._failed = 0
         self._dropped = 0
@@ -416,11 +416,9 @@ class Delivery:
             except Exception:  # the thread must outlive a broken error handler too
                 pass
             return
-        if not self._warned_error:
-            self._warned_error = True
-            warnings.warn(
-                f"trialog: {self.label} failed to deliver an item: {type(exc).__name__}: {exc} (later "
-                "failures are only counted)",
-                TrialogWarning,
-                stacklevel=2,
-            )
+        warn_once(
+            self._warned,
+            "error",
+            f"trialog: {self.label} failed to deliver an item: {type(exc).__name__}: {exc} (later "
+            "failures are only counted)",
+        )

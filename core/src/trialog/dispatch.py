@@ -11,20 +11,23 @@ from __future__ import annotations
 
 import functools
 import inspect
-import threading
 import time
 import warnings
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import hookspecs
-from .delivery import DROP_OLDEST, POLICIES, Delivery
-from .errors import LoggerConfigError, TrialogError, TrialogWarning
+from ._markers import Impl, logger_impls
+from .contracts import logger_stats, logger_traits
+from .delivery import POLICIES, Delivery
+from .errors import FailurePolicy, LoggerConfigError, TrialogError, TrialogWarning, warn_once
 from .options import check_option_values, option_parameters
 
-if TYPE_CHECKING:
-    from .hookspecs import Array
+if TYPE_CHECKING:  # the dispatcher's typed surface is the logger spec itself: it cannot drift from it
+    from .hookspecs import LoggerSpec as _TypedHooks
+else:
+    _TypedHooks = object
 
 #: Keys of a logger declaration that belong to the dispatcher, not to the plugin. ``type`` is always
 #: the dispatcher's; the others may also be written under ``"dispatch": {...}``, and a plugin's own
@@ -59,13 +62,6 @@ CRITICAL_HOOKS = frozenset(hookspecs.LIFECYCLE_HOOKS) | {"log_config", "flush", 
 _NEVER = float("inf")
 
 
-def _spec_params(spec: type, hook: str) -> tuple[str, ...]:
-    return tuple(list(inspect.signature(getattr(spec, hook)).parameters)[1:])
-
-
-_LIFECYCLE_PARAMS = {h: _spec_params(hookspecs.LifecycleSpec, h) for h in hookspecs.LIFECYCLE_HOOKS}
-
-
 def to_numpy(value: Any) -> Any:
     """A torch tensor (duck-typed, torch is never imported here) as a numpy array; anything else unchanged."""
     if hasattr(value, "detach") and hasattr(value, "numpy"):
@@ -87,21 +83,16 @@ def to_scalar(value: Any) -> Any:
     return item() if item is not None else value
 
 
-class _Logger:
-    """One configured logger: its object, frequency, hook implementations and health."""
+class _Logger(FailurePolicy):
+    """One configured logger: its object, frequency, hook implementations and health (the failure policy)."""
 
-    def __init__(self, name: str, type_name: str, obj: Any, every: int):
+    def __init__(self, name: str, type_name: str, obj: Any, every: int, max_failures: int | None):
         self.name = name
         self.type_name = type_name
         self.obj = obj
         self.every = every
-        self.impls: dict[str, tuple[Any, tuple[str, ...]]] = {}
-        #: hook -> (extra keyword names it declares, takes ``**kwargs``): where extra keywords go.
-        self.extras: dict[str, tuple[frozenset[str], bool]] = {}
-        self.failures = 0
-        self.consecutive = 0
-        self.disabled = False
-        self.last_error: str | None = None
+        super().__init__(f"logger {self.label}", max_failures)
+        self.impls: dict[str, Impl] = logger_impls(obj, self.label)
         self.queue: Delivery | None = None
 
     @property
@@ -112,7 +103,7 @@ class _Logger:
 class _Decl:
     """A parsed logger declaration: what to build and the dispatcher's own options for it."""
 
-    __slots__ = ("background", "every", "kind", "options", "policy", "queue_size", "reserved")
+    __slots__ = ("background", "checked", "every", "kind", "options", "policy", "queue_size", "reserved")
 
     def __init__(self, kind: Any, options: dict[str, Any], every: Any = 1) -> None:
         self.kind = kind
@@ -122,6 +113,8 @@ class _Decl:
         self.queue_size: Any = DEFAULT_QUEUE_SIZE
         self.policy: str | None = None
         self.reserved: list[str] = []  # dispatcher keys written flat (they may clash with the plugin's)
+        #: (class, type name, constructor parameters) once :func:`parse_loggers` checked it; None for an object
+        self.checked: tuple[Any, str, Mapping[str, inspect.Parameter]] | None = None
 
 
 def parse_declaration(name: str, decl: Any) -> _Decl:
@@ -223,10 +216,42 @@ def check_class(
     return cls, type_name, params
 
 
-def _instantiate(
-    name: str, kind: Any, options: dict[str, Any], run_dir: Path | None, reserved: Iterable[str] = ()
-) -> tuple[Any, str]:
-    cls, type_name, params = check_class(name, kind, options, reserved)
+def parse_loggers(
+    loggers: Mapping[str, Any] | Iterable[str] | None, vet: Callable[[str, _Decl], None] | None = None
+) -> dict[str, _Decl]:
+    """Every logger declaration parsed and its class found and checked against its options, creating nothing.
+
+    ``loggers`` maps names to declarations (or lists logger types); declarations parsed already pass
+    through, so a config is parsed and checked once (``trialog.preflight`` before the run folder exists,
+    then ``CombinedLogger``). ``vet(name, decl)`` sees each one before its class is looked up.
+    """
+    if loggers is None:
+        return {}
+    if isinstance(loggers, (str, bytes)) or not isinstance(loggers, Iterable):
+        kind = "string" if isinstance(loggers, (str, bytes)) else type(loggers).__name__
+        raise LoggerConfigError(
+            f"loggers={loggers!r}: 'loggers' must be a mapping of names to declarations (e.g. "
+            f"{{'file': 'file'}}) or a list of logger types (e.g. ['file']), not a {kind}"
+        )
+    if not isinstance(loggers, Mapping):
+        loggers = {str(kind): kind for kind in loggers}
+    parsed = {}
+    for name, decl in loggers.items():
+        if not isinstance(decl, _Decl):
+            decl = parse_declaration(str(name), decl)
+            if vet is not None:
+                vet(str(name), decl)
+            if isinstance(decl.kind, str) or inspect.isclass(decl.kind):
+                decl.checked = check_class(str(name), decl.kind, decl.options, decl.reserved)
+        parsed[str(name)] = decl
+    return parsed
+
+
+def _instantiate(name: str, decl: _Decl, run_dir: Path | None) -> tuple[Any, str]:
+    if decl.checked is None:
+        return decl.kind, type(decl.kind).__name__  # an already-built logger object
+    cls, type_name, params = decl.checked
+    options = dict(decl.options)
     if "run_dir" in params and "run_dir" not in options:
         options["run_dir"] = run_dir
     try:
@@ -239,45 +264,7 @@ def _instantiate(
         ) from exc
 
 
-def _hook_impls(
-    label: str, obj: Any
-) -> tuple[dict[str, tuple[Any, tuple[str, ...]]], dict[str, tuple[frozenset[str], bool]]]:
-    """Validate ``obj``'s hook implementations against the specs.
-
-    Returns hook name -> (function, its parameters) and hook name -> (extra keywords, ``**kwargs``);
-    the function is the implementation itself, not its direct-call wrapper (``trialog.standalone``).
-    """
-    import pluggy
-
-    from ._markers import PROJECT
-    from .standalone import implementation_parameters, raw_impl
-
-    pm = pluggy.PluginManager(PROJECT)
-    pm.add_hookspecs(hookspecs.LoggerSpec)
-    pm.add_hookspecs(hookspecs.LifecycleSpec)
-    try:
-        pm.register(obj, name="logger")
-        pm.check_pending()
-    except pluggy.PluginValidationError as exc:
-        raise LoggerConfigError(f"logger {label} has an invalid hook implementation: {exc}") from exc
-    impls = {}
-    extras = {}
-    for caller in pm.get_hookcallers(obj) or ():
-        for impl in caller.get_hookimpls():
-            function = raw_impl(impl.function)
-            # the implementation's own parameters (pluggy sees a direct-call wrapper's: the spec's, all of them)
-            _, passed, extra, var_keyword = implementation_parameters(function)
-            impls[caller.name] = (function, passed)
-            if extra or var_keyword:
-                extras[caller.name] = (extra, var_keyword)
-    if not impls:
-        raise LoggerConfigError(
-            f"logger {label} implements no trialog hook; mark its methods with @trialog.hookimpl"
-        )
-    return impls, extras
-
-
-class CombinedLogger:
+class CombinedLogger(_TypedHooks):
     """Fans each logger call out to the configured loggers (trixi's CombinedLogger, done right).
 
     ``loggers`` maps a name to ``"type"``, ``{"type": t, "every": n, "background": b, "queue_size": q,
@@ -308,12 +295,10 @@ class CombinedLogger:
         self._closed = False
         self._summary: dict[str, Any] = {}
         self._by_hook: dict[str, list[_Logger]] = {}
-        self._fail_lock = threading.Lock()
-        if loggers is not None and not isinstance(loggers, Mapping):
-            loggers = {str(kind): kind for kind in loggers}
+        declarations = parse_loggers(loggers)
         try:
-            for name, decl in (loggers or {}).items():
-                self._add(str(name), decl)
+            for name, decl in declarations.items():
+                self._add(name, decl)
         except BaseException:
             self.close()
             raise
@@ -324,155 +309,15 @@ class CombinedLogger:
         self._state: dict[str, dict[Any, list[Any]]] = {h: {} for h in hookspecs.LOGGER_HOOKS}
         self._value_state = self._state["show_value"]
 
-    if (
-        TYPE_CHECKING
-    ):  # what the hook methods made below look like (core/tests/test_dispatch.py checks they agree)
-
-        def show_text(
-            self,
-            text: str,
-            name: str | None = None,
-            counter: int | None = None,
-            title: str | None = None,
-            **ctl: Any,
-        ) -> None: ...
-        def show_image(
-            self, image: Array, name: str, counter: int | None = None, title: str | None = None, **ctl: Any
-        ) -> None: ...
-        def show_images(
-            self, images: Array, name: str, counter: int | None = None, title: str | None = None, **ctl: Any
-        ) -> None: ...
-        def show_image_grid(
-            self,
-            images: Array,
-            name: str,
-            counter: int | None = None,
-            title: str | None = None,
-            nrow: int = 8,
-            normalize: bool = False,
-            **ctl: Any,
-        ) -> None: ...
-        def show_barplot(
-            self,
-            array: Array,
-            name: str,
-            counter: int | None = None,
-            labels: Sequence[str] | None = None,
-            title: str | None = None,
-            **ctl: Any,
-        ) -> None: ...
-        def show_lineplot(
-            self,
-            y_vals: Array,
-            x_vals: Array | None = None,
-            name: str = "lineplot",
-            counter: int | None = None,
-            labels: Sequence[str] | None = None,
-            title: str | None = None,
-            **ctl: Any,
-        ) -> None: ...
-        def show_scatterplot(
-            self,
-            array: Array,
-            name: str,
-            counter: int | None = None,
-            labels: Sequence[str] | None = None,
-            title: str | None = None,
-            **ctl: Any,
-        ) -> None: ...
-        def show_piechart(
-            self,
-            array: Array,
-            name: str,
-            counter: int | None = None,
-            labels: Sequence[str] | None = None,
-            title: str | None = None,
-            **ctl: Any,
-        ) -> None: ...
-        def show_boxplot(
-            self,
-            array: Array,
-            name: str,
-            counter: int | None = None,
-            labels: Sequence[str] | None = None,
-            title: str | None = None,
-            **ctl: Any,
-        ) -> None: ...
-        def show_histogram(
-            self,
-            array: Array,
-            name: str,
-            counter: int | None = None,
-            bins: int = 30,
-            title: str | None = None,
-            **ctl: Any,
-        ) -> None: ...
-        def show_heatmap(
-            self,
-            array: Array,
-            name: str,
-            counter: int | None = None,
-            title: str | None = None,
-            labels: Sequence[str] | None = None,
-            xlabel: str | None = None,
-            ylabel: str | None = None,
-            **ctl: Any,
-        ) -> None: ...
-        def show_pr_curve(
-            self,
-            tensor: Array,
-            labels: Array,
-            name: str,
-            counter: int | None = None,
-            title: str | None = None,
-            **ctl: Any,
-        ) -> None: ...
-        def show_roc_curve(
-            self,
-            tensor: Array,
-            labels: Array,
-            name: str,
-            counter: int | None = None,
-            title: str | None = None,
-            **ctl: Any,
-        ) -> None: ...
-        def show_embedding(
-            self,
-            features: Array,
-            name: str,
-            counter: int | None = None,
-            labels: Sequence[Any] | None = None,
-            title: str | None = None,
-            **ctl: Any,
-        ) -> None: ...
-        def show_figure(self, figure: Any, name: str, counter: int | None = None, **ctl: Any) -> None: ...
-        def log_config(self, config: Mapping[str, Any], **ctl: Any) -> None: ...
-        def flush(self, **ctl: Any) -> None: ...
-        def show_video(
-            self, frames: Array, name: str, counter: int | None = None, fps: int = 25, **ctl: Any
-        ) -> None: ...
-
-    def _add(self, name: str, decl: Any) -> None:
+    def _add(self, name: str, decl: _Decl) -> None:
         if any(lg.name == name for lg in self._loggers):
             raise LoggerConfigError(f"logger name {name!r} is declared twice")
-        decl = parse_declaration(name, decl)
-        kind = decl.kind
-        if isinstance(kind, str) or inspect.isclass(kind):
-            obj, type_name = _instantiate(name, kind, decl.options, self.run_dir, decl.reserved)
-        else:
-            obj, type_name = kind, type(kind).__name__
-        background = decl.background
-        if background is None:
-            background = bool(getattr(obj, "background", False))
-        logger = _Logger(name, type_name, obj, decl.every)
-        logger.impls, logger.extras = _hook_impls(logger.label, obj)
-        if background:
+        obj, type_name = _instantiate(name, decl, self.run_dir)
+        logger = _Logger(name, type_name, obj, decl.every, self.max_failures)
+        background, policy = logger_traits(obj, logger.label)
+        if decl.background if decl.background is not None else background:
             # File writers declare ``queue_policy = "block"``: they wait for room instead of losing values.
-            policy = decl.policy or getattr(obj, "queue_policy", DROP_OLDEST)
-            if policy not in POLICIES:
-                raise LoggerConfigError(
-                    f"logger {logger.label}: its queue_policy must be one of {', '.join(POLICIES)}, got {policy!r}"
-                )
+            policy = decl.policy or policy
 
             def deliver(item: Any, lg: _Logger = logger) -> None:
                 self._invoke(lg, *item)
@@ -522,18 +367,18 @@ class CombinedLogger:
         counter: float | None = None,
         tag: str | None = None,
         title: str | None = None,
-        **ctl: Any,
+        **kwargs: Any,
     ) -> None:
         """Log a scalar to every logger due for (name, tag)."""
         state = self._value_state.get((name, tag))
-        if state is not None and state[0] < state[1] and not ctl:
+        if state is not None and state[0] < state[1] and not kwargs:
             state[0] += 1
             state[2] = ()
             return
-        extra = _split_extra(ctl) if ctl else None
+        extra = _split_extra(kwargs) if kwargs else None
         if extra:
             self._note_unused("show_value", extra)
-        due, number = self._due("show_value", (name, tag), ctl)
+        due, number = self._due("show_value", (name, tag), kwargs)
         if due:
             self._deliver(
                 due,
@@ -627,14 +472,14 @@ class CombinedLogger:
         number: int | None = None,
     ) -> None:
         for lg in due:
-            fn, params = lg.impls[hook]
-            args = [call[p] for p in params]
+            impl = lg.impls[hook]
+            fn = impl.call
+            args = [call[p] for p in impl.params]
             queue = lg.queue
-            takes = lg.extras.get(hook)
-            if takes is not None:
+            if impl.extras or impl.var_keyword:
                 if extra:
-                    fn = _with_extra(fn, takes, extra, queue is not None)
-                if number is not None and CALL_KEYWORD in takes[0]:
+                    fn = _with_extra(fn, impl, extra, queue is not None)
+                if number is not None and CALL_KEYWORD in impl.extras:
                     # the call number, for the logger's default counter (declared ``call=None``)
                     fn = functools.partial(fn, call=number)
             if queue is None:
@@ -650,35 +495,10 @@ class CombinedLogger:
         try:
             fn(*args)
         except Exception as exc:
-            self._failed(lg, hook, exc)
+            lg.failed(hook, exc, stacklevel=3)
         else:
             if lg.consecutive:
                 lg.consecutive = 0
-
-    def _failed(self, lg: _Logger, hook: str, exc: BaseException) -> None:
-        with self._fail_lock:
-            lg.failures += 1
-            lg.consecutive += 1
-            lg.last_error = f"{type(exc).__name__}: {exc}"
-            first = lg.failures == 1
-            limit = self.max_failures
-            disable = bool(limit) and limit is not None and lg.consecutive >= limit and not lg.disabled
-            if disable:
-                lg.disabled = True
-        if first:
-            warnings.warn(
-                f"trialog: logger {lg.label} failed in {hook}: {lg.last_error} (the run goes on; further "
-                "failures are counted and summarised at close)",
-                TrialogWarning,
-                stacklevel=4,
-            )
-        if disable:
-            warnings.warn(
-                f"trialog: logger {lg.label} disabled after {lg.consecutive} consecutive failures "
-                f"(last: {lg.last_error})",
-                TrialogWarning,
-                stacklevel=4,
-            )
 
     def _note_unused(self, hook: str, extra: Mapping[str, Any]) -> None:
         """Warn once per (hook, keyword) that no logger declares: a typo (``coutner=``) must not vanish."""
@@ -688,21 +508,21 @@ class CombinedLogger:
             takers = [
                 lg
                 for lg in self._loggers
-                if hook in lg.extras and (lg.extras[hook][1] or key in lg.extras[hook][0])
+                if hook in lg.impls and (lg.impls[hook].var_keyword or key in lg.impls[hook].extras)
             ]
             if takers:
                 continue
-            self._unused_keywords.add((hook, key))
-            warnings.warn(
+            warn_once(
+                self._unused_keywords,
+                (hook, key),
                 f"trialog: {hook}() got the keyword {key!r}, which is not a parameter of the hook and which none of "
                 f"the loggers ({', '.join(lg.label for lg in self._loggers) or 'none'}) takes: it is ignored "
                 "(trixi's extra keywords reach only loggers that declare them)",
-                TrialogWarning,
                 stacklevel=3,
             )
 
     def _call(self, hook: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
-        params = hookspecs.LOGGER_PARAMS[hook]
+        params = hookspecs.PARAMS[hook]
         defaults = hookspecs.LOGGER_DEFAULTS[hook]
         ctl = {k: kwargs.pop(k) for k in CONTROL_KEYWORDS & kwargs.keys()}
         if len(args) > len(params):
@@ -741,11 +561,13 @@ class CombinedLogger:
 
     def lifecycle(self, hook: str, **kwargs: Any) -> None:
         """Call lifecycle ``hook`` on every logger implementing it; missing arguments are None."""
-        if hook not in _LIFECYCLE_PARAMS:
-            raise ValueError(f"unknown lifecycle hook {hook!r}; known: {', '.join(_LIFECYCLE_PARAMS)}")
+        if hook not in hookspecs.LIFECYCLE_HOOKS:
+            raise ValueError(
+                f"unknown lifecycle hook {hook!r}; known: {', '.join(hookspecs.LIFECYCLE_HOOKS)}"
+            )
         due = self._active(hook)
         if due:
-            self._deliver(due, hook, None, {p: kwargs.get(p) for p in _LIFECYCLE_PARAMS[hook]})
+            self._deliver(due, hook, None, {p: kwargs.get(p) for p in hookspecs.PARAMS[hook]})
 
     # --------------------------------------------------------------- lifetime
     def wait_idle(self, timeout: float | None = None) -> bool:
@@ -757,7 +579,7 @@ class CombinedLogger:
             if lg.queue is not None
         )
 
-    def close(self, timeout: float | None = None) -> dict[str, Any]:
+    def close(self, timeout: float | None = None) -> dict[str, Any]:  # type: ignore[override]  # the summary
         """Flush and close every logger, draining background queues for at most ``timeout`` seconds.
 
         Returns {logger name: {"type", "failures", "disabled", "dropped", "coalesced", "undelivered",
@@ -771,7 +593,7 @@ class CombinedLogger:
         deadline = time.monotonic() + (self.drain_timeout if timeout is None else timeout)
         for lg in self._loggers:
             if "close" in lg.impls:  # disabled loggers too: they may hold threads and connections
-                fn, _ = lg.impls["close"]
+                fn = lg.impls["close"].call
                 if lg.queue is None:
                     self._invoke(lg, "close", fn, [])
                 else:
@@ -799,9 +621,9 @@ class CombinedLogger:
                     disabled=lg.disabled,
                     last_error=lg.last_error,
                 )
-            stats = getattr(lg.obj, "stats", None)
-            if isinstance(stats, Mapping):  # a logger's own counters (a notifier's undelivered posts, ...)
-                entry["stats"] = dict(stats)
+            stats = logger_stats(lg.obj)
+            if stats is not None:  # a logger's own counters (a notifier's undelivered posts, ...)
+                entry["stats"] = stats
             self._summary[lg.name] = entry
             if entry["failures"] or entry["dropped"] or entry["undelivered"]:
                 lost.append(
@@ -830,26 +652,21 @@ def _split_extra(ctl: dict[str, Any]) -> dict[str, Any]:
     return {k: ctl.pop(k) for k in [k for k in ctl if k not in CONTROL_KEYWORDS]}
 
 
-def _with_extra(fn: Any, takes: tuple[frozenset[str], bool], extra: Mapping[str, Any], copy: bool) -> Any:
-    """``fn`` with the extra keywords it declares (all of them if it takes ``**kwargs``) bound."""
-    names, var_keyword = takes
-    passed = {k: _detach(v) if copy else v for k, v in extra.items() if var_keyword or k in names}
+def _with_extra(fn: Any, impl: Impl, extra: Mapping[str, Any], copy: bool) -> Any:
+    """``fn`` with the extra keywords ``impl`` declares (all of them if it takes ``**kwargs``) bound."""
+    passed = {k: _detach(v) if copy else v for k, v in extra.items() if impl.var_keyword or k in impl.extras}
     return functools.partial(fn, **passed) if passed else fn
 
 
 def _make_hook_method(hook: str) -> Any:
+    """The dispatcher's method for logger hook ``hook``: the spec's signature and docstring (its type is the spec's)."""
+
     def method(self: CombinedLogger, *args: Any, **kwargs: Any) -> None:
         self._call(hook, args, kwargs)
 
     spec = getattr(hookspecs.LoggerSpec, hook)
-    method.__name__ = hook
-    method.__qualname__ = f"CombinedLogger.{hook}"
-    method.__doc__ = spec.__doc__.splitlines()[0] if spec.__doc__ else None
-    written = hookspecs.LOGGER_SIGNATURES[hook]  # the spec's defaults; annotations left to the stubs above
-    params = [inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD)]
-    params += [inspect.Parameter(p.name, p.kind, default=p.default) for p in written.parameters.values()]
-    params.append(inspect.Parameter("ctl", inspect.Parameter.VAR_KEYWORD))
-    method.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
+    method.__name__, method.__qualname__, method.__doc__ = hook, f"CombinedLogger.{hook}", spec.__doc__
+    method.__signature__ = inspect.signature(spec)  # type: ignore[attr-defined]
     return method
 
 

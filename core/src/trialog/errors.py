@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import threading
+import warnings
+from typing import Any
+
 
 class TrialogError(Exception):
     """Base class of every error trialog raises on purpose."""
@@ -81,3 +85,58 @@ class AmbiguousResultError(TrialogError, KeyError):
 
     def __str__(self) -> str:  # KeyError would quote the whole message
         return str(self.args[0]) if self.args else ""
+
+
+def warn_once(seen: set[Any], key: Any, message: str, stacklevel: int = 2) -> bool:
+    """Warn ``message`` (a TrialogWarning) unless ``key`` is in ``seen``, which it is afterwards: the one
+    warn-once rule. True when it warned."""
+    if key in seen:
+        return False
+    seen.add(key)
+    warnings.warn(message, TrialogWarning, stacklevel=stacklevel + 1)
+    return True
+
+
+class FailurePolicy:
+    """The one failure policy for code a run calls but does not own: a logger, a ``trialog.plugins`` hook.
+
+    The first failure is warned about once (a TrialogWarning naming ``who`` and the exception), every failure
+    is counted, and after ``max_failures`` consecutive ones (None or 0: never) it is disabled, with one more
+    warning; a success resets the streak. The dispatcher keeps one per logger, ``PluginHooks`` one per
+    plugin hook; the exception never reaches the training loop.
+    """
+
+    _lock = threading.Lock()  # failures come from background threads too; they are rare
+
+    def __init__(self, who: str, max_failures: int | None = 5) -> None:
+        self.who = who
+        self.max_failures = max_failures
+        self.failures = 0
+        self.consecutive = 0
+        self.disabled = False
+        self.last_error: str | None = None
+
+    def failed(self, where: str, exc: BaseException, stacklevel: int = 2) -> None:
+        """Count a failure of ``exc`` in ``where`` (a hook), warn at the first, disable at the limit."""
+        with self._lock:
+            self.failures += 1
+            self.consecutive += 1
+            self.last_error = f"{type(exc).__name__}: {exc}"
+            first = self.failures == 1
+            limit = self.max_failures
+            disable = limit is not None and 0 < limit <= self.consecutive and not self.disabled
+            self.disabled = self.disabled or disable
+        if first:
+            warnings.warn(
+                f"trialog: {self.who} failed in {where}: {self.last_error} (the run goes on; further failures "
+                "are counted, not repeated, and summarised at close)",
+                TrialogWarning,
+                stacklevel=stacklevel + 1,
+            )
+        if disable:
+            warnings.warn(
+                f"trialog: {self.who} failed {self.consecutive} times in a row in {where}: disabled after "
+                f"{self.consecutive} consecutive failures, no longer called (last: {self.last_error})",
+                TrialogWarning,
+                stacklevel=stacklevel + 1,
+            )

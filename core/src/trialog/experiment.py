@@ -305,7 +305,7 @@ class Experiment:
         # Every mistake in the options stops the run here, before its folder exists.
         if loggers is None:
             loggers = _default_loggers()
-        check_loggers(loggers)
+        loggers = check_loggers(loggers)  # parsed and checked once: CombinedLogger takes them as they are
         check_checkpoint_options(ckpt)
         monitor = monitor or ckpt.get("monitor")
         self._at_best = (

@@ -1,8 +1,9 @@
-"""The hook specifications: the logger interface (trixi's ``show_*`` names) and the experiment lifecycle.
+"""The hook specifications: the logger interface (trixi's ``show_*`` names), the experiment lifecycle, frameworks.
 
-A logger plugin is a class whose methods carry ``@hookimpl`` for the hooks it supports; a method may
-declare any subset of a hook's parameters (pluggy passes only those). Arrays arrive as numpy arrays:
-the dispatcher converts torch tensors once, before calling any logger.
+A logger plugin is a class whose methods carry ``@hookimpl`` for the hooks it supports; a method names
+any subset of a hook's parameters, in any order, with or without defaults (0.1.0's contract): every spec
+parameter it names is passed. Arrays arrive as numpy arrays: the dispatcher converts torch tensors once,
+before calling any logger.
 
 Example logger::
 
@@ -15,46 +16,22 @@ Example logger::
             self.prefix = prefix
 
         @hookimpl
-        def show_value(self, value, name, tag):
+        def show_value(self, value, name, tag=None):
             print(self.prefix, name, tag, value)
 
     PrintLogger().show_value(1.0, "loss")          # a direct call: tag is the spec's default, None
 
-Defaults live here, once: in the ``LoggerSpec`` signatures (``counter: int | None = None``). At import,
-each hook's written signature goes to ``LOGGER_SIGNATURES`` (and ``LOGGER_PARAMS``,
-``LOGGER_DEFAULTS``), and the spec function itself is left with every parameter required, because
-pluggy takes a parameter with a default for an optional keyword and never passes it. The dispatcher
-(``CombinedLogger``) and direct calls both fill missing arguments from ``LOGGER_DEFAULTS``.
-
-Implementations, in turn, declare the spec's parameters they use *without* defaults (a default there
-would mean pluggy never passes it; ``@hookimpl`` refuses it, naming the method). ``trialog.hookimpl``
-makes each logger-hook implementation callable on its own (``trialog.standalone``): a direct call
-``logger.show_text("Test")`` takes the spec's signature (positional arguments in the spec's order,
-the spec's defaults). The dispatcher calls the original function; a pluggy ``PluginManager`` that
-registers the logger sees the spec's full signature, all required (a hook call through pluggy passes
-every spec argument), so both reach the implementation with the right arguments.
-
-Default counters: a call without ``counter`` has a call number, counted by the dispatcher per hook, name
-and tag over every call (0, 1, 2, ...; with ``every: 10`` the delivered ones are 0, 10, 20, ...), kept in
-checkpoints and continued after a resume. An implementation that declares ``call: int | None = None``
-receives it (``None`` for a direct call, or when a counter was given) and uses it as its default counter.
-The resume contract (``on_checkpoint``, ``on_resume`` in ``LifecycleSpec``) brings a logger's output back
-to the checkpoint a killed run resumes from.
-
-Extra keyword arguments (trixi's ``**kwargs``: ``title=``, ``method=``, ``file_format=``, ...), in
-the dispatcher and in direct calls alike, go to an implementation that declares them as keyword
-parameters with a default, or ``**kwargs``; any other implementation does not get them (they are
-ignored, as trixi's loggers ignored what they did not use).
-
-A parameter without a default is required everywhere (``show_value(1.0)`` is a TypeError naming
-``name``, through the dispatcher or directly).
-
-To add a hook: write it in ``LoggerSpec`` with its defaults and a docstring; the dispatcher's method,
-its defaults and direct calls follow from it. Only the typed stub in ``dispatch.py``'s TYPE_CHECKING
-block repeats the signature, for type checkers (``core/tests/test_dispatch.py`` keeps the two equal).
+Defaults live here, once: in the ``LoggerSpec`` signatures (``counter: int | None = None``), read into
+``LOGGER_SIGNATURES`` and ``LOGGER_DEFAULTS``; the specs themselves are never changed. The dispatcher
+(``CombinedLogger``, typed by ``LoggerSpec`` itself) and direct calls fill what a call leaves out from
+them; how an implementation is read against its spec (defaults, extra keywords such as trixi's
+``file_format=``, the call number ``call=None``) is ``trialog._markers``'. To add a hook: write it in
+``LoggerSpec`` with its defaults, ``**kwargs`` and a docstring; everything else follows from it. The
+resume contract (``on_checkpoint``, ``on_resume`` in ``LifecycleSpec``) brings a logger's output back to
+the checkpoint a killed run resumes from.
 
 Lifecycle hooks are implemented by loggers (called through the dispatcher, like any logger hook) and
-by ``trialog.plugins`` modules (called inline, with the live experiment).
+by ``trialog.plugins`` modules (called one by one with the live experiment, see ``trialog.plugins``).
 """
 
 from __future__ import annotations
@@ -63,7 +40,10 @@ import inspect
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ._markers import hookspec
+import pluggy
+
+PROJECT = "trialog"
+hookspec = pluggy.HookspecMarker(PROJECT)
 
 Array = Any  # numpy.ndarray after the dispatcher's conversion; kept loose so the core needs no numpy import
 
@@ -79,6 +59,7 @@ class LoggerSpec:
         counter: float | None = None,
         tag: str | None = None,
         title: str | None = None,
+        **kwargs: Any,
     ) -> None:
         """Log one scalar; ``name`` is the quantity (``"loss"``), ``tag`` the phase or variant
         (``"train"``, ``"val"``): the file and TensorBoard loggers draw a plot / card per name with a line
@@ -92,7 +73,12 @@ class LoggerSpec:
 
     @hookspec
     def show_text(
-        self, text: str, name: str | None = None, counter: int | None = None, title: str | None = None
+        self,
+        text: str,
+        name: str | None = None,
+        counter: int | None = None,
+        title: str | None = None,
+        **kwargs: Any,
     ) -> None:
         """Log a piece of text under ``name`` (None: the default text log).
 
@@ -101,7 +87,7 @@ class LoggerSpec:
 
     @hookspec
     def show_image(
-        self, image: Array, name: str, counter: int | None = None, title: str | None = None
+        self, image: Array, name: str, counter: int | None = None, title: str | None = None, **kwargs: Any
     ) -> None:
         """Log one image: (H, W), (C, H, W) or (H, W, C) with C in 1, 3, 4; float in [0, 1] or uint8.
 
@@ -110,7 +96,7 @@ class LoggerSpec:
 
     @hookspec
     def show_images(
-        self, images: Array, name: str, counter: int | None = None, title: str | None = None
+        self, images: Array, name: str, counter: int | None = None, title: str | None = None, **kwargs: Any
     ) -> None:
         """Log a batch of images (N, C, H, W), (N, H, W) or a sequence of single images.
 
@@ -126,6 +112,7 @@ class LoggerSpec:
         title: str | None = None,
         nrow: int = 8,
         normalize: bool = False,
+        **kwargs: Any,
     ) -> None:
         """Log a batch of images tiled as one grid image, ``nrow`` images per row.
 
@@ -140,6 +127,7 @@ class LoggerSpec:
         counter: int | None = None,
         labels: Sequence[str] | None = None,
         title: str | None = None,
+        **kwargs: Any,
     ) -> None:
         """Log a bar plot of a 1-D array (or 2-D: one group of bars per row).
 
@@ -155,6 +143,7 @@ class LoggerSpec:
         counter: int | None = None,
         labels: Sequence[str] | None = None,
         title: str | None = None,
+        **kwargs: Any,
     ) -> None:
         """Log a line plot; 2-D ``y_vals`` draws one line per row.
 
@@ -169,6 +158,7 @@ class LoggerSpec:
         counter: int | None = None,
         labels: Sequence[str] | None = None,
         title: str | None = None,
+        **kwargs: Any,
     ) -> None:
         """Log a scatter plot of an (N, 2) array.
 
@@ -183,6 +173,7 @@ class LoggerSpec:
         counter: int | None = None,
         labels: Sequence[str] | None = None,
         title: str | None = None,
+        **kwargs: Any,
     ) -> None:
         """Log a pie chart of a 1-D array of non-negative parts.
 
@@ -197,6 +188,7 @@ class LoggerSpec:
         counter: int | None = None,
         labels: Sequence[str] | None = None,
         title: str | None = None,
+        **kwargs: Any,
     ) -> None:
         """Log a box plot: a 1-D array, or 2-D with one box per column.
 
@@ -205,7 +197,13 @@ class LoggerSpec:
 
     @hookspec
     def show_histogram(
-        self, array: Array, name: str, counter: int | None = None, bins: int = 30, title: str | None = None
+        self,
+        array: Array,
+        name: str,
+        counter: int | None = None,
+        bins: int = 30,
+        title: str | None = None,
+        **kwargs: Any,
     ) -> None:
         """Log the histogram of an array's values.
 
@@ -222,6 +220,7 @@ class LoggerSpec:
         labels: Sequence[str] | None = None,
         xlabel: str | None = None,
         ylabel: str | None = None,
+        **kwargs: Any,
     ) -> None:
         """Log a 2-D array as a heat map (a confusion matrix, an attention map).
 
@@ -233,7 +232,13 @@ class LoggerSpec:
 
     @hookspec
     def show_pr_curve(
-        self, tensor: Array, labels: Array, name: str, counter: int | None = None, title: str | None = None
+        self,
+        tensor: Array,
+        labels: Array,
+        name: str,
+        counter: int | None = None,
+        title: str | None = None,
+        **kwargs: Any,
     ) -> None:
         """Log a precision-recall curve of a binary problem: ``tensor`` the scores, ``labels`` 0/1 (trixi's order).
 
@@ -245,7 +250,13 @@ class LoggerSpec:
 
     @hookspec
     def show_roc_curve(
-        self, tensor: Array, labels: Array, name: str, counter: int | None = None, title: str | None = None
+        self,
+        tensor: Array,
+        labels: Array,
+        name: str,
+        counter: int | None = None,
+        title: str | None = None,
+        **kwargs: Any,
     ) -> None:
         """Log a ROC curve of a binary problem: ``tensor`` the scores, ``labels`` 0/1 (trixi's order).
 
@@ -260,6 +271,7 @@ class LoggerSpec:
         counter: int | None = None,
         labels: Sequence[Any] | None = None,
         title: str | None = None,
+        **kwargs: Any,
     ) -> None:
         """Log an (N, D) embedding with optional per-point labels.
 
@@ -270,35 +282,37 @@ class LoggerSpec:
         """
 
     @hookspec
-    def show_figure(self, figure: Any, name: str, counter: int | None = None) -> None:
+    def show_figure(self, figure: Any, name: str, counter: int | None = None, **kwargs: Any) -> None:
         """Log a matplotlib figure (render it through ``figure.canvas``, never ``pyplot``).
 
         Example: ``@hookimpl def show_figure(self, figure, name): figure.savefig(f"{name}.png")``
         """
 
     @hookspec
-    def log_config(self, config: Mapping[str, Any]) -> None:
+    def log_config(self, config: Mapping[str, Any], **kwargs: Any) -> None:
         """Record the run's configuration (a plain, JSON-able dict).
 
         Example: ``@hookimpl def log_config(self, config): print(json.dumps(config))``
         """
 
     @hookspec
-    def flush(self) -> None:
+    def flush(self, **kwargs: Any) -> None:
         """Push anything buffered to the backend.
 
         Example: ``@hookimpl def flush(self): self.writer.flush()``
         """
 
     @hookspec
-    def close(self) -> None:
+    def close(self, **kwargs: Any) -> None:
         """Flush and release the backend; called once, last.
 
         Example: ``@hookimpl def close(self): self.writer.close()``
         """
 
     @hookspec
-    def show_video(self, frames: Array, name: str, counter: int | None = None, fps: int = 25) -> None:
+    def show_video(
+        self, frames: Array, name: str, counter: int | None = None, fps: int = 25, **kwargs: Any
+    ) -> None:
         """Log a short video at ``fps`` frames per second: (L, H, W, C) or (L, C, H, W) frames, or a sequence
         of images (each read as by ``show_image``: when both ends could be channels, C first wins).
 
@@ -487,32 +501,29 @@ class FrameworkSpec:
         """
 
 
-def _take_defaults(spec: type) -> dict[str, inspect.Signature]:
-    """Each hook's signature as written (without ``self``); the spec function is left all-required for pluggy."""
+def _signatures(spec: type) -> dict[str, inspect.Signature]:
+    """Each hook's signature as written, without ``self`` and ``**kwargs`` (the spec itself is left as it is)."""
     signatures = {}
     for hook, function in vars(spec).items():
-        if hook.startswith("_"):
-            continue
-        written = inspect.signature(function)
-        params = list(written.parameters.values())
-        # pluggy < 1.7 reads the signature, pluggy >= 1.7 the code object's defaults: clear both
-        function.__signature__ = written.replace(parameters=[p.replace(default=p.empty) for p in params])
-        function.__defaults__ = None
-        function.__kwdefaults__ = None
-        signatures[hook] = written.replace(parameters=params[1:])
+        if not hook.startswith("_"):
+            params = list(inspect.signature(function).parameters.values())[1:]
+            signatures[hook] = inspect.Signature([p for p in params if p.kind is not p.VAR_KEYWORD])
     return signatures
 
 
-#: Logger hook name -> its signature as written in LoggerSpec, defaults included (without ``self``).
-LOGGER_SIGNATURES: dict[str, inspect.Signature] = _take_defaults(LoggerSpec)
-#: Logger hook names, in the order trixi documents them.
+#: Logger hook name -> its signature as written in LoggerSpec, defaults included.
+LOGGER_SIGNATURES: dict[str, inspect.Signature] = _signatures(LoggerSpec)
+#: Logger hook names, in the order trixi documents them; lifecycle hook names.
 LOGGER_HOOKS: tuple[str, ...] = tuple(LOGGER_SIGNATURES)
-#: Logger hook name -> its parameter names, in the spec's order (a positional call binds by it).
-LOGGER_PARAMS: dict[str, tuple[str, ...]] = {h: tuple(s.parameters) for h, s in LOGGER_SIGNATURES.items()}
+LIFECYCLE_HOOKS: tuple[str, ...] = tuple(_signatures(LifecycleSpec))
+#: Every hook (logger, lifecycle, framework) -> its parameter names, in the spec's order.
+PARAMS: dict[str, tuple[str, ...]] = {
+    h: tuple(s.parameters)
+    for spec in (LoggerSpec, LifecycleSpec, FrameworkSpec)
+    for h, s in _signatures(spec).items()
+}
 #: Logger hook name -> {parameter: default}: what a call may leave out.
 LOGGER_DEFAULTS: dict[str, dict[str, Any]] = {
     h: {p.name: p.default for p in s.parameters.values() if p.default is not p.empty}
     for h, s in LOGGER_SIGNATURES.items()
 }
-#: Lifecycle hook names.
-LIFECYCLE_HOOKS: tuple[str, ...] = tuple(n for n in vars(LifecycleSpec) if not n.startswith("_"))

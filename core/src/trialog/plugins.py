@@ -13,7 +13,9 @@ from dataclasses import asdict, dataclass
 from functools import lru_cache
 from typing import Any
 
+from ._markers import Impl, read_impl
 from .errors import (
+    FailurePolicy,
     PluginConflictError,
     PluginDisabledError,
     PluginLoadError,
@@ -192,15 +194,17 @@ def get_plugin_manager() -> Any:
             import pluggy
 
             from . import hookspecs
-            from ._markers import PROJECT
 
-            pm = pluggy.PluginManager(PROJECT)
+            pm = pluggy.PluginManager(hookspecs.PROJECT)
             pm.add_hookspecs(hookspecs.LifecycleSpec)
             pm.add_hookspecs(hookspecs.FrameworkSpec)
             for name, claims in sorted(_discover()["trialog.plugins"].items()):
                 if any(is_disabled(c) for c in claims):
-                    continue
-                pm.register(load("trialog.plugins", name), name=name)
+                    pm.set_blocked(
+                        name
+                    )  # TRIALOG_DISABLE_PLUGINS: blocked through the manager, never imported
+                else:
+                    pm.register(load("trialog.plugins", name), name=name)
             _plugin_manager = pm
     return _plugin_manager
 
@@ -208,68 +212,55 @@ def get_plugin_manager() -> Any:
 class PluginHooks:
     """Calls ``trialog.plugins`` hook implementations one by one, isolating each plugin's failures.
 
-    A plugin whose hook raises is named in one TrialogWarning (with the exception), its failures are
-    counted, and after ``max_failures`` consecutive failures its implementations of that hook are no
-    longer called; the other plugins' implementations always run. ``failures`` maps
-    ``"plugin.hook"`` to the number of failures so far.
+    Each plugin hook has its :class:`~trialog.errors.FailurePolicy` (the loggers' one): a plugin whose hook
+    raises is named in one TrialogWarning, its failures are counted, and after ``max_failures``
+    consecutive failures that hook of it is no longer called; the other plugins' implementations always
+    run. ``failures`` maps ``"plugin.hook"`` to the number of failures so far.
     """
 
     def __init__(self, manager: Any = None, max_failures: int = 5) -> None:
         self.manager = manager if manager is not None else get_plugin_manager()
         self.max_failures = int(max_failures)
-        self.failures: dict[str, int] = {}
-        self._consecutive: dict[str, int] = {}
-        self.disabled: set[str] = set()
+        self._health: dict[str, FailurePolicy] = {}
+        self._read: dict[Any, Impl] = {}
+
+    @property
+    def failures(self) -> dict[str, int]:
+        return {key: h.failures for key, h in self._health.items() if h.failures}
+
+    @property
+    def disabled(self) -> set[str]:
+        return {key for key, h in self._health.items() if h.disabled}
 
     def has(self, hook: str) -> bool:
         """Whether any enabled plugin implements ``hook`` (cheap: lets hot paths skip the call)."""
         return bool(getattr(self.manager.hook, hook).get_hookimpls())
 
     def call(self, hook: str, **kwargs: Any) -> list[Any]:
-        """Call every implementation of ``hook`` with the arguments it declares; returns the non-None results."""
-        import warnings
-
-        from .errors import TrialogWarning
-
+        """Call every implementation of ``hook`` with the spec parameters it names; returns the non-None results."""
         results: list[Any] = []
         # pluggy lists implementations last-registered first; call them in registration order
         for impl in reversed(getattr(self.manager.hook, hook).get_hookimpls()):
             key = f"{impl.plugin_name}.{hook}"
-            if key in self.disabled or impl.hookwrapper or getattr(impl, "wrapper", False):
+            health = self._health.get(key)
+            if (health is not None and health.disabled) or impl.hookwrapper or impl.wrapper:
                 continue
+            read = self._read.get(impl.function)
+            if read is None:  # every spec parameter it names is passed, defaults or not (trialog._markers)
+                read = self._read[impl.function] = read_impl(
+                    impl.function, hook, f"plugin {impl.plugin_name!r}"
+                )
             try:
-                result = impl.function(*(kwargs.get(arg) for arg in impl.argnames))
+                result = read.call(*(kwargs.get(arg) for arg in read.params))
             except Exception as exc:
-                self.failures[key] = self.failures.get(key, 0) + 1
-                streak = self._consecutive[key] = self._consecutive.get(key, 0) + 1
-                if self.failures[key] == 1:
-                    warnings.warn(
-                        f"trialog: plugin {impl.plugin_name!r} failed in its {hook} hook: "
-                        f"{type(exc).__name__}: {exc} (further failures are counted, not repeated)",
-                        TrialogWarning,
-                        stacklevel=3,
+                if health is None:
+                    health = self._health[key] = FailurePolicy(
+                        f"plugin {impl.plugin_name!r}", self.max_failures
                     )
-                if streak >= self.max_failures:
-                    self.disabled.add(key)
-                    warnings.warn(
-                        f"trialog: plugin {impl.plugin_name!r}'s {hook} hook failed {streak} times in a row; "
-                        "it is no longer called in this process",
-                        TrialogWarning,
-                        stacklevel=3,
-                    )
+                health.failed(f"its {hook} hook", exc, stacklevel=3)
                 continue
-            self._consecutive[key] = 0
+            if health is not None:
+                health.consecutive = 0
             if result is not None:
                 results.append(result)
         return results
-
-
-_hooks: PluginHooks | None = None
-
-
-def plugin_hooks() -> PluginHooks:
-    """The process-wide :class:`PluginHooks` over :func:`get_plugin_manager` (failures counted per process)."""
-    global _hooks
-    if _hooks is None or _hooks.manager is not get_plugin_manager():
-        _hooks = PluginHooks(get_plugin_manager())
-    return _hooks

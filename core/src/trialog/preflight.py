@@ -18,36 +18,22 @@ from .redact import find_credentials
 __all__ = ["check_checkpoint_options", "check_flags", "check_loggers"]
 
 
-def check_loggers(loggers: Mapping[str, Any] | Iterable[str] | None) -> None:
-    """Raise a LoggerConfigError naming the logger for an unknown type, unknown options or a credential."""
-    from .dispatch import check_class, parse_declaration
+def check_loggers(loggers: Mapping[str, Any] | Iterable[str] | None) -> dict[str, Any]:
+    """Raise a LoggerConfigError naming the logger for an unknown type, unknown options or a credential;
+    returns the parsed declarations, which ``CombinedLogger`` takes without parsing or checking them again."""
+    from .dispatch import parse_loggers
 
-    if loggers is None:
-        return
-    if isinstance(loggers, (str, bytes)):
+    return parse_loggers(loggers, vet=_refuse_credentials)
+
+
+def _refuse_credentials(name: str, decl: Any) -> None:
+    secrets = find_credentials(decl.options)
+    if secrets:
         raise LoggerConfigError(
-            f"loggers={loggers!r}: 'loggers' must be a mapping of names to declarations "
-            f"(e.g. {{{loggers!r}: {loggers!r}}}) or a list of logger types (e.g. [{loggers!r}]), not a string"
+            f"logger {name!r}: option(s) {', '.join(map(repr, secrets))} look like credentials; options are "
+            "stored with the run's config, so trialog refuses them before anything is written. Keep the "
+            "credential in an environment variable and name the variable (e.g. token_env='SLACK_BOT_TOKEN')"
         )
-    if not isinstance(loggers, Mapping):
-        if not isinstance(loggers, Iterable):
-            raise LoggerConfigError(
-                f"loggers={loggers!r}: 'loggers' must be a mapping of names to declarations "
-                "(e.g. {'file': 'file'}) or a list of logger types (e.g. ['file']), "
-                f"not a {type(loggers).__name__}"
-            )
-        loggers = {str(kind): kind for kind in loggers}
-    for name, decl in loggers.items():
-        parsed = parse_declaration(str(name), decl)
-        secrets = find_credentials(parsed.options)
-        if secrets:
-            raise LoggerConfigError(
-                f"logger {name!r}: option(s) {', '.join(map(repr, secrets))} look like credentials; options are "
-                "stored with the run's config, so trialog refuses them before anything is written. Keep the "
-                "credential in an environment variable and name the variable (e.g. token_env='SLACK_BOT_TOKEN')"
-            )
-        if isinstance(parsed.kind, str) or inspect.isclass(parsed.kind):
-            check_class(str(name), parsed.kind, parsed.options, parsed.reserved)
 
 
 def check_checkpoint_options(options: Mapping[str, Any]) -> None:
