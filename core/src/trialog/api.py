@@ -57,8 +57,10 @@ Groups of names:
   ``precision_recall``, ``pca_2d``; the last five are also names here, and ``binary_labels``, the 0/1 check
   every ROC/PR curve makes so swapped arguments are an error). The curve helpers take scikit-learn's
   ``(labels, scores)``; the ``show_roc_curve``/``show_pr_curve`` hooks take trixi's ``(tensor, labels, name)``
-- sweeps (for sweeper plugins): ``Sweep``, ``SweepSpec``, ``open_sweep``, ``read_sweep``, ``run_trial``,
-  ``ProcessSnapshot`` (a warm process's state, reset before each trial it runs)
+- runs started by other plugins (trialog-sweep): ``threads`` (the module: ``TRIALOG_THREADS``, a process's
+  compute threads, recorded in run.json), ``create_run_folder``, ``read_config_file`` (a config file as
+  written), ``package_versions`` (cached per process: a warm process reads them once); a config file runs
+  through the ``run_config`` hook (``plugins.get_plugin_manager().hook.run_config``)
 - plugin discovery: ``plugins`` (the module: ``names``, ``find``, ``load``, ``installed``)
 - testing helpers: ``LoopbackAPI``, ``json_reply``, ``trialog_warnings``
 - run browsing: ``compile_query``, ``QueryError``, ``run_fields``, ``search_text`` (the filter
@@ -125,13 +127,11 @@ _LAZY: dict[str, str] = {
     "pack_sources": "run",
     "experimentify": "decorators",
     "with_args_as_config": "decorators",
-    # sweeps
-    "Sweep": "sweep",
-    "SweepSpec": "sweep",
-    "open_sweep": "sweep",
-    "read_sweep": "sweep",
-    "run_trial": "sweep",
-    "ProcessSnapshot": "trialproc",
+    # runs started by other plugins (trialog-sweep's trials)
+    "threads": "threads:",
+    "create_run_folder": "run",
+    "read_config_file": "config",
+    "package_versions": "provenance",
     # checkpoints
     "CheckpointManager": "checkpoint",
     "CheckpointEntry": "checkpoint",
@@ -203,10 +203,10 @@ _LAZY: dict[str, str] = {
 __all__ = sorted([*_LAZY, "hookimpl", "hookspec"])
 
 if TYPE_CHECKING:  # pragma: no cover
-    from . import plugins, registry, render
+    from . import plugins, registry, render, threads
     from .animation import encode_gif, to_frames
     from .checkpoint import MANIFEST_NAME, CheckpointEntry, CheckpointManager, WritebackFile
-    from .config import Config, GridSearch, allow_config_types
+    from .config import Config, GridSearch, allow_config_types, read_config_file
     from .decorators import experimentify, with_args_as_config
     from .delivery import Delivery, DeliveryReport
     from .direction import metric_mode
@@ -233,7 +233,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .options import Range, check_option_values
     from .plugins import PluginHooks
     from .preflight import check_flags
-    from .provenance import code_folder
+    from .provenance import code_folder, package_versions
     from .query import QueryError, compile_query, run_fields, search_text
     from .redact import find_credentials, looks_like_credential_name, redact, redact_text
     from .render import binary_labels, figure_to_array, figure_to_png, pca_2d, precision_recall, roc
@@ -241,6 +241,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .run import (
         ResumeFrom,
         Run,
+        create_run_folder,
         effective_status,
         find_runs,
         latest_run,
@@ -254,9 +255,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .runs_cli import config_difference, flatten
     from .series import read_appended, read_columns
     from .summaries import SeriesMap, series_key, series_values
-    from .sweep import Sweep, SweepSpec, open_sweep, read_sweep, run_trial
     from .testing import LoopbackAPI, json_reply, trialog_warnings
-    from .trialproc import ProcessSnapshot
 
 
 def __getattr__(name: str) -> Any:

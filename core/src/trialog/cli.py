@@ -1,4 +1,4 @@
-"""The ``trialog`` command line: ``plugins list``, ``runs ...``, ``sweep ...`` and commands that plugins add."""
+"""The ``trialog`` command line: ``plugins list``, ``runs ...`` and commands that plugins add (``run``, ``sweep``)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Any
 
 from ._version import __version__
 
-CORE_COMMANDS = ("plugins", "runs", "sweep")
+CORE_COMMANDS = ("plugins", "runs")
 _GROUP_ALIASES = {
     "loggers": "trialog.loggers",
     "trainers": "trialog.trainers",
@@ -39,10 +39,6 @@ def build_parser(with_plugin_commands: bool) -> argparse.ArgumentParser:
     from . import runs_cli
 
     runs_cli.add_parser(sub)
-
-    from . import sweep_cli
-
-    sweep_cli.add_parser(sub)
 
     if with_plugin_commands:
         from . import plugins as plugin_registry

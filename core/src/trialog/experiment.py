@@ -82,7 +82,7 @@ from .run import (
     read_meta,
 )
 from .run import check_run_folder as _check_run_folder
-from .trialproc import apply_threads, threads_from_env
+from .threads import apply_threads, threads_from_env
 
 #: Checkpoint options the Experiment handles itself; the rest go to CheckpointManager.
 _CHECKPOINT_DEFAULTS: dict[str, Any] = {"every": 1, "keep_last": 2}
@@ -358,7 +358,7 @@ class Experiment:
         if self._at_best is not None:
             meta["at_best"] = {"monitor": self._at_best[0], "mode": self._at_best[1]}
         meta["purpose"] = purpose or config.get("purpose") or resumed_meta.get("purpose")  # trialog.registry
-        threads = threads_from_env() or resumed_meta.get("threads")  # a sweep trial's (trialog.trialproc)
+        threads = threads_from_env() or resumed_meta.get("threads")  # a sweep trial's (trialog.threads)
         if threads is not None:
             apply_threads(threads)  # a resumed trial computes with the threads it started with
             meta["threads"] = threads

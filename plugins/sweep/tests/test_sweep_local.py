@@ -6,10 +6,10 @@ import json
 from pathlib import Path
 
 import pytest
+from trialog_sweep.sweep import read_sweep
 
 from trialog.cli import main
 from trialog.run import Run, find_runs
-from trialog.sweep import read_sweep
 
 pytest.importorskip("sklearn")
 
