@@ -324,3 +324,14 @@ def test_local_sweeper_rejects_ray_only_options(tmp_path):
     path = _write_sweep(tmp_path / "cfg", {"early_stopping": {"type": "asha"}})
     with pytest.raises(ConfigError, match="'early_stopping'"):
         LocalSweeper().run(open_sweep(path, "local", base_dir=tmp_path / "o"))
+
+
+def test_the_plugin_entry_stays_cheap_the_sweep_modules_load_on_use():
+    code = (
+        "import sys, trialog_sweep.hooks, trialog_sweep\n"
+        "print(sorted(m for m in sys.modules if m.startswith('trialog_sweep.')))\n"
+        "trialog_sweep.open_sweep\n"
+        "print('trialog_sweep.sweep' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split("\n")[:2] == ["['trialog_sweep.hooks']", "True"]

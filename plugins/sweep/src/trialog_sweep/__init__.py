@@ -18,21 +18,26 @@ through the core's ``run_config`` hook, which a framework plugin implements (tri
 
 from __future__ import annotations
 
-from .sweep import (
-    GROUP,
-    SWEEP_FILE,
-    Sweep,
-    Sweeper,
-    SweepSpec,
-    best_trial,
-    load_spec,
-    open_sweep,
-    read_sweep,
-    run_config_file,
-    run_trial,
-    sweeper_class,
-)
-from .trialproc import ProcessSnapshot
+import importlib
+from typing import TYPE_CHECKING, Any
+
+#: public name -> the module that defines it (imported on first use: the ``sweep`` plugin entry,
+#: :mod:`trialog_sweep.hooks`, is loaded with every plugin manager and must stay cheap)
+_LAZY = {
+    "GROUP": "sweep",
+    "SWEEP_FILE": "sweep",
+    "Sweep": "sweep",
+    "SweepSpec": "sweep",
+    "Sweeper": "sweep",
+    "best_trial": "sweep",
+    "load_spec": "sweep",
+    "open_sweep": "sweep",
+    "read_sweep": "sweep",
+    "run_config_file": "sweep",
+    "run_trial": "sweep",
+    "sweeper_class": "sweep",
+    "ProcessSnapshot": "trialproc",
+}
 
 __all__ = [
     "GROUP",
@@ -49,3 +54,33 @@ __all__ = [
     "run_trial",
     "sweeper_class",
 ]
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .sweep import (
+        GROUP,
+        SWEEP_FILE,
+        Sweep,
+        Sweeper,
+        SweepSpec,
+        best_trial,
+        load_spec,
+        open_sweep,
+        read_sweep,
+        run_config_file,
+        run_trial,
+        sweeper_class,
+    )
+    from .trialproc import ProcessSnapshot
+
+
+def __getattr__(name: str) -> Any:
+    where = _LAZY.get(name)
+    if where is None:
+        raise AttributeError(f"module 'trialog_sweep' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"trialog_sweep.{where}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return list(__all__)
