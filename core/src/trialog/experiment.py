@@ -369,7 +369,7 @@ class Experiment:
                 meta["start"] = resumed_meta.get("start", meta["start"])
                 meta["epoch"] = resumed_meta.get("epoch")
                 meta["resumes"] = [*resumed_meta.get("resumes", []), {"time": now_iso(), "pid": meta["pid"]}]
-        if resumed_meta.get("status") == "registered" and not resume_new_folder:  # trialog.registered
+        if resumed_meta.get("status") == "registered" and not resume_new_folder:  # trialog_sweep.registered
             meta.update(
                 start=now_iso(), resumes=[], resumed_from=None, registered=resumed_meta.get("registered")
             )

@@ -7,7 +7,8 @@ share the machine. Two things decide that here:
   ``sweep.json``'s ``options``, from the sweep's ``resources.cpu``; never from ``--parallel``). It is set
   as ``OMP_NUM_THREADS``/``MKL_NUM_THREADS``/``OPENBLAS_NUM_THREADS`` and, when torch is imported, by
   ``torch.set_num_threads``; the run records it as ``threads`` in its ``run.json`` and a resumed trial
-  takes it from there, so a continued trial computes with the threads it started with.
+  takes it from there, so a continued trial computes with the threads it started with (the core's
+  ``trialog.api.threads`` applies and records it; this module adds what only a sweep needs).
 * **reset**: a trial started in a warm process (a fork of the local sweeper's preloaded server, a reused
   Ray worker) first gets a fresh process's state: fresh unseeded RNGs (python, numpy, torch), no
   plugin-registered hook objects left by an earlier trial, logging's handlers and levels as the warm
