@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 import trialog_ray
 from trialog_sweep import open_sweep, read_sweep
+from trialog_sweep.testing import DIGITS_LR, write_digits_sweep
 from trialog_sweep.testing import read_gate as _read_gate
 from trialog_sweep.testing import records as _records
 from trialog_sweep.testing import wait_exit as _wait_exit
@@ -48,25 +49,8 @@ def test_local_instance_listens_on_loopback_only(cluster):
 def test_digits_grid_on_ray(cluster, tmp_path, capsys):
     pytest.importorskip("trialog_torch")
     pytest.importorskip("sklearn")
-    lr = "trainer.optimization.optimizer.params.lr"
-    spec = {
-        "sweep": {
-            "config": str(DIGITS),
-            "name": "digits-ray",
-            "grid": {lr: [0.001, 0.002, 0.004, 0.008]},
-            "set": {
-                "trainer.epochs": 1,
-                "trainer.save_freq": 1,
-                "model.params.channels": 4,
-                "model.params.hidden": 16,
-                "loggers": {},
-            },
-            "metric": "val/accuracy",
-            "mode": "max",
-        }
-    }
-    path = tmp_path / "sweep.json"
-    path.write_text(json.dumps(spec))
+    lr = DIGITS_LR
+    path = write_digits_sweep(tmp_path, DIGITS, "digits-ray", [0.001, 0.002, 0.004, 0.008])
     assert main(["sweep", str(path), "--sweeper", "ray", "--base-dir", str(tmp_path / "out")]) == 0
     assert "best trial: t000" in capsys.readouterr().out
     (folder,) = (tmp_path / "out").iterdir()

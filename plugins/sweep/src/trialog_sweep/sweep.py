@@ -91,15 +91,20 @@ class Sweeper(Protocol):
     """The contract of a ``trialog.sweepers`` entry point: a class that runs a sweep's trials.
 
     ``trialog sweep`` constructs it as ``Sweeper(parallel=N, address=ADDR)`` (both may be None; plus
-    ``options={"key": "value"}`` when ``--option KEY=VALUE`` is given, so a sweeper that takes options of
-    its own declares that parameter) and calls :meth:`run` once. Each trial is one trialog run in the
+    ``options={"key": "value"}`` when ``--option KEY=VALUE`` is given) and calls :meth:`run` once; an
+    argument the sweeper cannot use is a ConfigError naming the option. Each trial is one trialog run in the
     sweep folder, started with :func:`run_trial` (in a process of the sweeper's choosing), and every
     change of a trial goes through :meth:`Sweep.update` (sweep.json and the console lines follow from it).
     Optional: a classmethod ``refresh(sweep)`` that updates the trials' states in memory from the
     sweeper's own bookkeeping (job states) for ``trialog sweep show``.
     """
 
-    def __init__(self, parallel: int | None = None, address: str | None = None) -> None: ...
+    def __init__(
+        self,
+        parallel: int | None = None,
+        address: str | None = None,
+        options: Mapping[str, Any] | None = None,
+    ) -> None: ...
 
     def run(self, sweep: Sweep) -> None:
         """Run (or continue) every trial of ``sweep`` not finished yet, keeping ``sweep.json`` current."""

@@ -2,7 +2,8 @@
 
 A toy sweep whose trials are a few-step Experiment (``write_toy_sweep``), a trial stopped mid-epoch at a
 FIFO gate (``read_gate`` hands the test the trial's pid, so it can kill it there), waiting for a process
-to exit (``wait_exit``) and a run's records as comparable tuples (``records``). Synchronisation is on
+to exit (``wait_exit``), a tiny digits grid (``write_digits_sweep``, trials through trialog-torch) and a
+run's records as comparable tuples (``records``). Synchronisation is on
 events (a FIFO, a pidfd); the only timeout bounds a hang.
 """
 
@@ -14,7 +15,16 @@ import select
 from pathlib import Path
 from typing import Any
 
-__all__ = ["HANG", "TOY_EXPERIMENT", "read_gate", "records", "wait_exit", "write_toy_sweep"]
+__all__ = [
+    "DIGITS_LR",
+    "HANG",
+    "TOY_EXPERIMENT",
+    "read_gate",
+    "records",
+    "wait_exit",
+    "write_digits_sweep",
+    "write_toy_sweep",
+]
 
 HANG = 600  # seconds: bounds only a hang
 
@@ -66,6 +76,38 @@ def write_toy_sweep(folder: Path, sweep: dict[str, Any], **base: Any) -> Path:
     config["sweep"] = {"experiment": "toyexp:Toy", "metric": "error", "mode": "min", **sweep}
     path = folder / "sweep.json"
     path.write_text(json.dumps(config))
+    return path
+
+
+#: The learning-rate key of the digits example's config (examples/digits/config.json).
+DIGITS_LR = "trainer.optimization.optimizer.params.lr"
+
+
+def write_digits_sweep(folder: Path, config: Path, name: str, rates: list[float], epochs: int = 1) -> Path:
+    """A grid over ``rates`` of a tiny digits model (``config``: examples/digits/config.json), ``epochs`` long.
+
+    Each trial checkpoints every epoch and logs to no logger; the metric is ``val/accuracy`` (max).
+    """
+    spec = {
+        "sweep": {
+            "config": str(config),
+            "name": name,
+            "grid": {DIGITS_LR: list(rates)},
+            "set": {
+                "trainer.epochs": epochs,
+                "trainer.save_freq": 1,
+                "trainer.optimization.scheduler.params.T_max": epochs,
+                "model.params.channels": 4,
+                "model.params.hidden": 16,
+                "loggers": {},
+            },
+            "metric": "val/accuracy",
+            "mode": "max",
+        }
+    }
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "sweep.json"
+    path.write_text(json.dumps(spec))
     return path
 
 
