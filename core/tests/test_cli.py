@@ -104,3 +104,15 @@ def test_every_public_name_resolves():
 
     for name in trialog.__all__:
         assert getattr(trialog, name) is not None, name
+
+
+def test_a_command_of_a_missing_distribution_names_what_to_install(monkeypatch, capsys):
+    import trialog.cli
+
+    monkeypatch.setitem(trialog.cli.COMMAND_HOMES, "frobnicate", "trialog-frob")
+    assert trialog.cli.main(["frobnicate", "x"]) == 2
+    assert (
+        "'trialog frobnicate' comes with trialog-frob (not installed, or disabled): pip install trialog-frob"
+        in (capsys.readouterr().err)
+    )
+    assert trialog.cli.main(["plugins", "list", "--json"]) == 0  # an installed command still runs

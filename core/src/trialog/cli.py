@@ -11,6 +11,8 @@ from typing import Any
 from ._version import __version__
 
 CORE_COMMANDS = ("plugins", "runs")
+#: Commands plugin distributions add -> the distribution, named when it is not installed.
+COMMAND_HOMES = {"run": "trialog-torch", "sweep": "trialog-sweep", "browse": "trialog-browser"}
 _GROUP_ALIASES = {
     "loggers": "trialog.loggers",
     "trainers": "trialog.trainers",
@@ -56,6 +58,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     first = next((a for a in args_list if not a.startswith("-")), None)
     # Core commands never import plugins, so `trialog plugins list` works even when one is broken.
     parser = build_parser(with_plugin_commands=first not in CORE_COMMANDS)
+    commands = [a.choices for a in parser._actions if a.dest == "command" and isinstance(a.choices, dict)]
+    if first in COMMAND_HOMES and not any(first in choices for choices in commands):
+        home = COMMAND_HOMES[first]
+        print(
+            f"trialog: error: 'trialog {first}' comes with {home} (not installed, or disabled): pip install {home}",
+            file=sys.stderr,
+        )
+        return 2
     args = parser.parse_args(args_list)
     func = getattr(args, "func", None)
     if func is None:
