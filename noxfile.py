@@ -18,11 +18,11 @@ PLUGINS = ("file", "tensorboard", "visdom", "notify", "slack", "telegram", "torc
 # the local ./plugins/browser only when the browser's path comes first on the command line.
 ALL = [
     "./core[test]",
-    *(f"./plugins/{p}[test]" for p in (*PLUGINS, "browser", "ray", "submitit") if p != "trixi"),
+    *(f"./plugins/{p}[test]" for p in (*PLUGINS, "browser", "sweep", "ray", "submitit") if p != "trixi"),
     "./plugins/trixi[test]",
 ]
 
-nox.options.sessions = ["lint", "core", *PLUGINS, "browser", "ray", "submitit", "integration"]
+nox.options.sessions = ["lint", "core", *PLUGINS, "browser", "sweep", "ray", "submitit", "integration"]
 nox.options.default_venv_backend = "venv"
 nox.options.error_on_missing_interpreters = True
 
@@ -79,6 +79,13 @@ for _plugin in PLUGINS:
 
 
 @nox.session
+def sweep(session: nox.Session) -> None:
+    """trialog-sweep: `trialog sweep`, the local sweeper; digits trials through trialog-torch's run_config hook."""
+    _install(session, "./core", "./plugins/file", "./plugins/torch", "./plugins/sweep[test]", torch=True)
+    _pytest(session, "plugins/sweep/tests")
+
+
+@nox.session
 def ray(session: nox.Session) -> None:
     """trialog-ray on one local Ray instance (started once per test module), trials of trialog-torch."""
     # trialog-runs: the tests list the trials with `trialog runs ls`
@@ -88,6 +95,7 @@ def ray(session: nox.Session) -> None:
         "./plugins/file",
         "./plugins/torch",
         "./plugins/runs",
+        "./plugins/sweep",
         "./plugins/ray[test]",
         torch=True,
     )
@@ -102,7 +110,7 @@ def submitit(session: nox.Session) -> None:
     folder and stops them after; without them (or root) the SLURM tests skip, saying why.
     """
     _ensure_debian(session, ("slurm-wlm", "munge"), ("slurmctld", "slurmd", "munged"), "SLURM")
-    _install(session, "./core", "./plugins/submitit[test]")
+    _install(session, "./core", "./plugins/sweep", "./plugins/submitit[test]")
     _pytest(session, "plugins/submitit/tests")
 
 
@@ -154,8 +162,8 @@ def integration(session: nox.Session) -> None:
 
 #: Every import package whose public API the type checker covers (mypy.ini maps them to their src folders).
 TYPED_PACKAGES = ("trialog", "trialog_file", "trialog_tensorboard", "trialog_visdom", "trialog_notify",
-                  "trialog_slack", "trialog_telegram", "trialog_torch", "trialog_browser", "trialog_ray", "trialog_submitit", "trixi", "trialog_trixi", "trialog_xmen",
-                  "trialog_runs")  # fmt: skip
+                  "trialog_slack", "trialog_telegram", "trialog_torch", "trialog_browser", "trialog_sweep", "trialog_ray", "trialog_submitit", "trixi",
+                  "trialog_trixi", "trialog_xmen", "trialog_runs")  # fmt: skip
 
 
 @nox.session
@@ -202,7 +210,7 @@ def bump(session: nox.Session) -> None:
     new = session.posargs[0]
     files = [
         ROOT / "core" / "pyproject.toml",
-        *(ROOT / "plugins" / p / "pyproject.toml" for p in (*PLUGINS, "browser", "ray", "submitit")),
+        *(ROOT / "plugins" / p / "pyproject.toml" for p in (*PLUGINS, "browser", "sweep", "ray", "submitit")),
     ]
     for path in files:
         text = path.read_text()

@@ -160,7 +160,7 @@ def bare_tune(work: Workload, base: Path) -> float:
 
 
 def swept(sweeper: Any, sweep_path: Path, base: Path) -> float:
-    from trialog.sweep import open_sweep, read_sweep
+    from trialog_sweep import open_sweep, read_sweep
 
     start = time.perf_counter()
     sweep = open_sweep(sweep_path, sweeper.name, base_dir=base)
@@ -175,8 +175,7 @@ def swept(sweeper: Any, sweep_path: Path, base: Path) -> float:
 def measure(work: Workload, tmp: Path) -> None:
     import trialog_ray
     from trialog_submitit import SubmititSweeper
-
-    from trialog.sweep_local import LocalSweeper
+    from trialog_sweep.sweep_local import LocalSweeper
 
     n = len(work.values)
     path = work.sweep_file(tmp)

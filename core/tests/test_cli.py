@@ -128,3 +128,10 @@ def test_runs_frame_without_trialog_runs_names_the_distribution():
 
     with pytest.raises(AttributeError, match="pip install trialog-runs"):
         _ = trialog.runs_frame
+def test_a_command_of_a_missing_distribution_names_what_to_install(monkeypatch, capsys):
+    import trialog.cli
+
+    monkeypatch.setitem(trialog.cli.PLUGIN_COMMANDS, "frobnicate", "trialog-frob")
+    assert trialog.cli.main(["frobnicate", "x"]) == 1
+    assert "`trialog frobnicate` comes with trialog-frob, which is not installed" in capsys.readouterr().err
+    assert trialog.cli.main(["plugins", "list", "--json"]) == 0  # an installed command still runs

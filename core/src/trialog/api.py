@@ -61,8 +61,10 @@ Groups of names:
   ``(labels, scores)``; the ``show_roc_curve``/``show_pr_curve`` hooks take trixi's ``(tensor, labels, name)``.
   ``FigureHooks``: a logger base class implementing the plot hooks with ``render``; the logger defines
   ``emit_figure(name, counter, figure, call)``, where a drawn figure goes
-- sweeps (for sweeper plugins): ``Sweep``, ``SweepSpec``, ``open_sweep``, ``read_sweep``, ``run_trial``,
-  ``ProcessSnapshot`` (a warm process's state, reset before each trial it runs)
+- runs started by other plugins (trialog-sweep): ``threads`` (the module: ``TRIALOG_THREADS``, a process's
+  compute threads, recorded in run.json), ``create_run_folder``, ``read_config_file`` (a config file as
+  written), ``package_versions`` (cached per process: a warm process reads them once); a config file runs
+  through the ``run_config`` hook (``plugins.get_plugin_manager().hook.run_config``)
 - plugin discovery: ``plugins`` (the module: ``names``, ``find``, ``load``, ``installed``)
 - testing helpers: ``LoopbackAPI``, ``json_reply``, ``trialog_warnings``
 - run folders (for trialog-runs and trialog-browser; the filter language, the registry and the
@@ -125,13 +127,11 @@ _LAZY: dict[str, str] = {
     "read_trixi_results": "results",
     "coerce_counter": "results",
     "pack_sources": "run",
-    # sweeps
-    "Sweep": "sweep",
-    "SweepSpec": "sweep",
-    "open_sweep": "sweep",
-    "read_sweep": "sweep",
-    "run_trial": "sweep",
-    "ProcessSnapshot": "trialproc",
+    # runs started by other plugins (trialog-sweep's trials)
+    "threads": "threads:",
+    "create_run_folder": "run",
+    "read_config_file": "config",
+    "package_versions": "provenance",
     # checkpoints
     "CheckpointManager": "checkpoint",
     "CheckpointEntry": "checkpoint",
@@ -206,10 +206,10 @@ _LAZY: dict[str, str] = {
 __all__ = sorted([*_LAZY, "hookimpl", "hookspec"])
 
 if TYPE_CHECKING:  # pragma: no cover
-    from . import fileio, plugins, render
+    from . import fileio, plugins, render, threads
     from .animation import encode_gif, to_frames
     from .checkpoint import MANIFEST_NAME, CheckpointEntry, CheckpointManager, WritebackFile
-    from .config import Config, GridSearch, allow_config_types, flatten
+    from .config import Config, GridSearch, allow_config_types, flatten, read_config_file
     from .delivery import Delivery, DeliveryReport
     from .direction import metric_mode
     from .dispatch import CombinedLogger, to_numpy, to_scalar
@@ -237,7 +237,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .options import Range, check_option_values
     from .plugins import PluginHooks
     from .preflight import check_flags
-    from .provenance import code_folder
+    from .provenance import code_folder, package_versions
     from .redact import find_credentials, looks_like_credential_name, redact, redact_text
     from .render import binary_labels, figure_to_array, figure_to_png, pca_2d, precision_recall, roc
     from .repair import repair_run
@@ -245,6 +245,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .run import (
         ResumeFrom,
         Run,
+        create_run_folder,
         effective_status,
         find_runs,
         latest_run,
@@ -259,9 +260,7 @@ if TYPE_CHECKING:  # pragma: no cover
     )
     from .series import read_appended, read_columns
     from .summaries import SeriesMap, series_key, series_values
-    from .sweep import Sweep, SweepSpec, open_sweep, read_sweep, run_trial
     from .testing import LoopbackAPI, json_reply, trialog_warnings
-    from .trialproc import ProcessSnapshot
 
 
 def __getattr__(name: str) -> Any:

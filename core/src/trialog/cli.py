@@ -1,4 +1,4 @@
-"""The ``trialog`` command line: ``plugins list``, ``sweep ...`` and commands that plugins add (``runs``, ``run``, ...)."""
+"""The ``trialog`` command line: ``plugins list`` and the commands plugins add (``runs``, ``run``, ``sweep``, ...)."""
 
 from __future__ import annotations
 
@@ -10,9 +10,14 @@ from typing import Any
 
 from ._version import __version__
 
-CORE_COMMANDS = ("plugins", "sweep")
-#: Commands a plugin distribution adds -> that distribution (named when the command is missing).
-PLUGIN_COMMANDS = {"runs": "trialog-runs"}
+CORE_COMMANDS = ("plugins",)
+#: Commands plugin distributions add -> the distribution, named when it is not installed (or is disabled).
+PLUGIN_COMMANDS = {
+    "runs": "trialog-runs",
+    "run": "trialog-torch",
+    "sweep": "trialog-sweep",
+    "browse": "trialog-browser",
+}
 _GROUP_ALIASES = {
     "loggers": "trialog.loggers",
     "trainers": "trialog.trainers",
@@ -38,9 +43,6 @@ def build_parser(with_plugin_commands: bool) -> argparse.ArgumentParser:
     plist.set_defaults(func=_plugins_list)
     plugins.set_defaults(func=_plugins_list, check=False, json=False, group=None)
 
-    from . import sweep_cli
-
-    sweep_cli.add_parser(sub)
 
     if with_plugin_commands:
         from . import plugins as plugin_registry
@@ -60,7 +62,8 @@ def _add_missing_command(sub: Any, command: str, distribution: str) -> None:
 
     def missing(args: argparse.Namespace) -> int:
         raise TrialogError(
-            f"`trialog {command}` comes with {distribution}, which is not installed: pip install {distribution}"
+            f"`trialog {command}` comes with {distribution}, which is not installed (or is disabled): "
+            f"pip install {distribution}"
         )
 
     stub = sub.add_parser(command, help=f"(not installed: pip install {distribution})", add_help=False)

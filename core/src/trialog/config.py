@@ -277,6 +277,14 @@ def read_config_file(file_: str | os.PathLike[str] | IO[str]) -> Mapping[Any, An
     return _parse(text, str(path), _is_yaml(path))
 
 
+def read_config_file(file_: str | os.PathLike[str] | IO[str]) -> Mapping[Any, Any]:
+    """A config file (JSON, or YAML with pyyaml) as written: plain data, dotted keys not split into nesting.
+
+    Every failure is a :class:`ConfigError` naming the file (missing, unreadable, malformed, not a mapping).
+    """
+    return _read(file_)
+
+
 def _write(file_: str | os.PathLike[str] | IO[str], text: str) -> None:
     if hasattr(file_, "write"):
         file_.write(text)

@@ -80,7 +80,7 @@ from .run import (
     read_meta,
 )
 from .run import check_run_folder as _check_run_folder
-from .trialproc import apply_threads, threads_from_env
+from .threads import apply_threads, threads_from_env
 
 #: Checkpoint options the Experiment handles itself; the rest go to CheckpointManager.
 _CHECKPOINT_DEFAULTS: dict[str, Any] = {"every": 1, "keep_last": 2}
@@ -358,7 +358,7 @@ class Experiment:
         meta["purpose"] = (
             purpose or config.get("purpose") or resumed_meta.get("purpose")
         )  # a registry field (trialog.run.REGISTRY_KEYS)
-        threads = threads_from_env() or resumed_meta.get("threads")  # a sweep trial's (trialog.trialproc)
+        threads = threads_from_env() or resumed_meta.get("threads")  # a sweep trial's (trialog.threads)
         if threads is not None:
             apply_threads(threads)  # a resumed trial computes with the threads it started with
             meta["threads"] = threads
@@ -369,7 +369,7 @@ class Experiment:
                 meta["start"] = resumed_meta.get("start", meta["start"])
                 meta["epoch"] = resumed_meta.get("epoch")
                 meta["resumes"] = [*resumed_meta.get("resumes", []), {"time": now_iso(), "pid": meta["pid"]}]
-        if resumed_meta.get("status") == "registered" and not resume_new_folder:  # trialog.registered
+        if resumed_meta.get("status") == "registered" and not resume_new_folder:  # trialog_sweep.registered
             meta.update(
                 start=now_iso(), resumes=[], resumed_from=None, registered=resumed_meta.get("registered")
             )

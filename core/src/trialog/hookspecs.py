@@ -31,13 +31,17 @@ resume contract (``on_checkpoint``, ``on_resume`` in ``LifecycleSpec``) brings a
 the checkpoint a killed run resumes from.
 
 Lifecycle hooks are implemented by loggers (called through the dispatcher, like any logger hook) and
-by ``trialog.plugins`` modules (called one by one with the live experiment, see ``trialog.plugins``).
+by ``trialog.plugins`` modules (called inline, with the live experiment). Framework hooks
+(``FrameworkSpec``) are implemented by ``trialog.plugins`` modules only: RNGs, CLI commands, and
+``run_config``, the one way a config-driven run is started by another plugin (trialog-sweep's trials;
+trialog-torch implements it), never through the ``trialog`` command line's argv.
 """
 
 from __future__ import annotations
 
 import inspect
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import pluggy
@@ -498,6 +502,28 @@ class FrameworkSpec:
             def add_cli_commands(subparsers):
                 p = subparsers.add_parser("hello", help="say hello")
                 p.set_defaults(func=lambda args: print("hello") or 0)
+        """
+
+    @hookspec(firstresult=True)
+    def run_config(
+        self, config: str, base_dir: str | None, resume: str | None, quiet: bool
+    ) -> Sequence[Path] | None:
+        """Run the config file ``config`` as the framework's config-driven run does; its run folder(s).
+
+        The first implementation that answers (not None) runs it; trialog-torch implements it with what
+        ``trialog run CONFIG --base-dir BASE_DIR [--resume RUN] [--quiet]`` does. ``base_dir``: where the
+        run folder goes (None: the config's ``base_dir``); ``resume``: a run folder to continue from its
+        latest checkpoint (None: a new run); ``quiet``: no progress bars. Returns the run folders the run
+        wrote (one, or one per k-fold fold). A bad config is a :class:`~trialog.errors.ConfigError` naming
+        the key; any failure of the run is raised to the caller. trialog-sweep runs every trial of a sweep
+        whose config names no ``experiment`` class through this hook; no implementation: the caller says
+        which plugin to install.
+
+        Example::
+
+            @hookimpl
+            def run_config(config, base_dir, resume, quiet):
+                return [train_from(config, base_dir=base_dir, resume=resume, quiet=quiet)]
         """
 
 

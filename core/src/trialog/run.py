@@ -51,6 +51,8 @@ from .summaries import SeriesMap
 LAYOUT: tuple[str, ...] = ("checkpoint", "config", "img", "log", "plot", "result", "save")
 DEFAULT_FOLDER_FORMAT = "%Y%m%d-%H%M%S_{experiment_name}"
 META_FILE = "run.json"
+#: A folder holding this file is a sweep folder (trialog-sweep writes it); its runs are its trials.
+SWEEP_FILE = "sweep.json"
 #: Statuses a run.json may carry; "running" is the only one that can go stale.
 STATUSES = ("running", "finished", "error", "killed", "stopped", "registered")
 
@@ -352,8 +354,6 @@ def walk_runs(
     base = Path(base_dir)
     if not base.is_dir():
         raise RunFolderError(f"{str(base)!r} is not a folder of runs (it does not exist or is not a folder)")
-    from .sweep import SWEEP_FILE  # a folder holding it is a sweep folder; its runs are its trials
-
     if is_run is None:
         is_run = _is_any_run
     if is_run(base):

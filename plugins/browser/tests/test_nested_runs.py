@@ -10,17 +10,16 @@ from browser_helpers import make_run
 from trialog_browser.index import RunIndex
 from trialog_browser.serve import BrowserServer
 
-from trialog.api import open_sweep
-
 
 def _sweep(base, tmp_path):
-    """A sweep folder made by the core's sweep machinery, holding one trial run per grid point."""
-    spec = tmp_path / "spec" / "sweep.json"
-    spec.parent.mkdir()
-    spec.write_text(json.dumps({"lr": 0.1, "sweep": {"name": "lrs", "grid": {"lr": [0.01, 0.02]}}}))
-    sweep = open_sweep(spec, "local", base_dir=base)
-    trials = [make_run(sweep.folder, sweep.trial_name(t["id"]), t["params"]["lr"]) for t in sweep.trials]
-    return sweep.folder, trials
+    """A sweep folder as trialog-sweep lays it out (sweep.json, trials/), one trial run per grid point."""
+    folder = base / "20261201-101500_lrs-sweep"
+    (folder / "trials").mkdir(parents=True)
+    (folder / "sweep.json").write_text(
+        json.dumps({"format": 1, "name": "lrs", "sweeper": "local", "trials": []})
+    )
+    trials = [make_run(folder, f"lrs_t{i:04d}", lr) for i, lr in enumerate((0.01, 0.02))]
+    return folder, trials
 
 
 def test_trials_in_a_sweep_folder_are_listed_with_their_sweep(tmp_path):

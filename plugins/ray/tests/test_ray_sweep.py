@@ -13,47 +13,18 @@ from pathlib import Path
 
 import pytest
 import trialog_ray
+from trialog_sweep import open_sweep, read_sweep
+from trialog_sweep.testing import DIGITS_LR, write_digits_sweep
+from trialog_sweep.testing import read_gate as _read_gate
+from trialog_sweep.testing import records as _records
+from trialog_sweep.testing import wait_exit as _wait_exit
+from trialog_sweep.testing import write_toy_sweep as _toy_sweep
 
-from trialog.api import ConfigError, Run, TrialogWarning, open_sweep, read_sweep
+from trialog.api import ConfigError, Run, TrialogWarning
 from trialog.cli import main
 
 ROOT = Path(__file__).resolve().parents[3]
 DIGITS = ROOT / "examples" / "digits" / "config.json"
-
-TOY = '''
-import os
-import random
-
-import numpy as np
-
-from trialog import Experiment
-
-
-class Toy(Experiment):
-    """Noisy steps towards 3; with config gate (a FIFO) it reports its pid there mid-epoch 1 and waits."""
-
-    def setup(self):
-        self.w = float(self.config["w0"])
-
-    def train(self, epoch):
-        for step in range(5):
-            gate = self.config.get("gate")
-            if epoch == 1 and step == 2 and gate and os.path.exists(gate):
-                with open(gate, "w") as fh:  # blocks until the test opens the FIFO for reading
-                    fh.write(str(os.getpid()))
-            noise = np.random.normal() * 0.01 + random.random() * 0.001
-            self.w -= self.config["lr"] * (self.w - 3) + noise
-            self.add_result(self.w, "w", tag="train")
-
-    def validate(self, epoch):
-        self.add_result(abs(self.w - 3), "error", tag="val")
-
-    def get_state(self):
-        return {"w": self.w}
-
-    def set_state(self, state):
-        self.w = float(state["w"])
-'''
 
 
 @pytest.fixture(scope="module")
@@ -67,48 +38,6 @@ def cluster():
         ray.shutdown()
 
 
-def _toy_sweep(folder: Path, sweep: dict, **base) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "toyexp.py").write_text(TOY)
-    config = {"name": "toy", "n_epochs": 3, "lr": 0.1, "w0": 0.0, "gate": None, "seed": 5, **base}
-    config["sweep"] = {"experiment": "toyexp:Toy", "metric": "error", "mode": "min", **sweep}
-    path = folder / "sweep.json"
-    path.write_text(json.dumps(config))
-    return path
-
-
-def _records(run_dir: Path) -> list[tuple]:
-    return [
-        (r["name"], r.get("tag"), r.get("epoch"), r.get("counter"), r["value"]) for r in Run(run_dir).records
-    ]
-
-
-def _read_gate(gate: Path) -> int:
-    """Wait for a trial to write its pid into the FIFO ``gate`` (failsafe: a trial that never comes fails the test)."""
-    fd = os.open(gate, os.O_RDONLY | os.O_NONBLOCK)
-    try:
-        ready, _, _ = select.select([fd], [], [], 600)
-        assert ready, f"no trial reached {gate}"
-        os.set_blocking(fd, True)
-        data = b""
-        while chunk := os.read(fd, 64):
-            data += chunk
-    finally:
-        os.close(fd)
-    return int(data)
-
-
-def _wait_exit(pid: int) -> None:
-    try:
-        fd = os.pidfd_open(pid)
-    except ProcessLookupError:
-        return
-    try:
-        select.select([fd], [], [])
-    finally:
-        os.close(fd)
-
-
 def test_local_instance_listens_on_loopback_only(cluster):
     import ray
 
@@ -120,25 +49,8 @@ def test_local_instance_listens_on_loopback_only(cluster):
 def test_digits_grid_on_ray(cluster, tmp_path, capsys):
     pytest.importorskip("trialog_torch")
     pytest.importorskip("sklearn")
-    lr = "trainer.optimization.optimizer.params.lr"
-    spec = {
-        "sweep": {
-            "config": str(DIGITS),
-            "name": "digits-ray",
-            "grid": {lr: [0.001, 0.002, 0.004, 0.008]},
-            "set": {
-                "trainer.epochs": 1,
-                "trainer.save_freq": 1,
-                "model.params.channels": 4,
-                "model.params.hidden": 16,
-                "loggers": {},
-            },
-            "metric": "val/accuracy",
-            "mode": "max",
-        }
-    }
-    path = tmp_path / "sweep.json"
-    path.write_text(json.dumps(spec))
+    lr = DIGITS_LR
+    path = write_digits_sweep(tmp_path, DIGITS, "digits-ray", [0.001, 0.002, 0.004, 0.008])
     assert main(["sweep", str(path), "--sweeper", "ray", "--base-dir", str(tmp_path / "out")]) == 0
     assert "best trial: t000" in capsys.readouterr().out
     (folder,) = (tmp_path / "out").iterdir()

@@ -17,7 +17,6 @@ import trialog
 from trialog.cli import main
 from trialog.errors import TrialogError
 from trialog.run import latest_run, walk_runs
-from trialog.sweep import open_sweep
 
 
 class Scripted(trialog.Experiment):
@@ -37,13 +36,14 @@ def make_run(base: Path, name: str = "bc_mlp", **config) -> Path:
 
 
 def make_sweep(base: Path, tmp_path: Path) -> tuple[Path, list[Path]]:
-    """A sweep folder made by the sweep machinery (sweep.json, trials/) holding two trial run folders."""
-    spec = tmp_path / "spec" / "sweep.json"
-    spec.parent.mkdir()
-    spec.write_text(json.dumps({"acc": 0.1, "sweep": {"name": "lrs", "grid": {"acc": [0.2, 0.3]}}}))
-    sweep = open_sweep(spec, "local", base_dir=base)
-    trials = [make_run(sweep.folder, name=sweep.trial_name(t["id"]), **t["params"]) for t in sweep.trials]
-    return sweep.folder, trials
+    """A sweep folder as trialog-sweep lays it out (sweep.json, trials/) holding two trial run folders."""
+    folder = base / "20261201-101500_lrs-sweep"
+    (folder / "trials").mkdir(parents=True)
+    (folder / "sweep.json").write_text(
+        json.dumps({"format": 1, "name": "lrs", "sweeper": "local", "trials": []})
+    )
+    trials = [make_run(folder, name=f"lrs_t{i:04d}", acc=acc) for i, acc in enumerate((0.2, 0.3))]
+    return folder, trials
 
 
 def cli(capsys, *args):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import select
 import shutil
 import socket
 import subprocess
@@ -12,8 +11,9 @@ import time
 from pathlib import Path
 
 import pytest
+from trialog_sweep.testing import HANG, read_gate
 
-HANG = 600  # bounds only a hang
+__all__ = ["HANG", "read_gate"]  # the sweep tests' helpers, from trialog-sweep
 
 WALK = '''
 import os
@@ -62,21 +62,6 @@ def write_sweep(folder: Path, sweep: dict, **base) -> Path:
     path = folder / "sweep.json"
     path.write_text(json.dumps(config))
     return path
-
-
-def read_gate(gate: Path) -> int:
-    """Wait for a trial to write its pid into the FIFO ``gate``; return it."""
-    fd = os.open(gate, os.O_RDONLY | os.O_NONBLOCK)
-    try:
-        ready, _, _ = select.select([fd], [], [], HANG)
-        assert ready, f"no trial reached {gate}"
-        os.set_blocking(fd, True)
-        data = b""
-        while chunk := os.read(fd, 64):
-            data += chunk
-    finally:
-        os.close(fd)
-    return int(data)
 
 
 def make_gate(folder: Path, hold: bool = False, name: str = "gate") -> Path:

@@ -12,8 +12,9 @@ from pathlib import Path
 import pytest
 from conftest import HANG, make_gate, read_gate, release_gate, write_sweep
 from trialog_submitit import SubmititSweeper, job_state
+from trialog_sweep import open_sweep, read_sweep
 
-from trialog.api import ConfigError, Run, open_sweep, read_sweep
+from trialog.api import ConfigError, Run
 from trialog.cli import main
 
 LOCAL = {"cluster": "local", "poll": "0.2"}

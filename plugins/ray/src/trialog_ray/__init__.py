@@ -22,16 +22,14 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from trialog_sweep import ProcessSnapshot, open_sweep, read_sweep, run_trial
+
 from trialog.api import (
     ConfigError,
-    ProcessSnapshot,
     TrialogError,
     TrialogWarning,
     hookimpl,
-    open_sweep,
     plugins,
-    read_sweep,
-    run_trial,
     series_values,
 )
 

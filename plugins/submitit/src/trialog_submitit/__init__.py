@@ -32,7 +32,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from trialog.api import ConfigError, TrialogError, open_sweep, run_trial
+from trialog_sweep import open_sweep, run_trial
+
+from trialog.api import ConfigError, TrialogError
 
 __all__ = ["JOBS_DIR", "SubmititSweeper", "TrialJob", "job_state"]
 

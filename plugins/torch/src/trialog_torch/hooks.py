@@ -1,4 +1,5 @@
-"""The ``torch`` entry of ``trialog.plugins``: seeds and snapshots torch's RNGs, adds ``trialog run``, describes
+"""The ``torch`` entry of ``trialog.plugins``: seeds and snapshots torch's RNGs, adds ``trialog run`` (and runs a
+config for other plugins: ``run_config``, trialog-sweep's trials), describes
 the GPUs and CUDA for run.json's ``machine`` and probes the GPU memory peak for a Monitor's ``probe`` spec.
 
 Loaded for every Experiment, so it stays cheap: torch is never imported here. The RNG hooks act only
@@ -10,6 +11,7 @@ from __future__ import annotations
 import sys
 import warnings
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from trialog.api import TrialogWarning, hookimpl
@@ -147,3 +149,15 @@ def add_cli_commands(subparsers: Any) -> None:
     from .cli import add_commands
 
     add_commands(subparsers)
+
+
+@hookimpl
+def run_config(config: str, base_dir: str | None, resume: str | None, quiet: bool) -> list[Path]:
+    """Run the config file as ``trialog run CONFIG --base-dir BASE_DIR [--resume RUN] [--quiet]`` does.
+
+    trialog-sweep runs a sweep's trials through this hook; the run folders (one, or one per k-fold fold).
+    """
+    from .cli import run_config as run
+
+    outcome = run(Path(config), resume=resume, quiet=quiet, base_dir=base_dir)
+    return [Path(run_dir) for run_dir in outcome.run_dirs if run_dir is not None]

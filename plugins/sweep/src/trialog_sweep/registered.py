@@ -13,35 +13,36 @@ comma-separated trial ids or glob patterns matched against the trial id and its 
 from __future__ import annotations
 
 import argparse
+import datetime as _dt
 import fnmatch
 from pathlib import Path
 from typing import Any
 
-from .errors import ConfigError
+from trialog.api import ConfigError
 
 REGISTERED = "registered"
 
 
 def register_trials(sweep: Any) -> list[Path]:
-    """Give each trial of ``sweep`` (a :class:`trialog.sweep.Sweep`) a run folder with status ``registered``."""
-    from .run import atomic_write_json, create_run_folder, now_iso
+    """Give each trial of ``sweep`` (a :class:`trialog_sweep.sweep.Sweep`) a run folder with status ``registered``."""
+    from trialog.api import create_run_folder, write_json
 
     folders = []
     for trial in sweep.trials:
         name = sweep.trial_name(trial["id"])
         folder = create_run_folder(sweep.folder, name)
         config = sweep.spec.trial_config(trial["params"], name)
-        atomic_write_json(folder / "config" / "config.json", config)
+        write_json(folder / "config" / "config.json", config)
         meta = {
             "name": name,
             "status": REGISTERED,
-            "registered": now_iso(),
+            "registered": _dt.datetime.now(_dt.UTC).astimezone().isoformat(timespec="microseconds"),
             "start": None,
             "end": None,
             "purpose": config.get("purpose"),
             "sweep": {"folder": str(sweep.folder), "trial": trial["id"], "params": trial["params"]},
         }
-        atomic_write_json(folder / "run.json", meta)
+        write_json(folder / "run.json", meta)
         sweep.update(trial["id"], status=REGISTERED, run=folder.name)
         folders.append(folder)
     return folders
@@ -70,8 +71,7 @@ def choose_trials(trials: list[dict[str, Any]], only: str | None, name_of: Any) 
 
 def registered_command(args: argparse.Namespace) -> int:
     """``trialog sweep CONFIG --register`` and ``trialog sweep run SWEEP_DIR [--only ...]``."""
-    from . import plugins
-    from .sweep import describe_best, format_table, load_spec, open_sweep, read_sweep
+    from .sweep import describe_best, format_table, load_spec, open_sweep, read_sweep, sweeper_class
     from .sweep_console import talking
 
     target = list(args.target)
@@ -79,7 +79,7 @@ def registered_command(args: argparse.Namespace) -> int:
         if len(target) != 2:
             raise ConfigError("usage: trialog sweep run SWEEP_DIR [--only PATTERN|IDS] [--parallel N]")
         name = args.sweeper or read_sweep(target[1]).get("sweeper") or "local"
-        sweeper = plugins.load("trialog.sweepers", name)(parallel=args.parallel, address=args.address)
+        sweeper = sweeper_class(name)(parallel=args.parallel, address=args.address)
         sweep = open_sweep(None, name, resume=target[1])
         for trial_id in choose_trials(sweep.trials, args.only, sweep.trial_name):
             sweep.update(trial_id, status="pending")

@@ -8,9 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from .errors import ConfigError
-
-GROUP = "trialog.sweepers"
+from trialog.api import ConfigError
 
 
 def add_parser(subparsers: Any) -> None:
@@ -63,8 +61,7 @@ def add_parser(subparsers: Any) -> None:
 
 
 def sweep_command(args: argparse.Namespace) -> int:
-    from . import plugins
-    from .sweep import describe_best, format_table, open_sweep, read_sweep
+    from .sweep import describe_best, format_table, open_sweep, read_sweep, sweeper_class
     from .sweep_console import talking
 
     target = list(args.target)
@@ -96,7 +93,7 @@ def sweep_command(args: argparse.Namespace) -> int:
     spec = load_spec(target[0]) if target else None  # validated before anything is written
     given = {"parallel": args.parallel, "address": args.address, "options": _parse_options(args.option)}
     options = resolve_options(read_sweep(args.resume) if args.resume is not None else None, given)
-    cls = plugins.load(GROUP, name)
+    cls = sweeper_class(name)
     sweeper = cls(**_constructor_args(options))
     sweep = open_sweep(
         target[0] if target else None,
@@ -139,7 +136,7 @@ def resolve_options(data: dict[str, Any] | None, given: dict[str, Any]) -> dict[
     """
     import warnings
 
-    from .errors import TrialogWarning
+    from trialog.api import TrialogWarning
 
     if data is None:
         return {k: v for k, v in given.items() if v is not None}
@@ -171,13 +168,13 @@ def _refreshed(folder: str, data: dict[str, Any]) -> dict[str, Any]:
 
     In memory only: the driver owns sweep.json. A sweeper that cannot load leaves the file's view.
     """
-    from . import plugins
-    from .errors import TrialogError
-    from .sweep import open_sweep
+    from trialog.api import TrialogError
+
+    from .sweep import open_sweep, sweeper_class
 
     name = data.get("sweeper")
     try:
-        refresh = getattr(plugins.load(GROUP, str(name)), "refresh", None) if name else None
+        refresh = getattr(sweeper_class(str(name)), "refresh", None) if name else None
     except TrialogError:
         return data
     if refresh is None:

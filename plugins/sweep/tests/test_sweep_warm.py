@@ -10,14 +10,14 @@ import warnings
 
 import pytest
 from test_sweep import _records, _write_sweep
+from trialog_sweep.sweep import open_sweep, read_sweep
+from trialog_sweep.sweep_cli import resolve_options
+from trialog_sweep.sweep_local import LocalSweeper, _user_modules
+from trialog_sweep.trialproc import ProcessSnapshot
 
 from trialog import ConfigError, TrialogWarning
 from trialog.cli import main
 from trialog.run import Run
-from trialog.sweep import open_sweep, read_sweep
-from trialog.sweep_cli import resolve_options
-from trialog.sweep_local import LocalSweeper, _user_modules
-from trialog.trialproc import ProcessSnapshot
 
 PROBE = '''
 import os

@@ -6,36 +6,20 @@ import json
 from pathlib import Path
 
 import pytest
+from trialog_sweep.sweep import read_sweep
+from trialog_sweep.testing import DIGITS_LR, write_digits_sweep
 
 from trialog.cli import main
 from trialog.run import Run, find_runs
-from trialog.sweep import read_sweep
 
 pytest.importorskip("sklearn")
 
 DIGITS = Path(__file__).resolve().parents[3] / "examples" / "digits"
-LR = "trainer.optimization.optimizer.params.lr"
+LR = DIGITS_LR
 
 
 def test_digits_grid_on_two_local_workers(tmp_path, capsys):
-    spec = {
-        "sweep": {
-            "config": str(DIGITS / "config.json"),
-            "name": "tiny",
-            "grid": {LR: [0.002, 0.01]},
-            "set": {
-                "trainer.epochs": 1,
-                "trainer.save_freq": 1,
-                "model.params.channels": 4,
-                "model.params.hidden": 16,
-                "loggers": {},
-            },
-            "metric": "val/accuracy",
-            "mode": "max",
-        }
-    }
-    path = tmp_path / "sweep.json"
-    path.write_text(json.dumps(spec))
+    path = write_digits_sweep(tmp_path, DIGITS / "config.json", "tiny", [0.002, 0.01])
     assert main(["sweep", str(path), "--parallel", "2", "--base-dir", str(tmp_path / "out")]) == 0
     out = capsys.readouterr().out
     (folder,) = (tmp_path / "out").iterdir()
@@ -57,30 +41,6 @@ def test_bad_trainer_key_in_a_sweep_is_named_before_any_trial(tmp_path, capsys):
     assert main(["sweep", str(path), "--base-dir", str(tmp_path / "out")]) == 1
     assert "'grid.trainer.epochz'" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
-
-
-def _digits_sweep(folder: Path, rates: list[float]) -> Path:
-    spec = {
-        "sweep": {
-            "config": str(DIGITS / "config.json"),
-            "name": "nb",
-            "grid": {LR: rates},
-            "set": {
-                "trainer.epochs": 2,
-                "trainer.save_freq": 1,
-                "trainer.optimization.scheduler.params.T_max": 2,
-                "model.params.channels": 4,
-                "model.params.hidden": 16,
-                "loggers": {},
-            },
-            "metric": "val/accuracy",
-            "mode": "max",
-        }
-    }
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / "sweep.json"
-    path.write_text(json.dumps(spec))
-    return path
 
 
 def _numbers(folder: Path) -> dict[str, list[tuple]]:
@@ -105,7 +65,7 @@ def test_digits_trials_do_not_depend_on_parallel_nor_on_a_resumed_driver(tmp_pat
     import sys
     import time
 
-    path = _digits_sweep(tmp_path / "cfg", [0.002, 0.01, 0.02])
+    path = write_digits_sweep(tmp_path / "cfg", DIGITS / "config.json", "nb", [0.002, 0.01, 0.02], epochs=2)
     results = {}
     for parallel in (1, 2):
         base = tmp_path / f"p{parallel}"

@@ -12,91 +12,16 @@ import threading
 from pathlib import Path
 
 import pytest
+from trialog_sweep.sweep import load_spec, open_sweep, read_sweep, spec_from_block
+from trialog_sweep.sweep_local import LocalSweeper
+from trialog_sweep.testing import read_gate as _read_gate
+from trialog_sweep.testing import records as _records
+from trialog_sweep.testing import wait_exit as _wait_exit
+from trialog_sweep.testing import write_toy_sweep as _write_sweep
 
 from trialog import ConfigError, GridSearch
 from trialog.cli import main
 from trialog.run import Run, find_runs, read_meta
-from trialog.sweep import load_spec, open_sweep, read_sweep, spec_from_block
-from trialog.sweep_local import LocalSweeper
-
-TOY = '''
-import os
-import random
-
-import numpy as np
-
-from trialog import Experiment
-
-
-class Toy(Experiment):
-    """Noisy steps towards 3; with config gate (a FIFO) it reports its pid there mid-epoch 1 and waits."""
-
-    def setup(self):
-        self.w = float(self.config["w0"])
-
-    def train(self, epoch):
-        for step in range(5):
-            gate = self.config.get("gate")
-            if epoch == 1 and step == 2 and gate and os.path.exists(gate):
-                with open(gate, "w") as fh:  # blocks until the test opens the FIFO for reading
-                    fh.write(str(os.getpid()))
-            noise = np.random.normal() * 0.01 + random.random() * 0.001
-            self.w -= self.config["lr"] * (self.w - 3) + noise
-            self.add_result(self.w, "w", tag="train")
-
-    def validate(self, epoch):
-        self.add_result(abs(self.w - 3), "error", tag="val")
-
-    def get_state(self):
-        return {"w": self.w}
-
-    def set_state(self, state):
-        self.w = float(state["w"])
-'''
-
-
-def _write_sweep(folder: Path, sweep: dict, **base) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "toyexp.py").write_text(TOY)
-    config = {"name": "toy", "n_epochs": 3, "lr": 0.1, "w0": 0.0, "gate": None, "seed": 5, **base}
-    config["sweep"] = {"experiment": "toyexp:Toy", "metric": "error", "mode": "min", **sweep}
-    path = folder / "sweep.json"
-    path.write_text(json.dumps(config))
-    return path
-
-
-def _records(run_dir: Path) -> list[tuple]:
-    return [
-        (r["name"], r.get("tag"), r.get("epoch"), r.get("counter"), r["value"]) for r in Run(run_dir).records
-    ]
-
-
-def _read_gate(gate: Path) -> int:
-    """Wait for a trial to write its pid into the FIFO ``gate`` (failsafe: a trial that never comes fails the test)."""
-    fd = os.open(gate, os.O_RDONLY | os.O_NONBLOCK)
-    try:
-        ready, _, _ = select.select([fd], [], [], 600)
-        assert ready, f"no trial reached {gate}"
-        os.set_blocking(fd, True)
-        data = b""
-        while chunk := os.read(fd, 64):
-            data += chunk
-    finally:
-        os.close(fd)
-    return int(data)
-
-
-def _wait_exit(pid: int) -> None:
-    """Block until process ``pid`` is gone (a pidfd becomes readable when it exits)."""
-    try:
-        fd = os.pidfd_open(pid)
-    except ProcessLookupError:
-        return
-    try:
-        select.select([fd], [], [])
-    finally:
-        os.close(fd)
-
 
 # ---------------------------------------------------------------------------------------- the spec
 
@@ -301,12 +226,92 @@ def test_killed_driver_resumes_without_rerunning_finished_trials(tmp_path):
     assert len(find_runs(folder)) == 3
 
 
-def test_sweep_names_plugins_use_are_in_trialog_api():
-    import trialog.api as api
-    import trialog.sweep as sweep_module
+def test_sweep_names_come_from_trialog_sweep_not_the_core():
+    import trialog_sweep
+    import trialog_sweep.sweep as sweep_module
 
-    for name in ("Sweep", "SweepSpec", "open_sweep", "read_sweep", "run_trial"):
-        assert name in api.__all__ and getattr(api, name) is getattr(sweep_module, name)
+    import trialog.api as api
+
+    for name in ("Sweep", "SweepSpec", "open_sweep", "read_sweep", "run_trial", "Sweeper"):
+        assert name in trialog_sweep.__all__ and getattr(trialog_sweep, name) is getattr(sweep_module, name)
+        assert name not in api.__all__
+    assert trialog_sweep.ProcessSnapshot.__module__ == "trialog_sweep.trialproc"
+
+
+def test_a_sweeper_entry_point_that_is_not_a_sweeper_class_is_refused_by_name(tmp_path, monkeypatch, capsys):
+    from trialog_sweep import GROUP, sweeper_class
+
+    from trialog.api import PluginError, plugins
+
+    assert sweeper_class("local") is LocalSweeper
+    real_load = plugins.load
+    monkeypatch.setattr(
+        plugins, "load", lambda group, name: len if name == "broken" else real_load(group, name)
+    )
+    with pytest.raises(
+        PluginError, match=r"sweeper 'broken' \(entry point group trialog.sweepers\) is <built-in"
+    ):
+        sweeper_class("broken")
+    assert GROUP == "trialog.sweepers"
+    path = _write_sweep(tmp_path / "cfg", {"grid": {"lr": [0.1]}})
+    assert main(["sweep", str(path), "--sweeper", "broken", "--base-dir", str(tmp_path / "o")]) == 1
+    assert "not a sweeper" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()  # refused before the sweep folder is written
+
+
+def test_a_config_trial_without_a_framework_plugin_says_what_to_install(tmp_path):
+    from trialog_sweep import run_config_file
+
+    from trialog.api import plugins
+
+    manager = plugins.get_plugin_manager()
+    framework = [(impl.plugin_name, impl.plugin) for impl in manager.hook.run_config.get_hookimpls()]
+    for name, plugin in framework:  # trialog-torch, when installed
+        manager.unregister(plugin, name=name)
+    try:
+        with pytest.raises(ConfigError, match="pip install trialog-torch"):
+            run_config_file(tmp_path / "config.json", tmp_path)
+    finally:
+        for name, plugin in framework:
+            manager.register(plugin, name=name)
+
+
+def test_a_config_trial_runs_through_the_run_config_hook_not_the_command_line(tmp_path, monkeypatch):
+    import trialog.cli
+    from trialog.api import hookimpl, plugins
+
+    calls = []
+
+    class Framework:
+        @hookimpl
+        def run_config(self, config, base_dir, resume, quiet):
+            calls.append((config, base_dir, resume, quiet))
+            run = Path(base_dir) / "r1"
+            run.mkdir()
+            (run / "run.json").write_text(json.dumps({"name": "plain_t0000"}))
+            return [run]
+
+    monkeypatch.setattr(trialog.cli, "main", lambda *a: pytest.fail("a trial must not run through the CLI"))
+    manager = plugins.get_plugin_manager()
+    manager.register(Framework(), name="framework-under-test")
+    try:
+        (tmp_path / "cfg").mkdir()
+        path = tmp_path / "cfg" / "sweep.json"
+        path.write_text(json.dumps({"name": "plain", "lr": 0.1, "sweep": {"grid": {"lr": [0.1]}}}))
+        sweep = open_sweep(path, "local", base_dir=tmp_path / "o")
+        from trialog_sweep import run_trial
+
+        run_dir = run_trial(sweep.trial_file("t0000"), quiet=True)
+    finally:
+        manager.unregister(name="framework-under-test")
+    (call,) = calls
+    assert call == (
+        str(sweep.trial_file("t0000").with_suffix(".config.json").resolve()),
+        str(sweep.folder.resolve()),
+        None,
+        True,
+    )
+    assert run_dir == sweep.folder.resolve() / "r1"
 
 
 def test_local_sweeper_rejects_ray_only_options(tmp_path):
@@ -317,3 +322,14 @@ def test_local_sweeper_rejects_ray_only_options(tmp_path):
     path = _write_sweep(tmp_path / "cfg", {"early_stopping": {"type": "asha"}})
     with pytest.raises(ConfigError, match="'early_stopping'"):
         LocalSweeper().run(open_sweep(path, "local", base_dir=tmp_path / "o"))
+
+
+def test_the_plugin_entry_stays_cheap_the_sweep_modules_load_on_use():
+    code = (
+        "import sys, trialog_sweep.hooks, trialog_sweep\n"
+        "print(sorted(m for m in sys.modules if m.startswith('trialog_sweep.')))\n"
+        "trialog_sweep.open_sweep\n"
+        "print('trialog_sweep.sweep' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split("\n")[:2] == ["['trialog_sweep.hooks']", "True"]

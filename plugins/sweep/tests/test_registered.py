@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 
+from trialog_sweep.sweep import read_sweep
+
 from trialog.cli import main
 from trialog.run import Run, find_runs
-from trialog.sweep import read_sweep
 
 TOY = """
 from trialog import Experiment

@@ -5,10 +5,10 @@ from __future__ import annotations
 import re
 
 from test_sweep import _write_sweep
+from trialog_sweep.sweep import open_sweep, read_sweep
+from trialog_sweep.sweep_console import talking
 
 from trialog.cli import main
-from trialog.sweep import open_sweep, read_sweep
-from trialog.sweep_console import talking
 
 
 def _lines(err: str) -> list[str]:

@@ -38,10 +38,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from .errors import ConfigError, RunFolderError, TrialogError
+from trialog.api import ConfigError, RunFolderError, TrialogError
 
 __all__ = [
     "DISTRIBUTIONS",
+    "GROUP",
     "SWEEP_FILE",
     "Sweep",
     "SweepSpec",
@@ -50,8 +51,10 @@ __all__ = [
     "load_spec",
     "open_sweep",
     "read_sweep",
+    "run_config_file",
     "run_trial",
     "sort_trials",
+    "sweeper_class",
     "trial_metric",
 ]
 
@@ -80,11 +83,44 @@ _RESOURCE_KEYS = ("cpu", "gpu", "mem_gb", "time_min")  # mem_gb, time_min: clust
 _SEARCHES = ("random", "optuna")
 
 
+#: The entry-point group of sweepers: ``name = "package.module:SweeperClass"`` (see :class:`Sweeper`).
+GROUP = "trialog.sweepers"
+
+
 class Sweeper(Protocol):
-    """What a ``trialog.sweepers`` entry point names: ``Sweeper(parallel=..., address=...).run(sweep)``."""
+    """The contract of a ``trialog.sweepers`` entry point: a class that runs a sweep's trials.
+
+    ``trialog sweep`` constructs it as ``Sweeper(parallel=N, address=ADDR)`` (both may be None; plus
+    ``options={"key": "value"}`` when ``--option KEY=VALUE`` is given) and calls :meth:`run` once; an
+    argument the sweeper cannot use is a ConfigError naming the option. Each trial is one trialog run in the
+    sweep folder, started with :func:`run_trial` (in a process of the sweeper's choosing), and every
+    change of a trial goes through :meth:`Sweep.update` (sweep.json and the console lines follow from it).
+    Optional: a classmethod ``refresh(sweep)`` that updates the trials' states in memory from the
+    sweeper's own bookkeeping (job states) for ``trialog sweep show``.
+    """
+
+    def __init__(
+        self,
+        parallel: int | None = None,
+        address: str | None = None,
+        options: Mapping[str, Any] | None = None,
+    ) -> None: ...
 
     def run(self, sweep: Sweep) -> None:
         """Run (or continue) every trial of ``sweep`` not finished yet, keeping ``sweep.json`` current."""
+
+
+def sweeper_class(name: str) -> type[Sweeper]:
+    """The sweeper class the ``trialog.sweepers`` entry point ``name`` names, checked against :class:`Sweeper`."""
+    from trialog.api import PluginError, plugins
+
+    cls = plugins.load(GROUP, name)
+    if not isinstance(cls, type) or not callable(getattr(cls, "run", None)):
+        raise PluginError(
+            f"sweeper {name!r} (entry point group {GROUP}) is {cls!r}, not a sweeper: a sweeper is a class "
+            "with a run(sweep) method (trialog_sweep.Sweeper)"
+        )
+    return cls
 
 
 # ---------------------------------------------------------------------------------------- the spec
@@ -133,7 +169,7 @@ class SweepSpec:
     @property
     def epochs(self) -> int | None:
         """The trials' epoch count as the base config gives it (``trainer.epochs`` or ``n_epochs``)."""
-        from .config import Config
+        from trialog.api import Config
 
         cfg = Config(config=self.base)
         for key in ("trainer.epochs", "n_epochs"):
@@ -146,7 +182,7 @@ class SweepSpec:
 
     def points(self) -> list[dict[str, Any]]:
         """The trials' parameters in order: samples, then grid points (GridSearch order), then repeats."""
-        from .config import GridSearch
+        from trialog.api import GridSearch
 
         grid_keys = sorted(self.grid)
         combos = [{k: c[k] for k in grid_keys} for c in GridSearch(self.grid)] if self.grid else [{}]
@@ -166,7 +202,7 @@ class SweepSpec:
 
     def trial_config(self, params: Mapping[str, Any], trial_name: str) -> dict[str, Any]:
         """The base config with the fixed overrides and ``params`` set, named ``trial_name``."""
-        from .config import Config
+        from trialog.api import Config
 
         cfg = Config(config=copy.deepcopy(self.base))
         for key, value in [*self.fixed.items(), *params.items()]:
@@ -246,7 +282,7 @@ def _check_key(cfg: Any, key: Any, section: str) -> str:
 
 def spec_from_block(block: Any, base: Mapping[str, Any], config_dir: Path, default_name: str) -> SweepSpec:
     """Validate a ``"sweep"`` block against its base config; errors name the sweep key."""
-    from .config import Config
+    from trialog.api import Config
 
     if not isinstance(block, Mapping):
         raise ConfigError(f"config key 'sweep' must be a mapping of sweep options, got {block!r}")
@@ -366,7 +402,7 @@ def _check_resources(value: Any) -> dict[str, float]:
 
 def load_spec(path: str | os.PathLike[str]) -> SweepSpec:
     """Read a sweep file (JSON or YAML): a config with a ``sweep`` block, or one naming ``sweep.config``."""
-    from .config import Config, read_config_file
+    from trialog.api import Config, read_config_file
 
     path = Path(path)
     if not path.is_file():
@@ -506,14 +542,14 @@ class Sweep:
 
     def write_trial_file(self, trial: Mapping[str, Any]) -> Path:
         """The trial's own file (its config, where its modules are, the Experiment class) for the trial process."""
-        from .run import atomic_write_json
+        from trialog.api import write_json
 
         file = self.trial_file(trial["id"])
         file.parent.mkdir(exist_ok=True)
         config = self.spec.trial_config(trial["params"], self.trial_name(trial["id"]))
         config_file = file.with_suffix(".config.json")  # what `trialog run` reads
-        atomic_write_json(config_file, config)
-        atomic_write_json(
+        write_json(config_file, config)
+        write_json(
             file,
             {
                 "id": trial["id"],
@@ -540,16 +576,16 @@ class Sweep:
             report(self, before, trial)
 
     def save(self) -> None:
-        from .run import atomic_write_json
+        from trialog.api import write_json
 
         with self._lock:
             self.data["best"] = best_trial(self.trials, self.spec.mode)
             self.data["updated"] = _now()
-            atomic_write_json(self.folder / SWEEP_FILE, self.data)
+            write_json(self.folder / SWEEP_FILE, self.data)
 
     def run_folder(self, trial_id: str) -> Path | None:
         """The trial's run folder in the sweep folder (found by its run name), or None before it started."""
-        from .run import find_runs, read_meta
+        from trialog.api import Run, find_runs
 
         recorded = self.trial(trial_id).get("run")
         if recorded and (self.folder / recorded / "run.json").is_file():
@@ -557,7 +593,7 @@ class Sweep:
         name = self.trial_name(trial_id)
         for path in find_runs(self.folder):
             with contextlib.suppress(TrialogError):
-                if read_meta(path).get("name") == name:
+                if Run(path).meta.get("name") == name:
                     return path
         return None
 
@@ -569,7 +605,7 @@ class Sweep:
         out: dict[str, Any] = {"run": path.name}
         metric = self.spec.metric
         if metric:
-            from .run import Run
+            from trialog.api import Run
 
             stats = Run(path).summary.get(metric)
             if stats:
@@ -583,9 +619,7 @@ class Sweep:
 
 
 def _free_folder(base: Path, name: str) -> Path:
-    from .run import DEFAULT_FOLDER_FORMAT, resolve_folder_name
-
-    stem = resolve_folder_name(DEFAULT_FOLDER_FORMAT, f"{name}-sweep", 0)
+    stem = f"{_dt.datetime.now():%Y%m%d-%H%M%S}_{name}-sweep"  # a run folder's default name format
     for number in range(1000):
         candidate = base / (stem if number == 0 else f"{stem}_{number}")
         try:
@@ -682,7 +716,7 @@ def _import_experiment(target: str) -> Any:
 def run_trial(
     trial_file: str | os.PathLike[str], resume: str | os.PathLike[str] | None = None, quiet: bool = True
 ) -> Path:
-    """Run one trial in this process (an Experiment class, or the ``trialog run`` trainer); its run folder.
+    """Run one trial in this process (an Experiment class, or the ``run_config`` hook: ``trialog run``); its run folder.
 
     ``resume``: the trial's run folder from an earlier attempt, continued with trialog's exact resume.
     The trial computes with the thread count its run folder recorded (resume), else its trial file's.
@@ -705,23 +739,40 @@ def run_trial(
         finally:
             exp.close()
         return Path(exp.run_dir)
-    from . import cli
-
-    argv = ["run", trial["config_file"], "--base-dir", str(sweep_dir)]
-    if quiet:
-        argv.append("--quiet")
-    if resume is not None:
-        argv += ["--resume", str(resume)]
-    rc = cli.main(argv)
-    if rc != 0:
-        raise TrialogError(f"trial {trial['id']}: `trialog {' '.join(argv)}` failed with exit status {rc}")
-    for path in sorted(sweep_dir.iterdir()):
-        meta = path / "run.json"
+    run_dirs = run_config_file(trial["config_file"], sweep_dir, resume, quiet)
+    for path in [*run_dirs, *sorted(sweep_dir.iterdir())]:
+        meta = Path(path) / "run.json"
         if meta.is_file():
             with contextlib.suppress(ValueError, OSError):
                 if json.loads(meta.read_text(encoding="utf-8")).get("name") == trial["name"]:
-                    return path
+                    return Path(path)
     raise TrialogError(f"trial {trial['id']}: no run folder named {trial['name']!r} in {sweep_dir}")
+
+
+def run_config_file(
+    config_file: str | os.PathLike[str],
+    base_dir: str | os.PathLike[str],
+    resume: str | os.PathLike[str] | None = None,
+    quiet: bool = True,
+) -> list[Path]:
+    """Run a config file through the framework plugin's ``run_config`` hook (trialog-torch: ``trialog run``).
+
+    Returns the run folders it wrote; a config no installed plugin runs is a ConfigError saying what to install.
+    """
+    from trialog.api import plugins
+
+    run_dirs = plugins.get_plugin_manager().hook.run_config(
+        config=str(config_file),
+        base_dir=str(base_dir),
+        resume=None if resume is None else str(resume),
+        quiet=bool(quiet),
+    )
+    if run_dirs is None:
+        raise ConfigError(
+            f"no installed plugin runs the config {str(config_file)!r} (the run_config hook): pip install "
+            "trialog-torch, or give the sweep block an 'experiment' class"
+        )
+    return [Path(run_dir) for run_dir in run_dirs]
 
 
 # ---------------------------------------------------------------------------------------- show

@@ -1,6 +1,6 @@
 """What ``trialog sweep`` says while it runs: each trial as it starts and ends, and the running best.
 
-Every sweeper records a trial's progress in sweep.json through :meth:`trialog.sweep.Sweep.update`
+Every sweeper records a trial's progress in sweep.json through :meth:`trialog_sweep.sweep.Sweep.update`
 (local, ray and submitit alike); that one place tells the active :class:`SweepConsole` what changed,
 so every sweeper talks the same way without printing anything itself. Plain lines on standard error,
 like the ``console`` plugin of a single run (standard output keeps the final table)::
@@ -18,13 +18,17 @@ drive a sweeper themselves get the same lines inside ``with talking():``.
 from __future__ import annotations
 
 import contextlib
+import sys
 import threading
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from .console import say
-
 __all__ = ["SweepConsole", "active", "talking"]
+
+
+def say(text: str) -> None:
+    print(f"trialog: {text}", file=sys.stderr, flush=True)  # the console plugin's lines, for a sweep
+
 
 _ENDED = ("finished", "error")
 _lock = threading.Lock()

@@ -7,7 +7,8 @@ share the machine. Two things decide that here:
   ``sweep.json``'s ``options``, from the sweep's ``resources.cpu``; never from ``--parallel``). It is set
   as ``OMP_NUM_THREADS``/``MKL_NUM_THREADS``/``OPENBLAS_NUM_THREADS`` and, when torch is imported, by
   ``torch.set_num_threads``; the run records it as ``threads`` in its ``run.json`` and a resumed trial
-  takes it from there, so a continued trial computes with the threads it started with.
+  takes it from there, so a continued trial computes with the threads it started with (the core's
+  ``trialog.api.threads`` applies and records it; this module adds what only a sweep needs).
 * **reset**: a trial started in a warm process (a fork of the local sweeper's preloaded server, a reused
   Ray worker) first gets a fresh process's state: fresh unseeded RNGs (python, numpy, torch), no
   plugin-registered hook objects left by an earlier trial, logging's handlers and levels as the warm
@@ -24,21 +25,21 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-__all__ = ["THREADS_ENV", "ProcessSnapshot", "apply_threads", "recorded_threads"]
+from trialog.api import threads as _threads
+
+__all__ = [
+    "THREADS_ENV",
+    "ProcessSnapshot",
+    "apply_threads",
+    "environment",
+    "recorded_threads",
+    "threads_from_env",
+]
 
 #: Set in a trial process to the trial's thread count; the run records it in run.json as ``threads``.
-THREADS_ENV = "TRIALOG_THREADS"
-_THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", THREADS_ENV)
-
-
-def apply_threads(threads: int) -> None:
-    """Give this process ``threads`` compute threads (the environment, and torch when it is imported)."""
-    threads = max(1, int(threads))
-    for var in _THREAD_VARS:
-        os.environ[var] = str(threads)
-    torch = sys.modules.get("torch")
-    if torch is not None and hasattr(torch, "set_num_threads"):
-        torch.set_num_threads(threads)
+THREADS_ENV = _threads.THREADS_ENV
+apply_threads = _threads.apply_threads
+threads_from_env = _threads.threads_from_env
 
 
 def recorded_threads(run_dir: str | os.PathLike[str] | None) -> int | None:
@@ -54,17 +55,11 @@ def recorded_threads(run_dir: str | os.PathLike[str] | None) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) and value >= 1 else None
 
 
-def threads_from_env() -> int | None:
-    """The trial's thread count as its process was given it (``TRIALOG_THREADS``), for run.json."""
-    value = os.environ.get(THREADS_ENV)
-    return int(value) if value and value.isdigit() and int(value) >= 1 else None
-
-
 class ProcessSnapshot:
     """What a warm process looks like before any trial ran; :meth:`reset` puts it back before each trial."""
 
     def __init__(self) -> None:
-        from . import plugins
+        from trialog.api import plugins
 
         plugins.get_plugin_manager()  # built now: its own plugins are the warm process's
         self.environ: Mapping[str, str] = dict(os.environ)
@@ -103,13 +98,13 @@ class ProcessSnapshot:
 
 
 def _plugin_names() -> set[str]:
-    from . import plugins
+    from trialog.api import plugins
 
     return {name for name, _ in plugins.get_plugin_manager().list_name_plugin()}
 
 
 def _unregister_plugins_except(names: set[str]) -> None:
-    from . import plugins
+    from trialog.api import plugins
 
     manager = plugins.get_plugin_manager()
     for name, plugin in list(manager.list_name_plugin()):
@@ -131,6 +126,6 @@ def _fresh_rngs() -> None:
 def environment(threads: int, extra: Mapping[str, str] | None = None) -> dict[str, Any]:
     """The environment of a trial process with ``threads`` threads (a copy of this one's)."""
     env = dict(os.environ, **(extra or {}))
-    for var in _THREAD_VARS:
+    for var in _threads.THREAD_VARS:
         env[var] = str(max(1, int(threads)))
     return env

@@ -1,11 +1,11 @@
 """The ``local`` sweeper: every trial a process forked from a warm trial server, N at a time.
 
-The driver starts one trial server per sweep (``python -m trialog.sweep_local --serve SWEEP_DIR``): it
+The driver starts one trial server per sweep (``python -m trialog_sweep.sweep_local --serve SWEEP_DIR``): it
 imports trialog, loads the plugins, imports the framework plugin (the sweep's trainer, which imports
 torch) and the user's modules the config names (``"model:Net"`` beside the config, the sweep's
 Experiment class) once, and then forks one child per trial. The child resets every per-process state
-(:class:`trialog.trialproc.ProcessSnapshot`: fresh RNGs, environment, logging, plugin registrations, the
-sweep's recorded thread count) and runs the trial exactly as a fresh ``python -m trialog.sweep_local
+(:class:`trialog_sweep.trialproc.ProcessSnapshot`: fresh RNGs, environment, logging, plugin registrations, the
+sweep's recorded thread count) and runs the trial exactly as a fresh ``python -m trialog_sweep.sweep_local
 TRIAL_FILE`` process would, so a trial's results are bitwise those of the trial run alone; starting it
 costs a fork instead of an interpreter and the torch import. The server never runs a trial itself
 (nor any torch computation: a fork after OpenMP started would not be safe).
@@ -40,7 +40,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import IO, Any
 
-from .errors import ConfigError, TrialogError
+from trialog.api import ConfigError, TrialogError
+
 from .sweep import Sweep, read_sweep, run_trial
 
 __all__ = ["LocalSweeper", "TrialServer", "main"]
@@ -98,7 +99,7 @@ class LocalSweeper:
             env = sweep_env(sweep)
             with open(log, "ab") as out:
                 return subprocess.call(
-                    [sys.executable, "-m", "trialog.sweep_local", *cmd],
+                    [sys.executable, "-m", "trialog_sweep.sweep_local", *cmd],
                     stdout=out,
                     stderr=subprocess.STDOUT,
                     env=env,
@@ -152,7 +153,7 @@ class TrialServer:
         (sweep.folder / "trials").mkdir(exist_ok=True)
         self._log = open(sweep.folder / "trials" / "server.log", "ab")
         self._proc = subprocess.Popen(
-            [sys.executable, "-m", "trialog.sweep_local", "--serve", str(sweep.folder)],
+            [sys.executable, "-m", "trialog_sweep.sweep_local", "--serve", str(sweep.folder)],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=self._log,
@@ -243,7 +244,8 @@ def preload(sweep_dir: Path) -> None:
     """Import what every trial of the sweep imports: trialog, its plugins, the trainer, the user's modules."""
     import importlib
 
-    from . import cli, plugins, provenance
+    from trialog.api import package_versions, plugins
+
     from .sweep import saved_spec
 
     data = read_sweep(sweep_dir)
@@ -252,11 +254,10 @@ def preload(sweep_dir: Path) -> None:
     if config_dir not in sys.path:
         sys.path.insert(0, config_dir)
     plugins.get_plugin_manager()
-    provenance.package_versions()  # cached per process: every run.json lists the installed packages
+    package_versions()  # cached per process: every run.json lists the installed packages
     if spec.experiment:
         importlib.import_module(spec.experiment.partition(":")[0])
     else:
-        cli.build_parser(with_plugin_commands=True)  # `trialog run` and its plugin
         trainer = (
             (spec.base.get("trainer") or {}).get("type")
             if isinstance(spec.base.get("trainer"), Mapping)
@@ -294,7 +295,7 @@ def _child(
         os.close(log_fd)
         os.close(null)
         args = _parser().parse_args(request["argv"])
-        sys.argv = ["trialog.sweep_local", *request["argv"]]
+        sys.argv = ["trialog_sweep.sweep_local", *request["argv"]]
         snapshot.reset(threads)
         code = _run_one(args)
     except SystemExit as exc:
@@ -418,7 +419,7 @@ def _die_with_parent(parent: int | None) -> None:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m trialog.sweep_local")
+    parser = argparse.ArgumentParser(prog="python -m trialog_sweep.sweep_local")
     parser.add_argument("trial_file", type=Path, nargs="?")
     parser.add_argument("--resume", type=Path)
     parser.add_argument(
@@ -434,7 +435,7 @@ def _run_one(args: Any) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m trialog.sweep_local TRIAL_FILE [--resume RUN_DIR]``: one trial process (or ``--serve``)."""
+    """``python -m trialog_sweep.sweep_local TRIAL_FILE [--resume RUN_DIR]``: one trial process (or ``--serve``)."""
     args: Any = _parser().parse_args(argv)
     if args.serve is not None:
         return serve(args.serve)
