@@ -265,6 +265,10 @@ def _parse(text: str, source: str, yaml_format: bool) -> Mapping[Any, Any]:
 
 
 def read_config_file(file_: str | os.PathLike[str] | IO[str]) -> Mapping[Any, Any]:
+    """A config file (JSON, or YAML with pyyaml) as written: plain data, dotted keys not split into nesting.
+
+    Every failure is a :class:`ConfigError` naming the file (missing, unreadable, malformed, not a mapping).
+    """
     if hasattr(file_, "read"):
         return _parse(file_.read(), str(getattr(file_, "name", "<stream>")), _is_yaml(file_))
     path = Path(file_)
@@ -275,14 +279,6 @@ def read_config_file(file_: str | os.PathLike[str] | IO[str]) -> Mapping[Any, An
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"cannot read config file {path}: {exc}") from exc
     return _parse(text, str(path), _is_yaml(path))
-
-
-def read_config_file(file_: str | os.PathLike[str] | IO[str]) -> Mapping[Any, Any]:
-    """A config file (JSON, or YAML with pyyaml) as written: plain data, dotted keys not split into nesting.
-
-    Every failure is a :class:`ConfigError` naming the file (missing, unreadable, malformed, not a mapping).
-    """
-    return _read(file_)
 
 
 def _write(file_: str | os.PathLike[str] | IO[str], text: str) -> None:
