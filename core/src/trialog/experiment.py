@@ -27,11 +27,17 @@ continues at :attr:`~Experiment.start_epoch`) → per epoch :meth:`~Experiment.b
 (``on_epoch_start``) → ``train(epoch)`` → ``validate(epoch)`` → :meth:`~Experiment.end_epoch`
 (``on_epoch_end``, checkpoint, ``on_checkpoint_saved``) → ``end()`` → :meth:`~Experiment.finish_run`
 (``on_run_end``). An exception calls :meth:`~Experiment.fail_run` (``process_err(e)``,
-``on_run_error``) and is re-raised. A framework that owns its training loop (a trainer, Lightning)
-calls these stage methods itself instead of :meth:`~Experiment.run`. Lifecycle hooks reach both the
+``on_run_error``) and is re-raised. That order lives in :func:`trialog.lifecycle.drive_lifecycle`, which
+:meth:`~Experiment.run`, :meth:`~Experiment.run_test` and a framework that owns its training loop (a
+trainer, Lightning) call with their own stages. Lifecycle hooks reach both the
 loggers (``self.clog.lifecycle``) and the ``trialog.plugins`` modules, each plugin called on its own
 (:class:`trialog.plugins.PluginHooks`: a failing plugin is warned about once, counted, and disabled
 after 5 consecutive failures).
+
+The class is the public surface; the work is done next to it: :mod:`trialog.experiment_open` (config,
+resume resolution, the run folder opened and wired), :mod:`trialog.experiment_state` (what a checkpoint
+holds and how it is restored), :mod:`trialog.experiment_resume` (resuming from the latest checkpoint) and
+:mod:`trialog.lifecycle` (the stage order).
 """
 
 from __future__ import annotations
@@ -43,7 +49,6 @@ import copy
 import functools
 import json
 import os
-import secrets
 import shutil
 import threading
 import traceback as _traceback
@@ -130,7 +135,7 @@ class Experiment:
 
     #: Checkpoint the "simple" public attributes (trixi's "simple" save type) under ``state["simple"]``.
     store_simple_attributes: ClassVar[bool] = True
-    #: Sets (and frozensets) of simple values count as simple (for checkpoint formats that store sets).
+    #: Sets of simple values count as simple (for checkpoint formats that store sets).
     simple_sets: ClassVar[bool] = False
     #: How many of a name's last values ``add_result(plot_running_mean=True)`` averages (trixi's default).
     running_mean_length: ClassVar[int] = 10
@@ -199,19 +204,7 @@ class Experiment:
     ):
         from .config import Config
 
-        check_flags(
-            "Experiment",
-            {
-                "resume_new_folder": resume_new_folder,
-                "append_rnd_to_name": append_rnd_to_name,
-                "save_sources": save_sources,
-                "resume_reset_epochs": resume_reset_epochs,
-                "resume_fallback": resume_fallback,
-                "resume_skip_unreadable": resume_skip_unreadable,
-                "capture_output": capture_output,
-                "quiet": quiet,
-            },
-        )
+        check_flags("Experiment", {k: v for k, v in locals().items() if k in _open.FLAG_OPTIONS})
         config = _open.coerce_config(config)
         base = Path(base_dir if base_dir is not None else config.get("base_dir") or "runs")
         resume_from: Path | None = None
@@ -227,18 +220,10 @@ class Experiment:
         #: True: the ``console`` plugin prints nothing for this run (no folder, epoch or summary lines).
         self.quiet = bool(quiet)
 
-        name = name or exp_name or config.get("name") or resumed_meta.get("name") or type(self).__name__
-        if append_rnd_to_name and not (resume_from is not None and not resume_new_folder):
-            name = f"{name}_{secrets.token_hex(3)}"
-        self.name: str = str(name)
-        if n_epochs is None:
-            n_epochs = config.get("n_epochs", 0)
-        self.n_epochs: int = int(n_epochs or 0)
-        if seed is None:
-            seed = config.get("seed", resumed_meta.get("seed"))
-        if seed is None:
-            seed = secrets.randbelow(2**31)
-        self.seed: int = int(seed)
+        self.name, self.n_epochs, self.seed = _open.identity(
+            type(self).__name__, config, resumed_meta, name or exp_name, n_epochs, seed,
+            random_suffix=append_rnd_to_name and not (resume_from is not None and not resume_new_folder),
+        )  # fmt: skip
 
         self.epoch: int = 0
         #: The epoch :meth:`run` starts at (set by :meth:`restore_resumed`; a loop of your own reads it).

@@ -7,6 +7,7 @@ these in order; nothing here runs after the constructor.
 from __future__ import annotations
 
 import os
+import secrets
 import warnings
 from collections.abc import Mapping
 from pathlib import Path
@@ -23,6 +24,17 @@ if TYPE_CHECKING:
     from .config import Config
     from .experiment import Experiment
 
+#: The Experiment's options that must be bools (checked before anything is written).
+FLAG_OPTIONS = (
+    "resume_new_folder",
+    "append_rnd_to_name",
+    "save_sources",
+    "resume_reset_epochs",
+    "resume_fallback",
+    "resume_skip_unreadable",
+    "capture_output",
+    "quiet",
+)
 #: Checkpoint options the Experiment handles itself; the rest go to CheckpointManager.
 CHECKPOINT_DEFAULTS: dict[str, Any] = {"every": 1, "keep_last": 2}
 #: The run folder's sub-folders an Experiment names as attributes (``exp.log_dir`` ...).
@@ -48,6 +60,29 @@ def coerce_config(config: Any) -> Config:
     if not isinstance(config, Config):
         return Config(config=config)
     return config
+
+
+def identity(
+    default_name: str,
+    config: Mapping[str, Any],
+    resumed_meta: Mapping[str, Any],
+    name: str | None,
+    n_epochs: int | None,
+    seed: int | None,
+    random_suffix: bool,
+) -> tuple[str, int, int]:
+    """The run's name, epochs and seed: the arguments, else the config, else the resumed run.json, else
+    the class name / 0 / a random seed. ``random_suffix``: a random suffix on the name (trixi's option)."""
+    name = name or config.get("name") or resumed_meta.get("name") or default_name
+    if random_suffix:
+        name = f"{name}_{secrets.token_hex(3)}"
+    if n_epochs is None:
+        n_epochs = config.get("n_epochs", 0)
+    if seed is None:
+        seed = config.get("seed", resumed_meta.get("seed"))
+    if seed is None:
+        seed = secrets.randbelow(2**31)
+    return str(name), int(n_epochs or 0), int(seed)
 
 
 def checkpoint_options(checkpoint: Mapping[str, Any] | bool | None) -> dict[str, Any]:

@@ -36,8 +36,8 @@ def is_simple(value: Any, *, sets: bool = False) -> bool:
     """Whether ``value`` is "simple" (trixi's save type): numbers, strings, bools, None, bytes, numpy arrays
     (not of objects) and scalars, and lists, tuples and dicts (string or int keys) of those.
 
-    ``sets``: sets and frozensets of simple values count too (for checkpoint formats that store them, such as
-    trialog-torch's; JSON-like formats do not)."""
+    ``sets``: sets of simple values count too (for checkpoint formats that store them, such as
+    trialog-torch's; JSON-like formats do not). Frozensets never do: torch's safe loader refuses them."""
     if isinstance(value, _SIMPLE_SCALARS):
         return True
     module = type(value).__module__
@@ -50,7 +50,7 @@ def is_simple(value: Any, *, sets: bool = False) -> bool:
             return not value.dtype.hasobject
         return False
     kind = type(value)
-    if kind in (list, tuple) or (sets and kind in (set, frozenset)):
+    if kind in (list, tuple) or (sets and kind is set):
         return all(is_simple(v, sets=sets) for v in value)
     if kind is dict:
         return all(isinstance(k, (str, int)) and is_simple(v, sets=sets) for k, v in value.items())
