@@ -22,7 +22,6 @@ from .run import check_run_folder as _check_run_folder
 
 if TYPE_CHECKING:
     from .config import Config
-    from .experiment import Experiment
 
 #: The Experiment's options that must be bools (checked before anything is written).
 FLAG_OPTIONS = (
@@ -111,7 +110,7 @@ def default_loggers() -> dict[str, Any]:
 
 
 def open_folder(
-    exp: Experiment,
+    exp: Any,
     resume_from: Path | None,
     new_folder: bool,
     base: Path,
@@ -162,7 +161,7 @@ def keep_identity(
         meta.update(start=now_iso(), resumes=[], resumed_from=None, registered=resumed_meta.get("registered"))
 
 
-def init_folder(exp: Experiment, diff: str | None, save_sources: bool, loggers: Any) -> None:
+def init_folder(exp: Any, diff: str | None, save_sources: bool, loggers: Any) -> None:
     """Write the config, git diff and sources; make the checkpoint manager, results log and loggers."""
     from .checkpoint import CheckpointManager
     from .dispatch import CombinedLogger

@@ -9,13 +9,10 @@ import contextlib
 import os
 import warnings
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from .errors import RunFolderError, TrialogWarning
 from .run import is_trialog_run, latest_run
-
-if TYPE_CHECKING:
-    from .experiment import Experiment
 
 
 def resolve_resume(resume: str | os.PathLike[str], base_dir: Path, skip_unreadable: bool = False) -> Path:
@@ -33,7 +30,7 @@ def resolve_resume(resume: str | os.PathLike[str], base_dir: Path, skip_unreadab
     return path
 
 
-def restore_resumed(exp: Experiment, full: bool) -> int:
+def restore_resumed(exp: Any, full: bool) -> int:
     """:meth:`Experiment.restore_resumed`: restore the resumed run's latest checkpoint once."""
     if exp._resume_from is None or exp._restored:
         return exp.start_epoch
@@ -78,7 +75,7 @@ def restore_resumed(exp: Experiment, full: bool) -> int:
 
 
 def _check_results_cover(
-    exp: Experiment, manager: Any, state: dict[str, Any], entry: Any
+    exp: Any, manager: Any, state: dict[str, Any], entry: Any
 ) -> tuple[dict[str, Any], Any]:
     from .resumelog import check_results_cover
 
@@ -97,7 +94,7 @@ def _check_results_cover(
         raise
 
 
-def resume_loggers(exp: Experiment, step: int | None, epoch: int | None, position: int, source: Path) -> None:
+def resume_loggers(exp: Any, step: int | None, epoch: int | None, position: int, source: Path) -> None:
     """The resume contract: every logger brings its output back to checkpoint ``step`` (``on_resume``)."""
     missing = exp.clog.missing("on_resume")
     if missing:
@@ -118,7 +115,7 @@ def resume_loggers(exp: Experiment, step: int | None, epoch: int | None, positio
     )
 
 
-def _copy_results(exp: Experiment, source: Path, position: int) -> None:
+def _copy_results(exp: Any, source: Path, position: int) -> None:
     """Start this run's results log with the old run's records up to ``position`` (resume in a new folder)."""
     from .results import ResultLog
 

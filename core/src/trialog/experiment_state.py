@@ -17,13 +17,10 @@ import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from .checkpoint import MANIFEST_NAME
 from .errors import ConfigError, TrialogWarning
-
-if TYPE_CHECKING:
-    from .experiment import Experiment
 
 #: The restores a checkpoint is applied by: a resumed run(), a resumed run_test(), load_checkpoint().
 RESTORE_KINDS: tuple[str, ...] = ("resume", "test", "load")
@@ -108,7 +105,7 @@ def make_state_part(
     return StatePart(get, set, tuple(restore_on), tuple(attributes))
 
 
-def checkpoint_state(exp: Experiment) -> dict[str, Any]:
+def checkpoint_state(exp: Any) -> dict[str, Any]:
     """Everything a checkpoint of this moment holds: ``{"trialog", "rng", "simple", "user", "parts"}``."""
     results = exp._results
     state: dict[str, Any] = {
@@ -132,7 +129,7 @@ def checkpoint_state(exp: Experiment) -> dict[str, Any]:
     return state
 
 
-def warn_unstored(exp: Experiment, state: Mapping[str, Any]) -> None:
+def warn_unstored(exp: Any, state: Mapping[str, Any]) -> None:
     """Once per run: name the public attributes set after construction that no checkpoint stores."""
     if exp._warned_unstored:
         return
@@ -164,7 +161,7 @@ def warn_unstored(exp: Experiment, state: Mapping[str, Any]) -> None:
 
 
 def restore_state(
-    exp: Experiment,
+    exp: Any,
     state: Mapping[str, Any],
     *,
     kind: str,
@@ -205,7 +202,7 @@ def restore_state(
         exp._restoring = None
 
 
-def call_set_state(exp: Experiment, user: Mapping[str, Any], context: RestoreContext) -> None:
+def call_set_state(exp: Any, user: Mapping[str, Any], context: RestoreContext) -> None:
     """``exp.set_state(user, context)``; an override written as ``set_state(self, state)`` gets ``user`` only
     (it reads :attr:`Experiment.restoring`)."""
     if takes_context(type(exp).set_state):
@@ -233,7 +230,7 @@ class SavedEvents:
     the run's thread drains it (at the next epoch start and in ``wait_checkpoints``), so loggers and plugins
     are only ever called from the run's thread."""
 
-    def __init__(self, exp: Experiment) -> None:
+    def __init__(self, exp: Any) -> None:
         self._exp = exp
         self._pending: collections.deque[Any] = collections.deque()
         self.thread_id = threading.get_ident()
@@ -261,7 +258,7 @@ class SavedEvents:
         )
 
 
-def save_checkpoint(exp: Experiment, metrics: Mapping[str, Any] | None, step: int | None) -> Any:
+def save_checkpoint(exp: Any, metrics: Mapping[str, Any] | None, step: int | None) -> Any:
     """Checkpoint :func:`checkpoint_state` into the run's series once every logger has synced (the resume
     contract: every logger's output up to here is on disk before the checkpoint is)."""
     manager = exp.checkpoints
@@ -291,7 +288,7 @@ def save_checkpoint(exp: Experiment, metrics: Mapping[str, Any] | None, step: in
     return manager.save(state, step=step, epoch=exp.epoch, metrics=metrics)
 
 
-def checkpoint_series(exp: Experiment, name: str, options: dict[str, Any]) -> Any:
+def checkpoint_series(exp: Any, name: str, options: dict[str, Any]) -> Any:
     """The checkpoint series ``checkpoint/<name>/`` of ``exp``, made once per name and kept."""
     from .checkpoint import CheckpointManager
 

@@ -13,14 +13,30 @@ experiment's stages.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
-if TYPE_CHECKING:
-    from .experiment import Experiment
+
+class Stages(Protocol):
+    """What the driver calls on an experiment (:class:`trialog.Experiment` is one)."""
+
+    n_epochs: int
+    start_epoch: int
+    _run_lock: Any
+
+    @property
+    def stop_requested(self) -> bool: ...
+
+    def begin_run(self) -> None: ...
+    def restore_resumed(self, full: bool = True) -> int: ...
+    def begin_epoch(self, epoch: int) -> None: ...
+    def end_epoch(self, epoch: int) -> None: ...
+    def wait_checkpoints(self) -> None: ...
+    def finish_run(self, status: str | None = None) -> None: ...
+    def fail_run(self, exc: BaseException, status: str = "error") -> None: ...
 
 
 def drive_lifecycle(
-    exp: Experiment | None,
+    exp: Stages | None,
     *,
     before: Callable[[], None] | None = None,
     full_restore: bool = True,
@@ -79,7 +95,7 @@ def drive_lifecycle(
         finish_or_fail(exp, status)
 
 
-def finish_or_fail(exp: Experiment, status: str | None = None) -> None:
+def finish_or_fail(exp: Stages, status: str | None = None) -> None:
     """``exp.finish_run(status)``; if it fails before the run is recorded as ended (a subclass's end
     checkpoint, a full disk), the run is failed with that error instead, so its lock is released either way."""
     try:
@@ -90,4 +106,4 @@ def finish_or_fail(exp: Experiment, status: str | None = None) -> None:
         raise
 
 
-__all__ = ["drive_lifecycle", "finish_or_fail"]
+__all__ = ["Stages", "drive_lifecycle", "finish_or_fail"]
