@@ -29,7 +29,8 @@ Groups of names:
   ``read_trixi_results`` (trixi's ``results-log.json``, closed or not), ``coerce_counter`` (the one rule for a
   result's counter), ``pack_sources`` (zip the sources)
 - the extension surface of ``Experiment`` (see its docs): ``RestoreContext`` (what
-  ``Experiment.restoring`` holds while a checkpoint is restored), ``RESTORE_KINDS``, ``is_simple`` (what
+  ``Experiment.restoring`` holds while a checkpoint is restored), ``RESTORE_KINDS``, ``drive_lifecycle`` (the stage order of a run,
+  for a framework's own loop), ``is_simple`` (what
   the "simple" attributes are), ``PluginHooks`` (isolated ``trialog.plugins`` hook calls). Methods:
   ``add_state_part``, ``checkpoint_state``, ``restore_state``, ``restore_resumed``, ``start_epoch``,
   ``resume_reset_epochs``, ``checkpoint_series``, ``wait_checkpoints``, ``begin_run`` / ``begin_epoch`` /
@@ -111,6 +112,7 @@ _LAZY: dict[str, str] = {
     "RestoreContext": "experiment",
     "RESTORE_KINDS": "experiment",
     "is_simple": "experiment",
+    "drive_lifecycle": "lifecycle",
     "PluginHooks": "plugins",
     "Config": "config",
     "GridSearch": "config",
@@ -231,6 +233,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .fileio import read_json, write_atomic, write_json
     from .hookspecs import LOGGER_DEFAULTS, LOGGER_SIGNATURES
     from .imaging import decode_png, encode_png, make_grid, to_float_chw, to_hwc_uint8
+    from .lifecycle import drive_lifecycle
     from .machine import machine_line, peak_rss_mb
     from .notes import change_note, check_text
     from .optional import optional_import

@@ -27,11 +27,17 @@ continues at :attr:`~Experiment.start_epoch`) → per epoch :meth:`~Experiment.b
 (``on_epoch_start``) → ``train(epoch)`` → ``validate(epoch)`` → :meth:`~Experiment.end_epoch`
 (``on_epoch_end``, checkpoint, ``on_checkpoint_saved``) → ``end()`` → :meth:`~Experiment.finish_run`
 (``on_run_end``). An exception calls :meth:`~Experiment.fail_run` (``process_err(e)``,
-``on_run_error``) and is re-raised. A framework that owns its training loop (a trainer, Lightning)
-calls these stage methods itself instead of :meth:`~Experiment.run`. Lifecycle hooks reach both the
+``on_run_error``) and is re-raised. That order lives in :func:`trialog.lifecycle.drive_lifecycle`, which
+:meth:`~Experiment.run`, :meth:`~Experiment.run_test` and a framework that owns its training loop (a
+trainer, Lightning) call with their own stages. Lifecycle hooks reach both the
 loggers (``self.clog.lifecycle``) and the ``trialog.plugins`` modules, each plugin called on its own
 (:class:`trialog.plugins.PluginHooks`: a failing plugin is warned about once, counted, and disabled
 after 5 consecutive failures).
+
+The class is the public surface; the work is done next to it: :mod:`trialog.experiment_open` (config,
+resume resolution, the run folder opened and wired), :mod:`trialog.experiment_state` (what a checkpoint
+holds and how it is restored), :mod:`trialog.experiment_resume` (resuming from the latest checkpoint) and
+:mod:`trialog.lifecycle` (the stage order).
 """
 
 from __future__ import annotations
@@ -42,90 +48,43 @@ import contextlib
 import copy
 import functools
 import os
-import secrets
 import threading
 import traceback as _traceback
-import warnings
 import weakref
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
+from . import experiment_open as _open
+from . import experiment_resume as _resume
+from . import experiment_state as _state
+from . import lifecycle as _lifecycle
 from .atbest import AtBest
 from .capture import ConsoleCapture, write_error
 from .checkpoint import MANIFEST_NAME
 from .direction import metric_mode
 from .dispatch import to_scalar
-from .errors import AmbiguousResultError, ConfigError, RunFolderError, TrialogWarning
-from .fileio import inside, is_disk_full, write_atomic
+from .errors import AmbiguousResultError, ConfigError
+from .experiment_state import RESTORE_KINDS, RestoreContext, StatePart, is_simple
+from .fileio import inside, is_disk_full
 from .liveness import RunLock
 from .machine import describe_machine
 from .overrides import prepare_config
 from .plugins import PluginHooks, get_plugin_manager
 from .preflight import check_checkpoint_options, check_flags, check_loggers
-from .provenance import code_roots, provenance_gaps
 from .redact import find_credentials, redact, redact_text
 from .run import (
     DEFAULT_FOLDER_FORMAT,
-    LAYOUT,
     RunMeta,
     collect_metadata,
-    create_run_folder,
-    effective_status,
-    is_trialog_run,
-    latest_run,
-    now_iso,
-    pack_sources,
     read_meta,
 )
-from .run import check_run_folder as _check_run_folder
 from .threads import apply_threads, threads_from_env
 
-#: Checkpoint options the Experiment handles itself; the rest go to CheckpointManager.
-_CHECKPOINT_DEFAULTS: dict[str, Any] = {"every": 1, "keep_last": 2}
-#: The restores a checkpoint is applied by: a resumed run(), a resumed run_test(), load_checkpoint().
-RESTORE_KINDS: tuple[str, ...] = ("resume", "test", "load")
-_SIMPLE_SCALARS = (bool, int, float, str, bytes, type(None))
-
-
-def is_simple(value: Any) -> bool:
-    """Whether ``value`` is "simple" (trixi's save type): numbers, strings, bools, None, bytes, numpy arrays
-    (not of objects) and scalars, and lists, tuples and dicts (string or int keys) of those."""
-    if isinstance(value, _SIMPLE_SCALARS):
-        return True
-    module = type(value).__module__
-    if module == "numpy":
-        import numpy as np
-
-        if isinstance(value, np.generic):
-            return not isinstance(value, np.object_)
-        if isinstance(value, np.ndarray):
-            return not value.dtype.hasobject
-        return False
-    if type(value) in (list, tuple):
-        return all(is_simple(v) for v in value)
-    if type(value) is dict:
-        return all(isinstance(k, (str, int)) and is_simple(v) for k, v in value.items())
-    return False
-
-
-@dataclass(frozen=True)
-class RestoreContext:
-    """What :meth:`Experiment.restore_state` is restoring: ``kind`` ("resume", "test", "load"), ``source``
-    (the checkpoint, for messages) and the caller's ``options``."""
-
-    kind: str
-    source: str
-    options: Mapping[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class _StatePart:
-    get: Callable[[], Any]
-    set: Callable[[Any], None]
-    restore_on: tuple[str, ...]
-    attributes: tuple[str, ...]
+if TYPE_CHECKING:
+    from .checkpoint import CheckpointManager
+    from .dispatch import CombinedLogger
+    from .results import ResultLog
 
 
 class Experiment:
@@ -179,10 +138,31 @@ class Experiment:
 
     #: Checkpoint the "simple" public attributes (trixi's "simple" save type) under ``state["simple"]``.
     store_simple_attributes: ClassVar[bool] = True
+    #: Sets of simple values count as simple (for checkpoint formats that store sets).
+    simple_sets: ClassVar[bool] = False
     #: How many of a name's last values ``add_result(plot_running_mean=True)`` averages (trixi's default).
     running_mean_length: ClassVar[int] = 10
     #: Attributes rebuilt by setup(): no "not stored in checkpoints" warning for them.
     not_checkpointed: ClassVar[Sequence[str]] = ()
+
+    # Set while the run folder is opened (trialog.experiment_open).
+    run_dir: Path
+    base_dir: Path
+    config_dir: Path
+    checkpoint_dir: Path
+    img_dir: Path
+    log_dir: Path
+    plot_dir: Path
+    result_dir: Path
+    save_dir: Path
+    checkpoints: CheckpointManager
+    clog: CombinedLogger
+    _run_lock: RunLock
+    _results: ResultLog
+    _results_missing: bool
+    _result_listeners: bool
+    _value_listeners: bool
+    _result_hook: Any
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         # What exists when the outermost constructor returns is configuration, not checkpoint state: wrap
@@ -227,31 +207,13 @@ class Experiment:
     ):
         from .config import Config
 
-        check_flags(
-            "Experiment",
-            {
-                "resume_new_folder": resume_new_folder,
-                "append_rnd_to_name": append_rnd_to_name,
-                "save_sources": save_sources,
-                "resume_reset_epochs": resume_reset_epochs,
-                "resume_fallback": resume_fallback,
-                "resume_skip_unreadable": resume_skip_unreadable,
-                "capture_output": capture_output,
-                "quiet": quiet,
-            },
-        )
-        if config is None:
-            config = Config()
-        elif isinstance(config, (str, os.PathLike)):
-            config = Config(config)
-        elif not isinstance(config, Config):
-            config = Config(config=config)
-
+        check_flags("Experiment", {k: v for k, v in locals().items() if k in _open.FLAG_OPTIONS})
+        config = _open.coerce_config(config)
         base = Path(base_dir if base_dir is not None else config.get("base_dir") or "runs")
         resume_from: Path | None = None
         resumed_meta: dict[str, Any] = {}
         if resume:  # None or False: a new run
-            resume_from = _resolve_resume(resume, base, skip_unreadable=resume_skip_unreadable)
+            resume_from = _resume.resolve_resume(resume, base, skip_unreadable=resume_skip_unreadable)
             resumed_meta = read_meta(resume_from)
             if not config and (resume_from / "config" / "config.json").is_file():
                 config = Config(resume_from / "config" / "config.json")
@@ -261,25 +223,17 @@ class Experiment:
         #: True: the ``console`` plugin prints nothing for this run (no folder, epoch or summary lines).
         self.quiet = bool(quiet)
 
-        name = name or exp_name or config.get("name") or resumed_meta.get("name") or type(self).__name__
-        if append_rnd_to_name and not (resume_from is not None and not resume_new_folder):
-            name = f"{name}_{secrets.token_hex(3)}"
-        self.name: str = str(name)
-        if n_epochs is None:
-            n_epochs = config.get("n_epochs", 0)
-        self.n_epochs: int = int(n_epochs or 0)
-        if seed is None:
-            seed = config.get("seed", resumed_meta.get("seed"))
-        if seed is None:
-            seed = secrets.randbelow(2**31)
-        self.seed: int = int(seed)
+        self.name, self.n_epochs, self.seed = _open.identity(
+            type(self).__name__, config, resumed_meta, name or exp_name, n_epochs, seed,
+            random_suffix=append_rnd_to_name and not (resume_from is not None and not resume_new_folder),
+        )  # fmt: skip
 
         self.epoch: int = 0
         #: The epoch :meth:`run` starts at (set by :meth:`restore_resumed`; a loop of your own reads it).
         self.start_epoch: int = 0
         self.resume_reset_epochs = bool(resume_reset_epochs)
         self._stop_requested = False
-        self._parts: dict[str, _StatePart] = {}
+        self._parts: dict[str, StatePart] = {}
         self._series: dict[str, Any] = {}
         self._running_means: dict[str, collections.deque[Any]] = {}
         self._restoring: RestoreContext | None = None
@@ -291,20 +245,12 @@ class Experiment:
         self._resume_fallback = resume_fallback or bool(getattr(resume, "fallback", False))
         self._restored = False
 
-        ckpt = dict(_CHECKPOINT_DEFAULTS)
-        if checkpoint is False:
-            ckpt["every"] = 0
-        elif isinstance(checkpoint, Mapping):
-            ckpt.update(checkpoint)
-        elif checkpoint not in (None, True):
-            raise ConfigError(
-                f"checkpoint must be a dict of CheckpointManager options or a bool, not {checkpoint!r}"
-            )
+        ckpt = _open.checkpoint_options(checkpoint)
         self.checkpoint_every = int(ckpt.pop("every") or 0)
         self._checkpoint_options = ckpt
         # Every mistake in the options stops the run here, before its folder exists.
         if loggers is None:
-            loggers = _default_loggers()
+            loggers = _open.default_loggers()
         loggers = check_loggers(loggers)  # parsed and checked once: CombinedLogger takes them as they are
         check_checkpoint_options(ckpt)
         monitor = monitor or ckpt.get("monitor")
@@ -314,39 +260,12 @@ class Experiment:
         if self._at_best is not None:
             AtBest(*self._at_best)  # a wrong monitor or mode is named before the run folder exists
         self._next_step: int | None = None
-        self._thread_id = threading.get_ident()
-        self._saved_pending: collections.deque[Any] = collections.deque()
+        self._saved_events = _state.SavedEvents(self)
 
         # ---- the run folder and its run.json
-        if resume_from is not None and not resume_new_folder:
-            # storage: one process per run folder; locked before anything in it is written
-            self._run_lock = RunLock(resume_from).acquire()
-            try:
-                _check_run_folder(resume_from)
-                resumed_meta = read_meta(resume_from)  # again: it may have changed before the lock was ours
-            except BaseException:
-                self._run_lock.release()
-                raise
-            if effective_status(resumed_meta) == "running":
-                self._run_lock.release()
-                raise RunFolderError(
-                    f"cannot resume {str(resume_from)!r}: it is still running (pid {resumed_meta.get('pid')} on "
-                    f"{resumed_meta.get('host')}); stop it first, or pass resume_new_folder=True"
-                )
-            self.run_dir = resume_from
-            for sub in LAYOUT:
-                (self.run_dir / sub).mkdir(exist_ok=True)
-        else:
-            self.run_dir = create_run_folder(base, self.name, folder_format)
-            self._run_lock = RunLock(self.run_dir).acquire()
-        self.base_dir = self.run_dir.parent
-        self.config_dir = self.run_dir / "config"
-        self.checkpoint_dir = self.run_dir / "checkpoint"
-        self.img_dir = self.run_dir / "img"
-        self.log_dir = self.run_dir / "log"
-        self.plot_dir = self.run_dir / "plot"
-        self.result_dir = self.run_dir / "result"
-        self.save_dir = self.run_dir / "save"
+        resumed_meta = _open.open_folder(
+            self, resume_from, resume_new_folder, base, folder_format, resumed_meta
+        )
         self._console = ConsoleCapture(self.log_dir) if capture_output else None
 
         meta, diff = collect_metadata(self.name, seed=self.seed, heartbeat_interval=heartbeat_interval)
@@ -362,20 +281,10 @@ class Experiment:
         if threads is not None:
             apply_threads(threads)  # a resumed trial computes with the threads it started with
             meta["threads"] = threads
-        if resume_from is not None:
-            meta["resumed_from"] = str(resume_from.resolve())
-            if not resume_new_folder:
-                # Same folder: keep the original identity (start, earlier resumes) and log this resume.
-                meta["start"] = resumed_meta.get("start", meta["start"])
-                meta["epoch"] = resumed_meta.get("epoch")
-                meta["resumes"] = [*resumed_meta.get("resumes", []), {"time": now_iso(), "pid": meta["pid"]}]
-        if resumed_meta.get("status") == "registered" and not resume_new_folder:  # trialog_sweep.registered
-            meta.update(
-                start=now_iso(), resumes=[], resumed_from=None, registered=resumed_meta.get("registered")
-            )
+        _open.keep_identity(meta, resumed_meta, resume_from, resume_new_folder)
         self.meta = RunMeta(self.run_dir, meta, heartbeat_interval=heartbeat_interval)
         try:
-            self._init_folder(diff, save_sources, loggers)
+            _open.init_folder(self, diff, save_sources, loggers)
         except BaseException as exc:
             # The folder exists now: say why the run never started instead of leaving it "running".
             self.meta.finish("error", error=redact_text(f"{type(exc).__name__}: {exc}"))
@@ -384,48 +293,6 @@ class Experiment:
         self._finalizer = weakref.finalize(self, _close_quietly, self.clog, self.meta, self._console)
         self.meta.start_heartbeat()
         self._reserved_attributes: frozenset[str] = frozenset(self.__dict__) | {"_reserved_attributes"}
-
-    def _init_folder(self, diff: str | None, save_sources: bool, loggers: Any) -> None:
-        from .checkpoint import CheckpointManager
-        from .dispatch import CombinedLogger
-        from .results import ResultLog
-
-        if diff:
-            write_atomic(self.save_dir / "git.diff", diff.encode("utf-8"))
-        self.save_config(self.config, "config")
-        if save_sources:
-            try:
-                packed = pack_sources(self.save_dir / "sources.zip")
-            except OSError as exc:
-                warnings.warn(
-                    f"trialog: could not write {self.save_dir / 'sources.zip'}: {exc}",
-                    TrialogWarning,
-                    stacklevel=3,
-                )
-            else:  # never silently: one warning when the code or its git state could not be recorded
-                gaps = provenance_gaps(packed, self.meta.data.get("git"), code_roots())
-                if gaps:
-                    warnings.warn(
-                        f"trialog: the provenance of run {self.run_dir.name} is incomplete: {gaps}",
-                        TrialogWarning,
-                        stacklevel=3,
-                    )
-        self.checkpoints = CheckpointManager(
-            self.checkpoint_dir, **self._checkpoint_options, on_saved=self._on_checkpoint_saved
-        )
-        # A resumed run whose results log was deleted: restore_resumed() decides (trialog.resumelog).
-        self._results_missing = (
-            self._resume_from is not None
-            and self._resume_from.resolve() == self.run_dir.resolve()
-            and not (self.result_dir / "results.jsonl").exists()
-        )
-        self._results = ResultLog(self.result_dir, at_best=self._at_best)
-        self.clog = CombinedLogger(loggers, run_dir=self.run_dir)
-        objects = self.clog.loggers.values()
-        self._result_listeners = any(hasattr(o, "on_result_added") for o in objects)
-        self._value_listeners = any(hasattr(o, "show_value") for o in objects)
-        self._result_hook = self.plugin_hooks.manager.hook.on_result_added
-        self.seed_rngs(self.seed)
 
     # ------------------------------------------------------------------ lifecycle (override these)
     def setup(self) -> None:
@@ -460,14 +327,15 @@ class Experiment:
         """
         return {}
 
-    def set_state(self, state: Mapping[str, Any]) -> None:
+    def set_state(self, state: Mapping[str, Any], context: RestoreContext | None = None) -> None:
         """Restore what :meth:`get_state` returned (on resume and by :meth:`load_checkpoint`).
 
-        :attr:`restoring` tells which restore is running (``kind``: "resume", "test" or "load") and with
-        which options.
+        ``context`` tells which restore is running (``kind``: "resume", "test" or "load") and with which
+        options. An override written as ``set_state(self, state)`` is called without it (and reads
+        :attr:`restoring`).
         """
 
-    # ------------------------------------------------------------------ running
+    # ------------------------------------------------------------------ running (trialog.lifecycle)
     def run(self, setup: bool = True) -> None:
         """Run the lifecycle: setup, prepare, ``n_epochs`` × (train, validate), end.
 
@@ -475,58 +343,31 @@ class Experiment:
         :attr:`start_epoch` (the epoch after the checkpoint's, or 0 with ``resume_reset_epochs``).
         """
         self._stop_requested = False
-        try:
-            self.begin_run()
-            if setup:
-                self.setup()
-                self.prepare()
-            self.restore_resumed(full=True)
-            for epoch in range(self.start_epoch, self.n_epochs):
-                self.begin_epoch(epoch)
-                self.train(epoch=epoch)
-                self.validate(epoch=epoch)
-                self.end_epoch(epoch)
-                if self._stop_requested:
-                    break
-            self.start_epoch = self.n_epochs
-            self.end()
-            self.wait_checkpoints()  # an asynchronous save that failed fails the run
-        except (KeyboardInterrupt, SystemExit) as exc:  # SystemExit: a requeue signal's handler, sys.exit()
-            self.fail_run(exc, "killed")
-            raise
-        except Exception as exc:
-            self.fail_run(exc, "error")
-            raise
-        self._finish_or_fail()
+        _lifecycle.drive_lifecycle(
+            self, before=self._setup_stage if setup else None, epoch=self._epoch_stage, end=self.end
+        )
 
     def run_test(self, setup: bool = True) -> None:
         """Run the test stage: (setup, prepare,) test, end_test; a resumed run restores its model state first."""
-        try:
-            self.begin_run()
-            if setup:
-                self.setup()
-                self.prepare()
-            self.restore_resumed(full=False)
-            self.test()
-            self.end_test()
-            self.wait_checkpoints()
-        except (KeyboardInterrupt, SystemExit) as exc:  # SystemExit: a requeue signal's handler, sys.exit()
-            self.fail_run(exc, "killed")
-            raise
-        except Exception as exc:
-            self.fail_run(exc, "error")
-            raise
-        self._finish_or_fail("finished")
+        _lifecycle.drive_lifecycle(
+            self,
+            before=self._setup_stage if setup else None,
+            full_restore=False,
+            end=self._test_stage,
+            status="finished",
+        )
 
-    def _finish_or_fail(self, status: str | None = None) -> None:
-        """:meth:`finish_run`; if it fails before the run is recorded as ended (a subclass's end checkpoint,
-        a full disk), the run is failed with that error instead, so its lock is released either way."""
-        try:
-            self.finish_run(status)
-        except BaseException as exc:
-            if self._run_lock.held:
-                self.fail_run(exc, "killed" if isinstance(exc, KeyboardInterrupt) else "error")
-            raise
+    def _setup_stage(self) -> None:
+        self.setup()
+        self.prepare()
+
+    def _epoch_stage(self, epoch: int) -> None:
+        self.train(epoch=epoch)
+        self.validate(epoch=epoch)
+
+    def _test_stage(self) -> None:
+        self.test()
+        self.end_test()
 
     def stop(self) -> None:
         """Ask :meth:`run` to stop after the current epoch (status "stopped"; ``end()`` still runs)."""
@@ -540,7 +381,7 @@ class Experiment:
     # ------------------------------------------------------------------ stages (for loops of your own)
     def begin_run(self) -> None:
         """Mark the run as running (run.json, heartbeat), log the config and fire ``on_run_start``."""
-        self._thread_id = threading.get_ident()
+        self._saved_events.thread_id = threading.get_ident()
         self._run_lock.acquire()  # released when an earlier run() ended
         self.meta.update(status="running", end=None, pid=os.getpid())
         if self._console is not None:
@@ -554,7 +395,7 @@ class Experiment:
     def begin_epoch(self, epoch: int) -> None:
         """Set :attr:`epoch` and fire ``on_epoch_start`` (and any pending ``on_checkpoint_saved``)."""
         self.epoch = epoch
-        self._drain_checkpoint_events()
+        self._saved_events.drain()
         self._fire("on_epoch_start", experiment=self, epoch=epoch)
 
     def end_epoch(self, epoch: int) -> None:
@@ -763,16 +604,28 @@ class Experiment:
         self._results.save_summary()
         return self._results.summary()
 
-    # ------------------------------------------------------------------ what a checkpoint holds
+    # ------------------------------------------------------------------ what a checkpoint holds (trialog.experiment_state)
     def get_simple_variables(self, ignore: Sequence[str] = ()) -> dict[str, Any]:
         """The "simple" public attributes set after construction (trixi's "simple" save type).
 
         Numbers, strings, bools, None, numpy arrays (not of objects) and scalars, and lists, tuples and
-        dicts of those. Attributes that existed when the constructor returned (name, n_epochs, the
-        folders, options) and names starting with ``_`` are not included.
+        dicts of those (:func:`is_simple`). Attributes that existed when the constructor returned (name,
+        n_epochs, the folders, options) and names starting with ``_`` are not included.
         """
         skip = set(ignore) | self.reserved_attributes
-        return {k: v for k, v in _public_items_of(self) if k not in skip and is_simple(v)}
+        return {
+            k: v
+            for k, v in _state.public_items(self)
+            if k not in skip and is_simple(v, sets=self.simple_sets)
+        }
+
+    def stores_simple(self) -> bool:
+        """Whether the checkpoint being written stores :meth:`get_simple_variables` (under ``"simple"``)."""
+        return self.store_simple_attributes
+
+    def restores_simple(self, context: RestoreContext) -> bool:
+        """Whether the restore ``context`` applies a checkpoint's simple attributes."""
+        return self.store_simple_attributes
 
     def update_attributes(self, var_dict: Mapping[str, Any], ignore: Sequence[str] = ()) -> None:
         """Set attributes from ``var_dict`` (trixi's helper), skipping ``ignore``, private and reserved names."""
@@ -808,69 +661,11 @@ class Experiment:
         ``on_run_start`` or a subclass in its constructor; a checkpoint without a registered part is
         restored with a warning naming it.
         """
-        if not name or not isinstance(name, str):
-            raise ConfigError(f"a state part needs a non-empty string name, got {name!r}")
-        unknown = [k for k in restore_on if k not in RESTORE_KINDS]
-        if unknown:
-            raise ConfigError(
-                f"state part {name!r}: restore_on {unknown} unknown; choose from {list(RESTORE_KINDS)}"
-            )
-        if name in self._parts:
-            raise ConfigError(f"a state part named {name!r} is already registered")
-        self._parts[name] = _StatePart(get, set, tuple(restore_on), tuple(attributes))
+        self._parts[name] = _state.make_state_part(self._parts, name, get, set, restore_on, attributes)
 
     def checkpoint_state(self) -> dict[str, Any]:
         """Everything a checkpoint of this moment holds: ``{"trialog", "rng", "simple", "user", "parts"}``."""
-        state: dict[str, Any] = {
-            "trialog": {
-                "epoch": self.epoch,
-                "results_position": self._results.position(),
-                "results_records": sum(s.count for s in self._results.stats.values()),
-                "seed": self.seed,
-                "n_epochs": self.n_epochs,
-                # the dispatcher's call numbers: default counters continue after a resume
-                "counters": self.clog.counter_state(),
-            },
-            "rng": self.rng_state(),
-            "user": dict(self.get_state()),
-        }
-        if self.store_simple_attributes:
-            state["simple"] = self.get_simple_variables()
-        if self._parts:
-            state["parts"] = {name: part.get() for name, part in self._parts.items()}
-        self._warn_unstored(state)
-        return state
-
-    def _warn_unstored(self, state: Mapping[str, Any]) -> None:
-        if self._warned_unstored:
-            return
-        self._warned_unstored = True
-        claimed = (
-            set(state.get("simple", ())) | set(state.get("user", ())) | set(self.checkpointed_attributes())
-        )
-        claimed |= set(getattr(type(self), "not_checkpointed", ()))
-        for part in self._parts.values():
-            claimed |= set(part.attributes)
-        # an object whose own method is a part's getter (a trialog.Monitor) is stored by that part
-        owners = {id(getattr(part.get, "__self__", None)) for part in self._parts.values()}
-        lost = [
-            f"{k} ({type(v).__name__})"
-            for k, v in _public_items_of(self)
-            if k not in self.reserved_attributes
-            and k not in claimed
-            and id(v) not in owners
-            and not is_simple(v)
-            and not _is_code(v)
-        ]
-        if lost:
-            warnings.warn(
-                f"trialog: {type(self).__name__} attribute(s) {', '.join(lost)} are not stored in checkpoints "
-                "(they are not 'simple' values): a resumed run has what setup() builds again. Store them "
-                "with get_state()/set_state() or add_state_part(), or name them in the class attribute "
-                "`not_checkpointed` when setup() rebuilds them",
-                TrialogWarning,
-                stacklevel=4,
-            )
+        return _state.checkpoint_state(self)
 
     @property
     def restoring(self) -> RestoreContext | None:
@@ -891,60 +686,11 @@ class Experiment:
 
         ``kind``: "resume", "test" or "load" (parts restore only on the kinds they were registered for).
         ``results`` also truncates this run's results log to the checkpoint's position (only for a
-        checkpoint of this run). ``options`` reach :meth:`set_state` through :attr:`restoring`.
+        checkpoint of this run). ``options`` reach :meth:`set_state` in its :class:`RestoreContext`.
         """
-        if kind not in RESTORE_KINDS:
-            raise ConfigError(f"restore kind {kind!r} unknown; choose from {list(RESTORE_KINDS)}")
-        self._restoring = RestoreContext(kind, source, dict(options or {}))
-        try:
-            meta = state.get("trialog", {})
-            if results and "results_position" in meta:
-                self._results.truncate(int(meta["results_position"]))
-            if "epoch" in meta:
-                self.epoch = int(meta["epoch"])
-            if self.store_simple_attributes and "simple" in state:
-                self.update_attributes(state["simple"])
-            self.set_state(state.get("user", {}))
-            saved_parts = state.get("parts", {})
-            for name, part in self._parts.items():
-                if kind not in part.restore_on:
-                    continue
-                if name in saved_parts:
-                    part.set(saved_parts[name])
-                else:
-                    warnings.warn(
-                        f"{source} holds no state part {name!r}; it keeps its current state",
-                        TrialogWarning,
-                        stacklevel=2,
-                    )
-            if rng and "rng" in state:
-                self.set_rng_state(state["rng"])
-        finally:
-            self._restoring = None
+        _state.restore_state(self, state, kind=kind, results=results, rng=rng, source=source, options=options)
 
     # ------------------------------------------------------------------ checkpoints and resume
-    def _on_checkpoint_saved(self, entry: Any) -> None:
-        # Called by the manager once the file and the manifest are on disk. In async mode that happens on
-        # the writer thread: queue it, so loggers and plugins are only ever called from the run's thread.
-        if threading.get_ident() != self._thread_id:
-            self._saved_pending.append(entry)
-            return
-        self._fire_checkpoint_saved(entry)
-
-    def _fire_checkpoint_saved(self, entry: Any) -> None:
-        self._fire(
-            "on_checkpoint_saved",
-            experiment=self,
-            path=str(entry.path),
-            step=entry.step,
-            epoch=entry.epoch,
-            metric=entry.metric,
-        )
-
-    def _drain_checkpoint_events(self) -> None:
-        while self._saved_pending:
-            self._fire_checkpoint_saved(self._saved_pending.popleft())
-
     def save_checkpoint(self, metrics: Mapping[str, Any] | None = None, step: int | None = None) -> Any:
         """Checkpoint :meth:`checkpoint_state` after epoch ``self.epoch`` into the run's series.
 
@@ -952,32 +698,7 @@ class Experiment:
         one more than the latest checkpoint's. Returns the manifest entry (a
         :class:`trialog.checkpoint.CheckpointEntry`).
         """
-        manager = self.checkpoints
-        if metrics is None and manager.monitor is not None and manager.monitor in self._results.stats:
-            metrics = {manager.monitor: self._results.last(manager.monitor)}
-        if step is None:
-            if self._next_step is None:
-                latest = manager.latest()
-                self._next_step = 0 if latest is None else latest.step + 1
-            step = self._next_step
-        self._next_step = step + 1
-        state = self.checkpoint_state()
-        # The resume contract: every logger's output up to here is on disk before the checkpoint is.
-        late = self.clog.sync(
-            "on_checkpoint",
-            experiment=self,
-            step=step,
-            epoch=self.epoch,
-            position=state["trialog"]["results_position"],
-        )
-        if late:
-            warnings.warn(
-                f"trialog: logger(s) {', '.join(late)} did not finish on_checkpoint within "
-                f"{self.clog.drain_timeout} s; checkpoint {step} is saved without waiting for them",
-                TrialogWarning,
-                stacklevel=2,
-            )
-        return manager.save(state, step=step, epoch=self.epoch, metrics=metrics)
+        return _state.save_checkpoint(self, metrics, step)
 
     def checkpoint_series(self, name: str, **options: Any) -> Any:
         """A checkpoint series of your own in ``checkpoint/<name>/`` (a :class:`trialog.CheckpointManager`).
@@ -986,29 +707,7 @@ class Experiment:
         ``on_checkpoint_saved``. ``options`` are CheckpointManager options; by default the run's format
         and async mode and ``keep_last=1`` (a named checkpoint replaced by the next save of that name).
         """
-        from .checkpoint import CheckpointManager
-
-        manager = self._series.get(name)
-        if manager is not None:
-            return manager
-        if (
-            not name
-            or Path(name).name != name
-            or name in ("last", "best")
-            or name.startswith((".", "step-"))
-            or name == MANIFEST_NAME
-        ):
-            raise ConfigError(
-                f"checkpoint series name {name!r} is not usable: it must be a plain folder name, not 'last', "
-                "'best', or one starting with '.' or 'step-' (those select or name the run's own series)"
-            )
-        options.setdefault("format", self.checkpoints.format)
-        options.setdefault("async_save", self.checkpoints.async_save)
-        options.setdefault("keep_last", 1)
-        options.setdefault("on_saved", self._on_checkpoint_saved)
-        manager = CheckpointManager(self.checkpoint_dir / name, **options)
-        self._series[name] = manager
-        return manager
+        return _state.checkpoint_series(self, name, options)
 
     def checkpoint_series_names(self) -> list[str]:
         """Names of the checkpoint series in this run folder besides the run's own (saved in any process)."""
@@ -1032,7 +731,7 @@ class Experiment:
             for manager in self._series.values():
                 manager.wait()
         finally:
-            self._drain_checkpoint_events()
+            self._saved_events.drain()
 
     def restore_resumed(self, full: bool = True) -> int:
         """Restore the resumed run's latest checkpoint once; returns :attr:`start_epoch`.
@@ -1040,105 +739,9 @@ class Experiment:
         ``full`` (a resumed :meth:`run`, kind "resume"): also the results log, the RNGs and the epoch to
         continue at; otherwise (kind "test") only the state. Does nothing for a run that is not resumed or
         was restored already. :meth:`run` calls it after ``prepare()``; a loop of your own calls it before
-        its first epoch.
+        its first epoch (:mod:`trialog.experiment_resume`).
         """
-        if self._resume_from is None or self._restored:
-            return self.start_epoch
-        self._restored = True
-        src = self._resume_from
-        from .checkpoint import CheckpointManager
-
-        same_folder = src.resolve() == self.run_dir.resolve()
-        manager = (
-            self.checkpoints
-            if same_folder
-            else CheckpointManager(src / "checkpoint", **self._checkpoint_options)
-        )
-        latest = manager.latest()
-        if latest is None:
-            # Killed before the first checkpoint: start over from epoch 0. The RNGs were seeded by __init__
-            # with the original seed and setup() ran as in the first attempt, so nothing else to restore.
-            if full and same_folder:
-                self._results.truncate(0)
-            if full:
-                self._resume_loggers(None, None, 0, src)
-            return self.start_epoch
-        state, entry = manager.load("last", fallback=self._resume_fallback)
-        if full and same_folder:
-            state, entry = self._check_results_cover(manager, state, entry)
-        position = int(state["trialog"]["results_position"])
-        if full and not same_folder:
-            self._copy_results(src / "result" / "results.jsonl", position)
-        self.restore_state(
-            state,
-            kind="resume" if full else "test",
-            results=full and same_folder,
-            rng=full,
-            source=f"the checkpoint of {src}",
-        )
-        if full:
-            self.clog.restore_counters(state["trialog"].get("counters", ()))
-            self._resume_loggers(entry.step, int(state["trialog"]["epoch"]), position, src)
-            self.start_epoch = int(state["trialog"]["epoch"]) + 1
-            if self.resume_reset_epochs:
-                self.start_epoch = 0
-                self.epoch = 0
-        return self.start_epoch
-
-    def _check_results_cover(
-        self, manager: Any, state: dict[str, Any], entry: Any
-    ) -> tuple[dict[str, Any], Any]:
-        from .resumelog import check_results_cover
-
-        try:
-            return check_results_cover(
-                manager,
-                state,
-                entry,
-                self.run_dir,
-                missing=self._results_missing,
-                fallback=self._resume_fallback,
-            )
-        except BaseException:
-            self._results.keep_summary()  # results.json still summarises the records that were lost
-            if self._results_missing and self._results.position() == 0:
-                # A deleted log is not recreated empty: leave the folder as the error describes it.
-                self._results.close()
-                for name in ("results.jsonl", "results.series", "results.series.json"):
-                    with contextlib.suppress(OSError):
-                        (self.result_dir / name).unlink()
-            raise
-
-    def _resume_loggers(self, step: int | None, epoch: int | None, position: int, source: Path) -> None:
-        """The resume contract: every logger brings its output back to checkpoint ``step`` (``on_resume``)."""
-        missing = self.clog.missing("on_resume")
-        if missing:
-            warnings.warn(
-                f"trialog: logger(s) {', '.join(missing)} do not implement on_resume: what they logged after "
-                "the checkpoint this run resumes from stays in their output (see trialog.hookspecs)",
-                TrialogWarning,
-                stacklevel=3,
-            )
-        self._fire(
-            "on_resume",
-            experiment=self,
-            step=step,
-            epoch=epoch,
-            position=position,
-            results=str(self.result_dir / "results.jsonl"),
-            source=str(source),
-        )
-
-    def _copy_results(self, source: Path, position: int) -> None:
-        """Start this run's results log with the old run's records up to ``position`` (resume in a new folder)."""
-        from .results import ResultLog
-
-        with open(source, "rb") as fh:
-            head = fh.read(position)
-        self._results.close()
-        with open(self.result_dir / "results.jsonl", "ab") as fh:
-            fh.write(head)
-        self._results = ResultLog(self.result_dir, at_best=self._at_best)
+        return _resume.restore_resumed(self, full)
 
     # ------------------------------------------------------------------ RNGs (through the plugin hooks)
     def seed_rngs(self, seed: int) -> None:
@@ -1214,34 +817,6 @@ _TRIXI_MEMBERS = frozenset(
 # ---------------------------------------------------------------------------------------------------------------
 
 
-def _resolve_resume(resume: str | os.PathLike[str], base_dir: Path, skip_unreadable: bool = False) -> Path:
-    if isinstance(resume, str) and resume == "last":
-        return latest_run(base_dir, skip_unreadable=skip_unreadable)
-    path = Path(resume)
-    if not path.is_dir():
-        raise RunFolderError(f"cannot resume from {str(path)!r}: it does not exist or is not a folder")
-    if not is_trialog_run(path):
-        raise RunFolderError(
-            f"cannot resume from {str(path)!r}: it is not a trialog run folder (no run.json); "
-            "pass a folder an Experiment created, or resume='last'"
-        )
-    return path
-
-
-def _default_loggers() -> dict[str, Any]:
-    from . import plugins
-
-    try:
-        installed = plugins.names("trialog.loggers")
-    except Exception:
-        installed = []
-    return {"file": "file"} if "file" in installed else {}
-
-
-def _entry_get(entry: Any, key: str) -> Any:
-    return entry[key] if isinstance(entry, Mapping) else getattr(entry, key)
-
-
 def _with_suffix(name: str, suffix: str) -> str:
     return name if name.endswith(suffix) else name + suffix
 
@@ -1261,17 +836,6 @@ def _close_quietly(clog: Any, meta: RunMeta, console: ConsoleCapture | None = No
         meta.stop_heartbeat()
     with contextlib.suppress(Exception):
         clog.close()
-
-
-def _is_code(value: Any) -> bool:
-    """Functions, methods, classes and modules: behaviour (re-made by the code), not state to checkpoint."""
-    import inspect
-
-    return inspect.isroutine(value) or inspect.isclass(value) or inspect.ismodule(value)
-
-
-def _public_items_of(obj: Any) -> list[tuple[str, Any]]:
-    return [(k, v) for k, v in list(vars(obj).items()) if not k.startswith("_")]
 
 
 __all__ = ["RESTORE_KINDS", "Experiment", "RestoreContext", "is_simple"]

@@ -196,11 +196,43 @@ def test_checkpoints_use_the_torch_format_and_hold_every_part(uninterrupted):
     assert entry.format == "torch" and entry.path.suffix == ".pt" and entry.epoch == 3
     state = TorchFormat().load(entry.path)
     user = state["user"]
-    assert set(user) == {"model", "optimizer", "scheduler", "simple", "th_vars"}
+    assert set(user) == {"model", "optimizer", "scheduler", "th_vars"}
     assert set(user["model"]) == {"model"} and set(user["optimizer"]) == {"optimizer"}
-    assert user["simple"] == {"step_count": 16}
+    assert state["simple"] == {"step_count": 16}  # where the core keeps them (one definition, one key)
     assert torch.equal(user["th_vars"]["ema"], uninterrupted.ema)
     assert {"torch", "python", "numpy"} <= set(state["rng"])
+
+
+def test_a_checkpoint_with_the_old_simple_key_still_resumes(uninterrupted, exp_kwargs):
+    """Checkpoints written before the simple attributes moved to ``state["simple"]`` kept them in
+    ``state["user"]["simple"]``: a resume from one restores them all the same."""
+    short = TinyExperiment(n_epochs=2, seed=3, **exp_kwargs)
+    short.run()
+    short.close()
+    manager = short.checkpoints
+    state, entry = manager.load("last")
+    state["user"]["simple"] = state.pop("simple")  # the layout of trialog-torch 0.1
+    manager.save(state, step=entry.step + 1, epoch=entry.epoch)
+    longer = TinyExperiment(n_epochs=4, resume=short.run_dir, **exp_kwargs)
+    longer.run()
+    longer.close()
+    assert _records(longer.run_dir) == _records(uninterrupted.run_dir)
+    _assert_same_state(longer, uninterrupted)
+
+
+def test_sets_are_simple_for_the_torch_format(exp_kwargs):
+    exp = TorchExperiment(n_epochs=1, **exp_kwargs)
+    exp.seen = {1, 2}
+    exp.run()
+    exp.close()
+    state, _ = exp.checkpoints.load("last")  # torch's safe loader (weights_only=True) reads it back
+    assert state["simple"] == {"seen": {1, 2}}
+    exp.seen = set()
+    exp.load_checkpoint(save_types=("simple",))
+    assert exp.seen == {1, 2}
+    exp.seen = set()
+    exp.load_checkpoint(save_types=("model",))  # "simple" not asked for: left alone
+    assert exp.seen == set()
 
 
 def test_discovery_finds_attributes_and_skips_private_and_reserved(exp_kwargs):

@@ -9,14 +9,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import torch
+from torch import nn
 
 from trialog.api import ConfigError
-
-if TYPE_CHECKING:  # pragma: no cover
-    from .trainers import Trainer
 
 __all__ = [
     "CALLBACKS",
@@ -24,8 +22,48 @@ __all__ = [
     "EarlyStopping",
     "GradientClipping",
     "LRSchedulerCallback",
+    "TrainerView",
     "build_callbacks",
 ]
+
+
+class TrainerView(Protocol):
+    """What a callback reads and calls on the trainer it is attached to.
+
+    :class:`trialog_torch.trainers.Trainer` is one; callbacks (and the schedules, samplers and worker
+    seeding built on them) depend on this view, not on the trainers module, which imports them.
+    """
+
+    @property
+    def model(self) -> nn.Module: ...
+    @property
+    def optimizer(self) -> torch.optim.Optimizer: ...
+    @property
+    def optimizers(self) -> dict[str, torch.optim.Optimizer]: ...
+    @property
+    def optimizer_params(self) -> dict[str, list[nn.Parameter]]: ...
+    @property
+    def callbacks(self) -> list[Callback]: ...
+    @property
+    def monitor(self) -> str: ...
+    @property
+    def mode(self) -> str: ...
+    @property
+    def stepping(self) -> str: ...
+    @property
+    def experiment(self) -> Any: ...
+    @property
+    def epoch(self) -> int: ...
+    @property
+    def seed(self) -> int: ...
+    @property
+    def train_loader(self) -> Any: ...
+    @property
+    def val_loader(self) -> Any: ...
+    @property
+    def test_loader(self) -> Any: ...
+
+    def request_stop(self, reason: str) -> None: ...
 
 
 class Callback:
@@ -34,20 +72,20 @@ class Callback:
     #: Config key this callback was built from (for error messages).
     key: str = "trainer.callbacks"
 
-    def setup(self, trainer: Trainer) -> None:
+    def setup(self, trainer: TrainerView) -> None:
         """Bind to a trainer whose model and optimizer exist (before any state is restored)."""
 
-    def on_epoch_start(self, trainer: Trainer, epoch: int) -> None:
+    def on_epoch_start(self, trainer: TrainerView, epoch: int) -> None:
         """An epoch starts."""
 
-    def on_before_optimizer_step(self, trainer: Trainer) -> None:
+    def on_before_optimizer_step(self, trainer: TrainerView) -> None:
         """Gradients are ready (unscaled under AMP) and an optimizer is about to step: once per stepping
         optimizer, named by ``trainer.stepping`` (its parameters: ``trainer.optimizer_params[trainer.stepping]``)."""
 
-    def on_batch_end(self, trainer: Trainer, step: int) -> None:
+    def on_batch_end(self, trainer: TrainerView, step: int) -> None:
         """The optimizer stepped; ``step`` counts optimizer steps since the run began."""
 
-    def on_epoch_end(self, trainer: Trainer, epoch: int, metrics: Mapping[str, float]) -> None:
+    def on_epoch_end(self, trainer: TrainerView, epoch: int, metrics: Mapping[str, float]) -> None:
         """An epoch's training and validation ended; ``metrics`` maps "val/accuracy"-style names to floats."""
 
     def state_dict(self) -> dict[str, Any]:
@@ -59,7 +97,7 @@ class Callback:
 
 
 def _monitored(
-    callback: Callback, trainer: Trainer, monitor: str | None, metrics: Mapping[str, float]
+    callback: Callback, trainer: TrainerView, monitor: str | None, metrics: Mapping[str, float]
 ) -> float:
     name = monitor or trainer.monitor
     if name is None:
@@ -92,7 +130,7 @@ class EarlyStopping(Callback):
         self.bad_epochs = 0
         self.stopped_epoch: int | None = None
 
-    def setup(self, trainer: Trainer) -> None:
+    def setup(self, trainer: TrainerView) -> None:
         self.mode = self.mode or trainer.mode
 
     def _improved(self, value: float) -> bool:
@@ -102,7 +140,7 @@ class EarlyStopping(Callback):
             return value > self.best + self.min_delta
         return value < self.best - self.min_delta
 
-    def on_epoch_end(self, trainer: Trainer, epoch: int, metrics: Mapping[str, float]) -> None:
+    def on_epoch_end(self, trainer: TrainerView, epoch: int, metrics: Mapping[str, float]) -> None:
         value = _monitored(self, trainer, self.monitor, metrics)
         if self._improved(value):
             self.best, self.bad_epochs = value, 0
@@ -142,7 +180,7 @@ class LRSchedulerCallback(Callback):
         self.step = step
         self.monitor = monitor
 
-    def setup(self, trainer: Trainer) -> None:
+    def setup(self, trainer: TrainerView) -> None:
         if self.scheduler is None:
             from .building import build_object, resolve_type, split_spec
 
@@ -169,11 +207,11 @@ class LRSchedulerCallback(Callback):
     def _plateau(self) -> bool:
         return isinstance(self.scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau)
 
-    def on_batch_end(self, trainer: Trainer, step: int) -> None:
+    def on_batch_end(self, trainer: TrainerView, step: int) -> None:
         if self.step == "batch" and not self._plateau:
             self.scheduler.step()
 
-    def on_epoch_end(self, trainer: Trainer, epoch: int, metrics: Mapping[str, float]) -> None:
+    def on_epoch_end(self, trainer: TrainerView, epoch: int, metrics: Mapping[str, float]) -> None:
         if self._plateau:
             self.scheduler.step(_monitored(self, trainer, self.monitor, metrics))
         elif self.step == "epoch":
@@ -203,10 +241,10 @@ class GradientClipping(Callback):
         self.value = None if value is None else float(value)
         self._params: list[torch.nn.Parameter] = []
 
-    def setup(self, trainer: Trainer) -> None:
+    def setup(self, trainer: TrainerView) -> None:
         self._params = [p for p in trainer.model.parameters() if p.requires_grad]
 
-    def on_before_optimizer_step(self, trainer: Trainer) -> None:
+    def on_before_optimizer_step(self, trainer: TrainerView) -> None:
         # a trainer-like object without named optimizers clips what setup found
         params = getattr(trainer, "optimizer_params", {}).get(
             getattr(trainer, "stepping", None), self._params

@@ -19,7 +19,7 @@ produces the results an uninterrupted run would::
 Attributes whose name starts with an underscore, and those that exist when the constructor returns
 (name, n_epochs, seed, the run folders, options), are not checkpointed. Built only on
 :mod:`trialog.api`'s extension surface: the torch state is the experiment's ``get_state``/``set_state``
-(what a restore applies is read from :attr:`~trialog.Experiment.restoring`), named checkpoints are
+(what a restore applies is the :class:`~trialog.api.RestoreContext` it receives), named checkpoints are
 :meth:`~trialog.Experiment.checkpoint_series`, loading is :meth:`~trialog.Experiment.restore_state`.
 """
 
@@ -40,8 +40,10 @@ from trialog.api import (
     CheckpointError,
     CheckpointManager,
     Experiment,
+    RestoreContext,
     TrialogWarning,
     check_flags,
+    is_simple,
 )
 
 from .utils import map_structure, move_to_device, name_and_iter_to_filename, resolve_device, update_model
@@ -50,7 +52,6 @@ from .utils import map_structure, move_to_device, name_and_iter_to_filename, res
 #: simple attributes, tensor attributes, and the results log position.
 SAVE_TYPES: tuple[str, ...] = ("model", "optimizer", "simple", "th_vars", "results")
 _SERIES_SELECTORS = ("last", "best")
-_SIMPLE_TYPES = (bool, int, float, str, bytes, type(None))
 _FILE_SUFFIXES = (".pt", ".pth", ".tar", ".ckpt", ".bin")
 
 
@@ -137,8 +138,8 @@ class TorchExperiment(Experiment):
             **kwargs,
         )
 
-    #: The simple attributes are one of the torch save types (trixi's "simple"), stored under "user".
-    store_simple_attributes = False
+    #: The torch format stores sets: a set of simple values is simple here (see :func:`trialog.api.is_simple`).
+    simple_sets = True
 
     # ------------------------------------------------------------------ discovery (trixi's names)
     def _public_items(self) -> Iterable[tuple[str, Any]]:
@@ -191,11 +192,6 @@ class TorchExperiment(Experiment):
         """Same as :meth:`get_pytorch_tensors` (trixi's name)."""
         return self.get_pytorch_tensors(ignore)
 
-    def get_simple_variables(self, ignore: Iterable[str] = ()) -> dict[str, Any]:
-        """Attributes holding numbers, strings, bytes, None, numpy values, and lists/tuples/sets/dicts of those."""
-        skip = set(ignore) | self.reserved_attributes
-        return {k: v for k, v in self._public_items() if k not in skip and _is_simple(v)}
-
     def checkpointed_attributes(self) -> list[str]:
         """Modules, optimizers, schedulers, tensors and simple attributes: what the torch save types store."""
         held = [*self.get_pytorch_modules(from_config=False), *self.get_pytorch_optimizers(from_config=False)]
@@ -211,8 +207,24 @@ class TorchExperiment(Experiment):
 
     # ------------------------------------------------------------------ checkpoint state
     def get_state(self) -> dict[str, Any]:
-        """The torch state of a checkpoint: the parts :attr:`default_save_types` (or the save call) names."""
-        return self.get_checkpoint_state(self._save_types or self.default_save_types)
+        """The torch state of a checkpoint: the parts :attr:`default_save_types` (or the save call) names.
+
+        The simple attributes are not in it: the core stores them under ``state["simple"]`` when the save
+        types name "simple" (:meth:`stores_simple`); checkpoints written before kept them in here, and
+        still load."""
+        types = self._save_types or self.default_save_types
+        return self.get_checkpoint_state([t for t in types if t != "simple"])
+
+    def stores_simple(self) -> bool:
+        """Whether the checkpoint being written holds the simple attributes (its save types name "simple")."""
+        return "simple" in (self._save_types or self.default_save_types)
+
+    def restores_simple(self, context: RestoreContext) -> bool:
+        """Whether a restore applies the simple attributes: "simple" among its save types (on resume
+        :attr:`resume_save_types`)."""
+        return "simple" in _check_save_types(
+            context.options.get("save_types", self.resume_save_types), "save_types"
+        )
 
     def get_checkpoint_state(self, save_types: Iterable[str] = SAVE_TYPES) -> dict[str, Any]:
         """``{"model": {name: state_dict}, "optimizer": ..., "scheduler": ..., "simple": ..., "th_vars": ...}``."""
@@ -231,10 +243,11 @@ class TorchExperiment(Experiment):
             state = move_to_device(state, "cpu")
         return state
 
-    def set_state(self, state: Mapping[str, Any]) -> None:
+    def set_state(self, state: Mapping[str, Any], context: RestoreContext | None = None) -> None:
         """Restore what :meth:`get_state` saved: on resume the :attr:`resume_save_types`, on a load what
-        :meth:`load_checkpoint` was asked for (read from :attr:`~trialog.Experiment.restoring`)."""
-        context = self.restoring
+        :meth:`load_checkpoint` was asked for (the restore ``context``'s options)."""
+        if context is None:
+            context = self.restoring
         options: Mapping[str, Any] = context.options if context is not None else {}
         self.apply_checkpoint_state(
             state,
@@ -588,18 +601,6 @@ def _which(name: Any, n_iter: int | None) -> str | int:
     return "last" if n_iter is None else int(n_iter)
 
 
-def _is_simple(value: Any) -> bool:
-    if isinstance(value, (*_SIMPLE_TYPES, np.generic)):
-        return True
-    if isinstance(value, np.ndarray):
-        return not value.dtype.hasobject
-    if isinstance(value, (list, tuple, set, frozenset)) and type(value) in (list, tuple, set, frozenset):
-        return all(_is_simple(v) for v in value)
-    if type(value) is dict:
-        return all(isinstance(k, (str, int)) and _is_simple(v) for k, v in value.items())
-    return False
-
-
 def _unwrap(module: nn.Module) -> nn.Module:
     """The module inside DataParallel / DistributedDataParallel / torch.compile wrappers (portable keys)."""
     while True:
@@ -671,7 +672,7 @@ def _from_flat(state: Mapping[str, Any], exp: TorchExperiment) -> dict[str, Any]
             user["scheduler"][key] = value
         elif isinstance(value, torch.Tensor):
             user["th_vars"][key] = value
-        elif _is_simple(value) and key != "results":
+        elif is_simple(value, sets=True) and key != "results":
             user["simple"][key] = value
     return user
 

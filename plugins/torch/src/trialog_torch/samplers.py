@@ -30,7 +30,7 @@ import math
 import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import torch
@@ -38,11 +38,8 @@ from torch.utils.data import Sampler
 
 from trialog.api import ConfigError
 
-from .callbacks import Callback
+from .callbacks import Callback, TrainerView
 from .data import ClassBalancedSampler, as_labels, dataset_labels
-
-if TYPE_CHECKING:  # pragma: no cover
-    from .trainers import Trainer
 
 __all__ = [
     "SAMPLERS",
@@ -412,10 +409,10 @@ class SamplerPosition(Callback):
         self.batch_size = batch_size
         self.batches = 0
 
-    def on_batch_end(self, trainer: Trainer, step: int) -> None:
+    def on_batch_end(self, trainer: TrainerView, step: int) -> None:
         self.batches += 1
 
-    def on_epoch_end(self, trainer: Trainer, epoch: int, metrics: Mapping[str, float]) -> None:
+    def on_epoch_end(self, trainer: TrainerView, epoch: int, metrics: Mapping[str, float]) -> None:
         self.batches = 0
         self.sampler.set_epoch(epoch + 1)
 

@@ -32,14 +32,11 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from trialog.api import ConfigError
 
-from .callbacks import Callback
-
-if TYPE_CHECKING:  # pragma: no cover
-    from .trainers import Trainer
+from .callbacks import Callback, TrainerView
 
 __all__ = ["Schedule", "ScheduleCallback", "build_schedules"]
 
@@ -162,7 +159,7 @@ class Schedule:
 class _Target:
     """Reads and writes one schedule's target on a trainer's optimizer(s) or model."""
 
-    def __init__(self, schedule: Schedule, trainer: Trainer) -> None:
+    def __init__(self, schedule: Schedule, trainer: TrainerView) -> None:
         key, target = f"{schedule.key}.target", schedule.target
         self.optimizer: Any = (
             None  # its param_groups, read each time: load_state_dict replaces the group dicts
@@ -236,7 +233,7 @@ class ScheduleCallback(Callback):
         self.epochs = 0
         self.current: list[Value] = []
 
-    def setup(self, trainer: Trainer) -> None:
+    def setup(self, trainer: TrainerView) -> None:
         for schedule in self.schedules:
             if schedule.target == "optimizer.lr" and getattr(trainer, "scheduler_callback", None) is not None:
                 raise ConfigError(
@@ -247,7 +244,7 @@ class ScheduleCallback(Callback):
         self.current = [t.initial for t in self.targets]
         self._apply(trainer, record=False, force=True)
 
-    def _apply(self, trainer: Trainer, record: bool, force: bool = False) -> None:
+    def _apply(self, trainer: TrainerView, record: bool, force: bool = False) -> None:
         for i, (schedule, target) in enumerate(zip(self.schedules, self.targets)):
             t = self.steps if schedule.per == "step" else self.epochs
             value = schedule.value(t, target.initial)
@@ -261,11 +258,11 @@ class ScheduleCallback(Callback):
                     name = f"schedule/{schedule.name}" + (f"/{j}" if isinstance(value, tuple) else "")
                     trainer.experiment.add_result(v, name, counter=t, tag=name.removeprefix("schedule/"))
 
-    def on_batch_end(self, trainer: Trainer, step: int) -> None:
+    def on_batch_end(self, trainer: TrainerView, step: int) -> None:
         self.steps = step
         self._apply(trainer, record=True)
 
-    def on_epoch_end(self, trainer: Trainer, epoch: int, metrics: Mapping[str, float]) -> None:
+    def on_epoch_end(self, trainer: TrainerView, epoch: int, metrics: Mapping[str, float]) -> None:
         self.epochs = epoch + 1
         self._apply(trainer, record=True)
 

@@ -57,6 +57,7 @@ import sys
 import time
 import warnings
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -70,7 +71,9 @@ from trialog.api import (
     CheckpointError,
     CheckpointManager,
     ConfigError,
+    RestoreContext,
     TrialogWarning,
+    drive_lifecycle,
     metric_mode,
     peak_rss_mb,
 )
@@ -91,6 +94,7 @@ __all__ = [
     "SegmentationTrainer",
     "Trainer",
     "TrainerExperiment",
+    "TrainerStages",
     "trainer_class",
 ]
 
@@ -704,8 +708,16 @@ class Trainer:
             )
         checkpoint.update(options)
         checkpoint.update({"every": self.save_freq, "monitor": self.monitor, "mode": self.mode})
+        stages = TrainerStages(
+            train=self.train_phase,
+            validate=self.validate_phase,
+            end=self.end_phase,
+            progress_state=self.progress_state,
+            load_progress_state=self.load_progress_state,
+        )
         return TrainerExperiment(
-            self,
+            stages,
+            self._torch_objects(),
             config=self.config,
             name=name or self.config.get("name") or self.task,
             n_epochs=self.epochs,
@@ -717,6 +729,22 @@ class Trainer:
             checkpoint=checkpoint if self.save_freq else False,
             quiet=self._console_quiet or not self.is_main,
         )
+
+    def _torch_objects(self) -> dict[str, Any]:
+        """The model, optimizer(s), scheduler(s) and grad scaler under the attribute names the experiment's
+        checkpoints keep them by (one optimizer: ``optimizer``/``scheduler``; several: the dicts
+        ``optimizers``/``schedulers``)."""
+        objects: dict[str, Any] = {"model": self.model}
+        if list(self.optimizers) == [SINGLE]:
+            objects["optimizer"] = self.optimizer
+            if self.scheduler_callback is not None:
+                objects["scheduler"] = self.scheduler_callback.scheduler
+        else:
+            objects["optimizers"] = dict(self.optimizers)
+            objects["schedulers"] = {name: cb.scheduler for name, cb in self.scheduler_callbacks.items()}
+        if self.scaler is not None:
+            objects["scaler"] = self.scaler
+        return objects
 
     @property
     def run_dir(self) -> Path | None:
@@ -1248,37 +1276,14 @@ class Trainer:
             self.bar = tqdm(total=self.epochs, desc=f"{self.task}", unit="epoch", dynamic_ncols=True)
         exp = self.experiment
         try:
-            try:
-                if exp is not None:
-                    exp.begin_run()
-                    start = exp.restore_resumed()
-                else:
-                    start = 0
-                start = self._share_start(start)
-                if self.bar is not None and start:
-                    self.bar.update(start)
-                for epoch in range(start, self.epochs):
-                    if exp is not None:
-                        exp.begin_epoch(epoch)
-                    self.train_phase(epoch)
-                    self.validate_phase(epoch)
-                    if exp is not None:
-                        exp.end_epoch(epoch)
-                    if self.stop_reason is not None:
-                        break
-                self.end_phase()
-                if exp is not None:
-                    exp.wait_checkpoints()  # an asynchronous save that failed fails the run
-            except (KeyboardInterrupt, SystemExit) as exc:  # SystemExit: a requeue signal's handler
-                if exp is not None:
-                    exp.fail_run(exc, "killed")
-                raise
-            except Exception as exc:
-                if exp is not None:
-                    exp.fail_run(exc, "error")
-                raise
-            if exp is not None:
-                exp.finish_run()
+            drive_lifecycle(
+                exp,
+                start=self._fit_start,
+                epoch=self._fit_epoch,
+                n_epochs=self.epochs,
+                stop=lambda: self.stop_reason is not None,
+                end=self.end_phase,
+            )
         finally:
             if exp is not None:
                 exp.close()
@@ -1287,6 +1292,16 @@ class Trainer:
         # rank 0 closes its run folder and loggers after the others finished; wait so all leave together
         distributed.barrier()
         return dict(self.final)
+
+    def _fit_start(self, start: int) -> int:
+        start = self._share_start(start)
+        if self.bar is not None and start:
+            self.bar.update(start)
+        return start
+
+    def _fit_epoch(self, epoch: int) -> None:
+        self.train_phase(epoch)
+        self.validate_phase(epoch)
 
     def _record_final(self, values: Mapping[str, float], phase: str) -> None:
         """Results without an epoch (what a test or an evaluation produced) and what the metrics draw."""
@@ -1370,52 +1385,57 @@ def trainer_class(name: Any, key: str = "trainer.type") -> type[Trainer]:
     return found
 
 
+@dataclass(frozen=True)
+class TrainerStages:
+    """What a :class:`TrainerExperiment` runs and checkpoints of a trainer: its phases and its progress state
+    (counters, best value, history, callback states)."""
+
+    train: Callable[[int], None]
+    validate: Callable[[int], None]
+    end: Callable[[], None]
+    progress_state: Callable[[], dict[str, Any]]
+    load_progress_state: Callable[[Mapping[str, Any]], None]
+
+
 class TrainerExperiment(TorchExperiment):
     """A TorchExperiment whose stages are a trainer's (what :meth:`Trainer.fit` drives on rank 0).
 
-    The trainer's model, optimizer, scheduler and grad scaler are attributes (several named optimizers
-    and their schedulers: the dicts ``optimizers`` and ``schedulers``), so TorchExperiment's
+    The trainer owns it and hands it what it needs: ``stages`` (the phases and the progress state) and
+    ``objects`` (attribute name -> the model, optimizer, scheduler and grad scaler; several named
+    optimizers and their schedulers: the dicts ``optimizers`` and ``schedulers``), so TorchExperiment's
     discovery checkpoints them in its usual layout (``load_checkpoint``, partial loading and
-    ``resume_save_types`` work as for any TorchExperiment); the trainer's counters, history and callback
-    states ride along under ``"trainer"``. ``run()`` works too (train/validate/end are the trainer's
-    phases); subclass it to change what a trainer's run stores or does between epochs.
+    ``resume_save_types`` work as for any TorchExperiment); the trainer's progress rides along under
+    ``"trainer"``. ``run()`` works too (train/validate/end are the trainer's phases); subclass it to
+    change what a trainer's run stores or does between epochs.
     """
 
     #: Built again from the config on every start; not checkpoint state.
-    not_checkpointed = ("trainer",)
+    not_checkpointed = ("stages",)
 
-    def __init__(self, trainer: Trainer, **kwargs: Any) -> None:
-        self.trainer = trainer
+    def __init__(self, stages: TrainerStages, objects: Mapping[str, Any], **kwargs: Any) -> None:
+        self.stages = stages
         super().__init__(**kwargs)
-        self.model = trainer.model
-        if list(trainer.optimizers) == [SINGLE]:
-            self.optimizer = trainer.optimizer
-            if trainer.scheduler_callback is not None:
-                self.scheduler = trainer.scheduler_callback.scheduler
-        else:
-            self.optimizers = dict(trainer.optimizers)
-            self.schedulers = {name: cb.scheduler for name, cb in trainer.scheduler_callbacks.items()}
-        if trainer.scaler is not None:
-            self.scaler = trainer.scaler
+        for name, value in objects.items():
+            setattr(self, name, value)
 
     def train(self, epoch: int) -> None:
-        self.trainer.train_phase(epoch)
+        self.stages.train(epoch)
 
     def validate(self, epoch: int) -> None:
-        self.trainer.validate_phase(epoch)
+        self.stages.validate(epoch)
 
     def end(self) -> None:
-        self.trainer.end_phase()
+        self.stages.end()
 
     def get_state(self) -> dict[str, Any]:
         state = super().get_state()
-        state["trainer"] = self.trainer.progress_state()
+        state["trainer"] = self.stages.progress_state()
         return state
 
-    def set_state(self, state: Mapping[str, Any]) -> None:
-        super().set_state(state)
+    def set_state(self, state: Mapping[str, Any], context: RestoreContext | None = None) -> None:
+        super().set_state(state, context)
         if "trainer" in state:
-            self.trainer.load_progress_state(state["trainer"])
+            self.stages.load_progress_state(state["trainer"])
 
 
 class ClassificationTrainer(Trainer):

@@ -19,7 +19,7 @@ from __future__ import annotations
 import random
 import warnings
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import torch
@@ -27,11 +27,8 @@ import torch
 from trialog.api import TrialogWarning
 
 from . import distributed
-from .callbacks import Callback
+from .callbacks import Callback, TrainerView
 from .samplers import position_callbacks
-
-if TYPE_CHECKING:  # pragma: no cover
-    from .trainers import Trainer
 
 __all__ = ["WorkerSeeder", "loader_callbacks", "worker_seed"]
 
@@ -111,7 +108,7 @@ def _wrap_iterator(loader: Any, before: Callable[[], None] | None = None) -> Non
     loader._get_iterator = guarded
 
 
-def loader_callbacks(trainer: Trainer) -> list[Callback]:
+def loader_callbacks(trainer: TrainerView) -> list[Callback]:
     """Prepare a trainer's loaders; return what its checkpoints must carry for them (a sampler's position).
 
     Every loader with workers stops them as soon as a batch fails; the training loader's workers are
