@@ -18,7 +18,8 @@ Swept by ``local --parallel 1`` and ``--parallel 2`` (trials forked from the war
 (wall time - in-process wall time) / trials; the Ray sweeper's beside the bare trainable's. Every trial
 computes with one thread (the sweep's ``resources.cpu``), the in-process baseline too.
 
-Several minutes on a busy 2-core machine.
+Several minutes on a busy 2-core machine. ``python benchmarks/bench_sweep.py [trivial] [digits] [--local]``:
+only the named workloads; ``--local``: only the local sweeper (beside in process and Optuna; no Ray, no submitit).
 """
 
 from __future__ import annotations
@@ -172,9 +173,7 @@ def swept(sweeper: Any, sweep_path: Path, base: Path) -> float:
     return elapsed
 
 
-def measure(work: Workload, tmp: Path) -> None:
-    import trialog_ray
-    from trialog_submitit import SubmititSweeper
+def measure(work: Workload, tmp: Path, local_only: bool = False) -> None:
     from trialog_sweep.sweep_local import LocalSweeper
 
     n = len(work.values)
@@ -202,6 +201,11 @@ def measure(work: Workload, tmp: Path) -> None:
             optuna_overhead,
             "<= 0.5 s",
         )
+    if local_only:
+        return
+    import trialog_ray
+    from trialog_submitit import SubmititSweeper
+
     wall = swept(SubmititSweeper(options={"cluster": "local", "poll": "0.1"}), path, tmp / f"{work.name}-sub")
     overhead(
         "submitit (local executor)", wall, "optuna in process", optuna_overhead, "none (a job per trial)"
@@ -214,24 +218,27 @@ def measure(work: Workload, tmp: Path) -> None:
 
 
 def main() -> None:
-    import trialog_ray
-
+    local_only = "--local" in sys.argv[1:]
+    wanted = [arg for arg in sys.argv[1:] if not arg.startswith("--")] or ["trivial", "digits"]
     with tempfile.TemporaryDirectory() as tmp:
         tmp_path = Path(tmp)
         import torch
 
         torch.set_num_threads(1)  # as every trial of the sweeps (resources.cpu 1)
-        start = time.perf_counter()
-        trialog_ray.init_local(num_cpus=2, object_store_memory=100 * 1024 * 1024, log_to_driver=False)
-        print(f"ray: local instance started in {time.perf_counter() - start:.3g} s (not counted below)")
-        try:
-            wanted = sys.argv[1:] or ["trivial", "digits"]
-            for name in wanted:
-                measure(trivial(tmp_path) if name == "trivial" else digits(), tmp_path)
-        finally:
-            import ray
+        if not local_only:
+            import trialog_ray
 
-            ray.shutdown()
+            start = time.perf_counter()
+            trialog_ray.init_local(num_cpus=2, object_store_memory=100 * 1024 * 1024, log_to_driver=False)
+            print(f"ray: local instance started in {time.perf_counter() - start:.3g} s (not counted below)")
+        try:
+            for name in wanted:
+                measure(trivial(tmp_path) if name == "trivial" else digits(), tmp_path, local_only)
+        finally:
+            if not local_only:
+                import ray
+
+                ray.shutdown()
 
 
 if __name__ == "__main__":

@@ -128,6 +128,8 @@ def test_runs_frame_without_trialog_runs_names_the_distribution():
 
     with pytest.raises(AttributeError, match="pip install trialog-runs"):
         _ = trialog.runs_frame
+
+
 def test_a_command_of_a_missing_distribution_names_what_to_install(monkeypatch, capsys):
     import trialog.cli
 

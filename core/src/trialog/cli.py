@@ -43,7 +43,6 @@ def build_parser(with_plugin_commands: bool) -> argparse.ArgumentParser:
     plist.set_defaults(func=_plugins_list)
     plugins.set_defaults(func=_plugins_list, check=False, json=False, group=None)
 
-
     if with_plugin_commands:
         from . import plugins as plugin_registry
 

@@ -493,6 +493,16 @@ class FrameworkSpec:
         """
 
     @hookspec
+    def preload_trials(self, config: Mapping[str, Any]) -> None:
+        """Import now what the trials of a sweep with base ``config`` import lazily (in a warm trial server).
+
+        Called once in the local sweeper's trial server, after it imported the trainer and the user's
+        modules and before it forks any trial; import only: no computation, no thread (forks follow).
+
+        Example: ``@hookimpl def preload_trials(): import torch._dynamo  # torch.optim imports it lazily``
+        """
+
+    @hookspec
     def add_cli_commands(self, subparsers: Any) -> None:
         """Add sub-commands to the ``trialog`` CLI (an ``argparse`` subparsers object); set ``func`` on each.
 

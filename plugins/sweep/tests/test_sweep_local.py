@@ -103,3 +103,41 @@ def test_digits_trials_do_not_depend_on_parallel_nor_on_a_resumed_driver(tmp_pat
     assert {t["status"] for t in read_sweep(folder)["trials"]} != {"finished"}
     assert main(["sweep", "--resume", str(folder)]) == 0  # --parallel as sweep.json recorded it
     assert _numbers(folder) == results[2]
+
+
+PRELOAD = """
+import json, os, sys
+from pathlib import Path
+
+from trialog_sweep.sweep_local import preload
+
+preload(Path(sys.argv[1]))
+print(json.dumps({
+    "dynamo": "torch._dynamo" in sys.modules,
+    "threads": len(os.listdir("/proc/self/task")) if os.path.isdir("/proc/self/task") else 1,
+}))
+"""
+
+
+def test_trial_server_imports_what_a_digits_trial_imports_lazily_and_starts_no_thread(tmp_path):
+    """torch._dynamo (the first optimizer's import): once in the server, not in every first trial."""
+    import subprocess
+    import sys
+
+    from trialog_sweep.sweep import open_sweep
+    from trialog_sweep.sweep_local import sweep_env
+
+    sweep = open_sweep(
+        write_digits_sweep(tmp_path / "cfg", DIGITS / "config.json", "pre", [0.01]),
+        "local",
+        base_dir=tmp_path / "o",
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", PRELOAD, str(sweep.folder)],
+        env=sweep_env(sweep),
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    # one thread: the server forks its trials, and a fork after a thread (an OpenMP pool) started is unsafe
+    assert json.loads(out) == {"dynamo": True, "threads": 1}

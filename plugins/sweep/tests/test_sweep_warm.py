@@ -162,6 +162,70 @@ def test_user_modules_are_found_beside_the_config(tmp_path):
     assert _user_modules(config, tmp_path) == {"model", "pkg.sub"}
 
 
+LAZY = """
+from toyexp import Toy
+
+
+class Lazy(Toy):
+    def setup(self):
+        super().setup()
+        import lazydep
+        from lazypkg.sub import VALUE
+
+        self.add_result(float(lazydep.VALUE + VALUE), "lazy", tag="env")
+
+    def never_called(self):
+        from . import relative  # a relative import: the server leaves it out
+"""
+PRELOAD = """
+import json
+import sys
+from pathlib import Path
+
+from trialog import hookimpl
+from trialog.plugins import get_plugin_manager
+from trialog_sweep.sweep_local import preload
+
+
+class Framework:
+    seen = []
+
+    @hookimpl
+    def preload_trials(self, config):
+        self.seen.append([config["name"], "lazydep" in sys.modules])
+
+
+get_plugin_manager().register(Framework(), name="probe-framework")
+preload(Path(sys.argv[1]))
+print(json.dumps({"modules": sorted(m for m in sys.modules if m.split(".")[0] in ("lazydep", "lazyexp", "lazypkg")), "seen": Framework.seen}))
+"""
+
+
+def test_trial_server_preloads_the_lazy_imports_of_the_users_modules_and_calls_preload_trials(tmp_path):
+    """What a trial would import at its start (``import sklearn`` inside a class) the server imports once."""
+    import subprocess
+    import sys
+
+    path = _write_sweep(tmp_path / "cfg", {"experiment": "lazyexp:Lazy", "grid": {"lr": [0.1]}})
+    (tmp_path / "cfg" / "lazyexp.py").write_text(LAZY)
+    (tmp_path / "cfg" / "lazydep.py").write_text("VALUE = 1\n")
+    (tmp_path / "cfg" / "lazypkg").mkdir()
+    (tmp_path / "cfg" / "lazypkg" / "__init__.py").write_text("")
+    (tmp_path / "cfg" / "lazypkg" / "sub.py").write_text("VALUE = 2\n")
+    sweep = open_sweep(path, "local", base_dir=tmp_path / "o")
+    out = subprocess.run(
+        [sys.executable, "-c", PRELOAD, str(sweep.folder)], capture_output=True, text=True, check=True
+    ).stdout
+    assert json.loads(out) == {
+        "modules": ["lazydep", "lazyexp", "lazypkg", "lazypkg.sub"],
+        "seen": [["toy", True]],  # after the user's modules and their lazy imports
+    }
+    LocalSweeper().run(sweep)  # the trial itself still imports and uses them
+    (trial,) = read_sweep(sweep.folder)["trials"]
+    assert trial["status"] == "finished"
+    assert ("lazy", "env", 0, None, 3.0) in _records(sweep.folder / trial["run"])
+
+
 def test_local_sweeper_rejects_unknown_options():
     with pytest.raises(ConfigError, match="warm"):
         LocalSweeper(options={"partition": "gpu"})

@@ -31,6 +31,7 @@ def test_importing_hooks_does_not_import_torch_and_hooks_do_nothing_without_it()
         "hooks.seed_rngs(3)\n"
         "state = hooks.get_rng_state()\n"
         "hooks.set_rng_state({'torch': [0] * 8})\n"
+        "hooks.preload_trials()\n"
         "print(state, 'torch' in sys.modules)\n"
     )
     assert out == "None False"

@@ -3,9 +3,11 @@
 The driver starts one trial server per sweep (``python -m trialog_sweep.sweep_local --serve SWEEP_DIR``): it
 imports trialog, loads the plugins, imports the framework plugin (the sweep's trainer, which imports
 torch) and the user's modules the config names (``"model:Net"`` beside the config, the sweep's
-Experiment class) once, and then forks one child per trial. The child resets every per-process state
-(:class:`trialog_sweep.trialproc.ProcessSnapshot`: fresh RNGs, environment, logging, plugin registrations, the
-sweep's recorded thread count) and runs the trial exactly as a fresh ``python -m trialog_sweep.sweep_local
+Experiment class) once, with what their source imports inside functions and what the plugins'
+``preload_trials`` hook imports (trialog-torch: ``torch._dynamo``), and then forks one child per trial. The child
+resets every per-process state (:class:`trialog_sweep.trialproc.ProcessSnapshot`: fresh RNGs, environment,
+logging, plugin registrations, the sweep's recorded thread count) and runs the trial exactly as a fresh
+``python -m trialog_sweep.sweep_local
 TRIAL_FILE`` process would, so a trial's results are bitwise those of the trial run alone; starting it
 costs a fork instead of an interpreter and the torch import. The server never runs a trial itself
 (nor any torch computation: a fork after OpenMP started would not be safe).
@@ -266,9 +268,37 @@ def preload(sweep_dir: Path) -> None:
         if isinstance(trainer, str):
             with contextlib.suppress(TrialogError):
                 plugins.load("trialog.trainers", trainer)
-    for module in sorted(_user_modules(spec.base, spec.config_dir)):
+    modules = sorted(_user_modules(spec.base, spec.config_dir))
+    for module in modules:
         with contextlib.suppress(Exception):  # a module that fails to import fails in its trial, named there
             importlib.import_module(module)
+    if spec.experiment:
+        modules.append(spec.experiment.partition(":")[0])
+    _import_quietly(
+        sorted(set().union(*map(_imports_in, modules)))
+    )  # their lazy imports (sklearn in a class)
+    try:
+        plugins.get_plugin_manager().hook.preload_trials(config=spec.base)  # the framework's (torch._dynamo)
+    except Exception:  # a trial that needs it fails in its own log, named there
+        traceback.print_exc()
+
+
+def _imports_in(module: str) -> set[str]:
+    """The absolute imports anywhere in an imported module's source, those inside functions too."""
+    import ast
+
+    filename = getattr(sys.modules.get(module), "__file__", None) or ""
+    try:
+        tree = ast.parse(Path(filename).read_text(encoding="utf-8")) if filename.endswith(".py") else None
+    except (OSError, SyntaxError, ValueError):
+        tree = None
+    found: set[str] = set()
+    for node in ast.walk(tree) if tree is not None else ():
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            found.add(node.module)
+    return found
 
 
 def _child(
@@ -391,13 +421,17 @@ def serve(sweep_dir: Path) -> int:
 
 def _learn(data: bytes) -> None:
     """Import in the server what a trial imported (never run: no thread starts, no torch computation)."""
+    with contextlib.suppress(ValueError):
+        _import_quietly(json.loads(data or b"[]"))
+
+
+def _import_quietly(names: list[str]) -> None:
     import importlib
 
-    with contextlib.suppress(ValueError):
-        for name in json.loads(data or b"[]"):
-            if name not in sys.modules:
-                with contextlib.suppress(BaseException):
-                    importlib.import_module(name)
+    for name in names:
+        if name not in sys.modules:
+            with contextlib.suppress(BaseException):
+                importlib.import_module(name)
 
 
 def _answer(stream: IO[str], answer: Mapping[str, Any]) -> None:

@@ -1,6 +1,7 @@
 """The ``torch`` entry of ``trialog.plugins``: seeds and snapshots torch's RNGs, adds ``trialog run`` (and runs a
-config for other plugins: ``run_config``, trialog-sweep's trials), describes
-the GPUs and CUDA for run.json's ``machine`` and probes the GPU memory peak for a Monitor's ``probe`` spec.
+config for other plugins: ``run_config``, trialog-sweep's trials), describes the GPUs and CUDA for run.json's
+``machine``, probes the GPU memory peak for a Monitor's ``probe`` spec and imports torch's lazily imported parts
+in a sweep's trial server (``preload_trials``).
 
 Loaded for every Experiment, so it stays cheap: torch is never imported here. The RNG hooks act only
 when the user's code already imported torch, so a numpy-only experiment never pays for it.
@@ -8,6 +9,7 @@ when the user's code already imported torch, so a numpy-only experiment never pa
 
 from __future__ import annotations
 
+import importlib
 import sys
 import warnings
 from collections.abc import Mapping
@@ -132,6 +134,17 @@ def describe_machine() -> Mapping[str, Any] | None:
             info["gpus"].append({"name": props.name, "memory_gb": round(props.total_memory / 2**30, 2)})
     info["gpu_count"] = len(info["gpus"])
     return info
+
+
+@hookimpl
+def preload_trials() -> None:
+    """In a sweep's trial server whose trials use torch: import what torch imports on a trial's first use.
+
+    ``torch._dynamo`` (with sympy) is imported by the first optimizer a process builds: seconds that the
+    first trials forked from the server would pay each. Nothing runs: the server forks its trials afterwards.
+    """
+    if _torch() is not None:
+        importlib.import_module("torch._dynamo")
 
 
 @hookimpl
