@@ -14,6 +14,11 @@ ROOT = pathlib.Path(__file__).parent
 CONSTRAINTS = str(ROOT / ".ci" / "constraints.txt")
 TORCH = "torch==2.13.0"  # the local CPU wheel; installed before anything that depends on torch
 PLUGINS = ("file", "tensorboard", "visdom", "notify", "slack", "telegram", "torch", "trixi", "xmen", "runs")
+# the library first: ALL installs trialog-figures before the plugins that draw with it
+PLUGINS = ("figures", *PLUGINS)
+#: Plugins that draw with trialog-figures (a library from this checkout, on no index): every session that
+#: installs one installs ./plugins/figures before it, so pip finds trialog-figures==0.1.0 locally.
+DRAWING = ("file", "tensorboard", "visdom", "notify", "slack", "telegram", "torch", "trixi", "browser")
 # trialog-trixi last: its test extra asks for trialog-browser==0.1.0, and pip (25.x) resolves that against
 # the local ./plugins/browser only when the browser's path comes first on the command line.
 ALL = [
@@ -64,6 +69,8 @@ def _plugin_session(plugin: str) -> None:
             "slack": ["./plugins/notify"],
             "telegram": ["./plugins/notify"],
         }.get(plugin, [])
+        if plugin in DRAWING:
+            extra = ["./plugins/figures", *extra]
         _install(session, "./core", *extra, f"./plugins/{plugin}[test]", torch=plugin in ("torch", "trixi"))
         if plugin == "torch":
             session.env["TRIALOG_TORCHRUN_TEST"] = (
@@ -81,7 +88,9 @@ for _plugin in PLUGINS:
 @nox.session
 def sweep(session: nox.Session) -> None:
     """trialog-sweep: `trialog sweep`, the local sweeper; digits trials through trialog-torch's run_config hook."""
-    _install(session, "./core", "./plugins/file", "./plugins/torch", "./plugins/sweep[test]", torch=True)
+    _install(
+        session, "./core", "./plugins/figures", "./plugins/file", "./plugins/torch", "./plugins/sweep[test]", torch=True
+    )
     _pytest(session, "plugins/sweep/tests")
 
 
@@ -92,6 +101,7 @@ def ray(session: nox.Session) -> None:
     _install(
         session,
         "./core",
+        "./plugins/figures",
         "./plugins/file",
         "./plugins/torch",
         "./plugins/runs",
@@ -119,7 +129,7 @@ def browser(session: nox.Session) -> None:
     """trialog-browser with the core, its tests in a real headless Chromium (Debian's chromium + chromedriver)."""
     _ensure_chromium(session)
     # the browser builds on trialog-runs (from this checkout, not a registry)
-    _install(session, "./core", "./plugins/runs", "./plugins/browser[test]")
+    _install(session, "./core", "./plugins/figures", "./plugins/runs", "./plugins/browser[test]")
     _pytest(session, "plugins/browser/tests")
 
 
@@ -163,7 +173,7 @@ def integration(session: nox.Session) -> None:
 #: Every import package whose public API the type checker covers (mypy.ini maps them to their src folders).
 TYPED_PACKAGES = ("trialog", "trialog_file", "trialog_tensorboard", "trialog_visdom", "trialog_notify",
                   "trialog_slack", "trialog_telegram", "trialog_torch", "trialog_browser", "trialog_sweep", "trialog_ray", "trialog_submitit", "trixi",
-                  "trialog_trixi", "trialog_xmen", "trialog_runs")  # fmt: skip
+                  "trialog_trixi", "trialog_xmen", "trialog_runs", "trialog_figures")  # fmt: skip
 
 
 @nox.session
@@ -193,6 +203,7 @@ def digits(session: nox.Session) -> None:
     _install(
         session,
         "./core",
+        "./plugins/figures",
         "./plugins/file",
         "./plugins/tensorboard",
         "./plugins/torch",

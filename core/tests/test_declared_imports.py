@@ -93,7 +93,7 @@ def third_party_imports() -> list[tuple[str, str, int, bool]]:
 
 def test_the_walk_finds_the_imports_it_should():
     modules = {(file.split("/")[-1], module, lazy) for file, module, _, lazy in third_party_imports()}
-    assert ("render.py", "numpy", False) in modules and ("render.py", "matplotlib", True) in modules
+    assert ("series.py", "numpy", False) in modules and ("npz.py", "numpy", True) in modules
     assert ("plugins.py", "importlib_metadata", True) in modules
 
 
@@ -118,26 +118,18 @@ def test_every_third_party_import_is_declared():
     assert problems == []
 
 
-def test_plots_extra_is_declared_with_matplotlib():
-    _, extras = declared()
-    assert extras["plots"] == {"matplotlib"}
+def test_the_core_draws_nothing():
+    """matplotlib and pillow are trialog-figures' extras: the core imports neither (and declares neither)."""
+    dependencies, extras = declared()
+    assert not {"matplotlib", "pillow"} & (dependencies | {d for ds in extras.values() for d in ds})
+    assert not {"matplotlib", "pillow"} & {_distribution(module) for _, module, _, _ in third_party_imports()}
 
 
 @pytest.mark.parametrize("module", ["trialog", "trialog.api"])
 def test_importing_the_core_loads_no_extra(module):
     _, extras = declared()
-    heavy = sorted({"matplotlib", "yaml"})
+    heavy = sorted({"matplotlib", "PIL", "yaml"})
     code = f"import sys, {module}; print(sorted(m for m in {heavy!r} if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout
     assert out.strip() == "[]"
-    assert {_distribution(m) for m in heavy} <= {d for ds in extras.values() for d in ds}
-
-
-def test_missing_matplotlib_names_the_extra(monkeypatch):
-    from trialog import render
-    from trialog.errors import TrialogError
-
-    for name in ("matplotlib", "matplotlib.figure", "matplotlib.backends", "matplotlib.backends.backend_agg"):
-        monkeypatch.setitem(sys.modules, name, None)  # as if it were not installed
-    with pytest.raises(TrialogError, match=r"pip install 'trialog\[plots\]'"):
-        render.barplot([1, 2], None, "t")
+    assert _distribution("yaml") in {d for ds in extras.values() for d in ds}

@@ -1,6 +1,6 @@
 """One implementation per rule (issue 21): the JSON writer, the config flattener, the lazy import of an
-optional dependency, the plot hooks drawn for every figure-storing logger, and options a subclass shares
-with its base class."""
+optional dependency, and options a subclass shares with its base class (the plot hooks drawn for every
+figure-storing logger: trialog-figures' tests)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,6 @@ import pytest
 
 from trialog import Config, Experiment
 from trialog.api import (
-    FigureHooks,
     LoggerConfigError,
     Range,
     TrialogError,
@@ -93,64 +92,6 @@ def test_a_missing_optional_dependency_names_the_purpose_and_the_install_line(mo
         optional_import("nosuchpkg.sub", "drawing", "trialog[x]")
     with pytest.raises(ConfigError, match=r"reading needs Nosuch"):
         optional_import("nosuchpkg", "reading", "nosuch", package="Nosuch", error=ConfigError)
-
-
-def test_pillow_uses_it(monkeypatch, tmp_path):
-    from trialog.animation import encode_gif
-
-    monkeypatch.setitem(sys.modules, "PIL.Image", None)
-    monkeypatch.setitem(sys.modules, "PIL", None)
-    with pytest.raises(TrialogError, match=r"GIF needs pillow.*pip install 'trialog\[video\]'"):
-        encode_gif(np.zeros((2, 4, 4, 3), dtype=np.uint8))
-
-
-# ------------------------------------------------------------------------------ the figure-hooks helper
-
-
-class Gallery(FigureHooks):
-    """Says only where a figure goes."""
-
-    def __init__(self) -> None:
-        self.figures: list[tuple[str, Any, Any, Any]] = []
-
-    def emit_figure(self, name: str, counter: int | None, figure: Any, call: int | None) -> None:
-        self.figures.append((name, counter, figure, call))
-
-
-def test_figure_hooks_draw_each_plot_and_hand_it_over():
-    pytest.importorskip("matplotlib")
-    gallery = Gallery()
-    rng = np.random.default_rng(0)
-    gallery.show_barplot(np.arange(3), "bar", 5)
-    gallery.show_lineplot(np.arange(4.0), None, "line")
-    gallery.show_scatterplot(rng.random((6, 2)), "scatter")
-    gallery.show_piechart(np.array([1, 2]), "pie")
-    gallery.show_boxplot(rng.random((6, 2)), "box")
-    gallery.show_histogram(rng.random(20), "hist")
-    gallery.show_heatmap(rng.random((2, 2)), "heat")
-    gallery.show_pr_curve(np.array([0.2, 0.8, 0.7, 0.1]), np.array([0, 1, 1, 0]), "pr")
-    gallery.show_roc_curve(np.array([0.2, 0.8, 0.7, 0.1]), np.array([0, 1, 1, 0]), "roc")
-    gallery.show_embedding(rng.random((8, 3)), "emb")
-    names = [name for name, *_ in gallery.figures]
-    assert names == ["bar", "line", "scatter", "pie", "box", "hist", "heat", "pr", "roc", "emb"]
-    assert gallery.figures[0][1] == 5
-    assert all(type(figure).__name__ == "Figure" for _, _, figure, _ in gallery.figures)
-    assert gallery.figures[0][2].axes[0].get_title() == "bar"  # the title defaults to the name
-    with pytest.raises(TrialogError, match=r"Gallery\.show_roc_curve\('roc'\): labels must be 0 or 1"):
-        gallery.show_roc_curve(np.array([0, 1, 1, 0]), np.array([0.2, 0.8, 0.7, 0.1]), "roc")
-
-
-def test_figure_hooks_get_the_call_number_through_the_dispatcher(tmp_path):
-    pytest.importorskip("matplotlib")
-    from trialog.dispatch import CombinedLogger
-
-    clog = CombinedLogger({"g": {"type": Gallery}}, run_dir=tmp_path)
-    gallery = clog["g"]
-    clog.show_barplot(np.arange(3), "bar")
-    clog.show_barplot(np.arange(3), "bar")
-    clog.show_barplot(np.arange(3), "bar", 7)
-    clog.close()
-    assert [(counter, call) for _, counter, _, call in gallery.figures] == [(None, 0), (None, 1), (7, None)]
 
 
 # ----------------------------------------------------------------------------- options a subclass shares

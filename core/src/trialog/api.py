@@ -5,12 +5,12 @@ Plugins (the built-in ones and third-party ones alike) import from here and from
 change between releases. Heavy parts load on first use, so ``import trialog.api`` stays as cheap as
 ``import trialog`` (no numpy, no matplotlib)::
 
-    from trialog.api import hookimpl, LoggerConfigError, to_hwc_uint8
+    from trialog.api import hookimpl, LoggerConfigError, to_numpy
 
     class MyLogger:
         @hookimpl
-        def show_image(self, image, name, title, counter, tag):
-            write(to_hwc_uint8(image))
+        def show_value(self, value, name, counter, tag):
+            write(name, to_numpy(value))
 
 Groups of names:
 
@@ -52,16 +52,9 @@ Groups of names:
   ``is_disk_full``, ``disk_full_error``, ``fsync_dir``)
 - optional dependencies: ``optional_import`` (import on first use; a missing one is a named error with
   its ``pip install`` line)
-- values and images: ``to_numpy``, ``to_scalar``, ``to_hwc_uint8``, ``to_float_chw``, ``make_grid``,
-  ``encode_png``, ``decode_png``; video frames (``show_video``): ``to_frames``, ``encode_gif`` (an
-  animated GIF; needs ``trialog[video]``, i.e. pillow)
-- plots (need ``trialog[plots]``, i.e. matplotlib): ``render`` (the module: one function per plot
-  hook returning a matplotlib Figure, plus ``figure_to_array``/``figure_to_png``, ``roc``,
-  ``precision_recall``, ``pca_2d``; the last five are also names here, and ``binary_labels``, the 0/1 check
-  every ROC/PR curve makes so swapped arguments are an error). The curve helpers take scikit-learn's
-  ``(labels, scores)``; the ``show_roc_curve``/``show_pr_curve`` hooks take trixi's ``(tensor, labels, name)``.
-  ``FigureHooks``: a logger base class implementing the plot hooks with ``render``; the logger defines
-  ``emit_figure(name, counter, figure, call)``, where a drawn figure goes
+- values: ``to_numpy``, ``to_scalar``, ``flatten`` (a nested config as dotted keys); images, PNG, GIF,
+  matplotlib plots and ``FigureHooks`` (the plot hooks drawn once for every logger) come with
+  trialog-figures: ``trialog_figures``
 - runs started by other plugins (trialog-sweep): ``threads`` (the module: ``TRIALOG_THREADS``, a process's
   compute threads, recorded in run.json), ``create_run_folder``, ``read_config_file`` (a config file as
   written), ``package_versions`` (cached per process: a warm process reads them once); a config file runs
@@ -155,23 +148,9 @@ _LAZY: dict[str, str] = {
     "read_json": "fileio",
     "fileio": "fileio:",
     "optional_import": "optional",
-    # values and images
+    # values
     "to_numpy": "dispatch",
     "to_scalar": "dispatch",
-    "to_hwc_uint8": "imaging",
-    "to_float_chw": "imaging",
-    "make_grid": "imaging",
-    "encode_png": "imaging",
-    "decode_png": "imaging",
-    "to_frames": "animation",
-    "encode_gif": "animation",
-    # plots (trialog[plots])
-    "figure_to_array": "render",
-    "figure_to_png": "render",
-    "roc": "render",
-    "precision_recall": "render",
-    "pca_2d": "render",
-    "binary_labels": "render",
     # run folders: reading (trialog-runs, trialog-browser), fast series, the registry's one writer
     "update_run_meta": "run",
     "registry_of": "run",
@@ -179,7 +158,6 @@ _LAZY: dict[str, str] = {
     "check_text": "notes",
     "repair_run": "repair",
     "RegistryError": "errors",
-    "FigureHooks": "figurehooks",
     "read_columns": "series",
     "read_appended": "series",
     "run_file": "run",
@@ -197,7 +175,6 @@ _LAZY: dict[str, str] = {
     "flatten": "config",
     "machine_line": "machine",
     # modules
-    "render": "render:",
     "plugins": "plugins:",
     # testing helpers
     "LoopbackAPI": "testing",
@@ -208,8 +185,7 @@ _LAZY: dict[str, str] = {
 __all__ = sorted([*_LAZY, "hookimpl", "hookspec"])
 
 if TYPE_CHECKING:  # pragma: no cover
-    from . import fileio, plugins, render, threads
-    from .animation import encode_gif, to_frames
+    from . import fileio, plugins, threads
     from .checkpoint import MANIFEST_NAME, CheckpointEntry, CheckpointManager, WritebackFile
     from .config import Config, GridSearch, allow_config_types, flatten, read_config_file
     from .delivery import Delivery, DeliveryReport
@@ -229,10 +205,8 @@ if TYPE_CHECKING:  # pragma: no cover
         TrialogWarning,
     )
     from .experiment import RESTORE_KINDS, Experiment, RestoreContext, is_simple
-    from .figurehooks import FigureHooks
     from .fileio import read_json, write_atomic, write_json
     from .hookspecs import LOGGER_DEFAULTS, LOGGER_SIGNATURES
-    from .imaging import decode_png, encode_png, make_grid, to_float_chw, to_hwc_uint8
     from .lifecycle import drive_lifecycle
     from .machine import machine_line, peak_rss_mb
     from .notes import change_note, check_text
@@ -242,7 +216,6 @@ if TYPE_CHECKING:  # pragma: no cover
     from .preflight import check_flags
     from .provenance import code_folder, package_versions
     from .redact import find_credentials, looks_like_credential_name, redact, redact_text
-    from .render import binary_labels, figure_to_array, figure_to_png, pca_2d, precision_recall, roc
     from .repair import repair_run
     from .results import coerce_counter, read_trixi_results
     from .run import (

@@ -246,7 +246,7 @@ class LoggerSpec:
     ) -> None:
         """Log a precision-recall curve of a binary problem: ``tensor`` the scores, ``labels`` 0/1 (trixi's order).
 
-        Implementations check the labels with ``trialog.api.binary_labels``, so arguments in the other
+        Implementations check the labels with ``trialog_figures.binary_labels``, so arguments in the other
         order are an error naming the hook and the logger, never a wrong curve (unless the scores are 0/1 too: hard predictions look like labels, so check the order there).
 
         Example: ``@hookimpl def show_pr_curve(self, tensor, labels): print(binary_labels(labels, tensor, "pr"))``
@@ -264,7 +264,8 @@ class LoggerSpec:
     ) -> None:
         """Log a ROC curve of a binary problem: ``tensor`` the scores, ``labels`` 0/1 (trixi's order).
 
-        Example: ``@hookimpl def show_roc_curve(self, tensor, labels): print(roc(labels, tensor)[2])``
+        Example: ``@hookimpl def show_roc_curve(self, tensor, labels): print(roc(labels, tensor)[2])`` (``roc``,
+        ``make_grid``, ``binary_labels``: trialog-figures' ``trialog_figures``)
         """
 
     @hookspec

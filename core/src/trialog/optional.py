@@ -1,7 +1,7 @@
 """Optional dependencies, imported on first use: the one lazy-import rule of the core and its plugins.
 
-matplotlib, pillow, pandas and PyYAML come with trialog's extras (``trialog[plots]``, ``[video]``,
-``[pandas]``, ``[yaml]``); a plugin may have extras of its own. The core never imports them at import
+PyYAML comes with trialog's extra ``trialog[yaml]``; a plugin may have extras of its own (matplotlib and
+pillow: ``trialog-figures[plots]``, ``[video]``; pandas: ``trialog-runs[pandas]``). The core never imports them at import
 time; the function that needs one calls :func:`optional_import`, which either returns the module or
 raises a named error saying what needed it and the one line that installs it::
 
@@ -32,7 +32,7 @@ def optional_import(
     Args:
         module: the dotted module name (``"matplotlib.figure"``).
         purpose: what needs it, for the message (``"drawing plots"``).
-        install: what to ``pip install`` (``"trialog[plots]"``, ``"scikit-learn"``).
+        install: what to ``pip install`` (``"trialog[yaml]"``, ``"scikit-learn"``).
         package: the distribution's name in the message (default: the top-level module name).
         error: the exception class raised (a trialog error; ``TrialogError`` by default).
     """

@@ -14,9 +14,10 @@ import pytest
 from browser_helpers import make_run
 from trialog_browser.index import run_id
 from trialog_browser.serve import BrowserServer
+from trialog_figures import encode_png
 from trialog_runs import registry
 
-from trialog.api import Experiment, encode_png
+from trialog.api import Experiment
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 DRIVER = "/usr/bin/chromedriver"

@@ -11,11 +11,10 @@ import time
 
 import numpy as np
 import pytest
+from trialog_figures import decode_png, make_grid, render, to_hwc_uint8
 from trialog_file import FileLogger, plotted_series
 
-from trialog import render
 from trialog.errors import LoggerConfigError, TrialogError
-from trialog.imaging import decode_png, make_grid, to_hwc_uint8
 
 #: Bounds a hang only: every wait in these tests is for an event, never for a time to pass.
 HANG = 600.0

@@ -13,13 +13,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from trialog_figures import decode_png, make_grid
 from trialog_slack import SlackLogger
 from trialog_slack.fake import FakeSlack
 
 from trialog import Experiment
 from trialog.dispatch import CombinedLogger
 from trialog.errors import LoggerConfigError, TrialogWarning
-from trialog.imaging import decode_png, make_grid
 from trialog.testing import trialog_warnings
 
 IMAGE = (np.arange(3 * 12 * 20) % 251).astype(np.uint8).reshape(3, 12, 20)

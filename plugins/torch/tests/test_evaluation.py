@@ -13,11 +13,12 @@ import pytest
 import torch
 from torch import nn
 from torch.utils.data import DataLoader, Dataset, TensorDataset
+from trialog_figures import decode_png
 from trialog_torch.cli import run_config
 from trialog_torch.predictions import palette
 from trialog_torch.trainers import ClassificationTrainer, SegmentationTrainer
 
-from trialog.api import CheckpointManager, decode_png
+from trialog.api import CheckpointManager
 from trialog.cli import main
 from trialog.errors import ConfigError, TrialogWarning
 

@@ -37,7 +37,7 @@ def test_elog_folders_are_the_run_folders(exp):
 
 def test_elog_show_calls_write_images_and_plots(exp):
     pytest.importorskip("matplotlib")
-    from trialog.api import decode_png
+    from trialog_figures import decode_png
 
     elog = exp.elog
     image = np.random.default_rng(0).random((3, 8, 10))
@@ -53,7 +53,7 @@ def test_elog_show_calls_write_images_and_plots(exp):
     elog.show_value(1.0, "loss")
     elog.show_value(0.5, "loss", counter=3)
     elog.show_value(0.7, "acc", tag="metrics")
-    from trialog.api import render
+    from trialog_figures import render
 
     elog.show_matplot_plt(render.barplot([1, 2]), "custom", file_format=".pdf")
     names = sorted(p.name for p in exp.plot_dir.iterdir())
@@ -192,7 +192,7 @@ def test_results_read_write_iterate_like_result_log_dict(exp):
 
 
 def test_show_images_and_image_grid(exp):
-    from trialog.api import decode_png
+    from trialog_figures import decode_png
 
     batch = np.random.default_rng(0).random((4, 1, 5, 6))
     paths = exp.elog.show_images(batch, "sample")

@@ -215,9 +215,8 @@ def test_np_make_grid_and_chw_to_hwc():
 
 
 def test_figure_to_image():
+    from trialog_figures import render
     from trixi.util.util import figure_to_image
-
-    from trialog.api import render
 
     img = figure_to_image(render.barplot([1, 2, 3]))
     assert img.shape[0] == 3 and img.dtype == np.uint8

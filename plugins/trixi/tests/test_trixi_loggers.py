@@ -17,8 +17,9 @@ import numpy as np
 import pytest
 import torch
 from torch import nn
+from trialog_figures import decode_png, make_grid, render, to_hwc_uint8
 
-from trialog.api import ConfigError, TrialogWarning, decode_png, make_grid, render, to_hwc_uint8
+from trialog.api import ConfigError, TrialogWarning
 
 #: Bounds a hang only: every wait in these tests is for an event, never for a time to pass.
 HANG = 600.0
@@ -646,10 +647,9 @@ def test_slack_message_logger_posts_to_the_user(monkeypatch):
 
 
 def test_slack_message_logger_token_from_the_environment_and_a_png_path(monkeypatch, tmp_path):
+    from trialog_figures import encode_png
     from trialog_slack.fake import FakeSlack
     from trixi.logger.message.slackmessagelogger import SlackMessageLogger
-
-    from trialog.api import encode_png
 
     picture = np.full((4, 5, 3), 200, np.uint8)
     (tmp_path / "pic.png").write_bytes(encode_png(picture))

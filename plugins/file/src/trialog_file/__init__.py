@@ -61,10 +61,10 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import numpy as np
+from trialog_figures import FigureHooks
 
 from trialog.api import (
     Delivery,
-    FigureHooks,
     LoggerConfigError,
     Range,
     TrialogError,
@@ -422,7 +422,7 @@ class FileLogger(FigureHooks):
         return handle
 
     def _draw_curves(self) -> None:
-        from trialog.api import render
+        from trialog_figures import render
 
         for plot, members in list(self._plots.items()):
             points = sum(s.points for s in members)
@@ -481,14 +481,14 @@ class FileLogger(FigureHooks):
     @hookimpl
     def show_image(self, image: Any, name: str, counter: int | None, title: str | None) -> None:
         """Save one image as ``img/<name>_<counter>.png``."""
-        from trialog.api import to_hwc_uint8
+        from trialog_figures import to_hwc_uint8
 
         self._save_png("img", name, counter, to_hwc_uint8(image), title)
 
     @hookimpl
     def show_images(self, images: Any, name: str, counter: int | None, title: str | None) -> None:
         """Save each image of a batch as ``img/<name>_<i>_<counter>.png`` (trixi's naming)."""
-        from trialog.api import to_hwc_uint8
+        from trialog_figures import to_hwc_uint8
 
         batch = list(images) if isinstance(images, (list, tuple)) else list(np.asarray(images))
         if not batch:
@@ -509,21 +509,21 @@ class FileLogger(FigureHooks):
         normalize: bool,
     ) -> None:
         """Save a batch tiled as one grid (torchvision's make_grid) as ``img/<name>_<counter>.png``."""
-        from trialog.api import make_grid
+        from trialog_figures import make_grid
 
         self._save_png("img", name, counter, make_grid(images, nrow=nrow, normalize=normalize), title)
 
     @hookimpl
     def show_figure(self, figure: Any, name: str, counter: int | None) -> None:
         """Render a matplotlib figure (inline: the caller may change it afterwards) to ``img/<name>_<counter>.png``."""
-        from trialog.api import figure_to_array
+        from trialog_figures import figure_to_array
 
         self._save_png("img", name, counter, figure_to_array(figure), None)
 
     @hookimpl
     def show_video(self, frames: Any, name: str, counter: int | None, fps: int) -> None:
         """Save the frames as an animated GIF ``img/<name>_<counter>.gif`` (needs pillow; no video codec is used)."""
-        from trialog.api import encode_gif
+        from trialog_figures import encode_gif
 
         self._save_file("img", name, counter, encode_gif(frames, fps=fps), ".gif")
 
@@ -531,7 +531,7 @@ class FileLogger(FigureHooks):
     # show_barplot ... show_embedding come from FigureHooks: each drawn figure lands here.
     def emit_figure(self, name: str, counter: int | None, figure: Any, call: int | None) -> None:
         """A drawn plot hook's figure as ``plot/<name>_<counter>.png`` (the logger's own counters)."""
-        from trialog.api import figure_to_array
+        from trialog_figures import figure_to_array
 
         self._save_png("plot", name, counter, figure_to_array(figure), None)
 
@@ -722,7 +722,7 @@ class FileLogger(FigureHooks):
     def _save_png(
         self, kind: str, name: str, counter: Any, image: np.ndarray, title: str | None, resolved: bool = False
     ) -> Path:
-        from trialog.api import encode_png
+        from trialog_figures import encode_png
 
         self._check_open(name)
         data = encode_png(image, self.compress_level, {"Title": str(title)} if title else None)

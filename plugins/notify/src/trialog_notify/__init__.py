@@ -563,7 +563,7 @@ class Notifier(abc.ABC):
                     self._stats["deleted"] += 1
 
     def _render_curve(self, key: str, data: Mapping[str, tuple[list[float], list[float]]]) -> tuple:
-        from trialog.api import render
+        from trialog_figures import render
 
         with render.LOCK:
             png = render.figure_to_png(render.value_curves(data, key))
@@ -662,10 +662,10 @@ class Notifier(abc.ABC):
         self._enqueue(_Job("image", what, (png, caption, _filename(name)), slot=(hook, name)))
 
     def _post_plot(self, hook: str, name: str, counter: int | None, drawer: str, *args: Any) -> None:
-        """Render ``trialog.render.<drawer>(*args)`` (or a figure given as the only arg) and post it."""
+        """Render ``trialog_figures.render.<drawer>(*args)`` (or a figure given as the only arg) and post it."""
         if self._off:
             return self._drop()
-        from trialog.api import render
+        from trialog_figures import render
 
         with render.LOCK:
             figure = getattr(render, drawer)(*args) if drawer else args[0]
@@ -677,7 +677,7 @@ class Notifier(abc.ABC):
         """Post one image (replacing the previous post of ``name``)."""
         if self._off:
             return self._drop()
-        from trialog.api import encode_png, to_hwc_uint8
+        from trialog_figures import encode_png, to_hwc_uint8
 
         self._post_png("show_image", name, counter, encode_png(to_hwc_uint8(image)), title)
 
@@ -686,7 +686,7 @@ class Notifier(abc.ABC):
         """Post a batch of images as one grid image."""
         if self._off:
             return self._drop()
-        from trialog.api import encode_png, make_grid
+        from trialog_figures import encode_png, make_grid
 
         self._post_png("show_images", name, counter, encode_png(make_grid(images)), title)
 
@@ -697,7 +697,7 @@ class Notifier(abc.ABC):
         """Post a batch of images tiled ``nrow`` per row."""
         if self._off:
             return self._drop()
-        from trialog.api import encode_png, make_grid
+        from trialog_figures import encode_png, make_grid
 
         grid = make_grid(images, nrow=nrow, normalize=normalize)
         self._post_png("show_image_grid", name, counter, encode_png(grid), title)

@@ -9,7 +9,7 @@ Layout of what it writes (``logdir`` is ``<run_dir>/save/tensorboard`` unless gi
   Keras' TensorBoard callback and Lightning (trialog's convention: the name is the quantity, the tag the
   phase). An experiment is one run folder per tag, never one per (tag, name) pair.
 - images, image grids, figures and bar/line/scatter/pie/box/heat-map/ROC plots -> images (plots rendered
-  with :mod:`trialog.render`), histograms -> histograms, text -> text, PR curves -> the PR-curve plugin,
+  with :mod:`trialog_figures.render`), histograms -> histograms, text -> text, PR curves -> the PR-curve plugin,
   embeddings -> the projector (``logdir/<step>/<name>/``), videos -> animated GIF images (pillow; the
   format tensorboardX's ``add_video`` writes, without moviepy), ``log_config`` -> hyper-parameters, written
   with the final metrics at run end (``on_run_end``) or, failing that, at ``close``.
@@ -42,8 +42,9 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
+from trialog_figures import FigureHooks
+
 from trialog.api import (
-    FigureHooks,
     LoggerConfigError,
     Range,
     TrialogWarning,
@@ -271,8 +272,7 @@ class TensorBoardLogger(FigureHooks):
 
     def _image(self, tag: str, hwc: Any, step: int) -> None:
         from tensorboardX.proto.summary_pb2 import Summary
-
-        from trialog.api import encode_png
+        from trialog_figures import encode_png
 
         height, width, channels = hwc.shape
         image = Summary.Image(
@@ -281,7 +281,7 @@ class TensorBoardLogger(FigureHooks):
         self._write(Summary(value=[Summary.Value(tag=tag, image=image)]), step)
 
     def _figure(self, tag: str, figure: Any, step: int) -> None:
-        from trialog.api import figure_to_array
+        from trialog_figures import figure_to_array
 
         self._image(tag, figure_to_array(figure), step)
 
@@ -321,14 +321,14 @@ class TensorBoardLogger(FigureHooks):
 
     @hookimpl
     def show_image(self, image: Any, name: str, counter: int | None, call: int | None = None) -> None:
-        from trialog.api import to_hwc_uint8
+        from trialog_figures import to_hwc_uint8
 
         self._image(name, to_hwc_uint8(image), self._step("image", name, counter, call=call))
 
     @hookimpl
     def show_images(self, images: Any, name: str, counter: int | None, call: int | None = None) -> None:
         """A batch as one image per item, tagged ``name/0``, ``name/1``, ... (TensorBoard groups them)."""
-        from trialog.api import to_hwc_uint8
+        from trialog_figures import to_hwc_uint8
 
         step = self._step("images", name, counter, call=call)
         # (N, C, H, W), (N, H, W, C), (N, H, W) and sequences all iterate as single images.
@@ -339,7 +339,7 @@ class TensorBoardLogger(FigureHooks):
     def show_image_grid(
         self, images: Any, name: str, counter: int | None, nrow: int, normalize: bool, call: int | None = None
     ) -> None:
-        from trialog.api import make_grid
+        from trialog_figures import make_grid
 
         grid = make_grid(images, nrow=nrow, normalize=normalize)
         self._image(name, grid, self._step("image", name, counter, call=call))
@@ -357,8 +357,7 @@ class TensorBoardLogger(FigureHooks):
         TensorBoard's image dashboard plays it; the GIF is encoded with pillow.
         """
         from tensorboardX.proto.summary_pb2 import Summary
-
-        from trialog.api import encode_gif, to_frames
+        from trialog_figures import encode_gif, to_frames
 
         clip = to_frames(frames)
         height, width, channels = clip[0].shape
@@ -394,8 +393,9 @@ class TensorBoardLogger(FigureHooks):
         """TensorBoard's PR curve of probabilities ``tensor`` against 0/1 ``labels`` (both checked, never clipped)."""
         import numpy as np
         from tensorboardX.summary import pr_curve
+        from trialog_figures import binary_labels
 
-        from trialog.api import TrialogError, binary_labels
+        from trialog.api import TrialogError
 
         what = f"TensorBoardLogger.show_pr_curve({name!r})"
         positives, scores = binary_labels(labels, tensor, what)

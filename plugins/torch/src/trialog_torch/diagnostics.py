@@ -223,7 +223,7 @@ def _colormap(colormap: Any) -> Callable[[np.ndarray], np.ndarray]:
         return colormap  # type: ignore[no-any-return]
     name = CV2_COLORMAPS.get(colormap) if isinstance(colormap, int) else colormap
     colormaps = optional_import(
-        "matplotlib", "colouring a heat map", "trialog[plots]", error=ConfigError
+        "matplotlib", "colouring a heat map", "trialog-torch[plots]", error=ConfigError
     ).colormaps
     if not isinstance(name, str) or name not in colormaps:
         raise ConfigError(

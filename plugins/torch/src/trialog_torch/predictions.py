@@ -24,8 +24,9 @@ from typing import Any
 
 import numpy as np
 import torch
+from trialog_figures import encode_png
 
-from trialog.api import ConfigError, encode_png, write_atomic, write_json
+from trialog.api import ConfigError, write_atomic, write_json
 
 __all__ = ["PredictionOptions", "Predictions", "palette"]
 

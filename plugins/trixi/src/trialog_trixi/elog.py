@@ -135,7 +135,7 @@ class ExperimentLogger:
         return path
 
     def _save_figure(self, fig: Any, name: str, file_format: str) -> Path:
-        from trialog.api import render
+        from trialog_figures import render
 
         path = self._target(self.experiment.plot_dir, name, file_format)
         with render.LOCK:
@@ -144,14 +144,14 @@ class ExperimentLogger:
 
     def show_image(self, image: Any, name: str, file_format: str = ".png", **kwargs: Any) -> Path:
         """Save an image ((H, W), (C, H, W) or (H, W, C)) as ``img/<name><file_format>``."""
-        from trialog.api import encode_png, to_hwc_uint8
+        from trialog_figures import encode_png, to_hwc_uint8
 
         path = self._target(self.experiment.img_dir, name, file_format)
         hwc = to_hwc_uint8(image, normalize=bool(kwargs.get("normalize", False)))
         if path.suffix.lower() == ".png":
             path.write_bytes(encode_png(hwc))
         else:
-            from trialog.api import render
+            from trialog_figures import render
 
             fig = render.new_figure()
             ax = fig.add_subplot(1, 1, 1)
@@ -171,14 +171,14 @@ class ExperimentLogger:
     def show_image_grid(self, images: Any, name: str, file_format: str = ".png", **kwargs: Any) -> Path:
         """Save a batch (N, C, H, W) tiled as one grid image ``img/<name><file_format>`` (``nrow``, ``padding``,
         ``normalize``, ``pad_value`` as in torchvision)."""
-        from trialog.api import make_grid
+        from trialog_figures import make_grid
 
         grid_args = {k: kwargs[k] for k in ("nrow", "padding", "normalize", "pad_value") if k in kwargs}
         return self.show_image(make_grid(images, **grid_args), name, file_format)
 
     def show_barplot(self, array: Any, name: str, file_format: str = ".png", **kwargs: Any) -> Path:
         """Save a bar plot as ``plot/<name><file_format>``."""
-        from trialog.api import render
+        from trialog_figures import render
 
         return self._save_figure(
             render.barplot(array, kwargs.get("labels"), kwargs.get("title", name)), name, file_format
@@ -186,7 +186,7 @@ class ExperimentLogger:
 
     def show_boxplot(self, array: Any, name: str, file_format: str = ".png", **kwargs: Any) -> Path:
         """Save a box plot as ``plot/<name><file_format>``."""
-        from trialog.api import render
+        from trialog_figures import render
 
         return self._save_figure(
             render.boxplot(array, kwargs.get("labels"), kwargs.get("title", name)), name, file_format
@@ -194,7 +194,7 @@ class ExperimentLogger:
 
     def show_piechart(self, array: Any, name: str, file_format: str = ".png", **kwargs: Any) -> Path:
         """Save a pie chart as ``plot/<name><file_format>``."""
-        from trialog.api import render
+        from trialog_figures import render
 
         return self._save_figure(
             render.piechart(array, kwargs.get("labels"), kwargs.get("title", name)), name, file_format
@@ -202,7 +202,7 @@ class ExperimentLogger:
 
     def show_scatterplot(self, array: Any, name: str, file_format: str = ".png", **kwargs: Any) -> Path:
         """Save a scatter plot of an (N, 2) array as ``plot/<name><file_format>``."""
-        from trialog.api import render
+        from trialog_figures import render
 
         return self._save_figure(
             render.scatterplot(array, kwargs.get("labels"), kwargs.get("title", name)), name, file_format
@@ -217,7 +217,7 @@ class ExperimentLogger:
         **kwargs: Any,
     ) -> Path:
         """Save a line plot as ``plot/<name><file_format>``."""
-        from trialog.api import render
+        from trialog_figures import render
 
         fig = render.lineplot(y_vals, x_vals, kwargs.get("labels"), kwargs.get("title", name))
         return self._save_figure(fig, name, file_format)
@@ -238,7 +238,9 @@ class ExperimentLogger:
         **kwargs: Any,
     ) -> Path:
         """Append ``value`` to a line plot ``plot/<tag or name><file_format>`` (one line per name)."""
-        from trialog.api import render, to_scalar
+        from trialog_figures import render
+
+        from trialog.api import to_scalar
 
         name = name or "value"
         plot = tag or name

@@ -270,10 +270,9 @@ class TorchExperimentLogger(ExperimentLogger):
         ``histograms=False`` sends the bars only (the file logger draws one PNG per histogram).
         """
         import numpy as np
+        from trialog_figures import render
         from trialog_torch.diagnostics import model_statistics
         from trialog_torch.routing import show_model_statistics
-
-        from trialog.api import render
 
         stats = model_statistics(model, plot_grad=plot_grad)
         if not stats:
@@ -309,10 +308,9 @@ class TorchExperimentLogger(ExperimentLogger):
         """Mean and max absolute gradient per weight tensor, in forward order, as ``plot/<name>_gradient_flow.png``;
         also a bar plot ``<name>_gradient_flow`` (one group per layer) on every configured logger."""
         import numpy as np
+        from trialog_figures import render
         from trialog_torch.diagnostics import gradient_flow
         from trialog_torch.routing import show_gradient_flow
-
-        from trialog.api import render
 
         flow = gradient_flow(model)
         if not flow:
@@ -389,9 +387,10 @@ class TorchExperimentLogger(ExperimentLogger):
         ``colormap``: a matplotlib name, an OpenCV constant (trixi's ``cv2.COLORMAP_JET``) or a callable;
         ``image_args`` / ``kwargs`` may hold make_grid's ``nrow`` and ``padding``.
         """
+        from trialog_figures import make_grid
         from trialog_torch.diagnostics import heatmap_overlay
 
-        from trialog.api import ConfigError, make_grid
+        from trialog.api import ConfigError
 
         if not isinstance(name, str):
             raise ConfigError(
@@ -411,7 +410,7 @@ class TorchExperimentLogger(ExperimentLogger):
     ) -> Path:
         """Save frames (H, W, C images, or an (L, H, W, C) array) as the animated GIF ``img/<name>.gif``
         (pillow); also ``show_video`` on every configured logger."""
-        from trialog.api import encode_gif, to_frames
+        from trialog_figures import encode_gif, to_frames
 
         frames = to_frames(frame_list, scale=scale)
         path = self._write_bytes(self.experiment.img_dir, name, ".gif", encode_gif(frames, fps=fps))
@@ -434,7 +433,9 @@ class TorchExperimentLogger(ExperimentLogger):
         Differs from trixi: always an animated GIF (pillow), whatever ``extension`` and ``codec`` say:
         no video encoder (ffmpeg, OpenCV) is needed. Another ``extension`` warns once.
         """
-        from trialog.api import TrialogWarning, encode_gif, to_frames
+        from trialog_figures import encode_gif, to_frames
+
+        from trialog.api import TrialogWarning
 
         if extension.lstrip(".").lower() != "gif" and not getattr(self, "_warned_video", False):
             self._warned_video = True

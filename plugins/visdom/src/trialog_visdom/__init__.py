@@ -349,7 +349,7 @@ class VisdomLogger:
             return TSNE(n_components=2, perplexity=perplexity, init="pca", random_state=0).fit_transform(
                 features
             )
-        from trialog.api import pca_2d
+        from trialog_figures import pca_2d
 
         return pca_2d(features)
 
@@ -436,25 +436,25 @@ class VisdomLogger:
 
     @hookimpl
     def show_image(self, image: Any, name: str, title: str | None) -> None:
-        from trialog.api import to_hwc_uint8
+        from trialog_figures import to_hwc_uint8
 
         self._image(to_hwc_uint8(image), name, title)
 
     @hookimpl
     def show_images(self, images: Any, name: str, title: str | None) -> None:
-        from trialog.api import make_grid
+        from trialog_figures import make_grid
 
         self._image(make_grid(images), name, title)
 
     @hookimpl
     def show_image_grid(self, images: Any, name: str, title: str | None, nrow: int, normalize: bool) -> None:
-        from trialog.api import make_grid
+        from trialog_figures import make_grid
 
         self._image(make_grid(images, nrow=nrow, normalize=normalize), name, title)
 
     @hookimpl
     def show_figure(self, figure: Any, name: str) -> None:
-        from trialog.api import figure_to_array
+        from trialog_figures import figure_to_array
 
         self._image(figure_to_array(figure), name, None)
 
@@ -464,7 +464,7 @@ class VisdomLogger:
         video (a data URL in an HTML pane), so no ffmpeg or OpenCV is needed."""
         import base64
 
-        from trialog.api import encode_gif
+        from trialog_figures import encode_gif
 
         data = base64.b64encode(encode_gif(frames, fps=fps)).decode("ascii")
         body = f'<img src="data:image/gif;base64,{data}" alt="{html.escape(name)}" style="max-width:100%">'
@@ -546,7 +546,7 @@ class VisdomLogger:
 
     @hookimpl
     def show_pr_curve(self, tensor: Any, labels: Any, name: str, title: str | None) -> None:
-        from trialog.api import precision_recall
+        from trialog_figures import precision_recall
 
         precision, recall, ap = precision_recall(labels, tensor, f"VisdomLogger.show_pr_curve({name!r})")
         opts = self._opts(name, f"{title or name} (AP {ap:.3f})", xlabel="recall", ylabel="precision")
@@ -554,7 +554,7 @@ class VisdomLogger:
 
     @hookimpl
     def show_roc_curve(self, tensor: Any, labels: Any, name: str, title: str | None) -> None:
-        from trialog.api import roc
+        from trialog_figures import roc
 
         fpr, tpr, auc = roc(labels, tensor, f"VisdomLogger.show_roc_curve({name!r})")
         opts = self._opts(name, f"{title or name} (AUC {auc:.3f})", xlabel="false positive rate",
@@ -686,7 +686,7 @@ class VisdomLogger:
     ) -> None:
         """ROC and/or PR curves of scores ``tensor`` against ``labels`` (trixi's order, as the curve hooks):
         binary scores (N,), or (N, K) class scores drawn one-vs-rest per class."""
-        from trialog.api import precision_recall, roc
+        from trialog_figures import precision_recall, roc
 
         truth = _numpy(labels).ravel()
         scores = _numpy(tensor).astype(float)

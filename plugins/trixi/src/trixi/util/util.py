@@ -5,11 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from trialog_figures import figure_to_array, make_grid
 from trialog_torch.diagnostics import get_tensor_embedding
 from trialog_torch.utils import name_and_iter_to_filename
 from trialog_trixi.resultdict import LogDict, ResultElement, ResultLogDict
-
-from trialog.api import figure_to_array, make_grid
 
 
 def np_make_grid(

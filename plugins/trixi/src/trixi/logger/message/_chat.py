@@ -9,7 +9,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from trialog.api import ConfigError, decode_png
+from trialog_figures import decode_png
+
+from trialog.api import ConfigError
 
 from .._dispatched import DispatchedLogger, refuse
 

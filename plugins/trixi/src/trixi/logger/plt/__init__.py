@@ -1,4 +1,4 @@
-"""``trixi.logger.plt``: figure-making loggers on :mod:`trialog.render` (matplotlib, no seaborn needed)."""
+"""``trixi.logger.plt``: figure-making loggers on :mod:`trialog_figures.render` (matplotlib, no seaborn needed)."""
 
 from .numpyseabornimageplotlogger import NumpySeabornImagePlotLogger
 from .numpyseabornplotlogger import NumpySeabornPlotLogger

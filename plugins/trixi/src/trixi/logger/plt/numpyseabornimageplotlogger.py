@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from trialog.api import figure_to_array
+from trialog_figures import figure_to_array
 
 from .numpyseabornplotlogger import NumpySeabornPlotLogger
 

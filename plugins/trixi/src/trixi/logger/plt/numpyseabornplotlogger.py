@@ -1,10 +1,12 @@
-"""``trixi.logger.plt.numpyseabornplotlogger``: trixi's figure-making logger on :mod:`trialog.render`."""
+"""``trixi.logger.plt.numpyseabornplotlogger``: trixi's figure-making logger on :mod:`trialog_figures.render`."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from trialog.api import render, to_hwc_uint8, to_numpy, to_scalar
+from trialog_figures import render, to_hwc_uint8
+
+from trialog.api import to_numpy, to_scalar
 
 from .._dispatched import refuse
 from ..abstractlogger import AbstractLogger
@@ -16,7 +18,7 @@ _PLOT_OPTIONS = ("labels", "title")
 class NumpySeabornPlotLogger(AbstractLogger):
     """trixi's ``NumpySeabornPlotLogger(**kwargs)``: each ``show_*`` returns a matplotlib Figure.
 
-    The figures come from :mod:`trialog.render` (matplotlib without pyplot; seaborn is not needed), so
+    The figures come from :mod:`trialog_figures.render` (matplotlib without pyplot; seaborn is not needed), so
     ``show=True`` displays nothing: show or save the returned figure yourself. ``get_figure(name)``
     returns the last figure made under ``name``.
     """

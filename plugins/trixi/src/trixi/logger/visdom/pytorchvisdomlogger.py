@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from trialog.api import ConfigError, to_frames
+from trialog_figures import to_frames
+
+from trialog.api import ConfigError
 
 from .._dispatched import backend, refuse, untitled
 from .numpyvisdomlogger import NumpyVisdomLogger, _plain

@@ -1,4 +1,4 @@
-"""Video frames and animated GIFs (``trialog.animation``), read back with pillow."""
+"""Video frames and animated GIFs (``trialog_figures.animation``), read back with pillow."""
 
 from __future__ import annotations
 
@@ -6,8 +6,9 @@ import io
 
 import numpy as np
 import pytest
+from trialog_figures import encode_gif, to_frames
 
-from trialog.api import CombinedLogger, ConfigError, encode_gif, hookimpl, to_frames
+from trialog.api import CombinedLogger, ConfigError, hookimpl
 
 Image = pytest.importorskip("PIL.Image")
 

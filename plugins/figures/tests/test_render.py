@@ -1,4 +1,4 @@
-"""trialog.render: each plot function draws off-screen, metrics match scikit-learn, no pyplot."""
+"""trialog_figures.render: each plot function draws off-screen, metrics match scikit-learn, no pyplot."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ import pytest
 
 pytest.importorskip("matplotlib")
 
-from trialog import render
-from trialog.errors import TrialogError
-from trialog.imaging import decode_png
+from trialog_figures import decode_png, render
+
+from trialog.api import TrialogError
 
 RNG = np.random.default_rng(0)
 LABELS = RNG.integers(0, 2, 300)
@@ -129,7 +129,7 @@ def test_pyplot_figure_is_rendered_without_replacing_its_canvas():
     code = (
         "import matplotlib; matplotlib.use('agg'); import matplotlib.pyplot as plt;"
         "from matplotlib.backends.backend_template import FigureCanvasTemplate\n"
-        "from trialog.render import figure_to_array\n"
+        "from trialog_figures.render import figure_to_array\n"
         "fig = plt.figure(figsize=(2, 1), dpi=50); fig.add_subplot().plot([0, 1])\n"
         "canvas = FigureCanvasTemplate(fig)\n"
         "a = figure_to_array(fig); assert a.shape == (50, 100, 3), a.shape\n"
@@ -140,7 +140,7 @@ def test_pyplot_figure_is_rendered_without_replacing_its_canvas():
 
 def test_importing_render_does_not_import_matplotlib():
     code = (
-        "import sys, trialog, trialog.api, trialog.render, trialog.imaging; "
+        "import sys, trialog, trialog.api, trialog_figures, trialog_figures.render; "
         "assert 'matplotlib' not in sys.modules"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
@@ -148,7 +148,7 @@ def test_importing_render_does_not_import_matplotlib():
 
 def test_missing_matplotlib_says_how_to_install(monkeypatch):
     monkeypatch.setitem(sys.modules, "matplotlib.figure", None)
-    with pytest.raises(TrialogError, match=r"matplotlib.*pip install 'trialog\[plots\]'"):
+    with pytest.raises(TrialogError, match=r"matplotlib.*pip install 'trialog-figures\[plots\]'"):
         render.new_figure()
-    with pytest.raises(TrialogError, match=r"pip install 'trialog\[plots\]'"):
+    with pytest.raises(TrialogError, match=r"pip install 'trialog-figures\[plots\]'"):
         render.figure_to_png(object())

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import TrialogError
+from trialog.api import TrialogError
 
 __all__ = ["decode_png", "encode_png", "make_grid", "to_float_chw", "to_hwc_uint8"]
 
@@ -190,7 +190,7 @@ def encode_png(image: np.ndarray, compress_level: int = 6, text: Mapping[str, st
     if array.ndim != 3 or array.shape[2] not in _COLOR_TYPE or array.dtype != np.uint8:
         raise TrialogError(
             f"encode_png needs uint8 (H, W) or (H, W, C) with C in 1..4, got {array.dtype} {tuple(array.shape)}; "
-            "convert with trialog.imaging.to_hwc_uint8 first"
+            "convert with trialog_figures.to_hwc_uint8 first"
         )
     height, width, channels = array.shape
     if height == 0 or width == 0:

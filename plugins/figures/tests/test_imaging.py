@@ -1,4 +1,4 @@
-"""trialog.imaging: layouts, dtypes, grids with torchvision's geometry, and PNG round trips."""
+"""trialog_figures.imaging: layouts, dtypes, grids with torchvision's geometry, and PNG round trips."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ import zlib
 
 import numpy as np
 import pytest
+from trialog_figures import decode_png, encode_png, make_grid, to_float_chw, to_hwc_uint8
 
-from trialog.errors import TrialogError
-from trialog.imaging import decode_png, encode_png, make_grid, to_float_chw, to_hwc_uint8
+from trialog.api import TrialogError
 
 
 @pytest.mark.parametrize(

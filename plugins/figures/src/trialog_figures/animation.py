@@ -1,6 +1,6 @@
 """Frames of a video as uint8 images, and as one animated GIF (the ``show_video`` hook's shared helpers).
 
-GIF encoding needs pillow (``pip install trialog[video]``), imported on first use; a GIF is what every
+GIF encoding needs pillow (``pip install trialog-figures[video]``), imported on first use; a GIF is what every
 backend here can show without a video codec (TensorBoard's image dashboard animates it, a browser does,
 Visdom's text pane does)::
 
@@ -15,8 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import ConfigError
-from .optional import optional_import
+from trialog.api import ConfigError, optional_import
 
 __all__ = ["DIMS", "encode_gif", "to_frames"]
 
@@ -31,7 +30,7 @@ def to_frames(
 
     ``frames``: a sequence of images, an (L, H, W, C) / (L, C, H, W) array or an (L, H, W) grey one.
     ``dim`` says which 4-D layout it is (``"LxHxWxC"`` or ``"LxCxHxW"``); None: each frame's own layout
-    decides, as for :func:`trialog.imaging.to_hwc_uint8`. ``normalize`` stretches the clip's
+    decides, as for :func:`trialog_figures.imaging.to_hwc_uint8`. ``normalize`` stretches the clip's
     min..max to 0..255 (one range for all frames, so brightness does not flicker); ``scale`` resizes
     every frame by that factor (nearest neighbour).
     """
@@ -85,7 +84,9 @@ def encode_gif(frames: Any, fps: float = 25, scale: float = 1.0, loop: int = 0) 
     if not (isinstance(fps, (int, float)) and not isinstance(fps, bool) and fps > 0):
         raise ConfigError(f"fps must be a positive number, got {fps!r}")
     images = to_frames(frames, scale=scale)
-    Image = optional_import("PIL.Image", "encoding an animated GIF", "trialog[video]", package="pillow")
+    Image = optional_import(
+        "PIL.Image", "encoding an animated GIF", "trialog-figures[video]", package="pillow"
+    )
     pictures = []
     for frame in images:
         channels = frame.shape[2]

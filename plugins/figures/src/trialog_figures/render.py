@@ -1,6 +1,6 @@
 """Matplotlib figures for each plot hook's data, rendered off-screen (Figure + Agg, never pyplot).
 
-matplotlib is imported inside the functions, so ``import trialog.render`` stays cheap and the core
+matplotlib is imported inside the functions, so ``import trialog_figures.render`` stays cheap and
 works without it until a plot is drawn. Figures are small (6.4 x 4.8 in at 100 dpi) because every
 logger that draws them pays the rendering time.
 """
@@ -14,9 +14,9 @@ from typing import Any
 
 import numpy as np
 
-from .errors import TrialogError
+from trialog.api import TrialogError, optional_import
+
 from .imaging import encode_png
-from .optional import optional_import
 
 __all__ = [
     "barplot",
@@ -52,8 +52,8 @@ _ALL_TICKS_MAX = 30
 
 def _agg() -> tuple[Any, Any]:
     """matplotlib's (Figure, FigureCanvasAgg), or a TrialogError saying which extra installs it."""
-    backend = optional_import("matplotlib.backends.backend_agg", "drawing plots", "trialog[plots]")
-    figure = optional_import("matplotlib.figure", "drawing plots", "trialog[plots]")
+    backend = optional_import("matplotlib.backends.backend_agg", "drawing plots", "trialog-figures[plots]")
+    figure = optional_import("matplotlib.figure", "drawing plots", "trialog-figures[plots]")
     return figure.Figure, backend.FigureCanvasAgg
 
 
@@ -316,7 +316,7 @@ def binary_labels(labels: Any, scores: Any, what: str) -> tuple[np.ndarray, np.n
         raise TrialogError(
             f"{what}: labels must be 0 or 1, got values {np.unique(labels)[:10].tolist()} (are the scores and "
             "the labels swapped? show_roc_curve and show_pr_curve take (tensor, labels, name): the scores "
-            "first, as trixi; trialog.render's curve helpers take (labels, scores), as scikit-learn)"
+            "first, as trixi; trialog_figures.render's curve helpers take (labels, scores), as scikit-learn)"
         )
     return labels.astype(bool), scores
 
@@ -430,7 +430,7 @@ def figure_to_array(fig: Any) -> np.ndarray:
 
 def figure_to_png(fig: Any, compress_level: int = 6, text: Mapping[str, str] | None = None) -> bytes:
     """Render a matplotlib figure to PNG bytes (RGB, or RGBA when the figure has transparency);
-    ``text``: tEXt chunks, as :func:`trialog.imaging.encode_png` writes them."""
+    ``text``: tEXt chunks, as :func:`trialog_figures.imaging.encode_png` writes them."""
     rgba = _rgba(fig)
     if rgba[:, :, 3].min() == 255:
         return encode_png(np.ascontiguousarray(rgba[:, :, :3]), compress_level, text)

@@ -1,9 +1,9 @@
-"""The plot hooks drawn with :mod:`trialog.render`, written once for every logger that stores figures.
+"""The plot hooks drawn with :mod:`trialog_figures.render`, written once for every logger that stores figures.
 
 A logger that shows plots as pictures (the file logger's PNGs, TensorBoard's image summaries) inherits
 :class:`FigureHooks` and says only where a drawn figure goes, in :meth:`FigureHooks.emit_figure`::
 
-    from trialog.api import FigureHooks, figure_to_png
+    from trialog_figures import FigureHooks, figure_to_png
 
     class PictureLogger(FigureHooks):
         def emit_figure(self, name, counter, figure, call):
@@ -13,7 +13,7 @@ Each hook draws the figure the same way for every logger (``title`` defaults to 
 curve's labels are checked, and an error names the logger class and the hook). A logger with a native
 form of one of these plots (TensorBoard's histograms and PR curves) overrides that hook. ``call`` is the
 dispatcher's call number (``None`` on a direct call or when a counter was given), for a default counter.
-matplotlib is imported only when a figure is drawn (``trialog[plots]``).
+matplotlib is imported only when a figure is drawn (``trialog-figures[plots]``).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from ._markers import hookimpl
+from trialog.api import hookimpl
 
 __all__ = ["FigureHooks"]
 
@@ -109,7 +109,7 @@ class FigureHooks:
         labels: Sequence[str] | None, xlabel: str | None, ylabel: str | None, call: int | None = None,
     ) -> None:  # fmt: skip
         """A heat map; ``labels`` (the rows' and columns' names), ``xlabel``, ``ylabel`` as
-        :func:`trialog.render.heatmap` (a confusion matrix passes its classes and "predicted class" /
+        :func:`trialog_figures.render.heatmap` (a confusion matrix passes its classes and "predicted class" /
         "true class")."""
         from . import render
 
