@@ -89,7 +89,13 @@ for _plugin in PLUGINS:
 def sweep(session: nox.Session) -> None:
     """trialog-sweep: `trialog sweep`, the local sweeper; digits trials through trialog-torch's run_config hook."""
     _install(
-        session, "./core", "./plugins/figures", "./plugins/file", "./plugins/torch", "./plugins/sweep[test]", torch=True
+        session,
+        "./core",
+        "./plugins/figures",
+        "./plugins/file",
+        "./plugins/torch",
+        "./plugins/sweep[test]",
+        torch=True,
     )
     _pytest(session, "plugins/sweep/tests")
 
