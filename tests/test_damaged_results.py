@@ -10,8 +10,8 @@ import pytest
 from trialog_browser.serve import BrowserServer
 
 from trialog import Experiment, Run
-from trialog.api import TrialogError
 from trialog.cli import main
+from trialog.errors import TrialogError
 
 HANG = 600  # bounds a hang only
 

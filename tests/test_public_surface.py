@@ -1,5 +1,6 @@
-"""Plugins use only the core's documented surface: they import nothing from trialog but trialog.api (and the
-``trialog`` package's own public names), and touch no ``_``-prefixed name of the core."""
+"""Plugins use only the core's documented surface: they import nothing from trialog but trialog.api, the
+exceptions of trialog.errors, the test helpers of trialog.testing (and the ``trialog`` package's own public
+names), and touch no ``_``-prefixed name of the core."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 CORE = ROOT / "core" / "src" / "trialog"
+#: the core's modules a plugin may import: the api, the exceptions, the test helpers (fakes)
+PUBLIC_MODULES = ("trialog.api", "trialog.errors", "trialog.testing")
 PLUGIN_SOURCES = sorted(
     p
     for p in [*ROOT.glob("plugins/*/src/**/*.py"), *ROOT.glob("examples/**/src/**/*.py")]
@@ -71,9 +74,9 @@ def test_plugin_imports_only_the_api_and_no_private_core_name(path):
     problems = []
     for node in ast.walk(tree):
         if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            if node.module.startswith("trialog.") and node.module != "trialog.api":
+            if node.module.startswith("trialog.") and node.module not in PUBLIC_MODULES:
                 problems.append(f"line {node.lineno}: from {node.module} import ...")
-            if node.module in ("trialog", "trialog.api"):
+            if node.module in ("trialog", *PUBLIC_MODULES):
                 problems += [
                     f"line {node.lineno}: imports {a.name}" for a in node.names if a.name.startswith("_")
                 ]
@@ -81,7 +84,7 @@ def test_plugin_imports_only_the_api_and_no_private_core_name(path):
             problems += [
                 f"line {node.lineno}: import {a.name}"
                 for a in node.names
-                if a.name.startswith("trialog.") and a.name != "trialog.api"
+                if a.name.startswith("trialog.") and a.name not in PUBLIC_MODULES
             ]
         elif isinstance(node, ast.Attribute) and node.attr in CORE_PRIVATE and node.attr not in own:
             owner = node.value

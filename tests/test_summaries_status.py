@@ -17,8 +17,8 @@ from trialog_browser.index import RunIndex, run_id, status_of
 from trialog_browser.serve import BrowserServer
 
 from trialog import Experiment, Run
-from trialog.api import AmbiguousResultError
 from trialog.cli import main
+from trialog.errors import AmbiguousResultError
 
 HANG = 600  # bounds a hang only; every wait below ends on its event
 TRIXI_RUN = Path(__file__).resolve().parents[1] / "core" / "tests" / "data" / "trixi-run-example"

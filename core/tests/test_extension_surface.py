@@ -9,9 +9,10 @@ import pytest
 
 import trialog
 from trialog import hookimpl
-from trialog.api import RESTORE_KINDS, PluginHooks, RestoreContext, is_simple, metric_mode
+from trialog.api import RestoreContext, is_simple, metric_mode
 from trialog.errors import ConfigError, TrialogWarning
-from trialog.plugins import get_plugin_manager
+from trialog.experiment_state import RESTORE_KINDS
+from trialog.plugins import PluginHooks, get_plugin_manager
 from trialog.testing import trialog_warnings
 
 OPTS = {"loggers": {}, "save_sources": False}

@@ -12,18 +12,9 @@ import numpy as np
 import pytest
 
 from trialog import Config, Experiment
-from trialog.api import (
-    LoggerConfigError,
-    Range,
-    TrialogError,
-    check_option_values,
-    flatten,
-    hookimpl,
-    optional_import,
-    write_json,
-)
+from trialog.api import Range, check_option_values, flatten, hookimpl, optional_import, write_json
 from trialog.checkpoint import CheckpointManager
-from trialog.errors import ConfigError
+from trialog.errors import ConfigError, LoggerConfigError, TrialogError
 from trialog.options import option_parameters
 from trialog.results import ResultLog
 

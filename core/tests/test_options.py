@@ -8,7 +8,8 @@ from typing import Annotated, Any, Literal
 import pytest
 
 from trialog import ConfigError, Experiment
-from trialog.api import LoggerConfigError, Range, check_option_values, hookimpl
+from trialog.api import Range, check_option_values, hookimpl
+from trialog.errors import LoggerConfigError
 
 
 class Probe:

@@ -331,7 +331,8 @@ def test_latest_run_by_start_not_mtime(tmp_path):
 def test_update_run_meta_is_the_one_outside_writer_and_the_heartbeat_keeps_its_registry_keys(
     tmp_path, trixi_run
 ):
-    from trialog.api import RegistryError, registry_of, update_run_meta
+    from trialog.api import registry_of, update_run_meta
+    from trialog.errors import RegistryError
     from trialog.run import REGISTRY_KEYS, RunMeta
 
     run_dir = tmp_path / "run"

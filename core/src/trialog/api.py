@@ -1,47 +1,41 @@
-"""``trialog.api``: everything a plugin may use from the core, in one documented module.
+"""``trialog.api``: what a plugin may use from the core, grouped; exceptions come from ``trialog.errors``.
 
-Plugins (the built-in ones and third-party ones alike) import from here and from nowhere else in
-``trialog``: the names below are the core's public, tested surface; anything else in the core may
-change between releases. Heavy parts load on first use, so ``import trialog.api`` stays as cheap as
-``import trialog`` (no numpy, no matplotlib)::
+Plugins (the built-in ones and third-party ones alike) import the core from here, from ``trialog.errors``
+(every exception and warning: ``ConfigError``, ``LoggerConfigError``, ``TrialogWarning``...) and, in fakes
+and tests, from ``trialog.testing`` (``LoopbackAPI``, ``json_reply``, ``trialog_warnings``), and from nowhere
+else in ``trialog``: these names are the core's public, tested surface (``tests/test_public_surface.py``);
+anything else may change between releases. Heavy parts load on first use, so ``import trialog.api`` stays
+as cheap as ``import trialog`` (no numpy)::
 
-    from trialog.api import hookimpl, LoggerConfigError, to_numpy
+    from trialog.api import hookimpl, to_numpy
+    from trialog.errors import LoggerConfigError
 
     class MyLogger:
         @hookimpl
-        def show_value(self, value, name, counter, tag):
+        def show_value(self, value, name, counter=None, tag=None):
             write(name, to_numpy(value))
 
 Groups of names:
 
 - markers: ``hookimpl``, ``hookspec`` (``@hookimpl`` also makes a logger hook callable on its own,
-  ``logger.show_text("Test")``, with the spec's defaults: see ``trialog.hookspecs``)
-- the logger hooks' signatures: ``LOGGER_SIGNATURES`` (hook -> its signature as written in the spec,
-  defaults included), ``LOGGER_DEFAULTS`` (hook -> {parameter: default}), the one place defaults live
-- errors: ``TrialogError``, ``ConfigError``, ``LoggerConfigError``, ``PluginError``,
-  ``CheckpointError``, ``RunFolderError``, ``CorruptFileError``, ``DiskFullError``, ``TrialogWarning``
+  ``logger.show_text("Test")``, with the spec's defaults)
 - experiments and runs: ``Experiment``, ``Config``, ``flatten`` (the one config flattener: dotted keys),
-  ``GridSearch``, ``allow_config_types`` (classes a
-  config file may restore), ``Run``, ``CombinedLogger``,
-  ``ResumeFrom`` (a run folder to resume, with ``fallback``), ``latest_run``,
-  ``peak_rss_mb`` (the process's peak resident memory, a ``sys/`` probe)
+  ``GridSearch``, ``Run``, ``CombinedLogger``, ``ResumeFrom`` (a run folder to resume, with ``fallback``),
+  ``latest_run``, ``peak_rss_mb`` (the process's peak resident memory, a ``sys/`` probe)
+- the extension surface of ``Experiment`` (see its docs): ``RestoreContext`` (what ``set_state`` gets while
+  a checkpoint is restored), ``drive_lifecycle`` (the one stage order of a run, for a framework's own loop),
+  ``is_simple`` (what the "simple" attributes are)
 - trixi's run folders (trixi's names themselves come with trialog-trixi: ``trialog_trixi``):
   ``read_trixi_results`` (trixi's ``results-log.json``, closed or not), ``coerce_counter`` (the one rule for a
   result's counter), ``pack_sources`` (zip the sources)
-- the extension surface of ``Experiment`` (see its docs): ``RestoreContext`` (what
-  ``Experiment.restoring`` holds while a checkpoint is restored), ``RESTORE_KINDS``, ``drive_lifecycle`` (the stage order of a run,
-  for a framework's own loop), ``is_simple`` (what
-  the "simple" attributes are), ``PluginHooks`` (isolated ``trialog.plugins`` hook calls). Methods:
-  ``add_state_part``, ``checkpoint_state``, ``restore_state``, ``restore_resumed``, ``start_epoch``,
-  ``resume_reset_epochs``, ``checkpoint_series``, ``wait_checkpoints``, ``begin_run`` / ``begin_epoch`` /
-  ``end_epoch`` / ``finish_run`` / ``fail_run`` (the stages, for a loop of your own),
-  ``get_simple_variables``, ``update_attributes``, ``reserved_attributes``, ``checkpointed_attributes``,
-  ``seed_rngs`` / ``rng_state`` / ``set_rng_state``
+- runs started by other plugins (trialog-sweep): ``threads`` (the module: ``TRIALOG_THREADS``, a process's
+  compute threads, recorded in run.json), ``create_run_folder``, ``read_config_file`` (a config file as
+  written), ``package_versions`` (cached per process: a warm process reads them once); a config file runs
+  through the ``run_config`` hook (``plugins.get_plugin_manager().hook.run_config``)
 - ``metric_mode(name)``: "max" or "min", which way a metric improves (the one rule used everywhere)
-- credentials: ``looks_like_credential_name``, ``find_credentials``, ``redact``, ``redact_text`` (the one
-  policy: never write a credential, redact what looks like one)
+- credentials: ``looks_like_credential_name``, ``redact_text`` (the one policy: never write a credential)
 - background delivery: ``Delivery`` (the bounded, coalescing queue served by its own thread that every
-  background logger uses), ``DeliveryReport``
+  background logger uses)
 - checkpoints: ``CheckpointManager``, ``CheckpointEntry``, ``WritebackFile``, ``MANIFEST_NAME``
 - option schemas: ``Range`` (``Annotated[int, Range(min=1)]`` bounds a constructor option),
   ``check_option_values`` (a logger's options against its constructor's annotations; the core runs it
@@ -52,26 +46,20 @@ Groups of names:
   ``is_disk_full``, ``disk_full_error``, ``fsync_dir``)
 - optional dependencies: ``optional_import`` (import on first use; a missing one is a named error with
   its ``pip install`` line)
-- values: ``to_numpy``, ``to_scalar``, ``flatten`` (a nested config as dotted keys); images, PNG, GIF,
-  matplotlib plots and ``FigureHooks`` (the plot hooks drawn once for every logger) come with
-  trialog-figures: ``trialog_figures``
-- runs started by other plugins (trialog-sweep): ``threads`` (the module: ``TRIALOG_THREADS``, a process's
-  compute threads, recorded in run.json), ``create_run_folder``, ``read_config_file`` (a config file as
-  written), ``package_versions`` (cached per process: a warm process reads them once); a config file runs
-  through the ``run_config`` hook (``plugins.get_plugin_manager().hook.run_config``)
-- plugin discovery: ``plugins`` (the module: ``names``, ``find``, ``load``, ``installed``)
-- testing helpers: ``LoopbackAPI``, ``json_reply``, ``trialog_warnings``
+- values: ``to_numpy``, ``to_scalar``; images, PNG, GIF, matplotlib plots and ``FigureHooks`` (the plot hooks
+  drawn once for every logger) come with trialog-figures: ``trialog_figures``
+- plugin discovery: ``plugins`` (the module: ``names``, ``find``, ``load``, ``installed``,
+  ``get_plugin_manager``)
 - run folders (for trialog-runs and trialog-browser; the filter language, the registry and the
   ``trialog runs`` helpers are ``trialog_runs``'): ``read_columns``, ``read_appended`` (fast series),
   ``update_run_meta`` (the one writer of run.json from outside the run: a locked read-modify-write),
   ``registry_of`` (a run.json's registry fields), ``change_note`` / ``check_text`` (``exp.note``'s writer
-  and its text rule), ``RegistryError``, ``repair_run`` (``trialog runs repair``: checkpoint manifest and
-  damaged results log),
+  and its text rule), ``repair_run`` (``trialog runs repair``: checkpoint manifest and damaged results log),
   ``run_file`` (a file of a run folder, refused when a symlink leads out of it: the one containment rule),
-  ``effective_status``, ``find_runs``, ``walk_runs`` (nested folders and sweeps), ``parse_time``, ``machine_line``
-  (run.json's ``machine`` in one line, as ``trialog runs show`` prints it); ``run_status``
-  (the one status of a run, for every reader), ``series_key`` / ``series_values`` / ``SeriesMap`` / ``stored_summary_current`` /
-  ``AmbiguousResultError`` (summaries per (name, tag): ``trialog.summaries``)
+  ``effective_status``, ``find_runs``, ``walk_runs`` (nested folders and sweeps), ``parse_time``,
+  ``machine_line`` (run.json's ``machine`` in one line, as ``trialog runs show`` prints it); ``run_status``
+  (the one status of a run, for every reader), ``series_key`` / ``series_values`` / ``SeriesMap`` /
+  ``stored_summary_current`` (summaries per (name, tag))
 - provenance: ``code_folder`` (while active, runs record that folder's code and git state: ``trialog run``
   enters the config's folder)
 """
@@ -87,29 +75,13 @@ from ._markers import hookspec as hookspec
 
 #: public name -> "module" (the attribute of the same name) or "module:" (the module itself)
 _LAZY: dict[str, str] = {
-    # the logger hooks' signatures and defaults
-    "LOGGER_SIGNATURES": "hookspecs",
-    "LOGGER_DEFAULTS": "hookspecs",
-    # errors
-    "TrialogError": "errors",
-    "ConfigError": "errors",
-    "LoggerConfigError": "errors",
-    "PluginError": "errors",
-    "CheckpointError": "errors",
-    "RunFolderError": "errors",
-    "CorruptFileError": "errors",
-    "DiskFullError": "errors",
-    "TrialogWarning": "errors",
     # experiments and runs
     "Experiment": "experiment",
     "RestoreContext": "experiment",
-    "RESTORE_KINDS": "experiment",
     "is_simple": "experiment",
     "drive_lifecycle": "lifecycle",
-    "PluginHooks": "plugins",
     "Config": "config",
     "GridSearch": "config",
-    "allow_config_types": "config",
     "Run": "run",
     "ResumeFrom": "run",
     "latest_run": "run",
@@ -117,7 +89,6 @@ _LAZY: dict[str, str] = {
     "peak_rss_mb": "machine",
     # background delivery
     "Delivery": "delivery",
-    "DeliveryReport": "delivery",
     # trixi's run folders (trialog-trixi builds trixi's names on these): source packing, trixi's results log
     "read_trixi_results": "results",
     "coerce_counter": "results",
@@ -135,8 +106,6 @@ _LAZY: dict[str, str] = {
     "metric_mode": "direction",
     # credentials (one policy for what looks like one)
     "looks_like_credential_name": "redact",
-    "find_credentials": "redact",
-    "redact": "redact",
     "redact_text": "redact",
     # option schemas: a constructor's annotations, checked before the run folder exists
     "Range": "options",
@@ -157,7 +126,6 @@ _LAZY: dict[str, str] = {
     "change_note": "notes",
     "check_text": "notes",
     "repair_run": "repair",
-    "RegistryError": "errors",
     "read_columns": "series",
     "read_appended": "series",
     "run_file": "run",
@@ -167,7 +135,6 @@ _LAZY: dict[str, str] = {
     "SeriesMap": "summaries",
     "series_values": "summaries",
     "stored_summary_current": "run",
-    "AmbiguousResultError": "errors",
     "code_folder": "provenance",
     "find_runs": "run",
     "walk_runs": "run",
@@ -176,10 +143,6 @@ _LAZY: dict[str, str] = {
     "machine_line": "machine",
     # modules
     "plugins": "plugins:",
-    # testing helpers
-    "LoopbackAPI": "testing",
-    "json_reply": "testing",
-    "trialog_warnings": "testing",
 }
 
 __all__ = sorted([*_LAZY, "hookimpl", "hookspec"])
@@ -187,35 +150,20 @@ __all__ = sorted([*_LAZY, "hookimpl", "hookspec"])
 if TYPE_CHECKING:  # pragma: no cover
     from . import fileio, plugins, threads
     from .checkpoint import MANIFEST_NAME, CheckpointEntry, CheckpointManager, WritebackFile
-    from .config import Config, GridSearch, allow_config_types, flatten, read_config_file
-    from .delivery import Delivery, DeliveryReport
+    from .config import Config, GridSearch, flatten, read_config_file
+    from .delivery import Delivery
     from .direction import metric_mode
     from .dispatch import CombinedLogger, to_numpy, to_scalar
-    from .errors import (
-        AmbiguousResultError,
-        CheckpointError,
-        ConfigError,
-        CorruptFileError,
-        DiskFullError,
-        LoggerConfigError,
-        PluginError,
-        RegistryError,
-        RunFolderError,
-        TrialogError,
-        TrialogWarning,
-    )
-    from .experiment import RESTORE_KINDS, Experiment, RestoreContext, is_simple
+    from .experiment import Experiment, RestoreContext, is_simple
     from .fileio import read_json, write_atomic, write_json
-    from .hookspecs import LOGGER_DEFAULTS, LOGGER_SIGNATURES
     from .lifecycle import drive_lifecycle
     from .machine import machine_line, peak_rss_mb
     from .notes import change_note, check_text
     from .optional import optional_import
     from .options import Range, check_option_values
-    from .plugins import PluginHooks
     from .preflight import check_flags
     from .provenance import code_folder, package_versions
-    from .redact import find_credentials, looks_like_credential_name, redact, redact_text
+    from .redact import looks_like_credential_name, redact_text
     from .repair import repair_run
     from .results import coerce_counter, read_trixi_results
     from .run import (
@@ -236,7 +184,6 @@ if TYPE_CHECKING:  # pragma: no cover
     )
     from .series import read_appended, read_columns
     from .summaries import SeriesMap, series_key, series_values
-    from .testing import LoopbackAPI, json_reply, trialog_warnings
 
 
 def __getattr__(name: str) -> Any:

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 from trialog_figures import encode_gif, to_frames
 
-from trialog.api import CombinedLogger, ConfigError, hookimpl
+from trialog.api import CombinedLogger, hookimpl
+from trialog.errors import ConfigError
 
 Image = pytest.importorskip("PIL.Image")
 

@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 from trialog_figures import FigureHooks, encode_gif
 
-from trialog.api import CombinedLogger, TrialogError
+from trialog.api import CombinedLogger
+from trialog.errors import TrialogError
 
 
 def test_a_missing_pillow_names_the_video_extra(monkeypatch):

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from trialog_figures import decode_png, encode_png, make_grid, to_float_chw, to_hwc_uint8
 
-from trialog.api import TrialogError
+from trialog.errors import TrialogError
 
 
 @pytest.mark.parametrize(

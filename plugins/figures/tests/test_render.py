@@ -12,7 +12,7 @@ pytest.importorskip("matplotlib")
 
 from trialog_figures import decode_png, render
 
-from trialog.api import TrialogError
+from trialog.errors import TrialogError
 
 RNG = np.random.default_rng(0)
 LABELS = RNG.integers(0, 2, 300)

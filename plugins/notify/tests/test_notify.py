@@ -32,7 +32,8 @@ from trialog_notify import (
     scrub,
 )
 
-from trialog.api import CombinedLogger, LoggerConfigError, TrialogError, TrialogWarning
+from trialog.api import CombinedLogger
+from trialog.errors import LoggerConfigError, TrialogError, TrialogWarning
 
 #: Bounds a hang only: every wait in these tests is for an event, never for a time to pass.
 HANG = 600.0

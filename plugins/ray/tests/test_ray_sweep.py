@@ -20,8 +20,9 @@ from trialog_sweep.testing import records as _records
 from trialog_sweep.testing import wait_exit as _wait_exit
 from trialog_sweep.testing import write_toy_sweep as _toy_sweep
 
-from trialog.api import ConfigError, Run, TrialogWarning
+from trialog.api import Run
 from trialog.cli import main
+from trialog.errors import ConfigError, TrialogWarning
 
 ROOT = Path(__file__).resolve().parents[3]
 DIGITS = ROOT / "examples" / "digits" / "config.json"

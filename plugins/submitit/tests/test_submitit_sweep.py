@@ -14,8 +14,9 @@ from conftest import HANG, make_gate, read_gate, release_gate, write_sweep
 from trialog_submitit import SubmititSweeper, job_state
 from trialog_sweep import open_sweep, read_sweep
 
-from trialog.api import ConfigError, Run
+from trialog.api import Run
 from trialog.cli import main
+from trialog.errors import ConfigError
 
 LOCAL = {"cluster": "local", "poll": "0.2"}
 

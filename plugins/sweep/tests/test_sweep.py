@@ -241,7 +241,8 @@ def test_sweep_names_come_from_trialog_sweep_not_the_core():
 def test_a_sweeper_entry_point_that_is_not_a_sweeper_class_is_refused_by_name(tmp_path, monkeypatch, capsys):
     from trialog_sweep import GROUP, sweeper_class
 
-    from trialog.api import PluginError, plugins
+    from trialog.api import plugins
+    from trialog.errors import PluginError
 
     assert sweeper_class("local") is LocalSweeper
     real_load = plugins.load

@@ -192,7 +192,7 @@ def test_a_tight_loop_through_a_small_queue_loses_no_value(tmp_path):
 def test_pr_curve_with_swapped_arguments_is_an_error_never_a_wrong_curve(tmp_path):
     from trialog_tensorboard import TensorBoardLogger
 
-    from trialog.api import TrialogError
+    from trialog.errors import TrialogError
 
     logger = TensorBoardLogger(logdir=tmp_path)
     labels = np.array([0, 1, 1, 0, 1])

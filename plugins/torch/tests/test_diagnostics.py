@@ -21,7 +21,7 @@ from trialog_torch.diagnostics import (
     set_seed,
 )
 
-from trialog.api import ConfigError
+from trialog.errors import ConfigError
 
 
 def _net() -> nn.Sequential:

@@ -63,7 +63,7 @@ def test_trialog_run_from_elsewhere_records_the_configs_code_and_repository(tmp_
 
 def test_one_warning_says_why_nothing_was_recorded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from trialog import Experiment
-    from trialog.api import TrialogWarning
+    from trialog.errors import TrialogWarning
 
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr("trialog.provenance.entry_script", lambda: None)

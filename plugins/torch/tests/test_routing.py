@@ -10,7 +10,8 @@ from torch import nn
 from trialog_torch import routing
 from trialog_torch.diagnostics import heatmap_overlay
 
-from trialog.api import CombinedLogger, ConfigError, hookimpl
+from trialog.api import CombinedLogger, hookimpl
+from trialog.errors import ConfigError
 
 SCORES = torch.tensor([0.9, 0.8, 0.3, 0.6, 0.1, 0.2])
 LABELS = torch.tensor([1, 1, 0, 0, 0, 1])

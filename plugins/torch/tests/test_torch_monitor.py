@@ -7,7 +7,7 @@ import torch
 from trialog_torch import TorchMonitor
 
 import trialog
-from trialog.api import ConfigError
+from trialog.errors import ConfigError
 
 
 def _exp(tmp_path):

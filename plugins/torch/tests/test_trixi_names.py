@@ -10,7 +10,8 @@ import torch
 from torch import nn
 from trialog_torch import TorchExperiment
 
-from trialog.api import CheckpointError, ConfigError, Run, TrialogWarning
+from trialog.api import Run
+from trialog.errors import CheckpointError, ConfigError, TrialogWarning
 
 
 class Exp(TorchExperiment):

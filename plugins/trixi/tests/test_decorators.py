@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from trialog_trixi import experimentify, with_args_as_config
 
-from trialog.api import Config, ConfigError, Experiment, Run
+from trialog.api import Config, Experiment, Run
+from trialog.errors import ConfigError
 
 
 def _options(tmp_path, **more):

@@ -11,7 +11,7 @@ import pytest
 from trialog_trixi import ExperimentLogger, ResultDict, ResultElement, TrixiExperiment
 
 import trialog
-from trialog.api import ConfigError
+from trialog.errors import ConfigError
 
 
 @pytest.fixture

@@ -14,7 +14,8 @@ from torch import nn
 from trialog_torch.diagnostics import heatmap_overlay
 from trialog_trixi.torchelog import TrixiTorchExperiment
 
-from trialog.api import CombinedLogger, ConfigError, TrialogWarning, hookimpl
+from trialog.api import CombinedLogger, hookimpl
+from trialog.errors import ConfigError, TrialogWarning
 
 Image = pytest.importorskip("PIL.Image")
 

@@ -19,7 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from trialog.api import ConfigError, Experiment, Run, RunFolderError
+from trialog.api import Experiment, Run
+from trialog.errors import ConfigError, RunFolderError
 
 #: Bounds a hang only: every wait in these tests is for an event, never for a time to pass.
 HANG = 600.0

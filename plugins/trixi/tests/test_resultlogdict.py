@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 from trialog_trixi import LogDict, ResultLogDict
 
-from trialog.api import ConfigError, CorruptFileError, Run, TrialogError
-from trialog.errors import TrialogWarning
+from trialog.api import Run
+from trialog.errors import ConfigError, CorruptFileError, TrialogError, TrialogWarning
 from trialog.results import read_trixi_results
 
 
@@ -186,7 +186,7 @@ def test_log_dict_refuses_to_write_through_a_symlink(tmp_path):
 def test_a_write_cut_short_by_a_full_disk_leaves_no_partial_line(tmp_path, monkeypatch):
     import errno
 
-    from trialog.api import DiskFullError
+    from trialog.errors import DiskFullError
 
     d = ResultLogDict("r.json", tmp_path)
     d["loss"] = 1.0

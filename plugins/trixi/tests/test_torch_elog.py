@@ -8,7 +8,7 @@ import torch
 from torch import nn
 from trialog_trixi.torchelog import TorchExperimentLogger, TrixiTorchExperiment, get_last_file
 
-from trialog.api import CheckpointError, ConfigError, TrialogWarning
+from trialog.errors import CheckpointError, ConfigError, TrialogWarning
 
 
 class Exp(TrixiTorchExperiment):

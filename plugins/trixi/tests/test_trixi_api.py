@@ -13,7 +13,8 @@ import pytest
 import torch
 from torch import nn
 
-from trialog.api import ConfigError, Run
+from trialog.api import Run
+from trialog.errors import ConfigError
 
 FIXTURE = Path(__file__).with_name("trixi-run-example")
 

@@ -19,7 +19,7 @@ import torch
 from torch import nn
 from trialog_figures import decode_png, make_grid, render, to_hwc_uint8
 
-from trialog.api import ConfigError, TrialogWarning
+from trialog.errors import ConfigError, TrialogWarning
 
 #: Bounds a hang only: every wait in these tests is for an event, never for a time to pass.
 HANG = 600.0

@@ -12,7 +12,8 @@ import pytest
 import torch
 from torch import nn
 
-from trialog.api import CheckpointError, CorruptFileError, Run
+from trialog.api import Run
+from trialog.errors import CheckpointError, CorruptFileError
 
 FIXTURE = Path(__file__).with_name("trixi-run-example")
 

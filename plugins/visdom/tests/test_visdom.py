@@ -13,7 +13,8 @@ import requests
 from trialog_visdom import VisdomLogger
 from trialog_visdom.server import is_ready, start_server, stop_server
 
-from trialog.api import CombinedLogger, LoggerConfigError, TrialogError, TrialogWarning
+from trialog.api import CombinedLogger
+from trialog.errors import LoggerConfigError, TrialogError, TrialogWarning
 
 #: Bounds a hang only: every wait in these tests is for an event, never for a time to pass.
 HANG = 600.0

@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from trialog.api import LoggerConfigError, hookimpl
+from trialog.api import hookimpl
+from trialog.errors import LoggerConfigError
 
 
 class JsonLinesLogger:

@@ -44,14 +44,8 @@ from trialog_runs import registry
 from trialog_runs.cli import config_difference
 from trialog_runs.query import QueryError, compile_query
 
-from trialog.api import (
-    TrialogError,
-    machine_line,
-    read_appended,
-    read_columns,
-    run_file,
-    series_key,
-)
+from trialog.api import machine_line, read_appended, read_columns, run_file, series_key
+from trialog.errors import TrialogError
 
 from . import downsample
 from .index import RunIndex, best_mode, damage_of, duration_of, fields_of, matches_search, status_of

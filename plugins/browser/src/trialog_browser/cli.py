@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from trialog.api import RunFolderError
+from trialog.errors import RunFolderError
 
 
 def add_commands(subparsers: Any) -> None:

@@ -23,7 +23,6 @@ from typing import Any
 from trialog_runs.query import run_fields, search_text
 
 from trialog.api import (
-    RunFolderError,
     SeriesMap,
     flatten,
     parse_time,
@@ -35,6 +34,7 @@ from trialog.api import (
     walk_runs,
     write_json,
 )
+from trialog.errors import RunFolderError
 
 CACHE_FORMAT = 5  # 4: results per series (name, tag), keyed tag/name; 5: damage and problems both
 #: trixi's browser kept a run's new name, star and "ignore" flag in this file of the run folder.

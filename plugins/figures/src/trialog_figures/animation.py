@@ -15,7 +15,8 @@ from typing import Any
 
 import numpy as np
 
-from trialog.api import ConfigError, optional_import
+from trialog.api import optional_import
+from trialog.errors import ConfigError
 
 __all__ = ["DIMS", "encode_gif", "to_frames"]
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from trialog.api import TrialogError
+from trialog.errors import TrialogError
 
 __all__ = ["decode_png", "encode_png", "make_grid", "to_float_chw", "to_hwc_uint8"]
 

@@ -14,7 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from trialog.api import TrialogError, optional_import
+from trialog.api import optional_import
+from trialog.errors import TrialogError
 
 from .imaging import encode_png
 

@@ -63,18 +63,8 @@ from typing import Annotated, Any, Literal
 import numpy as np
 from trialog_figures import FigureHooks
 
-from trialog.api import (
-    Delivery,
-    LoggerConfigError,
-    Range,
-    TrialogError,
-    TrialogWarning,
-    check_option_values,
-    hookimpl,
-    read_json,
-    write_atomic,
-    write_json,
-)
+from trialog.api import Delivery, Range, check_option_values, hookimpl, read_json, write_atomic, write_json
+from trialog.errors import LoggerConfigError, TrialogError, TrialogWarning
 
 __all__ = ["FileLogger", "plotted_series"]
 

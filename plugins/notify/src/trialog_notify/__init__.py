@@ -35,15 +35,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from trialog.api import (
-    Delivery,
-    LoggerConfigError,
-    TrialogWarning,
-    flatten,
-    hookimpl,
-    looks_like_credential_name,
-    metric_mode,
-)
+from trialog.api import Delivery, flatten, hookimpl, looks_like_credential_name, metric_mode
+from trialog.errors import LoggerConfigError, TrialogWarning
 
 __all__ = [
     "FATAL",

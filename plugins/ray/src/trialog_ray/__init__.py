@@ -24,14 +24,8 @@ from typing import Any
 
 from trialog_sweep import ProcessSnapshot, open_sweep, read_sweep, run_trial
 
-from trialog.api import (
-    ConfigError,
-    TrialogError,
-    TrialogWarning,
-    hookimpl,
-    plugins,
-    series_values,
-)
+from trialog.api import hookimpl, plugins, series_values
+from trialog.errors import ConfigError, TrialogError, TrialogWarning
 
 __all__ = ["RaySweeper", "init_local", "tune_space"]
 

@@ -19,9 +19,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from trialog.api import (
-    AmbiguousResultError,
     Run,
-    TrialogError,
     flatten,
     machine_line,
     metric_mode,
@@ -30,6 +28,7 @@ from trialog.api import (
     repair_run,
     walk_runs,
 )
+from trialog.errors import AmbiguousResultError, TrialogError
 
 _BASE_COLUMNS = ("name", "status", "start", "duration", "epoch")
 _MISSING = "-"

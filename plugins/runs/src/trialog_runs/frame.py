@@ -16,7 +16,8 @@ import os
 from pathlib import Path
 from typing import Any
 
-from trialog.api import TrialogError, optional_import, walk_runs
+from trialog.api import optional_import, walk_runs
+from trialog.errors import TrialogError
 
 __all__ = ["runs_frame", "runs_records"]
 

@@ -14,7 +14,8 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
-from trialog.api import TrialogError, change_note, find_runs
+from trialog.api import change_note, find_runs
+from trialog.errors import TrialogError
 
 __all__ = ["add_note_options", "change_note", "cmd_note", "select_runs"]
 

@@ -25,7 +25,8 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from trialog.api import SeriesMap, TrialogError
+from trialog.api import SeriesMap
+from trialog.errors import TrialogError
 
 __all__ = ["Query", "QueryError", "compile_query", "run_fields"]
 

@@ -17,16 +17,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from trialog.api import (
-    RegistryError,
-    Run,
-    RunFolderError,
-    change_note,
-    check_text,
-    effective_status,
-    registry_of,
-    update_run_meta,
-)
+from trialog.api import Run, change_note, check_text, effective_status, registry_of, update_run_meta
+from trialog.errors import RegistryError, RunFolderError
 
 MAX_NAME = 200
 _TAG = re.compile(r"^[A-Za-z0-9_.:+-]{1,64}$")

@@ -20,7 +20,7 @@ from trialog_notify import (
     Notice,
 )
 
-from trialog.api import LoggerConfigError
+from trialog.errors import LoggerConfigError
 
 __all__ = ["SlackLogger"]
 

@@ -17,7 +17,7 @@ from email.message import Message
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from trialog.api import LoopbackAPI, json_reply
+from trialog.testing import LoopbackAPI, json_reply
 
 __all__ = ["FakeSlack", "SlackFile", "SlackMessage"]
 

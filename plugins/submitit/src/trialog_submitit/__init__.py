@@ -34,7 +34,7 @@ from typing import Any
 
 from trialog_sweep import open_sweep, run_trial
 
-from trialog.api import ConfigError, TrialogError
+from trialog.errors import ConfigError, TrialogError
 
 __all__ = ["JOBS_DIR", "SubmititSweeper", "TrialJob", "job_state"]
 

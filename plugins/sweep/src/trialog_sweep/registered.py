@@ -18,7 +18,7 @@ import fnmatch
 from pathlib import Path
 from typing import Any
 
-from trialog.api import ConfigError
+from trialog.errors import ConfigError
 
 REGISTERED = "registered"
 

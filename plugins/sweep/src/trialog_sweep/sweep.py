@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from trialog.api import ConfigError, RunFolderError, TrialogError
+from trialog.errors import ConfigError, RunFolderError, TrialogError
 
 __all__ = [
     "DISTRIBUTIONS",
@@ -112,7 +112,8 @@ class Sweeper(Protocol):
 
 def sweeper_class(name: str) -> type[Sweeper]:
     """The sweeper class the ``trialog.sweepers`` entry point ``name`` names, checked against :class:`Sweeper`."""
-    from trialog.api import PluginError, plugins
+    from trialog.api import plugins
+    from trialog.errors import PluginError
 
     cls = plugins.load(GROUP, name)
     if not isinstance(cls, type) or not callable(getattr(cls, "run", None)):

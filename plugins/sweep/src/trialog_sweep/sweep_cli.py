@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from trialog.api import ConfigError
+from trialog.errors import ConfigError
 
 
 def add_parser(subparsers: Any) -> None:
@@ -136,7 +136,7 @@ def resolve_options(data: dict[str, Any] | None, given: dict[str, Any]) -> dict[
     """
     import warnings
 
-    from trialog.api import TrialogWarning
+    from trialog.errors import TrialogWarning
 
     if data is None:
         return {k: v for k, v in given.items() if v is not None}
@@ -168,7 +168,7 @@ def _refreshed(folder: str, data: dict[str, Any]) -> dict[str, Any]:
 
     In memory only: the driver owns sweep.json. A sweeper that cannot load leaves the file's view.
     """
-    from trialog.api import TrialogError
+    from trialog.errors import TrialogError
 
     from .sweep import open_sweep, sweeper_class
 

@@ -42,7 +42,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import IO, Any
 
-from trialog.api import ConfigError, TrialogError
+from trialog.errors import ConfigError, TrialogError
 
 from .sweep import Sweep, read_sweep, run_trial
 

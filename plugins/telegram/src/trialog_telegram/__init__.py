@@ -27,7 +27,7 @@ from trialog_notify import (
     ScrubFilter,
 )
 
-from trialog.api import LoggerConfigError
+from trialog.errors import LoggerConfigError
 
 __all__ = ["TelegramLogger"]
 

@@ -19,7 +19,7 @@ from email.policy import HTTP
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from trialog.api import LoopbackAPI, json_reply
+from trialog.testing import LoopbackAPI, json_reply
 
 __all__ = ["FakeTelegram", "TelegramMessage"]
 

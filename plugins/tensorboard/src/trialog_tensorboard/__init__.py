@@ -44,16 +44,8 @@ from typing import Annotated, Any, Literal
 
 from trialog_figures import FigureHooks
 
-from trialog.api import (
-    LoggerConfigError,
-    Range,
-    TrialogWarning,
-    check_option_values,
-    flatten,
-    hookimpl,
-    read_json,
-    write_json,
-)
+from trialog.api import Range, check_option_values, flatten, hookimpl, read_json, write_json
+from trialog.errors import LoggerConfigError, TrialogWarning
 
 __all__ = ["TensorBoardLogger", "flatten_config"]
 
@@ -395,7 +387,7 @@ class TensorBoardLogger(FigureHooks):
         from tensorboardX.summary import pr_curve
         from trialog_figures import binary_labels
 
-        from trialog.api import TrialogError
+        from trialog.errors import TrialogError
 
         what = f"TensorBoardLogger.show_pr_curve({name!r})"
         positives, scores = binary_labels(labels, tensor, what)

@@ -12,7 +12,7 @@ import inspect
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from trialog.api import ConfigError
+from trialog.errors import ConfigError
 
 __all__ = ["build_object", "import_object", "resolve_type", "split_spec"]
 

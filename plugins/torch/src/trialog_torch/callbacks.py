@@ -14,7 +14,7 @@ from typing import Any, Protocol
 import torch
 from torch import nn
 
-from trialog.api import ConfigError
+from trialog.errors import ConfigError
 
 __all__ = [
     "CALLBACKS",

@@ -18,7 +18,8 @@ from typing import Any, TypeAlias
 
 import torch
 
-from trialog.api import CheckpointError, DiskFullError, WritebackFile
+from trialog.api import WritebackFile
+from trialog.errors import CheckpointError, DiskFullError
 
 from .utils import BufferPool, decode_numpy, encode_numpy, snapshot_to_cpu
 

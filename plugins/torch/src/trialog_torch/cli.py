@@ -40,7 +40,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from trialog.api import ConfigError, ResumeFrom, TrialogError, code_folder, latest_run
+from trialog.api import ResumeFrom, code_folder, latest_run
+from trialog.errors import ConfigError, TrialogError
 
 __all__ = ["RunOutcome", "add_commands", "run_command", "run_config"]
 

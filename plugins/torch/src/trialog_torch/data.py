@@ -17,7 +17,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset, Sampler, Subset
 
-from trialog.api import ConfigError
+from trialog.errors import ConfigError
 
 __all__ = [
     "ClassBalancedSampler",

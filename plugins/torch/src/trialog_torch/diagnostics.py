@@ -21,7 +21,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from trialog.api import ConfigError, optional_import
+from trialog.api import optional_import
+from trialog.errors import ConfigError
 
 GRAD_TYPES = ("vanilla", "vanilla-smooth", "guided", "guided-smooth")
 

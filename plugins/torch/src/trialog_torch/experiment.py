@@ -35,16 +35,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from trialog.api import (
-    MANIFEST_NAME,
-    CheckpointError,
-    CheckpointManager,
-    Experiment,
-    RestoreContext,
-    TrialogWarning,
-    check_flags,
-    is_simple,
-)
+from trialog.api import MANIFEST_NAME, CheckpointManager, Experiment, RestoreContext, check_flags, is_simple
+from trialog.errors import CheckpointError, TrialogWarning
 
 from .utils import map_structure, move_to_device, name_and_iter_to_filename, resolve_device, update_model
 

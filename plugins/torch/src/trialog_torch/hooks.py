@@ -16,7 +16,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from trialog.api import TrialogWarning, hookimpl
+from trialog.api import hookimpl
+from trialog.errors import TrialogWarning
 
 #: Keys this plugin contributes to the merged RNG state.
 CPU_KEY = "torch"

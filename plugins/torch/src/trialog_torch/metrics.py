@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from trialog.api import ConfigError
+from trialog.errors import ConfigError
 
 from . import distributed
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from trialog.api import ConfigError
+from trialog.errors import ConfigError
 
 try:
     from trialog_xmen import Monitor, MonitorHook

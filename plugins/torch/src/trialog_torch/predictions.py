@@ -26,7 +26,8 @@ import numpy as np
 import torch
 from trialog_figures import encode_png
 
-from trialog.api import ConfigError, write_atomic, write_json
+from trialog.api import write_atomic, write_json
+from trialog.errors import ConfigError
 
 __all__ = ["PredictionOptions", "Predictions", "palette"]
 

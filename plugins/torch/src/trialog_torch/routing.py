@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 from torch import nn
 
-from trialog.api import ConfigError, TrialogWarning
+from trialog.errors import ConfigError, TrialogWarning
 
 from .diagnostics import (
     get_classification_metrics,

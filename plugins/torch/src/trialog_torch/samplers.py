@@ -36,7 +36,7 @@ import numpy as np
 import torch
 from torch.utils.data import Sampler
 
-from trialog.api import ConfigError
+from trialog.errors import ConfigError
 
 from .callbacks import Callback, TrainerView
 from .data import ClassBalancedSampler, as_labels, dataset_labels

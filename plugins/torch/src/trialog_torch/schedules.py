@@ -34,7 +34,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from trialog.api import ConfigError
+from trialog.errors import ConfigError
 
 from .callbacks import Callback, TrainerView
 

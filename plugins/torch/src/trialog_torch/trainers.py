@@ -68,15 +68,13 @@ from torch.utils.data import DataLoader
 from trialog.api import (
     MANIFEST_NAME,
     CheckpointEntry,
-    CheckpointError,
     CheckpointManager,
-    ConfigError,
     RestoreContext,
-    TrialogWarning,
     drive_lifecycle,
     metric_mode,
     peak_rss_mb,
 )
+from trialog.errors import CheckpointError, ConfigError, TrialogWarning
 
 from . import distributed
 from .building import build_object, import_object, split_spec
@@ -1359,7 +1357,8 @@ def trainer_class(name: Any, key: str = "trainer.type") -> type[Trainer]:
 
     Either way it must be a subclass of :class:`Trainer`; anything else is a ConfigError naming ``key``.
     """
-    from trialog.api import TrialogError, plugins
+    from trialog.api import plugins
+    from trialog.errors import TrialogError
 
     if not isinstance(name, str) or not name.strip():
         raise ConfigError(

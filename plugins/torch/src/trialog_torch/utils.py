@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from trialog.api import CheckpointError, ConfigError, TrialogWarning
+from trialog.errors import CheckpointError, ConfigError, TrialogWarning
 
 _IMMUTABLE = (str, bytes, int, float, complex, bool, type(None), torch.dtype, torch.device, torch.Size)
 

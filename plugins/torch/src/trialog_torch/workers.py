@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from trialog.api import TrialogWarning
+from trialog.errors import TrialogWarning
 
 from . import distributed
 from .callbacks import Callback, TrainerView

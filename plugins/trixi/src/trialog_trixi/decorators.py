@@ -22,7 +22,7 @@ import inspect
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from trialog.api import ConfigError
+from trialog.errors import ConfigError
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 

@@ -23,7 +23,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from trialog.api import ConfigError, fileio
+from trialog.api import fileio
+from trialog.errors import ConfigError
 
 from . import files
 

@@ -33,7 +33,8 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from trialog.api import ConfigError, CorruptFileError, TrialogError, TrialogWarning, fileio
+from trialog.api import fileio
+from trialog.errors import ConfigError, CorruptFileError, TrialogError, TrialogWarning
 
 
 class ResultElement(dict):  # type: ignore[type-arg]

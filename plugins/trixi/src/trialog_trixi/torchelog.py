@@ -26,7 +26,8 @@ from trialog_torch.checkpoint import TorchFormat
 from trialog_torch.experiment import TorchExperiment
 from trialog_torch.utils import name_and_iter_to_filename, update_model
 
-from trialog.api import CheckpointError, fileio
+from trialog.api import fileio
+from trialog.errors import CheckpointError
 
 from .elog import ExperimentLogger
 from .experiment import TrixiAPI
@@ -75,7 +76,7 @@ def load_checkpoint_file(
             if warnings:
                 import warnings as _w
 
-                from trialog.api import TrialogWarning
+                from trialog.errors import TrialogWarning
 
                 _w.warn(f"{path} holds no entry {key!r}; it keeps its value", TrialogWarning, stacklevel=2)
             continue
@@ -390,7 +391,7 @@ class TorchExperimentLogger(ExperimentLogger):
         from trialog_figures import make_grid
         from trialog_torch.diagnostics import heatmap_overlay
 
-        from trialog.api import ConfigError
+        from trialog.errors import ConfigError
 
         if not isinstance(name, str):
             raise ConfigError(
@@ -435,7 +436,7 @@ class TorchExperimentLogger(ExperimentLogger):
         """
         from trialog_figures import encode_gif, to_frames
 
-        from trialog.api import TrialogWarning
+        from trialog.errors import TrialogWarning
 
         if extension.lstrip(".").lower() != "gif" and not getattr(self, "_warned_video", False):
             self._warned_video = True

@@ -39,7 +39,8 @@ from urllib.parse import urlparse
 
 import numpy as np
 
-from trialog.api import Delivery, LoggerConfigError, TrialogWarning, hookimpl
+from trialog.api import Delivery, hookimpl
+from trialog.errors import LoggerConfigError, TrialogWarning
 
 __all__ = ["VisdomLogger"]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import requests
 from visdom import Visdom
 
-from trialog.api import LoggerConfigError
+from trialog.errors import LoggerConfigError
 
 
 class Client(Visdom):

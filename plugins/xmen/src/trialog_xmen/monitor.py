@@ -67,7 +67,8 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from trialog.api import ConfigError, TrialogWarning, peak_rss_mb
+from trialog.api import peak_rss_mb
+from trialog.errors import ConfigError, TrialogWarning
 
 #: The triggers, innermost first, and their abbreviations (xmen's).
 TRIGGERS: tuple[str, ...] = ("step", "epoch", "era", "eon", "supereon")

@@ -27,7 +27,8 @@ import inspect
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from trialog.api import ConfigError, hookimpl
+from trialog.api import hookimpl
+from trialog.errors import ConfigError
 
 _MISSING = object()
 

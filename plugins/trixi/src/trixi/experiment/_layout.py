@@ -25,7 +25,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from trialog.api import CheckpointError, CorruptFileError, write_atomic, write_json
+from trialog.api import write_atomic, write_json
+from trialog.errors import CheckpointError, CorruptFileError
 
 RESULTS_LOG = "results-log.json"
 EXP_JSON = "exp.json"

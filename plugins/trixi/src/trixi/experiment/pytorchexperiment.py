@@ -14,7 +14,8 @@ from trialog_torch.utils import name_and_iter_to_filename
 from trialog_trixi.decorators import experimentify as _experimentify
 from trialog_trixi.torchelog import TrixiTorchExperiment, get_last_file
 
-from trialog.api import Config, ConfigError
+from trialog.api import Config
+from trialog.errors import ConfigError
 
 from ._layout import TrixiResultsLog, verify_flat_checkpoint, write_exp_json, write_flat_checkpoint
 

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
 
-from trialog.api import RunFolderError
+from trialog.errors import RunFolderError
 
 from .dataprocessing import COLORMAP, IGNORE_KEYS, make_graphs, merge_results
 from .experimentreader import CombiExperimentReader, ExperimentReader

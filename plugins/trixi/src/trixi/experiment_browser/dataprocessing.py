@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from trialog.api import ConfigError
+from trialog.errors import ConfigError
 
 from .experimentreader import ExperimentReader
 

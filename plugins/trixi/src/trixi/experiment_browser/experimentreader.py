@@ -16,7 +16,8 @@ from typing import Any
 import numpy as np
 from trialog_trixi import TrixiExperiment
 
-from trialog.api import ConfigError, Run, write_json
+from trialog.api import Run, write_json
+from trialog.errors import ConfigError
 
 _META_FILE = ".exp_info"
 

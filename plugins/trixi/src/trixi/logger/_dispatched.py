@@ -14,7 +14,8 @@ import weakref
 from collections.abc import Iterable
 from typing import Any
 
-from trialog.api import CombinedLogger, ConfigError, TrialogWarning
+from trialog.api import CombinedLogger
+from trialog.errors import ConfigError, TrialogWarning
 
 from .abstractlogger import AbstractLogger
 

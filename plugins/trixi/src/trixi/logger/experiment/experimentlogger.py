@@ -7,7 +7,8 @@ from typing import Any
 
 from trialog_trixi.elog import ExperimentLogger as _ExperimentLogger
 
-from trialog.api import ConfigError, Experiment
+from trialog.api import Experiment
+from trialog.errors import ConfigError
 
 _DEFAULT_FORMAT = "%Y%m%d-%H%M%S_{experiment_name}"
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from trialog_file import FileLogger
 
-from trialog.api import ConfigError
+from trialog.errors import ConfigError
 
 from .._dispatched import DispatchedLogger, refuse, untitled
 from ..abstractlogger import threaded

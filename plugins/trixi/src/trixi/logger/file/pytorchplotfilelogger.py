@@ -10,7 +10,8 @@ import numpy as np
 from trialog_file import FileLogger
 from trialog_torch.utils import name_and_iter_to_filename
 
-from trialog.api import CombinedLogger, ConfigError, to_numpy
+from trialog.api import CombinedLogger, to_numpy
+from trialog.errors import ConfigError
 
 from .._dispatched import backend, refuse, untitled
 from .numpyplotfilelogger import NumpyPlotFileLogger

@@ -10,7 +10,8 @@ from typing import IO, Any
 
 from trialog_file import FileLogger
 
-from trialog.api import ConfigError, hookimpl
+from trialog.api import hookimpl
+from trialog.errors import ConfigError
 
 from .._dispatched import DispatchedLogger
 

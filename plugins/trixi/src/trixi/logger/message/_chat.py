@@ -11,7 +11,7 @@ from typing import Any
 
 from trialog_figures import decode_png
 
-from trialog.api import ConfigError
+from trialog.errors import ConfigError
 
 from .._dispatched import DispatchedLogger, refuse
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from trialog.api import ConfigError
+from trialog.errors import ConfigError
 
 from .._dispatched import backend
 from ._chat import ChatLogger, token_variable

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from trialog.api import ConfigError
+from trialog.errors import ConfigError
 
 from .._dispatched import DispatchedLogger, backend, refuse
 

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from trialog.api import ConfigError
+from trialog.errors import ConfigError
 
 from .._dispatched import DispatchedLogger, backend, refuse, untitled
 

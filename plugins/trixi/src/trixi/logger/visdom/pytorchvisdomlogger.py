@@ -7,7 +7,7 @@ from typing import Any
 
 from trialog_figures import to_frames
 
-from trialog.api import ConfigError
+from trialog.errors import ConfigError
 
 from .._dispatched import backend, refuse, untitled
 from .numpyvisdomlogger import NumpyVisdomLogger, _plain
