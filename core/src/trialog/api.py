@@ -17,8 +17,9 @@ as cheap as ``import trialog`` (no numpy)::
 
 Groups of names:
 
-- markers: ``hookimpl``, ``hookspec`` (``@hookimpl`` also makes a logger hook callable on its own,
-  ``logger.show_text("Test")``, with the spec's defaults)
+- markers: ``hookimpl`` (``@hookimpl`` also makes a logger hook callable on its own,
+  ``logger.show_text("Test")``, with the spec's defaults; a plugin declaring hooks of its own takes
+  ``trialog.hookspec``)
 - experiments and runs: ``Experiment``, ``Config``, ``flatten`` (the one config flattener: dotted keys),
   ``GridSearch``, ``Run``, ``CombinedLogger``, ``ResumeFrom`` (a run folder to resume, with ``fallback``),
   ``latest_run``, ``peak_rss_mb`` (the process's peak resident memory, a ``sys/`` probe)
@@ -56,7 +57,7 @@ Groups of names:
   ``registry_of`` (a run.json's registry fields), ``change_note`` / ``check_text`` (``exp.note``'s writer
   and its text rule), ``repair_run`` (``trialog runs repair``: checkpoint manifest and damaged results log),
   ``run_file`` (a file of a run folder, refused when a symlink leads out of it: the one containment rule),
-  ``effective_status``, ``find_runs``, ``walk_runs`` (nested folders and sweeps), ``parse_time``,
+  ``find_runs``, ``walk_runs`` (nested folders and sweeps), ``parse_time``,
   ``machine_line`` (run.json's ``machine`` in one line, as ``trialog runs show`` prints it); ``run_status``
   (the one status of a run, for every reader), ``series_key`` / ``series_values`` / ``SeriesMap`` /
   ``stored_summary_current`` (summaries per (name, tag))
@@ -71,7 +72,6 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from ._markers import hookimpl as hookimpl
-from ._markers import hookspec as hookspec
 
 #: public name -> "module" (the attribute of the same name) or "module:" (the module itself)
 _LAZY: dict[str, str] = {
@@ -129,7 +129,6 @@ _LAZY: dict[str, str] = {
     "read_columns": "series",
     "read_appended": "series",
     "run_file": "run",
-    "effective_status": "run",
     "run_status": "run",
     "series_key": "summaries",
     "SeriesMap": "summaries",
@@ -145,7 +144,7 @@ _LAZY: dict[str, str] = {
     "plugins": "plugins:",
 }
 
-__all__ = sorted([*_LAZY, "hookimpl", "hookspec"])
+__all__ = sorted([*_LAZY, "hookimpl"])
 
 if TYPE_CHECKING:  # pragma: no cover
     from . import fileio, plugins, threads
@@ -170,7 +169,6 @@ if TYPE_CHECKING:  # pragma: no cover
         ResumeFrom,
         Run,
         create_run_folder,
-        effective_status,
         find_runs,
         latest_run,
         pack_sources,

@@ -61,4 +61,4 @@ def test_browsing_names_come_from_trialog_runs_not_the_core_api():
         "registry",
     }
     assert not moved & set(dir(api))
-    assert {"effective_status", "parse_time", "registry_of", "change_note"} <= set(dir(api))
+    assert {"run_status", "parse_time", "registry_of", "change_note"} <= set(dir(api))

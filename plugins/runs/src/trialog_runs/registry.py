@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from trialog.api import Run, change_note, check_text, effective_status, registry_of, update_run_meta
+from trialog.api import Run, change_note, check_text, registry_of, run_status, update_run_meta
 from trialog.errors import RegistryError, RunFolderError
 
 MAX_NAME = 200
@@ -102,6 +102,6 @@ def purge(run_dir: str | os.PathLike[str]) -> None:
     if path.is_symlink() or not (path / "run.json").is_file():
         raise RunFolderError(f"{str(path)!r} is not a trialog run folder; nothing deleted")
     run = Run(path)
-    if effective_status(run.meta) == "running":
+    if run_status(run.meta, path)[0] == "running":
         raise RegistryError(f"{str(path)!r} is still running; stop it before deleting it")
     shutil.rmtree(path)
