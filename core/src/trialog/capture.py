@@ -80,10 +80,6 @@ class ConsoleCapture:
         self.log_dir = Path(log_dir)
         self._tees: tuple[_Tee, _Tee] | None = None
 
-    @property
-    def active(self) -> bool:
-        return self._tees is not None
-
     def start(self) -> None:
         """Begin teeing (does nothing when already started)."""
         if self._tees is not None:

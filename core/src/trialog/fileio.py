@@ -14,6 +14,7 @@ paths become strings, anything else is a ``TypeError`` naming the key that holds
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import json
 import os
@@ -66,9 +67,8 @@ def fsync_dir(directory: str | os.PathLike[str]) -> None:
     except OSError:
         return
     try:
-        os.fsync(fd)
-    except OSError:
-        pass
+        with contextlib.suppress(OSError):
+            os.fsync(fd)
     finally:
         os.close(fd)
 
@@ -115,10 +115,8 @@ def write_atomic(path: str | os.PathLike[str], data: bytes, *, durable: bool = T
                 os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException as exc:
-        try:
+        with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
-        except FileNotFoundError:
-            pass
         if is_disk_full(exc):
             raise disk_full_error(path, exc) from exc
         raise

@@ -210,9 +210,8 @@ def pack_sources(zip_path: str | os.PathLike[str], roots: Iterable[Path] | None 
         with open(tmp, "wb") as raw:
             with zipfile.ZipFile(raw, "w", compression=zipfile.ZIP_DEFLATED) as zf:
                 for name, path in files.items():
-                    with contextlib.suppress(
-                        OSError
-                    ):  # a module deleted since import is not worth failing a run
+                    # a module deleted since import is not worth failing a run
+                    with contextlib.suppress(OSError):
                         zf.write(path, name)
             raw.flush()
             os.fsync(raw.fileno())

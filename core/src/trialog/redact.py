@@ -54,9 +54,7 @@ def find_credentials(data: Any, prefix: str = "") -> list[str]:
     if isinstance(data, Mapping):
         for key, value in data.items():
             where = f"{prefix}.{key}" if prefix else str(key)
-            if _named_secret(key, value):
-                found.append(where)
-            elif _is_secret_value(value):
+            if _named_secret(key, value) or _is_secret_value(value):
                 found.append(where)
             else:
                 found.extend(find_credentials(value, where))
@@ -78,13 +76,7 @@ def redact_text(text: str) -> str:
 def redact(data: Any) -> Any:
     """A copy of ``data`` with credential-named values and token-shaped strings replaced by :data:`REDACTED`."""
     if isinstance(data, Mapping):
-        out = {}
-        for key, value in data.items():
-            if _named_secret(key, value):
-                out[key] = REDACTED
-            else:
-                out[key] = redact(value)
-        return out
+        return {key: REDACTED if _named_secret(key, value) else redact(value) for key, value in data.items()}
     if isinstance(data, list):
         return [redact(v) for v in data]
     if isinstance(data, tuple):

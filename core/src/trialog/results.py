@@ -538,6 +538,13 @@ def _record(name: Any, tag: Any, value: Any, counter: Any, epoch: Any, t: Any) -
     return {"name": name, "tag": tag, "value": value, "counter": counter, "epoch": epoch, "time": t}
 
 
+def record_of(line: Mapping[str, Any]) -> dict[str, Any]:
+    """The record dict of one parsed ``results.jsonl`` line (KeyError without a name or value)."""
+    return _record(
+        line["name"], line.get("tag"), line["value"], line.get("counter"), line.get("epoch"), line.get("time")
+    )
+
+
 def read_results(path: str | os.PathLike[str], *, warn: bool = True) -> ResultRecords:
     """Read trialog's ``results.jsonl`` (or a run/result folder holding one) into record dicts.
 
@@ -557,17 +564,7 @@ def read_results(path: str | os.PathLike[str], *, warn: bool = True) -> ResultRe
     for lineno, raw in enumerate(lines, 1):
         if raw.strip():
             try:
-                rec = loads(raw)
-                records.append(
-                    _record(
-                        rec["name"],
-                        rec.get("tag"),
-                        rec["value"],
-                        rec.get("counter"),
-                        rec.get("epoch"),
-                        rec.get("time"),
-                    )
-                )
+                records.append(record_of(loads(raw)))
             except (ValueError, KeyError, TypeError) as e:
                 if lineno == len(lines) and not tail:
                     tail = raw + b"\n"  # the last line is garbled: same as a torn one

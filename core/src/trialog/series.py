@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 
 from .errors import TrialogError
+from .results import record_of
 
 SERIES_NAME = "results.series"
 KEYS_NAME = "results.series.json"
@@ -127,6 +128,15 @@ def _log_crc(fd: int, start: int, stop: int, crc: int = 0) -> int | None:
     return crc
 
 
+def _file_crc(log: Path, stop: int) -> int | None:
+    """CRC-32 of the first ``stop`` bytes of the file ``log`` (None when it is shorter)."""
+    fd = os.open(log, os.O_RDONLY)
+    try:
+        return _log_crc(fd, 0, stop)
+    finally:
+        os.close(fd)
+
+
 def _vouched(log: Path, st: os.stat_result, rows_path: Path, table: dict[str, Any]) -> tuple[int, int, bool]:
     """(rows, log bytes they cover, verified by CRC just now) of a sidecar whose table matches the log's
     content; (0, 0, False) when it does not (the log changed under it, or the table and rows disagree)."""
@@ -139,11 +149,7 @@ def _vouched(log: Path, st: os.stat_result, rows_path: Path, table: dict[str, An
             return 0, 0, False
         if table["stamp"] == _identity(st):
             return n, covered, False
-        fd = os.open(log, os.O_RDONLY)
-        try:
-            crc = _log_crc(fd, 0, covered)
-        finally:
-            os.close(fd)
+        crc = _file_crc(log, covered)
     except (OSError, ValueError):
         return 0, 0, False
     return (n, covered, True) if crc == table["crc"] else (0, 0, False)
@@ -449,28 +455,19 @@ def _fill(chunk: np.ndarray, cols: dict[int, dict[str, np.ndarray]], filled: dic
     if not chunk.size:
         return
     ids = chunk["key"] & _KEY_MASK
-    first = int(ids[0])
-    if (ids == first).all():
-        spans = [(first, chunk)]
-    else:
+    counts = np.bincount(ids)
+    ordered: Any = chunk
+    if not (ids == ids[0]).all():
         # One stable sort per chunk makes each key's rows one contiguous run (cheaper than a mask per key).
         order = np.argsort(ids, kind="stable")
-        counts = np.bincount(ids)
-        bounds = np.concatenate([[0], np.cumsum(counts)])
         ordered = {f: chunk[f][order] for f in _FIELDS}
-        for k in np.flatnonzero(counts):
-            at, n = filled[int(k)], int(counts[k])
-            target = cols[int(k)]
-            for f in _FIELDS:
-                target[f][at : at + n] = ordered[f][bounds[k] : bounds[k + 1]]
-            filled[int(k)] = at + n
-        return
-    for key_id, part in spans:
-        at = filled[key_id]
-        target = cols[key_id]
+    bounds = np.concatenate([[0], np.cumsum(counts)])
+    for k in np.flatnonzero(counts):
+        at, n = filled[int(k)], int(counts[k])
+        target = cols[int(k)]
         for f in _FIELDS:
-            target[f][at : at + part.size] = part[f]
-        filled[key_id] = at + part.size
+            target[f][at : at + n] = ordered[f][bounds[k] : bounds[k + 1]]
+        filled[int(k)] = at + n
 
 
 def _save_rebuilt(
@@ -489,11 +486,7 @@ def _save_rebuilt(
         return
     with contextlib.suppress(OSError):
         covered = int(rows["end"][-1]) if rows.size else 0
-        fd = os.open(log, os.O_RDONLY)
-        try:
-            crc = _log_crc(fd, 0, covered)
-        finally:
-            os.close(fd)
+        crc = _file_crc(log, covered)
         if crc is None:
             return
         tmp = rows_path.with_name(f".{rows_path.name}.{os.getpid()}.tmp")
@@ -634,17 +627,7 @@ def read_appended(log: str | os.PathLike[str], offset: int) -> tuple[list[dict[s
     for raw in data[:end].split(b"\n"):
         if raw.strip():
             try:
-                rec = json.loads(raw)
-                records.append(
-                    {
-                        "name": rec["name"],
-                        "tag": rec.get("tag"),
-                        "value": rec["value"],
-                        "counter": rec.get("counter"),
-                        "epoch": rec.get("epoch"),
-                        "time": rec.get("time"),
-                    }
-                )
+                records.append(record_of(json.loads(raw)))
             except (ValueError, KeyError, TypeError):
                 raise TrialogError(f"{log}: a garbled record after byte {offset}") from None
     return records, offset + end
