@@ -18,6 +18,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from .errors import ConfigError
+from .summaries import series_key
 
 PREFIX = "at_best/"
 
@@ -64,6 +65,17 @@ class AtBest:
             self.epoch = epoch
             self._kept = self._current
 
+    def feed(self, record: Mapping[str, Any]) -> None:
+        """:meth:`update` with one result record (a dict of name, tag, value, counter, epoch)."""
+        name = record["name"]
+        self.update(
+            series_key(name, record.get("tag")),
+            record["value"],
+            record["counter"],
+            record["epoch"],
+            bare=name,
+        )
+
     def summary(self) -> dict[str, dict[str, Any]]:
         """``{"at_best/<name>": {"last", "min", "max", "epoch", "counter"}}`` (empty before the first value)."""
         return {
@@ -83,17 +95,9 @@ def at_best_summary(
     records: Iterable[Mapping[str, Any]], monitor: str, mode: str
 ) -> dict[str, dict[str, Any]]:
     """:meth:`AtBest.summary` of result records (a killed run's, whose ``results.json`` lags behind)."""
-    from .summaries import series_key
-
     tracker = AtBest(monitor, mode)
     for rec in records:
-        tracker.update(
-            series_key(rec["name"], rec.get("tag")),
-            rec["value"],
-            rec["counter"],
-            rec["epoch"],
-            bare=rec["name"],
-        )
+        tracker.feed(rec)
     return tracker.summary()
 
 

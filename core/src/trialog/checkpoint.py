@@ -219,7 +219,7 @@ class CheckpointManager:
             self._refuse_without_manifest("is missing")
             return []
         except CorruptFileError as e:
-            self._refuse_without_manifest(f"is unreadable ({e})", str(e))
+            self._refuse_without_manifest(f"is unreadable ({e})")
             raise CheckpointError(
                 f"{e}; restore it from a backup or delete it (the checkpoints it listed are then no longer found)"
             ) from None
@@ -243,7 +243,7 @@ class CheckpointManager:
         entries.sort(key=lambda e: e.step)
         return entries
 
-    def _refuse_without_manifest(self, problem: str, detail: str | None = None) -> None:
+    def _refuse_without_manifest(self, problem: str) -> None:
         """Checkpoint files without a manifest that lists them: never start over (and delete them) silently."""
         files = checkpoint_files(self.directory)
         if not files:

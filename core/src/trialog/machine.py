@@ -10,6 +10,7 @@ probe a trainer and trialog-xmen's Monitor record.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import platform
 import sys
@@ -45,13 +46,11 @@ _SLURM = {
 
 def cpu_model() -> str | None:
     """The CPU's model name (``/proc/cpuinfo`` on Linux, else ``platform.processor()``)."""
-    try:
+    with contextlib.suppress(OSError):
         for line in Path("/proc/cpuinfo").read_text(errors="replace").splitlines():
             key, _, value = line.partition(":")
             if key.strip() in ("model name", "Model", "Hardware"):
                 return value.strip() or None
-    except OSError:
-        pass
     return platform.processor() or None
 
 

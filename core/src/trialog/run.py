@@ -95,12 +95,9 @@ def create_run_folder(
     when = when or _dt.datetime.now()
     numbered = "{run_number" in folder_format
     for attempt in range(1, 100_000):
-        if numbered:
-            name = resolve_folder_name(folder_format, experiment_name, attempt, when)
-        else:
-            name = resolve_folder_name(folder_format, experiment_name, 1, when)
-            if attempt > 1:
-                name = f"{name}_{attempt}"
+        name = resolve_folder_name(folder_format, experiment_name, attempt if numbered else 1, when)
+        if attempt > 1 and not numbered:
+            name = f"{name}_{attempt}"
         path = base / name
         try:
             os.mkdir(path)

@@ -1,21 +1,13 @@
 """Fast result series: a columnar sidecar of ``results.jsonl`` and readers for whole logs and appended tails.
 
-The JSONL log stays the crash-safe source of truth. Next to it :class:`SeriesWriter` (driven by
-:class:`~trialog.results.ResultLog`) appends one fixed-size binary row per record to
-``result/results.series`` and keeps the (name, tag) table in ``result/results.series.json``. Each row
-carries the JSONL byte offset where its line ends.
-
-The sidecar never disagrees with the log: the table also records how many rows it vouches for, the log
-byte where they end and the CRC-32 of the log up to there. A reader (and a writer before it appends)
-checks that CRC against the log's bytes; a sidecar whose CRC does not match (a line removed or a value
-edited by hand, the log replaced by another run's, a log truncated by a resume) is not used: the log is
-parsed and the sidecar rebuilt. Once a log has not changed for a while a reader notes its identity
-(inode, size, mtime, ctime) in the table, so later reads skip the CRC until the log changes. Log bytes past
-the vouched rows (a crash between the two writes, a live writer's unflushed rows, a log written by
-another tool) are parsed as JSON. A missing or unreadable sidecar is rebuilt from the log. Values that are not plain numbers (lists, bools, strings)
-are flagged in the sidecar and read from their JSON line. A float counter (trixi's ``epoch + i / n``) is
-stored as the bits of its float64 in the counter column and flagged, so integer counters keep their
-int64 column and read back as ints.
+The JSONL log stays the crash-safe source of truth. :class:`SeriesWriter` (driven by
+:class:`~trialog.results.ResultLog`) appends one fixed-size binary row per record to ``result/results.series``
+(with the JSONL byte offset where its line ends) and keeps the (name, tag) table in
+``result/results.series.json``. The table vouches for its rows with the log byte where they end and the
+CRC-32 of the log up to there; a sidecar that does not match the log is not used, the log is parsed and the
+sidecar rebuilt (README, "Readers never show wrong data"). Log bytes past the vouched rows are parsed as
+JSON. Values that are not plain numbers are flagged and read from their JSON line; a float counter (trixi's
+``epoch + i / n``) is stored as its float64 bits and flagged, so integer counters read back as ints.
 """
 
 from __future__ import annotations
@@ -231,12 +223,7 @@ class SeriesWriter:
             self._keys.append((name, tag))
             self._write_table()
         self._size = size = self._size + nbytes
-        if type(value) is float:
-            number = value
-        elif type(value) is int and _INT64[0] <= value <= _INT64[1]:
-            number, key = float(value), key | _INT_FLAG
-        else:
-            number, key = math.nan, key | _JSON_FLAG
+        number, key = (value, key) if type(value) is float else _number(value, key)
         rows = self._rows
         if type(counter) is float:
             row = _PACK_FLOAT_COUNTER(
@@ -337,12 +324,7 @@ def _rows_from_json(
         if key is None:
             key = ids[(name, tag)] = len(keys)
             keys.append((name, tag))
-        if type(value) is float:
-            number = value
-        elif type(value) is int and _INT64[0] <= value <= _INT64[1]:
-            number, key = float(value), key | _INT_FLAG
-        else:
-            number, key = math.nan, key | _JSON_FLAG
+        number, key = _number(value, key)
         counter, epoch, t = rec.get("counter"), rec.get("epoch"), rec.get("time")
         if counter is None:
             counter = _NONE
@@ -365,6 +347,15 @@ def _rows_from_json(
             )
         )
     return np.array(out, ROW), keys
+
+
+def _number(value: Any, key: int) -> tuple[float, int]:
+    """The value column of a record's value, and its key id with the flags that say how to read it back."""
+    if type(value) is float:
+        return value, key
+    if type(value) is int and _INT64[0] <= value <= _INT64[1]:
+        return float(value), key | _INT_FLAG
+    return math.nan, key | _JSON_FLAG
 
 
 def _epoch(epoch: Any) -> int | None:
