@@ -1,14 +1,12 @@
 """Every result at the best step of a monitored metric (xmen's ``message(keep="min", leader=...)``).
 
-``Experiment(monitor="val/loss", mode="min")`` keeps, next to last/min/max, the values of every result
-recorded in the epoch where ``val/loss`` was best — the test accuracy at the best validation loss. They are
-``at_best/<name>`` entries of ``result/results.json`` (``{"last", "min", "max"}``: the one value, so
-``trialog runs ls -m at_best/test/acc``, the filter ``at_best/test/acc.last > 0.9`` and the browser read them
-like any result; ``epoch`` and ``counter`` say where). The "step" is the epoch a record carries: values
-recorded before and after the monitored one in that epoch both count (a record without an epoch forms a
-group of its own). A later record of the same epoch replaces the kept one; a tie keeps the first best.
-The summary is rebuilt from the results log, so a resumed run has the same values; run.json's ``at_best``
-(``{"monitor", "mode"}``) lets a reader compute them for a run whose summary lags (a killed run).
+``Experiment(monitor="val/loss", mode="min")`` keeps the values of every result recorded in the epoch where
+``val/loss`` was best as ``at_best/<name>`` entries of ``result/results.json`` (``{"last", "min", "max"}``: the
+one value, so every reader reads them like any result; ``epoch`` and ``counter`` say where). Values recorded
+before and after the monitored one in that epoch both count (a record without an epoch forms a group of its
+own); a later record of the same epoch replaces the kept one; a tie keeps the first best. The summary is
+rebuilt from the results log, so a resumed run has the same values; run.json's ``at_best`` lets a reader
+compute them for a run whose summary lags (a killed run).
 """
 
 from __future__ import annotations

@@ -93,14 +93,7 @@ class CheckpointEntry:
     size: int | None = field(default=None, compare=False)
 
     def as_dict(self) -> dict[str, Any]:
-        data: dict[str, Any] = {
-            "step": self.step,
-            "epoch": self.epoch,
-            "metric": self.metric,
-            "file": self.file,
-            "format": self.format,
-            "time": self.time,
-        }
+        data = {name: getattr(self, name) for name in ("step", "epoch", "metric", "file", "format", "time")}
         if self.checksum is not None:
             data["checksum"] = self.checksum
             data["size"] = self.size

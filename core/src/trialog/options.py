@@ -148,8 +148,5 @@ def check_option_values(label: str, target: Any, options: Mapping[str, Any]) -> 
         return
     for key, value in options.items():
         hint = hints.get(key)
-        if hint is None:
-            continue
-        problem = option_problem(value, hint)
-        if problem:
+        if hint is not None and (problem := option_problem(value, hint)):
             raise LoggerConfigError(f"{label}: option {key!r} {problem}")

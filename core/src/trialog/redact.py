@@ -1,11 +1,8 @@
 """Credentials never reach a run folder: detect them in options, redact them in everything trialog writes.
 
-A key *looks like a credential* when its name contains ``token``, ``password``/``passwd``, ``secret``,
-``api_key``/``apikey``, ``credential`` or ``private_key`` (names ending in ``_env`` or ``_file`` name where
-a credential is kept, and are fine as long as their value is not itself a credential); a *value* looks
-like one when it matches a known token shape: Slack (``xoxb-…``, ``xoxp-…``, ``xapp-…``), Telegram bot
-tokens (``123456:AA…``, 30+ characters after the colon), GitHub (``ghp_…``, ``github_pat_…``), GitLab
-(``glpat-…``), OpenAI-style (``sk-…``), AWS access keys (``AKIA…``), JWTs and ``Bearer …`` headers.
+A key *looks like a credential* when its name says so (``token``, ``password``, ``secret``, ``api_key``...;
+names ending in ``_env``/``_file``/``_path``/``_var`` say where one is kept, and are fine); a *value* does
+when it has a known token shape (Slack, Telegram, GitHub, GitLab, OpenAI-style, AWS, JWT, ``Bearer``).
 """
 
 from __future__ import annotations

@@ -532,14 +532,7 @@ class Run:
         from .config import Config
 
         file = run_file(self.path, "config", "config.json")
-        if not file.is_file():
-            return Config()
-        try:
-            return Config(file)
-        except UnicodeDecodeError as exc:
-            raise CorruptFileError(
-                f"{file} is corrupt: byte {exc.start} is not UTF-8 text (binary junk in a config file)"
-            ) from None
+        return Config(file) if file.is_file() else Config()
 
     def _log(self) -> Path:
         """The results log: ``results.jsonl`` (trialog) or ``results-log.json`` (trixi), not necessarily there."""
