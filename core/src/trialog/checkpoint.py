@@ -708,10 +708,7 @@ def repair_manifest(directory: str | os.PathLike[str]) -> tuple[list[CheckpointE
             )
         )
     # Two files of one step (a crashed re-save): the later name wins, as a save would have replaced it.
-    by_step: dict[int, CheckpointEntry] = {}
-    for entry in entries:
-        by_step[entry.step] = entry
-    kept = sorted(by_step.values(), key=lambda e: e.step)
+    kept = sorted({entry.step: entry for entry in entries}.values(), key=lambda e: e.step)
     manifest = directory / MANIFEST_NAME
     if manifest.exists() or manifest.is_symlink():
         os.replace(manifest, directory / f"{MANIFEST_NAME}.broken-{int(time.time())}")
