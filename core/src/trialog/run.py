@@ -600,9 +600,8 @@ class Run:
         """
         from .results import find_damage, read_trixi_results
 
-        name = _LOG_NAMES[self.kind]
+        log = self._log()  # a log linked out of the run folder is a RunFolderError, as for every reader
         try:
-            log = self._log()
             if not log.is_file():
                 return {}
             if self.kind == "trialog":
@@ -610,7 +609,7 @@ class Run:
                 return {} if damage is None else {"result/results.jsonl": str(damage)}
             read_trixi_results(log, warn=False)
         except (TrialogError, OSError) as exc:
-            return {f"result/{name}": str(exc)}
+            return {f"result/{log.name}": str(exc)}
         return {}
 
     @property
