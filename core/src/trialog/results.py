@@ -31,7 +31,7 @@ from .errors import (
     TrialogError,
     TrialogWarning,
 )
-from .fileio import disk_full_error, fsync_dir, is_disk_full, write_atomic
+from .fileio import disk_full_error, is_disk_full, write_atomic
 from .fileio import json_default as _json_default
 from .summaries import SeriesMap, series_key
 
@@ -45,7 +45,6 @@ __all__ = [
     "ResultStats",
     "coerce_counter",
     "find_damage",
-    "fsync_dir",
     "read_results",
     "read_trixi_results",
     "results_by_name",

@@ -377,12 +377,10 @@ def _float_bits(number: Any) -> int:
 def read_columns(log: str | os.PathLike[str]) -> dict[tuple[str, str | None], dict[str, np.ndarray]]:
     """Columns per (name, tag): ``{"value", "counter", "epoch", "time", "end"}`` arrays, in record order.
 
-    ``end`` is the byte offset in the log where each record's line ends.
-
-    ``counter``/``epoch`` are int64 with ``None`` rows as NaN in a float64 array (``counter`` is float64
-    too when some counter was a float); ``value`` is float64
-    (int64 when every value was an int, an object array for values that are not plain numbers).
-    Reads the sidecar and only the part of the log it does not cover.
+    ``end`` is the byte offset in the log where each record's line ends. ``counter``/``epoch`` are int64, or
+    float64 with NaN for ``None`` rows (``counter`` also when some counter was a float); ``value`` is float64
+    (int64 when every value was an int, an object array for values that are not plain numbers). Reads the
+    sidecar and only the part of the log it does not cover.
     """
     log = Path(log)
     st = log.stat()
@@ -400,10 +398,10 @@ def read_columns(log: str | os.PathLike[str]) -> dict[tuple[str, str | None], di
         extra, keys = _rows_from_json(log, covered, size, keys)
     if table is None and extra.size >= _REBUILD_ROWS:
         # No sidecar, or one without a valid table (an older trialog's format): keep what was parsed.
-        _save_rebuilt(log, rows_path, keys_path, extra, keys, replace=had_rows)
+        _save_rebuilt(log, extra, keys, replace=had_rows)
     elif table is not None and n < table["rows"]:
         # The sidecar disagrees with the log (edited, replaced, truncated): rebuild it from what was parsed.
-        _save_rebuilt(log, rows_path, keys_path, extra, keys, replace=True)
+        _save_rebuilt(log, extra, keys, replace=True)
     elif (
         table is not None
         and checked
@@ -461,18 +459,11 @@ def _fill(chunk: np.ndarray, cols: dict[int, dict[str, np.ndarray]], filled: dic
         filled[int(k)] = at + n
 
 
-def _save_rebuilt(
-    log: Path,
-    rows_path: Path,
-    keys_path: Path,
-    rows: np.ndarray,
-    keys: list[tuple[str, str | None]],
-    *,
-    replace: bool,
-) -> None:
+def _save_rebuilt(log: Path, rows: np.ndarray, keys: list[tuple[str, str | None]], *, replace: bool) -> None:
     # A log without a sidecar (written by an older trialog, or the sidecar was deleted) or with one that does
     # not match it: keep what we parsed, so the next read is fast. A missing sidecar is never put in place of
     # one a writer made meanwhile; a read-only folder is fine.
+    rows_path, keys_path = sidecar_paths(log)
     if rows_path.exists() and not replace:
         return
     with contextlib.suppress(OSError):
