@@ -1,14 +1,12 @@
 """Every result at the best step of a monitored metric (xmen's ``message(keep="min", leader=...)``).
 
-``Experiment(monitor="val/loss", mode="min")`` keeps, next to last/min/max, the values of every result
-recorded in the epoch where ``val/loss`` was best — the test accuracy at the best validation loss. They are
-``at_best/<name>`` entries of ``result/results.json`` (``{"last", "min", "max"}``: the one value, so
-``trialog runs ls -m at_best/test/acc``, the filter ``at_best/test/acc.last > 0.9`` and the browser read them
-like any result; ``epoch`` and ``counter`` say where). The "step" is the epoch a record carries: values
-recorded before and after the monitored one in that epoch both count (a record without an epoch forms a
-group of its own). A later record of the same epoch replaces the kept one; a tie keeps the first best.
-The summary is rebuilt from the results log, so a resumed run has the same values; run.json's ``at_best``
-(``{"monitor", "mode"}``) lets a reader compute them for a run whose summary lags (a killed run).
+``Experiment(monitor="val/loss", mode="min")`` keeps the values of every result recorded in the epoch where
+``val/loss`` was best as ``at_best/<name>`` entries of ``result/results.json`` (``{"last", "min", "max"}``: the
+one value, so every reader reads them like any result; ``epoch`` and ``counter`` say where). Values recorded
+before and after the monitored one in that epoch both count (a record without an epoch forms a group of its
+own); a later record of the same epoch replaces the kept one; a tie keeps the first best. The summary is
+rebuilt from the results log, so a resumed run has the same values; run.json's ``at_best`` lets a reader
+compute them for a run whose summary lags (a killed run).
 """
 
 from __future__ import annotations
@@ -18,6 +16,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from .errors import ConfigError
+from .summaries import series_key
 
 PREFIX = "at_best/"
 
@@ -64,6 +63,17 @@ class AtBest:
             self.epoch = epoch
             self._kept = self._current
 
+    def feed(self, record: Mapping[str, Any]) -> None:
+        """:meth:`update` with one result record (a dict of name, tag, value, counter, epoch)."""
+        name = record["name"]
+        self.update(
+            series_key(name, record.get("tag")),
+            record["value"],
+            record["counter"],
+            record["epoch"],
+            bare=name,
+        )
+
     def summary(self) -> dict[str, dict[str, Any]]:
         """``{"at_best/<name>": {"last", "min", "max", "epoch", "counter"}}`` (empty before the first value)."""
         return {
@@ -83,17 +93,9 @@ def at_best_summary(
     records: Iterable[Mapping[str, Any]], monitor: str, mode: str
 ) -> dict[str, dict[str, Any]]:
     """:meth:`AtBest.summary` of result records (a killed run's, whose ``results.json`` lags behind)."""
-    from .summaries import series_key
-
     tracker = AtBest(monitor, mode)
     for rec in records:
-        tracker.update(
-            series_key(rec["name"], rec.get("tag")),
-            rec["value"],
-            rec["counter"],
-            rec["epoch"],
-            bare=rec["name"],
-        )
+        tracker.feed(rec)
     return tracker.summary()
 
 

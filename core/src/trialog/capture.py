@@ -1,13 +1,9 @@
 """The run's console and crash, kept in its folder (xmen's ``stdout_to_txt``).
 
-While an Experiment runs, :class:`ConsoleCapture` tees ``sys.stdout`` and ``sys.stderr`` into
-``log/stdout.txt`` and ``log/stderr.txt`` (made at the first line: a run that prints nothing has none): the
-terminal still sees everything, the files get each complete line with credentials redacted (:func:`trialog.redact.redact_text`, the policy every other file follows). A
-resumed run appends. What is written past Python's ``sys.stdout`` (a C extension or a child process writing to
-file descriptor 1 itself) reaches the terminal only.
-
-:func:`write_error` keeps the exception that ended a run: the full traceback in ``log/error.txt`` (redacted)
-and its last lines for run.json (``traceback``).
+:class:`ConsoleCapture` tees ``sys.stdout``/``sys.stderr`` into ``log/stdout.txt``/``log/stderr.txt`` (made
+at the first line; a resumed run appends): the terminal still sees everything, the files get each complete
+line redacted (:func:`trialog.redact.redact_text`). What a C extension or a child process writes to file
+descriptor 1 itself reaches the terminal only. :func:`write_error` keeps the exception that ended a run.
 """
 
 from __future__ import annotations
@@ -79,10 +75,6 @@ class ConsoleCapture:
     def __init__(self, log_dir: str | Path):
         self.log_dir = Path(log_dir)
         self._tees: tuple[_Tee, _Tee] | None = None
-
-    @property
-    def active(self) -> bool:
-        return self._tees is not None
 
     def start(self) -> None:
         """Begin teeing (does nothing when already started)."""

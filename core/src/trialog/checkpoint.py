@@ -43,6 +43,7 @@ For example::
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import math
 import operator
@@ -92,14 +93,7 @@ class CheckpointEntry:
     size: int | None = field(default=None, compare=False)
 
     def as_dict(self) -> dict[str, Any]:
-        data: dict[str, Any] = {
-            "step": self.step,
-            "epoch": self.epoch,
-            "metric": self.metric,
-            "file": self.file,
-            "format": self.format,
-            "time": self.time,
-        }
+        data = {name: getattr(self, name) for name in ("step", "epoch", "metric", "file", "format", "time")}
         if self.checksum is not None:
             data["checksum"] = self.checksum
             data["size"] = self.size
@@ -213,7 +207,7 @@ class CheckpointManager:
             self._refuse_without_manifest("is missing")
             return []
         except CorruptFileError as e:
-            self._refuse_without_manifest(f"is unreadable ({e})", str(e))
+            self._refuse_without_manifest(f"is unreadable ({e})")
             raise CheckpointError(
                 f"{e}; restore it from a backup or delete it (the checkpoints it listed are then no longer found)"
             ) from None
@@ -237,7 +231,7 @@ class CheckpointManager:
         entries.sort(key=lambda e: e.step)
         return entries
 
-    def _refuse_without_manifest(self, problem: str, detail: str | None = None) -> None:
+    def _refuse_without_manifest(self, problem: str) -> None:
         """Checkpoint files without a manifest that lists them: never start over (and delete them) silently."""
         files = checkpoint_files(self.directory)
         if not files:
@@ -253,13 +247,7 @@ class CheckpointManager:
         )
 
     def _write_manifest(self, entries: list[CheckpointEntry]) -> None:
-        data = {
-            "version": _MANIFEST_VERSION,
-            "monitor": self.monitor,
-            "mode": self.mode,
-            "entries": [e.as_dict() for e in entries],
-        }
-        write_json(self.manifest_path, data, indent=1)
+        _write_manifest(self.manifest_path, entries, monitor=self.monitor, mode=self.mode)
 
     # -- queries ---------------------------------------------------------------------------------------------
 
@@ -399,10 +387,8 @@ class CheckpointManager:
         for path in self.directory.iterdir():
             stray = path.name.startswith(TMP_PREFIX) or (ours.match(path.name) and path.name not in listed)
             if stray or (path.name.startswith(f".{MANIFEST_NAME}.") and path.name.endswith(".tmp")):
-                try:
+                with contextlib.suppress(OSError):
                     path.unlink()
-                except OSError:
-                    pass
         self._cleaned = True
 
     def _write_in_background(self, state: Mapping[str, Any], entry: CheckpointEntry) -> None:
@@ -422,22 +408,20 @@ class CheckpointManager:
         try:
             try:
                 checksum, size = self._save_file(state, tmp)
-            except CheckpointError as e:
-                if is_disk_full(e) or _statvfs_full(self.directory):
-                    raise disk_full_error(entry.path, e, CheckpointDiskFullError) from e
-                raise
             except Exception as e:
-                if is_disk_full(e) or (isinstance(e, RuntimeError) and _statvfs_full(self.directory)):
+                # A serialiser may hide ENOSPC in an error of its own: ask the file system.
+                hidden = isinstance(e, (CheckpointError, RuntimeError)) and _statvfs_full(self.directory)
+                if is_disk_full(e) or hidden:
                     raise disk_full_error(entry.path, e, CheckpointDiskFullError) from e
+                if isinstance(e, CheckpointError):
+                    raise
                 raise CheckpointError(
                     f"writing checkpoint {entry.path} with format {self.format_name!r} failed: {e!r}"
                 ) from e
             os.replace(tmp, entry.path)
         except BaseException:
-            try:
+            with contextlib.suppress(OSError):
                 tmp.unlink()
-            except OSError:
-                pass
             raise
         entry = dataclasses.replace(entry, checksum=checksum, size=size)
         # No fsync of the folder here: the manifest's atomic write fsyncs this same folder next, which makes
@@ -450,10 +434,8 @@ class CheckpointManager:
             self._write_manifest(kept)
         except BaseException:
             # Unlisted, the new file would never be found; removing it keeps the folder what the manifest says.
-            try:
+            with contextlib.suppress(OSError):
                 entry.path.unlink()
-            except OSError:
-                pass
             raise
         with self._lock:
             self._entries = kept
@@ -462,10 +444,8 @@ class CheckpointManager:
         # a listed file that is gone.
         for old in [*before, entry]:
             if old.file not in kept_files:
-                try:
+                with contextlib.suppress(FileNotFoundError):
                     old.path.unlink()
-                except FileNotFoundError:
-                    pass
         if self.on_saved is not None and entry.file in kept_files:
             try:
                 self.on_saved(entry)
@@ -626,12 +606,10 @@ _STEP_FILE = re.compile(r"^step-(\d{8,})(\.\d+)?(\.[A-Za-z0-9_]+)$")
 
 def checkpoint_files(directory: str | os.PathLike[str]) -> list[Path]:
     """The checkpoint files (``step-NNNNNNNN[.n].ext``) in ``directory``, by name; temporary files left out."""
-    directory = Path(directory)
     try:
-        names = sorted(p for p in directory.iterdir() if _STEP_FILE.match(p.name) and not p.is_dir())
+        return sorted(p for p in Path(directory).iterdir() if _STEP_FILE.match(p.name) and not p.is_dir())
     except (FileNotFoundError, NotADirectoryError):
         return []
-    return names
 
 
 def _owner(cls: type, attr: str) -> type | None:
@@ -705,13 +683,11 @@ def repair_manifest(directory: str | os.PathLike[str]) -> tuple[list[CheckpointE
         except Exception as e:
             problems.append(f"{path}: does not load ({e})")
             continue
-        epoch = None
         meta = state.get("trialog") if isinstance(state, Mapping) else None
-        if isinstance(meta, Mapping) and meta.get("epoch") is not None:
-            try:
-                epoch = int(meta["epoch"])
-            except (TypeError, ValueError):
-                epoch = None
+        try:
+            epoch: int | None = int(meta["epoch"])  # type: ignore[index]
+        except (TypeError, ValueError, KeyError):
+            epoch = None
         checksum, size = file_checksum(path)
         entries.append(
             CheckpointEntry(
@@ -727,19 +703,14 @@ def repair_manifest(directory: str | os.PathLike[str]) -> tuple[list[CheckpointE
             )
         )
     # Two files of one step (a crashed re-save): the later name wins, as a save would have replaced it.
-    by_step: dict[int, CheckpointEntry] = {}
-    for entry in entries:
-        by_step[entry.step] = entry
-    kept = sorted(by_step.values(), key=lambda e: e.step)
+    kept = sorted({entry.step: entry for entry in entries}.values(), key=lambda e: e.step)
     manifest = directory / MANIFEST_NAME
     if manifest.exists() or manifest.is_symlink():
         os.replace(manifest, directory / f"{MANIFEST_NAME}.broken-{int(time.time())}")
-    data = {
-        "version": _MANIFEST_VERSION,
-        "monitor": None,
-        "mode": "min",
-        "repaired": True,
-        "entries": [e.as_dict() for e in kept],
-    }
-    write_json(manifest, data, indent=1)
+    _write_manifest(manifest, kept, monitor=None, mode="min", repaired=True)
     return kept, problems
+
+
+def _write_manifest(path: Path, entries: list[CheckpointEntry], **fields: Any) -> None:
+    data = {"version": _MANIFEST_VERSION, **fields, "entries": [e.as_dict() for e in entries]}
+    write_json(path, data, indent=1)

@@ -16,12 +16,11 @@ from .errors import CheckpointError
 
 __all__ = ["DEFAULT_ALGORITHM", "file_checksum", "new_hasher", "split_checksum"]
 
+# xxhash is a dependency of the core; this keeps a broken install working
 try:
     import xxhash as _xxhash
-except (
-    ImportError
-):  # pragma: no cover - xxhash is a dependency of the core; this keeps a broken install working
-    _xxhash = None
+except ImportError:  # pragma: no cover
+    _xxhash = None  # type: ignore[assignment]
 
 DEFAULT_ALGORITHM = "xxh3_128" if _xxhash is not None else "blake2b"
 _READ_CHUNK = 16 << 20

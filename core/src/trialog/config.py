@@ -14,10 +14,12 @@ from __future__ import annotations
 
 import ast
 import builtins
+import contextlib
 import copy
 import importlib
 import itertools
 import json
+import math
 import os
 import re
 import sys
@@ -127,10 +129,8 @@ def _to_plain(value: Any, path: str, warn: bool) -> Any:
         return f"__tuple__({_to_literal(value, path, warn)!r})"
     if isinstance(value, set):
         items = [_to_literal(v, path, warn) for v in value]
-        try:
+        with contextlib.suppress(TypeError):
             items.sort()  # a set has no order; sorting keeps dumps reproducible
-        except TypeError:
-            pass
         return "__set__({" + ", ".join(map(repr, items)) + "})" if items else "__set__(set())"
     if isinstance(value, Unresolved):
         return str(value)
@@ -183,13 +183,18 @@ def _key_to_plain(key: Any, path: str, warn: bool) -> str:
     return plain if isinstance(plain, str) else repr(key)
 
 
+def _config_of(items: Iterable[tuple[Any, Any]]) -> Config:
+    """A Config of ``items`` set one by one, in order (dotted keys nest; a later key replaces an earlier one)."""
+    config = Config()
+    for key, value in items:
+        config[key] = value
+    return config
+
+
 def _from_plain(value: Any) -> Any:
     """Decode JSON/YAML data (or a tag's literal): objects become Configs, tag strings become values."""
     if isinstance(value, Mapping):
-        config = Config()
-        for key, item in value.items():
-            config[_from_key(key)] = _from_plain(item)
-        return config
+        return _config_of((_from_key(key), _from_plain(item)) for key, item in value.items())
     if isinstance(value, (list, tuple, set)):
         return type(value)(_from_plain(item) for item in value)
     if isinstance(value, str):
@@ -313,10 +318,7 @@ def _locate(container: Any, segment: str, key: str) -> Any:
 
 def _deep_copy(value: Any) -> Any:
     if isinstance(value, Mapping):
-        config = Config()
-        for key, item in value.items():
-            config[key] = _deep_copy(item)
-        return config
+        return _config_of((key, _deep_copy(item)) for key, item in value.items())
     if isinstance(value, list):
         return [_deep_copy(item) for item in value]
     try:
@@ -889,10 +891,7 @@ def _instantiate(value: Any) -> Any:
                 if isinstance(arguments, (list, tuple, set)):
                     return key(*arguments)
                 return key() if arguments is None else key(arguments)
-        instantiated = Config()
-        for key, item in value.items():
-            instantiated[key] = _instantiate(item)
-        return instantiated
+        return _config_of((key, _instantiate(item)) for key, item in value.items())
     if isinstance(value, (list, tuple, set)):
         return type(value)(_instantiate(item) for item in value)
     return value
@@ -925,10 +924,7 @@ class GridSearch:
                     raise self._base._unknown_key(key, "the grid search")
 
     def __len__(self) -> int:
-        count = 1
-        for values in self._values:
-            count *= len(values)
-        return count
+        return math.prod(len(values) for values in self._values)
 
     def __iter__(self) -> Iterator[Config]:
         for combination in itertools.product(*self._values):

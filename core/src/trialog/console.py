@@ -1,18 +1,10 @@
 """The ``console`` entry of ``trialog.plugins``: a run says where it writes, how each epoch went and how it ended.
 
-Registered through the core's own entry points like any third-party plugin. It prints plain lines to
-standard error, like a progress bar (they read the same in a terminal, a notebook or a SLURM log, and
-leave standard output to the program: ``trialog runs ls --json > runs.json`` stays JSON)::
-
-    trialog: run 'toy' -> runs/20261206-081500_toy
-    trialog: epoch 1/5  loss[train] 0.1216  error[val] 0.2635
-    trialog: run 'toy' finished in 0.4 s -> runs/20261206-081500_toy
-      error[val]   last 0.00109   best 0.00109 (min)
-      loss[train]  last 1.2e-06   best 1.2e-06 (min)
-
-An epoch line shows the latest value of each result added during that epoch. ``Experiment(quiet=True)``
-silences it (the trainers pass it while they draw their own progress bars); blocking the plugin
-(``trialog.plugins`` blocking) silences every run.
+Registered through the core's own entry points like any third-party plugin. Plain lines on standard error
+(``trialog: epoch 1/5  loss[train] 0.1216``), like a progress bar: they read the same in a terminal, a
+notebook or a SLURM log, and standard output stays the program's. An epoch line shows the latest value of
+each result added during that epoch. ``Experiment(quiet=True)`` silences it (the trainers draw their own
+progress bars); blocking the plugin silences every run.
 """
 
 from __future__ import annotations

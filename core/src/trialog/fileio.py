@@ -14,6 +14,7 @@ paths become strings, anything else is a ``TypeError`` naming the key that holds
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import json
 import os
@@ -66,9 +67,8 @@ def fsync_dir(directory: str | os.PathLike[str]) -> None:
     except OSError:
         return
     try:
-        os.fsync(fd)
-    except OSError:
-        pass
+        with contextlib.suppress(OSError):
+            os.fsync(fd)
     finally:
         os.close(fd)
 
@@ -115,10 +115,8 @@ def write_atomic(path: str | os.PathLike[str], data: bytes, *, durable: bool = T
                 os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException as exc:
-        try:
+        with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
-        except FileNotFoundError:
-            pass
         if is_disk_full(exc):
             raise disk_full_error(path, exc) from exc
         raise
@@ -138,23 +136,20 @@ def json_default(obj: Any) -> Any:
 
 def _find_unserializable(value: Any, where: str) -> tuple[str, Any] | None:
     if isinstance(value, Mapping):
-        for key, item in value.items():
-            found = _find_unserializable(item, f"{where}.{key}" if where else str(key))
-            if found is not None:
-                return found
+        items = [(f"{where}.{key}" if where else str(key), item) for key, item in value.items()]
+    elif isinstance(value, (list, tuple)):
+        items = [(f"{where}[{i}]", item) for i, item in enumerate(value)]
+    else:
+        if value is not None and not isinstance(value, (str, int, float, bool)):
+            try:
+                json_default(value)
+            except TypeError:
+                return where or "<top level>", value
         return None
-    if isinstance(value, (list, tuple)):
-        for i, item in enumerate(value):
-            found = _find_unserializable(item, f"{where}[{i}]")
-            if found is not None:
-                return found
-        return None
-    if value is None or isinstance(value, (str, int, float, bool)):
-        return None
-    try:
-        json_default(value)
-    except TypeError:
-        return where or "<top level>", value
+    for inner, item in items:
+        found = _find_unserializable(item, inner)
+        if found is not None:
+            return found
     return None
 
 

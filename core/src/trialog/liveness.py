@@ -7,7 +7,9 @@ releases it when the process dies, SIGKILL included.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
+import json
 import os
 import socket
 from collections.abc import Mapping
@@ -15,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import RunFolderError
+from .fileio import disk_full_error, is_disk_full
 
 __all__ = [
     "LOCK_FILE",
@@ -65,13 +68,16 @@ def _proc_stat(pid: int) -> list[str] | None:
     return stat[stat.rfind(")") + 2 :].split()
 
 
-def process_start_ticks(pid: int) -> int | None:
-    """The start time of ``pid`` in clock ticks since boot (Linux), to tell a reused pid from ours."""
-    fields = _proc_stat(pid)
+def _start_ticks(fields: list[str] | None) -> int | None:
     try:
         return int(fields[19]) if fields else None  # field 22 overall
     except (IndexError, ValueError):
         return None
+
+
+def process_start_ticks(pid: int) -> int | None:
+    """The start time of ``pid`` in clock ticks since boot (Linux), to tell a reused pid from ours."""
+    return _start_ticks(_proc_stat(pid))
 
 
 def pid_alive(pid: int, start_ticks: int | None = None) -> bool:
@@ -91,14 +97,8 @@ def pid_alive(pid: int, start_ticks: int | None = None) -> bool:
         return True  # no /proc (not Linux): kill(0) is all there is
     if fields and fields[0] in ("Z", "X"):
         return False
-    if start_ticks is not None:
-        try:
-            current = int(fields[19])
-        except (IndexError, ValueError):
-            current = None
-        if current is not None and current != start_ticks:
-            return False
-    return True
+    current = _start_ticks(fields) if start_ticks is not None else None
+    return current is None or current == start_ticks
 
 
 def effective_status(meta: Mapping[str, Any], now: _dt.datetime | None = None) -> str:
@@ -143,8 +143,6 @@ def run_status(
         return "error", f"ended: {ended}"
     if status == "running":
         return status, None
-    import json
-
     try:  # the process is gone: did it finish after our copy of run.json was read?
         fresh = json.loads((Path(run_dir) / "run.json").read_bytes())
     except (OSError, ValueError):
@@ -154,14 +152,11 @@ def run_status(
     return status, None
 
 
-_LOCK_SIZE = (
-    512  # the holder record is rewritten in place at this size: marking a run ended needs no free block
-)
+#: The holder record is rewritten in place at this size: marking a run ended needs no free block.
+_LOCK_SIZE = 512
 
 
 def _holder_record(**fields: Any) -> bytes:
-    import json
-
     text = json.dumps(fields)
     data = text.encode("utf-8")[: _LOCK_SIZE - 1]
     return data + b" " * (_LOCK_SIZE - 1 - len(data)) + b"\n"
@@ -170,8 +165,6 @@ def _holder_record(**fields: Any) -> bytes:
 def lock_holder(run_dir: str | os.PathLike[str]) -> dict[str, Any]:
     """What ``run.lock`` of ``run_dir`` says (pid, host, time, and ``ended`` when a run could not write
     run.json as it ended); empty when there is no such file or it says nothing readable. Takes no lock."""
-    import json
-
     path = Path(run_dir) / LOCK_FILE
     try:
         if path.is_symlink():
@@ -217,8 +210,6 @@ class RunLock:
                     f"{self.path} is a symbolic link (to {os.readlink(self.path)}); trialog does not follow "
                     "links in a run folder: remove it"
                 ) from None
-            from .fileio import disk_full_error, is_disk_full
-
             if is_disk_full(exc):
                 raise disk_full_error(self.path, exc) from exc
             raise RunFolderError(
@@ -243,8 +234,6 @@ class RunLock:
             os.ftruncate(fd, _LOCK_SIZE)
         except OSError as exc:
             os.close(fd)
-            from .fileio import disk_full_error, is_disk_full
-
             if is_disk_full(exc):
                 raise disk_full_error(self.path, exc) from exc
             raise
@@ -279,7 +268,5 @@ class RunLock:
         fd = getattr(self, "_fd", None)
         if fd is not None:
             self._fd = None
-            try:
+            with contextlib.suppress(OSError):
                 os.close(fd)
-            except OSError:
-                pass

@@ -1,15 +1,13 @@
 """The machine a run ran on, for run.json's ``machine`` (xmen's ``get_meta``).
 
-``describe_machine()`` gives the CPU model and count, the RAM, the SLURM job (job id, array job and task ids,
-node list, partition), the conda environment, and the environment variables on :data:`ENV_ALLOW_LIST` (values
-that look like credentials are redacted, names that look like them are never read). The GPUs (models, count,
-memory) and the CUDA/cuDNN versions come from the framework plugins' ``describe_machine`` hook
-(trialog-torch); their answers are merged in. :func:`peak_rss_mb` is the process's memory peak, the ``sys/``
-probe a trainer and trialog-xmen's Monitor record.
+CPU, RAM, SLURM job, conda environment and the environment variables on :data:`ENV_ALLOW_LIST` (credential-
+shaped values redacted, credential-named variables never read); GPUs and CUDA come from the framework
+plugins' ``describe_machine`` hook (trialog-torch). :func:`peak_rss_mb` is the process's memory peak.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import platform
 import sys
@@ -45,13 +43,11 @@ _SLURM = {
 
 def cpu_model() -> str | None:
     """The CPU's model name (``/proc/cpuinfo`` on Linux, else ``platform.processor()``)."""
-    try:
+    with contextlib.suppress(OSError):
         for line in Path("/proc/cpuinfo").read_text(errors="replace").splitlines():
             key, _, value = line.partition(":")
             if key.strip() in ("model name", "Model", "Hardware"):
                 return value.strip() or None
-    except OSError:
-        pass
     return platform.processor() or None
 
 

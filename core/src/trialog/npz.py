@@ -13,8 +13,6 @@ from .writeback import WritebackFile, on_helper
 
 __all__ = ["NpzFormat"]
 
-# --------------------------------------------------------------------------------------------
-
 _TREE_MEMBER = "__trialog_tree__"
 _MARKERS = ("__ndarray__", "__scalar__", "__tuple__", "__bytes__", "__items__")
 
@@ -33,7 +31,6 @@ class NpzFormat:
     name = "npz"
 
     def save(self, state: Mapping[str, Any], path: str | os.PathLike[str]) -> None:
-
         with open(path, "wb", buffering=0) as raw:
             _save_to(state, WritebackFile(raw))
 
@@ -307,22 +304,18 @@ def _encode(value: Any, where: str, arrays: dict[str, Any], np: Any) -> Any:
     if isinstance(value, tuple):
         return {"__tuple__": [_encode(v, _key_path(where, i), arrays, np) for i, v in enumerate(value)]}
     if isinstance(value, (bytes, bytearray, memoryview)):
-        member = f"a{len(arrays)}"
-        arrays[member] = np.frombuffer(bytes(value), dtype=np.uint8)
-        return {"__bytes__": member}
-    if isinstance(value, np.generic):
-        member = f"a{len(arrays)}"
-        arr = np.asarray(value)
+        marker, arr = "__bytes__", np.frombuffer(bytes(value), dtype=np.uint8)
+    elif isinstance(value, np.generic):
+        marker, arr = "__scalar__", np.asarray(value)
         if arr.dtype.hasobject:
             raise _unsupported(where, value)
-        arrays[member] = arr
-        return {"__scalar__": member}
-    arr = _as_array(value, where, np)
-    if arr is None:
-        raise _unsupported(where, value)
+    else:
+        marker, arr = "__ndarray__", _as_array(value, where, np)
+        if arr is None:
+            raise _unsupported(where, value)
     member = f"a{len(arrays)}"
     arrays[member] = arr
-    return {"__ndarray__": member}
+    return {marker: member}
 
 
 def _decode(value: Any, npz: _NpzReader, np: Any) -> Any:

@@ -1,21 +1,11 @@
 """Option values checked against a constructor's annotations, before anything is built.
 
-A logger's (or any plugin class's) constructor signature is its options schema: the annotations give
-each option's type, and ``Annotated[int, Range(min=1)]`` adds bounds. :func:`check_option_values`
-checks a config's values against that schema and raises a :class:`~trialog.errors.LoggerConfigError`
-naming the option, what it must be and what it got — before a run folder exists::
-
-    from typing import Annotated
-    from trialog.api import Range
-
-    class MyLogger:
-        def __init__(self, run_dir=None, flush_secs: Annotated[float, Range(min=0, min_open=True)] = 10.0):
-            ...
-
-Only what the annotation says for sure is checked: scalars (``bool`` is not an ``int`` here, an ``int``
-is a ``float``), ``None``, ``Literal``, unions, paths, and the container kind of generics (``list``,
-``Mapping``, ...). An annotation naming another class is not checked (a constructor may convert a
-string), nor is one that cannot be resolved.
+A logger's (or any plugin class's) constructor signature is its options schema: the annotations give each
+option's type, and ``Annotated[int, Range(min=1)]`` adds bounds. :func:`check_option_values` raises a
+:class:`~trialog.errors.LoggerConfigError` naming the option, what it must be and what it got, before a run
+folder exists. Only what the annotation says for sure is checked: scalars (``bool`` is not an ``int`` here,
+an ``int`` is a ``float``), ``None``, ``Literal``, unions, paths, and the container kind of generics; an
+annotation naming another class (a constructor may convert a string) or one that cannot be resolved is not.
 """
 
 from __future__ import annotations
@@ -215,8 +205,5 @@ def check_option_values(label: str, target: Any, options: Mapping[str, Any]) -> 
         return
     for key, value in options.items():
         hint = hints.get(key)
-        if hint is None:
-            continue
-        problem = option_problem(value, hint)
-        if problem:
+        if hint is not None and (problem := option_problem(value, hint)):
             raise LoggerConfigError(f"{label}: option {key!r} {problem}")

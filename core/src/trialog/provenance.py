@@ -170,13 +170,9 @@ def local_sources(roots: Iterable[Path], script: Path | None = None) -> dict[str
     files: dict[str, Path] = {}
 
     def add(path: Path) -> None:
-        for root in roots:
-            try:
-                rel = path.relative_to(root)
-            except ValueError:
-                continue
-            files.setdefault(rel.as_posix(), path)
-            return
+        root = next((r for r in roots if path.is_relative_to(r)), None)
+        if root is not None:
+            files.setdefault(path.relative_to(root).as_posix(), path)
 
     if script is not None:
         add(script)
@@ -184,10 +180,7 @@ def local_sources(roots: Iterable[Path], script: Path | None = None) -> dict[str
         filename = getattr(module, "__file__", None)
         if not filename or not filename.endswith(".py"):
             continue
-        path = Path(filename)
-        if not path.is_absolute():
-            path = Path.cwd() / path
-        path = path.resolve()
+        path = Path(filename).resolve()  # a relative __file__ is relative to the working directory
         if _is_installed(path) or not path.is_file():
             continue
         add(path)
@@ -210,9 +203,8 @@ def pack_sources(zip_path: str | os.PathLike[str], roots: Iterable[Path] | None 
         with open(tmp, "wb") as raw:
             with zipfile.ZipFile(raw, "w", compression=zipfile.ZIP_DEFLATED) as zf:
                 for name, path in files.items():
-                    with contextlib.suppress(
-                        OSError
-                    ):  # a module deleted since import is not worth failing a run
+                    # a module deleted since import is not worth failing a run
+                    with contextlib.suppress(OSError):
                         zf.write(path, name)
             raw.flush()
             os.fsync(raw.fileno())

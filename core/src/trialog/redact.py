@@ -1,11 +1,8 @@
 """Credentials never reach a run folder: detect them in options, redact them in everything trialog writes.
 
-A key *looks like a credential* when its name contains ``token``, ``password``/``passwd``, ``secret``,
-``api_key``/``apikey``, ``credential`` or ``private_key`` (names ending in ``_env`` or ``_file`` name where
-a credential is kept, and are fine as long as their value is not itself a credential); a *value* looks
-like one when it matches a known token shape: Slack (``xoxb-…``, ``xoxp-…``, ``xapp-…``), Telegram bot
-tokens (``123456:AA…``, 30+ characters after the colon), GitHub (``ghp_…``, ``github_pat_…``), GitLab
-(``glpat-…``), OpenAI-style (``sk-…``), AWS access keys (``AKIA…``), JWTs and ``Bearer …`` headers.
+A key *looks like a credential* when its name says so (``token``, ``password``, ``secret``, ``api_key``...;
+names ending in ``_env``/``_file``/``_path``/``_var`` say where one is kept, and are fine); a *value* does
+when it has a known token shape (Slack, Telegram, GitHub, GitLab, OpenAI-style, AWS, JWT, ``Bearer``).
 """
 
 from __future__ import annotations
@@ -54,9 +51,7 @@ def find_credentials(data: Any, prefix: str = "") -> list[str]:
     if isinstance(data, Mapping):
         for key, value in data.items():
             where = f"{prefix}.{key}" if prefix else str(key)
-            if _named_secret(key, value):
-                found.append(where)
-            elif _is_secret_value(value):
+            if _named_secret(key, value) or _is_secret_value(value):
                 found.append(where)
             else:
                 found.extend(find_credentials(value, where))
@@ -78,13 +73,7 @@ def redact_text(text: str) -> str:
 def redact(data: Any) -> Any:
     """A copy of ``data`` with credential-named values and token-shaped strings replaced by :data:`REDACTED`."""
     if isinstance(data, Mapping):
-        out = {}
-        for key, value in data.items():
-            if _named_secret(key, value):
-                out[key] = REDACTED
-            else:
-                out[key] = redact(value)
-        return out
+        return {key: REDACTED if _named_secret(key, value) else redact(value) for key, value in data.items()}
     if isinstance(data, list):
         return [redact(v) for v in data]
     if isinstance(data, tuple):

@@ -4,17 +4,15 @@
 
     {"name": "loss", "tag": "train", "value": 0.25, "counter": 3, "epoch": 0, "time": 1763719766.12}
 
-``counter`` is an int or a float (trixi's ``counter=epoch + i / n``); each record keeps the type it was
-given, so integer counters read back as ints.
-
-Each record reaches the operating system with one ``os.write`` on an ``O_APPEND`` descriptor, so a process
-killed with SIGKILL loses nothing it already added. ``result/results.json`` (the summary: last, min, max,
-mean, count per series, that is per (name, tag), keyed ``tag/name`` as :mod:`trialog.summaries` says; run.json
-says ``"result_keys": "series"``) is replaced atomically, so readers never see half of it.
+``counter`` keeps the type it was given (an int, or a float: trixi's ``epoch + i / n``). Each record reaches
+the operating system with one ``os.write`` on an ``O_APPEND`` descriptor, so a process killed with SIGKILL
+loses nothing it already added. ``result/results.json`` (last, min, max, mean, count per series, keyed
+``tag/name`` as :mod:`trialog.summaries` says) is replaced atomically.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -33,7 +31,7 @@ from .errors import (
     TrialogError,
     TrialogWarning,
 )
-from .fileio import disk_full_error, fsync_dir, is_disk_full, write_atomic, write_json
+from .fileio import disk_full_error, is_disk_full, write_atomic, write_json
 from .fileio import json_default as _json_default
 from .summaries import SeriesMap, series_key
 
@@ -47,7 +45,6 @@ __all__ = [
     "ResultStats",
     "coerce_counter",
     "find_damage",
-    "fsync_dir",
     "read_results",
     "read_trixi_results",
     "results_by_name",
@@ -149,10 +146,8 @@ def _out_of_range(what: str, name: str, value: int) -> ResultValueError:
 
 def coerce_counter(value: Any, name: str) -> int | float:
     """An integer counter stays an int; a finite float (or a numpy/torch float scalar) becomes a float."""
-    try:
+    with contextlib.suppress(AttributeError, TypeError):
         return int(value.__index__())
-    except (AttributeError, TypeError):
-        pass
     if not isinstance(value, (str, bytes, bool)):
         try:
             number = float(value)
@@ -329,10 +324,8 @@ class ResultLog:
 
     def _undo_append(self, exc: BaseException) -> None:
         """Cut the log back to its last complete record after a failed append (a full disk, a signal)."""
-        try:
+        with contextlib.suppress(OSError):
             os.ftruncate(self._fd, self._size)  # type: ignore[arg-type]
-        except OSError:
-            pass
         if is_disk_full(exc):
             raise disk_full_error(self.path, exc) from exc  # type: ignore[misc]
 
@@ -441,13 +434,7 @@ class ResultLog:
             stats.update(rec["value"], rec["counter"], rec["epoch"])
             self._latest[rec["name"]] = stats
             if self._at_best is not None:
-                self._at_best.update(
-                    series_key(rec["name"], rec["tag"]),
-                    rec["value"],
-                    rec["counter"],
-                    rec["epoch"],
-                    bare=rec["name"],
-                )
+                self._at_best.feed(rec)
         if repair and records.truncated:
             # New records must not be glued onto a torn line: cut the log back to its last complete record.
             warnings.warn(
@@ -520,21 +507,32 @@ class ResultRecords(list):
     dropped_bytes: int = 0
 
 
-def _resolve_log_path(path: str | os.PathLike[str], names: Iterable[str]) -> Path:
+def _open_log(path: str | os.PathLike[str], name: str) -> tuple[Path, bytes, ResultRecords]:
+    """The results log ``path`` names (the file, or ``name`` in a run or result folder), its bytes, no records yet."""
     path = Path(path)
     if path.is_dir():
-        for name in names:
-            for candidate in (path / name, path / "result" / name):
-                if candidate.is_file():
-                    return candidate
-        raise RunFolderError(f"{path} holds no results log ({' or '.join(names)}, also looked in result/)")
-    if not path.is_file():
+        for candidate in (path / name, path / "result" / name):
+            if candidate.is_file():
+                path = candidate
+                break
+        else:
+            raise RunFolderError(f"{path} holds no results log ({name}, also looked in result/)")
+    elif not path.is_file():
         raise RunFolderError(f"results log {path} does not exist")
-    return path
+    records = ResultRecords()
+    records.path = path
+    return path, path.read_bytes(), records
 
 
 def _record(name: Any, tag: Any, value: Any, counter: Any, epoch: Any, t: Any) -> dict[str, Any]:
     return {"name": name, "tag": tag, "value": value, "counter": counter, "epoch": epoch, "time": t}
+
+
+def record_of(line: Mapping[str, Any]) -> dict[str, Any]:
+    """The record dict of one parsed ``results.jsonl`` line (KeyError without a name or value)."""
+    return _record(
+        line["name"], line.get("tag"), line["value"], line.get("counter"), line.get("epoch"), line.get("time")
+    )
 
 
 def read_results(path: str | os.PathLike[str], *, warn: bool = True) -> ResultRecords:
@@ -544,10 +542,7 @@ def read_results(path: str | os.PathLike[str], *, warn: bool = True) -> ResultRe
     ``records.truncated`` and a :class:`~trialog.errors.TrialogWarning`; a garbled line before the last is an
     error naming the file and line.
     """
-    path = _resolve_log_path(path, (LOG_NAME,))
-    data = path.read_bytes()
-    records = ResultRecords()
-    records.path = path
+    path, data, records = _open_log(path, LOG_NAME)
     lines = data.split(b"\n")
     # data ending in "\n" leaves an empty last piece; anything else there is a record that was never finished.
     tail = lines.pop()
@@ -556,17 +551,7 @@ def read_results(path: str | os.PathLike[str], *, warn: bool = True) -> ResultRe
     for lineno, raw in enumerate(lines, 1):
         if raw.strip():
             try:
-                rec = loads(raw)
-                records.append(
-                    _record(
-                        rec["name"],
-                        rec.get("tag"),
-                        rec["value"],
-                        rec.get("counter"),
-                        rec.get("epoch"),
-                        rec.get("time"),
-                    )
-                )
+                records.append(record_of(loads(raw)))
             except (ValueError, KeyError, TypeError) as e:
                 if lineno == len(lines) and not tail:
                     tail = raw + b"\n"  # the last line is garbled: same as a torn one
@@ -632,10 +617,7 @@ def read_trixi_results(path: str | os.PathLike[str], *, warn: bool = True) -> Re
     "counter": 0}},``, and closes it with ``]`` only when the run ends cleanly; a missing ``]``, a trailing
     comma and a torn last element (a killed run) are accepted. ``tag`` is trixi's label, ``time`` is None.
     """
-    path = _resolve_log_path(path, (TRIXI_LOG_NAME,))
-    data = path.read_bytes()
-    records = ResultRecords()
-    records.path = path
+    path, data, records = _open_log(path, TRIXI_LOG_NAME)
     records.valid_bytes = len(data)
     try:
         whole = json.loads(data)
@@ -725,10 +707,8 @@ def _grouped(
             pairs.setdefault(k, (rec["name"], rec.get("tag")))
             g = grouped[k] = {"value": [], "counter": [], "epoch": [], "time": [], "tag": []}
         g["value"].append(rec["value"])
-        g["counter"].append(rec.get("counter"))
-        g["epoch"].append(rec.get("epoch"))
-        g["time"].append(rec.get("time"))
-        g["tag"].append(rec.get("tag"))
+        for field in ("counter", "epoch", "time", "tag"):
+            g[field].append(rec.get(field))
 
     def ints(values: list[Any]) -> Any:
         # int64 while every value is an int in its range; a float counter (trixi's epoch + i / n), a missing
@@ -739,12 +719,11 @@ def _grouped(
 
     def vals(values: list[Any]) -> Any:
         try:
-            arr = np.asarray(values)
+            return np.asarray(values)
         except ValueError:  # ragged lists
             arr = np.empty(len(values), dtype=object)
             arr[:] = values
             return arr
-        return arr
 
     for name, g in grouped.items():
         out[name] = {

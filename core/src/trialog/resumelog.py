@@ -1,10 +1,6 @@
 """Resume checks of the results log: a checkpoint may only be resumed when the log still holds every record
-it had when the checkpoint was taken.
-
-A log cut short (or deleted) after the checkpoint is a :class:`~trialog.errors.ResultsLostError` that says
-how many records and bytes are gone, from which byte, and the two ways on: resume from an older checkpoint
-the log still covers (``--resume RUN --fallback``, ``resume_fallback=True``), or rebuild the log with
-``trialog runs repair RUN`` and resume again. A deleted log is never silently recreated empty.
+it had when the checkpoint was taken; otherwise a :class:`~trialog.errors.ResultsLostError` says what was
+lost and the ways on (README, "Lost results on resume are named"). A deleted log is never recreated empty.
 """
 
 from __future__ import annotations

@@ -25,26 +25,21 @@ from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from .errors import ConfigError, CorruptFileError, RunFolderError, TrialogError
+from .errors import ConfigError, CorruptFileError, RegistryError, RunFolderError, TrialogError
 from .fileio import check_inside, read_json, write_json
 from .fileio import dumps as _dumps
 
 # Re-exported: these lived here before liveness.py and provenance.py split them out.
 from .liveness import LOCK_FILE as LOCK_FILE
-from .liveness import STALE_INTERVALS as STALE_INTERVALS
-from .liveness import RunLock as RunLock
 from .liveness import effective_status as effective_status
-from .liveness import lock_holder as lock_holder
 from .liveness import now_iso as now_iso
 from .liveness import parse_time as parse_time
 from .liveness import pid_alive as pid_alive
 from .liveness import run_status as run_status
 from .provenance import collect_metadata as collect_metadata
-from .provenance import entry_script as entry_script
 from .provenance import git_info as git_info
 from .provenance import local_sources as local_sources
 from .provenance import pack_sources as pack_sources
-from .provenance import package_versions as package_versions
 from .summaries import SeriesMap
 
 #: Sub-folders of every run folder, as in trixi's ExperimentLogger.
@@ -53,8 +48,7 @@ DEFAULT_FOLDER_FORMAT = "%Y%m%d-%H%M%S_{experiment_name}"
 META_FILE = "run.json"
 #: A folder holding this file is a sweep folder (trialog-sweep writes it); its runs are its trials.
 SWEEP_FILE = "sweep.json"
-#: Statuses a run.json may carry; "running" is the only one that can go stale.
-STATUSES = ("running", "finished", "error", "killed", "stopped", "registered")
+_LOG_NAMES = {"trialog": "results.jsonl", "trixi": "results-log.json"}
 
 
 # --------------------------------------------------------------------------------------------------
@@ -103,12 +97,9 @@ def create_run_folder(
     when = when or _dt.datetime.now()
     numbered = "{run_number" in folder_format
     for attempt in range(1, 100_000):
-        if numbered:
-            name = resolve_folder_name(folder_format, experiment_name, attempt, when)
-        else:
-            name = resolve_folder_name(folder_format, experiment_name, 1, when)
-            if attempt > 1:
-                name = f"{name}_{attempt}"
+        name = resolve_folder_name(folder_format, experiment_name, attempt if numbered else 1, when)
+        if attempt > 1 and not numbered:
+            name = f"{name}_{attempt}"
         path = base / name
         try:
             os.mkdir(path)
@@ -201,8 +192,6 @@ def update_run_meta(
     writes) with an atomic replace; returns the new run.json. Only :data:`REGISTRY_KEYS` survive a running
     experiment's next write. A trixi run folder is a :class:`RegistryError` (it has no run.json to change).
     """
-    from .errors import RegistryError
-
     path = Path(run_dir)
     if not is_trialog_run(path):
         if is_trixi_run(path):
@@ -317,16 +306,20 @@ def is_trixi_run(path: str | os.PathLike[str]) -> bool:
     )
 
 
-def find_runs(base_dir: str | os.PathLike[str]) -> list[Path]:
-    """The run folders (trialog or trixi) directly inside ``base_dir``, sorted by name."""
+def _is_any_run(path: Path) -> bool:
+    return is_trialog_run(path) or is_trixi_run(path)
+
+
+def _runs_folder(base_dir: str | os.PathLike[str]) -> Path:
     base = Path(base_dir)
     if not base.is_dir():
         raise RunFolderError(f"{str(base)!r} is not a folder of runs (it does not exist or is not a folder)")
-    return sorted(p for p in base.iterdir() if p.is_dir() and (is_trialog_run(p) or is_trixi_run(p)))
+    return base
 
 
-def _is_any_run(path: Path) -> bool:
-    return is_trialog_run(path) or is_trixi_run(path)
+def find_runs(base_dir: str | os.PathLike[str]) -> list[Path]:
+    """The run folders (trialog or trixi) directly inside ``base_dir``, sorted by name."""
+    return sorted(p for p in _runs_folder(base_dir).iterdir() if p.is_dir() and _is_any_run(p))
 
 
 #: How deep :func:`walk_runs` looks below the folder it is given (``runs/sweep/trial`` is depth 2).
@@ -351,11 +344,8 @@ def walk_runs(
     ``base_dir``, or ``base_dir`` itself) that holds ``sweep.json``. ``base_dir`` itself being a run folder
     gives that one run.
     """
-    base = Path(base_dir)
-    if not base.is_dir():
-        raise RunFolderError(f"{str(base)!r} is not a folder of runs (it does not exist or is not a folder)")
-    if is_run is None:
-        is_run = _is_any_run
+    base = _runs_folder(base_dir)
+    is_run = is_run or _is_any_run
     if is_run(base):
         return [(base, None)]
     found: list[tuple[Path, str | None]] = []
@@ -486,10 +476,6 @@ class Run:
             return meta
         return self._trixi_meta()
 
-    def _file(self, *parts: str) -> Path:
-        """``path/parts``, refused with a RunFolderError when a symlink leads it out of the run folder."""
-        return run_file(self.path, *parts)
-
     def links(self) -> list[tuple[str, str, bool]]:
         """Symbolic links in the run folder (two levels deep): ``(relative name, target, points inside)``."""
         found: list[tuple[str, str, bool]] = []
@@ -513,7 +499,7 @@ class Run:
 
     def _trixi_meta(self) -> dict[str, Any]:
         exp: dict[str, Any] = {}
-        file = self._file("config", "exp.json")
+        file = run_file(self.path, "config", "exp.json")
         if file.is_file():
             try:
                 exp = read_json(file)
@@ -545,15 +531,12 @@ class Run:
         """The run's configuration (a :class:`trialog.Config`; empty when the run saved none)."""
         from .config import Config
 
-        file = self._file("config", "config.json")
-        if not file.is_file():
-            return Config()
-        try:
-            return Config(file)
-        except UnicodeDecodeError as exc:
-            raise CorruptFileError(
-                f"{file} is corrupt: byte {exc.start} is not UTF-8 text (binary junk in a config file)"
-            ) from None
+        file = run_file(self.path, "config", "config.json")
+        return Config(file) if file.is_file() else Config()
+
+    def _log(self) -> Path:
+        """The results log: ``results.jsonl`` (trialog) or ``results-log.json`` (trixi), not necessarily there."""
+        return run_file(self.path, "result", _LOG_NAMES[self.kind])
 
     @property
     def results(self) -> dict[str, dict[str, Any]]:
@@ -562,15 +545,11 @@ class Run:
 
         A bare name finds its series where only one tag has it (``results["loss"]``).
         """
-        from .summaries import SeriesMap
-
         if self.kind == "trialog":
-            log = self._file("result", "results.jsonl")
-            if not log.is_file():
-                return SeriesMap()
             from .series import read_series_by_key
 
-            return read_series_by_key(log)  # type: ignore[no-any-return]
+            log = self._log()
+            return read_series_by_key(log) if log.is_file() else SeriesMap()  # type: ignore[no-any-return]
         from .results import results_by_series
 
         return results_by_series(self.records)
@@ -583,11 +562,10 @@ class Run:
         """
         from .results import read_results, read_trixi_results
 
-        if self.kind == "trialog":
-            log = self._file("result", "results.jsonl")
-            return list(read_results(log, warn=False)) if log.is_file() else []
-        log = self._file("result", "results-log.json")
-        return list(read_trixi_results(log, warn=False)) if log.is_file() else []
+        log = self._log()
+        if not log.is_file():
+            return []
+        return list((read_results if self.kind == "trialog" else read_trixi_results)(log, warn=False))
 
     @property
     def summary(self) -> SeriesMap:
@@ -599,12 +577,10 @@ class Run:
         """
         meta = read_meta(self.path) if self.kind == "trialog" else {}
         if stored_summary_current(meta):
-            file = self._file("result", "results.json")
+            file = run_file(self.path, "result", "results.json")
             if file.is_file():
                 # A damaged summary is never shown: the records it summarises give the same figures.
                 with contextlib.suppress(CorruptFileError, OSError):
-                    from .summaries import SeriesMap
-
                     return SeriesMap(read_json(file))
         summary = summarize(self.results)
         watched = meta.get("at_best")
@@ -624,25 +600,22 @@ class Run:
         """
         from .results import find_damage, read_trixi_results
 
-        found: dict[str, str] = {}
+        log = self._log()  # a log linked out of the run folder is a RunFolderError, as for every reader
         try:
+            if not log.is_file():
+                return {}
             if self.kind == "trialog":
-                log = self._file("result", "results.jsonl")
-                damage = find_damage(log) if log.is_file() else None
-                if damage is not None:
-                    found["result/results.jsonl"] = str(damage)
-            else:
-                log = self._file("result", "results-log.json")
-                if log.is_file():
-                    read_trixi_results(log, warn=False)
+                damage = find_damage(log)
+                return {} if damage is None else {"result/results.jsonl": str(damage)}
+            read_trixi_results(log, warn=False)
         except (TrialogError, OSError) as exc:
-            found[f"result/{log.name}"] = str(exc)
-        return found
+            return {f"result/{log.name}": str(exc)}
+        return {}
 
     @property
     def checkpoints(self) -> list[dict[str, Any]]:
         """The checkpoint manifest entries (``checkpoint/index.json``), oldest step first."""
-        file = self._file("checkpoint", "index.json")
+        file = run_file(self.path, "checkpoint", "index.json")
         if not file.is_file():
             return []
         data = read_json(file, expect=(dict, list), error=RunFolderError, what="checkpoint manifest")
@@ -666,7 +639,7 @@ def summarize(results: Mapping[str, Mapping[str, Any]]) -> SeriesMap:
     """name / tag / last / min / max / mean / count per series, from :attr:`Run.results`-shaped arrays."""
     import numpy as np
 
-    from .summaries import SeriesMap, split_key
+    from .summaries import split_key
 
     pairs = getattr(results, "pairs", {})
     out = SeriesMap()

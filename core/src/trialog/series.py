@@ -1,21 +1,13 @@
 """Fast result series: a columnar sidecar of ``results.jsonl`` and readers for whole logs and appended tails.
 
-The JSONL log stays the crash-safe source of truth. Next to it :class:`SeriesWriter` (driven by
-:class:`~trialog.results.ResultLog`) appends one fixed-size binary row per record to
-``result/results.series`` and keeps the (name, tag) table in ``result/results.series.json``. Each row
-carries the JSONL byte offset where its line ends.
-
-The sidecar never disagrees with the log: the table also records how many rows it vouches for, the log
-byte where they end and the CRC-32 of the log up to there. A reader (and a writer before it appends)
-checks that CRC against the log's bytes; a sidecar whose CRC does not match (a line removed or a value
-edited by hand, the log replaced by another run's, a log truncated by a resume) is not used: the log is
-parsed and the sidecar rebuilt. Once a log has not changed for a while a reader notes its identity
-(inode, size, mtime, ctime) in the table, so later reads skip the CRC until the log changes. Log bytes past
-the vouched rows (a crash between the two writes, a live writer's unflushed rows, a log written by
-another tool) are parsed as JSON. A missing or unreadable sidecar is rebuilt from the log. Values that are not plain numbers (lists, bools, strings)
-are flagged in the sidecar and read from their JSON line. A float counter (trixi's ``epoch + i / n``) is
-stored as the bits of its float64 in the counter column and flagged, so integer counters keep their
-int64 column and read back as ints.
+The JSONL log stays the crash-safe source of truth. :class:`SeriesWriter` (driven by
+:class:`~trialog.results.ResultLog`) appends one fixed-size binary row per record to ``result/results.series``
+(with the JSONL byte offset where its line ends) and keeps the (name, tag) table in
+``result/results.series.json``. The table vouches for its rows with the log byte where they end and the
+CRC-32 of the log up to there; a sidecar that does not match the log is not used, the log is parsed and the
+sidecar rebuilt (README, "Readers never show wrong data"). Log bytes past the vouched rows are parsed as
+JSON. Values that are not plain numbers are flagged and read from their JSON line; a float counter (trixi's
+``epoch + i / n``) is stored as its float64 bits and flagged, so integer counters read back as ints.
 """
 
 from __future__ import annotations
@@ -35,6 +27,7 @@ import numpy as np
 
 from .errors import TrialogError
 from .fileio import write_json
+from .results import record_of
 
 SERIES_NAME = "results.series"
 KEYS_NAME = "results.series.json"
@@ -126,6 +119,15 @@ def _log_crc(fd: int, start: int, stop: int, crc: int = 0) -> int | None:
     return crc
 
 
+def _file_crc(log: Path, stop: int) -> int | None:
+    """CRC-32 of the first ``stop`` bytes of the file ``log`` (None when it is shorter)."""
+    fd = os.open(log, os.O_RDONLY)
+    try:
+        return _log_crc(fd, 0, stop)
+    finally:
+        os.close(fd)
+
+
 def _vouched(log: Path, st: os.stat_result, rows_path: Path, table: dict[str, Any]) -> tuple[int, int, bool]:
     """(rows, log bytes they cover, verified by CRC just now) of a sidecar whose table matches the log's
     content; (0, 0, False) when it does not (the log changed under it, or the table and rows disagree)."""
@@ -138,11 +140,7 @@ def _vouched(log: Path, st: os.stat_result, rows_path: Path, table: dict[str, An
             return 0, 0, False
         if table["stamp"] == _identity(st):
             return n, covered, False
-        fd = os.open(log, os.O_RDONLY)
-        try:
-            crc = _log_crc(fd, 0, covered)
-        finally:
-            os.close(fd)
+        crc = _file_crc(log, covered)
     except (OSError, ValueError):
         return 0, 0, False
     return (n, covered, True) if crc == table["crc"] else (0, 0, False)
@@ -224,12 +222,7 @@ class SeriesWriter:
             self._keys.append((name, tag))
             self._write_table()
         self._size = size = self._size + nbytes
-        if type(value) is float:
-            number = value
-        elif type(value) is int and _INT64[0] <= value <= _INT64[1]:
-            number, key = float(value), key | _INT_FLAG
-        else:
-            number, key = math.nan, key | _JSON_FLAG
+        number, key = (value, key) if type(value) is float else _number(value, key)
         rows = self._rows
         if type(counter) is float:
             row = _PACK_FLOAT_COUNTER(
@@ -330,12 +323,7 @@ def _rows_from_json(
         if key is None:
             key = ids[(name, tag)] = len(keys)
             keys.append((name, tag))
-        if type(value) is float:
-            number = value
-        elif type(value) is int and _INT64[0] <= value <= _INT64[1]:
-            number, key = float(value), key | _INT_FLAG
-        else:
-            number, key = math.nan, key | _JSON_FLAG
+        number, key = _number(value, key)
         counter, epoch, t = rec.get("counter"), rec.get("epoch"), rec.get("time")
         if counter is None:
             counter = _NONE
@@ -360,6 +348,15 @@ def _rows_from_json(
     return np.array(out, ROW), keys
 
 
+def _number(value: Any, key: int) -> tuple[float, int]:
+    """The value column of a record's value, and its key id with the flags that say how to read it back."""
+    if type(value) is float:
+        return value, key
+    if type(value) is int and _INT64[0] <= value <= _INT64[1]:
+        return float(value), key | _INT_FLAG
+    return math.nan, key | _JSON_FLAG
+
+
 def _epoch(epoch: Any) -> int | None:
     """An epoch as the int64 column holds it; one beyond int64 (an old record) or not a number reads as missing."""
     if epoch is None:
@@ -379,12 +376,10 @@ def _float_bits(number: Any) -> int:
 def read_columns(log: str | os.PathLike[str]) -> dict[tuple[str, str | None], dict[str, np.ndarray]]:
     """Columns per (name, tag): ``{"value", "counter", "epoch", "time", "end"}`` arrays, in record order.
 
-    ``end`` is the byte offset in the log where each record's line ends.
-
-    ``counter``/``epoch`` are int64 with ``None`` rows as NaN in a float64 array (``counter`` is float64
-    too when some counter was a float); ``value`` is float64
-    (int64 when every value was an int, an object array for values that are not plain numbers).
-    Reads the sidecar and only the part of the log it does not cover.
+    ``end`` is the byte offset in the log where each record's line ends. ``counter``/``epoch`` are int64, or
+    float64 with NaN for ``None`` rows (``counter`` also when some counter was a float); ``value`` is float64
+    (int64 when every value was an int, an object array for values that are not plain numbers). Reads the
+    sidecar and only the part of the log it does not cover.
     """
     log = Path(log)
     st = log.stat()
@@ -402,10 +397,10 @@ def read_columns(log: str | os.PathLike[str]) -> dict[tuple[str, str | None], di
         extra, keys = _rows_from_json(log, covered, size, keys)
     if table is None and extra.size >= _REBUILD_ROWS:
         # No sidecar, or one without a valid table (an older trialog's format): keep what was parsed.
-        _save_rebuilt(log, rows_path, keys_path, extra, keys, replace=had_rows)
+        _save_rebuilt(log, extra, keys, replace=had_rows)
     elif table is not None and n < table["rows"]:
         # The sidecar disagrees with the log (edited, replaced, truncated): rebuild it from what was parsed.
-        _save_rebuilt(log, rows_path, keys_path, extra, keys, replace=True)
+        _save_rebuilt(log, extra, keys, replace=True)
     elif (
         table is not None
         and checked
@@ -448,51 +443,31 @@ def _fill(chunk: np.ndarray, cols: dict[int, dict[str, np.ndarray]], filled: dic
     if not chunk.size:
         return
     ids = chunk["key"] & _KEY_MASK
-    first = int(ids[0])
-    if (ids == first).all():
-        spans = [(first, chunk)]
-    else:
+    counts = np.bincount(ids)
+    ordered: Any = chunk
+    if not (ids == ids[0]).all():
         # One stable sort per chunk makes each key's rows one contiguous run (cheaper than a mask per key).
         order = np.argsort(ids, kind="stable")
-        counts = np.bincount(ids)
-        bounds = np.concatenate([[0], np.cumsum(counts)])
         ordered = {f: chunk[f][order] for f in _FIELDS}
-        for k in np.flatnonzero(counts):
-            at, n = filled[int(k)], int(counts[k])
-            target = cols[int(k)]
-            for f in _FIELDS:
-                target[f][at : at + n] = ordered[f][bounds[k] : bounds[k + 1]]
-            filled[int(k)] = at + n
-        return
-    for key_id, part in spans:
-        at = filled[key_id]
-        target = cols[key_id]
+    bounds = np.concatenate([[0], np.cumsum(counts)])
+    for k in np.flatnonzero(counts):
+        at, n = filled[int(k)], int(counts[k])
+        target = cols[int(k)]
         for f in _FIELDS:
-            target[f][at : at + part.size] = part[f]
-        filled[key_id] = at + part.size
+            target[f][at : at + n] = ordered[f][bounds[k] : bounds[k + 1]]
+        filled[int(k)] = at + n
 
 
-def _save_rebuilt(
-    log: Path,
-    rows_path: Path,
-    keys_path: Path,
-    rows: np.ndarray,
-    keys: list[tuple[str, str | None]],
-    *,
-    replace: bool,
-) -> None:
+def _save_rebuilt(log: Path, rows: np.ndarray, keys: list[tuple[str, str | None]], *, replace: bool) -> None:
     # A log without a sidecar (written by an older trialog, or the sidecar was deleted) or with one that does
     # not match it: keep what we parsed, so the next read is fast. A missing sidecar is never put in place of
     # one a writer made meanwhile; a read-only folder is fine.
+    rows_path, keys_path = sidecar_paths(log)
     if rows_path.exists() and not replace:
         return
     with contextlib.suppress(OSError):
         covered = int(rows["end"][-1]) if rows.size else 0
-        fd = os.open(log, os.O_RDONLY)
-        try:
-            crc = _log_crc(fd, 0, covered)
-        finally:
-            os.close(fd)
+        crc = _file_crc(log, covered)
         if crc is None:
             return
         tmp = rows_path.with_name(f".{rows_path.name}.{os.getpid()}.tmp")
@@ -633,17 +608,7 @@ def read_appended(log: str | os.PathLike[str], offset: int) -> tuple[list[dict[s
     for raw in data[:end].split(b"\n"):
         if raw.strip():
             try:
-                rec = json.loads(raw)
-                records.append(
-                    {
-                        "name": rec["name"],
-                        "tag": rec.get("tag"),
-                        "value": rec["value"],
-                        "counter": rec.get("counter"),
-                        "epoch": rec.get("epoch"),
-                        "time": rec.get("time"),
-                    }
-                )
+                records.append(record_of(json.loads(raw)))
             except (ValueError, KeyError, TypeError):
                 raise TrialogError(f"{log}: a garbled record after byte {offset}") from None
     return records, offset + end

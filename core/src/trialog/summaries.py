@@ -1,19 +1,10 @@
 """Which series a summary is about: one per (name, tag), keyed ``tag/name`` (``val/accuracy``).
 
-trialog's naming convention: the **name** says what was measured (``loss``, ``accuracy``), the **tag** says
-on what (``train``, ``val``, ``test``)::
-
-    exp.add_result(acc, "accuracy", tag="val")     # the series "val/accuracy"
-    exp.add_result(loss, "loss")                   # untagged: the series "loss"
-
-Every summary — ``result/results.json``, :attr:`trialog.Run.summary` and :attr:`~trialog.Run.results`,
-``trialog runs ls -m``, the filter language, the browser's columns — holds one entry per series under its key
-(:func:`series_key`), so a train value never stands in for a val one. A bare name still finds its series where
-that is unambiguous (``accuracy`` logged only under ``val``); where it was logged under several tags it is an
-:class:`~trialog.errors.AmbiguousResultError` naming the keys to write instead.
-
-Old run folders read as they are: trialog 0.1.0's trainers wrote ``name="val/accuracy", tag="accuracy"``
-(the name already carries the phase), which keys as ``val/accuracy`` too; trixi's label is the tag.
+The name says what was measured, the tag on what (README, "Naming results"). Every summary holds one entry
+per series under :func:`series_key`, so a train value never stands in for a val one; a bare name finds its
+series where only one tag has it, else an :class:`~trialog.errors.AmbiguousResultError` names the keys. Old
+folders read as they are: trialog 0.1.0's ``name="val/accuracy", tag="accuracy"`` keys as ``val/accuracy``
+too; trixi's label is the tag.
 """
 
 from __future__ import annotations
