@@ -240,7 +240,7 @@ class Experiment:
         )
         self._console = ConsoleCapture(self.log_dir) if capture_output else None
 
-        self.meta, diff = _stages.start_meta(
+        self.meta, diff = _open.start_meta(
             self, heartbeat_interval, purpose, resumed_meta, resume_from, resume_new_folder
         )
         try:

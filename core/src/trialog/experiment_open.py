@@ -1,6 +1,6 @@
 """Opening an :class:`trialog.Experiment`'s run folder: the config coerced, the checkpoint options checked,
-the folder created (or the resumed one locked and checked), run.json's identity kept across resumes, and
-the folder wired (config, sources, checkpoint manager, results log, loggers). ``Experiment.__init__`` calls
+the folder created (or the resumed one locked and checked), run.json assembled (its identity kept across
+resumes), and the folder wired (config, sources, checkpoint manager, results log, loggers). ``Experiment.__init__`` calls
 these in order; nothing here runs after the constructor.
 """
 
@@ -16,9 +16,21 @@ from typing import TYPE_CHECKING, Any
 from .errors import ConfigError, RunFolderError, TrialogWarning
 from .fileio import write_atomic
 from .liveness import RunLock
+from .machine import describe_machine
 from .provenance import code_roots, provenance_gaps
-from .run import LAYOUT, create_run_folder, effective_status, now_iso, pack_sources, read_meta
+from .redact import redact
+from .run import (
+    LAYOUT,
+    RunMeta,
+    collect_metadata,
+    create_run_folder,
+    effective_status,
+    now_iso,
+    pack_sources,
+    read_meta,
+)
 from .run import check_run_folder as _check_run_folder
+from .threads import apply_threads, threads_from_env
 
 if TYPE_CHECKING:
     from .config import Config
@@ -161,6 +173,31 @@ def keep_identity(
         meta.update(start=now_iso(), resumes=[], resumed_from=None, registered=resumed_meta.get("registered"))
 
 
+def start_meta(
+    exp: Any,
+    heartbeat_interval: float,
+    purpose: str | None,
+    resumed_meta: Mapping[str, Any],
+    resume_from: Path | None,
+    new_folder: bool,
+) -> tuple[RunMeta, str | None]:
+    """The run.json of the run being opened, and the git diff of its code."""
+    meta, diff = collect_metadata(exp.name, seed=exp.seed, heartbeat_interval=heartbeat_interval)
+    meta["argv"] = redact(meta.get("argv", []))
+    meta["n_epochs"] = exp.n_epochs
+    meta["machine"] = describe_machine(exp.plugin_hooks)
+    if exp._at_best is not None:
+        meta["at_best"] = {"monitor": exp._at_best[0], "mode": exp._at_best[1]}
+    # a registry field (trialog.run.REGISTRY_KEYS)
+    meta["purpose"] = purpose or exp.config.get("purpose") or resumed_meta.get("purpose")
+    threads = threads_from_env() or resumed_meta.get("threads")  # a sweep trial's (trialog.threads)
+    if threads is not None:
+        apply_threads(threads)  # a resumed trial computes with the threads it started with
+        meta["threads"] = threads
+    keep_identity(meta, resumed_meta, resume_from, new_folder)
+    return RunMeta(exp.run_dir, meta, heartbeat_interval=heartbeat_interval), diff
+
+
 def init_folder(exp: Any, diff: str | None, save_sources: bool, loggers: Any) -> None:
     """Write the config, git diff and sources; make the checkpoint manager, results log and loggers."""
     from .checkpoint import CheckpointManager
@@ -213,4 +250,5 @@ __all__ = [
     "init_folder",
     "keep_identity",
     "open_folder",
+    "start_meta",
 ]

@@ -2,8 +2,8 @@
 
 :func:`begin_run`, :func:`end_epoch`, :func:`finish_run`, :func:`fail_run` and :func:`close` write run.json,
 the results summary and the checkpoints around the stages :func:`trialog.lifecycle.drive_lifecycle` orders;
-:func:`start_meta` assembles a new run's run.json; :func:`save_config` writes ``config/<name>.json``.
-``exp`` is an Experiment (typed ``Any``: this module never imports :mod:`trialog.experiment`).
+:func:`save_config` writes ``config/<name>.json``. ``exp`` is an Experiment (typed ``Any``: this module never
+imports :mod:`trialog.experiment`).
 """
 
 from __future__ import annotations
@@ -15,19 +15,15 @@ import functools
 import os
 import threading
 import traceback
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from .capture import ConsoleCapture, write_error
 from .dispatch import to_scalar
 from .errors import ConfigError
-from .experiment_open import keep_identity
 from .fileio import inside, is_disk_full
-from .machine import describe_machine
 from .redact import find_credentials, redact, redact_text
-from .run import RunMeta, atomic_write_json, collect_metadata
-from .threads import apply_threads, threads_from_env
+from .run import RunMeta, atomic_write_json
 
 #: Members trialog-trixi's classes add (its ``TrixiAPI`` mixin): named when an Experiment lacks them.
 TRIXI_MEMBERS = frozenset(
@@ -58,31 +54,6 @@ def snapshot_after_init(cls: type) -> None:
 
         __init__._trialog_snapshot = True  # type: ignore[attr-defined]
         cls.__init__ = __init__  # type: ignore[misc]
-
-
-def start_meta(
-    exp: Any,
-    heartbeat_interval: float,
-    purpose: str | None,
-    resumed_meta: Mapping[str, Any],
-    resume_from: Path | None,
-    new_folder: bool,
-) -> tuple[RunMeta, str | None]:
-    """The run.json of the run being opened, and the git diff of its code."""
-    meta, diff = collect_metadata(exp.name, seed=exp.seed, heartbeat_interval=heartbeat_interval)
-    meta["argv"] = redact(meta.get("argv", []))
-    meta["n_epochs"] = exp.n_epochs
-    meta["machine"] = describe_machine(exp.plugin_hooks)
-    if exp._at_best is not None:
-        meta["at_best"] = {"monitor": exp._at_best[0], "mode": exp._at_best[1]}
-    # a registry field (trialog.run.REGISTRY_KEYS)
-    meta["purpose"] = purpose or exp.config.get("purpose") or resumed_meta.get("purpose")
-    threads = threads_from_env() or resumed_meta.get("threads")  # a sweep trial's (trialog.threads)
-    if threads is not None:
-        apply_threads(threads)  # a resumed trial computes with the threads it started with
-        meta["threads"] = threads
-    keep_identity(meta, resumed_meta, resume_from, new_folder)
-    return RunMeta(exp.run_dir, meta, heartbeat_interval=heartbeat_interval), diff
 
 
 def plain_config(exp: Any) -> dict[str, Any]:
@@ -235,5 +206,4 @@ __all__ = [
     "plain_config",
     "save_config",
     "snapshot_after_init",
-    "start_meta",
 ]
