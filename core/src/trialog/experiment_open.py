@@ -48,16 +48,6 @@ FLAG_OPTIONS = (
 )
 #: Checkpoint options the Experiment handles itself; the rest go to CheckpointManager.
 CHECKPOINT_DEFAULTS: dict[str, Any] = {"every": 1, "keep_last": 2}
-#: The run folder's sub-folders an Experiment names as attributes (``exp.log_dir`` ...).
-FOLDER_ATTRIBUTES = {
-    "config_dir": "config",
-    "checkpoint_dir": "checkpoint",
-    "img_dir": "img",
-    "log_dir": "log",
-    "plot_dir": "plot",
-    "result_dir": "result",
-    "save_dir": "save",
-}
 
 
 def coerce_config(config: Any) -> Config:
@@ -153,8 +143,8 @@ def open_folder(
         exp.run_dir = create_run_folder(base, exp.name, folder_format)
         exp._run_lock = RunLock(exp.run_dir).acquire()
     exp.base_dir = exp.run_dir.parent
-    for attribute, sub in FOLDER_ATTRIBUTES.items():
-        setattr(exp, attribute, exp.run_dir / sub)
+    for sub in LAYOUT:  # exp.config_dir, exp.log_dir, ...
+        setattr(exp, f"{sub}_dir", exp.run_dir / sub)
     return resumed_meta
 
 
