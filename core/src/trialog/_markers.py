@@ -19,6 +19,7 @@ import functools
 import inspect
 import operator
 import types
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,7 +29,7 @@ from . import hookspecs
 from .errors import LoggerConfigError
 from .hookspecs import PROJECT, hookspec
 
-__all__ = ["PROJECT", "Impl", "hookimpl", "hookspec", "logger_impls", "raw_impl", "read_impl"]
+__all__ = ["PROJECT", "Impl", "bind_call", "hookimpl", "hookspec", "logger_impls", "raw_impl", "read_impl"]
 
 _mark = pluggy.HookimplMarker(PROJECT)
 #: The attribute pluggy's marker sets on an implementation; the one a direct-call wrapper's original sits in.
@@ -98,7 +99,6 @@ def direct_callable(function: Any, hook: str, impl: Impl) -> Any:
     """``function`` (an implementation of logger hook ``hook``) wrapped to take the spec's signature."""
     names = hookspecs.PARAMS[hook]
     defaults = hookspecs.LOGGER_DEFAULTS[hook]
-    required = tuple(p for p in names if p not in defaults)  # the spec's first parameters
     passed, extra, var_keyword = impl.params, impl.extras, impl.var_keyword
     # Positional calls (trixi's usual ones) take a short path: the spec's defaults by position.
     by_position = tuple(defaults.get(p) for p in names)
@@ -106,28 +106,18 @@ def direct_callable(function: Any, hook: str, impl: Impl) -> Any:
     pick = (
         operator.itemgetter(*picks) if len(picks) > 1 else (lambda full: (full[picks[0]],) if picks else ())
     )
-    n_required, n_names = len(required), len(names)
+    n_required, n_names = (
+        len(names) - len(defaults),
+        len(names),
+    )  # the spec's defaults are its last parameters
     target = impl.call
 
     def bind(args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[tuple[Any, ...], dict[str, Any]]:
         """(the implementation's positional arguments, its extra keywords) for a call with keywords."""
-        if len(args) > n_names:
-            raise TypeError(
-                f"{hook}() takes at most {n_names} arguments ({len(args)} given): {', '.join(names)}"
-            )
-        call = dict(zip(names, args))
-        keywords = {}
-        for key, value in kwargs.items():
-            if key in names:
-                if key in call:
-                    raise TypeError(f"{hook}() got multiple values for argument {key!r}")
-                call[key] = value
-            elif var_keyword or key in extra:
-                keywords[key] = value
-        for p in required:
-            if p not in call:
-                raise TypeError(f"{hook}() missing required argument {p!r} (the spec: {', '.join(names)})")
-        return tuple(call[p] if p in call else defaults[p] for p in passed), keywords
+        call, keywords = bind_call(hook, args, kwargs)
+        return tuple(call[p] for p in passed), {
+            k: v for k, v in keywords.items() if var_keyword or k in extra
+        }
 
     if next(iter(inspect.signature(function).parameters), None) == "self":
 
@@ -149,6 +139,34 @@ def direct_callable(function: Any, hook: str, impl: Impl) -> Any:
 
     setattr(direct, RAW_ATTRIBUTE, function)
     return direct
+
+
+def bind_call(
+    hook: str, args: tuple[Any, ...], kwargs: Mapping[str, Any]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A call of logger hook ``hook`` bound to its spec: ({parameter: value}, the spec's defaults filled in),
+    and the keywords that are no parameter of it (trixi's ``**kwargs``); a TypeError like Python's."""
+    names = hookspecs.PARAMS[hook]
+    defaults = hookspecs.LOGGER_DEFAULTS[hook]
+    if len(args) > len(names):
+        raise TypeError(
+            f"{hook}() takes at most {len(names)} arguments ({len(args)} given): {', '.join(names)}"
+        )
+    call = dict(zip(names, args))
+    extra = {}
+    for key, value in kwargs.items():
+        if key not in names:
+            extra[key] = value
+        elif key in call:
+            raise TypeError(f"{hook}() got multiple values for argument {key!r}")
+        else:
+            call[key] = value
+    for p in names:
+        if p not in call:
+            if p not in defaults:
+                raise TypeError(f"{hook}() missing required argument {p!r} (it takes {', '.join(names)})")
+            call[p] = defaults[p]
+    return call, extra
 
 
 def raw_impl(function: Any) -> Any:

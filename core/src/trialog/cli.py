@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import collections
 import json
 import sys
 from collections.abc import Sequence
 from typing import Any
 
+from ._markers import IMPL_ATTRIBUTE
 from ._version import __version__
+from .plugins import GROUPS
 
 CORE_COMMANDS = ("plugins",)
 #: Commands plugin distributions add -> the distribution, named when it is not installed (or is disabled).
@@ -18,13 +21,8 @@ PLUGIN_COMMANDS = {
     "sweep": "trialog-sweep",
     "browse": "trialog-browser",
 }
-_GROUP_ALIASES = {
-    "loggers": "trialog.loggers",
-    "trainers": "trialog.trainers",
-    "checkpoints": "trialog.checkpoints",
-    "plugins": "trialog.plugins",
-    "sweepers": "trialog.sweepers",
-}
+#: ``--group`` choices: the entry-point groups whose names are plugins (``trialog.exports`` is not one).
+_GROUP_ALIASES = {group.split(".")[1]: group for group in GROUPS if group != "trialog.exports"}
 
 
 def build_parser(with_plugin_commands: bool) -> argparse.ArgumentParser:
@@ -97,9 +95,7 @@ def _plugins_list(args: argparse.Namespace) -> int:
 
     group = _GROUP_ALIASES.get(args.group) if args.group else None
     infos = registry.installed(group)
-    claims: dict[tuple[str, str], int] = {}
-    for info in infos:
-        claims[(info.group, info.name)] = claims.get((info.group, info.name), 0) + 1
+    claims = collections.Counter((info.group, info.name) for info in infos)
     rows: list[dict[str, Any]] = []
     for info in sorted(infos, key=lambda i: (list(registry.GROUPS).index(i.group), i.name)):
         row = info.as_dict()
@@ -123,11 +119,11 @@ def _plugins_list(args: argparse.Namespace) -> int:
 
 def _hooks_of(info: Any) -> list[str]:
     from . import plugins as registry
-    from ._markers import PROJECT
 
     obj = registry.load(info.group, info.name) if not registry.is_disabled(info) else None
-    marker = f"{PROJECT}_impl"
-    return sorted(n for n in dir(obj) if not n.startswith("_") and hasattr(getattr(obj, n, None), marker))
+    return sorted(
+        n for n in dir(obj) if not n.startswith("_") and hasattr(getattr(obj, n, None), IMPL_ATTRIBUTE)
+    )
 
 
 def _print_table(rows: list[dict[str, Any]]) -> None:

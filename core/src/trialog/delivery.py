@@ -26,7 +26,7 @@ import time
 import warnings
 from collections import deque
 from collections.abc import Callable, Hashable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 from .errors import TrialogWarning, warn_once
@@ -56,9 +56,6 @@ class DeliveryReport:
     rejected: int = 0
     blocked: int = 0
     blocked_s: float = 0.0
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 class Delivery:
@@ -246,11 +243,6 @@ class Delivery:
     def pending(self, key: Hashable) -> bool:
         """Whether an item of ``key`` waits."""
         return key in self._pending
-
-    @property
-    def busy(self) -> bool:
-        """Whether the handler is running now."""
-        return self._busy
 
     @property
     def closing(self) -> bool:

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import hookspecs
-from ._markers import Impl, logger_impls
+from ._markers import Impl, bind_call, logger_impls
 from .contracts import logger_stats, logger_traits
 from .delivery import POLICIES, Delivery
 from .errors import FailurePolicy, LoggerConfigError, TrialogError, TrialogWarning, warn_once
@@ -29,14 +29,9 @@ if TYPE_CHECKING:  # the dispatcher's typed surface is the logger spec itself: i
 else:
     _TypedHooks = object
 
-#: Keys of a logger declaration that belong to the dispatcher, not to the plugin. ``type`` is always
-#: the dispatcher's; the others may also be written under ``"dispatch": {...}``, and a plugin's own
-#: options under ``"options": {...}``. A flat dispatcher key that the plugin's constructor also takes
-#: is refused (LoggerConfigError naming both), never silently taken by one side.
-RESERVED_OPTIONS = frozenset(
-    {"type", "every", "background", "queue_size", "queue_policy", "dispatch", "options"}
-)
-#: What ``"dispatch": {...}`` may hold.
+#: The dispatcher's keys of a logger declaration (besides ``type``), written flat or under ``"dispatch": {...}``
+#: (a plugin's own options may be written under ``"options": {...}``). A flat dispatcher key that the plugin's
+#: constructor also takes is refused (LoggerConfigError naming both), never silently taken by one side.
 DISPATCH_OPTIONS = frozenset({"every", "background", "queue_size", "queue_policy"})
 DEFAULT_QUEUE_SIZE = 1000
 CONTROL_KEYWORDS = frozenset({"log_all", "same_as_last", "do_not_increase"})
@@ -91,13 +86,10 @@ class _Logger(FailurePolicy):
         self.type_name = type_name
         self.obj = obj
         self.every = every
+        self.label = f"{name!r} ({type_name})"
         super().__init__(f"logger {self.label}", max_failures)
         self.impls: dict[str, Impl] = logger_impls(obj, self.label)
         self.queue: Delivery | None = None
-
-    @property
-    def label(self) -> str:
-        return f"{self.name!r} ({self.type_name})"
 
 
 class _Decl:
@@ -135,12 +127,11 @@ def parse_declaration(name: str, decl: Any) -> _Decl:
                 f"({', '.join(sorted(DISPATCH_OPTIONS))}), got {own!r}"
             )
         plugin_options = options.pop("options", None)
-        if plugin_options is not None:
-            if not isinstance(plugin_options, Mapping):
-                raise LoggerConfigError(
-                    f"logger {name!r}: 'options' must be a mapping of the logger's own options, "
-                    f"got {plugin_options!r}"
-                )
+        if plugin_options is not None and not isinstance(plugin_options, Mapping):
+            raise LoggerConfigError(
+                f"logger {name!r}: 'options' must be a mapping of the logger's own options, "
+                f"got {plugin_options!r}"
+            )
         flat = {k: options.pop(k) for k in DISPATCH_OPTIONS & options.keys()}
         parsed.reserved = sorted(flat)
         for key in flat.keys() & own.keys():
@@ -162,13 +153,9 @@ def parse_declaration(name: str, decl: Any) -> _Decl:
         parsed = _Decl(decl[0], options, decl[2] if len(decl) > 2 else 1)
     else:
         return _Decl(decl, {})  # an already-built logger object
-    every, queue_size = parsed.every, parsed.queue_size
-    if not isinstance(every, int) or isinstance(every, bool) or every < 1:
-        raise LoggerConfigError(f"logger {name!r}: 'every' must be a positive integer, got {every!r}")
-    if not isinstance(queue_size, int) or isinstance(queue_size, bool) or queue_size < 1:
-        raise LoggerConfigError(
-            f"logger {name!r}: 'queue_size' must be a positive integer, got {queue_size!r}"
-        )
+    for key, value in (("every", parsed.every), ("queue_size", parsed.queue_size)):
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise LoggerConfigError(f"logger {name!r}: {key!r} must be a positive integer, got {value!r}")
     if parsed.background is not None and not isinstance(parsed.background, bool):
         raise LoggerConfigError(
             f"logger {name!r}: 'background' must be true or false, got {parsed.background!r}"
@@ -302,16 +289,15 @@ class CombinedLogger(_TypedHooks):
         except BaseException:
             self.close()
             raise
-        self._by_hook = {}
-        for hook in (*hookspecs.LOGGER_HOOKS, *hookspecs.LIFECYCLE_HOOKS):
-            self._by_hook[hook] = [lg for lg in self._loggers if hook in lg.impls]
+        self._by_hook = {
+            hook: [lg for lg in self._loggers if hook in lg.impls]
+            for hook in (*hookspecs.LOGGER_HOOKS, *hookspecs.LIFECYCLE_HOOKS)
+        }
         # Per hook: (name, tag) -> [count, next count at which some logger is due, loggers due last time].
         self._state: dict[str, dict[Any, list[Any]]] = {h: {} for h in hookspecs.LOGGER_HOOKS}
         self._value_state = self._state["show_value"]
 
     def _add(self, name: str, decl: _Decl) -> None:
-        if any(lg.name == name for lg in self._loggers):
-            raise LoggerConfigError(f"logger name {name!r} is declared twice")
         obj, type_name = _instantiate(name, decl, self.run_dir)
         logger = _Logger(name, type_name, obj, decl.every, self.max_failures)
         background, policy = logger_traits(obj, logger.label)
@@ -375,7 +361,10 @@ class CombinedLogger(_TypedHooks):
             state[0] += 1
             state[2] = ()
             return
-        extra = _split_extra(kwargs) if kwargs else None
+        # the keywords that are not the dispatcher's own (trixi's ``**kwargs``)
+        extra = (
+            {k: kwargs.pop(k) for k in [k for k in kwargs if k not in CONTROL_KEYWORDS]} if kwargs else None
+        )
         if extra:
             self._note_unused("show_value", extra)
         due, number = self._due("show_value", (name, tag), kwargs)
@@ -414,7 +403,7 @@ class CombinedLogger(_TypedHooks):
             if not ctl.get("do_not_increase"):
                 count += 1
                 state[0] = count
-                state[1] = min(-(-count // lg.every) * lg.every for lg in loggers)
+                state[1] = _next_due(count, loggers)
             state[2] = tuple(due)
         return due, number
 
@@ -438,10 +427,8 @@ class CombinedLogger(_TypedHooks):
         for hook, name, tag, count in counts:
             if hook not in self._state:
                 continue  # a hook this version does not have
-            loggers = self._by_hook[hook]
             count = int(count)
-            due_next = min((-(-count // lg.every) * lg.every for lg in loggers), default=_NEVER)
-            self._state[hook][(name, tag)] = [count, due_next, ()]
+            self._state[hook][(name, tag)] = [count, _next_due(count, self._by_hook[hook]), ()]
 
     def sync(self, hook: str, **kwargs: Any) -> list[str]:
         """Call lifecycle ``hook`` like :meth:`lifecycle`, then wait until every logger implementing it handled it.
@@ -522,30 +509,11 @@ class CombinedLogger(_TypedHooks):
             )
 
     def _call(self, hook: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
-        params = hookspecs.PARAMS[hook]
-        defaults = hookspecs.LOGGER_DEFAULTS[hook]
         ctl = {k: kwargs.pop(k) for k in CONTROL_KEYWORDS & kwargs.keys()}
-        if len(args) > len(params):
-            raise TypeError(f"{hook}() takes at most {len(params)} positional arguments ({len(args)} given)")
-        call = dict(zip(params, args))
-        extra = {}
-        for k, v in kwargs.items():
-            if k not in params:
-                extra[k] = v  # trixi's **kwargs: for the loggers that declare k (or **kwargs)
-            elif k in call:
-                raise TypeError(f"{hook}() got multiple values for argument {k!r}")
-            else:
-                call[k] = v
-        for p in params:
-            if p not in call:
-                if p not in defaults:
-                    raise TypeError(
-                        f"{hook}() missing required argument {p!r} (it takes {', '.join(params)})"
-                    )
-                call[p] = defaults[p]
+        call, extra = bind_call(hook, args, kwargs)  # extra: trixi's **kwargs, for the loggers declaring them
         if extra:
             self._note_unused(hook, extra)
-        key = (call.get("name"), call.get("tag")) if "name" in params else None
+        key = (call["name"], call.get("tag")) if "name" in call else None
         number = None
         if key is not None:
             due, number = self._due(hook, key, ctl)
@@ -600,27 +568,18 @@ class CombinedLogger(_TypedHooks):
                     lg.queue.put(("close", fn, []), keep=True)
         lost = []
         for lg in self._loggers:
-            entry = {
+            report = None if lg.queue is None else lg.queue.close(max(0.0, deadline - time.monotonic()))
+            entry: dict[str, Any] = {  # the health read after the queue drained: its calls may have failed
                 "type": lg.type_name,
                 "failures": lg.failures,
                 "disabled": lg.disabled,
-                "dropped": 0,
-                "coalesced": 0,
-                "undelivered": 0,
+                "dropped": report.dropped if report else 0,
+                "coalesced": report.coalesced if report else 0,
+                "undelivered": report.undelivered if report else 0,
                 "last_error": lg.last_error,
             }
-            if lg.queue is not None:
-                report = lg.queue.close(max(0.0, deadline - time.monotonic()))
-                entry.update(
-                    undelivered=report.undelivered,
-                    dropped=report.dropped,
-                    coalesced=report.coalesced,
-                    blocked=report.blocked,
-                    blocked_s=report.blocked_s,
-                    failures=lg.failures,
-                    disabled=lg.disabled,
-                    last_error=lg.last_error,
-                )
+            if report is not None:
+                entry.update(blocked=report.blocked, blocked_s=report.blocked_s)
             stats = logger_stats(lg.obj)
             if stats is not None:  # a logger's own counters (a notifier's undelivered posts, ...)
                 entry["stats"] = stats
@@ -639,17 +598,17 @@ class CombinedLogger(_TypedHooks):
         return self._summary
 
 
+def _next_due(count: int, loggers: Iterable[_Logger]) -> float:
+    """The smallest call count at or after ``count`` at which one of ``loggers`` is due (never: none)."""
+    return min((-(-count // lg.every) * lg.every for lg in loggers), default=_NEVER)
+
+
 def _detach(value: Any) -> Any:
     """A private copy of an array for a background logger (the caller may reuse its buffer)."""
     copy = getattr(value, "copy", None)
     if copy is not None and hasattr(value, "dtype"):
         return copy()
     return value
-
-
-def _split_extra(ctl: dict[str, Any]) -> dict[str, Any]:
-    """Take the keywords that are not the dispatcher's own out of ``ctl`` (trixi's ``**kwargs``)."""
-    return {k: ctl.pop(k) for k in [k for k in ctl if k not in CONTROL_KEYWORDS]}
 
 
 def _with_extra(fn: Any, impl: Impl, extra: Mapping[str, Any], copy: bool) -> Any:

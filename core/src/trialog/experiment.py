@@ -44,12 +44,7 @@ from __future__ import annotations
 
 import builtins
 import collections
-import contextlib
-import copy
-import functools
 import os
-import threading
-import traceback as _traceback
 import weakref
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -57,29 +52,21 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from . import experiment_open as _open
 from . import experiment_resume as _resume
+from . import experiment_stages as _stages
 from . import experiment_state as _state
 from . import lifecycle as _lifecycle
 from .atbest import AtBest
-from .capture import ConsoleCapture, write_error
-from .checkpoint import MANIFEST_NAME
+from .capture import ConsoleCapture
 from .direction import metric_mode
 from .dispatch import to_scalar
-from .errors import AmbiguousResultError, ConfigError
+from .errors import AmbiguousResultError
 from .experiment_state import RESTORE_KINDS, RestoreContext, StatePart, is_simple
-from .fileio import inside, is_disk_full
 from .liveness import RunLock
-from .machine import describe_machine
 from .overrides import prepare_config
 from .plugins import PluginHooks, get_plugin_manager
 from .preflight import check_checkpoint_options, check_flags, check_loggers
-from .redact import find_credentials, redact, redact_text
-from .run import (
-    DEFAULT_FOLDER_FORMAT,
-    RunMeta,
-    collect_metadata,
-    read_meta,
-)
-from .threads import apply_threads, threads_from_env
+from .redact import redact_text
+from .run import DEFAULT_FOLDER_FORMAT
 
 if TYPE_CHECKING:
     from .checkpoint import CheckpointManager
@@ -168,16 +155,7 @@ class Experiment:
         # What exists when the outermost constructor returns is configuration, not checkpoint state: wrap
         # each subclass constructor so the snapshot is retaken after it (the outermost one finishes last).
         super().__init_subclass__(**kwargs)
-        init = cls.__dict__.get("__init__")
-        if init is not None and not getattr(init, "_trialog_snapshot", False):
-
-            @functools.wraps(init)
-            def __init__(self: Experiment, *args: Any, **kw: Any) -> None:
-                init(self, *args, **kw)
-                self._reserved_attributes = frozenset(self.__dict__) | {"_reserved_attributes"}
-
-            __init__._trialog_snapshot = True  # type: ignore[attr-defined]
-            cls.__init__ = __init__  # type: ignore[method-assign]
+        _stages.snapshot_after_init(cls)
 
     def __init__(
         self,
@@ -205,18 +183,12 @@ class Experiment:
         mode: str | None = None,
         quiet: bool = False,
     ):
-        from .config import Config
-
         check_flags("Experiment", {k: v for k, v in locals().items() if k in _open.FLAG_OPTIONS})
         config = _open.coerce_config(config)
         base = Path(base_dir if base_dir is not None else config.get("base_dir") or "runs")
-        resume_from: Path | None = None
-        resumed_meta: dict[str, Any] = {}
-        if resume:  # None or False: a new run
-            resume_from = _resume.resolve_resume(resume, base, skip_unreadable=resume_skip_unreadable)
-            resumed_meta = read_meta(resume_from)
-            if not config and (resume_from / "config" / "config.json").is_file():
-                config = Config(resume_from / "config" / "config.json")
+        resume_from, resumed_meta, config = _resume.resume_source(
+            resume, base, config, resume_skip_unreadable
+        )
         # plugins' declared defaults (trialog-xmen's params) fill the config, the overrides apply, plugins check it
         prepare_config(type(self), config, update_from_argv)
         self.config = config
@@ -268,21 +240,9 @@ class Experiment:
         )
         self._console = ConsoleCapture(self.log_dir) if capture_output else None
 
-        meta, diff = collect_metadata(self.name, seed=self.seed, heartbeat_interval=heartbeat_interval)
-        meta["argv"] = redact(meta.get("argv", []))
-        meta["n_epochs"] = self.n_epochs
-        meta["machine"] = describe_machine(self.plugin_hooks)
-        if self._at_best is not None:
-            meta["at_best"] = {"monitor": self._at_best[0], "mode": self._at_best[1]}
-        meta["purpose"] = (
-            purpose or config.get("purpose") or resumed_meta.get("purpose")
-        )  # a registry field (trialog.run.REGISTRY_KEYS)
-        threads = threads_from_env() or resumed_meta.get("threads")  # a sweep trial's (trialog.threads)
-        if threads is not None:
-            apply_threads(threads)  # a resumed trial computes with the threads it started with
-            meta["threads"] = threads
-        _open.keep_identity(meta, resumed_meta, resume_from, resume_new_folder)
-        self.meta = RunMeta(self.run_dir, meta, heartbeat_interval=heartbeat_interval)
+        self.meta, diff = _open.start_meta(
+            self, heartbeat_interval, purpose, resumed_meta, resume_from, resume_new_folder
+        )
         try:
             _open.init_folder(self, diff, save_sources, loggers)
         except BaseException as exc:
@@ -290,7 +250,7 @@ class Experiment:
             self.meta.finish("error", error=redact_text(f"{type(exc).__name__}: {exc}"))
             self._run_lock.release()
             raise
-        self._finalizer = weakref.finalize(self, _close_quietly, self.clog, self.meta, self._console)
+        self._finalizer = weakref.finalize(self, _stages.close_quietly, self.clog, self.meta, self._console)
         self.meta.start_heartbeat()
         self._reserved_attributes: frozenset[str] = frozenset(self.__dict__) | {"_reserved_attributes"}
 
@@ -381,16 +341,7 @@ class Experiment:
     # ------------------------------------------------------------------ stages (for loops of your own)
     def begin_run(self) -> None:
         """Mark the run as running (run.json, heartbeat), log the config and fire ``on_run_start``."""
-        self._saved_events.thread_id = threading.get_ident()
-        self._run_lock.acquire()  # released when an earlier run() ended
-        self.meta.update(status="running", end=None, pid=os.getpid())
-        if self._console is not None:
-            self._console.start()
-        self.meta.start_heartbeat()
-        self.clog.log_config(self._plain_config())
-        self._fire(
-            "on_run_start", experiment=self, run=copy.deepcopy(self.meta.data), config=self._plain_config()
-        )
+        _stages.begin_run(self)
 
     def begin_epoch(self, epoch: int) -> None:
         """Set :attr:`epoch` and fire ``on_epoch_start`` (and any pending ``on_checkpoint_saved``)."""
@@ -401,80 +352,25 @@ class Experiment:
     def end_epoch(self, epoch: int) -> None:
         """Fire ``on_epoch_end``, checkpoint when due (every ``checkpoint["every"]`` epochs, the last epoch,
         and when a stop was requested), write the results summary and record the epoch in run.json."""
-        self._fire("on_epoch_end", experiment=self, epoch=epoch)
-        last = epoch + 1 >= self.n_epochs
-        if self.checkpoint_every and (
-            (epoch + 1) % self.checkpoint_every == 0 or last or self._stop_requested
-        ):
-            self.save_checkpoint()
-        self._results.save_summary()
-        self.meta.update(epoch=epoch)
+        _stages.end_epoch(self, epoch)
 
     def finish_run(self, status: str | None = None) -> None:
         """Wait for checkpoints, write the summary, flush the loggers, set the final status, fire ``on_run_end``.
 
         ``status`` defaults to "stopped" after :meth:`stop`, else "finished".
         """
-        if status is None:
-            status = "stopped" if self._stop_requested else "finished"
-        self.wait_checkpoints()
-        summary = self.save_results()
-        self.clog.flush()
-        self.clog.wait_idle()
-        self.meta.finish(status, epoch=self.epoch)
-        self._run_lock.release()
-        self._stop_console()
-        self._fire("on_run_end", experiment=self, run=copy.deepcopy(self.meta.data), summary=summary)
+        _stages.finish_run(self, status)
 
     def fail_run(self, exc: BaseException, status: str = "error") -> None:
         """Record that ``exc`` ended the run: ``process_err``, status ``status`` with the error, ``on_run_error``."""
-        tb = "".join(_traceback.format_exception(type(exc), exc, exc.__traceback__))
-        with contextlib.suppress(Exception):
-            self.process_err(exc)
-        with contextlib.suppress(Exception):
-            self.wait_checkpoints()
-        with contextlib.suppress(Exception):
-            self._results.save_summary()
-        error = redact_text(f"{type(exc).__name__}: {exc}")
-        crash: dict[str, Any] = {}
-        if self._console is not None:
-            with contextlib.suppress(OSError):
-                crash["traceback"] = write_error(self.log_dir, exc)
-        try:
-            self.meta.finish(status, error=error, epoch=self.epoch, **crash)
-        except OSError as meta_exc:  # run.json cannot be written (a full disk): say so in run.lock
-            self._run_lock.mark_ended(f"disk full ({error})" if is_disk_full(meta_exc) else error)
-        self._run_lock.release()
-        self._fire(
-            "on_run_error", experiment=self, run=copy.deepcopy(self.meta.data), error=exc, traceback=tb
-        )
-        with contextlib.suppress(Exception):
-            self.clog.flush()
-        self._stop_console()
-
-    def _stop_console(self) -> None:
-        if self._console is not None:
-            self._console.stop()
+        _stages.fail_run(self, exc, status)
 
     def close(self) -> dict[str, Any]:
         """Close the loggers and stop the heartbeat (also done at interpreter exit); returns the logger summary.
 
         An experiment used without :meth:`run` (as a plain run folder + logger) is recorded as finished.
         """
-        if self._closed:
-            return {}
-        self._closed = True
-        self._finalizer.detach()
-        try:
-            self.wait_checkpoints()
-        finally:
-            if self.meta.data.get("status") == "running":
-                self.save_results()
-                self.meta.finish("finished", epoch=self.epoch)
-            self.meta.stop_heartbeat()
-            self._run_lock.release()
-            self._stop_console()
-        return self.clog.close()
+        return _stages.close(self)
 
     def __enter__(self) -> Experiment:
         return self
@@ -496,11 +392,6 @@ class Experiment:
     def loggers(self) -> dict[str, Any]:
         """The logger objects by their configured name (``self.loggers["file"]``)."""
         return self.clog.loggers
-
-    def _plain_config(self) -> dict[str, Any]:
-        """The config as loggers and plugins see it: plain values, credentials redacted."""
-        plain = self.config.to_plain() if hasattr(self.config, "to_plain") else dict(self.config)
-        return redact(plain)
 
     # ------------------------------------------------------------------ results
     @property
@@ -525,29 +416,9 @@ class Experiment:
         ``name`` with this flag instead of the value (the log records the value itself).
         """
         if plot_running_mean:
-            self._add_running_mean(value, name, counter, tag, plot_result)
+            _stages.add_running_mean(self, value, name, counter, tag, plot_result)
             return
         self._add_result(value, name, counter, tag, plot_result, epoch=self.epoch)
-
-    def _add_running_mean(
-        self, value: Any, name: str, counter: float | None, tag: str | None, plot_result: bool
-    ) -> None:
-        if type(value) is not float and type(value) is not int:
-            value = to_scalar(value)
-        if not isinstance(value, (int, float)):
-            raise ConfigError(
-                f"add_result({name!r}, plot_running_mean=True): a running mean needs a number, not "
-                f"{type(value).__name__}"
-            )
-        self._add_result(value, name, counter, tag, False, epoch=self.epoch)
-        window = self._running_means.get(name)
-        if window is None:
-            length = max(1, int(self.running_mean_length))
-            window = self._running_means[name] = collections.deque(maxlen=length)
-        window.append(value)
-        if plot_result and self._value_listeners:
-            # the hook spec still types counter as int; float counters (trixi's) reach loggers as they are
-            self.clog.show_value(sum(window) / len(window), name, counter=counter, tag=tag)
 
     def add_result_without_epoch(
         self,
@@ -711,9 +582,7 @@ class Experiment:
 
     def checkpoint_series_names(self) -> list[str]:
         """Names of the checkpoint series in this run folder besides the run's own (saved in any process)."""
-        if not self.checkpoint_dir.is_dir():
-            return []
-        return sorted(p.name for p in self.checkpoint_dir.iterdir() if (p / MANIFEST_NAME).is_file())
+        return _state.series_names(self.checkpoint_dir)
 
     def load_checkpoint(self, which: str | int = "last", *, restore_results: bool = False) -> dict[str, Any]:
         """Load a checkpoint ("last", "best" or a step) and restore it (:meth:`restore_state`, kind "load").
@@ -726,12 +595,7 @@ class Experiment:
 
     def wait_checkpoints(self) -> None:
         """Block until every asynchronous save (the run's and its series') is on disk; re-raise a failed one."""
-        try:
-            self.checkpoints.wait()
-            for manager in self._series.values():
-                manager.wait()
-        finally:
-            self._saved_events.drain()
+        _state.wait_checkpoints(self)
 
     def restore_resumed(self, full: bool = True) -> int:
         """Restore the resumed run's latest checkpoint once; returns :attr:`start_epoch`.
@@ -765,23 +629,13 @@ class Experiment:
     # ------------------------------------------------------------------ run-folder API (trixi's ExperimentLogger)
     def save_config(self, data: Any, name: str = "config") -> Path:
         """Save a config (Config or mapping) as ``config/<name>.json`` (credentials redacted)."""
-        from .config import Config
-
-        path = inside(self.config_dir, _with_suffix(name, ".json"), "config name")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if find_credentials(data):
-            data = Config(config=redact(data)) if isinstance(data, Config) else redact(data)
-        if hasattr(data, "dump"):
-            data.dump(path)
-        else:
-            _write_json(path, data)
-        return path
+        return _stages.save_config(self, data, name)
 
     def load_config(self, name: str = "config") -> Any:
         """Load ``config/<name>.json`` as a :class:`trialog.Config` (tags stay unresolved)."""
         from .config import Config
 
-        return Config(inside(self.config_dir, _with_suffix(name, ".json"), "config name"))
+        return Config(_stages.config_path(self, name))
 
     def note(self, text: str | int, remove: bool = False) -> list[dict[str, Any]]:
         """Leave a timestamped note in run.json (xmen's ``note``); ``remove=True``: remove note number ``text``
@@ -799,43 +653,7 @@ class Experiment:
     # ------------------------------------------------------------------ names trialog-trixi adds
     def __getattr__(self, name: str) -> Any:
         # only reached when normal lookup fails: say where trixi's names went instead of a bare AttributeError
-        if name in _TRIXI_MEMBERS:
-            raise AttributeError(
-                f"{type(self).__name__}.{name} is trixi's API, which comes with trialog-trixi: pip install "
-                "trialog-trixi and subclass trialog_trixi.TrixiExperiment (or trixi's Experiment / PytorchExperiment)"
-            )
-        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
-
-
-#: Members trialog-trixi's classes add (its ``TrixiAPI`` mixin): named in the error above.
-_TRIXI_MEMBERS = frozenset(
-    "elog exp_name get_result_without_epoch save_dict load_dict save_numpy_data load_numpy_data save_pickle "
-    "load_pickle save_file".split()
-)
-
-
-# ---------------------------------------------------------------------------------------------------------------
-
-
-def _with_suffix(name: str, suffix: str) -> str:
-    return name if name.endswith(suffix) else name + suffix
-
-
-def _write_json(path: Path, data: Any) -> None:
-    from .run import atomic_write_json
-
-    atomic_write_json(path, data)
-
-
-def _close_quietly(clog: Any, meta: RunMeta, console: ConsoleCapture | None = None) -> None:
-    # Interpreter exit or garbage collection: flush what the loggers hold; never raise from here.
-    if console is not None:
-        with contextlib.suppress(Exception):
-            console.stop()
-    with contextlib.suppress(Exception):
-        meta.stop_heartbeat()
-    with contextlib.suppress(Exception):
-        clog.close()
+        raise _stages.missing_attribute(self, name)
 
 
 __all__ = ["RESTORE_KINDS", "Experiment", "RestoreContext", "is_simple"]

@@ -1,6 +1,6 @@
 """Opening an :class:`trialog.Experiment`'s run folder: the config coerced, the checkpoint options checked,
-the folder created (or the resumed one locked and checked), run.json's identity kept across resumes, and
-the folder wired (config, sources, checkpoint manager, results log, loggers). ``Experiment.__init__`` calls
+the folder created (or the resumed one locked and checked), run.json assembled (its identity kept across
+resumes), and the folder wired (config, sources, checkpoint manager, results log, loggers). ``Experiment.__init__`` calls
 these in order; nothing here runs after the constructor.
 """
 
@@ -16,9 +16,21 @@ from typing import TYPE_CHECKING, Any
 from .errors import ConfigError, RunFolderError, TrialogWarning
 from .fileio import write_atomic
 from .liveness import RunLock
+from .machine import describe_machine
 from .provenance import code_roots, provenance_gaps
-from .run import LAYOUT, create_run_folder, effective_status, now_iso, pack_sources, read_meta
+from .redact import redact
+from .run import (
+    LAYOUT,
+    RunMeta,
+    collect_metadata,
+    create_run_folder,
+    effective_status,
+    now_iso,
+    pack_sources,
+    read_meta,
+)
 from .run import check_run_folder as _check_run_folder
+from .threads import apply_threads, threads_from_env
 
 if TYPE_CHECKING:
     from .config import Config
@@ -36,16 +48,6 @@ FLAG_OPTIONS = (
 )
 #: Checkpoint options the Experiment handles itself; the rest go to CheckpointManager.
 CHECKPOINT_DEFAULTS: dict[str, Any] = {"every": 1, "keep_last": 2}
-#: The run folder's sub-folders an Experiment names as attributes (``exp.log_dir`` ...).
-FOLDER_ATTRIBUTES = {
-    "config_dir": "config",
-    "checkpoint_dir": "checkpoint",
-    "img_dir": "img",
-    "log_dir": "log",
-    "plot_dir": "plot",
-    "result_dir": "result",
-    "save_dir": "save",
-}
 
 
 def coerce_config(config: Any) -> Config:
@@ -141,8 +143,8 @@ def open_folder(
         exp.run_dir = create_run_folder(base, exp.name, folder_format)
         exp._run_lock = RunLock(exp.run_dir).acquire()
     exp.base_dir = exp.run_dir.parent
-    for attribute, sub in FOLDER_ATTRIBUTES.items():
-        setattr(exp, attribute, exp.run_dir / sub)
+    for sub in LAYOUT:  # exp.config_dir, exp.log_dir, ...
+        setattr(exp, f"{sub}_dir", exp.run_dir / sub)
     return resumed_meta
 
 
@@ -159,6 +161,31 @@ def keep_identity(
             meta["resumes"] = [*resumed_meta.get("resumes", []), {"time": now_iso(), "pid": meta["pid"]}]
     if resumed_meta.get("status") == "registered" and not new_folder:  # trialog_sweep.registered
         meta.update(start=now_iso(), resumes=[], resumed_from=None, registered=resumed_meta.get("registered"))
+
+
+def start_meta(
+    exp: Any,
+    heartbeat_interval: float,
+    purpose: str | None,
+    resumed_meta: Mapping[str, Any],
+    resume_from: Path | None,
+    new_folder: bool,
+) -> tuple[RunMeta, str | None]:
+    """The run.json of the run being opened, and the git diff of its code."""
+    meta, diff = collect_metadata(exp.name, seed=exp.seed, heartbeat_interval=heartbeat_interval)
+    meta["argv"] = redact(meta.get("argv", []))
+    meta["n_epochs"] = exp.n_epochs
+    meta["machine"] = describe_machine(exp.plugin_hooks)
+    if exp._at_best is not None:
+        meta["at_best"] = {"monitor": exp._at_best[0], "mode": exp._at_best[1]}
+    # a registry field (trialog.run.REGISTRY_KEYS)
+    meta["purpose"] = purpose or exp.config.get("purpose") or resumed_meta.get("purpose")
+    threads = threads_from_env() or resumed_meta.get("threads")  # a sweep trial's (trialog.threads)
+    if threads is not None:
+        apply_threads(threads)  # a resumed trial computes with the threads it started with
+        meta["threads"] = threads
+    keep_identity(meta, resumed_meta, resume_from, new_folder)
+    return RunMeta(exp.run_dir, meta, heartbeat_interval=heartbeat_interval), diff
 
 
 def init_folder(exp: Any, diff: str | None, save_sources: bool, loggers: Any) -> None:
@@ -213,4 +240,5 @@ __all__ = [
     "init_folder",
     "keep_identity",
     "open_folder",
+    "start_meta",
 ]

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import RunFolderError, TrialogWarning
-from .run import is_trialog_run, latest_run
+from .run import is_trialog_run, latest_run, read_meta
 
 
 def resolve_resume(resume: str | os.PathLike[str], base_dir: Path, skip_unreadable: bool = False) -> Path:
@@ -28,6 +28,22 @@ def resolve_resume(resume: str | os.PathLike[str], base_dir: Path, skip_unreadab
             "pass a folder an Experiment created, or resume='last'"
         )
     return path
+
+
+def resume_source(
+    resume: Any, base_dir: Path, config: Any, skip_unreadable: bool
+) -> tuple[Path | None, dict[str, Any], Any]:
+    """The run folder to resume (None for a new run), its run.json, and the config (the folder's when
+    none is given)."""
+    if not resume:  # None or False: a new run
+        return None, {}, config
+    from .config import Config
+
+    resume_from = resolve_resume(resume, base_dir, skip_unreadable=skip_unreadable)
+    resumed_meta = read_meta(resume_from)
+    if not config and (resume_from / "config" / "config.json").is_file():
+        config = Config(resume_from / "config" / "config.json")
+    return resume_from, resumed_meta, config
 
 
 def restore_resumed(exp: Any, full: bool) -> int:
@@ -127,4 +143,4 @@ def _copy_results(exp: Any, source: Path, position: int) -> None:
     exp._results = ResultLog(exp.result_dir, at_best=exp._at_best)
 
 
-__all__ = ["resolve_resume", "restore_resumed", "resume_loggers"]
+__all__ = ["resolve_resume", "restore_resumed", "resume_loggers", "resume_source"]

@@ -258,6 +258,23 @@ class SavedEvents:
         )
 
 
+def series_names(checkpoint_dir: Path) -> list[str]:
+    """Names of the checkpoint series (folders with a manifest) in ``checkpoint_dir``."""
+    if not checkpoint_dir.is_dir():
+        return []
+    return sorted(p.name for p in checkpoint_dir.iterdir() if (p / MANIFEST_NAME).is_file())
+
+
+def wait_checkpoints(exp: Any) -> None:
+    """Block until the run's and its series' saves are on disk; then fire the pending save events."""
+    try:
+        exp.checkpoints.wait()
+        for manager in exp._series.values():
+            manager.wait()
+    finally:
+        exp._saved_events.drain()
+
+
 def save_checkpoint(exp: Any, metrics: Mapping[str, Any] | None, step: int | None) -> Any:
     """Checkpoint :func:`checkpoint_state` into the run's series once every logger has synced (the resume
     contract: every logger's output up to here is on disk before the checkpoint is)."""

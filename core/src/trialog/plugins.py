@@ -82,14 +82,9 @@ def refresh() -> None:
     _plugin_manager = None
 
 
-def disabled_names() -> frozenset[str]:
-    """Names (plugin or distribution) blocked through ``TRIALOG_DISABLE_PLUGINS=name,...``."""
-    raw = os.environ.get(DISABLE_ENV, "")
-    return frozenset(_norm(part.strip()) for part in raw.split(",") if part.strip())
-
-
 def is_disabled(info: PluginInfo) -> bool:
-    blocked = disabled_names()
+    """Whether the plugin or its distribution is blocked through ``TRIALOG_DISABLE_PLUGINS=name,...``."""
+    blocked = {_norm(part.strip()) for part in os.environ.get(DISABLE_ENV, "").split(",") if part.strip()}
     return bool(blocked) and (_norm(info.name) in blocked or _norm(info.distribution) in blocked)
 
 
@@ -199,10 +194,8 @@ def get_plugin_manager() -> Any:
             pm.add_hookspecs(hookspecs.LifecycleSpec)
             pm.add_hookspecs(hookspecs.FrameworkSpec)
             for name, claims in sorted(_discover()["trialog.plugins"].items()):
-                if any(is_disabled(c) for c in claims):
-                    pm.set_blocked(
-                        name
-                    )  # TRIALOG_DISABLE_PLUGINS: blocked through the manager, never imported
+                if any(is_disabled(c) for c in claims):  # blocked through the manager, never imported
+                    pm.set_blocked(name)
                 else:
                     pm.register(load("trialog.plugins", name), name=name)
             _plugin_manager = pm
