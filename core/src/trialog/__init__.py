@@ -10,10 +10,11 @@ import importlib
 import os
 from typing import TYPE_CHECKING, Any
 
-from ._markers import hookimpl, hookspec
 from ._version import __version__
 
 _LAZY = {
+    "hookimpl": "_markers",
+    "hookspec": "_markers",
     "CombinedLogger": "dispatch",
     "Config": "config",
     "GridSearch": "config",
@@ -44,6 +45,7 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:  # pragma: no cover
+    from ._markers import hookimpl, hookspec
     from .checkpoint import CheckpointManager
     from .config import Config, GridSearch
     from .dispatch import CombinedLogger
