@@ -8,7 +8,8 @@ import warnings
 
 import pytest
 
-from trialog.delivery import BLOCK, DROP_OLDEST, Delivery, DeliveryReport
+from trialog.contracts import BLOCK, DROP_OLDEST
+from trialog.delivery import Delivery, DeliveryReport
 from trialog.errors import TrialogWarning
 
 #: Bounds a hang only: every wait in these tests is for an event, never for a time to pass.

@@ -11,8 +11,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Protocol, runtime_checkable
 
-from .delivery import DROP_OLDEST, POLICIES
 from .errors import CheckpointError, LoggerConfigError
+
+#: What a background logger's queue does when full: drop the oldest pending call, or block the caller.
+DROP_OLDEST = "drop_oldest"
+BLOCK = "block"
+POLICIES = (DROP_OLDEST, BLOCK)
 
 __all__ = [
     "CheckpointFormat",

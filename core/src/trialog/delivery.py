@@ -29,13 +29,11 @@ from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from typing import Any
 
+from .contracts import BLOCK, DROP_OLDEST, POLICIES
 from .errors import TrialogWarning, warn_once
 
 __all__ = ["BLOCK", "DROP_OLDEST", "POLICIES", "Delivery", "DeliveryReport"]
 
-DROP_OLDEST = "drop_oldest"
-BLOCK = "block"
-POLICIES = (DROP_OLDEST, BLOCK)
 
 
 @dataclass(frozen=True)

@@ -19,8 +19,8 @@ from typing import TYPE_CHECKING, Any
 
 from . import hookspecs
 from ._markers import Impl, bind_call, logger_impls
-from .contracts import logger_stats, logger_traits
-from .delivery import POLICIES, Delivery
+from .contracts import POLICIES, logger_stats, logger_traits
+from .delivery import Delivery
 from .errors import FailurePolicy, LoggerConfigError, TrialogError, TrialogWarning, warn_once
 from .options import check_option_values, option_parameters
 

@@ -528,13 +528,6 @@ def _record(name: Any, tag: Any, value: Any, counter: Any, epoch: Any, t: Any) -
     return {"name": name, "tag": tag, "value": value, "counter": counter, "epoch": epoch, "time": t}
 
 
-def record_of(line: Mapping[str, Any]) -> dict[str, Any]:
-    """The record dict of one parsed ``results.jsonl`` line (KeyError without a name or value)."""
-    return _record(
-        line["name"], line.get("tag"), line["value"], line.get("counter"), line.get("epoch"), line.get("time")
-    )
-
-
 def read_results(path: str | os.PathLike[str], *, warn: bool = True) -> ResultRecords:
     """Read trialog's ``results.jsonl`` (or a run/result folder holding one) into record dicts.
 
@@ -542,6 +535,8 @@ def read_results(path: str | os.PathLike[str], *, warn: bool = True) -> ResultRe
     ``records.truncated`` and a :class:`~trialog.errors.TrialogWarning`; a garbled line before the last is an
     error naming the file and line.
     """
+    from .series import record_of
+
     path, data, records = _open_log(path, LOG_NAME)
     lines = data.split(b"\n")
     # data ending in "\n" leaves an empty last piece; anything else there is a record that was never finished.

@@ -27,7 +27,6 @@ import numpy as np
 
 from .errors import TrialogError
 from .fileio import write_json
-from .results import record_of
 
 SERIES_NAME = "results.series"
 KEYS_NAME = "results.series.json"
@@ -63,6 +62,18 @@ _PACK_FLOAT_COUNTER = struct.Struct("<ddqdqq").pack
 
 __all__ = ["SeriesWriter", "read_appended", "read_columns", "read_series", "sidecar_paths"]
 
+
+
+def record_of(line: Mapping[str, Any]) -> dict[str, Any]:
+    """The record dict of one parsed ``results.jsonl`` line (KeyError without a name or value)."""
+    return {
+        "name": line["name"],
+        "tag": line.get("tag"),
+        "value": line["value"],
+        "counter": line.get("counter"),
+        "epoch": line.get("epoch"),
+        "time": line.get("time"),
+    }
 
 def sidecar_paths(log: str | os.PathLike[str]) -> tuple[Path, Path]:
     """(rows file, key table) of the sidecar that belongs to the results log ``log``."""
