@@ -31,7 +31,7 @@ from _common import report
 from trialog_browser.index import RunIndex, run_id
 from trialog_browser.serve import BrowserServer
 
-from trialog.results import ResultLog
+from trialog.results.log import ResultLog
 
 LOAD_ONLY = sys.argv[1:2] == ["load"]
 N_RUNS = int(sys.argv[1]) if len(sys.argv) > 1 and not LOAD_ONLY else 10_000
@@ -214,8 +214,8 @@ server.run()
 
 WRITER = r"""
 import json, os, sys, time
-from trialog.results import ResultLog
-from trialog.run import RunMeta, now_iso
+from trialog.results.log import ResultLog
+from trialog.run.folder import RunMeta, now_iso
 
 run = sys.argv[1]
 meta = RunMeta(run, {"name": "live", "status": "running", "start": now_iso(), "pid": os.getpid()}, heartbeat_interval=1.0)

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from trialog.checkpoint import CheckpointManager
+from trialog.checkpoint.manager import CheckpointManager
 
 ROUNDS = 3
 N_ARRAYS = 30

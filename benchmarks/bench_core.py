@@ -8,8 +8,8 @@ from collections import defaultdict
 from _common import command_seconds, per_call, report
 
 from trialog import hookimpl
-from trialog._markers import raw_impl
-from trialog.dispatch import CombinedLogger
+from trialog.hooks.markers import raw_impl
+from trialog.loggers.dispatch import CombinedLogger
 
 
 class NullLogger:

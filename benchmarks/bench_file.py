@@ -15,7 +15,7 @@ from pathlib import Path
 
 from trialog_file import FileLogger
 
-from trialog.dispatch import CombinedLogger
+from trialog.loggers.dispatch import CombinedLogger
 
 CALLS = 200_000
 BURST = 20_000

@@ -36,7 +36,7 @@ from trialog_slack.fake import FakeSlack  # noqa: E402
 from trialog_telegram.fake import FakeTelegram  # noqa: E402
 
 from trialog import hookimpl  # noqa: E402
-from trialog.dispatch import CombinedLogger  # noqa: E402
+from trialog.loggers.dispatch import CombinedLogger  # noqa: E402
 
 STEPS = 1500
 BLOCK = 10

@@ -15,7 +15,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from trialog.results import ResultLog
+from trialog.results.log import ResultLog
 
 N = 100_000
 ROUNDS = 5

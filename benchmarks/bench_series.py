@@ -38,7 +38,7 @@ mode, path = sys.argv[1], sys.argv[2]
 if mode == "pandas":
     import pandas as pd
 else:
-    import trialog.run, trialog.results, trialog.series
+    import trialog.run.folder, trialog.results.log, trialog.results.series
 before = hwm_mb()
 t0 = time.perf_counter()
 if mode == "checked":
@@ -49,10 +49,10 @@ if mode == "checked":
     json.dump(table, open(keys, "w"))
     t0 = time.perf_counter()
 if mode in ("trialog", "checked"):
-    out = trialog.run.Run(path).results
+    out = trialog.run.folder.Run(path).results
     n = sum(len(v["value"]) for v in out.values())
 elif mode == "json":
-    out = trialog.results.results_by_name(trialog.results.read_results(path + "/result/results.jsonl"))
+    out = trialog.results.log.results_by_name(trialog.results.log.read_results(path + "/result/results.jsonl"))
     n = sum(len(v["value"]) for v in out.values())
 elif mode == "pandas":
     df = pd.read_csv(path + "/results.csv")
@@ -60,7 +60,7 @@ elif mode == "pandas":
 elif mode == "appended":
     log = path + "/result/results.jsonl"
     offset = int(sys.argv[3])
-    records, _ = trialog.series.read_appended(log, offset)
+    records, _ = trialog.results.series.read_appended(log, offset)
     n = len(records)
 elapsed = time.perf_counter() - t0
 print(json.dumps({"seconds": elapsed, "peak_mb": hwm_mb(), "before_mb": before, "n": n}))
@@ -84,7 +84,7 @@ def _measure(mode: str, path: Path, *extra: str, repeat: int = 3) -> dict[str, f
 
 
 def _write(run: Path) -> int:
-    from trialog.results import ResultLog
+    from trialog.results.log import ResultLog
 
     log = ResultLog(run / "result")
     add = log.add

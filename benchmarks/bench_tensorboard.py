@@ -33,7 +33,7 @@ def direct_add_scalar(folder: Path) -> float:
 
 
 def through_trialog(folder: Path) -> tuple[float, float, dict]:
-    from trialog.dispatch import CombinedLogger
+    from trialog.loggers.dispatch import CombinedLogger
 
     clog = CombinedLogger({"tb": {"type": "tensorboard"}}, run_dir=folder)
     elapsed = drained = 0.0

@@ -21,7 +21,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from trialog.checkpoint import CheckpointManager
+from trialog.checkpoint.manager import CheckpointManager
 
 ROUNDS = 4
 WIDTH = 2236  # 5 square linear layers of 2236: 25.0M parameters

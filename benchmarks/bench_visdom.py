@@ -36,7 +36,7 @@ def direct_line(port: int) -> float:
 
 
 def through_trialog(port: int, env: str) -> tuple[float, float]:
-    from trialog.dispatch import CombinedLogger
+    from trialog.loggers.dispatch import CombinedLogger
 
     clog = CombinedLogger({"vis": {"type": "visdom", "server": "http://127.0.0.1", "port": port, "env": env}})
     elapsed = total = 0.0

@@ -38,7 +38,7 @@ CORE_PRIVATE = _core_private_names()
 
 def _experiment_private_names() -> set[str]:
     """Private methods and attributes of the core's Experiment class."""
-    tree = ast.parse((CORE / "experiment.py").read_text(encoding="utf-8"))
+    tree = ast.parse((CORE / "experiment" / "experiment.py").read_text(encoding="utf-8"))
     (cls,) = [n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == "Experiment"]
     names = {n.name for n in cls.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))}
     for node in ast.walk(cls):

@@ -123,7 +123,7 @@ def test_plugins_list_shows_the_installed_plugin(plugin_env):
 
 def test_a_config_naming_the_plugin_routes_values_to_it(plugin_env, tmp_path):
     code = f"""
-from trialog.dispatch import CombinedLogger
+from trialog.loggers.dispatch import CombinedLogger
 clog = CombinedLogger({{"j": {{"type": "jsonl", "every": 2}}}}, run_dir={str(tmp_path)!r})
 for i in range(5):
     clog.show_value(i / 10, "loss", counter=i, tag="train")
@@ -141,7 +141,7 @@ clog.close()
 
 
 def test_the_plugin_is_installed_only_in_its_environment(plugin_env):
-    from trialog import plugins
+    from trialog.hooks import plugins
 
     plugins.refresh()
     assert "jsonl" not in plugins.names("trialog.loggers")
@@ -152,7 +152,7 @@ def test_the_plugin_is_installed_only_in_its_environment(plugin_env):
 
 def test_disabling_the_plugin_blocks_it(plugin_env, tmp_path):
     code = f"""
-from trialog.dispatch import CombinedLogger
+from trialog.loggers.dispatch import CombinedLogger
 from trialog.errors import PluginDisabledError
 try:
     CombinedLogger({{"j": "jsonl"}}, run_dir={str(tmp_path)!r})
@@ -168,7 +168,7 @@ def test_a_plugin_with_defaults_in_its_hooks_gets_every_parameter_it_names(plugi
     counters and tags routed through an Experiment and a CombinedLogger reach it."""
     code = f"""
 from trialog import Experiment
-from trialog.dispatch import CombinedLogger
+from trialog.loggers.dispatch import CombinedLogger
 
 class Toy(Experiment):
     def train(self, epoch):

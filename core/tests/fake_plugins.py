@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from trialog import plugins
+from trialog.hooks import plugins
 
 
 class FakeDists:

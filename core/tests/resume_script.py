@@ -15,7 +15,7 @@ import sys
 import numpy as np
 
 import trialog
-from trialog.checkpoint import NpzFormat
+from trialog.checkpoint.manager import NpzFormat
 
 
 class Toy(trialog.Experiment):

@@ -15,7 +15,7 @@ import threading
 import numpy as np
 import pytest
 
-from trialog.checkpoint import CheckpointManager, NpzFormat, resolve_format
+from trialog.checkpoint.manager import CheckpointManager, NpzFormat, resolve_format
 from trialog.errors import CheckpointError, PluginError
 
 #: subprocess timeout in seconds: it bounds only a hang (a machine under full load needs far less)
@@ -331,8 +331,8 @@ def test_failed_manifest_write_leaves_previous_manifest(tmp_path, monkeypatch):
 CRASH_CHILD = """
 import os, signal, sys
 import numpy as np
-import trialog.checkpoint as ck
-from trialog.results import write_atomic
+import trialog.checkpoint.manager as ck
+from trialog.results.log import write_atomic
 
 def die(*args, **kwargs):
     os.kill(os.getpid(), signal.SIGKILL)
@@ -510,7 +510,7 @@ def test_corrupt_or_missing_files_give_named_errors(tmp_path):
 
 
 def test_large_snapshot_copies_are_whole_and_private():
-    from trialog.checkpoint import NpzFormat
+    from trialog.checkpoint.manager import NpzFormat
 
     big = np.arange(5_000_003, dtype=np.float64)  # 40 MB, an odd length: split over threads
     fmt = NpzFormat()
@@ -522,7 +522,8 @@ def test_large_snapshot_copies_are_whole_and_private():
 
 
 def test_npz_saves_start_writeback_as_they_go(tmp_path, monkeypatch):
-    from trialog import checkpoint, writeback
+    from trialog.checkpoint import manager as checkpoint
+    from trialog.checkpoint import writeback
 
     kicks = []
     monkeypatch.setattr(writeback, "_sync_file_range", lambda fd, offset, n, flags: kicks.append((offset, n)))

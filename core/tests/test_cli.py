@@ -107,7 +107,7 @@ def test_every_public_name_resolves():
 
 
 def test_runs_without_trialog_runs_names_the_distribution(capsys, monkeypatch):
-    from trialog import plugins
+    from trialog.hooks import plugins
 
     monkeypatch.setenv(plugins.DISABLE_ENV, "runs")  # as if trialog-runs were not installed
     plugins.refresh()

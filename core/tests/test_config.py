@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from trialog import Config, GridSearch
-from trialog.config import Unresolved
+from trialog.config.config import Unresolved
 from trialog.errors import ConfigError, TrialogWarning
 
 #: subprocess timeout in seconds: it bounds only a hang (a machine under full load needs far less)
@@ -367,9 +367,9 @@ def test_trixi_file_loads_without_importing_and_dumps_back_identically(monkeypat
 def test_loading_imports_nothing_in_a_fresh_interpreter(tmp_path):
     script = f"""
 import sys
-import trialog.config
+import trialog.config.config
 before = set(sys.modules)
-c = trialog.config.Config({str(TRIXI_FILE)!r})
+c = trialog.config.config.Config({str(TRIXI_FILE)!r})
 c.deepcopy(); c.flat(); c.difference_config(c); str(c)
 text = c.dumps()
 c.dump({str(tmp_path / "out.json")!r})
@@ -702,7 +702,7 @@ def _allowed_fn():
 
 
 def test_builtin_and_allowed_classes_round_trip_and_others_stay_tags(tmp_path):
-    from trialog.config import allow_config_types
+    from trialog.config.config import allow_config_types
 
     c = Config(
         cls=str, err=ValueError, mine=_Allowed, fn=_allowed_fn, popen=Unresolved("type", "subprocess.Popen")

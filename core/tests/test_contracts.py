@@ -1,13 +1,13 @@
-"""The typed contracts of the entry-point groups (trialog.contracts), and where the core checks them."""
+"""The typed contracts of the entry-point groups (trialog.hooks.contracts), and where the core checks them."""
 
 import pytest
 
 from trialog import hookimpl
-from trialog.checkpoint import NpzFormat, resolve_format
-from trialog.contracts import CheckpointFormat, check_format, logger_traits
-from trialog.dispatch import CombinedLogger, parse_loggers
+from trialog.checkpoint.manager import NpzFormat, resolve_format
 from trialog.errors import CheckpointError, LoggerConfigError
-from trialog.preflight import check_loggers
+from trialog.hooks.contracts import CheckpointFormat, check_format, logger_traits
+from trialog.loggers.dispatch import CombinedLogger, parse_loggers
+from trialog.loggers.preflight import check_loggers
 
 
 class Plain:
@@ -60,7 +60,7 @@ def test_checkpoint_formats_are_checked_against_the_protocol():
 
 def test_declarations_are_parsed_and_checked_once(monkeypatch):
     """preflight parses and checks a config's loggers; CombinedLogger takes the result as it is."""
-    from trialog import dispatch
+    from trialog.loggers import dispatch
 
     parsed = check_loggers({"p": {"type": Plain, "every": 2}})
     assert parsed["p"].checked[0] is Plain and parse_loggers(parsed) == parsed

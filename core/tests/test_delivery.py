@@ -1,4 +1,4 @@
-"""trialog.delivery.Delivery: the one bounded queue of every background logger (synchronised on events)."""
+"""trialog.loggers.delivery.Delivery: the one bounded queue of every background logger (synchronised on events)."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ import warnings
 
 import pytest
 
-from trialog.contracts import BLOCK, DROP_OLDEST
-from trialog.delivery import Delivery, DeliveryReport
 from trialog.errors import TrialogWarning
+from trialog.hooks.contracts import BLOCK, DROP_OLDEST
+from trialog.loggers.delivery import Delivery, DeliveryReport
 
 #: Bounds a hang only: every wait in these tests is for an event, never for a time to pass.
 HANG = 600.0

@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 
 from trialog import hookimpl
-from trialog.dispatch import CombinedLogger
 from trialog.errors import LoggerConfigError, TrialogWarning
+from trialog.loggers.dispatch import CombinedLogger
 
 #: Bounds a hang only: every wait in these tests is for an event, never for a time to pass.
 HANG = 600.0
@@ -185,7 +185,7 @@ def test_the_defaults_are_the_spec_signatures():
     """One place: the dispatcher's methods show the defaults written in LoggerSpec."""
     import inspect
 
-    from trialog import hookspecs
+    from trialog.hooks import specs as hookspecs
 
     for hook in hookspecs.LOGGER_HOOKS:
         if hook == "close":
@@ -570,8 +570,8 @@ def test_the_typed_surface_is_the_logger_spec():
     import inspect
     from pathlib import Path
 
-    import trialog.dispatch as dispatch
-    from trialog import hookspecs
+    import trialog.loggers.dispatch as dispatch
+    from trialog.hooks import specs as hookspecs
 
     tree = ast.parse(Path(dispatch.__file__).read_text(encoding="utf-8"))
     (cls,) = [n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == "CombinedLogger"]

@@ -15,8 +15,8 @@ import pytest
 import trialog
 from trialog import hookimpl
 from trialog.errors import ConfigError, LoggerConfigError, PluginError
-from trialog.plugins import get_plugin_manager
-from trialog.run import Run, find_runs
+from trialog.hooks.plugins import get_plugin_manager
+from trialog.run.folder import Run, find_runs
 
 
 class Recorder:
@@ -372,7 +372,7 @@ def test_names_defaults_and_folder_format(tmp_path):
 
 
 def test_default_loggers_use_the_file_plugin(tmp_path):
-    from trialog import plugins
+    from trialog.hooks import plugins
 
     if "file" not in plugins.names("trialog.loggers"):
         pytest.skip("trialog-file is not installed")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import inspect
 
-from trialog.experiment import Experiment
+from trialog.experiment.experiment import Experiment
 
 
 def test_the_experiment_class_is_at_most_600_lines():
@@ -15,8 +15,14 @@ def test_the_experiment_class_is_at_most_600_lines():
 
 
 def test_the_experiment_helpers_never_import_the_class_module():
-    from trialog import experiment_open, experiment_resume, experiment_stages, experiment_state, lifecycle
+    from trialog.experiment import lifecycle
+    from trialog.experiment import opening as experiment_open
+    from trialog.experiment import resume as experiment_resume
+    from trialog.experiment import stages as experiment_stages
+    from trialog.experiment import state as experiment_state
 
     for module in (experiment_open, experiment_resume, experiment_stages, experiment_state, lifecycle):
         source = inspect.getsource(module)
-        assert "from .experiment import" not in source and "trialog.experiment import" not in source, module
+        assert (
+            "from .experiment import" not in source and "trialog.experiment.experiment import" not in source
+        ), module

@@ -11,8 +11,8 @@ import trialog
 from trialog import hookimpl
 from trialog.api import RestoreContext, is_simple, metric_mode
 from trialog.errors import ConfigError, TrialogWarning
-from trialog.experiment_state import RESTORE_KINDS
-from trialog.plugins import PluginHooks, get_plugin_manager
+from trialog.experiment.state import RESTORE_KINDS
+from trialog.hooks.plugins import PluginHooks, get_plugin_manager
 from trialog.testing import trialog_warnings
 
 OPTS = {"loggers": {}, "save_sources": False}
@@ -248,7 +248,7 @@ def test_plugin_hooks_reset_the_streak_on_success():
 
 
 def test_the_rng_plugin_is_registered_like_any_plugin():
-    from trialog import plugins
+    from trialog.hooks import plugins
 
     assert "python" in plugins.names("trialog.plugins")
     assert plugins.find("trialog.plugins", "python").distribution == "trialog"

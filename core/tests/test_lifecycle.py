@@ -1,4 +1,4 @@
-"""The one lifecycle driver (trialog.lifecycle) and the restore context handed to ``set_state``."""
+"""The one lifecycle driver (trialog.experiment.lifecycle) and the restore context handed to ``set_state``."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import pytest
 
 import trialog
 from trialog.api import RestoreContext, drive_lifecycle, is_simple
-from trialog.run import read_meta
+from trialog.run.folder import read_meta
 
 OPTS = {"loggers": {}, "save_sources": False}
 

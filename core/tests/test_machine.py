@@ -9,7 +9,7 @@ import pytest
 
 import trialog
 from trialog.cli import main
-from trialog.machine import allowed_environ, describe_machine, machine_line
+from trialog.run.machine import allowed_environ, describe_machine, machine_line
 
 ENV = {
     "SLURM_JOB_ID": "4242",

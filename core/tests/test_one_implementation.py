@@ -13,10 +13,10 @@ import pytest
 
 from trialog import Config, Experiment
 from trialog.api import Range, check_option_values, flatten, hookimpl, optional_import, write_json
-from trialog.checkpoint import CheckpointManager
+from trialog.checkpoint.manager import CheckpointManager
 from trialog.errors import ConfigError, LoggerConfigError, TrialogError
-from trialog.options import option_parameters
-from trialog.results import ResultLog
+from trialog.hooks.options import option_parameters
+from trialog.results.log import ResultLog
 
 # --------------------------------------------------------------------------------------- the JSON writer
 
@@ -139,7 +139,7 @@ def test_a_subclass_option_error_names_the_key_and_the_logger_before_the_folder(
 
 
 def test_the_base_class_options_reach_the_base_class():
-    from trialog.dispatch import check_class
+    from trialog.loggers.dispatch import check_class
 
     _, _, params = check_class("c", Child, {"channel": "d", "every_s": 2.0})
     assert "every_s" in params and "run_dir" in params

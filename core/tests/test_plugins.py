@@ -3,8 +3,8 @@ import sys
 import pytest
 from fake_plugins import MEMORY_LOGGER, fake_dists
 
-from trialog import plugins
 from trialog.errors import PluginConflictError, PluginDisabledError, PluginLoadError, UnknownPluginError
+from trialog.hooks import plugins
 
 
 def test_lookup_is_lazy_and_returns_the_class(fake_dists):

@@ -33,7 +33,7 @@ def test_no_private_name_is_imported_across_core_modules():
 def test_the_check_sees_a_private_import(tmp_path):
     (tmp_path / "m.py").write_text(
         "from .results import write_json\nfrom .fileio import (\n    read_json,\n    _with_fallback,\n)\n"
-        "def f():\n    from trialog.options import _constructor_chain\n",
+        "def f():\n    from trialog.hooks.options import _constructor_chain\n",
         encoding="utf-8",
     )
     global CORE

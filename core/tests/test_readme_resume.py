@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 import trialog
-from trialog.run import Run, find_runs
+from trialog.run.folder import Run, find_runs
 
 #: subprocess timeout in seconds: it bounds only a hang (a machine under full load needs far less)
 HANG = 1800

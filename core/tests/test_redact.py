@@ -8,8 +8,8 @@ import pytest
 
 import trialog
 from trialog.errors import LoggerConfigError
-from trialog.redact import REDACTED, find_credentials, looks_like_credential_name, redact, redact_text
-from trialog.run import find_runs
+from trialog.run.folder import find_runs
+from trialog.run.redact import REDACTED, find_credentials, looks_like_credential_name, redact, redact_text
 
 SLACK = "xoxb-1234567890-abcdefghijKLMNOP"
 TELEGRAM = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from trialog.errors import RunFolderError, TrialogError, TrialogWarning
-from trialog.results import (
+from trialog.results.log import (
     ResultLog,
     read_results,
     read_trixi_results,
@@ -118,7 +118,7 @@ def test_sigkill_loses_no_added_record(tmp_path):
     code = textwrap.dedent(
         f"""
         import os, signal
-        from trialog.results import ResultLog
+        from trialog.results.log import ResultLog
         log = ResultLog({str(tmp_path)!r})
         for i in range(2000):
             log.add("loss", i * 0.5, counter=i, tag="train", epoch=i // 100)

@@ -13,9 +13,9 @@ import numpy as np
 import pytest
 
 import trialog
-from trialog.checkpoint import CheckpointManager
+from trialog.checkpoint.manager import CheckpointManager
 from trialog.errors import RunFolderError
-from trialog.run import Run, find_runs
+from trialog.run.folder import Run, find_runs
 
 #: subprocess timeout in seconds: it bounds only a hang (a machine under full load needs far less)
 HANG = 1800

@@ -11,8 +11,8 @@ import pytest
 
 import trialog
 from trialog import hookimpl
-from trialog.dispatch import CombinedLogger
 from trialog.errors import TrialogWarning
+from trialog.loggers.dispatch import CombinedLogger
 
 
 class Steps:

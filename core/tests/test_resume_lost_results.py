@@ -11,7 +11,7 @@ from test_resume import Counting, _records
 
 import trialog
 from trialog.errors import ResultsLostError, TrialogWarning
-from trialog.run import Run
+from trialog.run.folder import Run
 
 
 def _finished(tmp_path, base="a", n_epochs=4):
@@ -93,5 +93,5 @@ def test_a_deleted_log_is_a_named_error_and_is_not_recreated(tmp_path):
 
 def test_checkpoints_record_how_many_records_the_log_had(tmp_path):
     run_dir = _finished(tmp_path)
-    state, _ = trialog.checkpoint.CheckpointManager(run_dir / "checkpoint").load("last")
+    state, _ = trialog.checkpoint.manager.CheckpointManager(run_dir / "checkpoint").load("last")
     assert state["trialog"]["results_records"] == 4

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 from trialog.errors import ConfigError, RunFolderError
-from trialog.run import (
+from trialog.run.folder import (
     LAYOUT,
     Run,
     RunMeta,
@@ -218,7 +218,7 @@ def test_sources_zip_has_script_and_local_modules_only(tmp_path):
     (project / "helper.py").write_text("X = 1\n")
     (project / "train.py").write_text(
         "import sys, json, numpy\nimport helper\nfrom pkg import model\n"
-        "from trialog.run import pack_sources\n"
+        "from trialog.run.folder import pack_sources\n"
         "print(json.dumps(pack_sources(sys.argv[1])))\n"
     )
     out = tmp_path / "sources.zip"
@@ -333,7 +333,7 @@ def test_update_run_meta_is_the_one_outside_writer_and_the_heartbeat_keeps_its_r
 ):
     from trialog.api import registry_of, update_run_meta
     from trialog.errors import RegistryError
-    from trialog.run import REGISTRY_KEYS, RunMeta
+    from trialog.run.folder import REGISTRY_KEYS, RunMeta
 
     run_dir = tmp_path / "run"
     run_dir.mkdir()

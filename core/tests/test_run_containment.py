@@ -1,4 +1,4 @@
-"""Every reader of a run folder follows one containment rule (trialog.run.run_file): nothing is read through a
+"""Every reader of a run folder follows one containment rule (trialog.run.folder.run_file): nothing is read through a
 symlink that leaves the run folder, Run.results included (issue 19, item 3)."""
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ import shutil
 import pytest
 
 from trialog.errors import RunFolderError
-from trialog.results import ResultLog
-from trialog.run import Run, run_file
+from trialog.results.log import ResultLog
+from trialog.run.folder import Run, run_file
 
 
 def _run(path, value):

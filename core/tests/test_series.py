@@ -1,4 +1,4 @@
-"""The columnar sidecar of results.jsonl (trialog.series): same values as the JSON reader, in every state."""
+"""The columnar sidecar of results.jsonl (trialog.results.series): same values as the JSON reader, in every state."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from trialog.errors import TrialogError
-from trialog.results import ResultLog, read_results, results_by_name
-from trialog.series import SERIES_NAME, read_appended, read_columns, read_series, sidecar_paths
+from trialog.results.log import ResultLog, read_results, results_by_name
+from trialog.results.series import SERIES_NAME, read_appended, read_columns, read_series, sidecar_paths
 
 
 def _fill(log, n=3000):

@@ -9,10 +9,10 @@ import zlib
 import numpy as np
 import pytest
 
-from trialog import series
-from trialog.results import ResultLog, results_by_name, results_by_series
-from trialog.run import Run
-from trialog.series import read_columns, sidecar_paths
+from trialog.results import series
+from trialog.results.log import ResultLog, results_by_name, results_by_series
+from trialog.results.series import read_columns, sidecar_paths
+from trialog.run.folder import Run
 
 N = 2500  # more than two batches of sidecar rows
 
@@ -154,7 +154,7 @@ def test_a_counter_or_epoch_beyond_int64_is_refused_before_anything_is_written(t
 
 
 def _records(result_dir):
-    from trialog.results import read_results
+    from trialog.results.log import read_results
 
     return read_results(result_dir / "results.jsonl")
 
@@ -198,7 +198,7 @@ def test_an_older_sidecar_without_a_crc_is_rebuilt_by_the_first_read(tmp_path):
 def test_a_live_log_reads_right_between_the_tables_vouches(tmp_path):
     # A writer still open: rows written but not yet vouched for are not trusted; the log past the vouched
     # rows is parsed. Every state of the writer reads the same as the log.
-    from trialog.results import read_results
+    from trialog.results.log import read_results
 
     writer = ResultLog(tmp_path)
     log = tmp_path / "results.jsonl"

@@ -1,4 +1,4 @@
-"""Hook implementations read against their specs (trialog._markers): called on their own, as trixi's docs
+"""Hook implementations read against their specs (trialog.hooks.markers): called on their own, as trixi's docs
 call loggers, and through the dispatcher; parameters with defaults are passed (0.1.0's contract)."""
 
 import inspect
@@ -6,11 +6,12 @@ import inspect
 import pluggy
 import pytest
 
-from trialog import hookimpl, hookspecs
-from trialog._markers import RAW_ATTRIBUTE, raw_impl
-from trialog.dispatch import CombinedLogger
+from trialog import hookimpl
 from trialog.errors import LoggerConfigError
-from trialog.plugins import PluginHooks
+from trialog.hooks import specs as hookspecs
+from trialog.hooks.markers import RAW_ATTRIBUTE, raw_impl
+from trialog.hooks.plugins import PluginHooks
+from trialog.loggers.dispatch import CombinedLogger
 
 
 class Partial:

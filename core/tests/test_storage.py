@@ -21,7 +21,7 @@ import pytest
 
 import trialog
 from trialog import fileio
-from trialog.checkpoint import CheckpointManager, repair_manifest
+from trialog.checkpoint.manager import CheckpointManager, repair_manifest
 from trialog.errors import (
     CheckpointError,
     CorruptFileError,
@@ -30,9 +30,9 @@ from trialog.errors import (
     TrialogError,
     TrialogWarning,
 )
-from trialog.repair import repair_run
-from trialog.results import ResultLog
-from trialog.run import ResumeFrom, Run, latest_run, read_meta
+from trialog.results.log import ResultLog
+from trialog.run.folder import ResumeFrom, Run, latest_run, read_meta
+from trialog.run.repair import repair_run
 
 #: subprocess timeout in seconds: it bounds only a hang (a machine under full load needs far less)
 HANG = 1800
@@ -87,7 +87,7 @@ def test_corrupted_bytes_at_a_random_offset_are_a_named_error(tmp_path, seed):
 
 def test_the_npz_format_alone_checks_every_member_crc(tmp_path):
     """Without the manager's checksum (NpzFormat.load on a file), a damaged array is still an error."""
-    from trialog.npz import NpzFormat
+    from trialog.checkpoint.npz import NpzFormat
 
     path = tmp_path / "state.npz"
     state = {"a": np.arange(300_000.0), "b": [np.ones((40, 50), dtype=np.float32, order="F")], "c": "x"}
@@ -130,7 +130,7 @@ def test_a_forked_child_saves_and_loads_checkpoints(tmp_path):
 ATEXIT_SAVE = """
 import atexit, sys
 import numpy as np
-from trialog.checkpoint import CheckpointManager
+from trialog.checkpoint.manager import CheckpointManager
 
 def last_words():
     mgr = CheckpointManager(sys.argv[1])
@@ -401,7 +401,7 @@ def test_a_second_experiment_in_the_same_process_is_refused_and_sigkill_releases
     first.close()
     code = (
         "import os, signal, sys\n"
-        "from trialog.liveness import RunLock\n"
+        "from trialog.run.liveness import RunLock\n"
         f"lock = RunLock({str(first.run_dir)!r}).acquire()\n"
         "print('locked', flush=True)\n"
         "sys.stdin.readline()\n"
@@ -476,7 +476,7 @@ class FullDisk(Counting):
 
 @pytest.mark.parametrize("meta_writable", [True, False])
 def test_a_full_disk_ends_the_run_with_the_reason(tmp_path, monkeypatch, meta_writable):
-    from trialog.run import RunMeta
+    from trialog.run.folder import RunMeta
 
     monkeypatch.setattr(os, "write", os.write)
     monkeypatch.setattr(RunMeta, "update", RunMeta.update)

@@ -1,4 +1,4 @@
-"""A run's compute threads (trialog.threads): TRIALOG_THREADS given to the process, recorded in run.json, kept on resume."""
+"""A run's compute threads (trialog.run.threads): TRIALOG_THREADS given to the process, recorded in run.json, kept on resume."""
 
 from __future__ import annotations
 

@@ -10,17 +10,17 @@ import importlib
 import os
 from typing import TYPE_CHECKING, Any
 
-from ._version import __version__
+from trialog._version import __version__
 
 _LAZY = {
-    "hookimpl": "_markers",
-    "hookspec": "_markers",
-    "CombinedLogger": "dispatch",
-    "Config": "config",
-    "GridSearch": "config",
-    "Experiment": "experiment",
-    "Run": "run",
-    "CheckpointManager": "checkpoint",
+    "hookimpl": "hooks.markers",
+    "hookspec": "hooks.markers",
+    "CombinedLogger": "loggers.dispatch",
+    "Config": "config.config",
+    "GridSearch": "config.config",
+    "Experiment": "experiment.experiment",
+    "Run": "run.folder",
+    "CheckpointManager": "checkpoint.manager",
     "TrialogError": "errors",
     "ConfigError": "errors",
     "PluginError": "errors",
@@ -45,14 +45,14 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ._markers import hookimpl, hookspec
-    from .checkpoint import CheckpointManager
-    from .config import Config, GridSearch
-    from .dispatch import CombinedLogger
-    from .errors import ConfigError, PluginError, TrialogError, TrialogWarning
-    from .experiment import Experiment
-    from .frame import runs_frame
-    from .run import Run
+    from trialog.checkpoint.manager import CheckpointManager
+    from trialog.config.config import Config, GridSearch
+    from trialog.errors import ConfigError, PluginError, TrialogError, TrialogWarning
+    from trialog.experiment.experiment import Experiment
+    from trialog.frame import runs_frame
+    from trialog.hooks.markers import hookimpl, hookspec
+    from trialog.loggers.dispatch import CombinedLogger
+    from trialog.run.folder import Run
 
 
 # Names a plugin distribution provides through the ``trialog.exports`` entry-point group, and where they live.
@@ -83,8 +83,8 @@ def _is_submodule(name: str) -> bool:
 
 def _exported(name: str) -> Any:
     """``trialog.<name>`` from the distribution that registers it in ``trialog.exports``."""
-    from . import plugins
-    from .errors import UnknownPluginError
+    from trialog.errors import UnknownPluginError
+    from trialog.hooks import plugins
 
     try:
         return plugins.load("trialog.exports", name)

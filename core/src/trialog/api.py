@@ -71,46 +71,46 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from ._markers import hookimpl as hookimpl
+from trialog.hooks.markers import hookimpl as hookimpl
 
 #: public name -> "module" (the attribute of the same name) or "module:" (the module itself)
 _LAZY: dict[str, str] = {
     # experiments and runs
-    "Experiment": "experiment",
-    "RestoreContext": "experiment",
-    "is_simple": "experiment",
-    "drive_lifecycle": "lifecycle",
-    "Config": "config",
-    "GridSearch": "config",
-    "Run": "run",
-    "ResumeFrom": "run",
-    "latest_run": "run",
-    "CombinedLogger": "dispatch",
-    "peak_rss_mb": "machine",
+    "Experiment": "experiment.experiment",
+    "RestoreContext": "experiment.experiment",
+    "is_simple": "experiment.experiment",
+    "drive_lifecycle": "experiment.lifecycle",
+    "Config": "config.config",
+    "GridSearch": "config.config",
+    "Run": "run.folder",
+    "ResumeFrom": "run.folder",
+    "latest_run": "run.folder",
+    "CombinedLogger": "loggers.dispatch",
+    "peak_rss_mb": "run.machine",
     # background delivery
-    "Delivery": "delivery",
+    "Delivery": "loggers.delivery",
     # trixi's run folders (trialog-trixi builds trixi's names on these): source packing, trixi's results log
-    "read_trixi_results": "results",
-    "coerce_counter": "results",
-    "pack_sources": "run",
+    "read_trixi_results": "results.log",
+    "coerce_counter": "results.log",
+    "pack_sources": "run.folder",
     # runs started by other plugins (trialog-sweep's trials)
-    "threads": "threads:",
-    "create_run_folder": "run",
-    "read_config_file": "config",
-    "package_versions": "provenance",
+    "threads": "run.threads:",
+    "create_run_folder": "run.folder",
+    "read_config_file": "config.config",
+    "package_versions": "run.provenance",
     # checkpoints
-    "CheckpointManager": "checkpoint",
-    "CheckpointEntry": "checkpoint",
-    "WritebackFile": "checkpoint",
-    "MANIFEST_NAME": "checkpoint",
-    "metric_mode": "direction",
+    "CheckpointManager": "checkpoint.manager",
+    "CheckpointEntry": "checkpoint.manager",
+    "WritebackFile": "checkpoint.manager",
+    "MANIFEST_NAME": "checkpoint.manager",
+    "metric_mode": "results.direction",
     # credentials (one policy for what looks like one)
-    "looks_like_credential_name": "redact",
-    "redact_text": "redact",
+    "looks_like_credential_name": "run.redact",
+    "redact_text": "run.redact",
     # option schemas: a constructor's annotations, checked before the run folder exists
-    "Range": "options",
-    "check_option_values": "options",
-    "check_flags": "preflight",
+    "Range": "hooks.options",
+    "check_option_values": "hooks.options",
+    "check_flags": "loggers.preflight",
     # files: atomic durable writes, the one JSON reader
     "write_atomic": "fileio",
     "write_json": "fileio",
@@ -118,54 +118,53 @@ _LAZY: dict[str, str] = {
     "fileio": "fileio:",
     "optional_import": "optional",
     # values
-    "to_numpy": "dispatch",
-    "to_scalar": "dispatch",
+    "to_numpy": "loggers.dispatch",
+    "to_scalar": "loggers.dispatch",
     # run folders: reading (trialog-runs, trialog-browser), fast series, the registry's one writer
-    "update_run_meta": "run",
-    "registry_of": "run",
-    "change_note": "notes",
-    "check_text": "notes",
-    "repair_run": "repair",
-    "read_columns": "series",
-    "read_appended": "series",
-    "run_file": "run",
-    "run_status": "run",
-    "series_key": "summaries",
-    "SeriesMap": "summaries",
-    "series_values": "summaries",
-    "stored_summary_current": "run",
-    "code_folder": "provenance",
-    "find_runs": "run",
-    "walk_runs": "run",
-    "parse_time": "run",
-    "flatten": "config",
-    "machine_line": "machine",
+    "update_run_meta": "run.folder",
+    "registry_of": "run.folder",
+    "change_note": "run.notes",
+    "check_text": "run.notes",
+    "repair_run": "run.repair",
+    "read_columns": "results.series",
+    "read_appended": "results.series",
+    "run_file": "run.folder",
+    "run_status": "run.folder",
+    "series_key": "results.summaries",
+    "SeriesMap": "results.summaries",
+    "series_values": "results.summaries",
+    "stored_summary_current": "run.folder",
+    "code_folder": "run.provenance",
+    "find_runs": "run.folder",
+    "walk_runs": "run.folder",
+    "parse_time": "run.folder",
+    "flatten": "config.config",
+    "machine_line": "run.machine",
     # modules
-    "plugins": "plugins:",
+    "plugins": "hooks.plugins:",
 }
 
 __all__ = sorted([*_LAZY, "hookimpl"])
 
 if TYPE_CHECKING:  # pragma: no cover
-    from . import fileio, plugins, threads
-    from .checkpoint import MANIFEST_NAME, CheckpointEntry, CheckpointManager, WritebackFile
-    from .config import Config, GridSearch, flatten, read_config_file
-    from .delivery import Delivery
-    from .direction import metric_mode
-    from .dispatch import CombinedLogger, to_numpy, to_scalar
-    from .experiment import Experiment, RestoreContext, is_simple
-    from .fileio import read_json, write_atomic, write_json
-    from .lifecycle import drive_lifecycle
-    from .machine import machine_line, peak_rss_mb
-    from .notes import change_note, check_text
-    from .optional import optional_import
-    from .options import Range, check_option_values
-    from .preflight import check_flags
-    from .provenance import code_folder, package_versions
-    from .redact import looks_like_credential_name, redact_text
-    from .repair import repair_run
-    from .results import coerce_counter, read_trixi_results
-    from .run import (
+    from trialog import fileio
+    from trialog.checkpoint.manager import MANIFEST_NAME, CheckpointEntry, CheckpointManager, WritebackFile
+    from trialog.config.config import Config, GridSearch, flatten, read_config_file
+    from trialog.experiment.experiment import Experiment, RestoreContext, is_simple
+    from trialog.experiment.lifecycle import drive_lifecycle
+    from trialog.fileio import read_json, write_atomic, write_json
+    from trialog.hooks import plugins
+    from trialog.hooks.options import Range, check_option_values
+    from trialog.loggers.delivery import Delivery
+    from trialog.loggers.dispatch import CombinedLogger, to_numpy, to_scalar
+    from trialog.loggers.preflight import check_flags
+    from trialog.optional import optional_import
+    from trialog.results.direction import metric_mode
+    from trialog.results.log import coerce_counter, read_trixi_results
+    from trialog.results.series import read_appended, read_columns
+    from trialog.results.summaries import SeriesMap, series_key, series_values
+    from trialog.run import threads
+    from trialog.run.folder import (
         ResumeFrom,
         Run,
         create_run_folder,
@@ -180,8 +179,11 @@ if TYPE_CHECKING:  # pragma: no cover
         update_run_meta,
         walk_runs,
     )
-    from .series import read_appended, read_columns
-    from .summaries import SeriesMap, series_key, series_values
+    from trialog.run.machine import machine_line, peak_rss_mb
+    from trialog.run.notes import change_note, check_text
+    from trialog.run.provenance import code_folder, package_versions
+    from trialog.run.redact import looks_like_credential_name, redact_text
+    from trialog.run.repair import repair_run
 
 
 def __getattr__(name: str) -> Any:

@@ -9,9 +9,9 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from ._markers import IMPL_ATTRIBUTE
-from ._version import __version__
-from .plugins import GROUPS
+from trialog._version import __version__
+from trialog.hooks.markers import IMPL_ATTRIBUTE
+from trialog.hooks.plugins import GROUPS
 
 CORE_COMMANDS = ("plugins",)
 #: Commands plugin distributions add -> the distribution, named when it is not installed (or is disabled).
@@ -42,7 +42,7 @@ def build_parser(with_plugin_commands: bool) -> argparse.ArgumentParser:
     plugins.set_defaults(func=_plugins_list, check=False, json=False, group=None)
 
     if with_plugin_commands:
-        from . import plugins as plugin_registry
+        from trialog.hooks import plugins as plugin_registry
 
         try:
             plugin_registry.get_plugin_manager().hook.add_cli_commands(subparsers=sub)
@@ -55,7 +55,7 @@ def build_parser(with_plugin_commands: bool) -> argparse.ArgumentParser:
 
 
 def _add_missing_command(sub: Any, command: str, distribution: str) -> None:
-    from .errors import TrialogError
+    from trialog.errors import TrialogError
 
     def missing(args: argparse.Namespace) -> int:
         raise TrialogError(
@@ -79,7 +79,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if func is None:
         parser.print_help()
         return 2
-    from .errors import TrialogError
+    from trialog.errors import TrialogError
 
     try:
         return int(func(args) or 0)
@@ -91,7 +91,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _plugins_list(args: argparse.Namespace) -> int:
-    from . import plugins as registry
+    from trialog.hooks import plugins as registry
 
     group = _GROUP_ALIASES.get(args.group) if args.group else None
     infos = registry.installed(group)
@@ -118,7 +118,7 @@ def _plugins_list(args: argparse.Namespace) -> int:
 
 
 def _hooks_of(info: Any) -> list[str]:
-    from . import plugins as registry
+    from trialog.hooks import plugins as registry
 
     obj = registry.load(info.group, info.name) if not registry.is_disabled(info) else None
     return sorted(

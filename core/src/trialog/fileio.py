@@ -23,7 +23,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from .errors import ConfigError, CorruptFileError, DiskFullError, RunFolderError
+from trialog.errors import ConfigError, CorruptFileError, DiskFullError, RunFolderError
 
 __all__ = [
     "check_inside",

@@ -14,7 +14,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from .errors import TrialogError
+from trialog.errors import TrialogError
 
 __all__ = ["optional_import"]
 

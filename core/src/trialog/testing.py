@@ -38,7 +38,7 @@ def trialog_warnings() -> Iterator[list[str]]:
     ``with trialog_warnings() as messages: run(); assert len(messages) == 1`` checks "one warning, not a
     warning per call" — the promise a logger for an unreliable backend makes.
     """
-    from .errors import TrialogWarning
+    from trialog.errors import TrialogWarning
 
     messages: list[str] = []
     with warnings.catch_warnings(record=True) as records:

@@ -516,7 +516,7 @@ def test_log_config_writes_json(tmp_path, logger):
 
 # ------------------------------------------------------------------------------------ via dispatcher
 def test_through_combined_logger(tmp_path):
-    from trialog.dispatch import CombinedLogger
+    from trialog.loggers.dispatch import CombinedLogger
 
     clog = CombinedLogger({"f": "file"}, run_dir=tmp_path)
     assert isinstance(clog["f"], FileLogger) and clog["f"].folder == tmp_path
@@ -534,7 +534,7 @@ def test_through_combined_logger(tmp_path):
 
 
 def test_dispatcher_options_and_unknown_option(tmp_path):
-    from trialog.dispatch import CombinedLogger
+    from trialog.loggers.dispatch import CombinedLogger
 
     clog = CombinedLogger({"f": {"type": "file", "plot_every_s": None, "csv": "per_name"}}, run_dir=tmp_path)
     clog.show_value(1.0, "acc")
@@ -627,8 +627,8 @@ def test_a_configured_logger_is_callable_on_its_own(tmp_path):
 def test_swapped_curve_arguments_through_the_dispatcher_are_a_warning_naming_both(tmp_path):
     import warnings
 
-    from trialog.dispatch import CombinedLogger
     from trialog.errors import TrialogWarning
+    from trialog.loggers.dispatch import CombinedLogger
 
     clog = CombinedLogger({"f": {"type": "file", "plot_every_s": None}}, run_dir=tmp_path)
     with warnings.catch_warnings(record=True) as caught:

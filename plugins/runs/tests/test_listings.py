@@ -16,7 +16,7 @@ from trialog_runs.registry import add_note, rename, set_purpose, set_starred, up
 import trialog
 from trialog.cli import main
 from trialog.errors import TrialogError
-from trialog.run import latest_run, walk_runs
+from trialog.run.folder import latest_run, walk_runs
 
 
 class Scripted(trialog.Experiment):

@@ -48,7 +48,8 @@ def test_malformed_is_a_clear_error(text):
 
 def test_browsing_names_come_from_trialog_runs_not_the_core_api():
     import trialog.api as api
-    from trialog import run, series
+    from trialog.results import series
+    from trialog.run import folder as run
 
     assert api.read_columns is series.read_columns and api.read_appended is series.read_appended
     assert api.find_runs is run.find_runs and api.update_run_meta is run.update_run_meta

@@ -11,7 +11,7 @@ from trialog_runs.registry import RegistryError, add_note, rename, set_removed, 
 
 from trialog.cli import main
 from trialog.errors import RunFolderError
-from trialog.run import Run, RunMeta, collect_metadata, create_run_folder
+from trialog.run.folder import Run, RunMeta, collect_metadata, create_run_folder
 
 
 def _run(tmp_path, name="exp", **extra):

@@ -11,7 +11,7 @@ from trialog_runs.cli import config_difference, format_duration, parse_metric
 
 import trialog
 from trialog.cli import main
-from trialog.run import parse_time
+from trialog.run.folder import parse_time
 
 
 class Scripted(trialog.Experiment):

@@ -18,8 +18,8 @@ from trialog_slack import SlackLogger
 from trialog_slack.fake import FakeSlack
 
 from trialog import Experiment
-from trialog.dispatch import CombinedLogger
 from trialog.errors import LoggerConfigError, TrialogWarning
+from trialog.loggers.dispatch import CombinedLogger
 from trialog.testing import trialog_warnings
 
 IMAGE = (np.arange(3 * 12 * 20) % 251).astype(np.uint8).reshape(3, 12, 20)
@@ -373,7 +373,7 @@ def test_full_outbox_drops_oldest_text_but_keeps_notifications(token):
 # ---------------------------------------------------------------------------------------------- options
 def test_the_notifier_options_are_slacks_without_restating_them(token):
     """SlackLogger declares only its own options; the transport's and every notifier's come from its bases."""
-    from trialog.options import option_parameters
+    from trialog.hooks.options import option_parameters
 
     params = option_parameters(SlackLogger)
     assert {"channel", "user_email", "token_env", "timeout", "retries", "min_interval", "max_pending"} <= set(

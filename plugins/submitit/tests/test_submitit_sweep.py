@@ -145,7 +145,7 @@ def test_bad_options_are_named():
 
 
 def test_the_entry_point_names_the_sweeper():
-    from trialog import plugins
+    from trialog.hooks import plugins
 
     assert plugins.load("trialog.sweepers", "submitit") is SubmititSweeper
 

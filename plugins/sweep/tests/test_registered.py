@@ -7,7 +7,7 @@ import json
 from trialog_sweep.sweep import read_sweep
 
 from trialog.cli import main
-from trialog.run import Run, find_runs
+from trialog.run.folder import Run, find_runs
 
 TOY = """
 from trialog import Experiment

@@ -21,7 +21,7 @@ from trialog_sweep.testing import write_toy_sweep as _write_sweep
 
 from trialog import ConfigError, GridSearch
 from trialog.cli import main
-from trialog.run import Run, find_runs, read_meta
+from trialog.run.folder import Run, find_runs, read_meta
 
 # ---------------------------------------------------------------------------------------- the spec
 

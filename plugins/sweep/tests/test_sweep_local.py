@@ -10,7 +10,7 @@ from trialog_sweep.sweep import read_sweep
 from trialog_sweep.testing import DIGITS_LR, write_digits_sweep
 
 from trialog.cli import main
-from trialog.run import Run, find_runs
+from trialog.run.folder import Run, find_runs
 
 pytest.importorskip("sklearn")
 

@@ -17,7 +17,7 @@ from trialog_sweep.trialproc import ProcessSnapshot
 
 from trialog import ConfigError, TrialogWarning
 from trialog.cli import main
-from trialog.run import Run
+from trialog.run.folder import Run
 
 PROBE = '''
 import os
@@ -33,7 +33,7 @@ class Probe(Toy):
     def setup(self):
         super().setup()
         import logging
-        import trialog.plugins as registry
+        import trialog.hooks.plugins as registry
         self.add_result(float(os.environ.get("OMP_NUM_THREADS", "0")), "omp", tag="env")
         self.add_result(float("TRIALOG_PROBE_DIRT" in os.environ), "dirty_env", tag="env")
         self.add_result(float(logging.getLogger().level), "root_level", tag="env")
@@ -126,7 +126,7 @@ def test_resumed_sweep_keeps_its_options_and_an_old_sweep_folder_still_resumes(t
 
 
 def test_process_snapshot_reset_restores_environment_logging_plugins_and_reseeds():
-    from trialog.plugins import get_plugin_manager
+    from trialog.hooks.plugins import get_plugin_manager
 
     manager = get_plugin_manager()
     snapshot = ProcessSnapshot()
@@ -183,7 +183,7 @@ import sys
 from pathlib import Path
 
 from trialog import hookimpl
-from trialog.plugins import get_plugin_manager
+from trialog.hooks.plugins import get_plugin_manager
 from trialog_sweep.sweep_local import preload
 
 

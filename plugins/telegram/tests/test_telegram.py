@@ -17,8 +17,8 @@ from trialog_telegram import TelegramLogger
 from trialog_telegram.fake import FakeTelegram
 
 from trialog import Experiment
-from trialog.dispatch import CombinedLogger
 from trialog.errors import LoggerConfigError, TrialogWarning
+from trialog.loggers.dispatch import CombinedLogger
 from trialog.testing import trialog_warnings
 
 IMAGE = (np.arange(3 * 12 * 20) % 251).astype(np.uint8).reshape(3, 12, 20)
@@ -299,7 +299,7 @@ def test_close_waits_a_bounded_time_for_a_slow_server(token):
 # ---------------------------------------------------------------------------------------------- options
 def test_the_notifier_options_are_telegrams_without_restating_them(token):
     """TelegramLogger declares only its own options; the transport's and every notifier's come from its bases."""
-    from trialog.options import option_parameters
+    from trialog.hooks.options import option_parameters
 
     params = option_parameters(TelegramLogger)
     assert {

@@ -7,7 +7,7 @@ from pathlib import Path
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 from trialog_tensorboard import MARKS_FILE, TensorBoardLogger
 
-from trialog.dispatch import CombinedLogger
+from trialog.loggers.dispatch import CombinedLogger
 
 
 def _scalars(folder: Path, tag: str, acc: EventAccumulator | None = None) -> list[tuple[int, float]]:

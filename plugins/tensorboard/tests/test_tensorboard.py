@@ -10,8 +10,8 @@ import pytest
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 from trialog_tensorboard import TensorBoardLogger, flatten_config
 
-from trialog.dispatch import CombinedLogger
 from trialog.errors import LoggerConfigError, TrialogWarning
+from trialog.loggers.dispatch import CombinedLogger
 
 #: Bounds a hang only: every wait in these tests is for an event, never for a time to pass.
 HANG = 600.0

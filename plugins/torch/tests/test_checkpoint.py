@@ -239,7 +239,7 @@ def test_saving_live_state_never_hands_its_tensors_to_the_pool(tmp_path):
 
 
 def test_async_manager_with_the_torch_format_writes_the_state_of_the_save_call(tmp_path):
-    from trialog.checkpoint import CheckpointManager
+    from trialog.checkpoint.manager import CheckpointManager
 
     model, opt, _ = _trained()
     manager = CheckpointManager(tmp_path / "ck", format="torch", keep_last=2, async_save=True)
@@ -268,7 +268,8 @@ def test_legacy_torch_files_load_without_mmap(tmp_path):
 
 
 def test_large_saves_go_through_the_writeback_file(tmp_path, monkeypatch):
-    from trialog import checkpoint, writeback
+    from trialog.checkpoint import manager as checkpoint
+    from trialog.checkpoint import writeback
 
     kicks = []
     monkeypatch.setattr(writeback, "_sync_file_range", lambda fd, offset, n, flags: kicks.append((offset, n)))
@@ -332,7 +333,7 @@ def test_random_bytes_in_a_torch_checkpoint_never_load(tmp_path, seed):
     """Defect 1: 4 KB of random bytes in the middle of step-00000001.pt loaded silently (NaN in exp_avg)."""
     import random
 
-    from trialog.checkpoint import CheckpointManager
+    from trialog.checkpoint.manager import CheckpointManager
 
     mgr = CheckpointManager(tmp_path, format="torch")
     entry = mgr.save(_model_state(), step=1)
@@ -346,8 +347,8 @@ def test_random_bytes_in_a_torch_checkpoint_never_load(tmp_path, seed):
 
 
 def test_torch_checkpoint_checksum_is_computed_while_writing(tmp_path, monkeypatch):
-    from trialog import checksum
-    from trialog.checkpoint import CheckpointManager
+    from trialog.checkpoint import checksum
+    from trialog.checkpoint.manager import CheckpointManager
 
     calls = []
     original = checksum.file_checksum
@@ -361,9 +362,9 @@ def test_a_full_disk_under_torch_save_says_so(tmp_path, monkeypatch):
     """Defect 7: torch's "[enforce fail at inline_container.cc] unexpected pos" instead of "no space left"."""
     import errno
 
-    from trialog.checkpoint import CheckpointManager
+    from trialog.checkpoint.manager import CheckpointManager
+    from trialog.checkpoint.writeback import WritebackFile
     from trialog.errors import DiskFullError
-    from trialog.writeback import WritebackFile
 
     original = WritebackFile._write_all
 

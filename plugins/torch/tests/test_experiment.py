@@ -20,7 +20,7 @@ from trialog_torch import TorchExperiment
 from trialog_torch.checkpoint import TorchFormat
 
 from trialog.errors import CheckpointError, ConfigError, TrialogWarning
-from trialog.results import read_results
+from trialog.results.log import read_results
 
 #: subprocess timeout in seconds: it bounds only a hang (a machine under full load needs far less)
 HANG = 1800

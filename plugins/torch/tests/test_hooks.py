@@ -90,7 +90,7 @@ def test_cuda_rng_state_round_trip():
 
 
 def test_the_plugin_manager_registers_the_torch_hooks():
-    from trialog.plugins import get_plugin_manager
+    from trialog.hooks.plugins import get_plugin_manager
 
     pm = get_plugin_manager()
     assert hooks in pm.get_plugins()

@@ -66,7 +66,7 @@ def test_one_warning_says_why_nothing_was_recorded(tmp_path: Path, monkeypatch: 
     from trialog.errors import TrialogWarning
 
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr("trialog.provenance.entry_script", lambda: None)
+    monkeypatch.setattr("trialog.run.provenance.entry_script", lambda: None)
     with pytest.warns(TrialogWarning, match="provenance") as caught:
         exp = Experiment(config={}, name="bare", base_dir=tmp_path / "runs", loggers={})
     exp.close()

@@ -19,7 +19,7 @@ from trialog_torch.schedules import Schedule
 from trialog_torch.trainers import ClassificationTrainer
 
 from trialog.errors import ConfigError
-from trialog.results import read_results
+from trialog.results.log import read_results
 
 #: subprocess timeout in seconds: it bounds only a hang
 HANG = 1800

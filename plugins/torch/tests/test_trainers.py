@@ -498,7 +498,7 @@ class Custom(Metric):
 
 
 def test_trainers_are_registered_entry_points() -> None:
-    from trialog import plugins
+    from trialog.hooks import plugins
 
     for kind, cls in [
         ("classification", ClassificationTrainer),

@@ -24,7 +24,7 @@ from trialog_torch.trainers import ClassificationTrainer
 from trialog_torch.workers import WorkerSeeder, loader_callbacks, worker_seed
 
 from trialog.errors import TrialogWarning
-from trialog.results import read_results
+from trialog.results.log import read_results
 
 #: bounds only a hang (subprocesses, and waiting for orphaned workers to notice their parent is gone)
 HANG = 600

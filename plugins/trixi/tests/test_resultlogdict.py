@@ -14,7 +14,7 @@ from trialog_trixi import LogDict, ResultLogDict
 
 from trialog.api import Run
 from trialog.errors import ConfigError, CorruptFileError, TrialogError, TrialogWarning
-from trialog.results import read_trixi_results
+from trialog.results.log import read_trixi_results
 
 
 def test_result_log_dict_writes_trixi_elements_and_closes_a_json_array(tmp_path):

@@ -54,7 +54,9 @@ def test_the_package_imports_only_the_public_core_api():
     for path in root.rglob("*.py"):
         for line in path.read_text().splitlines():
             if line.startswith(("from trialog", "import trialog")):
-                assert line.startswith(("from trialog.api import", "from trialog.errors import", "from trialog_")), (path, line)
+                assert line.startswith(
+                    ("from trialog.api import", "from trialog.errors import", "from trialog_")
+                ), (path, line)
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ import torch
 from torch import nn
 
 from trialog.errors import CheckpointError, RunFolderError
-from trialog.results import read_trixi_results
+from trialog.results.log import read_trixi_results
 
 HANG = 600.0
 
@@ -233,7 +233,7 @@ def test_resume_path_sets_results_through_update_attributes(tmp_path):
 def test_config_with_a_class_round_trips(tmp_path):
     from trixi.util import Config
 
-    from trialog.config import allow_config_types
+    from trialog.config.config import allow_config_types
 
     c = Config()
     c.cls = str

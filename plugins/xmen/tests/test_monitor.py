@@ -12,7 +12,7 @@ from trialog_xmen import Spec
 
 import trialog
 from trialog.errors import ConfigError, TrialogWarning
-from trialog.results import read_results
+from trialog.results.log import read_results
 
 HANG = 1800
 

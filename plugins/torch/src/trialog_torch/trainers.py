@@ -22,7 +22,7 @@ trainer). Other keys: ``checkpoint`` (CheckpointManager options such as ``keep_l
 ``async_save``); ``train_metrics`` (true: the ``metrics`` on training data too, false: only the loss, or a
 list of its own); ``class_names`` (rows of the confusion matrix and report); ``input_key``/``target_key``
 (for batches that are dicts). Results are the metric tagged with its phase, the series ``train/loss``,
-``val/accuracy``, ``test/iou`` (:mod:`trialog.summaries`); ``monitor`` names one of them, checked against
+``val/accuracy``, ``test/iou`` (:mod:`trialog.results.summaries`); ``monitor`` names one of them, checked against
 :meth:`Trainer.produced_keys` before the run folder is made. Every ``log_every`` steps the step's loss goes to the loggers as ``train/step_loss``.
 ``probes`` (default false: timings differ between any two runs, so they stay out of a results log that
 a resumed run reproduces exactly; true to record them) records per training epoch ``sys/data_wait_s`` (time spent waiting for the loader's
@@ -1200,7 +1200,7 @@ class Trainer:
         """Results and plots on rank 0: add_result per value, then what the metrics draw.
 
         trialog's naming convention: ``"val/accuracy"`` is the metric ``accuracy`` tagged with its phase ``val``
-        (the series key ``val/accuracy`` in every summary; :mod:`trialog.summaries`).
+        (the series key ``val/accuracy`` in every summary; :mod:`trialog.results.summaries`).
         """
         if self.experiment is None:
             return

@@ -63,7 +63,7 @@ class TrixiAPI:
         """The run's results as trixi's ResultLogDict (:class:`~trialog_trixi.resultdict.ResultDict`).
 
         ``results["loss"]`` reads the last value, ``results["loss"] = v`` records one; the
-        :class:`trialog.results.ResultLog` methods (``stats``, ``summary()``, ``best()``) work on it too.
+        :class:`trialog.results.log.ResultLog` methods (``stats``, ``summary()``, ``best()``) work on it too.
         """
         view = self.__dict__.get("_trixi_results")
         if view is None:

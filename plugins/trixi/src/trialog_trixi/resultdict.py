@@ -17,7 +17,7 @@ Each element reaches the operating system with one ``os.write`` on an ``O_APPEND
 process loses nothing it already assigned) and :meth:`~LogDict.close` fsyncs. Reopening a file in mode
 ``"a"`` continues it: a torn last element (a killed writer) is cut off with a warning, a closed array is
 reopened, and a file that is not a results log (garbled before its last line, not a JSON array) is a
-:class:`~trialog.errors.CorruptFileError`, never appended to. :func:`trialog.results.read_trixi_results`
+:class:`~trialog.errors.CorruptFileError`, never appended to. :func:`trialog.results.log.read_trixi_results`
 (and ``trialog.Run`` on a trixi run folder) reads the file, closed or not.
 """
 
@@ -51,7 +51,7 @@ class ResultDict(Mapping[str, Any]):
 
     Args:
         experiment: the experiment that records what is assigned (:meth:`trialog.Experiment.add_result`).
-        log: its :class:`trialog.results.ResultLog` (``Experiment.results`` of the core class).
+        log: its :class:`trialog.results.log.ResultLog` (``Experiment.results`` of the core class).
     """
 
     def __init__(self, experiment: Any, log: Any) -> None:
@@ -65,7 +65,7 @@ class ResultDict(Mapping[str, Any]):
 
     @property
     def log(self) -> Any:
-        """The underlying :class:`trialog.results.ResultLog`."""
+        """The underlying :class:`trialog.results.log.ResultLog`."""
         return self._log
 
     def __getitem__(self, name: str) -> Any:

@@ -13,7 +13,7 @@ from trialog.api import to_numpy
 class AbstractLogger:
     """trixi's abstract interface of a visual logger: ``show_*`` methods a subclass implements.
 
-    trialog's own loggers implement hooks (``trialog.hookspecs.LoggerSpec``, ``@trialog.hookimpl``)
+    trialog's own loggers implement hooks (``trialog.hooks.specs.LoggerSpec``, ``@trialog.hookimpl``)
     instead; this class is here so that trixi code subclassing it, or checking ``isinstance``, runs.
     """
 

@@ -1,4 +1,4 @@
-"""``trixi.util.sourcepacker``: trixi's SourcePacker over :func:`trialog.run.pack_sources`."""
+"""``trixi.util.sourcepacker``: trixi's SourcePacker over :func:`trialog.run.folder.pack_sources`."""
 
 from __future__ import annotations
 
