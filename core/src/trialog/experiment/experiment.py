@@ -1,43 +1,6 @@
 """``trialog.Experiment``: trixi's experiment lifecycle on a crash-safe run folder with exact resume.
 
-Subclass it and override the stages::
-
-    class MyExperiment(trialog.Experiment):
-        def setup(self):                 # build model, data, optimizer
-            self.w = numpy.zeros(3)
-        def train(self, epoch):
-            self.add_result(loss, "loss", tag="train")
-        def validate(self, epoch):
-            self.add_result(acc, "acc", tag="val")
-
-    MyExperiment(config, n_epochs=10, seed=1, base_dir="runs").run()
-    MyExperiment(n_epochs=10, base_dir="runs", resume="last").run()   # after a crash: same results
-
-What a checkpoint holds: the epoch and the results log position, every RNG (through the
-``get_rng_state`` plugin hook: python and numpy by the core's ``python`` plugin, torch by
-trialog-torch's), the experiment's "simple" public attributes (numbers, strings, bools, None, numpy
-arrays and scalars, lists/tuples/dicts of those — trixi's "simple" save type; here ``self.w``), what
-:meth:`Experiment.get_state` returns (override it with :meth:`Experiment.set_state` for anything else),
-and the parts registered with :meth:`Experiment.add_state_part`. An attribute set after ``__init__``
-that none of these stores is named in one warning at the first checkpoint.
-
-Lifecycle of :meth:`Experiment.run`: :meth:`~Experiment.begin_run` (``on_run_start``) → ``setup()`` →
-``prepare()`` → :meth:`~Experiment.restore_resumed` (resume: restore the latest checkpoint; the run
-continues at :attr:`~Experiment.start_epoch`) → per epoch :meth:`~Experiment.begin_epoch`
-(``on_epoch_start``) → ``train(epoch)`` → ``validate(epoch)`` → :meth:`~Experiment.end_epoch`
-(``on_epoch_end``, checkpoint, ``on_checkpoint_saved``) → ``end()`` → :meth:`~Experiment.finish_run`
-(``on_run_end``). An exception calls :meth:`~Experiment.fail_run` (``process_err(e)``,
-``on_run_error``) and is re-raised. That order lives in :func:`trialog.experiment.lifecycle.drive_lifecycle`, which
-:meth:`~Experiment.run`, :meth:`~Experiment.run_test` and a framework that owns its training loop (a
-trainer, Lightning) call with their own stages. Lifecycle hooks reach both the
-loggers (``self.clog.lifecycle``) and the ``trialog.plugins`` modules, each plugin called on its own
-(:class:`trialog.hooks.plugins.PluginHooks`: a failing plugin is warned about once, counted, and disabled
-after 5 consecutive failures).
-
-The class is the public surface; the work is done next to it: :mod:`trialog.experiment.opening` (config,
-resume resolution, the run folder opened and wired), :mod:`trialog.experiment.state` (what a checkpoint
-holds and how it is restored), :mod:`trialog.experiment.resume` (resuming from the latest checkpoint) and
-:mod:`trialog.experiment.lifecycle` (the stage order).
+How a run goes, what a checkpoint holds and where the work is done: the package docstring (:mod:`trialog.experiment`).
 """
 
 from __future__ import annotations
@@ -60,9 +23,7 @@ from trialog.experiment import state as _state
 from trialog.experiment.state import RESTORE_KINDS, RestoreContext, StatePart, is_simple
 from trialog.hooks.plugins import PluginHooks, get_plugin_manager
 from trialog.loggers.dispatch import to_scalar
-from trialog.loggers.preflight import check_checkpoint_options, check_flags, check_loggers
-from trialog.results.atbest import AtBest
-from trialog.results.direction import metric_mode
+from trialog.loggers.preflight import check_flags
 from trialog.run.capture import ConsoleCapture
 from trialog.run.folder import DEFAULT_FOLDER_FORMAT
 from trialog.run.liveness import RunLock
@@ -217,20 +178,8 @@ class Experiment:
         self._resume_fallback = resume_fallback or bool(getattr(resume, "fallback", False))
         self._restored = False
 
-        ckpt = _open.checkpoint_options(checkpoint)
-        self.checkpoint_every = int(ckpt.pop("every") or 0)
-        self._checkpoint_options = ckpt
         # Every mistake in the options stops the run here, before its folder exists.
-        if loggers is None:
-            loggers = _open.default_loggers()
-        loggers = check_loggers(loggers)  # parsed and checked once: CombinedLogger takes them as they are
-        check_checkpoint_options(ckpt)
-        monitor = monitor or ckpt.get("monitor")
-        self._at_best = (
-            None if monitor is None else (monitor, mode or ckpt.get("mode") or metric_mode(monitor))
-        )
-        if self._at_best is not None:
-            AtBest(*self._at_best)  # a wrong monitor or mode is named before the run folder exists
+        loggers = _open.check_options(self, checkpoint, loggers, monitor, mode)
         self._next_step: int | None = None
         self._saved_events = _state.SavedEvents(self)
 
@@ -614,17 +563,11 @@ class Experiment:
 
     def rng_state(self) -> dict[str, Any]:
         """The merged RNG state of every ``trialog.plugins`` module (``{"python": ..., "numpy": ..., "torch": ...}``)."""
-        state: dict[str, Any] = {}
-        for part in self.plugin_hooks.call("get_rng_state"):
-            state.update(part)
-        return state
+        return _state.rng_state(self)
 
     def set_rng_state(self, state: Mapping[str, Any]) -> None:
         """Restore a state :meth:`rng_state` produced (also the 0.1 layout with a ``"plugins"`` sub-mapping)."""
-        merged = {k: v for k, v in state.items() if k != "plugins"}
-        merged.update(state.get("plugins") or {})
-        if merged:
-            self.plugin_hooks.call("set_rng_state", state=merged)
+        _state.set_rng_state(self, state)
 
     # ------------------------------------------------------------------ run-folder API (trixi's ExperimentLogger)
     def save_config(self, data: Any, name: str = "config") -> Path:
@@ -633,9 +576,7 @@ class Experiment:
 
     def load_config(self, name: str = "config") -> Any:
         """Load ``config/<name>.json`` as a :class:`trialog.Config` (tags stay unresolved)."""
-        from trialog.config.config import Config
-
-        return Config(_stages.config_path(self, name))
+        return _stages.load_config(self, name)
 
     def note(self, text: str | int, remove: bool = False) -> list[dict[str, Any]]:
         """Leave a timestamped note in run.json (xmen's ``note``); ``remove=True``: remove note number ``text``

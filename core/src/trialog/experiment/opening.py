@@ -242,3 +242,22 @@ __all__ = [
     "open_folder",
     "start_meta",
 ]
+
+
+def check_options(exp: Any, checkpoint: Any, loggers: Any, monitor: str | None, mode: str | None) -> Any:
+    """The checkpoint, logger and monitor options checked (before the run folder exists); the loggers parsed."""
+    from trialog.loggers.preflight import check_checkpoint_options, check_loggers
+    from trialog.results.atbest import AtBest
+    from trialog.results.direction import metric_mode
+
+    ckpt = checkpoint_options(checkpoint)
+    exp.checkpoint_every = int(ckpt.pop("every") or 0)
+    exp._checkpoint_options = ckpt
+    # parsed and checked once: CombinedLogger takes them as they are
+    loggers = check_loggers(default_loggers() if loggers is None else loggers)
+    check_checkpoint_options(ckpt)
+    monitor = monitor or ckpt.get("monitor")
+    exp._at_best = None if monitor is None else (monitor, mode or ckpt.get("mode") or metric_mode(monitor))
+    if exp._at_best is not None:
+        AtBest(*exp._at_best)  # a wrong monitor or mode is named before the run folder exists
+    return loggers

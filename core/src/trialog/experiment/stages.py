@@ -207,3 +207,10 @@ __all__ = [
     "save_config",
     "snapshot_after_init",
 ]
+
+
+def load_config(exp: Any, name: str) -> Any:
+    """``config/<name>.json`` as a :class:`trialog.Config` (tags stay unresolved)."""
+    from trialog.config.config import Config
+
+    return Config(config_path(exp, name))

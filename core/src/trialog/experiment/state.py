@@ -333,3 +333,19 @@ def checkpoint_series(exp: Any, name: str, options: dict[str, Any]) -> Any:
 
 
 __all__ = ["RESTORE_KINDS", "SIMPLE_KEY", "RestoreContext", "SavedEvents", "StatePart", "is_simple"]
+
+
+def rng_state(exp: Any) -> dict[str, Any]:
+    """The merged RNG state of every ``trialog.plugins`` module."""
+    state: dict[str, Any] = {}
+    for part in exp.plugin_hooks.call("get_rng_state"):
+        state.update(part)
+    return state
+
+
+def set_rng_state(exp: Any, state: Mapping[str, Any]) -> None:
+    """Restore what :func:`rng_state` produced (also the 0.1 layout with a ``"plugins"`` sub-mapping)."""
+    merged = {k: v for k, v in state.items() if k != "plugins"}
+    merged.update(state.get("plugins") or {})
+    if merged:
+        exp.plugin_hooks.call("set_rng_state", state=merged)
