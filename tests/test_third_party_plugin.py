@@ -146,7 +146,7 @@ def test_the_plugin_is_installed_only_in_its_environment(plugin_env):
     plugins.refresh()
     assert "jsonl" not in plugins.names("trialog.loggers")
     assert "jsonl" in run_py(
-        plugin_env, "from trialog import plugins; print(plugins.names('trialog.loggers'))"
+        plugin_env, "from trialog.hooks import plugins; print(plugins.names('trialog.loggers'))"
     )
 
 
