@@ -41,7 +41,6 @@ __all__ = [
     "__version__",
     "hookimpl",
     "hookspec",
-    "runs_frame",
 ]
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -49,7 +48,6 @@ if TYPE_CHECKING:  # pragma: no cover
     from trialog.config.config import Config, GridSearch
     from trialog.errors import ConfigError, PluginError, TrialogError, TrialogWarning
     from trialog.experiment.experiment import Experiment
-    from trialog.frame import runs_frame
     from trialog.hooks.markers import hookimpl, hookspec
     from trialog.loggers.dispatch import CombinedLogger
     from trialog.run.folder import Run
