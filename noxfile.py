@@ -13,7 +13,7 @@ import nox
 ROOT = pathlib.Path(__file__).parent
 CONSTRAINTS = str(ROOT / ".ci" / "constraints.txt")
 TORCH = "torch==2.13.0"  # the local CPU wheel; installed before anything that depends on torch
-PLUGINS = ("file", "tensorboard", "visdom", "notify", "slack", "telegram", "torch", "trixi", "xmen", "runs")
+PLUGINS = ("file", "tensorboard", "visdom", "notify", "slack", "telegram", "xmen", "torch", "trixi", "runs")
 # the library first: ALL installs trialog-figures before the plugins that draw with it
 PLUGINS = ("figures", *PLUGINS)
 #: Plugins that draw with trialog-figures (a library from this checkout, on no index): every session that
