@@ -9,11 +9,12 @@ events (a FIFO, a pidfd); the only timeout bounds a hang.
 
 from __future__ import annotations
 
-import json
 import os
 import select
 from pathlib import Path
 from typing import Any
+
+from trialog.api import write_json
 
 __all__ = [
     "DIGITS_LR",
@@ -75,7 +76,7 @@ def write_toy_sweep(folder: Path, sweep: dict[str, Any], **base: Any) -> Path:
     config = {"name": "toy", "n_epochs": 3, "lr": 0.1, "w0": 0.0, "gate": None, "seed": 5, **base}
     config["sweep"] = {"experiment": "toyexp:Toy", "metric": "error", "mode": "min", **sweep}
     path = folder / "sweep.json"
-    path.write_text(json.dumps(config))
+    write_json(path, config)
     return path
 
 
@@ -107,7 +108,7 @@ def write_digits_sweep(folder: Path, config: Path, name: str, rates: list[float]
     }
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "sweep.json"
-    path.write_text(json.dumps(spec))
+    write_json(path, spec)
     return path
 
 
