@@ -13,7 +13,8 @@ Baselines, measured in the same run:
   ``tune.report`` at the end), on the same local Ray instance;
 * **Optuna in process**: ``study.optimize`` over the same trials.
 
-Swept by ``local --parallel 1`` and ``--parallel 2`` (trials forked from the warm trial server),
+Swept by ``local --parallel 1`` and ``--parallel 2`` (trials forked from the warm trial server: one the
+sweep starts, and one a sweep before kept warm with ``--option keep_warm``),
 ``ray`` (reused workers) and ``submitit`` (its local executor: a process per trial). Per-trial overhead =
 (wall time - in-process wall time) / trials; the Ray sweeper's beside the bare trainable's. Every trial
 computes with one thread (the sweep's ``resources.cpu``), the in-process baseline too.
@@ -25,6 +26,7 @@ only the named workloads; ``--local``: only the local sweeper (beside in process
 from __future__ import annotations
 
 import json
+import os
 import sys
 import tempfile
 import time
@@ -195,7 +197,19 @@ def measure(work: Workload, tmp: Path, local_only: bool = False) -> None:
         wall = swept(LocalSweeper(parallel=parallel), path, tmp / f"{work.name}-local{parallel}")
         # --parallel 2: the wall time of both slots (2 x wall), so the figure is the cost per trial
         overhead(
-            f"local --parallel {parallel} (wall x {parallel} slots)",
+            f"local --parallel {parallel} (wall x {parallel} slots; the sweep starts its server)",
+            wall * parallel,
+            "optuna in process",
+            optuna_overhead,
+            "<= 0.5 s",
+        )
+    # keep_warm: a server a previous sweep left warm (that sweep, like the in-process warm-up, uncounted)
+    kept = {"keep_warm": "600"}
+    swept(LocalSweeper(parallel=1, options=kept), path, tmp / f"{work.name}-keptwarmup")
+    for parallel in (1, 2):
+        wall = swept(LocalSweeper(parallel=parallel, options=kept), path, tmp / f"{work.name}-kept{parallel}")
+        overhead(
+            f"local --parallel {parallel} keep_warm (wall x {parallel} slots; server kept from a sweep before)",
             wall * parallel,
             "optuna in process",
             optuna_overhead,
@@ -222,6 +236,11 @@ def main() -> None:
     wanted = [arg for arg in sys.argv[1:] if not arg.startswith("--")] or ["trivial", "digits"]
     with tempfile.TemporaryDirectory() as tmp:
         tmp_path = Path(tmp)
+        from trialog_sweep.testing import wait_exit
+        from trialog_sweep.trialserver import RUNTIME_ENV, kept_servers
+
+        (tmp_path / "rt").mkdir(mode=0o700)
+        os.environ[RUNTIME_ENV] = str(tmp_path / "rt")  # the kept-warm servers of this run only
         import torch
 
         torch.set_num_threads(1)  # as every trial of the sweeps (resources.cpu 1)
@@ -235,6 +254,9 @@ def main() -> None:
             for name in wanted:
                 measure(trivial(tmp_path) if name == "trivial" else digits(), tmp_path, local_only)
         finally:
+            for server in kept_servers(stop=True):
+                if server.get("pid"):
+                    wait_exit(int(server["pid"]))
             if not local_only:
                 import ray
 

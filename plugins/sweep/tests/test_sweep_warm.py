@@ -12,8 +12,9 @@ import pytest
 from test_sweep import _records, _write_sweep
 from trialog_sweep.sweep import open_sweep, read_sweep
 from trialog_sweep.sweep_cli import resolve_options
-from trialog_sweep.sweep_local import LocalSweeper, _user_modules
+from trialog_sweep.sweep_local import LocalSweeper
 from trialog_sweep.trialproc import ProcessSnapshot
+from trialog_sweep.trialserver import _user_modules
 
 from trialog import ConfigError, TrialogWarning
 from trialog.cli import main

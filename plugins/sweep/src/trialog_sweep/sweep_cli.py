@@ -1,4 +1,4 @@
-"""``trialog sweep CONFIG`` / ``trialog sweep --resume SWEEP_DIR`` / ``trialog sweep show SWEEP_DIR``."""
+"""``trialog sweep CONFIG`` / ``--resume SWEEP_DIR`` / ``show SWEEP_DIR`` / ``servers [--stop]``."""
 
 from __future__ import annotations
 
@@ -26,7 +26,9 @@ def add_parser(subparsers: Any) -> None:
             "  trialog sweep --resume runs/20261201-101500_digits-sweep\n"
             "  trialog sweep show runs/20261201-101500_digits-sweep [--json]\n"
             "  trialog sweep examples/digits/sweep.json --register   # trials registered, none run\n"
-            "  trialog sweep run runs/20261201-101500_digits-sweep --only t0001,t0003 --parallel 2"
+            "  trialog sweep run runs/20261201-101500_digits-sweep --only t0001,t0003 --parallel 2\n"
+            "  trialog sweep examples/digits/sweep.json --option keep_warm=600   # the next sweep starts warm\n"
+            "  trialog sweep servers [--stop]   # the kept-warm trial servers (local sweeper)"
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -49,6 +51,7 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument("--base-dir", type=Path, metavar="DIR", help="where the sweep folder is created")
     parser.add_argument("--resume", type=Path, metavar="SWEEP_DIR", help="continue an interrupted sweep")
     parser.add_argument("--json", action="store_true", help="show: print sweep.json's trials as JSON")
+    parser.add_argument("--stop", action="store_true", help="servers: end every kept-warm trial server")
     parser.add_argument(
         "--quiet",
         action="store_true",
@@ -69,6 +72,8 @@ def sweep_command(args: argparse.Namespace) -> int:
         from .registered import registered_command
 
         return registered_command(args)
+    if target[:1] == ["servers"]:
+        return _servers(args)
     if target[:1] == ["show"]:
         if len(target) != 2:
             raise ConfigError("usage: trialog sweep show SWEEP_DIR [--json]")
@@ -113,6 +118,34 @@ def sweep_command(args: argparse.Namespace) -> int:
     print(format_table(data))
     print(describe_best(data))
     return 0 if all(t["status"] == "finished" for t in data["trials"]) else 1
+
+
+def _servers(args: argparse.Namespace) -> int:
+    """``trialog sweep servers [--stop] [--json]``: the kept-warm trial servers (``--option keep_warm=S``)."""
+    import time
+
+    from .trialserver import kept_servers, runtime_dir
+
+    if len(args.target) != 1:
+        raise ConfigError("usage: trialog sweep servers [--stop] [--json]")
+    servers = kept_servers(stop=args.stop)
+    if args.json:
+        json.dump(servers, sys.stdout, indent=2)
+        print()
+        return 0
+    if not servers:
+        print(f"no kept-warm trial server in {runtime_dir()}")
+    for server in servers:
+        if server.get("gone"):
+            print(f"{server['socket']}: no server answers (removed)")
+            continue
+        age = time.time() - float(server.get("started") or time.time())
+        state = "stopping" if server.get("stopping") else f"kept warm {server.get('keep_warm')} s idle"
+        print(
+            f"pid {server.get('pid')}: {state}; up {age:.0f} s, {server.get('sweeps')} sweeps, "
+            f"{server.get('trials_running')} trials running; cwd {server.get('cwd')}"
+        )
+    return 0
 
 
 def _parse_options(items: list[str] | None) -> dict[str, str] | None:

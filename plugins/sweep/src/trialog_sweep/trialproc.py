@@ -73,13 +73,15 @@ class ProcessSnapshot:
         }
         self.plugin_names = _plugin_names()
 
-    def reset(self, threads: int | None = None) -> None:
+    def reset(self, threads: int | None = None, environ: Mapping[str, str] | None = None) -> None:
         """Fresh RNGs, the warm process's logging, environment and plugins, and ``threads`` threads.
 
         ``threads`` None: the thread count the warm process had (its environment's ``TRIALOG_THREADS``).
+        ``environ``: the environment to start from instead of the warm process's (a kept-warm server's
+        trial takes its driver's).
         """
         os.environ.clear()
-        os.environ.update(self.environ)
+        os.environ.update(self.environ if environ is None else environ)
         root = logging.getLogger()
         root.handlers[:] = self.root_handlers
         root.setLevel(self.root_level)
