@@ -197,3 +197,31 @@ def test_a_counter_that_is_no_number_in_a_foreign_log_is_an_error(tmp_path):
     )
     with pytest.raises(TrialogError, match="counter 'three'"):
         read_columns(tmp_path / "results.jsonl")
+
+
+EXIT_WITHOUT_CLOSE = """
+import sys
+from trialog import Experiment
+
+class E(Experiment):
+    def train(self, epoch):
+        for i in range(3):
+            self.add_result(float(i), "y", tag="train")
+
+exp = E(name="x", n_epochs=2, base_dir=sys.argv[1])  # alive until exit, never closed
+exp.run()
+"""
+
+
+def test_interpreter_exit_writes_the_sidecar_while_it_still_can(tmp_path):
+    """The sidecar's last rows are written by an exit hook, not by __del__ during interpreter teardown."""
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-c", EXIT_WITHOUT_CLOSE, str(tmp_path)], capture_output=True, text=True, check=True
+    )
+    assert "Exception ignored" not in done.stderr and "Traceback" not in done.stderr
+    (log,) = tmp_path.glob("*/result/results.jsonl")
+    table = json.loads(sidecar_paths(log)[1].read_text())
+    assert table["covered"] == log.stat().st_size and table["rows"] == 6

@@ -130,6 +130,7 @@ def close(exp: Any) -> dict[str, Any]:
         if exp.meta.data.get("status") == "running":
             exp.save_results()
             exp.meta.finish("finished", epoch=exp.epoch)
+        exp._results.flush()  # the columnar sidecar too: nothing left for interpreter exit to write
         exp.meta.stop_heartbeat()
         exp._run_lock.release()
         _stop_console(exp._console)

@@ -457,6 +457,18 @@ class ResultLog:
         self._check_open()
         os.fsync(self._fd)  # type: ignore[arg-type]
 
+    def flush(self) -> None:
+        """Write the sidecar's buffered rows, let its table vouch for them, and fsync the log.
+
+        ``Experiment.close`` calls it: nothing is left for garbage collection or interpreter exit to write.
+        The log stays open, so a record added later (a checkpoint loaded after close) is still appended.
+        """
+        if self._fd is None:
+            return
+        if self._series is not None:
+            self._series.flush(vouch=True)
+        os.fsync(self._fd)
+
     @property
     def closed(self) -> bool:
         return self._fd is None

@@ -12,12 +12,14 @@ JSON. Values that are not plain numbers are flagged and read from their JSON lin
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import json
 import math
 import os
 import struct
 import time
+import weakref
 import zlib
 from collections.abc import Mapping
 from pathlib import Path
@@ -178,6 +180,7 @@ class SeriesWriter:
         self._covered = 0  # log bytes they cover
         self._crc = 0  # CRC-32 of those log bytes
         self._unvouched = 0  # rows on disk after those
+        _OPEN.add(self)
         self._log_fd = os.open(self.log, os.O_RDONLY)
         self._sync()
 
@@ -284,6 +287,7 @@ class SeriesWriter:
 
     def close(self) -> None:
         """Write what is buffered and close the sidecar."""
+        _OPEN.discard(self)
         if self._fd is not None:
             with contextlib.suppress(OSError):
                 self.flush(vouch=True)  # a write that fails (a full disk) gives the sidecar up and closes it
@@ -296,6 +300,17 @@ class SeriesWriter:
 
     def __del__(self) -> None:
         self.close()
+
+
+#: Sidecars not closed yet: interpreter exit closes them while it still can write (``__del__`` runs too late).
+_OPEN: weakref.WeakSet[SeriesWriter] = weakref.WeakSet()
+
+
+@atexit.register
+def _close_at_exit() -> None:
+    for writer in list(_OPEN):
+        with contextlib.suppress(Exception):
+            writer.close()
 
 
 def _load_rows(path: Path, n: int) -> np.ndarray | None:
