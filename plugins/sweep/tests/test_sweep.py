@@ -334,3 +334,18 @@ def test_the_plugin_entry_stays_cheap_the_sweep_modules_load_on_use():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.split("\n")[:2] == ["['trialog_sweep.hooks']", "True"]
+
+
+@pytest.mark.parametrize("warm", ["1", "0"])
+def test_a_trial_records_the_users_code_not_the_sweeps_machinery(tmp_path, monkeypatch, warm):
+    """sources.zip holds the config folder's module (the Experiment), as `trialog run` would record it, and
+    none of trialog-sweep's own modules (the trial process's ``python -m trialog_sweep.sweep_local``)."""
+    import zipfile
+
+    monkeypatch.chdir(tmp_path)  # a working folder without the user's code: the config folder is the root
+    path = _write_sweep(tmp_path / "cfg", {"grid": {"lr": [0.1]}})
+    sweep = open_sweep(path, "local", base_dir=tmp_path / "o")
+    LocalSweeper(options={"warm": warm}).run(sweep)
+    (trial,) = read_sweep(sweep.folder)["trials"]
+    with zipfile.ZipFile(sweep.folder / trial["run"] / "save" / "sources.zip") as archive:
+        assert archive.namelist() == ["toyexp.py"]

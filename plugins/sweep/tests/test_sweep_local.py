@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -30,6 +31,8 @@ def test_digits_grid_on_two_local_workers(tmp_path, capsys):
         assert run.config["trainer"]["optimization"]["optimizer"]["params"]["lr"] == trial["params"][LR]
         assert run.config["model"]["params"]["channels"] == 4 and run.checkpoints
         assert trial["metric"] == run.summary["val/accuracy"]["last"]
+        with zipfile.ZipFile(folder / trial["run"] / "save" / "sources.zip") as archive:
+            assert {"data.py", "model.py"} <= set(archive.namelist())  # the config folder's, as trialog run
     assert f"best trial: {data['best']['id']}" in out
     assert len(find_runs(folder)) == 2
 

@@ -150,18 +150,27 @@ def entry_script() -> Path | None:
     filename = getattr(main, "__file__", None)
     if not filename:
         return None
+    spec = getattr(main, "__spec__", None)
+    top = (getattr(spec, "name", None) or "").split(".")[0]
+    if top == "trialog" or top.startswith("trialog_"):
+        return None  # python -m trialog_sweep.sweep_local (a sweep's trial): trialog's code, not the user's
     path = Path(filename).resolve()
     if not path.is_file() or _is_installed(path) or path.is_relative_to(Path(__file__).resolve().parent):
         return None  # python -m trialog: trialog's own __main__ is not the user's code
     return path
 
 
-def _is_installed(path: Path) -> bool:
+def _is_installed(path: Path | str) -> bool:
     text = str(path)
     if "site-packages" in text or "dist-packages" in text:
         return True
-    prefixes = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix}
-    return any(p and (text == p or text.startswith(p.rstrip(os.sep) + os.sep)) for p in prefixes)
+    return text in _prefixes() or text.startswith(tuple(p + os.sep for p in _prefixes()))
+
+
+@functools.lru_cache(maxsize=1)
+def _prefixes() -> tuple[str, ...]:
+    found = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix}
+    return tuple(sorted(p.rstrip(os.sep) for p in found if p))
 
 
 def local_sources(roots: Iterable[Path], script: Path | None = None) -> dict[str, Path]:
@@ -180,6 +189,8 @@ def local_sources(roots: Iterable[Path], script: Path | None = None) -> dict[str
         filename = getattr(module, "__file__", None)
         if not filename or not filename.endswith(".py"):
             continue
+        if os.path.isabs(filename) and _is_installed(filename):
+            continue  # an installed package's module, told without resolving it (torch has ~2000 of them)
         path = Path(filename).resolve()  # a relative __file__ is relative to the working directory
         if _is_installed(path) or not path.is_file():
             continue

@@ -732,15 +732,18 @@ def run_trial(
     config_dir = trial["config_dir"]
     if config_dir not in sys.path:
         sys.path.insert(0, config_dir)  # the config's own modules ("model:Net", "exp:MyExperiment")
-    if trial.get("experiment"):
-        cls = _import_experiment(trial["experiment"])
-        exp = cls(config=trial["config"], name=trial["name"], base_dir=sweep_dir, resume=resume)
-        try:
-            exp.run()
-        finally:
-            exp.close()
-        return Path(exp.run_dir)
-    run_dirs = run_config_file(trial["config_file"], sweep_dir, resume, quiet)
+    from trialog.api import code_folder
+
+    with code_folder(config_dir):  # the run records the config folder's code and git state, as `trialog run`
+        if trial.get("experiment"):
+            cls = _import_experiment(trial["experiment"])
+            exp = cls(config=trial["config"], name=trial["name"], base_dir=sweep_dir, resume=resume)
+            try:
+                exp.run()
+            finally:
+                exp.close()
+            return Path(exp.run_dir)
+        run_dirs = run_config_file(trial["config_file"], sweep_dir, resume, quiet)
     for path in [*run_dirs, *sorted(sweep_dir.iterdir())]:
         meta = Path(path) / "run.json"
         if meta.is_file():

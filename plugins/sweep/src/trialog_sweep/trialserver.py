@@ -471,11 +471,26 @@ def _child(request: Mapping[str, Any], snapshot: Any, closing: tuple[int, ...], 
             os.write(learn_fd, json.dumps(imported).encode())
             os.close(learn_fd)
         with contextlib.suppress(BaseException):
+            _skip_teardown()
             atexit._run_exitfuncs()  # what the interpreter's exit would run
         with contextlib.suppress(BaseException):
             sys.stdout.flush()
             sys.stderr.flush()
         os._exit(code)
+
+
+#: Exit finalizers that only tear a library down in memory: a trial process about to end skips them (torch's
+#: operator libraries take 45 ms to unregister; the files a trial wrote are not theirs).
+_TEARDOWN_ONLY = ("torch.library",)
+
+
+def _skip_teardown() -> None:
+    import weakref
+
+    registry = getattr(weakref.finalize, "_registry", {})
+    for info in list(registry.values()):
+        if getattr(info.func, "__module__", None) in _TEARDOWN_ONLY:
+            info.atexit = False
 
 
 def _module_files() -> dict[str, int]:
