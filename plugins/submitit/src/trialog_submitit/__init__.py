@@ -32,7 +32,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from trialog_sweep import open_sweep, run_trial
+from trialog_sweep import driver_options, open_sweep, run_trial, seconds_option
 
 from trialog.errors import ConfigError, TrialogError
 
@@ -162,21 +162,11 @@ class SubmititSweeper:
         address: str | None = None,
         options: Mapping[str, Any] | None = None,
     ) -> None:
-        if address:
-            raise ConfigError("--address connects to a Ray cluster; use --sweeper ray with it")
-        if parallel is not None and parallel < 1:
-            raise ConfigError(f"--parallel must be >= 1, got {parallel}")
-        options = dict(options or {})
-        unknown = sorted(set(options) - set(_OPTIONS))
-        if unknown:
-            raise ConfigError(f"--option {unknown}: the submitit sweeper knows {', '.join(_OPTIONS)}")
+        options = driver_options(self.name, parallel, address, options, _OPTIONS)
         cluster = options.get("cluster")
         if cluster is not None and cluster not in _CLUSTERS:
             raise ConfigError(f"--option cluster={cluster}: give one of {', '.join(_CLUSTERS)}")
-        try:
-            self.poll = float(options.get("poll", 2.0))
-        except ValueError:
-            raise ConfigError(f"--option poll={options['poll']}: give seconds, such as 2") from None
+        self.poll = seconds_option(options, "poll", 2.0)
         self.parallel = parallel
         self.options = options
         self._cluster = "local"

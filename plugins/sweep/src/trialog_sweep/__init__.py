@@ -30,6 +30,8 @@ _LAZY = {
     "SweepSpec": "sweep",
     "Sweeper": "sweep",
     "best_trial": "sweep",
+    "driver_options": "sweep",
+    "seconds_option": "sweep",
     "load_spec": "sweep",
     "open_sweep": "sweep",
     "read_sweep": "sweep",
@@ -47,11 +49,13 @@ __all__ = [
     "SweepSpec",
     "Sweeper",
     "best_trial",
+    "driver_options",
     "load_spec",
     "open_sweep",
     "read_sweep",
     "run_config_file",
     "run_trial",
+    "seconds_option",
     "sweeper_class",
 ]
 
@@ -63,11 +67,13 @@ if TYPE_CHECKING:  # pragma: no cover
         Sweeper,
         SweepSpec,
         best_trial,
+        driver_options,
         load_spec,
         open_sweep,
         read_sweep,
         run_config_file,
         run_trial,
+        seconds_option,
         sweeper_class,
     )
     from .trialproc import ProcessSnapshot

@@ -48,11 +48,13 @@ __all__ = [
     "SweepSpec",
     "Sweeper",
     "best_trial",
+    "driver_options",
     "load_spec",
     "open_sweep",
     "read_sweep",
     "run_config_file",
     "run_trial",
+    "seconds_option",
     "sort_trials",
     "sweeper_class",
     "trial_metric",
@@ -122,6 +124,40 @@ def sweeper_class(name: str) -> type[Sweeper]:
             "with a run(sweep) method (trialog_sweep.Sweeper)"
         )
     return cls
+
+
+def driver_options(
+    sweeper: str,
+    parallel: int | None,
+    address: str | None,
+    options: Mapping[str, Any] | None,
+    known: Sequence[str],
+) -> dict[str, Any]:
+    """A sweeper's own options (``--option KEY=VALUE``), after the checks a sweeper without Ray makes.
+
+    It refuses ``--address`` (a Ray cluster's), a ``--parallel`` below 1 and an option not in ``known``,
+    each with a ConfigError that names it.
+    """
+    if address:
+        raise ConfigError("--address connects to a Ray cluster; use --sweeper ray with it")
+    if parallel is not None and int(parallel) < 1:
+        raise ConfigError(f"--parallel must be >= 1, got {parallel}")
+    options = dict(options or {})
+    unknown = sorted(set(options) - set(known))
+    if unknown:
+        raise ConfigError(f"--option {unknown}: the {sweeper} sweeper knows only {', '.join(known)}")
+    return options
+
+
+def seconds_option(options: Mapping[str, Any], key: str, default: float) -> float:
+    """``--option KEY=SECONDS`` as a float >= 0 (``default`` when not given); a ConfigError names a bad one."""
+    try:
+        value = float(options.get(key, default))
+    except (TypeError, ValueError):
+        raise ConfigError(f"--option {key}={options[key]!r}: give seconds, such as {default:g}") from None
+    if value < 0:
+        raise ConfigError(f"--option {key}={options[key]!r}: seconds must be >= 0")
+    return value
 
 
 # ---------------------------------------------------------------------------------------- the spec

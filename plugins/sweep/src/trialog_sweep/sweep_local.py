@@ -32,7 +32,7 @@ from typing import Any
 
 from trialog.errors import ConfigError
 
-from .sweep import Sweep
+from .sweep import Sweep, driver_options, seconds_option
 from .trialserver import (
     PARENT_ENV,
     TrialServer,
@@ -60,24 +60,10 @@ class LocalSweeper:
         address: str | None = None,
         options: Mapping[str, Any] | None = None,
     ) -> None:
-        if address:
-            raise ConfigError("--address connects to a Ray cluster; use --sweeper ray with it")
+        options = driver_options(self.name, parallel, address, options, _OPTIONS)
         self.parallel = 1 if parallel is None else int(parallel)
-        if self.parallel < 1:
-            raise ConfigError(f"--parallel must be >= 1, got {parallel}")
-        options = dict(options or {})
-        unknown = sorted(set(options) - set(_OPTIONS))
-        if unknown:
-            raise ConfigError(f"--option {unknown}: the local sweeper knows only {', '.join(_OPTIONS)}")
         self.warm = str(options.get("warm", "1")).lower() not in ("0", "false", "no")
-        try:
-            self.keep_warm = float(options.get("keep_warm", 0))
-        except ValueError:
-            raise ConfigError(
-                f"--option keep_warm={options['keep_warm']!r}: give the seconds a trial server stays warm"
-            ) from None
-        if self.keep_warm < 0:
-            raise ConfigError(f"--option keep_warm={options['keep_warm']!r}: seconds must be >= 0")
+        self.keep_warm = seconds_option(options, "keep_warm", 0)
         self._server: TrialServer | None = None
         self._server_lock = threading.Lock()
         self._stopping = threading.Event()
