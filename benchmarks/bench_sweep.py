@@ -10,7 +10,8 @@ Baselines, measured in the same run:
 * **in process**: the trials one after another in this process (``Experiment.run`` / ``run_config``,
   what ``trialog run`` does), after one warm-up trial;
 * **bare Ray Tune**: a plain Tune function trainable doing the same work (the trial in the Ray worker,
-  ``tune.report`` at the end), on the same local Ray instance;
+  ``tune.report`` at the end), on the same local Ray instance; it and the ray sweeper take turns twice, and
+  each figure is the faster of its two runs;
 * **Optuna in process**: ``study.optimize`` over the same trials.
 
 Swept by ``local --parallel 1`` and ``--parallel 2`` (trials forked from the warm trial server: one the
@@ -158,8 +159,11 @@ def bare_tune(work: Workload, base: Path) -> float:
         tune_config=tune.TuneConfig(max_concurrent_trials=1, reuse_actors=True),
         run_config=tune.RunConfig(storage_path=str(base / "ray"), verbose=0),
     )
-    tuner.fit()
-    return time.perf_counter() - start
+    results = tuner.fit()
+    elapsed = time.perf_counter() - start
+    if results.errors or len(results) != len(work.values):
+        raise SystemExit(f"bench_sweep: bare Tune trials failed: {results.errors}")
+    return elapsed
 
 
 def swept(sweeper: Any, sweep_path: Path, base: Path) -> float:
@@ -224,11 +228,19 @@ def measure(work: Workload, tmp: Path, local_only: bool = False) -> None:
     overhead(
         "submitit (local executor)", wall, "optuna in process", optuna_overhead, "none (a job per trial)"
     )
-    bare = bare_tune(work, tmp / f"{work.name}-tune")
-    bare_overhead = (bare - base) / n
-    print(f"{work.name} bare Ray Tune function trainable per-trial overhead: {bare_overhead:.3g} s")
-    wall = swept(trialog_ray.RaySweeper(parallel=1), path, tmp / f"{work.name}-ray")
-    overhead("ray sweeper", wall, "bare Ray Tune trainable", bare_overhead, "<= 1.5x")
+    # Ray's scheduling is the noisiest part: the bare trainable and the sweeper take turns, twice, and each
+    # keeps its faster run (the same for both)
+    bares, walls = [], []
+    for turn in range(2):
+        bares.append(bare_tune(work, tmp / f"{work.name}-tune{turn}"))
+        walls.append(swept(trialog_ray.RaySweeper(parallel=1), path, tmp / f"{work.name}-ray{turn}"))
+    bare_overhead = (min(bares) - base) / n
+    print(
+        f"{work.name} bare Ray Tune function trainable per-trial overhead: {bare_overhead:.3g} s "
+        f"(best of {', '.join(f'{(b - base) / n:.3g}' for b in bares)})"
+    )
+    print(f"{work.name} ray sweeper runs: {', '.join(f'{(w - base) / n:.3g}' for w in walls)} s per trial")
+    overhead("ray sweeper (best of 2)", min(walls), "bare Ray Tune trainable", bare_overhead, "<= 1.5x")
 
 
 def main() -> None:

@@ -447,6 +447,8 @@ def _child(request: Mapping[str, Any], snapshot: Any, closing: tuple[int, ...], 
             with contextlib.suppress(OSError):
                 os.close(fd)
         die_with_parent(os.getppid())
+        if request.get("cwd"):
+            os.chdir(request["cwd"])  # the driver's: relative paths in the request are relative to it
         log_fd = os.open(request["log"], os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
         null = os.open(os.devnull, os.O_RDONLY)
         os.dup2(null, 0)
@@ -454,8 +456,6 @@ def _child(request: Mapping[str, Any], snapshot: Any, closing: tuple[int, ...], 
         os.dup2(log_fd, 2)
         os.close(log_fd)
         os.close(null)
-        if request.get("cwd"):
-            os.chdir(request["cwd"])
         args = trial_parser().parse_args(request["argv"])
         sys.argv = ["trialog_sweep.sweep_local", *request["argv"]]
         snapshot.reset(request.get("threads"), environ=request.get("env"))
