@@ -208,3 +208,54 @@ def test_keep_warm_must_be_seconds():
         LocalSweeper(options={"keep_warm": "soon"})
     with pytest.raises(ConfigError, match="keep_warm"):
         LocalSweeper(options={"keep_warm": "-1"})
+
+
+PEER = """
+import json, os, socket, sys
+os.setgid(65534)
+os.setuid(65534)  # nobody
+sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+try:
+    sock.connect(sys.argv[1])
+except OSError as exc:
+    print("refused:", exc.errno)
+    sys.exit(0)
+try:
+    sock.sendall(json.dumps({"status": 1}).encode() + b"\\n")
+    print("answer:", sock.recv(65536).decode() or "none")
+except OSError:  # the server closed the connection unread: a reset
+    print("answer: none")
+"""
+
+
+@pytest.fixture
+def open_runtime(monkeypatch):
+    """A runtime folder whose parents other users can pass (pytest's own folder is 0700): one in /tmp."""
+    import shutil
+    import tempfile
+
+    folder = Path(tempfile.mkdtemp(prefix="trialog-rt-"))  # mode 0700
+    monkeypatch.setenv(RUNTIME_ENV, str(folder))
+    try:
+        yield folder
+    finally:
+        for server in kept_servers(stop=True):
+            if server.get("pid"):
+                wait_exit(int(server["pid"]))
+        shutil.rmtree(folder)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="switches to the user nobody: needs root")
+def test_another_user_gets_nothing_from_a_kept_server(tmp_path, open_runtime):
+    _sweep(_probe_sweep(tmp_path), tmp_path / "a", keep_warm="60")
+    (sock,) = open_runtime.glob("trials-*.sock")
+    asked = [sys.executable, "-c", PEER, str(sock)]
+    out = subprocess.run(asked, capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "refused: 13"  # EACCES: the 0700 folder keeps other users out
+    open_runtime.chmod(0o711)
+    try:
+        sock.chmod(0o777)  # even with the folder and the socket open to them, the server asks the kernel who
+        out = subprocess.run(asked, capture_output=True, text=True, check=True).stdout
+    finally:
+        open_runtime.chmod(0o700)
+    assert out.strip() == "answer: none"

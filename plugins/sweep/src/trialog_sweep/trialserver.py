@@ -582,10 +582,12 @@ class _Server:
         assert self.listener is not None
         with contextlib.suppress(BlockingIOError, InterruptedError):
             conn, _ = self.listener.accept()
-            peer = conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, 12)
-            if int.from_bytes(peer[4:8], sys.byteorder) != os.getuid():  # another user's process
-                conn.close()
-                return
+            peercred = getattr(socket, "SO_PEERCRED", None)  # Linux; elsewhere the 0700 folder guards it
+            if peercred is not None:
+                peer = conn.getsockopt(socket.SOL_SOCKET, peercred, 12)
+                if int.from_bytes(peer[4:8], sys.byteorder) != os.getuid():  # another user's process
+                    conn.close()
+                    return
             self._add(conn)
 
     def _read(self, fd: int) -> None:
