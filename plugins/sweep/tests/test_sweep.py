@@ -162,7 +162,8 @@ def test_failing_trial_is_retried_then_marked_error(tmp_path):
     assert "TypeError" in (sweep.folder / "trials" / f"{bad['id']}.log").read_text()
 
 
-def test_trial_killed_mid_epoch_is_retried_and_ends_like_an_unkilled_one(tmp_path):
+@pytest.mark.parametrize("options", [{}, {"keep_warm": "60"}], ids=["server-per-sweep", "kept-server"])
+def test_trial_killed_mid_epoch_is_retried_and_ends_like_an_unkilled_one(tmp_path, runtime, options):
     gate = tmp_path / "gate"
     os.mkfifo(gate)
     path = _write_sweep(tmp_path / "cfg", {"grid": {"gate": [None, str(gate)]}})
@@ -171,7 +172,7 @@ def test_trial_killed_mid_epoch_is_retried_and_ends_like_an_unkilled_one(tmp_pat
 
     def drive():
         try:
-            LocalSweeper(parallel=2).run(sweep)
+            LocalSweeper(parallel=2, options=options).run(sweep)
         except BaseException as exc:  # pragma: no cover - reported below
             errors.append(exc)
 
@@ -182,6 +183,11 @@ def test_trial_killed_mid_epoch_is_retried_and_ends_like_an_unkilled_one(tmp_pat
     retry_pid = _read_gate(gate)  # its retry reached the same point again: let it go on
     driver.join()
     assert not errors and retry_pid != pid
+    if options:
+        from trialog_sweep.trialserver import kept_servers
+
+        (server,) = kept_servers()
+        assert server["sweeps"] == 1  # the retry was forked by the same kept server
     reference, killed = read_sweep(sweep.folder)["trials"]
     assert reference["status"] == killed["status"] == "finished"
     assert killed["attempts"] == 2 and reference["attempts"] == 1

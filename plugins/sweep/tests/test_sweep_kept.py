@@ -43,17 +43,6 @@ class Probe(Toy):
 '''
 
 
-@pytest.fixture
-def runtime(tmp_path, monkeypatch):
-    folder = tmp_path / "rt"
-    folder.mkdir(mode=0o700)
-    monkeypatch.setenv(RUNTIME_ENV, str(folder))
-    yield folder
-    for server in kept_servers(stop=True):  # every server this test started ends with it
-        if server.get("pid"):
-            wait_exit(int(server["pid"]))
-
-
 def _probe_sweep(tmp_path: Path, **base) -> Path:
     folder = tmp_path / "cfg"
     path = write_toy_sweep(folder, {"experiment": "probe:Probe", "grid": {"lr": [0.05, 0.2]}}, **base)
@@ -151,35 +140,6 @@ def test_a_killed_driver_takes_its_trials_with_it_and_the_resume_runs_on_the_kep
     (after,) = kept_servers()
     assert (after["pid"], after["sweeps"]) == (server["pid"], 2)
     assert _numbers(folder) == unkilled
-
-
-def test_a_trial_killed_on_the_kept_server_is_retried_there_and_ends_like_an_unkilled_one(tmp_path, runtime):
-    import threading
-
-    gate = tmp_path / "gate"
-    os.mkfifo(gate)
-    path = write_toy_sweep(tmp_path / "cfg", {"grid": {"gate": [None, str(gate)]}})
-    sweep = open_sweep(path, "local", base_dir=tmp_path / "o")
-    errors: list[BaseException] = []
-
-    def drive():
-        try:
-            LocalSweeper(parallel=2, options={"keep_warm": "60"}).run(sweep)
-        except BaseException as exc:  # pragma: no cover - reported below
-            errors.append(exc)
-
-    driver = threading.Thread(target=drive)
-    driver.start()
-    pid = read_gate(gate)  # the gated trial is in epoch 1, step 2
-    os.kill(pid, signal.SIGKILL)
-    retry_pid = read_gate(gate)  # its retry reached the same point again: let it go on
-    driver.join()
-    assert not errors and retry_pid != pid
-    (server,) = kept_servers()
-    assert server["sweeps"] == 1  # the retry was forked by the same server
-    reference, killed = read_sweep(sweep.folder)["trials"]
-    assert reference["status"] == killed["status"] == "finished" and killed["attempts"] == 2
-    assert records(sweep.folder / killed["run"]) == records(sweep.folder / reference["run"])
 
 
 def test_ctrl_c_of_the_driver_ends_its_trials_on_the_kept_server_and_leaves_the_sweep_resumable(
