@@ -173,3 +173,21 @@ def test_sweep_options_the_ray_sweeper_rejects(tmp_path):
     with pytest.raises(ConfigError, match="--parallel"):
         trialog_ray.RaySweeper(parallel=0)
     assert not (tmp_path / "o").exists()
+
+
+def test_a_tune_state_saved_before_a_started_trial_is_not_restored(tmp_path):
+    """A driver killed before Tune saved its second trial: restoring would never run it (Tune then waits for
+    its search algorithm forever), so the resume starts the unfinished trials from sweep.json instead."""
+    path = _toy_sweep(tmp_path / "cfg", {"grid": {"lr": [0.1, 0.2, 0.3]}})
+    sweep = open_sweep(path, "ray", base_dir=tmp_path / "o")
+    sweep.update("t0000", status="finished")
+    sweep.update("t0001", status="running")
+    state = tmp_path / "tune"
+    state.mkdir()
+    known = [[json.dumps({"trial_id": "6e1f3_00000", "config": {"trial_id": "t0000"}}), "{}"]]
+    (state / "experiment_state-2026-12-06_15-26-39.json").write_text(json.dumps({"trial_data": known}))
+    assert trialog_ray._missing_trials(state, sweep) == ["t0001", "t0002"]
+    known.append([json.dumps({"config": {"trial_id": "t0001"}}), "{}"])
+    known.append([json.dumps({"config": {"trial_id": "t0002"}}), "{}"])
+    (state / "experiment_state-2026-12-06_15-26-39.json").write_text(json.dumps({"trial_data": known}))
+    assert trialog_ray._missing_trials(state, sweep) == []

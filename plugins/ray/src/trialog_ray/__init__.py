@@ -143,6 +143,25 @@ def _damaged_tune_state(folder: Path) -> Path | None:
     return None
 
 
+def _missing_trials(folder: Path, sweep: Any) -> list[str]:
+    """The unfinished trials of sweep.json that Tune's newest saved state in ``folder`` does not hold.
+
+    A driver killed before Tune saved a trial it had started leaves a state without it; restoring that
+    state would never run the trial, and Tune would wait for its search algorithm forever.
+    """
+    states = sorted(folder.glob("experiment_state-*.json"), key=lambda p: p.stat().st_mtime)
+    if not states:
+        return []
+    known: set[str] = set()
+    for entry in json.loads(states[-1].read_text(encoding="utf-8")).get("trial_data", []):
+        data = entry[0] if isinstance(entry, list) and entry else entry
+        data = json.loads(data) if isinstance(data, str) else data
+        config = data.get("config") if isinstance(data, dict) else None
+        if isinstance(config, dict) and config.get("trial_id"):
+            known.add(str(config["trial_id"]))
+    return [t["id"] for t in sweep.trials if t["status"] != "finished" and t["id"] not in known]
+
+
 _WORKER: list[ProcessSnapshot] = []  # the Ray worker's state before its first trial (reuse_actors)
 
 
@@ -328,10 +347,23 @@ class RaySweeper:
         )
         previous = _latest_experiment(storage)
         damaged = _damaged_tune_state(previous) if previous is not None else None
-        if previous is not None and damaged is None and tune.Tuner.can_restore(str(previous)):
+        missing = (
+            _missing_trials(previous, sweep)
+            if previous is not None and damaged is None and spec.search != "optuna"
+            else []
+        )
+        if missing:
+            warnings.warn(
+                f"trialog-ray: Tune's experiment state {previous} does not hold trial(s) {', '.join(missing)} "
+                "(the driver was killed before Tune saved them); continuing the unfinished trials listed in "
+                "sweep.json, each resuming its own run folder",
+                TrialogWarning,
+                stacklevel=2,
+            )
+        if previous is not None and damaged is None and not missing and tune.Tuner.can_restore(str(previous)):
             tuner = tune.Tuner.restore(str(previous), trainable, resume_unfinished=True, resume_errored=True)
         else:
-            if previous is not None:
+            if previous is not None and not missing:
                 # Tune writes its state in place; a driver killed mid-write leaves it torn, and restoring it
                 # would restart the sweep with no trials. sweep.json (written atomically) still knows them.
                 warnings.warn(
@@ -341,6 +373,7 @@ class RaySweeper:
                     TrialogWarning,
                     stacklevel=2,
                 )
+            if previous is not None:
                 run_config.name = f"{EXPERIMENT}-{len(list(storage.glob(EXPERIMENT + '*'))) + 1}"
             tuner = tune.Tuner(
                 trainable,
