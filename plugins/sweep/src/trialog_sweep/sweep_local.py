@@ -45,7 +45,6 @@ from .trialserver import (
 
 __all__ = ["LocalSweeper", "TrialServer", "main", "preload", "sweep_env"]
 
-_PARENT_ENV = PARENT_ENV
 _OPTIONS = ("keep_warm", "warm")
 
 
@@ -143,7 +142,7 @@ def sweep_env(sweep: Sweep) -> dict[str, str]:
     """The environment of a sweep's trial processes: the sweep's thread count, the driver's pid."""
     from .trialproc import environment
 
-    return environment(sweep.threads, {_PARENT_ENV: str(os.getpid())})
+    return environment(sweep.threads, {PARENT_ENV: str(os.getpid())})
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -520,6 +520,7 @@ class _Server:
     def __init__(self, fd: int, listening: bool, socket_path: str | None, idle: float) -> None:
         self.selector = selectors.DefaultSelector()
         self.listener: socket.socket | None = None
+        self.kept = listening  # a kept-warm server: it checks its modules' files before each new sweep
         self.conns: dict[int, tuple[socket.socket, list[bytes]]] = {}
         if listening:
             self.listener = socket.socket(fileno=fd)
@@ -614,7 +615,7 @@ class _Server:
 
     def _handle(self, fd: int, request: Mapping[str, Any]) -> None:
         if "hello" in request:
-            why = "it was asked to stop" if self.retiring else _changed(self.files) if self.listener else None
+            why = "it was asked to stop" if self.retiring else _changed(self.files) if self.kept else None
             if why:
                 self._retire(unlink=False)  # the driver, holding the lock, puts a fresh server in its place
                 self._answer(fd, {"stale": why})
@@ -624,7 +625,8 @@ class _Server:
             except Exception:  # a trial that needs it fails in its own log, named there
                 traceback.print_exc()
             self.snapshot = _snapshot()
-            self.files = {**_module_files(), **self.files}  # mtimes as first imported
+            if self.kept:
+                self.files = {**_module_files(), **self.files}  # mtimes as first imported
             self.sweeps += 1
             self._answer(fd, {"ready": os.getpid()})
         elif "status" in request or "stop" in request:
@@ -670,7 +672,7 @@ class _Server:
         os.close(fd)
         with contextlib.suppress(ValueError):
             _import_quietly(json.loads(self.learning.pop(fd) or b"[]"))
-        if self.listener is not None:
+        if self.kept:
             self.files = {**_module_files(), **self.files}
 
     def _reap(self) -> None:
